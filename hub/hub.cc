@@ -1,0 +1,455 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "hub/status_macros.h"
+
+namespace hub {
+namespace {
+
+// Page tokens are the last name of the previous page; a token that is not a
+// name cannot have come from us.
+absl::Status ValidatePageToken(absl::string_view token) {
+  if (token.empty()) return absl::OkStatus();
+  if (!ValidateName("page_token", token).ok()) {
+    return absl::InvalidArgumentError("page_token is malformed");
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+Page<T> MakePage(std::vector<T> items, int limit,
+                 const std::string& (*name_of)(const T&)) {
+  Page<T> page;
+  if (static_cast<int>(items.size()) > limit) {
+    items.resize(limit);
+    page.next_page_token = name_of(items.back());
+  }
+  page.items = std::move(items);
+  return page;
+}
+
+const std::string& TopicName(const TopicConfig& t) { return t.name; }
+const std::string& SubscriptionName(const SubscriptionConfig& s) {
+  return s.name;
+}
+
+int EffectivePageSize(int page_size) {
+  return page_size == 0 ? Limits::kDefaultPageSize : page_size;
+}
+
+// Features whose delivery logic is not built yet are refused rather than
+// silently served with weaker guarantees.
+absl::Status CheckSupported(const SubscriptionConfig& sub) {
+  if (sub.delivery_guarantee != DeliveryGuarantee::kAtLeastOnce) {
+    return absl::UnimplementedError(
+        "only AT_LEAST_ONCE subscriptions are supported so far");
+  }
+  if (sub.enable_message_ordering) {
+    return absl::UnimplementedError("message ordering is not supported yet");
+  }
+  if (!sub.filter.empty()) {
+    return absl::UnimplementedError("filters are not supported yet");
+  }
+  if (!sub.dead_letter_policy.topic.empty()) {
+    return absl::UnimplementedError("dead-letter policies are not supported yet");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Hub::Hub(Store& store, HubOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      publisher_(
+          options_.publish_committers,
+          static_cast<size_t>(options_.max_publish_batch_bytes),
+          [this](absl::Span<PublishItem* const> items) {
+            return store_.Publish(items);
+          }),
+      acker_(1, static_cast<size_t>(options_.max_ack_batch),
+             [this](absl::Span<AckItem* const> items) {
+               std::vector<AckRef> refs;
+               for (const AckItem* item : items) {
+                 for (const AckId& id : item->ids) {
+                   refs.push_back(AckRef{item->subscription_id, id});
+                 }
+               }
+               return store_.Acknowledge(refs);
+             }),
+      maintenance_([this] { MaintenanceLoop(); }) {
+  store_.WatchPublishes([this](int64_t topic_id) { wake_ups_.Notify(topic_id); });
+}
+
+Hub::~Hub() { Shutdown(); }
+
+void Hub::Shutdown() {
+  if (shutting_down_.exchange(true)) return;
+  wake_ups_.Close();
+  publisher_.Stop();
+  acker_.Stop();
+  stop_maintenance_.Notify();
+  maintenance_.join();
+}
+
+absl::Status Hub::CheckRunning() {
+  if (shutting_down_.load()) {
+    return absl::UnavailableError("the hub is shutting down");
+  }
+  return absl::OkStatus();
+}
+
+void Hub::MaintenanceLoop() {
+  while (!stop_maintenance_.WaitForNotificationWithTimeout(
+      options_.maintenance_interval)) {
+    // A failure here is retried at the next interval; partitions are made
+    // days ahead, so one missed round costs nothing.
+    store_.Maintain().IgnoreError();
+  }
+}
+
+absl::StatusOr<TopicConfig> Hub::CreateTopic(const TopicConfig& topic) {
+  RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(store_.CreateTopic(topic));
+  return topic;
+}
+
+absl::StatusOr<TopicConfig> Hub::GetTopic(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("topic", name));
+  return store_.GetTopic(name);
+}
+
+absl::StatusOr<Page<TopicConfig>> Hub::ListTopics(int page_size,
+                                                  absl::string_view page_token) {
+  RETURN_IF_ERROR(ValidatePageSize(page_size));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
+  const int limit = EffectivePageSize(page_size);
+  ASSIGN_OR_RETURN(std::vector<TopicConfig> topics,
+                   store_.ListTopics(page_token, limit + 1));
+  return MakePage(std::move(topics), limit, &TopicName);
+}
+
+absl::Status Hub::DeleteTopic(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("topic", name));
+  return store_.DeleteTopic(name);
+}
+
+absl::StatusOr<SubscriptionConfig> Hub::CreateSubscription(
+    const SubscriptionConfig& requested) {
+  SubscriptionConfig sub = requested;
+  if (sub.ack_deadline_seconds == 0) sub.ack_deadline_seconds = 30;
+  if (!sub.dead_letter_policy.topic.empty() &&
+      sub.dead_letter_policy.max_delivery_attempts == 0) {
+    sub.dead_letter_policy.max_delivery_attempts =
+        Limits::kDefaultDeliveryAttempts;
+  }
+  RETURN_IF_ERROR(ValidateSubscriptionConfig(sub));
+  RETURN_IF_ERROR(CheckSupported(sub));
+  RETURN_IF_ERROR(store_.CreateSubscription(sub));
+  return sub;
+}
+
+absl::StatusOr<SubscriptionConfig> Hub::GetSubscription(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  ASSIGN_OR_RETURN(SubscriptionRecord record, store_.GetSubscription(name));
+  return record.config;
+}
+
+absl::StatusOr<Page<SubscriptionConfig>> Hub::ListSubscriptions(
+    absl::string_view topic, int page_size, absl::string_view page_token) {
+  if (!topic.empty()) RETURN_IF_ERROR(ValidateName("topic", topic));
+  RETURN_IF_ERROR(ValidatePageSize(page_size));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
+  const int limit = EffectivePageSize(page_size);
+  ASSIGN_OR_RETURN(std::vector<SubscriptionConfig> subs,
+                   store_.ListSubscriptions(topic, page_token, limit + 1));
+  return MakePage(std::move(subs), limit, &SubscriptionName);
+}
+
+absl::Status Hub::DeleteSubscription(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  return store_.DeleteSubscription(name);
+}
+
+absl::StatusOr<std::vector<PublishResult>> Hub::Publish(
+    std::string topic, std::vector<Message> messages) {
+  RETURN_IF_ERROR(ValidatePublish(topic, messages, options_.limits));
+  RETURN_IF_ERROR(CheckRunning());
+  int64_t bytes = 0;
+  for (const Message& m : messages) bytes += MessageBytes(m);
+  PublishItem item{std::move(topic), std::move(messages), {}, 0, {}};
+  RETURN_IF_ERROR(publisher_.Submit(item, static_cast<size_t>(bytes)));
+  RETURN_IF_ERROR(item.status);
+  wake_ups_.Notify(item.topic_id);
+  return std::move(item.results);
+}
+
+absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(
+    const SubscriptionRecord& sub, int max_messages,
+    absl::Duration ack_deadline, absl::Time deadline) {
+  for (;;) {
+    RETURN_IF_ERROR(CheckRunning());
+    // The ticket is taken before the claim: a publish committed after the
+    // claim's snapshot changes it, so the wait below returns at once.
+    const uint64_t ticket = wake_ups_.Ticket(sub.topic_id);
+    ASSIGN_OR_RETURN(std::vector<Delivery> deliveries,
+                     store_.Claim(sub, max_messages, ack_deadline));
+    const absl::Time now = absl::Now();
+    if (!deliveries.empty() || now >= deadline) return deliveries;
+    wake_ups_.Wait(sub.topic_id, ticket,
+                   std::min(deadline, now + options_.poll_interval));
+  }
+}
+
+absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription,
+                                                int max_messages,
+                                                absl::Duration max_wait) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  if (max_messages < 1 || max_messages > Limits::kMaxPullMessages) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_messages must be 1..", Limits::kMaxPullMessages));
+  }
+  if (max_wait < absl::ZeroDuration() || max_wait > kMaxBackoff) {
+    return absl::InvalidArgumentError("max_wait must be 0..600s");
+  }
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  return ClaimOrWait(sub, max_messages,
+                     absl::Seconds(sub.config.ack_deadline_seconds),
+                     absl::Now() + max_wait);
+}
+
+std::vector<AckResult> Hub::ParseAckIds(const std::vector<std::string>& ack_ids,
+                                        std::vector<AckId>& parsed) {
+  std::vector<AckResult> results;
+  results.reserve(ack_ids.size());
+  for (const std::string& text : ack_ids) {
+    std::optional<AckId> id = ParseAckId(text);
+    results.push_back(
+        AckResult{text, id ? AckStatus::kOk : AckStatus::kInvalid});
+    if (id) parsed.push_back(*id);
+  }
+  return results;
+}
+
+absl::Status Hub::AckParsed(const SubscriptionRecord& sub,
+                            std::vector<AckId> ids) {
+  if (ids.empty()) return absl::OkStatus();
+  const size_t count = ids.size();
+  AckItem item{sub.id, std::move(ids)};
+  return acker_.Submit(item, count);
+}
+
+absl::Status Hub::ModifyParsed(const SubscriptionRecord& sub,
+                               absl::Span<const AckId> ids, int seconds) {
+  if (ids.empty()) return absl::OkStatus();
+  if (seconds == 0) {
+    RETURN_IF_ERROR(store_.Nack(sub, ids));
+    // Nacked messages may be due at once; local waiters look again.
+    wake_ups_.Notify(sub.topic_id);
+    return absl::OkStatus();
+  }
+  return store_.ExtendLeases(sub, ids, absl::Seconds(seconds));
+}
+
+namespace {
+
+absl::Status ValidateAckIdCount(size_t count) {
+  if (count > static_cast<size_t>(Limits::kMaxAckIdsPerRequest)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "at most ", Limits::kMaxAckIdsPerRequest, " ack ids per request"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateModifySeconds(int seconds) {
+  if (seconds < 0 || seconds > Limits::kMaxAckDeadlineSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ack_deadline_seconds must be 0..", Limits::kMaxAckDeadlineSeconds));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<AckResult>> Hub::Acknowledge(
+    absl::string_view subscription, const std::vector<std::string>& ack_ids) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  std::vector<AckId> parsed;
+  std::vector<AckResult> results = ParseAckIds(ack_ids, parsed);
+  RETURN_IF_ERROR(AckParsed(sub, std::move(parsed)));
+  return results;
+}
+
+absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
+    absl::string_view subscription, const std::vector<std::string>& ack_ids,
+    int ack_deadline_seconds) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
+  RETURN_IF_ERROR(ValidateModifySeconds(ack_deadline_seconds));
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  std::vector<AckId> parsed;
+  std::vector<AckResult> results = ParseAckIds(ack_ids, parsed);
+  RETURN_IF_ERROR(ModifyParsed(sub, parsed, ack_deadline_seconds));
+  return results;
+}
+
+absl::StatusOr<std::unique_ptr<StreamSession>> Hub::OpenStream(
+    const StreamSettings& settings) {
+  RETURN_IF_ERROR(ValidateName("subscription", settings.subscription));
+  if (settings.ack_deadline_seconds != 0) {
+    RETURN_IF_ERROR(ValidateAckDeadline(settings.ack_deadline_seconds));
+  }
+  if (settings.max_outstanding_messages < 0 ||
+      settings.max_outstanding_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "max_outstanding_messages and max_outstanding_bytes must not be "
+        "negative");
+  }
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub,
+                   store_.GetSubscription(settings.subscription));
+  const int deadline = settings.ack_deadline_seconds != 0
+                           ? settings.ack_deadline_seconds
+                           : sub.config.ack_deadline_seconds;
+  const int64_t max_messages =
+      settings.max_outstanding_messages != 0
+          ? settings.max_outstanding_messages
+          : options_.default_max_outstanding_messages;
+  const int64_t max_bytes = settings.max_outstanding_bytes != 0
+                                ? settings.max_outstanding_bytes
+                                : options_.default_max_outstanding_bytes;
+  return std::make_unique<StreamSession>(*this, std::move(sub),
+                                         absl::Seconds(deadline), max_messages,
+                                         max_bytes);
+}
+
+StreamSession::StreamSession(Hub& hub, SubscriptionRecord sub,
+                             absl::Duration ack_deadline, int64_t max_messages,
+                             int64_t max_bytes)
+    : hub_(hub),
+      sub_(std::move(sub)),
+      ack_deadline_(ack_deadline),
+      max_messages_(max_messages),
+      max_bytes_(max_bytes) {}
+
+bool StreamSession::HasRoom() {
+  return static_cast<int64_t>(held_.size()) < max_messages_ &&
+         held_bytes_ < max_bytes_;
+}
+
+// A lease that ran out no longer counts against flow control: the message is
+// the hub's to redeliver, whatever this client still does with it.
+void StreamSession::DropExpired(absl::Time now) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.expires <= now) {
+      held_bytes_ -= it->second.bytes;
+      held_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
+  const HubOptions& options = hub_.options();
+  for (;;) {
+    int room = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      DropExpired(absl::Now());
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closed_ || HasRoom();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), options.poll_interval);
+      if (closed_) return absl::UnavailableError("the stream was closed");
+      if (!HasRoom()) continue;
+      room = static_cast<int>(std::min<int64_t>(
+          max_messages_ - static_cast<int64_t>(held_.size()),
+          options.max_claim_batch));
+    }
+    ASSIGN_OR_RETURN(
+        std::vector<Delivery> deliveries,
+        hub_.ClaimOrWait(sub_, room, ack_deadline_,
+                         absl::Now() + options.poll_interval));
+    if (deliveries.empty()) continue;
+    absl::MutexLock lock(&mu_);
+    const absl::Time expires = absl::Now() + ack_deadline_;
+    for (const Delivery& d : deliveries) {
+      const int64_t bytes = MessageBytes(d.message);
+      held_[d.ack_id] = Held{bytes, expires};
+      held_bytes_ += bytes;
+    }
+    return deliveries;
+  }
+}
+
+void StreamSession::Release(absl::Span<const std::string> ack_ids) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ack_ids) {
+    auto it = held_.find(id);
+    if (it == held_.end()) continue;
+    held_bytes_ -= it->second.bytes;
+    held_.erase(it);
+  }
+}
+
+absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(
+    const StreamRequest& request) {
+  if (request.modify_deadline_ack_ids.size() !=
+      request.modify_deadline_seconds.size()) {
+    return absl::InvalidArgumentError(
+        "modify_deadline_ack_ids and modify_deadline_seconds must have the "
+        "same length");
+  }
+  RETURN_IF_ERROR(ValidateAckIdCount(request.ack_ids.size() +
+                                     request.nack_ids.size() +
+                                     request.modify_deadline_ack_ids.size()));
+  // Group deadline changes by their seconds so each group is one statement.
+  std::map<int, std::vector<std::string>> modify;
+  for (size_t i = 0; i < request.modify_deadline_ack_ids.size(); ++i) {
+    RETURN_IF_ERROR(ValidateModifySeconds(request.modify_deadline_seconds[i]));
+    modify[request.modify_deadline_seconds[i]].push_back(
+        request.modify_deadline_ack_ids[i]);
+  }
+  modify[0].insert(modify[0].end(), request.nack_ids.begin(),
+                   request.nack_ids.end());
+
+  std::vector<AckId> parsed;
+  Hub::ParseAckIds(request.ack_ids, parsed);
+  RETURN_IF_ERROR(hub_.AckParsed(sub_, std::move(parsed)));
+  Release(request.ack_ids);
+
+  for (const auto& [seconds, ids] : modify) {
+    std::vector<AckId> modify_parsed;
+    Hub::ParseAckIds(ids, modify_parsed);
+    RETURN_IF_ERROR(hub_.ModifyParsed(sub_, modify_parsed, seconds));
+    if (seconds == 0) {
+      Release(ids);
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    const absl::Time expires = absl::Now() + absl::Seconds(seconds);
+    for (const std::string& id : ids) {
+      auto it = held_.find(id);
+      if (it != held_.end()) it->second.expires = expires;
+    }
+  }
+  // Per-id results on the stream are the exactly-once guarantee's; an
+  // at-least-once stream reports none.
+  return std::vector<AckResult>{};
+}
+
+void StreamSession::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+}  // namespace hub

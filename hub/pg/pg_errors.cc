@@ -1,0 +1,103 @@
+#include "hub/pg/pg_errors.h"
+
+#include <pqxx/except>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace hub::pg {
+
+DbErrorKind ClassifySqlState(absl::string_view sqlstate) {
+  if (sqlstate == "23505") return DbErrorKind::kUniqueViolation;
+  if (sqlstate == "23503") return DbErrorKind::kForeignKeyViolation;
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+    return DbErrorKind::kConflict;
+  }
+  if (sqlstate == "57014") return DbErrorKind::kCanceled;
+  // Class 08: connection exception.
+  if (absl::StartsWith(sqlstate, "08")) return DbErrorKind::kConnection;
+  // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
+  if (absl::StartsWith(sqlstate, "57P")) return DbErrorKind::kServerShutdown;
+  // Class 53: insufficient resources (disk full, out of memory, too many
+  // connections).
+  if (absl::StartsWith(sqlstate, "53")) return DbErrorKind::kResources;
+  return DbErrorKind::kOther;
+}
+
+DbErrorKind ClassifyException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return DbErrorKind::kCommitUnknown;
+  }
+  if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
+    return DbErrorKind::kCommitUnknown;
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return DbErrorKind::kConnection;
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    return ClassifySqlState(sql->sqlstate());
+  }
+  return DbErrorKind::kOther;
+}
+
+absl::Status StatusFromDbError(DbErrorKind kind, absl::string_view message) {
+  switch (kind) {
+    case DbErrorKind::kConnection:
+      return absl::UnavailableError(
+          absl::StrCat("database unavailable: ", message));
+    case DbErrorKind::kCommitUnknown:
+      return absl::UnavailableError(absl::StrCat(
+          "database connection lost during commit; retry with the same "
+          "idempotency keys: ",
+          message));
+    case DbErrorKind::kConflict:
+      return absl::AbortedError(
+          absl::StrCat("transaction conflict, retry: ", message));
+    case DbErrorKind::kUniqueViolation:
+      return absl::AlreadyExistsError(message);
+    case DbErrorKind::kForeignKeyViolation:
+      return absl::NotFoundError(message);
+    case DbErrorKind::kServerShutdown:
+      return absl::UnavailableError(
+          absl::StrCat("database is restarting: ", message));
+    case DbErrorKind::kCanceled:
+      return absl::UnavailableError(
+          absl::StrCat("database statement canceled: ", message));
+    case DbErrorKind::kResources:
+      return absl::UnavailableError(
+          absl::StrCat("database out of resources: ", message));
+    case DbErrorKind::kOther:
+      return absl::InternalError(absl::StrCat("database error: ", message));
+  }
+  return absl::InternalError("unclassified database error");
+}
+
+absl::Status StatusFromException(const std::exception& e) {
+  return StatusFromDbError(ClassifyException(e), e.what());
+}
+
+absl::string_view DbErrorKindName(DbErrorKind kind) {
+  switch (kind) {
+    case DbErrorKind::kConnection:
+      return "connection";
+    case DbErrorKind::kCommitUnknown:
+      return "commit_unknown";
+    case DbErrorKind::kConflict:
+      return "conflict";
+    case DbErrorKind::kUniqueViolation:
+      return "unique_violation";
+    case DbErrorKind::kForeignKeyViolation:
+      return "foreign_key_violation";
+    case DbErrorKind::kServerShutdown:
+      return "server_shutdown";
+    case DbErrorKind::kCanceled:
+      return "canceled";
+    case DbErrorKind::kResources:
+      return "resources";
+    case DbErrorKind::kOther:
+      return "other";
+  }
+  return "unknown";
+}
+
+}  // namespace hub::pg

@@ -1,0 +1,82 @@
+#ifndef HUB_PG_PG_STORE_H_
+#define HUB_PG_PG_STORE_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <pqxx/connection>
+
+#include "absl/synchronization/mutex.h"
+#include "hub/pg/connection_pool.h"
+#include "hub/store.h"
+
+namespace hub::pg {
+
+struct PgStoreOptions {
+  std::string database_url;
+  int pool_size = 16;
+  // Days of message partitions made ahead of today.
+  int partitions_ahead_days = 7;
+};
+
+// The PostgreSQL implementation of Store. SQL lives in sql.h; this class
+// binds parameters, converts rows, and turns every pqxx exception into an
+// absl::Status.
+class PgStore final : public Store {
+ public:
+  explicit PgStore(PgStoreOptions options);
+  ~PgStore() override;
+
+  // Applies the migrations built into the binary (advisory-locked, so
+  // replicas starting together do not race) and makes partitions.
+  absl::Status Migrate();
+
+  absl::Status CreateTopic(const TopicConfig& topic) override;
+  absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) override;
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
+                                                      int limit) override;
+  absl::Status DeleteTopic(absl::string_view name) override;
+
+  absl::Status CreateSubscription(const SubscriptionConfig& sub) override;
+  absl::StatusOr<SubscriptionRecord> GetSubscription(
+      absl::string_view name) override;
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
+      absl::string_view topic, absl::string_view after, int limit) override;
+  absl::Status DeleteSubscription(absl::string_view name) override;
+
+  absl::Status Publish(absl::Span<PublishItem* const> items) override;
+
+  absl::StatusOr<std::vector<Delivery>> Claim(
+      const SubscriptionRecord& sub, int max_messages,
+      absl::Duration ack_deadline) override;
+  absl::Status Acknowledge(absl::Span<const AckRef> acks) override;
+  absl::Status Nack(const SubscriptionRecord& sub,
+                    absl::Span<const AckId> ids) override;
+  absl::Status ExtendLeases(const SubscriptionRecord& sub,
+                            absl::Span<const AckId> ids,
+                            absl::Duration deadline) override;
+
+  void WatchPublishes(std::function<void(int64_t)> on_publish) override;
+  absl::Status Maintain() override;
+  absl::Status Ping() override;
+
+ private:
+  // Runs `fn` on a pooled connection; converts exceptions, drops broken
+  // connections and retries transaction conflicts a few times.
+  absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn);
+  absl::StatusOr<std::vector<Delivery>> ClaimAvailable(
+      pqxx::connection& conn, const SubscriptionRecord& sub, int max_messages,
+      absl::Duration ack_deadline);
+  void ListenLoop(std::function<void(int64_t)> on_publish);
+
+  const PgStoreOptions options_;
+  ConnectionPool pool_;
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
+};
+
+}  // namespace hub::pg
+
+#endif  // HUB_PG_PG_STORE_H_

@@ -1,0 +1,232 @@
+#ifndef HUB_PG_SQL_H_
+#define HUB_PG_SQL_H_
+
+// Every statement PgStore runs, as named constants so they can be prepared
+// once per connection and read in one place. docs/design.md explains the
+// invariants they keep.
+namespace hub::pg::sql {
+
+// Retry backoff of a delivery attempt `a`: minimum * 2^(a-1), capped at the
+// maximum, in milliseconds.
+#define HUB_SQL_BACKOFF_MS(min, max, attempt) \
+  "LEAST(" max ", " min " * power(2, (" attempt ") - 1))"
+
+inline constexpr char kCreateTopic[] = R"sql(
+WITH t AS (
+  INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
+  VALUES ($1, $2, $3, $4::jsonb) RETURNING id)
+INSERT INTO topic_heads (topic_id, next_position) SELECT id, 1 FROM t)sql";
+
+inline constexpr char kGetTopic[] = R"sql(
+SELECT name, message_retention_ms, dedup_window_ms, labels::text
+FROM topics WHERE name = $1)sql";
+
+inline constexpr char kListTopics[] = R"sql(
+SELECT name, message_retention_ms, dedup_window_ms, labels::text
+FROM topics WHERE name > $1 ORDER BY name LIMIT $2)sql";
+
+inline constexpr char kDeleteTopic[] = "DELETE FROM topics WHERE name = $1";
+
+inline constexpr char kTopicExists[] = "SELECT 1 FROM topics WHERE name = $1";
+
+// Locks the topic head for share so that the cursor starts exactly after
+// the last committed publish (a publish in progress holds the lock).
+inline constexpr char kCreateSubscription[] = R"sql(
+WITH t AS (
+  SELECT h.topic_id, h.next_position
+  FROM topics t JOIN topic_heads h ON h.topic_id = t.id
+  WHERE t.name = $2 FOR SHARE OF h),
+s AS (
+  INSERT INTO subscriptions (name, topic_id, ack_deadline_seconds,
+    delivery_guarantee, enable_message_ordering, filter, dead_letter_topic,
+    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels)
+  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb FROM t
+  RETURNING id)
+INSERT INTO subscription_cursors (subscription_id, next_position)
+SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql";
+
+#define HUB_SQL_SUBSCRIPTION_COLUMNS                                        \
+  "s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, "              \
+  "s.delivery_guarantee, s.enable_message_ordering, s.filter, "             \
+  "s.dead_letter_topic, s.max_delivery_attempts, s.minimum_backoff_ms, "    \
+  "s.maximum_backoff_ms, s.labels::text "                                   \
+  "FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
+
+inline constexpr char kGetSubscription[] =
+    "SELECT " HUB_SQL_SUBSCRIPTION_COLUMNS "WHERE s.name = $1";
+
+inline constexpr char kListSubscriptions[] =
+    "SELECT " HUB_SQL_SUBSCRIPTION_COLUMNS
+    "WHERE ($1 = '' OR t.name = $1) AND s.name > $2 "
+    "ORDER BY s.name LIMIT $3";
+
+inline constexpr char kDeleteSubscription[] =
+    "DELETE FROM subscriptions WHERE name = $1";
+
+inline constexpr char kSubscriptionExists[] =
+    "SELECT 1 FROM subscription_cursors WHERE subscription_id = $1";
+
+// Locks the heads of every topic of a publish batch, in id order so that
+// two batches naming the same topics cannot deadlock (invariant P).
+inline constexpr char kLockTopics[] = R"sql(
+SELECT t.id, t.name, h.next_position
+FROM topics t JOIN topic_heads h ON h.topic_id = t.id
+WHERE t.name = ANY ($1::text[])
+ORDER BY t.id FOR UPDATE OF h)sql";
+
+inline constexpr char kFindIdempotencyKeys[] = R"sql(
+SELECT k.topic_id, k.key, k.position
+FROM unnest($1::bigint[], $2::text[]) AS q (topic_id, key)
+JOIN idempotency_keys k ON k.topic_id = q.topic_id AND k.key = q.key
+JOIN topics t ON t.id = k.topic_id
+WHERE k.created_at > now() - t.dedup_window_ms * interval '1 millisecond')sql";
+
+// Writes a publish batch in one statement: messages (their data sliced out
+// of one binary parameter), new idempotency keys (an expired key row is
+// overwritten), the new topic heads, and one notification per topic.
+// publish_time is read per row under the topic lock, so it grows with the
+// position.
+inline constexpr char kWriteMessages[] = R"sql(
+WITH m AS (
+  INSERT INTO messages (topic_id, position, publish_time, data, attributes,
+                        ordering_key, idempotency_key)
+  SELECT q.topic_id, q.position, clock_timestamp(),
+         substring($3::bytea FROM q.data_offset FOR q.data_length),
+         q.attributes, q.ordering_key, q.idempotency_key
+  FROM unnest($1::bigint[], $2::bigint[], $4::int[], $5::int[], $6::jsonb[],
+              $7::text[], $8::text[])
+    AS q (topic_id, position, data_offset, data_length, attributes,
+          ordering_key, idempotency_key)),
+k AS (
+  INSERT INTO idempotency_keys (topic_id, key, position, created_at)
+  SELECT q.topic_id, q.key, q.position, now()
+  FROM unnest($9::bigint[], $10::text[], $11::bigint[]) AS q (topic_id, key, position)
+  ON CONFLICT (topic_id, key) DO UPDATE
+    SET position = EXCLUDED.position, created_at = EXCLUDED.created_at),
+h AS (
+  UPDATE topic_heads h SET next_position = q.next_position
+  FROM unnest($12::bigint[], $13::bigint[]) AS q (topic_id, next_position)
+  WHERE h.topic_id = q.topic_id)
+SELECT pg_notify('hub_publish', q.topic_id::text)
+FROM unnest($12::bigint[]) AS q (topic_id))sql";
+
+inline constexpr char kHasAvailableLeases[] = R"sql(
+SELECT EXISTS (SELECT 1 FROM leases
+               WHERE subscription_id = $1 AND available_at <= now()))sql";
+
+// Lease rows due for redelivery; SKIP LOCKED so that two claimers (on any
+// replica) never take the same row.
+inline constexpr char kLockAvailableLeases[] = R"sql(
+SELECT lease_id, pending::text, attempt FROM leases
+WHERE subscription_id = $1 AND available_at <= now()
+ORDER BY available_at LIMIT $2
+FOR UPDATE SKIP LOCKED)sql";
+
+// $3 ack deadline, $4 minimum and $5 maximum backoff, all milliseconds.
+inline constexpr char kReleaseLease[] =
+    "UPDATE leases SET generation = generation + 1, attempt = attempt + 1, "
+    "expires_at = now() + $3 * interval '1 millisecond', "
+    "available_at = now() + ($3 + " HUB_SQL_BACKOFF_MS("$4", "$5", "attempt + 1")
+    ") * interval '1 millisecond' "
+    "WHERE subscription_id = $1 AND lease_id = $2 "
+    "RETURNING generation, attempt";
+
+inline constexpr char kSetPending[] =
+    "UPDATE leases SET pending = $3::bigint[] "
+    "WHERE subscription_id = $1 AND lease_id = $2";
+
+inline constexpr char kDeleteLease[] =
+    "DELETE FROM leases WHERE subscription_id = $1 AND lease_id = $2";
+
+// A lease row for `pending` at attempt $3, held for $4 ms (0: not held, due
+// after the backoff).
+inline constexpr char kInsertLease[] =
+    "INSERT INTO leases (subscription_id, pending, attempt, generation, "
+    "expires_at, available_at) "
+    "VALUES ($1, $2::bigint[], $3, 1, now() + $4 * interval '1 millisecond', "
+    "now() + ($4 + " HUB_SQL_BACKOFF_MS("$5", "$6", "$3")
+    ") * interval '1 millisecond') "
+    "RETURNING lease_id, generation";
+
+#define HUB_SQL_MESSAGE_COLUMNS                                             \
+  "m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint, "    \
+  "m.data, m.attributes::text, m.ordering_key, m.idempotency_key"
+
+inline constexpr char kFetchMessages[] =
+    "SELECT " HUB_SQL_MESSAGE_COLUMNS " FROM messages m "
+    "WHERE m.topic_id = $1 AND m.position = ANY ($2::bigint[])";
+
+// Claims new messages in one statement: locks the cursor, reads the next
+// messages, writes one lease row for all of them and advances the cursor
+// past them. By invariant P the rows read are a contiguous run from the
+// cursor, so the cursor never passes an unread message (invariant C).
+// $3 max messages, $4 ack deadline, $5/$6 minimum/maximum backoff (ms).
+inline constexpr char kClaimNew[] =
+    "WITH c AS ("
+    "  SELECT next_position FROM subscription_cursors"
+    "  WHERE subscription_id = $1 FOR UPDATE),"
+    " m AS ("
+    "  SELECT * FROM messages"
+    "  WHERE topic_id = $2 AND position >= (SELECT next_position FROM c)"
+    "  ORDER BY position LIMIT $3),"
+    " l AS ("
+    "  INSERT INTO leases (subscription_id, pending, attempt, generation,"
+    "                      expires_at, available_at)"
+    "  SELECT $1, array_agg(position ORDER BY position), 1, 1,"
+    "         now() + $4 * interval '1 millisecond',"
+    "         now() + ($4 + LEAST($6, $5)) * interval '1 millisecond'"
+    "  FROM m HAVING count(*) > 0 RETURNING lease_id),"
+    " u AS ("
+    "  UPDATE subscription_cursors"
+    "  SET next_position = (SELECT max(position) + 1 FROM m)"
+    "  WHERE subscription_id = $1 AND EXISTS (SELECT 1 FROM m))"
+    " SELECT l.lease_id, " HUB_SQL_MESSAGE_COLUMNS
+    " FROM m CROSS JOIN l ORDER BY m.position";
+
+// Removes acknowledged positions from their lease rows, for any number of
+// subscriptions; a row left with nothing pending is deleted instead.
+inline constexpr char kAcknowledge[] = R"sql(
+WITH a AS (
+  SELECT s, l, array_agg(p) AS ps
+  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t (s, l, p)
+  GROUP BY s, l),
+d AS (
+  DELETE FROM leases x USING a
+  WHERE x.subscription_id = a.s AND x.lease_id = a.l AND x.pending <@ a.ps
+  RETURNING 1),
+u AS (
+  UPDATE leases x
+  SET pending = ARRAY(SELECT e FROM unnest(x.pending) AS e WHERE e <> ALL (a.ps))
+  FROM a
+  WHERE x.subscription_id = a.s AND x.lease_id = a.l
+    AND x.pending && a.ps AND NOT x.pending <@ a.ps
+  RETURNING 1)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql";
+
+inline constexpr char kLockLeases[] = R"sql(
+SELECT lease_id, generation, pending::text, attempt FROM leases
+WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])
+FOR UPDATE)sql";
+
+// A whole row nacked stays one row: it is simply due after the backoff.
+inline constexpr char kNackLease[] =
+    "UPDATE leases SET expires_at = now(), "
+    "available_at = now() + " HUB_SQL_BACKOFF_MS("$3", "$4", "attempt")
+    " * interval '1 millisecond' "
+    "WHERE subscription_id = $1 AND lease_id = $2";
+
+// Only the current delivery of a row may extend it; an extension never
+// shortens a lease.
+inline constexpr char kExtendLeases[] =
+    "UPDATE leases l SET "
+    "expires_at = GREATEST(l.expires_at, now() + $4 * interval '1 millisecond'), "
+    "available_at = GREATEST(l.available_at, now() + ($4 + "
+    HUB_SQL_BACKOFF_MS("$5", "$6", "l.attempt")
+    ") * interval '1 millisecond') "
+    "FROM unnest($2::bigint[], $3::int[]) AS q (lease_id, generation) "
+    "WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id "
+    "AND l.generation = q.generation";
+
+}  // namespace hub::pg::sql
+
+#endif  // HUB_PG_SQL_H_

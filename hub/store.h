@@ -1,0 +1,93 @@
+#ifndef HUB_STORE_H_
+#define HUB_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "hub/ack_id.h"
+#include "hub/types.h"
+
+// The storage interface the engine owns. PgStore (hub/pg) implements it on
+// PostgreSQL; unit tests use a fake. Every method returns absl::Status and
+// never throws. A method that returns OK has committed its effect.
+namespace hub {
+
+// One Publish request inside a group-commit batch.
+struct PublishItem {
+  std::string topic;
+  std::vector<Message> messages;
+  // Set by Store::Publish: NOT_FOUND when the topic does not exist (the item
+  // is then left out of the transaction), otherwise OK with one result per
+  // message.
+  absl::Status status;
+  int64_t topic_id = 0;
+  std::vector<PublishResult> results;
+};
+
+// One at-least-once acknowledgement.
+struct AckRef {
+  int64_t subscription_id = 0;
+  AckId id;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual absl::Status CreateTopic(const TopicConfig& topic) = 0;
+  virtual absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) = 0;
+  // Topics with names after `after`, in name order.
+  virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(
+      absl::string_view after, int limit) = 0;
+  virtual absl::Status DeleteTopic(absl::string_view name) = 0;
+
+  virtual absl::Status CreateSubscription(const SubscriptionConfig& sub) = 0;
+  virtual absl::StatusOr<SubscriptionRecord> GetSubscription(
+      absl::string_view name) = 0;
+  // Subscriptions (of `topic`, or of all topics when it is empty) with names
+  // after `after`, in name order. NOT_FOUND when `topic` does not exist.
+  virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
+      absl::string_view topic, absl::string_view after, int limit) = 0;
+  virtual absl::Status DeleteSubscription(absl::string_view name) = 0;
+
+  // Stores every item's messages in one transaction. A non-OK return means
+  // nothing was stored for any item.
+  virtual absl::Status Publish(absl::Span<PublishItem* const> items) = 0;
+
+  // Leases up to `max_messages` messages of the subscription, expired leases
+  // first, for `ack_deadline`. NOT_FOUND when the subscription is gone.
+  virtual absl::StatusOr<std::vector<Delivery>> Claim(
+      const SubscriptionRecord& sub, int max_messages,
+      absl::Duration ack_deadline) = 0;
+
+  // At-least-once acks of any number of subscriptions, one transaction.
+  virtual absl::Status Acknowledge(absl::Span<const AckRef> acks) = 0;
+  // Ends the named deliveries; the messages are redelivered after backoff.
+  virtual absl::Status Nack(const SubscriptionRecord& sub,
+                            absl::Span<const AckId> ids) = 0;
+  // Extends the leases of the named deliveries to now + `deadline`.
+  virtual absl::Status ExtendLeases(const SubscriptionRecord& sub,
+                                    absl::Span<const AckId> ids,
+                                    absl::Duration deadline) = 0;
+
+  // Calls `on_publish(topic_id)` when another replica committed a publish.
+  // The callback runs on a store thread and must not block.
+  virtual void WatchPublishes(std::function<void(int64_t)> on_publish) = 0;
+
+  // Housekeeping that may run on any replica: partitions ahead of time.
+  virtual absl::Status Maintain() = 0;
+
+  // OK while the database answers.
+  virtual absl::Status Ping() = 0;
+};
+
+}  // namespace hub
+
+#endif  // HUB_STORE_H_

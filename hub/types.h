@@ -1,0 +1,93 @@
+#ifndef HUB_TYPES_H_
+#define HUB_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+// Domain types of the engine. They mirror the API's resources but carry no
+// gRPC or protobuf dependency, so the engine and the store stay testable
+// without either.
+namespace hub {
+
+using Labels = std::map<std::string, std::string>;
+
+struct TopicConfig {
+  std::string name;
+  absl::Duration message_retention = absl::Hours(24 * 7);
+  absl::Duration dedup_window = absl::Hours(24);
+  Labels labels;
+};
+
+enum class DeliveryGuarantee { kAtMostOnce, kAtLeastOnce, kExactlyOnce };
+
+struct DeadLetterPolicy {
+  std::string topic;  // empty: no dead-letter topic
+  int max_delivery_attempts = 0;
+};
+
+struct RetryPolicy {
+  absl::Duration minimum_backoff = absl::ZeroDuration();
+  absl::Duration maximum_backoff = absl::ZeroDuration();
+};
+
+struct SubscriptionConfig {
+  std::string name;
+  std::string topic;
+  int ack_deadline_seconds = 30;
+  DeliveryGuarantee delivery_guarantee = DeliveryGuarantee::kAtLeastOnce;
+  bool enable_message_ordering = false;
+  std::string filter;
+  DeadLetterPolicy dead_letter_policy;
+  RetryPolicy retry_policy;
+  Labels labels;
+};
+
+// A subscription as the store knows it: configuration plus the internal ids
+// that delivery works with.
+struct SubscriptionRecord {
+  int64_t id = 0;
+  int64_t topic_id = 0;
+  SubscriptionConfig config;
+};
+
+struct Message {
+  std::string data;
+  Labels attributes;
+  std::string ordering_key;
+  std::string idempotency_key;
+  std::string message_id;    // output only
+  absl::Time publish_time;   // output only
+};
+
+struct PublishResult {
+  std::string message_id;
+  bool duplicate = false;
+};
+
+struct Delivery {
+  std::string ack_id;
+  Message message;
+  int delivery_attempt = 1;
+};
+
+enum class AckStatus { kOk, kExpired, kInvalid };
+
+struct AckResult {
+  std::string ack_id;
+  AckStatus status = AckStatus::kInvalid;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;  // empty on the last page
+};
+
+}  // namespace hub
+
+#endif  // HUB_TYPES_H_

@@ -1,0 +1,67 @@
+#ifndef HUB_VALIDATION_H_
+#define HUB_VALIDATION_H_
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "hub/types.h"
+
+// The limits of API.md, checked before anything is written. Every failure
+// is INVALID_ARGUMENT with a message that names the field and the bound.
+namespace hub {
+
+inline constexpr int64_t kMiB = 1024 * 1024;
+
+struct Limits {
+  static constexpr int kMinNameLength = 3;
+  static constexpr int kMaxNameLength = 255;
+  static constexpr int kMaxMessagesPerPublish = 1000;
+  static constexpr int64_t kMaxPublishRequestBytes = 10 * kMiB;
+  static constexpr int64_t kMaxConfigurableMessageBytes = 10 * kMiB;
+  static constexpr int kMaxAttributes = 100;
+  static constexpr int kMaxAttributeKeyBytes = 256;
+  static constexpr int kMaxAttributeValueBytes = 1024;
+  static constexpr int kMaxOrderingKeyBytes = 1024;
+  static constexpr int kMaxIdempotencyKeyBytes = 256;
+  static constexpr int kMinAckDeadlineSeconds = 1;
+  static constexpr int kMaxAckDeadlineSeconds = 600;
+  static constexpr int kMaxPullMessages = 1000;
+  static constexpr int kMaxPageSize = 1000;
+  static constexpr int kDefaultPageSize = 100;
+  static constexpr int kMinDeliveryAttempts = 1;
+  static constexpr int kMaxDeliveryAttempts = 100;
+  static constexpr int kDefaultDeliveryAttempts = 20;
+  static constexpr int kMaxLabels = 64;
+  static constexpr int kMaxLabelBytes = 63;
+  static constexpr int kMaxAckIdsPerRequest = 2500;
+  static constexpr int kMaxFilterBytes = 1024;
+  static constexpr int kMaxRejectReasonBytes = 1024;
+
+  // The configured maximum size of one message (data, attributes and keys),
+  // default 1 MiB, at most 10 MiB.
+  int64_t max_message_bytes = kMiB;
+};
+
+// Durations a topic or subscription may carry.
+inline constexpr absl::Duration kMaxRetention = absl::Hours(24 * 366);
+inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
+
+// The size a message counts against the limits: its data, attribute keys and
+// values, and both keys.
+int64_t MessageBytes(const Message& message);
+
+absl::Status ValidateName(absl::string_view what, absl::string_view name);
+absl::Status ValidateTopicConfig(const TopicConfig& topic);
+absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);
+absl::Status ValidatePublish(absl::string_view topic,
+                             const std::vector<Message>& messages,
+                             const Limits& limits);
+absl::Status ValidatePageSize(int page_size);
+absl::Status ValidateAckDeadline(int seconds);
+
+}  // namespace hub
+
+#endif  // HUB_VALIDATION_H_
