@@ -1,0 +1,199 @@
+#include "services/convert.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "hub/status_macros.h"
+
+namespace hub::services {
+namespace {
+
+Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& map) {
+  return Labels(map.begin(), map.end());
+}
+
+void LabelsToProto(const Labels& labels,
+                   google::protobuf::Map<std::string, std::string>* out) {
+  for (const auto& [key, value] : labels) (*out)[key] = value;
+}
+
+// Pub/Sub's defaults for a retry policy whose bounds are left unset.
+constexpr absl::Duration kDefaultMinimumBackoff = absl::Seconds(10);
+constexpr absl::Duration kDefaultMaximumBackoff = absl::Seconds(600);
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> DurationFromProto(
+    const google::protobuf::Duration& d, absl::string_view field) {
+  const bool valid =
+      d.nanos() > -1000000000 && d.nanos() < 1000000000 &&
+      !(d.seconds() > 0 && d.nanos() < 0) && !(d.seconds() < 0 && d.nanos() > 0) &&
+      d.seconds() >= google::protobuf::util::TimeUtil::kDurationMinSeconds &&
+      d.seconds() <= google::protobuf::util::TimeUtil::kDurationMaxSeconds;
+  if (!valid) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+void DurationToProto(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto) {
+  TopicConfig topic;
+  topic.name = proto.name();
+  if (proto.has_message_retention()) {
+    ASSIGN_OR_RETURN(topic.message_retention,
+                     DurationFromProto(proto.message_retention(), "message_retention"));
+  }
+  if (proto.has_dedup_window()) {
+    ASSIGN_OR_RETURN(topic.dedup_window,
+                     DurationFromProto(proto.dedup_window(), "dedup_window"));
+  }
+  topic.labels = LabelsFromProto(proto.labels());
+  return topic;
+}
+
+void TopicToProto(const TopicConfig& topic, v1::Topic* out) {
+  out->set_name(topic.name);
+  DurationToProto(topic.message_retention, out->mutable_message_retention());
+  DurationToProto(topic.dedup_window, out->mutable_dedup_window());
+  LabelsToProto(topic.labels, out->mutable_labels());
+}
+
+absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(
+    const v1::Subscription& proto) {
+  SubscriptionConfig sub;
+  sub.name = proto.name();
+  sub.topic = proto.topic();
+  sub.ack_deadline_seconds = proto.ack_deadline_seconds();
+  switch (proto.delivery_guarantee()) {
+    case v1::DELIVERY_GUARANTEE_UNSPECIFIED:
+    case v1::AT_LEAST_ONCE:
+      sub.delivery_guarantee = DeliveryGuarantee::kAtLeastOnce;
+      break;
+    case v1::AT_MOST_ONCE:
+      sub.delivery_guarantee = DeliveryGuarantee::kAtMostOnce;
+      break;
+    case v1::EXACTLY_ONCE:
+      sub.delivery_guarantee = DeliveryGuarantee::kExactlyOnce;
+      break;
+    default:
+      return absl::InvalidArgumentError("delivery_guarantee is not a known value");
+  }
+  sub.enable_message_ordering = proto.enable_message_ordering();
+  sub.filter = proto.filter();
+  if (proto.has_dead_letter_policy()) {
+    sub.dead_letter_policy.topic = proto.dead_letter_policy().dead_letter_topic();
+    sub.dead_letter_policy.max_delivery_attempts =
+        proto.dead_letter_policy().max_delivery_attempts();
+  }
+  if (proto.has_retry_policy()) {
+    const v1::RetryPolicy& retry = proto.retry_policy();
+    sub.retry_policy.minimum_backoff = kDefaultMinimumBackoff;
+    sub.retry_policy.maximum_backoff = kDefaultMaximumBackoff;
+    if (retry.has_minimum_backoff()) {
+      ASSIGN_OR_RETURN(sub.retry_policy.minimum_backoff,
+                       DurationFromProto(retry.minimum_backoff(), "minimum_backoff"));
+    }
+    if (retry.has_maximum_backoff()) {
+      ASSIGN_OR_RETURN(sub.retry_policy.maximum_backoff,
+                       DurationFromProto(retry.maximum_backoff(), "maximum_backoff"));
+    }
+  }
+  sub.labels = LabelsFromProto(proto.labels());
+  return sub;
+}
+
+void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
+  out->set_name(sub.name);
+  out->set_topic(sub.topic);
+  out->set_ack_deadline_seconds(sub.ack_deadline_seconds);
+  switch (sub.delivery_guarantee) {
+    case DeliveryGuarantee::kAtMostOnce:
+      out->set_delivery_guarantee(v1::AT_MOST_ONCE);
+      break;
+    case DeliveryGuarantee::kAtLeastOnce:
+      out->set_delivery_guarantee(v1::AT_LEAST_ONCE);
+      break;
+    case DeliveryGuarantee::kExactlyOnce:
+      out->set_delivery_guarantee(v1::EXACTLY_ONCE);
+      break;
+  }
+  out->set_enable_message_ordering(sub.enable_message_ordering);
+  out->set_filter(sub.filter);
+  if (!sub.dead_letter_policy.topic.empty()) {
+    out->mutable_dead_letter_policy()->set_dead_letter_topic(
+        sub.dead_letter_policy.topic);
+    out->mutable_dead_letter_policy()->set_max_delivery_attempts(
+        sub.dead_letter_policy.max_delivery_attempts);
+  }
+  if (sub.retry_policy.maximum_backoff > absl::ZeroDuration()) {
+    DurationToProto(sub.retry_policy.minimum_backoff,
+                    out->mutable_retry_policy()->mutable_minimum_backoff());
+    DurationToProto(sub.retry_policy.maximum_backoff,
+                    out->mutable_retry_policy()->mutable_maximum_backoff());
+  }
+  LabelsToProto(sub.labels, out->mutable_labels());
+}
+
+Message MessageFromProto(const v1::Message& proto) {
+  Message m;
+  m.data = proto.data();
+  m.attributes = LabelsFromProto(proto.attributes());
+  m.ordering_key = proto.ordering_key();
+  m.idempotency_key = proto.idempotency_key();
+  return m;
+}
+
+void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
+  out->set_ack_id(delivery.ack_id);
+  out->set_delivery_attempt(delivery.delivery_attempt);
+  v1::Message* m = out->mutable_message();
+  const Message& in = delivery.message;
+  m->set_data(in.data);
+  LabelsToProto(in.attributes, m->mutable_attributes());
+  m->set_ordering_key(in.ordering_key);
+  m->set_idempotency_key(in.idempotency_key);
+  m->set_message_id(in.message_id);
+  const int64_t micros = absl::ToUnixMicros(in.publish_time);
+  m->mutable_publish_time()->set_seconds(micros / 1000000);
+  m->mutable_publish_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+}
+
+v1::AckStatus AckStatusToProto(AckStatus status) {
+  switch (status) {
+    case AckStatus::kOk:
+      return v1::OK;
+    case AckStatus::kExpired:
+      return v1::EXPIRED;
+    case AckStatus::kInvalid:
+      return v1::INVALID;
+  }
+  return v1::ACK_STATUS_UNSPECIFIED;
+}
+
+void AckResultsToProto(const std::vector<AckResult>& results,
+                       google::protobuf::RepeatedPtrField<v1::AckResult>* out) {
+  for (const AckResult& r : results) {
+    v1::AckResult* p = out->Add();
+    p->set_ack_id(r.ack_id);
+    p->set_status(AckStatusToProto(r.status));
+  }
+}
+
+StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto) {
+  StreamRequest r;
+  r.ack_ids.assign(proto.ack_ids().begin(), proto.ack_ids().end());
+  r.nack_ids.assign(proto.nack_ids().begin(), proto.nack_ids().end());
+  r.modify_deadline_ack_ids.assign(proto.modify_deadline_ack_ids().begin(),
+                                   proto.modify_deadline_ack_ids().end());
+  r.modify_deadline_seconds.assign(proto.modify_deadline_seconds().begin(),
+                                   proto.modify_deadline_seconds().end());
+  return r;
+}
+
+}  // namespace hub::services

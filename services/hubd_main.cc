@@ -1,0 +1,118 @@
+// hubd: wires the store, the engine and the gRPC services together. All
+// behaviour lives in the libraries; see docs/design.md.
+#include <csignal>
+#include <memory>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "absl/time/clock.h"
+#include "hub/hub.h"
+#include "hub/log.h"
+#include "hub/pg/pg_store.h"
+#include "services/health_monitor.h"
+#include "services/ops_http_server.h"
+#include "services/publisher_service.h"
+#include "services/server_config.h"
+#include "services/subscriber_service.h"
+
+namespace {
+
+// Headroom over the largest publish for the rest of the request's framing.
+constexpr int kMaxReceiveBytes =
+    static_cast<int>(hub::Limits::kMaxPublishRequestBytes + hub::kMiB);
+
+int WaitForSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using hub::Log;
+  using hub::LogLevel;
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<hub::services::ServerConfig> config =
+      hub::services::LoadServerConfig(argc, argv);
+  if (!config.ok()) {
+    Log(LogLevel::kError, "bad_configuration",
+        {{"error", std::string(config.status().message())}});
+    return 2;
+  }
+  hub::SetLogLevel(config->log_level);
+
+  hub::pg::PgStore store(hub::pg::PgStoreOptions{config->database_url,
+                                                 config->db_pool_size});
+  // Waits for the database: under an orchestrator hubd may start first.
+  for (;;) {
+    const absl::Status s = config->migrate ? store.Migrate() : store.Maintain();
+    if (s.ok()) break;
+    Log(LogLevel::kError, "database_not_ready",
+        {{"error", std::string(s.message())}});
+    timespec wait{1, 0};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0) return 0;
+  }
+
+  hub::Hub engine(store, config->hub);
+  hub::services::PublisherService publisher(engine);
+  hub::services::SubscriberService subscriber(engine);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  builder.RegisterService(&publisher);
+  builder.RegisterService(&subscriber);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Log(LogLevel::kError, "listen_failed", {{"address", config->listen}});
+    return 1;
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+
+  prometheus::Registry registry;
+  prometheus::BuildGauge()
+      .Name("hub_build_info")
+      .Help("Always 1; labels name the build")
+      .Register(registry)
+      .Add({{"version", PROJECT_VERSION}})
+      .Set(1);
+  hub::services::HealthMonitor monitor(
+      [&store] { return store.Ping(); },
+      [health](bool serving) { health->SetServingStatus(serving); },
+      absl::Seconds(1));
+  hub::services::OpsHttpServer ops(registry, [&monitor] { return monitor.serving(); });
+  if (absl::Status s = ops.Start(config->metrics_listen); !s.ok()) {
+    Log(LogLevel::kError, "listen_failed",
+        {{"address", config->metrics_listen}, {"error", std::string(s.message())}});
+    return 1;
+  }
+  Log(LogLevel::kInfo, "started",
+      {{"listen", config->listen}, {"metrics_listen", config->metrics_listen}});
+
+  const int sig = WaitForSignal(signals);
+  Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});
+  // Not ready first, so balancers stop sending; then the engine stops
+  // handing out messages and commits what it has; then the server drains.
+  monitor.Stop();
+  engine.Shutdown();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + config->shutdown_grace));
+  Log(LogLevel::kInfo, "stopped");
+  return 0;
+}

@@ -1,0 +1,36 @@
+#ifndef SERVICES_PUBLISHER_SERVICE_H_
+#define SERVICES_PUBLISHER_SERVICE_H_
+
+#include "hub/hub.h"
+#include "hub/v1/publisher.grpc.pb.h"
+
+namespace hub::services {
+
+// hub.v1.Publisher over the engine. Translation only: UpdateTopic is left to
+// the generated base class and answers UNIMPLEMENTED.
+class PublisherService final : public v1::Publisher::Service {
+ public:
+  explicit PublisherService(Hub& hub) : hub_(hub) {}
+
+  grpc::Status CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
+                           v1::Topic* response) override;
+  grpc::Status GetTopic(grpc::ServerContext* context,
+                        const v1::GetTopicRequest* request,
+                        v1::Topic* response) override;
+  grpc::Status ListTopics(grpc::ServerContext* context,
+                          const v1::ListTopicsRequest* request,
+                          v1::ListTopicsResponse* response) override;
+  grpc::Status DeleteTopic(grpc::ServerContext* context,
+                           const v1::DeleteTopicRequest* request,
+                           google::protobuf::Empty* response) override;
+  grpc::Status Publish(grpc::ServerContext* context,
+                       const v1::PublishRequest* request,
+                       v1::PublishResponse* response) override;
+
+ private:
+  Hub& hub_;
+};
+
+}  // namespace hub::services
+
+#endif  // SERVICES_PUBLISHER_SERVICE_H_

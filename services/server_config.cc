@@ -1,0 +1,103 @@
+#include "services/server_config.h"
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address, host:port");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
+          "variable, which does not show in ps");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "address of /metrics, /healthz and /readyz, host:port");
+ABSL_FLAG(int64_t, max_message_bytes, 1024 * 1024,
+          "largest message accepted (data, attributes and keys), at most 10 MiB");
+ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per hubd");
+ABSL_FLAG(int, publish_committers, 2,
+          "publish transactions that may run at once (group commit)");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
+          "longest an idle consumer waits before looking again without a "
+          "wake-up; bounds the redelivery delay of expired leases");
+ABSL_FLAG(int64_t, max_outstanding_messages, 1000,
+          "StreamingPull flow control default when the client sets none");
+ABSL_FLAG(int64_t, max_outstanding_bytes, 10 * 1024 * 1024,
+          "StreamingPull flow control default when the client sets none");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
+          "how long SIGTERM waits for calls to finish before cancelling them");
+ABSL_FLAG(bool, migrate, true, "apply pending migrations at start");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace hub::services {
+namespace {
+
+constexpr const char* kFlagNames[] = {
+    "listen",          "database_url",          "metrics_listen",
+    "max_message_bytes", "db_pool_size",        "publish_committers",
+    "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
+    "shutdown_grace",  "migrate",               "log_level"};
+
+// Environment first, so that the command line parsed afterwards wins.
+absl::Status ApplyEnvironment() {
+  for (const char* name : kFlagNames) {
+    const std::string env = absl::StrCat("HUB_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", env, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "hubd: the message hub server. Every flag --name can also be set by "
+      "the environment variable HUB_NAME.");
+  if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
+  absl::ParseCommandLine(argc, argv);
+
+  ServerConfig c;
+  c.listen = absl::GetFlag(FLAGS_listen);
+  c.database_url = absl::GetFlag(FLAGS_database_url);
+  c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  c.migrate = absl::GetFlag(FLAGS_migrate);
+  c.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
+    return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
+  }
+  c.hub.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.hub.publish_committers = absl::GetFlag(FLAGS_publish_committers);
+  c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  c.hub.default_max_outstanding_messages =
+      absl::GetFlag(FLAGS_max_outstanding_messages);
+  c.hub.default_max_outstanding_bytes = absl::GetFlag(FLAGS_max_outstanding_bytes);
+
+  if (c.database_url.empty()) {
+    return absl::InvalidArgumentError(
+        "no database: set HUB_DATABASE_URL (or --database_url)");
+  }
+  if (c.hub.limits.max_message_bytes < 1 ||
+      c.hub.limits.max_message_bytes > Limits::kMaxConfigurableMessageBytes) {
+    return absl::InvalidArgumentError("--max_message_bytes must be 1..10485760");
+  }
+  if (c.db_pool_size < 2 || c.hub.publish_committers < 1 ||
+      c.hub.poll_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--db_pool_size must be at least 2, --publish_committers at least 1 "
+        "and --poll_interval positive");
+  }
+  return c;
+}
+
+}  // namespace hub::services

@@ -1,0 +1,31 @@
+#ifndef SERVICES_SERVER_CONFIG_H_
+#define SERVICES_SERVER_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "hub/hub.h"
+#include "hub/log.h"
+
+namespace hub::services {
+
+struct ServerConfig {
+  std::string listen;
+  std::string database_url;
+  std::string metrics_listen;
+  int db_pool_size;
+  bool migrate;
+  absl::Duration shutdown_grace;
+  LogLevel log_level;
+  HubOptions hub;
+};
+
+// Reads hubd's flags. Every flag --name may also be set by the environment
+// variable HUB_NAME (upper case); a flag on the command line wins.
+absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv);
+
+}  // namespace hub::services
+
+#endif  // SERVICES_SERVER_CONFIG_H_

@@ -1,0 +1,47 @@
+#ifndef SERVICES_SUBSCRIBER_SERVICE_H_
+#define SERVICES_SUBSCRIBER_SERVICE_H_
+
+#include "hub/hub.h"
+#include "hub/v1/subscriber.grpc.pb.h"
+
+namespace hub::services {
+
+// hub.v1.Subscriber over the engine. Translation only; UpdateSubscription,
+// Reject, Seek and Transact are left to the generated base class and answer
+// UNIMPLEMENTED.
+class SubscriberService final : public v1::Subscriber::Service {
+ public:
+  explicit SubscriberService(Hub& hub) : hub_(hub) {}
+
+  grpc::Status CreateSubscription(grpc::ServerContext* context,
+                                  const v1::Subscription* request,
+                                  v1::Subscription* response) override;
+  grpc::Status GetSubscription(grpc::ServerContext* context,
+                               const v1::GetSubscriptionRequest* request,
+                               v1::Subscription* response) override;
+  grpc::Status ListSubscriptions(grpc::ServerContext* context,
+                                 const v1::ListSubscriptionsRequest* request,
+                                 v1::ListSubscriptionsResponse* response) override;
+  grpc::Status DeleteSubscription(grpc::ServerContext* context,
+                                  const v1::DeleteSubscriptionRequest* request,
+                                  google::protobuf::Empty* response) override;
+  grpc::Status Pull(grpc::ServerContext* context, const v1::PullRequest* request,
+                    v1::PullResponse* response) override;
+  grpc::Status StreamingPull(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::StreamingPullResponse,
+                               v1::StreamingPullRequest>* stream) override;
+  grpc::Status Acknowledge(grpc::ServerContext* context,
+                           const v1::AcknowledgeRequest* request,
+                           v1::AcknowledgeResponse* response) override;
+  grpc::Status ModifyAckDeadline(grpc::ServerContext* context,
+                                 const v1::ModifyAckDeadlineRequest* request,
+                                 v1::ModifyAckDeadlineResponse* response) override;
+
+ private:
+  Hub& hub_;
+};
+
+}  // namespace hub::services
+
+#endif  // SERVICES_SUBSCRIBER_SERVICE_H_
