@@ -189,7 +189,7 @@ absl::StatusOr<std::vector<PublishResult>> Hub::Publish(
 }
 
 absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(
-    const SubscriptionRecord& sub, int max_messages,
+    const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
     absl::Duration ack_deadline, absl::Time deadline) {
   for (;;) {
     RETURN_IF_ERROR(CheckRunning());
@@ -197,7 +197,7 @@ absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(
     // claim's snapshot changes it, so the wait below returns at once.
     const uint64_t ticket = wake_ups_.Ticket(sub.topic_id);
     ASSIGN_OR_RETURN(std::vector<Delivery> deliveries,
-                     store_.Claim(sub, max_messages, ack_deadline));
+                     store_.Claim(sub, max_messages, max_bytes, ack_deadline));
     const absl::Time now = absl::Now();
     if (!deliveries.empty() || now >= deadline) return deliveries;
     wake_ups_.Wait(sub.topic_id, ticket,
@@ -217,7 +217,7 @@ absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription,
     return absl::InvalidArgumentError("max_wait must be 0..600s");
   }
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
-  return ClaimOrWait(sub, max_messages,
+  return ClaimOrWait(sub, max_messages, options_.max_claim_bytes,
                      absl::Seconds(sub.config.ack_deadline_seconds),
                      absl::Now() + max_wait);
 }
@@ -362,6 +362,7 @@ absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
   const HubOptions& options = hub_.options();
   for (;;) {
     int room = 0;
+    int64_t room_bytes = 0;
     {
       absl::MutexLock lock(&mu_);
       DropExpired(absl::Now());
@@ -374,10 +375,11 @@ absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
       room = static_cast<int>(std::min<int64_t>(
           max_messages_ - static_cast<int64_t>(held_.size()),
           options.max_claim_batch));
+      room_bytes = std::min(max_bytes_ - held_bytes_, options.max_claim_bytes);
     }
     ASSIGN_OR_RETURN(
         std::vector<Delivery> deliveries,
-        hub_.ClaimOrWait(sub_, room, ack_deadline_,
+        hub_.ClaimOrWait(sub_, room, room_bytes, ack_deadline_,
                          absl::Now() + options.poll_interval));
     if (deliveries.empty()) continue;
     absl::MutexLock lock(&mu_);

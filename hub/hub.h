@@ -31,6 +31,9 @@ struct HubOptions {
   int max_ack_batch = 10000;
   // Largest number of messages one claim leases (one lease row).
   int max_claim_batch = 100;
+  // Data one Pull response or one claim of a stream carries at most (a
+  // single larger message still goes out alone).
+  int64_t max_claim_bytes = 4 * kMiB;
   // How often an idle waiter looks again without a wake-up: bounds the delay
   // of redelivering expired leases and of a missed notification.
   absl::Duration poll_interval = absl::Seconds(1);
@@ -159,7 +162,7 @@ class Hub {
                             absl::Span<const AckId> ids, int seconds);
   // One claim, waiting up to `deadline` for messages to arrive.
   absl::StatusOr<std::vector<Delivery>> ClaimOrWait(
-      const SubscriptionRecord& sub, int max_messages,
+      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
       absl::Duration ack_deadline, absl::Time deadline);
   absl::Status CheckRunning();
   void MaintenanceLoop();

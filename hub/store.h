@@ -61,10 +61,11 @@ class Store {
   // nothing was stored for any item.
   virtual absl::Status Publish(absl::Span<PublishItem* const> items) = 0;
 
-  // Leases up to `max_messages` messages of the subscription, expired leases
-  // first, for `ack_deadline`. NOT_FOUND when the subscription is gone.
+  // Leases up to `max_messages` messages of the subscription, redeliveries
+  // first, for `ack_deadline`. New messages also stop at `max_bytes` of data
+  // (at least one is taken). NOT_FOUND when the subscription is gone.
   virtual absl::StatusOr<std::vector<Delivery>> Claim(
-      const SubscriptionRecord& sub, int max_messages,
+      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
       absl::Duration ack_deadline) = 0;
 
   // At-least-once acks of any number of subscriptions, one transaction.

@@ -31,6 +31,11 @@ DbErrorKind ClassifyException(const std::exception& e) {
   if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e) != nullptr) {
     return DbErrorKind::kCommitUnknown;
   }
+  // Serialization failures and deadlocks (libpqxx 6 throws these apart from
+  // sql_error).
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return DbErrorKind::kConflict;
+  }
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
     return DbErrorKind::kConnection;
   }

@@ -98,8 +98,9 @@ std::string LabelsToJson(const Labels& labels) {
 Labels LabelsFromJson(absl::string_view text) {
   Labels labels;
   if (text.empty()) return labels;
-  for (const auto& [key, value] : nlohmann::json::parse(text).items()) {
-    labels[key] = value.get<std::string>();
+  const nlohmann::json object = nlohmann::json::parse(text.begin(), text.end());
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    labels[it.key()] = it.value().get<std::string>();
   }
   return labels;
 }
@@ -140,12 +141,7 @@ std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first) {
   m.publish_time = absl::FromUnixMicros(row[first + 1].as<int64_t>());
   pqxx::binarystring data(row[first + 2]);
   m.data.assign(data.get(), data.size());
-  if (!row[first + 3].is_null()) {
-    for (const auto& [key, value] :
-         nlohmann::json::parse(row[first + 3].c_str()).items()) {
-      m.attributes[key] = value.get<std::string>();
-    }
-  }
+  if (!row[first + 3].is_null()) m.attributes = LabelsFromJson(row[first + 3].c_str());
   m.ordering_key = row[first + 4].as<std::string>();
   m.idempotency_key = row[first + 5].as<std::string>();
   return {position, std::move(m)};
@@ -550,7 +546,7 @@ absl::StatusOr<std::vector<Delivery>> PgStore::ClaimAvailable(
 }
 
 absl::StatusOr<std::vector<Delivery>> PgStore::Claim(
-    const SubscriptionRecord& sub, int max_messages,
+    const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
     absl::Duration ack_deadline) {
   std::vector<Delivery> deliveries;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) -> absl::Status {
@@ -572,7 +568,7 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(
     pqxx::result r = tx.exec_prepared(
         "claim_new", sub.id, sub.topic_id, room, Millis(ack_deadline),
         Millis(sub.config.retry_policy.minimum_backoff),
-        Millis(sub.config.retry_policy.maximum_backoff));
+        Millis(sub.config.retry_policy.maximum_backoff), max_bytes);
     for (const auto& row : r) {
       const int64_t lease_id = row[0].as<int64_t>();
       auto [position, message] = MessageFromRow(row, 1);

@@ -49,7 +49,7 @@ class PgStore final : public Store {
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 
   absl::StatusOr<std::vector<Delivery>> Claim(
-      const SubscriptionRecord& sub, int max_messages,
+      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
       absl::Duration ack_deadline) override;
   absl::Status Acknowledge(absl::Span<const AckRef> acks) override;
   absl::Status Nack(const SubscriptionRecord& sub,

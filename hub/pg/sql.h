@@ -125,8 +125,8 @@ FOR UPDATE SKIP LOCKED)sql";
 // $3 ack deadline, $4 minimum and $5 maximum backoff, all milliseconds.
 inline constexpr char kReleaseLease[] =
     "UPDATE leases SET generation = generation + 1, attempt = attempt + 1, "
-    "expires_at = now() + $3 * interval '1 millisecond', "
-    "available_at = now() + ($3 + " HUB_SQL_BACKOFF_MS("$4", "$5", "attempt + 1")
+    "expires_at = now() + $3::bigint * interval '1 millisecond', "
+    "available_at = now() + ($3::bigint + " HUB_SQL_BACKOFF_MS("$4::bigint", "$5::bigint", "attempt + 1")
     ") * interval '1 millisecond' "
     "WHERE subscription_id = $1 AND lease_id = $2 "
     "RETURNING generation, attempt";
@@ -143,8 +143,9 @@ inline constexpr char kDeleteLease[] =
 inline constexpr char kInsertLease[] =
     "INSERT INTO leases (subscription_id, pending, attempt, generation, "
     "expires_at, available_at) "
-    "VALUES ($1, $2::bigint[], $3, 1, now() + $4 * interval '1 millisecond', "
-    "now() + ($4 + " HUB_SQL_BACKOFF_MS("$5", "$6", "$3")
+    "VALUES ($1, $2::bigint[], $3::int, 1, "
+    "now() + $4::bigint * interval '1 millisecond', "
+    "now() + ($4::bigint + " HUB_SQL_BACKOFF_MS("$5::bigint", "$6::bigint", "$3::int")
     ") * interval '1 millisecond') "
     "RETURNING lease_id, generation";
 
@@ -160,21 +161,27 @@ inline constexpr char kFetchMessages[] =
 // messages, writes one lease row for all of them and advances the cursor
 // past them. By invariant P the rows read are a contiguous run from the
 // cursor, so the cursor never passes an unread message (invariant C).
-// $3 max messages, $4 ack deadline, $5/$6 minimum/maximum backoff (ms).
+// $3 max messages, $4 ack deadline, $5/$6 minimum/maximum backoff (ms), $7
+// a byte budget for the data (the first message is always taken).
 inline constexpr char kClaimNew[] =
     "WITH c AS ("
     "  SELECT next_position FROM subscription_cursors"
     "  WHERE subscription_id = $1 FOR UPDATE),"
     " m AS ("
-    "  SELECT * FROM messages"
-    "  WHERE topic_id = $2 AND position >= (SELECT next_position FROM c)"
-    "  ORDER BY position LIMIT $3),"
+    "  SELECT * FROM ("
+    "    SELECT *, sum(octet_length(data)) OVER (ORDER BY position) AS upto"
+    "    FROM (SELECT * FROM messages"
+    "          WHERE topic_id = $2"
+    "            AND position >= (SELECT next_position FROM c)"
+    "          ORDER BY position LIMIT $3::int) AS first_n) AS sized"
+    "  WHERE upto - octet_length(data) < $7::bigint),"
     " l AS ("
     "  INSERT INTO leases (subscription_id, pending, attempt, generation,"
     "                      expires_at, available_at)"
     "  SELECT $1, array_agg(position ORDER BY position), 1, 1,"
-    "         now() + $4 * interval '1 millisecond',"
-    "         now() + ($4 + LEAST($6, $5)) * interval '1 millisecond'"
+    "         now() + $4::bigint * interval '1 millisecond',"
+    "         now() + ($4::bigint + LEAST($6::bigint, $5::bigint))"
+    "               * interval '1 millisecond'"
     "  FROM m HAVING count(*) > 0 RETURNING lease_id),"
     " u AS ("
     "  UPDATE subscription_cursors"
@@ -211,7 +218,7 @@ FOR UPDATE)sql";
 // A whole row nacked stays one row: it is simply due after the backoff.
 inline constexpr char kNackLease[] =
     "UPDATE leases SET expires_at = now(), "
-    "available_at = now() + " HUB_SQL_BACKOFF_MS("$3", "$4", "attempt")
+    "available_at = now() + " HUB_SQL_BACKOFF_MS("$3::bigint", "$4::bigint", "attempt")
     " * interval '1 millisecond' "
     "WHERE subscription_id = $1 AND lease_id = $2";
 
@@ -219,9 +226,10 @@ inline constexpr char kNackLease[] =
 // shortens a lease.
 inline constexpr char kExtendLeases[] =
     "UPDATE leases l SET "
-    "expires_at = GREATEST(l.expires_at, now() + $4 * interval '1 millisecond'), "
-    "available_at = GREATEST(l.available_at, now() + ($4 + "
-    HUB_SQL_BACKOFF_MS("$5", "$6", "l.attempt")
+    "expires_at = GREATEST(l.expires_at, "
+    "now() + $4::bigint * interval '1 millisecond'), "
+    "available_at = GREATEST(l.available_at, now() + ($4::bigint + "
+    HUB_SQL_BACKOFF_MS("$5::bigint", "$6::bigint", "l.attempt")
     ") * interval '1 millisecond') "
     "FROM unnest($2::bigint[], $3::int[]) AS q (lease_id, generation) "
     "WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id "

@@ -1,0 +1,378 @@
+// The engine's decisions against a fake store: validation before any write,
+// group commit, wake-ups, flow control, shutdown.
+#include "hub/hub.h"
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
+namespace hub {
+namespace {
+
+// An in-memory Store with the semantics the engine relies on: positions per
+// topic, a cursor and lease batches per subscription.
+class FakeStore final : public Store {
+ public:
+  absl::Status CreateTopic(const TopicConfig& topic) override {
+    absl::MutexLock lock(&mu_);
+    if (topics_.count(topic.name)) return absl::AlreadyExistsError(topic.name);
+    topics_[topic.name] = Topic{next_id_++, topic, {}};
+    return absl::OkStatus();
+  }
+  absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    auto it = topics_.find(std::string(name));
+    if (it == topics_.end()) return absl::NotFoundError("topic");
+    return it->second.config;
+  }
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
+                                                      int limit) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<TopicConfig> out;
+    for (auto it = topics_.upper_bound(std::string(after));
+         it != topics_.end() && static_cast<int>(out.size()) < limit; ++it) {
+      out.push_back(it->second.config);
+    }
+    return out;
+  }
+  absl::Status DeleteTopic(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    return topics_.erase(std::string(name)) ? absl::OkStatus()
+                                            : absl::NotFoundError("topic");
+  }
+  absl::Status CreateSubscription(const SubscriptionConfig& sub) override {
+    absl::MutexLock lock(&mu_);
+    auto topic = topics_.find(sub.topic);
+    if (topic == topics_.end()) return absl::NotFoundError("topic");
+    subs_[sub.name] = Sub{SubscriptionRecord{next_id_++, topic->second.id, sub},
+                          static_cast<int64_t>(topic->second.messages.size()), {}};
+    ++subscriptions_created;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    auto it = subs_.find(std::string(name));
+    if (it == subs_.end()) return absl::NotFoundError("subscription");
+    return it->second.record;
+  }
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
+      absl::string_view, absl::string_view, int) override {
+    return std::vector<SubscriptionConfig>{};
+  }
+  absl::Status DeleteSubscription(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    return subs_.erase(std::string(name)) ? absl::OkStatus()
+                                          : absl::NotFoundError("subscription");
+  }
+
+  absl::Status Publish(absl::Span<PublishItem* const> items) override {
+    absl::SleepFor(publish_delay);
+    absl::MutexLock lock(&mu_);
+    ++publish_calls;
+    for (PublishItem* item : items) {
+      auto topic = topics_.find(item->topic);
+      if (topic == topics_.end()) {
+        item->status = absl::NotFoundError("topic");
+        continue;
+      }
+      item->topic_id = topic->second.id;
+      for (const Message& m : item->messages) {
+        topic->second.messages.push_back(m);
+        item->results.push_back(
+            {absl::StrCat(topic->second.messages.size()), false});
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub,
+                                              int max_messages, int64_t,
+                                              absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    Sub* s = FindSub(sub.id);
+    if (s == nullptr) return absl::NotFoundError("subscription");
+    const std::vector<Message>& messages = TopicById(sub.topic_id).messages;
+    std::vector<Delivery> out;
+    const int64_t lease_id = next_id_++;
+    while (s->cursor < static_cast<int64_t>(messages.size()) &&
+           static_cast<int>(out.size()) < max_messages) {
+      const int64_t position = ++s->cursor;
+      s->pending[lease_id].insert(position);
+      out.push_back(Delivery{EncodeAckId({lease_id, 1, position}),
+                             messages[position - 1], 1});
+    }
+    return out;
+  }
+  absl::Status Acknowledge(absl::Span<const AckRef> acks) override {
+    absl::MutexLock lock(&mu_);
+    for (const AckRef& a : acks) {
+      if (Sub* s = FindSub(a.subscription_id)) {
+        s->pending[a.id.lease_id].erase(a.id.position);
+        ++acked;
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Nack(const SubscriptionRecord&, absl::Span<const AckId> ids) override {
+    absl::MutexLock lock(&mu_);
+    nacked += static_cast<int>(ids.size());
+    return absl::OkStatus();
+  }
+  absl::Status ExtendLeases(const SubscriptionRecord&, absl::Span<const AckId>,
+                            absl::Duration) override {
+    return absl::OkStatus();
+  }
+  void WatchPublishes(std::function<void(int64_t)>) override {}
+  absl::Status Maintain() override { return absl::OkStatus(); }
+  absl::Status Ping() override { return absl::OkStatus(); }
+
+  absl::Duration publish_delay = absl::ZeroDuration();
+  std::atomic<int> publish_calls{0};
+  std::atomic<int> acked{0};
+  std::atomic<int> nacked{0};
+  std::atomic<int> subscriptions_created{0};
+
+ private:
+  struct Topic {
+    int64_t id;
+    TopicConfig config;
+    std::vector<Message> messages;
+  };
+  struct Sub {
+    SubscriptionRecord record;
+    int64_t cursor;
+    std::map<int64_t, std::set<int64_t>> pending;
+  };
+  Sub* FindSub(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (auto& [name, s] : subs_) {
+      if (s.record.id == id) return &s;
+    }
+    return nullptr;
+  }
+  Topic& TopicById(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (auto& [name, t] : topics_) {
+      if (t.id == id) return t;
+    }
+    std::abort();
+  }
+
+  absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, Topic> topics_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Sub> subs_ ABSL_GUARDED_BY(mu_);
+};
+
+class HubTest : public ::testing::Test {
+ protected:
+  HubOptions Options() {
+    HubOptions o;
+    o.publish_committers = 1;
+    // Long enough that a test passing on time proves a wake-up, not a poll.
+    o.poll_interval = absl::Seconds(10);
+    return o;
+  }
+
+  void SetUp() override {
+    hub_ = std::make_unique<Hub>(store_, Options());
+    TopicConfig topic;
+    topic.name = "orders";
+    ASSERT_TRUE(hub_->CreateTopic(topic).ok());
+    SubscriptionConfig sub;
+    sub.name = "billing";
+    sub.topic = "orders";
+    ASSERT_TRUE(hub_->CreateSubscription(sub).ok());
+  }
+
+  absl::Status PublishData(const std::string& data) {
+    Message m;
+    m.data = data;
+    return hub_->Publish("orders", {m}).status();
+  }
+
+  FakeStore store_;
+  std::unique_ptr<Hub> hub_;
+};
+
+TEST_F(HubTest, InvalidPublishNeverReachesTheStore) {
+  Message empty;
+  EXPECT_EQ(hub_->Publish("orders", {empty}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->Publish("bad name", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_.publish_calls.load(), 0);
+}
+
+TEST_F(HubTest, ConcurrentPublishesShareTransactions) {
+  store_.publish_delay = absl::Milliseconds(50);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([this, i] { EXPECT_TRUE(PublishData(absl::StrCat(i)).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  // One committer: the first call commits alone, the other 19 queue behind
+  // it and share one or two more transactions.
+  EXPECT_LE(store_.publish_calls.load(), 4);
+}
+
+TEST_F(HubTest, PublishToMissingTopicIsNotFound) {
+  Message m;
+  m.data = "x";
+  EXPECT_EQ(hub_->Publish("missing", {m}).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(HubTest, WaitingPullWakesOnPublishNotOnPoll) {
+  std::thread publisher([this] {
+    absl::SleepFor(absl::Milliseconds(200));
+    EXPECT_TRUE(PublishData("late").ok());
+  });
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<Delivery>> got = hub_->Pull("billing", 10, absl::Seconds(5));
+  publisher.join();
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].message.data, "late");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST_F(HubTest, PullWithoutWaitReturnsEmptyAtOnce) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<Delivery>> got =
+      hub_->Pull("billing", 10, absl::ZeroDuration());
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->empty());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+TEST_F(HubTest, StreamHoldsAtItsOutstandingLimitUntilAcked) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
+  StreamSettings settings;
+  settings.subscription = "billing";
+  settings.max_outstanding_messages = 3;
+  auto session = hub_->OpenStream(settings);
+  ASSERT_TRUE(session.ok());
+  absl::StatusOr<std::vector<Delivery>> first = (*session)->Next();
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+
+  std::atomic<bool> returned{false};
+  std::thread next([&] {
+    absl::StatusOr<std::vector<Delivery>> more = (*session)->Next();
+    ASSERT_TRUE(more.ok());
+    EXPECT_EQ(more->size(), 1u);  // room for exactly the one acked
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(returned.load());
+  StreamRequest ack;
+  ack.ack_ids = {(*first)[0].ack_id};
+  ASSERT_TRUE((*session)->Handle(ack).ok());
+  next.join();
+  EXPECT_TRUE(returned.load());
+  EXPECT_EQ(store_.acked.load(), 1);
+}
+
+TEST_F(HubTest, StreamRejectsMismatchedModifyArrays) {
+  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(session.ok());
+  StreamRequest bad;
+  bad.modify_deadline_ack_ids = {"1-1-1", "1-1-2"};
+  bad.modify_deadline_seconds = {10};
+  EXPECT_EQ((*session)->Handle(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  StreamRequest too_long;
+  too_long.modify_deadline_ack_ids = {"1-1-1"};
+  too_long.modify_deadline_seconds = {601};
+  EXPECT_EQ((*session)->Handle(too_long).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HubTest, NackIdsReachTheStore) {
+  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(session.ok());
+  StreamRequest nack;
+  nack.nack_ids = {"1-1-1", "garbage"};
+  nack.modify_deadline_ack_ids = {"1-1-2"};
+  nack.modify_deadline_seconds = {0};
+  ASSERT_TRUE((*session)->Handle(nack).ok());
+  EXPECT_EQ(store_.nacked.load(), 2);  // the malformed id is dropped
+}
+
+TEST_F(HubTest, ShutdownEndsWaitingStreamsWithUnavailable) {
+  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(session.ok());
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::thread next([&] { code = (*session)->Next().status().code(); });
+  absl::SleepFor(absl::Milliseconds(100));
+  const absl::Time start = absl::Now();
+  hub_->Shutdown();
+  next.join();
+  EXPECT_EQ(code, absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(PublishData("after").code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(HubTest, DeletedSubscriptionEndsTheStreamWithNotFound) {
+  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE(hub_->DeleteSubscription("billing").ok());
+  EXPECT_EQ((*session)->Next().status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(HubTest, AcknowledgeReportsMalformedIdsInvalid) {
+  absl::StatusOr<std::vector<AckResult>> results =
+      hub_->Acknowledge("billing", {"1-1-1", "nope"});
+  ASSERT_TRUE(results.ok());
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[0].status, AckStatus::kOk);
+  EXPECT_EQ((*results)[1].status, AckStatus::kInvalid);
+}
+
+TEST_F(HubTest, FeaturesOfLaterIssuesAreUnimplementedAndNotStored) {
+  const int before = store_.subscriptions_created.load();
+  SubscriptionConfig sub;
+  sub.name = "exact";
+  sub.topic = "orders";
+  sub.delivery_guarantee = DeliveryGuarantee::kExactlyOnce;
+  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(),
+            absl::StatusCode::kUnimplemented);
+  sub.delivery_guarantee = DeliveryGuarantee::kAtLeastOnce;
+  sub.filter = "attributes:x";
+  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(store_.subscriptions_created.load(), before);
+}
+
+TEST_F(HubTest, SubscriptionDefaultsAreApplied) {
+  SubscriptionConfig sub;
+  sub.name = "defaults";
+  sub.topic = "orders";
+  sub.ack_deadline_seconds = 0;
+  absl::StatusOr<SubscriptionConfig> created = hub_->CreateSubscription(sub);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->ack_deadline_seconds, 30);
+}
+
+TEST_F(HubTest, ListTopicsPages) {
+  for (const char* name : {"alpha", "bravo", "charlie"}) {
+    TopicConfig t;
+    t.name = name;
+    ASSERT_TRUE(hub_->CreateTopic(t).ok());
+  }
+  absl::StatusOr<Page<TopicConfig>> page = hub_->ListTopics(2, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->next_page_token, "bravo");
+  page = hub_->ListTopics(2, page->next_page_token);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 2u);  // charlie, orders
+  EXPECT_EQ(page->next_page_token, "");
+}
+
+}  // namespace
+}  // namespace hub

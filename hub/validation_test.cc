@@ -1,0 +1,107 @@
+#include "hub/validation.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace hub {
+namespace {
+
+Message Msg(std::string data) {
+  Message m;
+  m.data = std::move(data);
+  return m;
+}
+
+TEST(ValidationTest, Names) {
+  EXPECT_TRUE(ValidateName("topic", "abc").ok());
+  EXPECT_TRUE(ValidateName("topic", "a.b_c-d~e+f%g9").ok());
+  EXPECT_TRUE(ValidateName("topic", std::string(255, 'a')).ok());
+  for (const std::string& bad :
+       {std::string(""), std::string("ab"), std::string(256, 'a'), std::string("9ab"),
+        std::string("-ab"), std::string("ab c"), std::string("ab/c"),
+        std::string("ab\0c", 4), std::string("\xc3\xa4xy")}) {
+    EXPECT_EQ(ValidateName("topic", bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ValidationTest, PublishCountBounds) {
+  Limits limits;
+  EXPECT_FALSE(ValidatePublish("orders", {}, limits).ok());
+  EXPECT_TRUE(ValidatePublish("orders", std::vector<Message>(1000, Msg("x")), limits).ok());
+  EXPECT_FALSE(ValidatePublish("orders", std::vector<Message>(1001, Msg("x")), limits).ok());
+}
+
+TEST(ValidationTest, MessageSizeUsesTheConfiguredMaximum) {
+  Limits limits;
+  limits.max_message_bytes = 100;
+  EXPECT_TRUE(ValidatePublish("orders", {Msg(std::string(100, 'x'))}, limits).ok());
+  const absl::Status s = ValidatePublish("orders", {Msg(std::string(101, 'x'))}, limits);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("messages[0]"), absl::string_view::npos);
+}
+
+TEST(ValidationTest, AttributesAndKeysCountTowardsTheSize) {
+  Limits limits;
+  limits.max_message_bytes = 10;
+  Message m = Msg("12345");
+  m.attributes["ab"] = "cd";
+  m.idempotency_key = "k";
+  EXPECT_EQ(MessageBytes(m), 10);
+  EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
+  m.ordering_key = "o";
+  EXPECT_FALSE(ValidatePublish("orders", {m}, limits).ok());
+}
+
+TEST(ValidationTest, RequestTotalIsBounded) {
+  Limits limits;
+  limits.max_message_bytes = 10 * kMiB;
+  std::vector<Message> messages = {Msg(std::string(6 * kMiB, 'x')),
+                                   Msg(std::string(5 * kMiB, 'x'))};
+  EXPECT_FALSE(ValidatePublish("orders", messages, limits).ok());
+}
+
+TEST(ValidationTest, EmptyMessageNeedsAttributes) {
+  Limits limits;
+  Message m;
+  EXPECT_FALSE(ValidatePublish("orders", {m}, limits).ok());
+  m.attributes["kind"] = "ping";
+  EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
+}
+
+TEST(ValidationTest, SubscriptionBounds) {
+  SubscriptionConfig sub;
+  sub.name = "billing";
+  sub.topic = "orders";
+  EXPECT_TRUE(ValidateSubscriptionConfig(sub).ok());
+  sub.ack_deadline_seconds = 0;
+  EXPECT_FALSE(ValidateSubscriptionConfig(sub).ok());
+  sub.ack_deadline_seconds = 601;
+  EXPECT_FALSE(ValidateSubscriptionConfig(sub).ok());
+  sub.ack_deadline_seconds = 600;
+  EXPECT_TRUE(ValidateSubscriptionConfig(sub).ok());
+  sub.dead_letter_policy.topic = "dead";
+  sub.dead_letter_policy.max_delivery_attempts = 101;
+  EXPECT_FALSE(ValidateSubscriptionConfig(sub).ok());
+  sub.dead_letter_policy.max_delivery_attempts = 100;
+  EXPECT_TRUE(ValidateSubscriptionConfig(sub).ok());
+  sub.retry_policy.minimum_backoff = absl::Seconds(10);
+  sub.retry_policy.maximum_backoff = absl::Seconds(5);
+  EXPECT_FALSE(ValidateSubscriptionConfig(sub).ok());
+  sub.retry_policy.maximum_backoff = absl::Seconds(601);
+  EXPECT_FALSE(ValidateSubscriptionConfig(sub).ok());
+}
+
+TEST(ValidationTest, TopicDurations) {
+  TopicConfig topic;
+  topic.name = "orders";
+  EXPECT_TRUE(ValidateTopicConfig(topic).ok());
+  topic.dedup_window = absl::ZeroDuration();
+  EXPECT_FALSE(ValidateTopicConfig(topic).ok());
+  topic.dedup_window = absl::Hours(1);
+  topic.message_retention = absl::Seconds(-1);
+  EXPECT_FALSE(ValidateTopicConfig(topic).ok());
+}
+
+}  // namespace
+}  // namespace hub

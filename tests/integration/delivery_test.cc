@@ -1,0 +1,309 @@
+// At-least-once delivery: every message arrives, unacked ones come back
+// after their deadline, nacked ones after their backoff, acked ones never;
+// flow control holds a stream at its limit.
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "tests/support/hub_test.h"
+
+namespace hub::testing {
+namespace {
+
+class DeliveryTest : public HubTest {
+ protected:
+  void SetUp() override {
+    HubTest::SetUp();
+    ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
+  }
+
+  grpc::Status Modify(const std::string& sub, const std::string& ack_id, int seconds) {
+    grpc::ClientContext ctx;
+    v1::ModifyAckDeadlineRequest req;
+    req.set_subscription(sub);
+    req.add_ack_ids(ack_id);
+    req.set_ack_deadline_seconds(seconds);
+    v1::ModifyAckDeadlineResponse resp;
+    return subscriber_->ModifyAckDeadline(&ctx, req, &resp);
+  }
+
+  v1::PullResponse PullNow(const std::string& sub, absl::Duration wait) {
+    v1::PullResponse resp;
+    grpc::Status s = Pull(*subscriber_, sub, 10, wait, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    return resp;
+  }
+};
+
+// The issue's headline test: 10,000 unique messages from 8 concurrent
+// publishers, 4 StreamingPull consumers acking everything; every id arrives.
+TEST_F(DeliveryTest, TenThousandMessagesFromEightPublishersAllArrive) {
+  constexpr int kPublishers = 8;
+  constexpr int kPerPublisher = 1250;
+  constexpr int kBatch = 25;
+  constexpr int kTotal = kPublishers * kPerPublisher;
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+
+  absl::Mutex mu;
+  std::set<std::string> received;
+  int64_t deliveries = 0;
+  std::vector<std::unique_ptr<StreamConsumer>> consumers;
+  for (int i = 0; i < 4; ++i) {
+    consumers.push_back(std::make_unique<StreamConsumer>(
+        [this] { return hubd_->Channel(); }, "billing",
+        [&](const v1::ReceivedMessage& m) {
+          absl::MutexLock lock(&mu);
+          received.insert(m.message().data());
+          ++deliveries;
+          return true;
+        }));
+  }
+
+  const absl::Time start = absl::Now();
+  std::atomic<int> failed{0};
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < kPublishers; ++p) {
+    publishers.emplace_back([&, p] {
+      auto stub = hubd_->Publisher();
+      for (int i = 0; i < kPerPublisher; i += kBatch) {
+        v1::PublishRequest req;
+        req.set_topic("orders");
+        for (int j = i; j < i + kBatch; ++j) {
+          req.add_messages()->set_data(absl::StrCat("p", p, "-m", j));
+        }
+        grpc::ClientContext ctx;
+        v1::PublishResponse resp;
+        if (!stub->Publish(&ctx, req, &resp).ok()) ++failed;
+      }
+    });
+  }
+  for (std::thread& t : publishers) t.join();
+  const absl::Duration publish_time = absl::Now() - start;
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu);
+      if (received.size() == static_cast<size_t>(kTotal) || absl::Now() > deadline) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const absl::Duration total_time = absl::Now() - start;
+  for (auto& c : consumers) c->Stop();
+
+  EXPECT_EQ(failed.load(), 0);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(received.size(), static_cast<size_t>(kTotal));
+  for (int p = 0; p < kPublishers; ++p) {
+    for (int j = 0; j < kPerPublisher; ++j) {
+      ASSERT_EQ(received.count(absl::StrCat("p", p, "-m", j)), 1u) << p << " " << j;
+    }
+  }
+  std::printf(
+      "[ figures ] 10,000 messages: published in %.2f s (%.0f msg/s), all "
+      "delivered and acked in %.2f s (%.0f msg/s end to end), %lld deliveries\n",
+      absl::ToDoubleSeconds(publish_time), kTotal / absl::ToDoubleSeconds(publish_time),
+      absl::ToDoubleSeconds(total_time), kTotal / absl::ToDoubleSeconds(total_time),
+      static_cast<long long>(deliveries));
+}
+
+TEST_F(DeliveryTest, DeliveredMessageCarriesEveryField) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  v1::PublishRequest req;
+  req.set_topic("orders");
+  v1::Message* m = req.add_messages();
+  m->set_data(std::string("bin\0ary\xff", 8));
+  (*m->mutable_attributes())["kind"] = "order";
+  (*m->mutable_attributes())["quote\"d"] = "back\\slash";
+  m->set_ordering_key("customer-7");
+  m->set_idempotency_key("order-7");
+  const absl::Time before = absl::Now();
+  grpc::ClientContext ctx;
+  v1::PublishResponse presp;
+  ASSERT_TRUE(publisher_->Publish(&ctx, req, &presp).ok());
+
+  v1::PullResponse resp = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(resp.received_messages_size(), 1);
+  const v1::Message& got = resp.received_messages(0).message();
+  EXPECT_EQ(got.data(), m->data());
+  EXPECT_EQ(got.attributes().size(), 2u);
+  EXPECT_EQ(got.attributes().at("kind"), "order");
+  EXPECT_EQ(got.attributes().at("quote\"d"), "back\\slash");
+  EXPECT_EQ(got.ordering_key(), "customer-7");
+  EXPECT_EQ(got.idempotency_key(), "order-7");
+  EXPECT_EQ(got.message_id(), presp.results(0).message_id());
+  const absl::Time published = absl::FromUnixSeconds(got.publish_time().seconds()) +
+                               absl::Nanoseconds(got.publish_time().nanos());
+  EXPECT_GE(published, before - absl::Seconds(1));
+  EXPECT_LE(published, absl::Now() + absl::Seconds(1));
+}
+
+TEST_F(DeliveryTest, UnackedMessageIsRedeliveredAfterItsDeadline) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 1).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  v1::PullResponse first = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  EXPECT_EQ(first.received_messages(0).delivery_attempt(), 1);
+
+  // Not before the deadline...
+  EXPECT_EQ(PullNow("billing", absl::Milliseconds(500)).received_messages_size(), 0);
+  // ...but after it, as attempt 2 under a new ack id.
+  v1::PullResponse second = PullNow("billing", absl::Seconds(3));
+  ASSERT_EQ(second.received_messages_size(), 1);
+  EXPECT_EQ(second.received_messages(0).delivery_attempt(), 2);
+  EXPECT_EQ(second.received_messages(0).message().message_id(),
+            first.received_messages(0).message().message_id());
+  EXPECT_NE(second.received_messages(0).ack_id(), first.received_messages(0).ack_id());
+}
+
+TEST_F(DeliveryTest, AckedMessageIsNeverRedelivered) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 1).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  v1::PullResponse first = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  ASSERT_TRUE(Ack(*subscriber_, "billing", {first.received_messages(0).ack_id()}).ok());
+  EXPECT_EQ(PullNow("billing", absl::Seconds(3)).received_messages_size(), 0);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+}
+
+TEST_F(DeliveryTest, NackedMessageIsRedeliveredAtOnce) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 60).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  v1::PullResponse first = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  ASSERT_TRUE(Modify("billing", first.received_messages(0).ack_id(), 0).ok());
+  v1::PullResponse second = PullNow("billing", absl::Seconds(1));
+  ASSERT_EQ(second.received_messages_size(), 1);
+  EXPECT_EQ(second.received_messages(0).delivery_attempt(), 2);
+}
+
+TEST_F(DeliveryTest, NackWaitsForTheRetryBackoff) {
+  grpc::ClientContext ctx;
+  v1::Subscription sub;
+  sub.set_name("billing");
+  sub.set_topic("orders");
+  sub.set_ack_deadline_seconds(60);
+  sub.mutable_retry_policy()->mutable_minimum_backoff()->set_seconds(1);
+  sub.mutable_retry_policy()->mutable_maximum_backoff()->set_seconds(5);
+  v1::Subscription out;
+  ASSERT_TRUE(subscriber_->CreateSubscription(&ctx, sub, &out).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  v1::PullResponse first = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+
+  const absl::Time nacked = absl::Now();
+  ASSERT_TRUE(Modify("billing", first.received_messages(0).ack_id(), 0).ok());
+  EXPECT_EQ(PullNow("billing", absl::Milliseconds(300)).received_messages_size(), 0);
+  v1::PullResponse second = PullNow("billing", absl::Seconds(3));
+  ASSERT_EQ(second.received_messages_size(), 1);
+  EXPECT_GE(absl::Now() - nacked, absl::Milliseconds(900));
+}
+
+TEST_F(DeliveryTest, ExtendedLeaseIsNotRedelivered) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 1).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  v1::PullResponse first = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  ASSERT_TRUE(Modify("billing", first.received_messages(0).ack_id(), 5).ok());
+  EXPECT_EQ(PullNow("billing", absl::Seconds(2)).received_messages_size(), 0);
+}
+
+TEST_F(DeliveryTest, AckResultsNameMalformedIdsInvalid) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  grpc::ClientContext ctx;
+  v1::AcknowledgeRequest req;
+  req.set_subscription("billing");
+  req.add_ack_ids("garbage");
+  req.add_ack_ids("1-1-1");
+  v1::AcknowledgeResponse resp;
+  ASSERT_TRUE(subscriber_->Acknowledge(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 2);
+  EXPECT_EQ(resp.results(0).status(), v1::INVALID);
+  EXPECT_EQ(resp.results(1).status(), v1::OK);
+}
+
+TEST_F(DeliveryTest, RequestLimitsAreInvalidArgument) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  v1::PullResponse resp;
+  EXPECT_EQ(Pull(*subscriber_, "billing", 0, absl::ZeroDuration(), &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Pull(*subscriber_, "billing", 1001, absl::ZeroDuration(), &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Pull(*subscriber_, "missing", 1, absl::ZeroDuration(), &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Modify("billing", "1-1-1", 601).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Modify("billing", "1-1-1", -1).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(DeliveryTest, StreamStopsAtItsOutstandingLimitUntilAcked) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  v1::PublishRequest req;
+  req.set_topic("orders");
+  for (int i = 0; i < 50; ++i) req.add_messages()->set_data(absl::StrCat(i));
+  grpc::ClientContext pctx;
+  v1::PublishResponse presp;
+  ASSERT_TRUE(publisher_->Publish(&pctx, req, &presp).ok());
+
+  grpc::ClientContext ctx;
+  auto stream = subscriber_->StreamingPull(&ctx);
+  v1::StreamingPullRequest first;
+  first.set_subscription("billing");
+  first.set_max_outstanding_messages(10);
+  ASSERT_TRUE(stream->Write(first));
+
+  std::atomic<int> got{0};
+  absl::Mutex mu;
+  std::vector<std::string> ack_ids;
+  std::thread reader([&] {
+    v1::StreamingPullResponse resp;
+    while (stream->Read(&resp)) {
+      absl::MutexLock lock(&mu);
+      for (const auto& m : resp.received_messages()) ack_ids.push_back(m.ack_id());
+      got += resp.received_messages_size();
+    }
+  });
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(got.load(), 10);
+  v1::StreamingPullRequest acks;
+  {
+    absl::MutexLock lock(&mu);
+    for (const std::string& id : ack_ids) acks.add_ack_ids(id);
+  }
+  ASSERT_TRUE(stream->Write(acks));
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(got.load(), 20);
+  stream->WritesDone();
+  ctx.TryCancel();
+  reader.join();
+}
+
+TEST_F(DeliveryTest, StreamOnMissingSubscriptionIsNotFound) {
+  grpc::ClientContext ctx;
+  auto stream = subscriber_->StreamingPull(&ctx);
+  v1::StreamingPullRequest first;
+  first.set_subscription("missing");
+  stream->Write(first);
+  v1::StreamingPullResponse resp;
+  EXPECT_FALSE(stream->Read(&resp));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DeliveryTest, FanOutGivesEachSubscriptionItsOwnCopyWrittenOnce) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "shipping", "orders").ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
+  EXPECT_EQ(PullNow("billing", absl::Seconds(2)).received_messages_size(), 1);
+  EXPECT_EQ(PullNow("shipping", absl::Seconds(2)).received_messages_size(), 1);
+  EXPECT_EQ(StoredMessages(), 1);
+}
+
+}  // namespace
+}  // namespace hub::testing

@@ -1,0 +1,277 @@
+// Publish: limits, all-or-nothing, idempotency keys, and the late-commit
+// (skip) test of invariant P in docs/design.md.
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "tests/support/hub_test.h"
+
+namespace hub::testing {
+namespace {
+
+class PublishTest : public HubTest {
+ protected:
+  void SetUp() override {
+    HubTest::SetUp();
+    ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
+  }
+
+  grpc::Status Publish(const v1::PublishRequest& req, v1::PublishResponse* resp) {
+    grpc::ClientContext ctx;
+    return publisher_->Publish(&ctx, req, resp);
+  }
+};
+
+v1::PublishRequest RequestOf(int count, const std::string& data = "x") {
+  v1::PublishRequest req;
+  req.set_topic("orders");
+  for (int i = 0; i < count; ++i) req.add_messages()->set_data(data);
+  return req;
+}
+
+TEST_F(PublishTest, ResultsComeInRequestOrderWithDistinctIds) {
+  v1::PublishRequest req = RequestOf(3);
+  v1::PublishResponse resp;
+  ASSERT_TRUE(Publish(req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 3);
+  std::set<std::string> ids;
+  for (const auto& r : resp.results()) {
+    EXPECT_FALSE(r.duplicate());
+    ids.insert(r.message_id());
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_LT(std::stoll(resp.results(0).message_id()),
+            std::stoll(resp.results(2).message_id()));
+  EXPECT_EQ(StoredMessages(), 3);
+}
+
+// Each case is one past a limit of API.md, in an otherwise valid request
+// that carries other valid messages: nothing of it may be stored.
+TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
+  struct Case {
+    const char* name;
+    std::function<void(v1::PublishRequest&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"no messages", [](v1::PublishRequest& r) { r.clear_messages(); }},
+      {"1001 messages",
+       [](v1::PublishRequest& r) { r = RequestOf(1001); }},
+      {"empty message",
+       [](v1::PublishRequest& r) { r.add_messages(); }},
+      {"101 attributes",
+       [](v1::PublishRequest& r) {
+         auto* m = r.add_messages();
+         for (int i = 0; i < 101; ++i) (*m->mutable_attributes())[absl::StrCat("k", i)] = "v";
+       }},
+      {"attribute key of 257 bytes",
+       [](v1::PublishRequest& r) {
+         (*r.add_messages()->mutable_attributes())[std::string(257, 'k')] = "v";
+       }},
+      {"empty attribute key",
+       [](v1::PublishRequest& r) { (*r.add_messages()->mutable_attributes())[""] = "v"; }},
+      {"attribute value of 1025 bytes",
+       [](v1::PublishRequest& r) {
+         (*r.add_messages()->mutable_attributes())["k"] = std::string(1025, 'v');
+       }},
+      {"ordering key of 1025 bytes",
+       [](v1::PublishRequest& r) {
+         auto* m = r.add_messages();
+         m->set_data("x");
+         m->set_ordering_key(std::string(1025, 'o'));
+       }},
+      {"idempotency key of 257 bytes",
+       [](v1::PublishRequest& r) {
+         auto* m = r.add_messages();
+         m->set_data("x");
+         m->set_idempotency_key(std::string(257, 'i'));
+       }},
+      {"NUL in an ordering key",
+       [](v1::PublishRequest& r) {
+         auto* m = r.add_messages();
+         m->set_data("x");
+         m->set_ordering_key(std::string("a\0b", 3));
+       }},
+      {"one message over 1 MiB",
+       [](v1::PublishRequest& r) { r.add_messages()->set_data(std::string(1024 * 1024 + 1, 'd')); }},
+      {"over 10 MiB in all",
+       [](v1::PublishRequest& r) { r = RequestOf(11, std::string(1000 * 1000, 'd')); }},
+      {"bad topic name", [](v1::PublishRequest& r) { r.set_topic("no such/topic"); }},
+  };
+  for (const Case& c : cases) {
+    v1::PublishRequest req = RequestOf(2);
+    c.spoil(req);
+    v1::PublishResponse resp;
+    EXPECT_EQ(Publish(req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.name;
+  }
+  EXPECT_EQ(StoredMessages(), 0);
+  EXPECT_EQ(CountRows("SELECT next_position FROM topic_heads"), 1);
+}
+
+TEST_F(PublishTest, LargestAllowedMessageIsStored) {
+  v1::PublishRequest req = RequestOf(1, std::string(1024 * 1024, 'd'));
+  v1::PublishResponse resp;
+  ASSERT_TRUE(Publish(req, &resp).ok());
+  EXPECT_EQ(CountRows("SELECT sum(octet_length(data)) FROM messages"), 1024 * 1024);
+}
+
+TEST_F(PublishTest, MissingTopicIsNotFound) {
+  v1::PublishRequest req = RequestOf(1);
+  req.set_topic("missing");
+  v1::PublishResponse resp;
+  EXPECT_EQ(Publish(req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PublishTest, SameKeyTwiceStoresOneMessage) {
+  v1::PublishResponse first, second;
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "a", "order-1", &first).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "a", "order-1", &second).ok());
+  EXPECT_FALSE(first.results(0).duplicate());
+  EXPECT_TRUE(second.results(0).duplicate());
+  EXPECT_EQ(first.results(0).message_id(), second.results(0).message_id());
+  EXPECT_EQ(StoredMessages(), 1);
+}
+
+TEST_F(PublishTest, SameKeyTwiceInOneRequestStoresOneMessage) {
+  v1::PublishRequest req;
+  req.set_topic("orders");
+  for (const char* key : {"k1", "k2", "k1"}) {
+    auto* m = req.add_messages();
+    m->set_data("x");
+    m->set_idempotency_key(key);
+  }
+  v1::PublishResponse resp;
+  ASSERT_TRUE(Publish(req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 3);
+  EXPECT_FALSE(resp.results(0).duplicate());
+  EXPECT_FALSE(resp.results(1).duplicate());
+  EXPECT_TRUE(resp.results(2).duplicate());
+  EXPECT_EQ(resp.results(2).message_id(), resp.results(0).message_id());
+  EXPECT_EQ(StoredMessages(), 2);
+}
+
+TEST_F(PublishTest, SameKeysConcurrentlyFromTwoConnectionsStoreOneMessageEach) {
+  constexpr int kKeys = 200;
+  absl::Mutex mu;
+  std::map<std::string, std::vector<std::string>> ids_by_key;
+  std::atomic<int> failures{0};
+  auto run = [&] {
+    auto stub = hubd_->Publisher();  // its own connection
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string key = absl::StrCat("key-", i);
+      v1::PublishResponse resp;
+      if (!PublishOne(*stub, "orders", key, key, &resp).ok()) {
+        ++failures;
+        continue;
+      }
+      absl::MutexLock lock(&mu);
+      ids_by_key[key].push_back(resp.results(0).message_id());
+    }
+  };
+  std::thread a(run), b(run);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(StoredMessages(), kKeys);
+  ASSERT_EQ(ids_by_key.size(), static_cast<size_t>(kKeys));
+  for (const auto& [key, ids] : ids_by_key) {
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_EQ(ids[0], ids[1]) << key;
+  }
+}
+
+TEST_F(PublishTest, KeysAreScopedToTheirTopic) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "payments").ok());
+  v1::PublishResponse a, b;
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "x", "shared", &a).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "payments", "x", "shared", &b).ok());
+  EXPECT_FALSE(b.results(0).duplicate());
+  EXPECT_EQ(StoredMessages(), 2);
+}
+
+TEST_F(PublishTest, KeyOutsideTheDedupWindowIsStoredAgain) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("short");
+  topic.mutable_dedup_window()->set_seconds(1);
+  v1::Topic out;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
+  v1::PublishResponse first, second;
+  ASSERT_TRUE(PublishOne(*publisher_, "short", "x", "k", &first).ok());
+  absl::SleepFor(absl::Milliseconds(1200));
+  ASSERT_TRUE(PublishOne(*publisher_, "short", "x", "k", &second).ok());
+  EXPECT_FALSE(second.results(0).duplicate());
+  EXPECT_NE(first.results(0).message_id(), second.results(0).message_id());
+  EXPECT_EQ(CountRows("SELECT count(*) FROM idempotency_keys"), 1);
+}
+
+// A publish that commits late must still be delivered. The test holds
+// publish A inside its transaction (its insert of an idempotency key waits
+// on a table lock the test holds) while publishes B and C are made and a
+// consumer pulls. A cursor over positions from a plain sequence would see B
+// and C commit first, move past A and never deliver it. With positions
+// allocated under the topic lock, B and C cannot commit before A, and all
+// three arrive.
+TEST_F(PublishTest, LateCommitIsNotSkipped) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  pqxx::connection blocker(url_);
+  pqxx::work hold(blocker);
+  hold.exec("LOCK TABLE idempotency_keys IN SHARE ROW EXCLUSIVE MODE");
+
+  std::atomic<int> published{0};
+  std::thread late([&] {
+    if (PublishOne(*hubd_->Publisher(), "orders", "A", "late-key").ok()) ++published;
+  });
+  // Wait until A's transaction is blocked on the lock, holding its position.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (CountRows("SELECT count(*) FROM pg_locks WHERE NOT granted") == 0) {
+    ASSERT_LT(absl::Now(), deadline) << "publish A never reached the lock";
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::thread later([&] {
+    auto stub = hubd_->Publisher();
+    if (PublishOne(*stub, "orders", "B", "").ok()) ++published;
+    if (PublishOne(*stub, "orders", "C", "").ok()) ++published;
+  });
+
+  absl::Mutex mu;
+  std::vector<std::string> received;
+  StreamConsumer consumer([this] { return hubd_->Channel(); }, "billing",
+                          [&](const v1::ReceivedMessage& m) {
+                            absl::MutexLock lock(&mu);
+                            received.push_back(m.message().data());
+                            return true;
+                          });
+  absl::SleepFor(absl::Seconds(1));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(received.empty()) << "a later publish committed before A";
+  }
+  hold.abort();  // releases the lock: A, then B and C commit
+
+  const absl::Time drain = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu);
+      if (received.size() >= 3 || absl::Now() > drain) break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  late.join();
+  later.join();
+  consumer.Stop();
+  EXPECT_EQ(published.load(), 3);
+  absl::MutexLock lock(&mu);
+  std::multiset<std::string> got(received.begin(), received.end());
+  EXPECT_EQ(got, (std::multiset<std::string>{"A", "B", "C"}));
+}
+
+}  // namespace
+}  // namespace hub::testing

@@ -1,0 +1,201 @@
+#include "tests/support/test_env.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fcntl.h>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace hub::testing {
+namespace {
+
+std::string Script(const std::string& name) {
+  return absl::StrCat(HUB_SOURCE_DIR, "/scripts/", name);
+}
+
+void RunOrDie(const std::string& command) {
+  if (std::system(command.c_str()) != 0) {
+    std::fprintf(stderr, "command failed: %s\n", command.c_str());
+    std::abort();
+  }
+}
+
+}  // namespace
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+PostgresServer::PostgresServer() : port_(FreePort()) {
+  char tmpl[] = "/tmp/hub-test-XXXXXX";
+  root_ = mkdtemp(tmpl);
+  // The postgres user must reach the data folder inside.
+  chmod(root_.c_str(), 0755);
+  data_dir_ = root_ + "/pg";
+  RunOrDie(absl::StrCat(Script("pg-start"), " ", data_dir_, " ", port_, " ",
+                        getpid()));
+}
+
+PostgresServer::~PostgresServer() {
+  std::system(absl::StrCat(Script("pg-stop"), " ", data_dir_, " immediate").c_str());
+  std::system(absl::StrCat("rm -rf ", root_).c_str());
+}
+
+std::string PostgresServer::Url(const std::string& database) const {
+  return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/", database);
+}
+
+std::string PostgresServer::CreateDatabase() {
+  const std::string name = absl::StrCat("hub_test_", getpid(), "_", ++databases_);
+  pqxx::connection conn(Url("postgres"));
+  pqxx::nontransaction tx(conn);
+  tx.exec("CREATE DATABASE " + name);
+  return Url(name);
+}
+
+PostgresServer& SharedPostgres() {
+  // Deliberately leaked until exit: destroyed by the atexit below, after
+  // every test, even when a test fails.
+  static PostgresServer* server = [] {
+    auto* s = new PostgresServer();
+    std::atexit([] { delete server; });
+    return s;
+  }();
+  return *server;
+}
+
+HubProcess::HubProcess(std::string database_url, std::vector<std::string> extra_flags)
+    : database_url_(std::move(database_url)),
+      extra_flags_(std::move(extra_flags)),
+      port_(FreePort()),
+      metrics_port_(FreePort()) {
+  log_path_ = absl::StrCat("/tmp/hubd-test-", getpid(), "-", port_, ".log");
+}
+
+HubProcess::~HubProcess() {
+  if (running()) Kill();
+}
+
+std::string HubProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+void HubProcess::Start() {
+  std::vector<std::string> args = {
+      HUBD_PATH, absl::StrCat("--listen=", address()),
+      absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
+      "--poll_interval=100ms", "--shutdown_grace=3s"};
+  args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    // Dies with the test process, so a crashed test leaves no hubd behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, 1);
+    dup2(log, 2);
+    setenv("HUB_DATABASE_URL", database_url_.c_str(), 1);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Ready when a call goes through: hubd listens only after migrations. A
+  // fresh channel per try, so no reconnect backoff adds to the wait.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
+    v1::ListTopicsRequest req;
+    v1::ListTopicsResponse resp;
+    if (Publisher()->ListTopics(&ctx, req, &resp).ok()) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL() << "hubd exited at start; log: " << log_path_;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  FAIL() << "hubd did not become ready; log: " << log_path_;
+}
+
+void HubProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+absl::StatusOr<absl::Duration> HubProcess::Terminate(absl::Duration limit) {
+  const absl::Time start = absl::Now();
+  kill(pid_, SIGTERM);
+  while (absl::Now() - start < limit) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return absl::InternalError(absl::StrCat("hubd exited with status ", status));
+      }
+      return absl::Now() - start;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill();
+  return absl::DeadlineExceededError("hubd did not exit after SIGTERM");
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  // Each stub gets its own connection, as separate clients would.
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+std::shared_ptr<grpc::Channel> HubProcess::Channel() const {
+  return MakeChannel(address());
+}
+
+std::unique_ptr<v1::Publisher::Stub> HubProcess::Publisher() const {
+  return v1::Publisher::NewStub(Channel());
+}
+
+std::unique_ptr<v1::Subscriber::Stub> HubProcess::Subscriber() const {
+  return v1::Subscriber::NewStub(Channel());
+}
+
+std::string QueryValue(const std::string& url, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].c_str();
+}
+
+}  // namespace hub::testing

@@ -1,0 +1,83 @@
+#ifndef TESTS_SUPPORT_TEST_ENV_H_
+#define TESTS_SUPPORT_TEST_ENV_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "hub/v1/publisher.grpc.pb.h"
+#include "hub/v1/subscriber.grpc.pb.h"
+
+// The real parts integration tests run against: a PostgreSQL 15 cluster in
+// a temporary folder on a free loopback port, and real hubd processes. Both
+// stop by themselves when the test process ends, however it ends.
+namespace hub::testing {
+
+int FreePort();
+
+class PostgresServer {
+ public:
+  // initdb + start; aborts the test binary on failure.
+  PostgresServer();
+  ~PostgresServer();
+
+  // A new, empty database; returns its URL.
+  std::string CreateDatabase();
+  std::string Url(const std::string& database) const;
+  int port() const { return port_; }
+
+ private:
+  std::string root_;
+  std::string data_dir_;
+  int port_;
+  int databases_ = 0;
+};
+
+// The cluster shared by every test of this binary, started on first use.
+PostgresServer& SharedPostgres();
+
+class HubProcess {
+ public:
+  HubProcess(std::string database_url, std::vector<std::string> extra_flags = {});
+  ~HubProcess();
+
+  // Starts hubd and waits until it answers; fails the test otherwise.
+  void Start();
+  void Kill();       // SIGKILL, and reap
+  // SIGTERM; returns how long the exit took, or an error if it did not exit
+  // within `limit` (it is then killed).
+  absl::StatusOr<absl::Duration> Terminate(absl::Duration limit = absl::Seconds(10));
+  bool running() const { return pid_ > 0; }
+
+  std::string address() const;
+  std::shared_ptr<grpc::Channel> Channel() const;
+  std::unique_ptr<v1::Publisher::Stub> Publisher() const;
+  std::unique_ptr<v1::Subscriber::Stub> Subscriber() const;
+  int metrics_port() const { return metrics_port_; }
+  std::string log_path() const { return log_path_; }
+
+ private:
+  std::string database_url_;
+  std::vector<std::string> extra_flags_;
+  int port_;
+  int metrics_port_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// A channel to `address` with no receive size limit.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+
+// Runs a SQL query against `url` and returns the first column of the first
+// row as text (empty when there is none).
+std::string QueryValue(const std::string& url, const std::string& sql);
+
+}  // namespace hub::testing
+
+#endif  // TESTS_SUPPORT_TEST_ENV_H_
