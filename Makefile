@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` and `make test`. Both install
+# what they need from Debian, build, and go.
+BUILD ?= build
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: deps build run test unit clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2
+
+# Starts a local PostgreSQL under .hub/ when HUB_DATABASE_URL is unset, then
+# runs hubd in the foreground. Extra hubd flags: make run ARGS="--listen=..."
+run: build
+	scripts/run-hubd $(ARGS)
+
+# Every test: unit, integration (real PostgreSQL, real hubd) and end to end.
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 900
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+clean:
+	rm -rf $(BUILD)
