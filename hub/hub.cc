@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "hub/filter.h"
+#include "hub/log.h"
 #include "hub/status_macros.h"
 
 namespace hub {
@@ -41,30 +43,25 @@ int EffectivePageSize(int page_size) {
   return page_size == 0 ? Limits::kDefaultPageSize : page_size;
 }
 
-// Features whose delivery logic is not built yet are refused rather than
-// silently served with weaker guarantees.
-absl::Status CheckSupported(const SubscriptionConfig& sub) {
-  if (sub.delivery_guarantee != DeliveryGuarantee::kAtLeastOnce) {
-    return absl::UnimplementedError(
-        "only AT_LEAST_ONCE subscriptions are supported so far");
-  }
-  if (sub.enable_message_ordering) {
-    return absl::UnimplementedError("message ordering is not supported yet");
-  }
-  if (!sub.filter.empty()) {
-    return absl::UnimplementedError("filters are not supported yet");
-  }
-  if (!sub.dead_letter_policy.topic.empty()) {
-    return absl::UnimplementedError("dead-letter policies are not supported yet");
-  }
-  return absl::OkStatus();
+bool IsPlainAtLeastOnce(const SubscriptionRecord& sub) {
+  return sub.config.delivery_guarantee == DeliveryGuarantee::kAtLeastOnce &&
+         !sub.config.enable_message_ordering;
+}
+
+absl::Status ValidateFilter(const SubscriptionConfig& sub) {
+  return Filter::Parse(sub.filter).status();
+}
+
+absl::Status UnknownPath(absl::string_view path) {
+  return absl::InvalidArgumentError(absl::StrCat("update_mask path ", path, " cannot be updated"));
 }
 
 }  // namespace
 
-Hub::Hub(Store& store, HubOptions options)
+Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
     : store_(store),
       options_(std::move(options)),
+      probe_(probe),
       publisher_(
           options_.publish_committers,
           static_cast<size_t>(options_.max_publish_batch_bytes),
@@ -108,7 +105,23 @@ void Hub::MaintenanceLoop() {
       options_.maintenance_interval)) {
     // A failure here is retried at the next interval; partitions are made
     // days ahead, so one missed round costs nothing.
-    store_.Maintain().IgnoreError();
+    absl::StatusOr<MaintenanceReport> report = store_.Maintain();
+    if (!report.ok()) {
+      Log(LogLevel::kWarning, "maintenance_failed",
+          {{"error", std::string(report.status().message())}});
+      continue;
+    }
+    for (const auto& [subscription, count] : report->expired) {
+      probe_.ExpiredUnacknowledged(subscription, count);
+      Log(LogLevel::kWarning, "messages_expired_unacknowledged",
+          {{"subscription", subscription}, {"count", absl::StrCat(count)}});
+    }
+    probe_.PartitionsDropped(report->partitions_dropped);
+    probe_.IdempotencyKeysDeleted(report->idempotency_keys_deleted);
+    if (report->partitions_dropped > 0) {
+      Log(LogLevel::kInfo, "partitions_dropped",
+          {{"count", absl::StrCat(report->partitions_dropped)}});
+    }
   }
 }
 
@@ -148,8 +161,76 @@ absl::StatusOr<SubscriptionConfig> Hub::CreateSubscription(
         Limits::kDefaultDeliveryAttempts;
   }
   RETURN_IF_ERROR(ValidateSubscriptionConfig(sub));
-  RETURN_IF_ERROR(CheckSupported(sub));
+  RETURN_IF_ERROR(ValidateFilter(sub));
+  RETURN_IF_ERROR(ValidateDeadLetterTopic(sub));
   RETURN_IF_ERROR(store_.CreateSubscription(sub));
+  return sub;
+}
+
+absl::Status Hub::ValidateDeadLetterTopic(const SubscriptionConfig& sub) {
+  const std::string& topic = sub.dead_letter_policy.topic;
+  if (topic.empty()) return absl::OkStatus();
+  absl::StatusOr<TopicConfig> found = store_.GetTopic(topic);
+  if (found.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat("dead_letter_topic ", topic, " not found"));
+  }
+  return found.status();
+}
+
+absl::StatusOr<TopicConfig> Hub::UpdateTopic(const TopicConfig& update,
+                                             const std::vector<std::string>& paths) {
+  RETURN_IF_ERROR(ValidateName("topic", update.name));
+  if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
+  ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(update.name));
+  for (const std::string& path : paths) {
+    if (path == "message_retention") {
+      topic.message_retention = update.message_retention;
+    } else if (path == "dedup_window") {
+      topic.dedup_window = update.dedup_window;
+    } else if (path == "labels") {
+      topic.labels = update.labels;
+    } else {
+      return UnknownPath(path);
+    }
+  }
+  RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(store_.UpdateTopic(topic));
+  return topic;
+}
+
+absl::StatusOr<SubscriptionConfig> Hub::UpdateSubscription(
+    const SubscriptionConfig& update, const std::vector<std::string>& paths) {
+  RETURN_IF_ERROR(ValidateName("subscription", update.name));
+  if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
+  ASSIGN_OR_RETURN(SubscriptionRecord record, store_.GetSubscription(update.name));
+  SubscriptionConfig sub = record.config;
+  for (const std::string& path : paths) {
+    if (path == "ack_deadline_seconds") {
+      sub.ack_deadline_seconds = update.ack_deadline_seconds == 0 ? 30 : update.ack_deadline_seconds;
+    } else if (path == "filter") {
+      sub.filter = update.filter;
+    } else if (path == "dead_letter_policy") {
+      sub.dead_letter_policy = update.dead_letter_policy;
+      if (!sub.dead_letter_policy.topic.empty() &&
+          sub.dead_letter_policy.max_delivery_attempts == 0) {
+        sub.dead_letter_policy.max_delivery_attempts = Limits::kDefaultDeliveryAttempts;
+      }
+    } else if (path == "retry_policy") {
+      sub.retry_policy = update.retry_policy;
+    } else if (path == "labels") {
+      sub.labels = update.labels;
+    } else if (path == "topic" || path == "delivery_guarantee" ||
+               path == "enable_message_ordering") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " is fixed when the subscription is created"));
+    } else {
+      return UnknownPath(path);
+    }
+  }
+  RETURN_IF_ERROR(ValidateSubscriptionConfig(sub));
+  RETURN_IF_ERROR(ValidateFilter(sub));
+  RETURN_IF_ERROR(ValidateDeadLetterTopic(sub));
+  RETURN_IF_ERROR(store_.UpdateSubscription(sub));
   return sub;
 }
 
@@ -235,12 +316,32 @@ std::vector<AckResult> Hub::ParseAckIds(const std::vector<std::string>& ack_ids,
   return results;
 }
 
-absl::Status Hub::AckParsed(const SubscriptionRecord& sub,
-                            std::vector<AckId> ids) {
-  if (ids.empty()) return absl::OkStatus();
-  const size_t count = ids.size();
-  AckItem item{sub.id, std::move(ids)};
-  return acker_.Submit(item, count);
+absl::StatusOr<std::vector<AckResult>> Hub::SettleIds(
+    const SubscriptionRecord& sub, const std::vector<std::string>& ack_ids,
+    SettleKind kind, absl::string_view reason) {
+  std::vector<AckId> parsed;
+  std::vector<AckResult> results = ParseAckIds(ack_ids, parsed);
+  if (parsed.empty()) return results;
+  if (sub.config.delivery_guarantee == DeliveryGuarantee::kAtMostOnce) {
+    // Delivered means done; there is nothing left to ack or reject.
+    return results;
+  }
+  if (kind == SettleKind::kAck && IsPlainAtLeastOnce(sub)) {
+    const size_t count = parsed.size();
+    AckItem item{sub.id, std::move(parsed)};
+    RETURN_IF_ERROR(acker_.Submit(item, count));
+    return results;
+  }
+  ASSIGN_OR_RETURN(std::vector<AckStatus> statuses,
+                   store_.Settle(sub, parsed, kind, reason));
+  size_t next = 0;
+  for (AckResult& r : results) {
+    if (r.status == AckStatus::kOk) r.status = statuses[next++];
+  }
+  // On an ordered subscription a settled message releases the next one of
+  // its key.
+  if (sub.config.enable_message_ordering) wake_ups_.Notify(sub.topic_id);
+  return results;
 }
 
 absl::Status Hub::ModifyParsed(const SubscriptionRecord& sub,
@@ -281,10 +382,77 @@ absl::StatusOr<std::vector<AckResult>> Hub::Acknowledge(
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   RETURN_IF_ERROR(CheckRunning());
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  return SettleIds(sub, ack_ids, SettleKind::kAck, "");
+}
+
+absl::StatusOr<std::vector<AckResult>> Hub::Reject(absl::string_view subscription,
+                                                   const std::vector<std::string>& ack_ids,
+                                                   absl::string_view reason) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
+  if (reason.size() > static_cast<size_t>(Limits::kMaxRejectReasonBytes) ||
+      reason.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reason must be at most ", Limits::kMaxRejectReasonBytes, " bytes without NUL"));
+  }
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  return SettleIds(sub, ack_ids, SettleKind::kReject, reason);
+}
+
+absl::Status Hub::Seek(absl::string_view subscription, absl::Time time) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  RETURN_IF_ERROR(store_.Seek(sub, time));
+  wake_ups_.Notify(sub.topic_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
+                                              const std::vector<std::string>& ack_ids,
+                                              std::vector<TransactPublish> publishes) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
+  if (ack_ids.empty() && publishes.empty()) {
+    return absl::InvalidArgumentError("a transaction needs ack ids or publishes");
+  }
+  int64_t total = 0;
+  for (const TransactPublish& p : publishes) {
+    RETURN_IF_ERROR(ValidatePublish(p.topic, p.messages, options_.limits));
+    for (const Message& m : p.messages) total += MessageBytes(m);
+  }
+  if (total > Limits::kMaxPublishRequestBytes) {
+    return absl::InvalidArgumentError("the publishes of a transaction hold more than 10 MiB");
+  }
+  RETURN_IF_ERROR(CheckRunning());
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
   std::vector<AckId> parsed;
-  std::vector<AckResult> results = ParseAckIds(ack_ids, parsed);
-  RETURN_IF_ERROR(AckParsed(sub, std::move(parsed)));
-  return results;
+  std::vector<AckResult> ack_results = ParseAckIds(ack_ids, parsed);
+  const bool exactly_once =
+      sub.config.delivery_guarantee == DeliveryGuarantee::kExactlyOnce;
+  if (exactly_once && parsed.size() != ack_ids.size()) {
+    return absl::AbortedError("a malformed ack id; nothing was applied");
+  }
+  std::vector<PublishItem> items;
+  items.reserve(publishes.size());
+  for (TransactPublish& p : publishes) {
+    items.push_back(PublishItem{std::move(p.topic), std::move(p.messages), {}, 0, {}});
+  }
+  std::vector<PublishItem*> item_ptrs;
+  for (PublishItem& item : items) item_ptrs.push_back(&item);
+  ASSIGN_OR_RETURN(TransactResult result, store_.Transact(sub, parsed, item_ptrs));
+  size_t next = 0;
+  for (AckResult& r : ack_results) {
+    if (r.status == AckStatus::kOk) r.status = result.ack_statuses[next++];
+  }
+  TransactOutcome outcome{std::move(ack_results), {}};
+  for (PublishItem& item : items) {
+    wake_ups_.Notify(item.topic_id);
+    outcome.publish_results.push_back(std::move(item.results));
+  }
+  if (sub.config.enable_message_ordering) wake_ups_.Notify(sub.topic_id);
+  return outcome;
 }
 
 absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
@@ -335,10 +503,25 @@ StreamSession::StreamSession(Hub& hub, SubscriptionRecord sub,
                              absl::Duration ack_deadline, int64_t max_messages,
                              int64_t max_bytes)
     : hub_(hub),
-      sub_(std::move(sub)),
       ack_deadline_(ack_deadline),
       max_messages_(max_messages),
-      max_bytes_(max_bytes) {}
+      max_bytes_(max_bytes),
+      sub_(std::move(sub)),
+      refreshed_(absl::Now()) {}
+
+absl::StatusOr<SubscriptionRecord> StreamSession::CurrentSubscription() {
+  std::string name;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Now() - refreshed_ < hub_.options().poll_interval) return sub_;
+    name = sub_.config.name;
+  }
+  ASSIGN_OR_RETURN(SubscriptionRecord fresh, hub_.store_.GetSubscription(name));
+  absl::MutexLock lock(&mu_);
+  sub_ = std::move(fresh);
+  refreshed_ = absl::Now();
+  return sub_;
+}
 
 bool StreamSession::HasRoom() {
   return static_cast<int64_t>(held_.size()) < max_messages_ &&
@@ -377,9 +560,10 @@ absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
           options.max_claim_batch));
       room_bytes = std::min(max_bytes_ - held_bytes_, options.max_claim_bytes);
     }
+    ASSIGN_OR_RETURN(SubscriptionRecord sub, CurrentSubscription());
     ASSIGN_OR_RETURN(
         std::vector<Delivery> deliveries,
-        hub_.ClaimOrWait(sub_, room, room_bytes, ack_deadline_,
+        hub_.ClaimOrWait(sub, room, room_bytes, ack_deadline_,
                          absl::Now() + options.poll_interval));
     if (deliveries.empty()) continue;
     absl::MutexLock lock(&mu_);
@@ -424,15 +608,15 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(
   modify[0].insert(modify[0].end(), request.nack_ids.begin(),
                    request.nack_ids.end());
 
-  std::vector<AckId> parsed;
-  Hub::ParseAckIds(request.ack_ids, parsed);
-  RETURN_IF_ERROR(hub_.AckParsed(sub_, std::move(parsed)));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, CurrentSubscription());
+  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+                   hub_.SettleIds(sub, request.ack_ids, SettleKind::kAck, ""));
   Release(request.ack_ids);
 
   for (const auto& [seconds, ids] : modify) {
     std::vector<AckId> modify_parsed;
     Hub::ParseAckIds(ids, modify_parsed);
-    RETURN_IF_ERROR(hub_.ModifyParsed(sub_, modify_parsed, seconds));
+    RETURN_IF_ERROR(hub_.ModifyParsed(sub, modify_parsed, seconds));
     if (seconds == 0) {
       Release(ids);
       continue;
@@ -444,9 +628,12 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(
       if (it != held_.end()) it->second.expires = expires;
     }
   }
-  // Per-id results on the stream are the exactly-once guarantee's; an
-  // at-least-once stream reports none.
-  return std::vector<AckResult>{};
+  // Per-id results on the stream are the exactly-once guarantee's; other
+  // streams report none.
+  if (sub.config.delivery_guarantee != DeliveryGuarantee::kExactlyOnce) {
+    results.clear();
+  }
+  return results;
 }
 
 void StreamSession::Close() {

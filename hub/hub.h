@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "hub/group_commit.h"
+#include "hub/hub_probe.h"
 #include "hub/store.h"
 #include "hub/types.h"
 #include "hub/validation.h"
@@ -37,7 +38,7 @@ struct HubOptions {
   // How often an idle waiter looks again without a wake-up: bounds the delay
   // of redelivering expired leases and of a missed notification.
   absl::Duration poll_interval = absl::Seconds(1);
-  absl::Duration maintenance_interval = absl::Minutes(10);
+  absl::Duration maintenance_interval = absl::Minutes(1);
   // StreamingPull flow control when the client sets none.
   int64_t default_max_outstanding_messages = 1000;
   int64_t default_max_outstanding_bytes = 10 * kMiB;
@@ -57,6 +58,17 @@ struct StreamRequest {
   std::vector<std::string> nack_ids;
   std::vector<std::string> modify_deadline_ack_ids;
   std::vector<int32_t> modify_deadline_seconds;
+};
+
+// One publish of a Transact call.
+struct TransactPublish {
+  std::string topic;
+  std::vector<Message> messages;
+};
+
+struct TransactOutcome {
+  std::vector<AckResult> ack_results;
+  std::vector<std::vector<PublishResult>> publish_results;
 };
 
 class Hub;
@@ -88,13 +100,17 @@ class StreamSession {
   void Release(absl::Span<const std::string> ack_ids);
   bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The subscription as of the last refresh; changes made by
+  // UpdateSubscription reach an open stream within a poll interval.
+  absl::StatusOr<SubscriptionRecord> CurrentSubscription();
 
   Hub& hub_;
-  const SubscriptionRecord sub_;
   const absl::Duration ack_deadline_;
   const int64_t max_messages_;
   const int64_t max_bytes_;
   absl::Mutex mu_;
+  SubscriptionRecord sub_ ABSL_GUARDED_BY(mu_);
+  absl::Time refreshed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Held> held_ ABSL_GUARDED_BY(mu_);
   int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -104,7 +120,7 @@ class StreamSession {
 // nothing of gRPC.
 class Hub {
  public:
-  Hub(Store& store, HubOptions options);
+  Hub(Store& store, HubOptions options, HubProbe& probe);
   ~Hub();
 
   Hub(const Hub&) = delete;
@@ -119,6 +135,10 @@ class Hub {
   absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size,
                                                absl::string_view page_token);
   absl::Status DeleteTopic(absl::string_view name);
+  // Changes the fields named in `paths` (message_retention, dedup_window,
+  // labels); any other path is INVALID_ARGUMENT.
+  absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
+                                          const std::vector<std::string>& paths);
 
   absl::StatusOr<SubscriptionConfig> CreateSubscription(
       const SubscriptionConfig& sub);
@@ -126,6 +146,11 @@ class Hub {
   absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(
       absl::string_view topic, int page_size, absl::string_view page_token);
   absl::Status DeleteSubscription(absl::string_view name);
+  // Changes ack_deadline_seconds, filter, dead_letter_policy, retry_policy
+  // or labels; topic, delivery_guarantee and enable_message_ordering are
+  // fixed at creation.
+  absl::StatusOr<SubscriptionConfig> UpdateSubscription(
+      const SubscriptionConfig& sub, const std::vector<std::string>& paths);
 
   absl::StatusOr<std::vector<PublishResult>> Publish(
       std::string topic, std::vector<Message> messages);
@@ -138,6 +163,14 @@ class Hub {
   absl::StatusOr<std::vector<AckResult>> ModifyAckDeadline(
       absl::string_view subscription, const std::vector<std::string>& ack_ids,
       int ack_deadline_seconds);
+
+  absl::StatusOr<std::vector<AckResult>> Reject(
+      absl::string_view subscription, const std::vector<std::string>& ack_ids,
+      absl::string_view reason);
+  absl::Status Seek(absl::string_view subscription, absl::Time time);
+  absl::StatusOr<TransactOutcome> Transact(absl::string_view subscription,
+                                           const std::vector<std::string>& ack_ids,
+                                           std::vector<TransactPublish> publishes);
 
   absl::StatusOr<std::unique_ptr<StreamSession>> OpenStream(
       const StreamSettings& settings);
@@ -156,8 +189,13 @@ class Hub {
   // for the rest.
   static std::vector<AckResult> ParseAckIds(
       const std::vector<std::string>& ack_ids, std::vector<AckId>& parsed);
-  absl::Status AckParsed(const SubscriptionRecord& sub,
-                         std::vector<AckId> ids);
+  // Acks or rejects by the subscription's guarantee: at-most-once has
+  // nothing to ack, plain at-least-once acks go through the ack batcher,
+  // everything else is settled with a checked outcome per id.
+  absl::StatusOr<std::vector<AckResult>> SettleIds(
+      const SubscriptionRecord& sub, const std::vector<std::string>& ack_ids,
+      SettleKind kind, absl::string_view reason);
+  absl::Status ValidateDeadLetterTopic(const SubscriptionConfig& sub);
   absl::Status ModifyParsed(const SubscriptionRecord& sub,
                             absl::Span<const AckId> ids, int seconds);
   // One claim, waiting up to `deadline` for messages to arrive.
@@ -169,6 +207,7 @@ class Hub {
 
   Store& store_;
   const HubOptions options_;
+  HubProbe& probe_;
   WakeUpBoard wake_ups_;
   std::atomic<bool> shutting_down_{false};
   GroupCommitter<PublishItem> publisher_;

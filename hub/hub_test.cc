@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "hub/filter.h"
 
 namespace hub {
 namespace {
@@ -47,11 +48,19 @@ class FakeStore final : public Store {
     return topics_.erase(std::string(name)) ? absl::OkStatus()
                                             : absl::NotFoundError("topic");
   }
+  absl::Status UpdateTopic(const TopicConfig& topic) override {
+    absl::MutexLock lock(&mu_);
+    auto it = topics_.find(topic.name);
+    if (it == topics_.end()) return absl::NotFoundError("topic");
+    it->second.config = topic;
+    return absl::OkStatus();
+  }
   absl::Status CreateSubscription(const SubscriptionConfig& sub) override {
     absl::MutexLock lock(&mu_);
     auto topic = topics_.find(sub.topic);
     if (topic == topics_.end()) return absl::NotFoundError("topic");
-    subs_[sub.name] = Sub{SubscriptionRecord{next_id_++, topic->second.id, sub},
+    subs_[sub.name] = Sub{SubscriptionRecord{next_id_++, topic->second.id, sub,
+                                             std::make_shared<const Filter>()},
                           static_cast<int64_t>(topic->second.messages.size()), {}};
     ++subscriptions_created;
     return absl::OkStatus();
@@ -70,6 +79,13 @@ class FakeStore final : public Store {
     absl::MutexLock lock(&mu_);
     return subs_.erase(std::string(name)) ? absl::OkStatus()
                                           : absl::NotFoundError("subscription");
+  }
+  absl::Status UpdateSubscription(const SubscriptionConfig& sub) override {
+    absl::MutexLock lock(&mu_);
+    auto it = subs_.find(sub.name);
+    if (it == subs_.end()) return absl::NotFoundError("subscription");
+    it->second.record.config = sub;
+    return absl::OkStatus();
   }
 
   absl::Status Publish(absl::Span<PublishItem* const> items) override {
@@ -120,6 +136,23 @@ class FakeStore final : public Store {
     }
     return absl::OkStatus();
   }
+  // Every settled id gets `settle_status`.
+  absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord&,
+                                                absl::Span<const AckId> ids, SettleKind kind,
+                                                absl::string_view) override {
+    (kind == SettleKind::kAck ? settled_acks : rejected) += static_cast<int>(ids.size());
+    return std::vector<AckStatus>(ids.size(), settle_status);
+  }
+  absl::StatusOr<TransactResult> Transact(const SubscriptionRecord&,
+                                          absl::Span<const AckId> ids,
+                                          absl::Span<PublishItem* const> publishes) override {
+    ++transactions;
+    for (PublishItem* item : publishes) {
+      for (size_t i = 0; i < item->messages.size(); ++i) item->results.push_back({"1", false});
+    }
+    return TransactResult{std::vector<AckStatus>(ids.size(), settle_status)};
+  }
+  absl::Status Seek(const SubscriptionRecord&, absl::Time) override { return absl::OkStatus(); }
   absl::Status Nack(const SubscriptionRecord&, absl::Span<const AckId> ids) override {
     absl::MutexLock lock(&mu_);
     nacked += static_cast<int>(ids.size());
@@ -130,7 +163,7 @@ class FakeStore final : public Store {
     return absl::OkStatus();
   }
   void WatchPublishes(std::function<void(int64_t)>) override {}
-  absl::Status Maintain() override { return absl::OkStatus(); }
+  absl::StatusOr<MaintenanceReport> Maintain() override { return MaintenanceReport{}; }
   absl::Status Ping() override { return absl::OkStatus(); }
 
   absl::Duration publish_delay = absl::ZeroDuration();
@@ -138,6 +171,10 @@ class FakeStore final : public Store {
   std::atomic<int> acked{0};
   std::atomic<int> nacked{0};
   std::atomic<int> subscriptions_created{0};
+  std::atomic<int> settled_acks{0};
+  std::atomic<int> rejected{0};
+  std::atomic<int> transactions{0};
+  AckStatus settle_status = AckStatus::kOk;
 
  private:
   struct Topic {
@@ -180,7 +217,7 @@ class HubTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    hub_ = std::make_unique<Hub>(store_, Options());
+    hub_ = std::make_unique<Hub>(store_, Options(), probe_);
     TopicConfig topic;
     topic.name = "orders";
     ASSERT_TRUE(hub_->CreateTopic(topic).ok());
@@ -197,6 +234,8 @@ class HubTest : public ::testing::Test {
   }
 
   FakeStore store_;
+  prometheus::Registry registry_;
+  HubProbe probe_{registry_};
   std::unique_ptr<Hub> hub_;
 };
 
@@ -333,19 +372,105 @@ TEST_F(HubTest, AcknowledgeReportsMalformedIdsInvalid) {
   EXPECT_EQ((*results)[1].status, AckStatus::kInvalid);
 }
 
-TEST_F(HubTest, FeaturesOfLaterIssuesAreUnimplementedAndNotStored) {
+TEST_F(HubTest, MalformedFilterAndMissingDeadLetterTopicAreRefusedBeforeStoring) {
   const int before = store_.subscriptions_created.load();
   SubscriptionConfig sub;
-  sub.name = "exact";
+  sub.name = "filtered";
   sub.topic = "orders";
-  sub.delivery_guarantee = DeliveryGuarantee::kExactlyOnce;
+  sub.filter = "attributes.kind = order";
   EXPECT_EQ(hub_->CreateSubscription(sub).status().code(),
-            absl::StatusCode::kUnimplemented);
-  sub.delivery_guarantee = DeliveryGuarantee::kAtLeastOnce;
-  sub.filter = "attributes:x";
-  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(),
-            absl::StatusCode::kUnimplemented);
+            absl::StatusCode::kInvalidArgument);
+  sub.filter = "";
+  sub.dead_letter_policy.topic = "nowhere";
+  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_.subscriptions_created.load(), before);
+}
+
+SubscriptionConfig NewSubscription(const std::string& name, DeliveryGuarantee g) {
+  SubscriptionConfig sub;
+  sub.name = name;
+  sub.topic = "orders";
+  sub.delivery_guarantee = g;
+  return sub;
+}
+
+TEST_F(HubTest, AcksAreRoutedByGuarantee) {
+  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("most", DeliveryGuarantee::kAtMostOnce)).ok());
+  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  ASSERT_TRUE(hub_->Acknowledge("billing", {"1-1-1"}).ok());
+  EXPECT_EQ(store_.acked.load(), 1);  // the batched path
+  ASSERT_TRUE(hub_->Acknowledge("most", {"1-1-2"}).ok());
+  EXPECT_EQ(store_.acked.load() + store_.settled_acks.load(), 1);  // nothing to do
+  store_.settle_status = AckStatus::kExpired;
+  absl::StatusOr<std::vector<AckResult>> results = hub_->Acknowledge("exact", {"1-1-3", "bad"});
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(store_.settled_acks.load(), 1);
+  EXPECT_EQ((*results)[0].status, AckStatus::kExpired);  // the store's word
+  EXPECT_EQ((*results)[1].status, AckStatus::kInvalid);
+}
+
+TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
+  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  auto exact = hub_->OpenStream(StreamSettings{"exact", 0, 0, 0});
+  auto plain = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(exact.ok() && plain.ok());
+  StreamRequest ack;
+  ack.ack_ids = {"1-1-1"};
+  absl::StatusOr<std::vector<AckResult>> reported = (*exact)->Handle(ack);
+  ASSERT_TRUE(reported.ok());
+  ASSERT_EQ(reported->size(), 1u);
+  EXPECT_EQ((*reported)[0].status, AckStatus::kOk);
+  reported = (*plain)->Handle(ack);
+  ASSERT_TRUE(reported.ok());
+  EXPECT_TRUE(reported->empty());
+}
+
+TEST_F(HubTest, TransactOnExactlyOnceAbortsOnAMalformedAckIdWithoutCallingTheStore) {
+  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  Message m;
+  m.data = "out";
+  std::vector<TransactPublish> publishes = {{"orders", {m}}};
+  EXPECT_EQ(hub_->Transact("exact", {"garbage"}, publishes).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store_.transactions.load(), 0);
+  absl::StatusOr<TransactOutcome> ok = hub_->Transact("exact", {"1-1-1"}, publishes);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->publish_results.size(), 1u);
+  EXPECT_EQ(store_.transactions.load(), 1);
+  Message empty;
+  EXPECT_EQ(hub_->Transact("exact", {"1-1-1"}, {{"orders", {empty}}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HubTest, UpdateSubscriptionRefusesFixedAndUnknownFields) {
+  SubscriptionConfig update;
+  update.name = "billing";
+  update.ack_deadline_seconds = 45;
+  absl::StatusOr<SubscriptionConfig> updated =
+      hub_->UpdateSubscription(update, {"ack_deadline_seconds"});
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->ack_deadline_seconds, 45);
+  EXPECT_EQ(updated->topic, "orders");  // untouched
+  for (const char* path : {"topic", "delivery_guarantee", "enable_message_ordering", "nope"}) {
+    EXPECT_EQ(hub_->UpdateSubscription(update, {path}).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << path;
+  }
+  EXPECT_EQ(hub_->UpdateSubscription(update, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(HubTest, UpdateTopicChangesOnlyTheNamedFields) {
+  TopicConfig update;
+  update.name = "orders";
+  update.dedup_window = absl::Minutes(5);
+  update.labels = {{"team", "sales"}};
+  absl::StatusOr<TopicConfig> updated = hub_->UpdateTopic(update, {"dedup_window"});
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(updated->dedup_window, absl::Minutes(5));
+  EXPECT_TRUE(updated->labels.empty());
+  EXPECT_EQ(hub_->UpdateTopic(update, {"name"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(HubTest, SubscriptionDefaultsAreApplied) {

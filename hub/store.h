@@ -31,6 +31,28 @@ struct PublishItem {
   std::vector<PublishResult> results;
 };
 
+// Housekeeping results worth counting.
+struct MaintenanceReport {
+  // Messages that left a subscription unacknowledged because they outlived
+  // their topic's retention, by subscription name.
+  std::vector<std::pair<std::string, int64_t>> expired;
+  int partitions_dropped = 0;
+  int64_t idempotency_keys_deleted = 0;
+  // False when another replica holds the retention lock this round.
+  bool ran_retention = false;
+};
+
+// How Settle ends deliveries.
+enum class SettleKind {
+  kAck,
+  // To the dead-letter topic, or dropped without one.
+  kReject,
+};
+
+struct TransactResult {
+  std::vector<AckStatus> ack_statuses;
+};
+
 // One at-least-once acknowledgement.
 struct AckRef {
   int64_t subscription_id = 0;
@@ -47,6 +69,8 @@ class Store {
   virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(
       absl::string_view after, int limit) = 0;
   virtual absl::Status DeleteTopic(absl::string_view name) = 0;
+  // Stores retention, dedup window and labels; NOT_FOUND when missing.
+  virtual absl::Status UpdateTopic(const TopicConfig& topic) = 0;
 
   virtual absl::Status CreateSubscription(const SubscriptionConfig& sub) = 0;
   virtual absl::StatusOr<SubscriptionRecord> GetSubscription(
@@ -56,6 +80,8 @@ class Store {
   virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
       absl::string_view topic, absl::string_view after, int limit) = 0;
   virtual absl::Status DeleteSubscription(absl::string_view name) = 0;
+  // Stores the mutable fields (API.md, UpdateSubscription).
+  virtual absl::Status UpdateSubscription(const SubscriptionConfig& sub) = 0;
 
   // Stores every item's messages in one transaction. A non-OK return means
   // nothing was stored for any item.
@@ -68,8 +94,25 @@ class Store {
       const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
       absl::Duration ack_deadline) = 0;
 
-  // At-least-once acks of any number of subscriptions, one transaction.
+  // At-least-once acks of plain (unordered) subscriptions, any number of
+  // subscriptions in one statement. Idempotent; no per-id outcome.
   virtual absl::Status Acknowledge(absl::Span<const AckRef> acks) = 0;
+  // Acks or rejects deliveries with a checked outcome per id, in order (the
+  // exactly-once rules of API.md; ordered subscriptions release the next
+  // message of a key). Rejected messages go to the dead-letter topic with
+  // `reason` in the same transaction.
+  virtual absl::StatusOr<std::vector<AckStatus>> Settle(
+      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
+      SettleKind kind, absl::string_view reason) = 0;
+  // Acks `ids` and stores `publishes` in one transaction. On an
+  // exactly-once subscription any outcome but OK aborts it all (ABORTED).
+  // A publish to a missing topic fails it all (NOT_FOUND).
+  virtual absl::StatusOr<TransactResult> Transact(
+      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
+      absl::Span<PublishItem* const> publishes) = 0;
+  // Messages published before `time` count as acknowledged, those at or
+  // after it are delivered again.
+  virtual absl::Status Seek(const SubscriptionRecord& sub, absl::Time time) = 0;
   // Ends the named deliveries; the messages are redelivered after backoff.
   virtual absl::Status Nack(const SubscriptionRecord& sub,
                             absl::Span<const AckId> ids) = 0;
@@ -82,8 +125,10 @@ class Store {
   // The callback runs on a store thread and must not block.
   virtual void WatchPublishes(std::function<void(int64_t)> on_publish) = 0;
 
-  // Housekeeping that may run on any replica: partitions ahead of time.
-  virtual absl::Status Maintain() = 0;
+  // Housekeeping: partitions ahead of time (any replica), and retention
+  // (one replica at a time): cursors and leases moved past expired messages,
+  // whole partitions dropped, expired idempotency keys deleted in batches.
+  virtual absl::StatusOr<MaintenanceReport> Maintain() = 0;
 
   // OK while the database answers.
   virtual absl::Status Ping() = 0;

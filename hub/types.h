@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 // gRPC or protobuf dependency, so the engine and the store stay testable
 // without either.
 namespace hub {
+
+class Filter;
 
 using Labels = std::map<std::string, std::string>;
 
@@ -53,6 +56,8 @@ struct SubscriptionRecord {
   int64_t id = 0;
   int64_t topic_id = 0;
   SubscriptionConfig config;
+  // config.filter, parsed; never null.
+  std::shared_ptr<const Filter> filter;
 };
 
 struct Message {

@@ -40,7 +40,8 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (topic_id, key)
 );
 
-CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+-- The retention sweep deletes expired keys per topic in bounded batches.
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (topic_id, created_at);
 
 CREATE TABLE subscriptions (
   id                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -67,13 +68,18 @@ CREATE TABLE subscription_cursors (
 ) WITH (fillfactor = 50);
 
 -- One row per delivered batch; pending holds the positions not yet settled
--- (design.md, invariant L).
+-- (design.md, invariant L). On ordered subscriptions a keyed row holds every
+-- claimed message of one ordering key and only its head is delivered.
 CREATE TABLE leases (
   subscription_id bigint NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
   lease_id        bigint GENERATED ALWAYS AS IDENTITY,
   pending         bigint[] NOT NULL,
   attempt         integer NOT NULL,
   generation      integer NOT NULL,
+  ordering_key    text,
+  -- How the current delivery ends if it is not acked: 'lease_expired' until
+  -- a nack says 'nack'. Dead letters carry it as their reason.
+  last_end        text NOT NULL DEFAULT 'lease_expired',
   -- The current delivery's lease ends at expires_at; the row is due for
   -- redelivery at available_at (expiry plus the retry backoff).
   expires_at      timestamptz NOT NULL,
@@ -82,3 +88,5 @@ CREATE TABLE leases (
 ) WITH (fillfactor = 70);
 
 CREATE INDEX leases_available ON leases (subscription_id, available_at);
+CREATE UNIQUE INDEX leases_ordering_key ON leases (subscription_id, ordering_key)
+  WHERE ordering_key IS NOT NULL;

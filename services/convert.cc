@@ -164,6 +164,15 @@ void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
   m->mutable_publish_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
 }
 
+void PublishResultsToProto(const std::vector<PublishResult>& results,
+                           v1::PublishResponse* out) {
+  for (const PublishResult& r : results) {
+    v1::PublishResult* p = out->add_results();
+    p->set_message_id(r.message_id);
+    p->set_duplicate(r.duplicate);
+  }
+}
+
 v1::AckStatus AckStatusToProto(AckStatus status) {
   switch (status) {
     case AckStatus::kOk:
@@ -183,6 +192,20 @@ void AckResultsToProto(const std::vector<AckResult>& results,
     p->set_ack_id(r.ack_id);
     p->set_status(AckStatusToProto(r.status));
   }
+}
+
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask) {
+  return std::vector<std::string>(mask.paths().begin(), mask.paths().end());
+}
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& t,
+                                         absl::string_view field) {
+  if (t.nanos() < 0 || t.nanos() >= 1000000000 ||
+      t.seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
+      t.seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid timestamp"));
+  }
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto) {

@@ -2,6 +2,8 @@
 #define SERVICES_CONVERT_H_
 
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/field_mask.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include "absl/status/statusor.h"
 #include "hub/hub.h"
@@ -27,10 +29,18 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 Message MessageFromProto(const v1::Message& proto);
 void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out);
 
+void PublishResultsToProto(const std::vector<PublishResult>& results,
+                           v1::PublishResponse* out);
+
 v1::AckStatus AckStatusToProto(AckStatus status);
 void AckResultsToProto(
     const std::vector<AckResult>& results,
     google::protobuf::RepeatedPtrField<v1::AckResult>* out);
+
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask);
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& t,
+                                         absl::string_view field);
 
 StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto);
 

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
                                                  config->db_pool_size});
   // Waits for the database: under an orchestrator hubd may start first.
   for (;;) {
-    const absl::Status s = config->migrate ? store.Migrate() : store.Maintain();
+    const absl::Status s = config->migrate ? store.Migrate() : store.Maintain().status();
     if (s.ok()) break;
     Log(LogLevel::kError, "database_not_ready",
         {{"error", std::string(s.message())}});
@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
     if (sigtimedwait(&signals, nullptr, &wait) > 0) return 0;
   }
 
-  hub::Hub engine(store, config->hub);
+  prometheus::Registry registry;
+  hub::HubProbe probe(registry);
+  hub::Hub engine(store, config->hub, probe);
   hub::services::PublisherService publisher(engine);
   hub::services::SubscriberService subscriber(engine);
 
@@ -86,7 +88,6 @@ int main(int argc, char** argv) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
 
-  prometheus::Registry registry;
   prometheus::BuildGauge()
       .Name("hub_build_info")
       .Help("Always 1; labels name the build")

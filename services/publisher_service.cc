@@ -37,6 +37,16 @@ grpc::Status PublisherService::ListTopics(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status PublisherService::UpdateTopic(grpc::ServerContext*,
+                                           const v1::UpdateTopicRequest* request,
+                                           v1::Topic* response) {
+  absl::StatusOr<TopicConfig> topic = TopicFromProto(request->topic());
+  if (topic.ok()) topic = hub_.UpdateTopic(*topic, MaskPaths(request->update_mask()));
+  if (!topic.ok()) return ToGrpcStatus(topic.status());
+  TopicToProto(*topic, response);
+  return grpc::Status::OK;
+}
+
 grpc::Status PublisherService::DeleteTopic(grpc::ServerContext*,
                                            const v1::DeleteTopicRequest* request,
                                            google::protobuf::Empty*) {
@@ -54,11 +64,7 @@ grpc::Status PublisherService::Publish(grpc::ServerContext*,
   absl::StatusOr<std::vector<PublishResult>> results =
       hub_.Publish(request->topic(), std::move(messages));
   if (!results.ok()) return ToGrpcStatus(results.status());
-  for (const PublishResult& r : *results) {
-    v1::PublishResult* out = response->add_results();
-    out->set_message_id(r.message_id);
-    out->set_duplicate(r.duplicate);
-  }
+  PublishResultsToProto(*results, response);
   return grpc::Status::OK;
 }
 

@@ -6,8 +6,7 @@
 
 namespace hub::services {
 
-// hub.v1.Publisher over the engine. Translation only: UpdateTopic is left to
-// the generated base class and answers UNIMPLEMENTED.
+// hub.v1.Publisher over the engine. Translation only.
 class PublisherService final : public v1::Publisher::Service {
  public:
   explicit PublisherService(Hub& hub) : hub_(hub) {}
@@ -20,6 +19,9 @@ class PublisherService final : public v1::Publisher::Service {
   grpc::Status ListTopics(grpc::ServerContext* context,
                           const v1::ListTopicsRequest* request,
                           v1::ListTopicsResponse* response) override;
+  grpc::Status UpdateTopic(grpc::ServerContext* context,
+                           const v1::UpdateTopicRequest* request,
+                           v1::Topic* response) override;
   grpc::Status DeleteTopic(grpc::ServerContext* context,
                            const v1::DeleteTopicRequest* request,
                            google::protobuf::Empty* response) override;

@@ -29,6 +29,9 @@ ABSL_FLAG(int64_t, max_outstanding_bytes, 10 * 1024 * 1024,
           "StreamingPull flow control default when the client sets none");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "how long SIGTERM waits for calls to finish before cancelling them");
+ABSL_FLAG(absl::Duration, maintenance_interval, absl::Minutes(1),
+          "how often partitions are made ahead and retention runs (on one "
+          "replica at a time)");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
@@ -39,7 +42,8 @@ constexpr const char* kFlagNames[] = {
     "listen",          "database_url",          "metrics_listen",
     "max_message_bytes", "db_pool_size",        "publish_committers",
     "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
-    "shutdown_grace",  "migrate",               "log_level"};
+    "shutdown_grace",  "maintenance_interval",  "migrate",
+    "log_level"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -79,6 +83,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.hub.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.hub.publish_committers = absl::GetFlag(FLAGS_publish_committers);
   c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  c.hub.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   c.hub.default_max_outstanding_messages =
       absl::GetFlag(FLAGS_max_outstanding_messages);
   c.hub.default_max_outstanding_bytes = absl::GetFlag(FLAGS_max_outstanding_bytes);
@@ -92,10 +97,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("--max_message_bytes must be 1..10485760");
   }
   if (c.db_pool_size < 2 || c.hub.publish_committers < 1 ||
-      c.hub.poll_interval <= absl::ZeroDuration()) {
+      c.hub.poll_interval <= absl::ZeroDuration() ||
+      c.hub.maintenance_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "--db_pool_size must be at least 2, --publish_committers at least 1 "
-        "and --poll_interval positive");
+        "and --poll_interval and --maintenance_interval positive");
   }
   return c;
 }

@@ -55,6 +55,51 @@ grpc::Status SubscriberService::DeleteSubscription(
   return ToGrpcStatus(hub_.DeleteSubscription(request->name()));
 }
 
+grpc::Status SubscriberService::UpdateSubscription(
+    grpc::ServerContext*, const v1::UpdateSubscriptionRequest* request,
+    v1::Subscription* response) {
+  absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromProto(request->subscription());
+  if (sub.ok()) sub = hub_.UpdateSubscription(*sub, MaskPaths(request->update_mask()));
+  if (!sub.ok()) return ToGrpcStatus(sub.status());
+  SubscriptionToProto(*sub, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SubscriberService::Reject(grpc::ServerContext*, const v1::RejectRequest* request,
+                                       v1::RejectResponse* response) {
+  absl::StatusOr<std::vector<AckResult>> results =
+      hub_.Reject(request->subscription(), Strings(request->ack_ids()), request->reason());
+  if (!results.ok()) return ToGrpcStatus(results.status());
+  AckResultsToProto(*results, response->mutable_results());
+  return grpc::Status::OK;
+}
+
+grpc::Status SubscriberService::Seek(grpc::ServerContext*, const v1::SeekRequest* request,
+                                     v1::SeekResponse*) {
+  absl::StatusOr<absl::Time> time = TimeFromProto(request->time(), "time");
+  if (!time.ok()) return ToGrpcStatus(time.status());
+  return ToGrpcStatus(hub_.Seek(request->subscription(), *time));
+}
+
+grpc::Status SubscriberService::Transact(grpc::ServerContext*,
+                                         const v1::TransactRequest* request,
+                                         v1::TransactResponse* response) {
+  std::vector<TransactPublish> publishes;
+  for (const v1::PublishRequest& p : request->publishes()) {
+    TransactPublish publish{p.topic(), {}};
+    for (const v1::Message& m : p.messages()) publish.messages.push_back(MessageFromProto(m));
+    publishes.push_back(std::move(publish));
+  }
+  absl::StatusOr<TransactOutcome> outcome = hub_.Transact(
+      request->subscription(), Strings(request->ack_ids()), std::move(publishes));
+  if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+  AckResultsToProto(outcome->ack_results, response->mutable_ack_results());
+  for (const std::vector<PublishResult>& results : outcome->publish_results) {
+    PublishResultsToProto(results, response->add_publish_results());
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status SubscriberService::Pull(grpc::ServerContext*,
                                      const v1::PullRequest* request,
                                      v1::PullResponse* response) {

@@ -6,9 +6,7 @@
 
 namespace hub::services {
 
-// hub.v1.Subscriber over the engine. Translation only; UpdateSubscription,
-// Reject, Seek and Transact are left to the generated base class and answer
-// UNIMPLEMENTED.
+// hub.v1.Subscriber over the engine. Translation only.
 class SubscriberService final : public v1::Subscriber::Service {
  public:
   explicit SubscriberService(Hub& hub) : hub_(hub) {}
@@ -22,6 +20,15 @@ class SubscriberService final : public v1::Subscriber::Service {
   grpc::Status ListSubscriptions(grpc::ServerContext* context,
                                  const v1::ListSubscriptionsRequest* request,
                                  v1::ListSubscriptionsResponse* response) override;
+  grpc::Status UpdateSubscription(grpc::ServerContext* context,
+                                  const v1::UpdateSubscriptionRequest* request,
+                                  v1::Subscription* response) override;
+  grpc::Status Reject(grpc::ServerContext* context, const v1::RejectRequest* request,
+                      v1::RejectResponse* response) override;
+  grpc::Status Seek(grpc::ServerContext* context, const v1::SeekRequest* request,
+                    v1::SeekResponse* response) override;
+  grpc::Status Transact(grpc::ServerContext* context, const v1::TransactRequest* request,
+                        v1::TransactResponse* response) override;
   grpc::Status DeleteSubscription(grpc::ServerContext* context,
                                   const v1::DeleteSubscriptionRequest* request,
                                   google::protobuf::Empty* response) override;

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "hub/pg/migrations.h"
 #include "hub/pg/pg_errors.h"
+#include "hub/pg/pg_values.h"
 #include "hub/pg/sql.h"
 #include "hub/status_macros.h"
 
@@ -26,153 +27,54 @@ namespace hub::pg {
 namespace {
 
 constexpr int kConflictRetries = 3;
-// Lease rows looked at per claim of redeliveries.
-constexpr int kAvailableLeaseRows = 16;
 constexpr int64_t kPartitionLockKey = 0x6875625f707274;  // "hub_prt"
-
-int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
-
-// PostgreSQL array literals, built as text parameters.
-void AppendQuoted(std::string& out, absl::string_view text) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-}
-
-template <typename Int>
-std::string IntArray(const std::vector<Int>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ',';
-    absl::StrAppend(&out, values[i]);
-  }
-  out += '}';
-  return out;
-}
-
-// Elements equal to nullopt become SQL NULL.
-std::string TextArray(const std::vector<std::optional<std::string>>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ',';
-    if (values[i]) {
-      AppendQuoted(out, *values[i]);
-    } else {
-      out += "NULL";
-    }
-  }
-  out += '}';
-  return out;
-}
-
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ',';
-    AppendQuoted(out, values[i]);
-  }
-  out += '}';
-  return out;
-}
-
-// Parses the text form of a bigint[] ("{1,2,3}").
-std::vector<int64_t> ParseIntArray(absl::string_view text) {
-  std::vector<int64_t> out;
-  if (text.size() < 2) return out;
-  text = text.substr(1, text.size() - 2);
-  if (text.empty()) return out;
-  for (absl::string_view part : absl::StrSplit(text, ',')) {
-    int64_t v = 0;
-    if (absl::SimpleAtoi(part, &v)) out.push_back(v);
-  }
-  return out;
-}
-
-std::string LabelsToJson(const Labels& labels) {
-  return nlohmann::json(labels).dump();
-}
-
-Labels LabelsFromJson(absl::string_view text) {
-  Labels labels;
-  if (text.empty()) return labels;
-  const nlohmann::json object = nlohmann::json::parse(text.begin(), text.end());
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    labels[it.key()] = it.value().get<std::string>();
-  }
-  return labels;
-}
-
-TopicConfig TopicFromRow(const pqxx::row& row) {
-  TopicConfig topic;
-  topic.name = row[0].as<std::string>();
-  topic.message_retention = absl::Milliseconds(row[1].as<int64_t>());
-  topic.dedup_window = absl::Milliseconds(row[2].as<int64_t>());
-  topic.labels = LabelsFromJson(row[3].as<std::string>());
-  return topic;
-}
-
-SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
-  SubscriptionRecord rec;
-  rec.id = row[0].as<int64_t>();
-  rec.topic_id = row[1].as<int64_t>();
-  SubscriptionConfig& c = rec.config;
-  c.name = row[2].as<std::string>();
-  c.topic = row[3].as<std::string>();
-  c.ack_deadline_seconds = row[4].as<int>();
-  c.delivery_guarantee = static_cast<DeliveryGuarantee>(row[5].as<int>());
-  c.enable_message_ordering = row[6].as<bool>();
-  c.filter = row[7].as<std::string>();
-  c.dead_letter_policy.topic = row[8].as<std::string>();
-  c.dead_letter_policy.max_delivery_attempts = row[9].as<int>();
-  c.retry_policy.minimum_backoff = absl::Milliseconds(row[10].as<int64_t>());
-  c.retry_policy.maximum_backoff = absl::Milliseconds(row[11].as<int64_t>());
-  c.labels = LabelsFromJson(row[12].as<std::string>());
-  return rec;
-}
-
-// Reads HUB_SQL_MESSAGE_COLUMNS starting at column `first`.
-std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first) {
-  const int64_t position = row[first].as<int64_t>();
-  Message m;
-  m.message_id = absl::StrCat(position);
-  m.publish_time = absl::FromUnixMicros(row[first + 1].as<int64_t>());
-  pqxx::binarystring data(row[first + 2]);
-  m.data.assign(data.get(), data.size());
-  if (!row[first + 3].is_null()) m.attributes = LabelsFromJson(row[first + 3].c_str());
-  m.ordering_key = row[first + 4].as<std::string>();
-  m.idempotency_key = row[first + 5].as<std::string>();
-  return {position, std::move(m)};
-}
+constexpr int64_t kRetentionLockKey = 0x6875625f726574;  // "hub_ret"
+constexpr int kKeySweepBatch = 5000;
+constexpr int kKeySweepRounds = 20;
+constexpr char kPartitionNameFormat[] = "messages_p%Y%m%d";
 
 void Prepare(pqxx::connection& conn) {
-  conn.prepare("create_topic", sql::kCreateTopic);
-  conn.prepare("get_topic", sql::kGetTopic);
-  conn.prepare("list_topics", sql::kListTopics);
-  conn.prepare("delete_topic", sql::kDeleteTopic);
-  conn.prepare("topic_exists", sql::kTopicExists);
-  conn.prepare("create_subscription", sql::kCreateSubscription);
-  conn.prepare("get_subscription", sql::kGetSubscription);
-  conn.prepare("list_subscriptions", sql::kListSubscriptions);
-  conn.prepare("delete_subscription", sql::kDeleteSubscription);
-  conn.prepare("subscription_exists", sql::kSubscriptionExists);
-  conn.prepare("lock_topics", sql::kLockTopics);
-  conn.prepare("find_keys", sql::kFindIdempotencyKeys);
-  conn.prepare("write_messages", sql::kWriteMessages);
-  conn.prepare("has_available_leases", sql::kHasAvailableLeases);
-  conn.prepare("lock_available_leases", sql::kLockAvailableLeases);
-  conn.prepare("release_lease", sql::kReleaseLease);
-  conn.prepare("set_pending", sql::kSetPending);
-  conn.prepare("delete_lease", sql::kDeleteLease);
-  conn.prepare("insert_lease", sql::kInsertLease);
-  conn.prepare("fetch_messages", sql::kFetchMessages);
-  conn.prepare("claim_new", sql::kClaimNew);
-  conn.prepare("acknowledge", sql::kAcknowledge);
-  conn.prepare("lock_leases", sql::kLockLeases);
-  conn.prepare("nack_lease", sql::kNackLease);
-  conn.prepare("extend_leases", sql::kExtendLeases);
+  const std::pair<const char*, const char*> statements[] = {
+      {"create_topic", sql::kCreateTopic},
+      {"get_topic", sql::kGetTopic},
+      {"list_topics", sql::kListTopics},
+      {"delete_topic", sql::kDeleteTopic},
+      {"update_topic", sql::kUpdateTopic},
+      {"topic_exists", sql::kTopicExists},
+      {"create_subscription", sql::kCreateSubscription},
+      {"get_subscription", sql::kGetSubscription},
+      {"list_subscriptions", sql::kListSubscriptions},
+      {"delete_subscription", sql::kDeleteSubscription},
+      {"update_subscription", sql::kUpdateSubscription},
+      {"subscription_exists", sql::kSubscriptionExists},
+      {"lock_topics", sql::kLockTopics},
+      {"find_keys", sql::kFindIdempotencyKeys},
+      {"write_messages", sql::kWriteMessages},
+      {"has_available_leases", sql::kHasAvailableLeases},
+      {"lock_available_leases", sql::kLockAvailableLeases},
+      {"lock_leases", sql::kLockLeases},
+      {"rewrite_lease", sql::kRewriteLease},
+      {"insert_lease", sql::kInsertLease},
+      {"set_pending", sql::kSetPending},
+      {"append_pending", sql::kAppendPending},
+      {"delete_leases", sql::kDeleteLeases},
+      {"lock_keyed_leases", sql::kLockKeyedLeases},
+      {"fetch_messages", sql::kFetchMessages},
+      {"lock_cursor", sql::kLockCursor},
+      {"set_cursor", sql::kSetCursor},
+      {"scan_messages", sql::kScanMessages},
+      {"claim_new", sql::kClaimNew},
+      {"acknowledge", sql::kAcknowledge},
+      {"extend_leases", sql::kExtendLeases},
+      {"seek_position", sql::kSeekPosition},
+      {"delete_all_leases", sql::kDeleteAllLeases},
+      {"topic_retentions", sql::kTopicRetentions},
+      {"first_retained", sql::kFirstRetained},
+      {"skip_expired", sql::kSkipExpired},
+      {"leases_with_expired", sql::kLeasesWithExpired},
+      {"sweep_keys", sql::kSweepKeys},
+  };
+  for (const auto& [name, text] : statements) conn.prepare(name, text);
 }
 
 bool DropsConnection(DbErrorKind kind) {
@@ -211,33 +113,130 @@ absl::Status PgStore::Run(
 }
 
 absl::Status PgStore::Migrate() {
-  RETURN_IF_ERROR(Run([](pqxx::connection& conn) {
-    return ApplyMigrations(conn, EmbeddedMigrations());
-  }));
-  return Maintain();
+  return Run([this](pqxx::connection& conn) {
+    RETURN_IF_ERROR(ApplyMigrations(conn, EmbeddedMigrations()));
+    return EnsurePartitions(conn);
+  });
 }
 
-absl::Status PgStore::Maintain() {
-  return Run([this](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    tx.exec_params("SELECT pg_advisory_xact_lock($1)", kPartitionLockKey);
-    const absl::Time today =
-        absl::FromCivil(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()),
-                        absl::UTCTimeZone());
-    for (int day = -1; day <= options_.partitions_ahead_days; ++day) {
-      const absl::Time from = today + absl::Hours(24 * day);
-      const absl::Time to = from + absl::Hours(24);
-      const std::string name =
-          absl::FormatTime("messages_p%Y%m%d", from, absl::UTCTimeZone());
-      const char* kFormat = "%Y-%m-%d 00:00:00+00";
-      tx.exec(absl::StrCat(
-          "CREATE TABLE IF NOT EXISTS ", name, " PARTITION OF messages ",
-          "FOR VALUES FROM ('", absl::FormatTime(kFormat, from, absl::UTCTimeZone()),
-          "') TO ('", absl::FormatTime(kFormat, to, absl::UTCTimeZone()), "')"));
+absl::Status PgStore::EnsurePartitions(pqxx::connection& conn) {
+  pqxx::work tx(conn);
+  tx.exec_params("SELECT pg_advisory_xact_lock($1)", kPartitionLockKey);
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::Time today = absl::FromCivil(absl::ToCivilDay(absl::Now(), utc), utc);
+  for (int day = 0; day <= options_.partitions_ahead_days; ++day) {
+    const absl::Time from = today + absl::Hours(24 * day);
+    const absl::Time to = from + absl::Hours(24);
+    const char* kFormat = "%Y-%m-%d 00:00:00+00";
+    tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS ",
+                         absl::FormatTime(kPartitionNameFormat, from, utc),
+                         " PARTITION OF messages FOR VALUES FROM ('",
+                         absl::FormatTime(kFormat, from, utc), "') TO ('",
+                         absl::FormatTime(kFormat, to, utc), "')"));
+  }
+  tx.commit();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
+  MaintenanceReport report;
+  RETURN_IF_ERROR(Run([this, &report](pqxx::connection& conn) {
+    report = MaintenanceReport{};
+    RETURN_IF_ERROR(EnsurePartitions(conn));
+    // One replica at a time; the others skip this round.
+    pqxx::nontransaction session(conn);
+    if (!session.exec_params1("SELECT pg_try_advisory_lock($1)", kRetentionLockKey)[0]
+             .as<bool>()) {
+      return absl::OkStatus();
     }
+    absl::Status status = absl::OkStatus();
+    try {
+      ApplyRetention(conn, report);
+    } catch (const std::exception& e) {
+      status = StatusFromException(e);
+    }
+    pqxx::nontransaction unlock(conn);
+    unlock.exec_params("SELECT pg_advisory_unlock($1)", kRetentionLockKey);
+    return status;
+  }));
+  return report;
+}
+
+void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) {
+  report.ran_retention = true;
+  std::map<std::string, int64_t> expired;
+  int64_t longest_retention_ms = Millis(TopicConfig{}.message_retention);
+  {
+    pqxx::nontransaction read(conn);
+    std::vector<std::pair<int64_t, int64_t>> topics;
+    for (const auto& row : read.exec_prepared("topic_retentions")) {
+      topics.emplace_back(row[0].as<int64_t>(), row[1].as<int64_t>());
+      longest_retention_ms = std::max(longest_retention_ms, row[1].as<int64_t>());
+    }
+    read.commit();
+    for (const auto& [topic_id, retention_ms] : topics) {
+      pqxx::work tx(conn);
+      const int64_t first =
+          tx.exec_prepared1("first_retained", topic_id, retention_ms)[0].as<int64_t>();
+      for (const auto& row : tx.exec_prepared("skip_expired", topic_id, first)) {
+        expired[row[0].as<std::string>()] += row[1].as<int64_t>();
+      }
+      for (const auto& row : tx.exec_prepared("leases_with_expired", topic_id, first)) {
+        std::vector<int64_t> rest;
+        int64_t dropped = 0;
+        for (int64_t p : ParseIntArray(row[2].c_str())) {
+          if (p < first) {
+            ++dropped;
+          } else {
+            rest.push_back(p);
+          }
+        }
+        expired[row[3].as<std::string>()] += dropped;
+        if (rest.empty()) {
+          tx.exec_prepared("delete_leases", row[0].as<int64_t>(),
+                           IntArray(std::vector<int64_t>{row[1].as<int64_t>()}));
+        } else {
+          tx.exec_prepared("set_pending", row[0].as<int64_t>(), row[1].as<int64_t>(),
+                           IntArray(rest));
+        }
+      }
+      tx.commit();
+    }
+  }
+  for (auto& [name, count] : expired) {
+    if (count > 0) report.expired.emplace_back(name, count);
+  }
+
+  // Whole partitions older than the longest retention of any topic.
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::Time horizon = absl::Now() - absl::Milliseconds(longest_retention_ms);
+  std::vector<std::string> old_partitions;
+  {
+    pqxx::nontransaction read(conn);
+    for (const auto& row : read.exec(sql::kMessagePartitions)) {
+      const std::string name = row[0].as<std::string>();
+      absl::Time day;
+      std::string error;
+      if (!absl::ParseTime(kPartitionNameFormat, name, utc, &day, &error)) continue;
+      if (day + absl::Hours(24) <= horizon) old_partitions.push_back(name);
+    }
+  }
+  for (const std::string& name : old_partitions) {
+    pqxx::work tx(conn);
+    // Dropping locks the parent table; never wait long for it.
+    tx.exec("SET LOCAL lock_timeout = '5s'");
+    tx.exec(absl::StrCat("DROP TABLE IF EXISTS ", tx.quote_name(name)));
     tx.commit();
-    return absl::OkStatus();
-  });
+    ++report.partitions_dropped;
+  }
+
+  for (int round = 0; round < kKeySweepRounds; ++round) {
+    pqxx::nontransaction sweep(conn);
+    const int64_t deleted =
+        sweep.exec_prepared("sweep_keys", kKeySweepBatch).affected_rows();
+    report.idempotency_keys_deleted += deleted;
+    if (deleted < kKeySweepBatch) break;
+  }
 }
 
 absl::Status PgStore::Ping() {
@@ -366,8 +365,8 @@ absl::Status PgStore::DeleteSubscription(absl::string_view name) {
   });
 }
 
-absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
-  return Run([&](pqxx::connection& conn) {
+void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items) {
+  {
     for (PublishItem* item : items) {
       item->status = absl::OkStatus();
       item->results.clear();
@@ -375,7 +374,6 @@ absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
     std::set<std::string> names;
     for (const PublishItem* item : items) names.insert(item->topic);
 
-    pqxx::work tx(conn);
     // topic name -> (id, next position); locked until commit (invariant P).
     std::map<std::string, std::pair<int64_t, int64_t>, std::less<>> heads;
     for (const auto& row : tx.exec_prepared(
@@ -472,195 +470,44 @@ absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
                        TextArray(new_keys), IntArray(key_positions),
                        IntArray(head_ids), IntArray(head_next));
     }
-    tx.commit();
-    return absl::OkStatus();
-  });
+  }
 }
 
-absl::StatusOr<std::vector<Delivery>> PgStore::ClaimAvailable(
-    pqxx::connection& conn, const SubscriptionRecord& sub, int max_messages,
-    absl::Duration ack_deadline) {
-  const int64_t deadline_ms = Millis(ack_deadline);
-  const int64_t min_ms = Millis(sub.config.retry_policy.minimum_backoff);
-  const int64_t max_ms = Millis(sub.config.retry_policy.maximum_backoff);
-  struct Taken {
-    int64_t lease_id;
-    int generation;
-    int attempt;
-    std::vector<int64_t> positions;
-  };
-  std::vector<Taken> taken;
-  std::vector<int64_t> all_positions;
-
-  pqxx::work tx(conn);
-  int room = max_messages;
-  for (const auto& row : tx.exec_prepared("lock_available_leases", sub.id,
-                                          kAvailableLeaseRows)) {
-    const int64_t lease_id = row[0].as<int64_t>();
-    std::vector<int64_t> pending = ParseIntArray(row[1].c_str());
-    const int attempt = row[2].as<int>();
-    if (pending.empty()) {
-      // Left empty by concurrent acks of two replicas; nothing to deliver.
-      tx.exec_prepared("delete_lease", sub.id, lease_id);
-      continue;
-    }
-    if (room == 0) break;
-    if (static_cast<int>(pending.size()) <= room) {
-      pqxx::row r = tx.exec_prepared1("release_lease", sub.id, lease_id,
-                                      deadline_ms, min_ms, max_ms);
-      taken.push_back({lease_id, r[0].as<int>(), r[1].as<int>(), pending});
-    } else {
-      // Split: the head goes out now, the rest stays due.
-      std::vector<int64_t> head(pending.begin(), pending.begin() + room);
-      std::vector<int64_t> rest(pending.begin() + room, pending.end());
-      tx.exec_prepared("set_pending", sub.id, lease_id, IntArray(rest));
-      pqxx::row r = tx.exec_prepared1("insert_lease", sub.id, IntArray(head),
-                                      attempt + 1, deadline_ms, min_ms, max_ms);
-      taken.push_back({r[0].as<int64_t>(), r[1].as<int>(), attempt + 1, head});
-    }
-    room -= static_cast<int>(taken.back().positions.size());
-    all_positions.insert(all_positions.end(), taken.back().positions.begin(),
-                         taken.back().positions.end());
-  }
-
-  std::map<int64_t, Message> messages;
-  if (!all_positions.empty()) {
-    for (const auto& row : tx.exec_prepared("fetch_messages", sub.topic_id,
-                                            IntArray(all_positions))) {
-      messages.insert(MessageFromRow(row, 0));
-    }
-  }
-  tx.commit();
-
-  std::vector<Delivery> deliveries;
-  for (const Taken& t : taken) {
-    for (int64_t position : t.positions) {
-      auto it = messages.find(position);
-      if (it == messages.end()) continue;  // removed by retention
-      deliveries.push_back(Delivery{
-          EncodeAckId(AckId{t.lease_id, t.generation, position}), it->second,
-          t.attempt});
-    }
-  }
-  return deliveries;
-}
-
-absl::StatusOr<std::vector<Delivery>> PgStore::Claim(
-    const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
-    absl::Duration ack_deadline) {
-  std::vector<Delivery> deliveries;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) -> absl::Status {
-    deliveries.clear();
-    bool redeliveries_due;
-    {
-      pqxx::nontransaction check(conn);
-      redeliveries_due =
-          check.exec_prepared1("has_available_leases", sub.id)[0].as<bool>();
-    }
-    if (redeliveries_due) {
-      ASSIGN_OR_RETURN(deliveries,
-                       ClaimAvailable(conn, sub, max_messages, ack_deadline));
-    }
-    const int room = max_messages - static_cast<int>(deliveries.size());
-    if (room <= 0) return absl::OkStatus();
-
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = tx.exec_prepared(
-        "claim_new", sub.id, sub.topic_id, room, Millis(ack_deadline),
-        Millis(sub.config.retry_policy.minimum_backoff),
-        Millis(sub.config.retry_policy.maximum_backoff), max_bytes);
-    for (const auto& row : r) {
-      const int64_t lease_id = row[0].as<int64_t>();
-      auto [position, message] = MessageFromRow(row, 1);
-      deliveries.push_back(Delivery{EncodeAckId(AckId{lease_id, 1, position}),
-                                    std::move(message), 1});
-    }
-    if (deliveries.empty() &&
-        tx.exec_prepared("subscription_exists", sub.id).empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("subscription ", sub.config.name, " was deleted"));
-    }
-    return absl::OkStatus();
-  }));
-  return deliveries;
-}
-
-absl::Status PgStore::Acknowledge(absl::Span<const AckRef> acks) {
-  if (acks.empty()) return absl::OkStatus();
-  std::vector<int64_t> subs, leases, positions;
-  for (const AckRef& a : acks) {
-    subs.push_back(a.subscription_id);
-    leases.push_back(a.id.lease_id);
-    positions.push_back(a.id.position);
-  }
-  return Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    tx.exec_prepared("acknowledge", IntArray(subs), IntArray(leases),
-                     IntArray(positions));
-    return absl::OkStatus();
-  });
-}
-
-absl::Status PgStore::Nack(const SubscriptionRecord& sub,
-                           absl::Span<const AckId> ids) {
-  // lease id -> (generation -> positions) named by the request.
-  std::map<int64_t, std::map<int, std::set<int64_t>>> named;
-  std::vector<int64_t> lease_ids;
-  for (const AckId& id : ids) {
-    named[id.lease_id][id.generation].insert(id.position);
-  }
-  for (const auto& [lease_id, unused] : named) lease_ids.push_back(lease_id);
-  const int64_t min_ms = Millis(sub.config.retry_policy.minimum_backoff);
-  const int64_t max_ms = Millis(sub.config.retry_policy.maximum_backoff);
-
+absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
   return Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    for (const auto& row :
-         tx.exec_prepared("lock_leases", sub.id, IntArray(lease_ids))) {
-      const int64_t lease_id = row[0].as<int64_t>();
-      const int generation = row[1].as<int>();
-      const std::vector<int64_t> pending = ParseIntArray(row[2].c_str());
-      const int attempt = row[3].as<int>();
-      // Only the current delivery of a row may nack it; an older one's nack
-      // would take the message from its new holder.
-      const auto& by_generation = named[lease_id];
-      auto current = by_generation.find(generation);
-      if (current == by_generation.end()) continue;
-      std::vector<int64_t> nacked, rest;
-      for (int64_t p : pending) {
-        (current->second.count(p) != 0 ? nacked : rest).push_back(p);
-      }
-      if (nacked.empty()) continue;
-      if (rest.empty()) {
-        tx.exec_prepared("nack_lease", sub.id, lease_id, min_ms, max_ms);
-        continue;
-      }
-      tx.exec_prepared("set_pending", sub.id, lease_id, IntArray(rest));
-      tx.exec_prepared("insert_lease", sub.id, IntArray(nacked), attempt,
-                       int64_t{0}, min_ms, max_ms);
-    }
+    WriteMessages(tx, items);
     tx.commit();
     return absl::OkStatus();
   });
 }
 
-absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub,
-                                   absl::Span<const AckId> ids,
-                                   absl::Duration deadline) {
-  std::set<std::pair<int64_t, int>> rows;
-  for (const AckId& id : ids) rows.insert({id.lease_id, id.generation});
-  std::vector<int64_t> lease_ids;
-  std::vector<int> generations;
-  for (const auto& [lease_id, generation] : rows) {
-    lease_ids.push_back(lease_id);
-    generations.push_back(generation);
-  }
+absl::Status PgStore::UpdateTopic(const TopicConfig& topic) {
   return Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    tx.exec_prepared("extend_leases", sub.id, IntArray(lease_ids),
-                     IntArray(generations), Millis(deadline),
-                     Millis(sub.config.retry_policy.minimum_backoff),
-                     Millis(sub.config.retry_policy.maximum_backoff));
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_prepared("update_topic", topic.name,
+                                      Millis(topic.message_retention),
+                                      Millis(topic.dedup_window), LabelsToJson(topic.labels));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("topic ", topic.name, " not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_prepared(
+        "update_subscription", sub.name, sub.ack_deadline_seconds, sub.filter,
+        sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
+        Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
+        LabelsToJson(sub.labels));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("subscription ", sub.name, " not found"));
+    }
     return absl::OkStatus();
   });
 }

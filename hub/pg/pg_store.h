@@ -5,10 +5,11 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
-#include "absl/synchronization/mutex.h"
 #include "hub/pg/connection_pool.h"
 #include "hub/store.h"
 
@@ -23,7 +24,8 @@ struct PgStoreOptions {
 
 // The PostgreSQL implementation of Store. SQL lives in sql.h; this class
 // binds parameters, converts rows, and turns every pqxx exception into an
-// absl::Status.
+// absl::Status. Publishing and administration are in pg_store.cc, delivery
+// (claims, leases, settling) in pg_delivery.cc.
 class PgStore final : public Store {
  public:
   explicit PgStore(PgStoreOptions options);
@@ -38,37 +40,71 @@ class PgStore final : public Store {
   absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
                                                       int limit) override;
   absl::Status DeleteTopic(absl::string_view name) override;
+  absl::Status UpdateTopic(const TopicConfig& topic) override;
 
   absl::Status CreateSubscription(const SubscriptionConfig& sub) override;
-  absl::StatusOr<SubscriptionRecord> GetSubscription(
-      absl::string_view name) override;
+  absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) override;
   absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
       absl::string_view topic, absl::string_view after, int limit) override;
   absl::Status DeleteSubscription(absl::string_view name) override;
+  absl::Status UpdateSubscription(const SubscriptionConfig& sub) override;
 
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 
-  absl::StatusOr<std::vector<Delivery>> Claim(
-      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
-      absl::Duration ack_deadline) override;
+  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub,
+                                              int max_messages, int64_t max_bytes,
+                                              absl::Duration ack_deadline) override;
   absl::Status Acknowledge(absl::Span<const AckRef> acks) override;
-  absl::Status Nack(const SubscriptionRecord& sub,
-                    absl::Span<const AckId> ids) override;
-  absl::Status ExtendLeases(const SubscriptionRecord& sub,
-                            absl::Span<const AckId> ids,
+  absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord& sub,
+                                                absl::Span<const AckId> ids,
+                                                SettleKind kind,
+                                                absl::string_view reason) override;
+  absl::StatusOr<TransactResult> Transact(
+      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
+      absl::Span<PublishItem* const> publishes) override;
+  absl::Status Seek(const SubscriptionRecord& sub, absl::Time time) override;
+  absl::Status Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) override;
+  absl::Status ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
                             absl::Duration deadline) override;
 
   void WatchPublishes(std::function<void(int64_t)> on_publish) override;
-  absl::Status Maintain() override;
+  absl::StatusOr<MaintenanceReport> Maintain() override;
   absl::Status Ping() override;
 
  private:
+  // A message leaving a subscription for its dead-letter topic.
+  struct DeadLetter {
+    int64_t position;
+    int attempts;
+    std::string reason;
+  };
+
   // Runs `fn` on a pooled connection; converts exceptions, drops broken
   // connections and retries transaction conflicts a few times.
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn);
-  absl::StatusOr<std::vector<Delivery>> ClaimAvailable(
-      pqxx::connection& conn, const SubscriptionRecord& sub, int max_messages,
-      absl::Duration ack_deadline);
+
+  // Locks the topics of `items`, resolves idempotency keys and writes the
+  // new messages inside `tx`; sets each item's status and results.
+  void WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items);
+  absl::Status EnsurePartitions(pqxx::connection& conn);
+  void ApplyRetention(pqxx::connection& conn, MaintenanceReport& report);
+
+  std::vector<Delivery> ClaimAvailable(pqxx::connection& conn,
+                                       const SubscriptionRecord& sub, int max_messages,
+                                       absl::Duration ack_deadline);
+  // Claims new messages one decision at a time (ordering, filters,
+  // at-most-once), appending to `out`. Returns false when the subscription
+  // is gone; sets `more` when a whole scan passed without filling `out`.
+  bool ClaimNewChecked(pqxx::connection& conn, const SubscriptionRecord& sub,
+                       int max_messages, int64_t max_bytes,
+                       absl::Duration ack_deadline, std::vector<Delivery>& out,
+                       bool& more);
+  std::vector<AckStatus> SettleInTransaction(pqxx::work& tx,
+                                             const SubscriptionRecord& sub,
+                                             absl::Span<const AckId> ids,
+                                             std::vector<DeadLetter>* settled);
+  void SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+                             const std::vector<DeadLetter>& letters);
   void ListenLoop(std::function<void(int64_t)> on_publish);
 
   const PgStoreOptions options_;

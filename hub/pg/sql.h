@@ -6,11 +6,6 @@
 // invariants they keep.
 namespace hub::pg::sql {
 
-// Retry backoff of a delivery attempt `a`: minimum * 2^(a-1), capped at the
-// maximum, in milliseconds.
-#define HUB_SQL_BACKOFF_MS(min, max, attempt) \
-  "LEAST(" max ", " min " * power(2, (" attempt ") - 1))"
-
 inline constexpr char kCreateTopic[] = R"sql(
 WITH t AS (
   INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
@@ -117,37 +112,58 @@ SELECT EXISTS (SELECT 1 FROM leases
 // Lease rows due for redelivery; SKIP LOCKED so that two claimers (on any
 // replica) never take the same row.
 inline constexpr char kLockAvailableLeases[] = R"sql(
-SELECT lease_id, pending::text, attempt FROM leases
+SELECT lease_id, pending::text, attempt, generation,
+       COALESCE(ordering_key, ''), last_end
+FROM leases
 WHERE subscription_id = $1 AND available_at <= now()
 ORDER BY available_at LIMIT $2
 FOR UPDATE SKIP LOCKED)sql";
 
-// $3 ack deadline, $4 minimum and $5 maximum backoff, all milliseconds.
-inline constexpr char kReleaseLease[] =
-    "UPDATE leases SET generation = generation + 1, attempt = attempt + 1, "
-    "expires_at = now() + $3::bigint * interval '1 millisecond', "
-    "available_at = now() + ($3::bigint + " HUB_SQL_BACKOFF_MS("$4::bigint", "$5::bigint", "attempt + 1")
-    ") * interval '1 millisecond' "
-    "WHERE subscription_id = $1 AND lease_id = $2 "
-    "RETURNING generation, attempt";
+// Lease rows named by ack ids, locked for settling them.
+inline constexpr char kLockLeases[] = R"sql(
+SELECT lease_id, pending::text, attempt, generation,
+       COALESCE(ordering_key, ''), last_end, expires_at > now()
+FROM leases
+WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])
+ORDER BY lease_id
+FOR UPDATE)sql";
+
+// Sets a row's whole state. Durations in ms from now: $6 the lease, $7 until
+// the row is due again if the lease ends unacked.
+inline constexpr char kRewriteLease[] = R"sql(
+UPDATE leases
+SET pending = $3::bigint[], attempt = $4::int, generation = $5::int,
+    expires_at = now() + $6::bigint * interval '1 millisecond',
+    available_at = now() + $7::bigint * interval '1 millisecond',
+    last_end = $8
+WHERE subscription_id = $1 AND lease_id = $2)sql";
+
+// A new row (generation 1) with the same duration parameters; $4 is the
+// ordering key, '' for none.
+inline constexpr char kInsertLease[] = R"sql(
+INSERT INTO leases (subscription_id, pending, attempt, generation, ordering_key,
+                    expires_at, available_at, last_end)
+VALUES ($1, $2::bigint[], $3::int, 1, NULLIF($4, ''),
+        now() + $5::bigint * interval '1 millisecond',
+        now() + $6::bigint * interval '1 millisecond', $7)
+RETURNING lease_id)sql";
 
 inline constexpr char kSetPending[] =
     "UPDATE leases SET pending = $3::bigint[] "
     "WHERE subscription_id = $1 AND lease_id = $2";
 
-inline constexpr char kDeleteLease[] =
-    "DELETE FROM leases WHERE subscription_id = $1 AND lease_id = $2";
+inline constexpr char kAppendPending[] =
+    "UPDATE leases SET pending = pending || $3::bigint[] "
+    "WHERE subscription_id = $1 AND lease_id = $2";
 
-// A lease row for `pending` at attempt $3, held for $4 ms (0: not held, due
-// after the backoff).
-inline constexpr char kInsertLease[] =
-    "INSERT INTO leases (subscription_id, pending, attempt, generation, "
-    "expires_at, available_at) "
-    "VALUES ($1, $2::bigint[], $3::int, 1, "
-    "now() + $4::bigint * interval '1 millisecond', "
-    "now() + ($4::bigint + " HUB_SQL_BACKOFF_MS("$5::bigint", "$6::bigint", "$3::int")
-    ") * interval '1 millisecond') "
-    "RETURNING lease_id, generation";
+inline constexpr char kDeleteLeases[] =
+    "DELETE FROM leases WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])";
+
+// Rows of ordering keys already in flight on an ordered subscription.
+inline constexpr char kLockKeyedLeases[] = R"sql(
+SELECT ordering_key, lease_id FROM leases
+WHERE subscription_id = $1 AND ordering_key = ANY ($2::text[])
+FOR UPDATE)sql";
 
 #define HUB_SQL_MESSAGE_COLUMNS                                             \
   "m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint, "    \
@@ -157,12 +173,27 @@ inline constexpr char kFetchMessages[] =
     "SELECT " HUB_SQL_MESSAGE_COLUMNS " FROM messages m "
     "WHERE m.topic_id = $1 AND m.position = ANY ($2::bigint[])";
 
-// Claims new messages in one statement: locks the cursor, reads the next
-// messages, writes one lease row for all of them and advances the cursor
-// past them. By invariant P the rows read are a contiguous run from the
-// cursor, so the cursor never passes an unread message (invariant C).
-// $3 max messages, $4 ack deadline, $5/$6 minimum/maximum backoff (ms), $7
-// a byte budget for the data (the first message is always taken).
+inline constexpr char kLockCursor[] =
+    "SELECT next_position FROM subscription_cursors "
+    "WHERE subscription_id = $1 FOR UPDATE";
+
+inline constexpr char kSetCursor[] =
+    "UPDATE subscription_cursors SET next_position = $2 WHERE subscription_id = $1";
+
+// What a claim needs to decide on each new message before reading its data.
+inline constexpr char kScanMessages[] = R"sql(
+SELECT position, attributes::text, ordering_key, octet_length(data)
+FROM messages
+WHERE topic_id = $1 AND position >= $2
+ORDER BY position LIMIT $3)sql";
+
+// Claims new messages in one statement, for subscriptions without ordering
+// or filter: locks the cursor, reads the next messages, writes one lease row
+// for all of them and advances the cursor past them. By invariant P the rows
+// read are a contiguous run from the cursor, so the cursor never passes an
+// unread message (invariant C). $3 max messages, $4 ack deadline, $5 the
+// first retry backoff (ms), $6 a byte budget for the data (the first
+// message is always taken).
 inline constexpr char kClaimNew[] =
     "WITH c AS ("
     "  SELECT next_position FROM subscription_cursors"
@@ -174,14 +205,13 @@ inline constexpr char kClaimNew[] =
     "          WHERE topic_id = $2"
     "            AND position >= (SELECT next_position FROM c)"
     "          ORDER BY position LIMIT $3::int) AS first_n) AS sized"
-    "  WHERE upto - octet_length(data) < $7::bigint),"
+    "  WHERE upto - octet_length(data) < $6::bigint),"
     " l AS ("
     "  INSERT INTO leases (subscription_id, pending, attempt, generation,"
     "                      expires_at, available_at)"
     "  SELECT $1, array_agg(position ORDER BY position), 1, 1,"
     "         now() + $4::bigint * interval '1 millisecond',"
-    "         now() + ($4::bigint + LEAST($6::bigint, $5::bigint))"
-    "               * interval '1 millisecond'"
+    "         now() + ($4::bigint + $5::bigint) * interval '1 millisecond'"
     "  FROM m HAVING count(*) > 0 RETURNING lease_id),"
     " u AS ("
     "  UPDATE subscription_cursors"
@@ -190,8 +220,9 @@ inline constexpr char kClaimNew[] =
     " SELECT l.lease_id, " HUB_SQL_MESSAGE_COLUMNS
     " FROM m CROSS JOIN l ORDER BY m.position";
 
-// Removes acknowledged positions from their lease rows, for any number of
-// subscriptions; a row left with nothing pending is deleted instead.
+// At-least-once acks of plain subscriptions, for any number of
+// subscriptions in one statement: positions leave their rows; a row left
+// with nothing pending is deleted instead.
 inline constexpr char kAcknowledge[] = R"sql(
 WITH a AS (
   SELECT s, l, array_agg(p) AS ps
@@ -210,30 +241,86 @@ u AS (
   RETURNING 1)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql";
 
-inline constexpr char kLockLeases[] = R"sql(
-SELECT lease_id, generation, pending::text, attempt FROM leases
-WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])
-FOR UPDATE)sql";
-
-// A whole row nacked stays one row: it is simply due after the backoff.
-inline constexpr char kNackLease[] =
-    "UPDATE leases SET expires_at = now(), "
-    "available_at = now() + " HUB_SQL_BACKOFF_MS("$3::bigint", "$4::bigint", "attempt")
-    " * interval '1 millisecond' "
-    "WHERE subscription_id = $1 AND lease_id = $2";
-
-// Only the current delivery of a row may extend it; an extension never
-// shortens a lease.
+// Only the current, unexpired delivery of a row may extend it; an extension
+// never shortens a lease. $5/$6 minimum/maximum backoff (ms).
 inline constexpr char kExtendLeases[] =
     "UPDATE leases l SET "
     "expires_at = GREATEST(l.expires_at, "
     "now() + $4::bigint * interval '1 millisecond'), "
     "available_at = GREATEST(l.available_at, now() + ($4::bigint + "
-    HUB_SQL_BACKOFF_MS("$5::bigint", "$6::bigint", "l.attempt")
+    "LEAST($6::bigint, $5::bigint * power(2, l.attempt - 1))"
     ") * interval '1 millisecond') "
     "FROM unnest($2::bigint[], $3::int[]) AS q (lease_id, generation) "
     "WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id "
-    "AND l.generation = q.generation";
+    "AND l.generation = q.generation AND l.expires_at > now()";
+
+// Seek: the first position published at or after $2 (unix microseconds),
+// or the topic's next position when there is none.
+inline constexpr char kSeekPosition[] = R"sql(
+SELECT COALESCE(
+  (SELECT min(position) FROM messages
+   WHERE topic_id = $1 AND publish_time >= to_timestamp($2::bigint / 1e6)),
+  (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql";
+
+inline constexpr char kDeleteAllLeases[] =
+    "DELETE FROM leases WHERE subscription_id = $1";
+
+inline constexpr char kUpdateTopic[] = R"sql(
+UPDATE topics SET message_retention_ms = $2, dedup_window_ms = $3,
+                  labels = $4::jsonb
+WHERE name = $1)sql";
+
+inline constexpr char kUpdateSubscription[] = R"sql(
+UPDATE subscriptions
+SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
+    max_delivery_attempts = $5, minimum_backoff_ms = $6,
+    maximum_backoff_ms = $7, labels = $8::jsonb
+WHERE name = $1)sql";
+
+// Retention: the first position of a topic still inside its retention.
+inline constexpr char kFirstRetained[] = R"sql(
+SELECT COALESCE(
+  (SELECT min(position) FROM messages
+   WHERE topic_id = $1
+     AND publish_time >= now() - $2::bigint * interval '1 millisecond'),
+  (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql";
+
+// Moves the cursors of a topic's subscriptions past expired messages and
+// says how far each moved.
+inline constexpr char kSkipExpired[] = R"sql(
+WITH old AS (
+  SELECT c.subscription_id, c.next_position, s.name
+  FROM subscription_cursors c JOIN subscriptions s ON s.id = c.subscription_id
+  WHERE s.topic_id = $1 AND c.next_position < $2
+  FOR UPDATE OF c)
+UPDATE subscription_cursors c SET next_position = $2
+FROM old WHERE c.subscription_id = old.subscription_id
+RETURNING old.name, $2 - old.next_position)sql";
+
+// Lease rows of a topic's subscriptions that hold expired positions.
+inline constexpr char kLeasesWithExpired[] = R"sql(
+SELECT l.subscription_id, l.lease_id, l.pending::text, s.name
+FROM leases l JOIN subscriptions s ON s.id = l.subscription_id
+WHERE s.topic_id = $1 AND EXISTS (SELECT 1 FROM unnest(l.pending) e WHERE e < $2)
+FOR UPDATE OF l)sql";
+
+inline constexpr char kTopicRetentions[] =
+    "SELECT id, message_retention_ms FROM topics";
+
+inline constexpr char kMessagePartitions[] = R"sql(
+SELECT c.relname FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_class p ON p.oid = i.inhparent
+WHERE p.relname = 'messages')sql";
+
+// One bounded batch of expired idempotency keys.
+inline constexpr char kSweepKeys[] = R"sql(
+DELETE FROM idempotency_keys
+WHERE (topic_id, key) IN (
+  SELECT k.topic_id, k.key FROM idempotency_keys k
+  JOIN topics t ON t.id = k.topic_id
+  WHERE k.created_at < now() - t.dedup_window_ms * interval '1 millisecond'
+  LIMIT $1))sql";
 
 }  // namespace hub::pg::sql
 

@@ -215,19 +215,93 @@ TEST_F(AdminTest, ListSubscriptionsByTopic) {
             grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(AdminTest, GuaranteesOfLaterIssuesAreRefusedNotWeakened) {
+TEST_F(AdminTest, EveryGuaranteeRoundTrips) {
   ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
-  for (v1::DeliveryGuarantee g : {v1::EXACTLY_ONCE, v1::AT_MOST_ONCE}) {
+  int i = 0;
+  for (v1::DeliveryGuarantee g : {v1::EXACTLY_ONCE, v1::AT_MOST_ONCE, v1::AT_LEAST_ONCE}) {
     grpc::ClientContext ctx;
     v1::Subscription sub;
-    sub.set_name("billing");
+    sub.set_name("sub" + std::to_string(i++));
     sub.set_topic("orders");
     sub.set_delivery_guarantee(g);
+    sub.set_enable_message_ordering(true);
+    sub.set_filter("attributes:kind");
     v1::Subscription out;
-    EXPECT_EQ(subscriber_->CreateSubscription(&ctx, sub, &out).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
+    ASSERT_TRUE(subscriber_->CreateSubscription(&ctx, sub, &out).ok());
+    v1::Subscription got;
+    ASSERT_TRUE(GetSubscription(*subscriber_, sub.name(), &got).ok());
+    EXPECT_EQ(got.delivery_guarantee(), g);
+    EXPECT_TRUE(got.enable_message_ordering());
+    EXPECT_EQ(got.filter(), "attributes:kind");
   }
-  EXPECT_EQ(CountRows("SELECT count(*) FROM subscriptions"), 0);
+}
+
+TEST_F(AdminTest, MalformedFilterAndMissingDeadLetterTopicStoreNothing) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
+  grpc::ClientContext ctx;
+  v1::Subscription sub;
+  sub.set_name("billing");
+  sub.set_topic("orders");
+  sub.set_filter("attributes.kind = unquoted");
+  v1::Subscription out;
+  EXPECT_EQ(subscriber_->CreateSubscription(&ctx, sub, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext ctx2;
+  sub.clear_filter();
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("missing");
+  EXPECT_EQ(subscriber_->CreateSubscription(&ctx2, sub, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext ctx3;
+  ASSERT_TRUE(CreateTopic(*publisher_, "dead").ok());
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("dead");
+  ASSERT_TRUE(subscriber_->CreateSubscription(&ctx3, sub, &out).ok());
+  EXPECT_EQ(out.dead_letter_policy().max_delivery_attempts(), 20);  // the default
+  EXPECT_EQ(CountRows("SELECT count(*) FROM subscriptions"), 1);
+}
+
+TEST_F(AdminTest, UpdatesChangeOnlyTheMaskedFields) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+
+  grpc::ClientContext tctx;
+  v1::UpdateTopicRequest treq;
+  treq.mutable_topic()->set_name("orders");
+  treq.mutable_topic()->mutable_dedup_window()->set_seconds(120);
+  (*treq.mutable_topic()->mutable_labels())["team"] = "ignored";
+  treq.mutable_update_mask()->add_paths("dedup_window");
+  v1::Topic topic;
+  ASSERT_TRUE(publisher_->UpdateTopic(&tctx, treq, &topic).ok());
+  EXPECT_EQ(topic.dedup_window().seconds(), 120);
+  EXPECT_TRUE(topic.labels().empty());
+
+  grpc::ClientContext bad_ctx;
+  treq.mutable_update_mask()->add_paths("name");
+  EXPECT_EQ(publisher_->UpdateTopic(&bad_ctx, treq, &topic).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  grpc::ClientContext sctx;
+  v1::UpdateSubscriptionRequest sreq;
+  sreq.mutable_subscription()->set_name("billing");
+  sreq.mutable_subscription()->set_ack_deadline_seconds(90);
+  sreq.mutable_subscription()->set_filter("attributes:kind");
+  sreq.mutable_update_mask()->add_paths("ack_deadline_seconds");
+  sreq.mutable_update_mask()->add_paths("filter");
+  v1::Subscription sub;
+  ASSERT_TRUE(subscriber_->UpdateSubscription(&sctx, sreq, &sub).ok());
+  v1::Subscription got;
+  ASSERT_TRUE(GetSubscription(*subscriber_, "billing", &got).ok());
+  EXPECT_EQ(got.ack_deadline_seconds(), 90);
+  EXPECT_EQ(got.filter(), "attributes:kind");
+
+  for (const char* fixed : {"topic", "delivery_guarantee", "enable_message_ordering"}) {
+    grpc::ClientContext fctx;
+    v1::UpdateSubscriptionRequest freq = sreq;
+    freq.mutable_update_mask()->clear_paths();
+    freq.mutable_update_mask()->add_paths(fixed);
+    EXPECT_EQ(subscriber_->UpdateSubscription(&fctx, freq, &sub).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << fixed;
+  }
 }
 
 TEST_F(AdminTest, SubscriptionStartsAfterExistingMessages) {

@@ -1,0 +1,143 @@
+#include "hub/pg/pg_values.h"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/binarystring>
+#include <pqxx/field>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "hub/filter.h"
+
+namespace hub::pg {
+namespace {
+
+void AppendQuoted(std::string& out, absl::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+template <typename T, typename Append>
+std::string ArrayLiteral(const std::vector<T>& values, Append append) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out += ',';
+    append(out, values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::string IntArray(const std::vector<int64_t>& values) {
+  return ArrayLiteral(values, [](std::string& out, int64_t v) { absl::StrAppend(&out, v); });
+}
+
+std::string IntArray(const std::vector<int32_t>& values) {
+  return ArrayLiteral(values, [](std::string& out, int32_t v) { absl::StrAppend(&out, v); });
+}
+
+std::string BoolArray(const std::vector<bool>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out += ',';
+    out += values[i] ? 't' : 'f';
+  }
+  out += '}';
+  return out;
+}
+
+std::string TextArray(const std::vector<std::string>& values) {
+  return ArrayLiteral(values, [](std::string& out, const std::string& v) { AppendQuoted(out, v); });
+}
+
+std::string TextArray(const std::vector<std::optional<std::string>>& values) {
+  return ArrayLiteral(values, [](std::string& out, const std::optional<std::string>& v) {
+    if (v) {
+      AppendQuoted(out, *v);
+    } else {
+      out += "NULL";
+    }
+  });
+}
+
+std::vector<int64_t> ParseIntArray(absl::string_view text) {
+  std::vector<int64_t> out;
+  if (text.size() < 2) return out;
+  text = text.substr(1, text.size() - 2);
+  if (text.empty()) return out;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(part, &v)) out.push_back(v);
+  }
+  return out;
+}
+
+std::string LabelsToJson(const Labels& labels) { return nlohmann::json(labels).dump(); }
+
+Labels LabelsFromJson(absl::string_view text) {
+  Labels labels;
+  if (text.empty()) return labels;
+  const nlohmann::json object = nlohmann::json::parse(text.begin(), text.end());
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    labels[it.key()] = it.value().get<std::string>();
+  }
+  return labels;
+}
+
+TopicConfig TopicFromRow(const pqxx::row& row) {
+  TopicConfig topic;
+  topic.name = row[0].as<std::string>();
+  topic.message_retention = absl::Milliseconds(row[1].as<int64_t>());
+  topic.dedup_window = absl::Milliseconds(row[2].as<int64_t>());
+  topic.labels = LabelsFromJson(row[3].as<std::string>());
+  return topic;
+}
+
+SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
+  SubscriptionRecord rec;
+  rec.id = row[0].as<int64_t>();
+  rec.topic_id = row[1].as<int64_t>();
+  SubscriptionConfig& c = rec.config;
+  c.name = row[2].as<std::string>();
+  c.topic = row[3].as<std::string>();
+  c.ack_deadline_seconds = row[4].as<int>();
+  c.delivery_guarantee = static_cast<DeliveryGuarantee>(row[5].as<int>());
+  c.enable_message_ordering = row[6].as<bool>();
+  c.filter = row[7].as<std::string>();
+  c.dead_letter_policy.topic = row[8].as<std::string>();
+  c.dead_letter_policy.max_delivery_attempts = row[9].as<int>();
+  c.retry_policy.minimum_backoff = absl::Milliseconds(row[10].as<int64_t>());
+  c.retry_policy.maximum_backoff = absl::Milliseconds(row[11].as<int64_t>());
+  c.labels = LabelsFromJson(row[12].as<std::string>());
+  // Validated at creation; a filter that no longer parses matches nothing
+  // rather than everything.
+  absl::StatusOr<Filter> filter = Filter::Parse(c.filter);
+  if (filter.ok()) {
+    rec.filter = std::make_shared<const Filter>(std::move(*filter));
+  } else {
+    rec.filter = std::make_shared<const Filter>(
+        std::move(Filter::Parse("attributes:x AND NOT attributes:x").value()));
+  }
+  return rec;
+}
+
+std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first) {
+  const int64_t position = row[first].as<int64_t>();
+  Message m;
+  m.message_id = absl::StrCat(position);
+  m.publish_time = absl::FromUnixMicros(row[first + 1].as<int64_t>());
+  pqxx::binarystring data(row[first + 2]);
+  m.data.assign(data.get(), data.size());
+  if (!row[first + 3].is_null()) m.attributes = LabelsFromJson(row[first + 3].c_str());
+  m.ordering_key = row[first + 4].as<std::string>();
+  m.idempotency_key = row[first + 5].as<std::string>();
+  return {position, std::move(m)};
+}
+
+}  // namespace hub::pg
