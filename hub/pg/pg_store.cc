@@ -13,6 +13,7 @@
 #include <pqxx/notification>
 #include <pqxx/transaction>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -144,11 +145,13 @@ absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
     report = MaintenanceReport{};
     RETURN_IF_ERROR(EnsurePartitions(conn));
     // One replica at a time; the others skip this round.
-    pqxx::nontransaction session(conn);
-    if (!session.exec_params1("SELECT pg_try_advisory_lock($1)", kRetentionLockKey)[0]
-             .as<bool>()) {
-      return absl::OkStatus();
+    bool locked;
+    {
+      pqxx::nontransaction session(conn);
+      locked = session.exec_params1("SELECT pg_try_advisory_lock($1)", kRetentionLockKey)[0]
+                   .as<bool>();
     }
+    if (!locked) return absl::OkStatus();
     absl::Status status = absl::OkStatus();
     try {
       ApplyRetention(conn, report);
@@ -215,9 +218,16 @@ void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) 
     pqxx::nontransaction read(conn);
     for (const auto& row : read.exec(sql::kMessagePartitions)) {
       const std::string name = row[0].as<std::string>();
-      absl::Time day;
-      std::string error;
-      if (!absl::ParseTime(kPartitionNameFormat, name, utc, &day, &error)) continue;
+      // %Y would swallow all eight digits, so the date is read by hand.
+      const absl::string_view digits = absl::string_view(name).substr(10);
+      int year = 0, month = 0, mday = 0;
+      if (!absl::StartsWith(name, "messages_p") || digits.size() != 8 ||
+          !absl::SimpleAtoi(digits.substr(0, 4), &year) ||
+          !absl::SimpleAtoi(digits.substr(4, 2), &month) ||
+          !absl::SimpleAtoi(digits.substr(6, 2), &mday)) {
+        continue;
+      }
+      const absl::Time day = absl::FromCivil(absl::CivilDay(year, month, mday), utc);
       if (day + absl::Hours(24) <= horizon) old_partitions.push_back(name);
     }
   }

@@ -19,10 +19,10 @@ namespace {
 // What consumers saw: every delivery by message data.
 class Ledger {
  public:
-  bool Record(const v1::ReceivedMessage& m) {
+  StreamConsumer::Reply Record(const v1::ReceivedMessage& m) {
     absl::MutexLock lock(&mu_);
     ++deliveries_[m.message().data()];
-    return true;
+    return StreamConsumer::Reply::kAck;
   }
   size_t Distinct() {
     absl::MutexLock lock(&mu_);

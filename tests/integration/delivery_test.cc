@@ -61,7 +61,7 @@ TEST_F(DeliveryTest, TenThousandMessagesFromEightPublishersAllArrive) {
           absl::MutexLock lock(&mu);
           received.insert(m.message().data());
           ++deliveries;
-          return true;
+          return StreamConsumer::Reply::kAck;
         }));
   }
 

@@ -247,7 +247,7 @@ TEST_F(PublishTest, LateCommitIsNotSkipped) {
                           [&](const v1::ReceivedMessage& m) {
                             absl::MutexLock lock(&mu);
                             received.push_back(m.message().data());
-                            return true;
+                            return StreamConsumer::Reply::kAck;
                           });
   absl::SleepFor(absl::Seconds(1));
   {

@@ -96,11 +96,23 @@ void StreamConsumer::Run() {
         ++streams_opened_;
         v1::StreamingPullResponse resp;
         while (!stopping_ && stream->Read(&resp)) {
-          v1::StreamingPullRequest acks;
+          v1::StreamingPullRequest replies;
           for (const v1::ReceivedMessage& m : resp.received_messages()) {
-            if (handler_(m)) acks.add_ack_ids(m.ack_id());
+            switch (handler_(m)) {
+              case Reply::kAck:
+                replies.add_ack_ids(m.ack_id());
+                break;
+              case Reply::kNack:
+                replies.add_nack_ids(m.ack_id());
+                break;
+              case Reply::kIgnore:
+                break;
+            }
           }
-          if (acks.ack_ids_size() > 0 && !stream->Write(acks)) break;
+          if ((replies.ack_ids_size() > 0 || replies.nack_ids_size() > 0) &&
+              !stream->Write(replies)) {
+            break;
+          }
         }
       }
       ctx.TryCancel();

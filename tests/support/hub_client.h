@@ -36,8 +36,8 @@ grpc::Status Ack(v1::Subscriber::Stub& stub, const std::string& subscription,
 // breaks (as a client library would), until Stop.
 class StreamConsumer {
  public:
-  // Returns true to ack the message, false to leave it unacked.
-  using Handler = std::function<bool(const v1::ReceivedMessage&)>;
+  enum class Reply { kAck, kNack, kIgnore };
+  using Handler = std::function<Reply(const v1::ReceivedMessage&)>;
 
   StreamConsumer(std::function<std::shared_ptr<grpc::Channel>()> connect,
                  std::string subscription, Handler handler,

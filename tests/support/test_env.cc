@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/select.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <fcntl.h>
 
@@ -188,6 +191,111 @@ std::unique_ptr<v1::Publisher::Stub> HubProcess::Publisher() const {
 
 std::unique_ptr<v1::Subscriber::Stub> HubProcess::Subscriber() const {
   return v1::Subscriber::NewStub(Channel());
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv) {
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) std::abort();
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    close(to_child[1]);
+    close(from_child[0]);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  in_ = to_child[1];
+  out_ = from_child[0];
+}
+
+ChildProcess::~ChildProcess() {
+  Kill();
+  if (in_ >= 0) close(in_);
+  if (out_ >= 0) close(out_);
+}
+
+std::string ChildProcess::ReadLine(absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  for (;;) {
+    const size_t newline = buffer_.find('\n');
+    if (newline != std::string::npos) {
+      std::string line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      return line;
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return "";
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(out_, &fds);
+    timeval tv{0, static_cast<suseconds_t>(
+                      std::min<int64_t>(absl::ToInt64Microseconds(left), 200000))};
+    if (select(out_ + 1, &fds, nullptr, nullptr, &tv) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(out_, chunk, sizeof(chunk));
+    if (n <= 0) return "";
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+void ChildProcess::WriteLine(const std::string& line) {
+  const std::string text = line + "\n";
+  if (write(in_, text.data(), text.size()) < 0) return;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+void ChildProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string TestConsumerPath() { return TEST_CONSUMER_PATH; }
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  if (write(fd, request.data(), request.size()) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char chunk[8192];
+  ssize_t n;
+  while ((n = read(fd, chunk, sizeof(chunk))) > 0) response.append(chunk, static_cast<size_t>(n));
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 std::string QueryValue(const std::string& url, const std::string& sql) {

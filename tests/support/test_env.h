@@ -71,6 +71,35 @@ class HubProcess {
   pid_t pid_ = -1;
 };
 
+// A helper program run as its own process (so it can be SIGSTOPped or
+// killed), talking lines over its stdin and stdout. Dies with the test.
+class ChildProcess {
+ public:
+  explicit ChildProcess(std::vector<std::string> argv);
+  ~ChildProcess();
+
+  // The next line of its stdout without the newline; empty at EOF or after
+  // `limit`.
+  std::string ReadLine(absl::Duration limit = absl::Seconds(30));
+  void WriteLine(const std::string& line);
+  void Signal(int sig);
+  void Kill();
+  // Waits for it to exit; its exit code, or -1.
+  int Wait();
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1;   // its stdin
+  int out_ = -1;  // its stdout
+  std::string buffer_;
+};
+
+// Path of the test helper programs built beside the tests.
+std::string TestConsumerPath();
+
+// GET http://127.0.0.1:port/path; the body, or an empty string.
+std::string HttpGet(int port, const std::string& path);
+
 // A channel to `address` with no receive size limit.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 

@@ -1,0 +1,96 @@
+// Retention: expired messages leave subscriptions (counted by a metric),
+// old partitions are dropped whole, expired idempotency keys are swept.
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/support/hub_test.h"
+
+namespace hub::testing {
+namespace {
+
+class RetentionTest : public HubTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override { return {"--maintenance_interval=300ms"}; }
+
+  // Runs `sql` until it returns `want` or 10 s pass; returns the last value.
+  std::string WaitFor(const std::string& sql, const std::string& want) {
+    std::string got;
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    do {
+      got = QueryValue(url_, sql);
+      if (got == want) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    return got;
+  }
+
+  std::string Metrics() { return HttpGet(hubd_->metrics_port(), "/metrics"); }
+};
+
+TEST_F(RetentionTest, ExpiredMessagesLeaveTheSubscriptionAndAreCounted) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("short");
+  topic.mutable_message_retention()->set_seconds(60);
+  v1::Topic out;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "short", 600).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(PublishOne(*publisher_, "short", "old", "").ok());
+  // Two of the five are delivered and left unacked: in a lease row.
+  v1::PullResponse held;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 2, absl::Seconds(2), &held).ok());
+  ASSERT_EQ(held.received_messages_size(), 2);
+  // Age them past the retention (the partition of that moment must exist).
+  QueryValue(url_,
+             "DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF messages "
+             "FOR VALUES FROM (%L) TO (%L)', 'messages_p' || to_char(d, 'YYYYMMDD'), d, d + 1) "
+             "FROM (SELECT ((now() - interval '5 minutes') AT TIME ZONE 'UTC')::date AS d) x; "
+             "EXCEPTION WHEN others THEN NULL; END $$");
+  QueryValue(url_, "UPDATE messages SET publish_time = now() - interval '5 minutes'");
+  ASSERT_TRUE(PublishOne(*publisher_, "short", "fresh", "").ok());
+
+  EXPECT_EQ(WaitFor("SELECT count(*) FROM leases", "0"), "0");
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(2), &resp).ok());
+  ASSERT_EQ(resp.received_messages_size(), 1);
+  EXPECT_EQ(resp.received_messages(0).message().data(), "fresh");
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(), "hub_messages_expired_unacknowledged_total{subscription=\"billing\"} 5"))
+      << Metrics();
+}
+
+TEST_F(RetentionTest, PartitionsOlderThanEveryRetentionAreDroppedWhole) {
+  QueryValue(url_,
+             "CREATE TABLE messages_p20200101 PARTITION OF messages "
+             "FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')");
+  QueryValue(url_,
+             "INSERT INTO messages (topic_id, position, publish_time, data) "
+             "VALUES (424242, 1, '2020-01-01 12:00:00+00', 'ancient')");
+  EXPECT_EQ(WaitFor("SELECT to_regclass('messages_p20200101') IS NULL", "t"), "t");
+  EXPECT_TRUE(absl::StrContains(Metrics(), "hub_retention_partitions_dropped_total 1"));
+  // Today's partition is kept.
+  EXPECT_EQ(QueryValue(url_, "SELECT count(*) > 0 FROM pg_inherits i JOIN pg_class p "
+                             "ON p.oid = i.inhparent WHERE p.relname = 'messages'"),
+            "t");
+}
+
+TEST_F(RetentionTest, ExpiredIdempotencyKeysAreSweptAndLiveOnesKept) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("brief");
+  topic.mutable_dedup_window()->set_seconds(1);
+  v1::Topic out;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
+  ASSERT_TRUE(CreateTopic(*publisher_, "long").ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(PublishOne(*publisher_, "brief", "x", absl::StrCat("k", i)).ok());
+  }
+  ASSERT_TRUE(PublishOne(*publisher_, "long", "x", "kept").ok());
+  EXPECT_EQ(WaitFor("SELECT count(*) FROM idempotency_keys", "1"), "1");
+  EXPECT_EQ(QueryValue(url_, "SELECT key FROM idempotency_keys"), "kept");
+}
+
+}  // namespace
+}  // namespace hub::testing
