@@ -148,10 +148,10 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
 // or given to someone else". The output holds each input exactly once.
 TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
   constexpr int kMessages = 5000;
-  ASSERT_TRUE(CreateTopic(*publisher_, "in").ok());
-  ASSERT_TRUE(CreateTopic(*publisher_, "out").ok());
-  ASSERT_TRUE(CreateExactlyOnce("transform", "in", 3).ok());
-  ASSERT_NO_FATAL_FAILURE(PublishNumbered("in", kMessages));
+  ASSERT_TRUE(CreateTopic(*publisher_, "inputs").ok());
+  ASSERT_TRUE(CreateTopic(*publisher_, "outputs").ok());
+  ASSERT_TRUE(CreateExactlyOnce("transform", "inputs", 3).ok());
+  ASSERT_NO_FATAL_FAILURE(PublishNumbered("inputs", kMessages));
 
   std::atomic<bool> stop{false};
   std::atomic<int> committed{0}, aborted{0}, unknown{0};
@@ -163,7 +163,7 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
       req.set_subscription("transform");
       req.add_ack_ids(m.ack_id());
       v1::PublishRequest* out = req.add_publishes();
-      out->set_topic("out");
+      out->set_topic("outputs");
       // No idempotency key: exactness must come from Transact alone.
       out->add_messages()->set_data(absl::StrCat("out-", m.message().data()));
       v1::TransactResponse resp;
@@ -205,13 +205,13 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
            CountRows("SELECT c.next_position FROM subscription_cursors c JOIN subscriptions s "
                      "ON s.id = c.subscription_id WHERE s.name = 'transform'") ==
                CountRows("SELECT h.next_position FROM topic_heads h JOIN topics t "
-                         "ON t.id = h.topic_id WHERE t.name = 'in'");
+                         "ON t.id = h.topic_id WHERE t.name = 'inputs'");
   };
   while (absl::Now() < deadline && !done()) absl::SleepFor(absl::Milliseconds(200));
   stop = true;
   for (auto& t : workers) t.join();
 
-  const std::string out_topic = "(SELECT id FROM topics WHERE name = 'out')";
+  const std::string out_topic = "(SELECT id FROM topics WHERE name = 'outputs')";
   EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE topic_id = " + out_topic), kMessages);
   EXPECT_EQ(CountRows("SELECT count(DISTINCT data) FROM messages WHERE topic_id = " + out_topic),
             kMessages);
@@ -226,10 +226,10 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
 }
 
 TEST_F(ExactlyOnceTest, TransactWithAStaleAckAppliesNothing) {
-  ASSERT_TRUE(CreateTopic(*publisher_, "in").ok());
-  ASSERT_TRUE(CreateTopic(*publisher_, "out").ok());
-  ASSERT_TRUE(CreateExactlyOnce("transform", "in", 60).ok());
-  ASSERT_NO_FATAL_FAILURE(PublishNumbered("in", 2));
+  ASSERT_TRUE(CreateTopic(*publisher_, "inputs").ok());
+  ASSERT_TRUE(CreateTopic(*publisher_, "outputs").ok());
+  ASSERT_TRUE(CreateExactlyOnce("transform", "inputs", 60).ok());
+  ASSERT_NO_FATAL_FAILURE(PublishNumbered("inputs", 2));
   v1::PullResponse resp;
   ASSERT_TRUE(Pull(*subscriber_, "transform", 2, absl::Seconds(2), &resp).ok());
   ASSERT_EQ(resp.received_messages_size(), 2);
@@ -240,12 +240,12 @@ TEST_F(ExactlyOnceTest, TransactWithAStaleAckAppliesNothing) {
   req.add_ack_ids(resp.received_messages(0).ack_id());
   req.add_ack_ids("12345-1-1");  // not a delivery of ours
   v1::PublishRequest* out = req.add_publishes();
-  out->set_topic("out");
+  out->set_topic("outputs");
   out->add_messages()->set_data("x");
   v1::TransactResponse tresp;
   EXPECT_EQ(subscriber_->Transact(&ctx, req, &tresp).error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE topic_id = "
-                      "(SELECT id FROM topics WHERE name = 'out')"),
+                      "(SELECT id FROM topics WHERE name = 'outputs')"),
             0);
   // The good ack was not applied either.
   grpc::ClientContext ctx2;
