@@ -71,7 +71,7 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
       while (!stop) {
         auto stub = v1::Subscriber::NewStub(hubd_->Channel());
         v1::PullResponse resp;
-        if (!Pull(*stub, "exact", 50, absl::Milliseconds(200), &resp).ok()) {
+        if (!Pull(*stub, "exact", 10, absl::Milliseconds(200), &resp).ok()) {
           ++call_failures;
           absl::SleepFor(absl::Milliseconds(100));
           continue;
@@ -92,6 +92,8 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
           }
         }
         if (req.ack_ids_size() == 0) continue;
+        // Paced, so that both kills land in the middle of the run.
+        absl::SleepFor(absl::Milliseconds(20));
         v1::AcknowledgeResponse out;
         if (!stub->Acknowledge(&ctx, req, &out).ok()) {
           ++call_failures;  // outcome unknown: the lease decides
@@ -108,9 +110,15 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
       }
     });
   }
+  auto ok_so_far = [&] {
+    absl::MutexLock lock(&mu);
+    return acked_ok.size();
+  };
   absl::SleepFor(absl::Milliseconds(700));
+  ASSERT_LT(ok_so_far(), static_cast<size_t>(kMessages)) << "the run ended before the kill";
   ASSERT_NO_FATAL_FAILURE(Crash());
   absl::SleepFor(absl::Milliseconds(700));
+  ASSERT_LT(ok_so_far(), static_cast<size_t>(kMessages)) << "the run ended before the kill";
   ASSERT_NO_FATAL_FAILURE(Crash());
 
   // Drain: done when nothing is left in flight or behind the cursor.
@@ -194,9 +202,13 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
       }
     });
   }
+  const std::string outputs = "SELECT count(*) FROM messages WHERE topic_id = "
+                              "(SELECT id FROM topics WHERE name = 'outputs')";
   absl::SleepFor(absl::Seconds(1));
+  ASSERT_LT(CountRows(outputs), kMessages) << "the run ended before the kill";
   ASSERT_NO_FATAL_FAILURE(Crash());
   absl::SleepFor(absl::Seconds(1));
+  ASSERT_LT(CountRows(outputs), kMessages) << "the run ended before the kill";
   ASSERT_NO_FATAL_FAILURE(Crash());
 
   const absl::Time deadline = absl::Now() + absl::Seconds(90);
