@@ -45,7 +45,9 @@ TEST(StatusMappingTest, MessageIsKept) {
   EXPECT_EQ(s.error_message(), "topic orders not found");
 }
 
-TEST(StatusMappingTest, OkIsOk) { EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok()); }
+TEST(StatusMappingTest, OkIsOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
 
 }  // namespace
 }  // namespace hub::services

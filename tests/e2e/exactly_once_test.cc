@@ -2,6 +2,7 @@
 // and a Transact pipeline produces each output exactly once.
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -43,6 +44,31 @@ class ExactlyOnceTest : public HubTest {
     }
   }
 
+  // Four threads pull `batch` messages at a time and hand each response to
+  // `handle` until `stop`; a failed pull is counted in `failures` and tried
+  // again, on a fresh connection, as a client would.
+  using Handle = std::function<void(v1::Subscriber::Stub&, const v1::PullResponse&)>;
+  std::vector<std::thread> StartPullers(const std::string& sub, int batch,
+                                        std::atomic<bool>& stop, std::atomic<int>& failures,
+                                        Handle handle) {
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+      workers.emplace_back([this, sub, batch, handle, &stop, &failures] {
+        while (!stop) {
+          auto stub = v1::Subscriber::NewStub(hubd_->Channel());
+          v1::PullResponse resp;
+          if (!Pull(*stub, sub, batch, absl::Milliseconds(200), &resp).ok()) {
+            ++failures;
+            absl::SleepFor(absl::Milliseconds(100));
+            continue;
+          }
+          handle(*stub, resp);
+        }
+      });
+    }
+    return workers;
+  }
+
   // Kills hubd with SIGKILL and starts it again on the same port.
   void Crash() {
     hubd_->Kill();
@@ -65,17 +91,9 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
   std::vector<std::pair<std::string, absl::Time>> deliveries;  // id, when received
   std::atomic<bool> stop{false};
   std::atomic<int> call_failures{0};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 4; ++w) {
-    workers.emplace_back([&] {
-      while (!stop) {
-        auto stub = v1::Subscriber::NewStub(hubd_->Channel());
-        v1::PullResponse resp;
-        if (!Pull(*stub, "exact", 10, absl::Milliseconds(200), &resp).ok()) {
-          ++call_failures;
-          absl::SleepFor(absl::Milliseconds(100));
-          continue;
-        }
+  std::vector<std::thread> workers = StartPullers(
+      "exact", 10, stop, call_failures,
+      [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
         const absl::Time received = absl::Now();
         grpc::ClientContext ctx;
         v1::AcknowledgeRequest req;
@@ -91,13 +109,13 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
             deliveries.emplace_back(m.message().message_id(), received);
           }
         }
-        if (req.ack_ids_size() == 0) continue;
+        if (req.ack_ids_size() == 0) return;
         // Paced, so that both kills land in the middle of the run.
         absl::SleepFor(absl::Milliseconds(20));
         v1::AcknowledgeResponse out;
-        if (!stub->Acknowledge(&ctx, req, &out).ok()) {
+        if (!stub.Acknowledge(&ctx, req, &out).ok()) {
           ++call_failures;  // outcome unknown: the lease decides
-          continue;
+          return;
         }
         const absl::Time answered = absl::Now();
         absl::MutexLock lock(&mu);
@@ -107,9 +125,7 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
                 << "two OK acks for message " << id_of[r.ack_id()];
           }
         }
-      }
-    });
-  }
+      });
   auto ok_so_far = [&] {
     absl::MutexLock lock(&mu);
     return acked_ok.size();
@@ -188,20 +204,12 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
       absl::SleepFor(absl::Milliseconds(100));
     }
   };
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 4; ++w) {
-    workers.emplace_back([&] {
-      while (!stop) {
-        auto stub = v1::Subscriber::NewStub(hubd_->Channel());
-        v1::PullResponse resp;
-        if (!Pull(*stub, "transform", 20, absl::Milliseconds(200), &resp).ok()) {
-          absl::SleepFor(absl::Milliseconds(100));
-          continue;
-        }
-        for (const auto& m : resp.received_messages()) transact(*stub, m);
-      }
-    });
-  }
+  std::atomic<int> pull_failures{0};
+  std::vector<std::thread> workers = StartPullers(
+      "transform", 20, stop, pull_failures,
+      [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
+        for (const auto& m : resp.received_messages()) transact(stub, m);
+      });
   const std::string outputs = "SELECT count(*) FROM messages WHERE topic_id = "
                               "(SELECT id FROM topics WHERE name = 'outputs')";
   absl::SleepFor(absl::Seconds(1));
