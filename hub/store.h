@@ -38,8 +38,6 @@ struct MaintenanceReport {
   std::vector<std::pair<std::string, int64_t>> expired;
   int partitions_dropped = 0;
   int64_t idempotency_keys_deleted = 0;
-  // False when another replica holds the retention lock this round.
-  bool ran_retention = false;
 };
 
 // How Settle ends deliveries.

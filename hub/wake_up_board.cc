@@ -26,9 +26,4 @@ void WakeUpBoard::Close() {
   closed_ = true;
 }
 
-bool WakeUpBoard::closed() {
-  absl::MutexLock lock(&mu_);
-  return closed_;
-}
-
 }  // namespace hub

@@ -22,7 +22,6 @@ class WakeUpBoard {
   void Wait(int64_t topic_id, uint64_t ticket, absl::Time deadline);
   // Wakes every waiter for good (shutdown).
   void Close();
-  bool closed();
 
  private:
   absl::Mutex mu_;

@@ -517,7 +517,7 @@ absl::Status PgStore::Seek(const SubscriptionRecord& sub, absl::Time time) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
     }
     const int64_t position =
-        tx.exec_prepared1("seek_position", sub.topic_id, absl::ToUnixMicros(time))[0]
+        tx.exec_prepared1("first_position_since", sub.topic_id, absl::ToUnixMicros(time))[0]
             .as<int64_t>();
     // Everything in flight is either before the time (acknowledged now) or
     // at or after it (delivered again from the cursor).

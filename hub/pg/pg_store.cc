@@ -67,10 +67,9 @@ void Prepare(pqxx::connection& conn) {
       {"claim_new", sql::kClaimNew},
       {"acknowledge", sql::kAcknowledge},
       {"extend_leases", sql::kExtendLeases},
-      {"seek_position", sql::kSeekPosition},
+      {"first_position_since", sql::kFirstPositionSince},
       {"delete_all_leases", sql::kDeleteAllLeases},
       {"topic_retentions", sql::kTopicRetentions},
-      {"first_retained", sql::kFirstRetained},
       {"skip_expired", sql::kSkipExpired},
       {"leases_with_expired", sql::kLeasesWithExpired},
       {"sweep_keys", sql::kSweepKeys},
@@ -166,7 +165,6 @@ absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
 }
 
 void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) {
-  report.ran_retention = true;
   std::map<std::string, int64_t> expired;
   int64_t longest_retention_ms = Millis(TopicConfig{}.message_retention);
   {
@@ -179,8 +177,12 @@ void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) 
     read.commit();
     for (const auto& [topic_id, retention_ms] : topics) {
       pqxx::work tx(conn);
+      // hubd's clock against the database's publish_time: any skew is small
+      // next to a retention of minutes or more.
+      const int64_t cutoff =
+          absl::ToUnixMicros(absl::Now() - absl::Milliseconds(retention_ms));
       const int64_t first =
-          tx.exec_prepared1("first_retained", topic_id, retention_ms)[0].as<int64_t>();
+          tx.exec_prepared1("first_position_since", topic_id, cutoff)[0].as<int64_t>();
       for (const auto& row : tx.exec_prepared("skip_expired", topic_id, first)) {
         expired[row[0].as<std::string>()] += row[1].as<int64_t>();
       }

@@ -254,9 +254,10 @@ inline constexpr char kExtendLeases[] =
     "WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id "
     "AND l.generation = q.generation AND l.expires_at > now()";
 
-// Seek: the first position published at or after $2 (unix microseconds),
-// or the topic's next position when there is none.
-inline constexpr char kSeekPosition[] = R"sql(
+// The first position published at or after $2 (unix microseconds), or the
+// topic's next position when there is none: where Seek puts the cursor, and
+// the first position retention keeps.
+inline constexpr char kFirstPositionSince[] = R"sql(
 SELECT COALESCE(
   (SELECT min(position) FROM messages
    WHERE topic_id = $1 AND publish_time >= to_timestamp($2::bigint / 1e6)),
@@ -276,14 +277,6 @@ SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
     max_delivery_attempts = $5, minimum_backoff_ms = $6,
     maximum_backoff_ms = $7, labels = $8::jsonb
 WHERE name = $1)sql";
-
-// Retention: the first position of a topic still inside its retention.
-inline constexpr char kFirstRetained[] = R"sql(
-SELECT COALESCE(
-  (SELECT min(position) FROM messages
-   WHERE topic_id = $1
-     AND publish_time >= now() - $2::bigint * interval '1 millisecond'),
-  (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql";
 
 // Moves the cursors of a topic's subscriptions past expired messages and
 // says how far each moved.
