@@ -251,6 +251,13 @@ absl::StatusOr<Page<SubscriptionConfig>> Hub::ListSubscriptions(
   return MakePage(std::move(subs), limit, &SubscriptionName);
 }
 
+absl::StatusOr<SubscriptionStats> Hub::GetSubscriptionStats(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  ASSIGN_OR_RETURN(std::vector<SubscriptionStats> stats, store_.GetSubscriptionStats(name));
+  if (stats.empty()) return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
+  return std::move(stats.front());
+}
+
 absl::Status Hub::DeleteSubscription(absl::string_view name) {
   RETURN_IF_ERROR(ValidateName("subscription", name));
   return store_.DeleteSubscription(name);

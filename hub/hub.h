@@ -152,6 +152,8 @@ class Hub {
   absl::StatusOr<SubscriptionConfig> UpdateSubscription(
       const SubscriptionConfig& sub, const std::vector<std::string>& paths);
 
+  absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name);
+
   absl::StatusOr<std::vector<PublishResult>> Publish(
       std::string topic, std::vector<Message> messages);
 

@@ -162,6 +162,20 @@ class FakeStore final : public Store {
                             absl::Duration) override {
     return absl::OkStatus();
   }
+  absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
+      absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    auto it = subs_.find(std::string(name));
+    if (it == subs_.end()) return absl::NotFoundError("subscription");
+    const Sub& s = it->second;
+    SubscriptionStats stats{s.record.config.name, s.record.config.topic, 0, 0, std::nullopt};
+    stats.backlog_messages =
+        static_cast<int64_t>(TopicById(s.record.topic_id).messages.size()) - s.cursor;
+    for (const auto& [lease, positions] : s.pending) {
+      stats.unacked_messages += static_cast<int64_t>(positions.size());
+    }
+    return std::vector<SubscriptionStats>{stats};
+  }
   void WatchPublishes(std::function<void(int64_t)>) override {}
   absl::StatusOr<MaintenanceReport> Maintain() override { return MaintenanceReport{}; }
   absl::Status Ping() override { return absl::OkStatus(); }
@@ -246,6 +260,19 @@ TEST_F(HubTest, InvalidPublishNeverReachesTheStore) {
   EXPECT_EQ(hub_->Publish("bad name", {}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_.publish_calls.load(), 0);
+}
+
+TEST_F(HubTest, StatsCountBacklogAndUnacked) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
+  ASSERT_TRUE(hub_->Pull("billing", 2, absl::ZeroDuration()).ok());
+  absl::StatusOr<SubscriptionStats> stats = hub_->GetSubscriptionStats("billing");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->backlog_messages, 3);
+  EXPECT_EQ(stats->unacked_messages, 2);
+  EXPECT_EQ(hub_->GetSubscriptionStats("x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->GetSubscriptionStats("missing").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(HubTest, ConcurrentPublishesShareTransactions) {

@@ -119,6 +119,12 @@ class Store {
                                     absl::Span<const AckId> ids,
                                     absl::Duration deadline) = 0;
 
+  // Backlog and lag of the named subscription, or of every subscription
+  // when `name` is empty, in name order. Reads cursors, topic heads and lease
+  // rows only. NOT_FOUND when a named subscription does not exist.
+  virtual absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
+      absl::string_view name) = 0;
+
   // Calls `on_publish(topic_id)` when another replica committed a publish.
   // The callback runs on a store thread and must not block.
   virtual void WatchPublishes(std::function<void(int64_t)> on_publish) = 0;

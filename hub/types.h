@@ -87,6 +87,16 @@ struct AckResult {
   AckStatus status = AckStatus::kInvalid;
 };
 
+// Backlog and lag of one subscription (the GetSubscriptionStats RPC and the
+// per-subscription gauges).
+struct SubscriptionStats {
+  std::string subscription;
+  std::string topic;
+  int64_t backlog_messages = 0;
+  int64_t unacked_messages = 0;
+  std::optional<absl::Time> oldest_unacked_publish_time;
+};
+
 template <typename T>
 struct Page {
   std::vector<T> items;

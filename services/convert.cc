@@ -1,5 +1,7 @@
 #include "services/convert.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +151,16 @@ Message MessageFromProto(const v1::Message& proto) {
   return m;
 }
 
+namespace {
+
+void TimeToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  out->set_seconds(micros / 1000000);
+  out->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+}
+
+}  // namespace
+
 void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
   out->set_ack_id(delivery.ack_id);
   out->set_delivery_attempt(delivery.delivery_attempt);
@@ -159,9 +171,21 @@ void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
   m->set_ordering_key(in.ordering_key);
   m->set_idempotency_key(in.idempotency_key);
   m->set_message_id(in.message_id);
-  const int64_t micros = absl::ToUnixMicros(in.publish_time);
-  m->mutable_publish_time()->set_seconds(micros / 1000000);
-  m->mutable_publish_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  TimeToProto(in.publish_time, m->mutable_publish_time());
+}
+
+void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
+                              v1::SubscriptionStats* out) {
+  out->set_subscription(stats.subscription);
+  out->set_topic(stats.topic);
+  out->set_backlog_messages(stats.backlog_messages);
+  out->set_unacked_messages(stats.unacked_messages);
+  if (stats.oldest_unacked_publish_time) {
+    TimeToProto(*stats.oldest_unacked_publish_time,
+                out->mutable_oldest_unacked_publish_time());
+    DurationToProto(std::max(absl::ZeroDuration(), now - *stats.oldest_unacked_publish_time),
+                    out->mutable_oldest_unacked_age());
+  }
 }
 
 void PublishResultsToProto(const std::vector<PublishResult>& results,

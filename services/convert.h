@@ -37,6 +37,10 @@ void AckResultsToProto(
     const std::vector<AckResult>& results,
     google::protobuf::RepeatedPtrField<v1::AckResult>* out);
 
+// `now` gives the age of the oldest unacknowledged message.
+void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
+                              v1::SubscriptionStats* out);
+
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask);
 
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& t,

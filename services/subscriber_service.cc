@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "services/convert.h"
 #include "services/status_mapping.h"
 
@@ -46,6 +47,15 @@ grpc::Status SubscriberService::ListSubscriptions(
     SubscriptionToProto(sub, response->add_subscriptions());
   }
   response->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status SubscriberService::GetSubscriptionStats(
+    grpc::ServerContext*, const v1::GetSubscriptionStatsRequest* request,
+    v1::SubscriptionStats* response) {
+  absl::StatusOr<SubscriptionStats> stats = hub_.GetSubscriptionStats(request->subscription());
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  SubscriptionStatsToProto(*stats, absl::Now(), response);
   return grpc::Status::OK;
 }
 

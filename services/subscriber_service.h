@@ -29,6 +29,9 @@ class SubscriberService final : public v1::Subscriber::Service {
                     v1::SeekResponse* response) override;
   grpc::Status Transact(grpc::ServerContext* context, const v1::TransactRequest* request,
                         v1::TransactResponse* response) override;
+  grpc::Status GetSubscriptionStats(grpc::ServerContext* context,
+                                    const v1::GetSubscriptionStatsRequest* request,
+                                    v1::SubscriptionStats* response) override;
   grpc::Status DeleteSubscription(grpc::ServerContext* context,
                                   const v1::DeleteSubscriptionRequest* request,
                                   google::protobuf::Empty* response) override;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <pqxx/binarystring>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/notification>
@@ -73,6 +74,7 @@ void Prepare(pqxx::connection& conn) {
       {"skip_expired", sql::kSkipExpired},
       {"leases_with_expired", sql::kLeasesWithExpired},
       {"sweep_keys", sql::kSweepKeys},
+      {"subscription_stats", sql::kSubscriptionStats},
   };
   for (const auto& [name, text] : statements) conn.prepare(name, text);
 }
@@ -262,8 +264,12 @@ absl::Status PgStore::Ping() {
 absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
   return Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    tx.exec_prepared("create_topic", topic.name, Millis(topic.message_retention),
-                     Millis(topic.dedup_window), LabelsToJson(topic.labels));
+    try {
+      tx.exec_prepared("create_topic", topic.name, Millis(topic.message_retention),
+                       Millis(topic.dedup_window), LabelsToJson(topic.labels));
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("topic ", topic.name, " already exists"));
+    }
     tx.commit();
     return absl::OkStatus();
   });
@@ -313,13 +319,18 @@ absl::Status PgStore::DeleteTopic(absl::string_view name) {
 absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
   return Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    pqxx::result r = tx.exec_prepared(
-        "create_subscription", sub.name, sub.topic, sub.ack_deadline_seconds,
-        static_cast<int>(sub.delivery_guarantee), sub.enable_message_ordering,
-        sub.filter, sub.dead_letter_policy.topic,
-        sub.dead_letter_policy.max_delivery_attempts,
-        Millis(sub.retry_policy.minimum_backoff),
-        Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+    pqxx::result r;
+    try {
+      r = tx.exec_prepared(
+          "create_subscription", sub.name, sub.topic, sub.ack_deadline_seconds,
+          static_cast<int>(sub.delivery_guarantee), sub.enable_message_ordering,
+          sub.filter, sub.dead_letter_policy.topic,
+          sub.dead_letter_policy.max_delivery_attempts,
+          Millis(sub.retry_policy.minimum_backoff),
+          Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("subscription ", sub.name, " already exists"));
+    }
     if (r.empty()) {
       return absl::NotFoundError(absl::StrCat("topic ", sub.topic, " not found"));
     }
@@ -388,17 +399,19 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
 
     // topic name -> (id, next position); locked until commit (invariant P).
     std::map<std::string, std::pair<int64_t, int64_t>, std::less<>> heads;
+    std::map<int64_t, int64_t> dedup_windows_ms;
     for (const auto& row : tx.exec_prepared(
              "lock_topics",
              TextArray(std::vector<std::string>(names.begin(), names.end())))) {
       heads[row[1].as<std::string>()] = {row[0].as<int64_t>(),
                                          row[2].as<int64_t>()};
+      dedup_windows_ms[row[0].as<int64_t>()] = row[3].as<int64_t>();
     }
 
     // Keys already used within their topic's window.
     std::map<std::pair<int64_t, std::string>, int64_t> known_keys;
     {
-      std::vector<int64_t> key_topics;
+      std::vector<int64_t> key_topics, key_windows;
       std::vector<std::string> keys;
       for (PublishItem* item : items) {
         auto head = heads.find(item->topic);
@@ -406,12 +419,13 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
         for (const Message& m : item->messages) {
           if (m.idempotency_key.empty()) continue;
           key_topics.push_back(head->second.first);
+          key_windows.push_back(dedup_windows_ms[head->second.first]);
           keys.push_back(m.idempotency_key);
         }
       }
       if (!keys.empty()) {
         for (const auto& row : tx.exec_prepared("find_keys", IntArray(key_topics),
-                                                TextArray(keys))) {
+                                                TextArray(keys), IntArray(key_windows))) {
           known_keys[{row[0].as<int64_t>(), row[1].as<std::string>()}] =
               row[2].as<int64_t>();
         }
@@ -522,6 +536,28 @@ absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
+    absl::string_view name) {
+  std::vector<SubscriptionStats> stats;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    stats.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : tx.exec_prepared("subscription_stats", std::string(name))) {
+      SubscriptionStats s{row[0].as<std::string>(), row[1].as<std::string>(),
+                          row[2].as<int64_t>(), row[3].as<int64_t>(), std::nullopt};
+      if (!row[4].is_null()) {
+        s.oldest_unacked_publish_time = absl::FromUnixMicros(row[4].as<int64_t>());
+      }
+      stats.push_back(std::move(s));
+    }
+    if (stats.empty() && !name.empty()) {
+      return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
+    }
+    return absl::OkStatus();
+  }));
+  return stats;
 }
 
 namespace {

@@ -67,6 +67,9 @@ class PgStore final : public Store {
   absl::Status ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
                             absl::Duration deadline) override;
 
+  absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
+      absl::string_view name) override;
+
   void WatchPublishes(std::function<void(int64_t)> on_publish) override;
   absl::StatusOr<MaintenanceReport> Maintain() override;
   absl::Status Ping() override;

@@ -64,17 +64,20 @@ inline constexpr char kSubscriptionExists[] =
 // Locks the heads of every topic of a publish batch, in id order so that
 // two batches naming the same topics cannot deadlock (invariant P).
 inline constexpr char kLockTopics[] = R"sql(
-SELECT t.id, t.name, h.next_position
+SELECT t.id, t.name, h.next_position, t.dedup_window_ms
 FROM topics t JOIN topic_heads h ON h.topic_id = t.id
 WHERE t.name = ANY ($1::text[])
 ORDER BY t.id FOR UPDATE OF h)sql";
 
+// Keys used within their topic's window ($3, ms, one per key). The window
+// comes with each key rather than from a join with topics: then only the
+// primary key fits the lookup, whatever the planner believes of a table it
+// has not analyzed yet (a join let it walk the expiry index instead).
 inline constexpr char kFindIdempotencyKeys[] = R"sql(
 SELECT k.topic_id, k.key, k.position
-FROM unnest($1::bigint[], $2::text[]) AS q (topic_id, key)
+FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS q (topic_id, key, window_ms)
 JOIN idempotency_keys k ON k.topic_id = q.topic_id AND k.key = q.key
-JOIN topics t ON t.id = k.topic_id
-WHERE k.created_at > now() - t.dedup_window_ms * interval '1 millisecond')sql";
+WHERE k.created_at > now() - q.window_ms * interval '1 millisecond')sql";
 
 // Writes a publish batch in one statement: messages (their data sliced out
 // of one binary parameter), new idempotency keys (an expired key row is
@@ -314,6 +317,35 @@ WHERE (topic_id, key) IN (
   JOIN topics t ON t.id = k.topic_id
   WHERE k.created_at < now() - t.dedup_window_ms * interval '1 millisecond'
   LIMIT $1))sql";
+
+// Backlog and lag per subscription ($1 a name, or '' for all), from the
+// cursor, the topic head and the lease rows; the only message read is the
+// oldest unacknowledged one, by primary position. A keyed row's head is the
+// one message of it a consumer holds; the rest of the row waits.
+inline constexpr char kSubscriptionStats[] = R"sql(
+SELECT s.name, t.name,
+       h.next_position - c.next_position
+         + COALESCE(l.total, 0) - COALESCE(l.held, 0),
+       COALESCE(l.held, 0),
+       (extract(epoch FROM m.publish_time) * 1000000)::bigint
+FROM subscriptions s
+JOIN topics t ON t.id = s.topic_id
+JOIN topic_heads h ON h.topic_id = s.topic_id
+JOIN subscription_cursors c ON c.subscription_id = s.id
+LEFT JOIN LATERAL (
+  SELECT sum(cardinality(x.pending)) AS total,
+         sum(CASE WHEN x.expires_at <= now() THEN 0
+                  WHEN x.ordering_key IS NULL THEN cardinality(x.pending)
+                  ELSE least(1, cardinality(x.pending)) END) AS held,
+         min((SELECT min(e) FROM unnest(x.pending) AS e)) AS oldest
+  FROM leases x WHERE x.subscription_id = s.id) l ON true
+LEFT JOIN LATERAL (
+  SELECT publish_time FROM messages
+  WHERE topic_id = s.topic_id
+    AND position = LEAST(l.oldest, CASE WHEN h.next_position > c.next_position
+                                        THEN c.next_position END)) m ON true
+WHERE $1 = '' OR s.name = $1
+ORDER BY s.name)sql";
 
 }  // namespace hub::pg::sql
 
