@@ -9,8 +9,10 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "hub/pg/sql.h"
 #include "tests/support/hub_test.h"
 
 namespace hub::testing {
@@ -210,6 +212,37 @@ TEST_F(PublishTest, KeyOutsideTheDedupWindowIsStoredAgain) {
   EXPECT_FALSE(second.results(0).duplicate());
   EXPECT_NE(first.results(0).message_id(), second.results(0).message_id());
   EXPECT_EQ(CountRows("SELECT count(*) FROM idempotency_keys"), 1);
+}
+
+// The key lookup of every publish must use the primary key even before
+// autovacuum analyzed the table: a plan that walks the expiry index instead
+// made each batch of 100 keys cost half a second at 20,000 stored keys.
+TEST_F(PublishTest, KeyLookupUsesThePrimaryKeyOnAnUnanalyzedTable) {
+  for (int batch = 0; batch < 20; ++batch) {
+    v1::PublishRequest req = RequestOf(1000);
+    for (int i = 0; i < 1000; ++i) {
+      req.mutable_messages(i)->set_idempotency_key(absl::StrCat("k", batch, "-", i));
+    }
+    v1::PublishResponse resp;
+    ASSERT_TRUE(Publish(req, &resp).ok());
+  }
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  tx.exec(absl::StrCat("PREPARE find_keys AS ", pg::sql::kFindIdempotencyKeys));
+  tx.exec("SET plan_cache_mode = force_generic_plan");
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back(absl::StrCat("\"missing-", i, "\""));
+  const std::string key_array = absl::StrCat("{", absl::StrJoin(keys, ","), "}");
+  const std::string ids = absl::StrCat("{", absl::StrJoin(std::vector<int>(100, 1), ","), "}");
+  const std::string windows =
+      absl::StrCat("{", absl::StrJoin(std::vector<int64_t>(100, 86400000), ","), "}");
+  std::string plan;
+  for (const auto& row : tx.exec(absl::StrCat("EXPLAIN EXECUTE find_keys(", tx.quote(ids), ", ",
+                                              tx.quote(key_array), ", ", tx.quote(windows), ")"))) {
+    plan += row[0].as<std::string>() + "\n";
+  }
+  EXPECT_NE(plan.find("idempotency_keys_pkey"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("idempotency_keys_expiry"), std::string::npos) << plan;
 }
 
 // A publish that commits late must still be delivered. The test holds

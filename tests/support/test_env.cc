@@ -272,6 +272,28 @@ int ChildProcess::Wait() {
 }
 
 std::string TestConsumerPath() { return TEST_CONSUMER_PATH; }
+std::string HubctlPath() { return HUBCTL_PATH; }
+
+CommandResult RunCommand(const std::string& command) {
+  char err_path[] = "/tmp/hub-test-stderr-XXXXXX";
+  const int err_fd = mkstemp(err_path);
+  close(err_fd);
+  CommandResult result;
+  FILE* pipe = popen(absl::StrCat(command, " 2>", err_path).c_str(), "r");
+  if (pipe == nullptr) return result;
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), pipe)) > 0) result.out.append(chunk, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::FILE* err = std::fopen(err_path, "r");
+  while (err != nullptr && (n = std::fread(chunk, 1, sizeof(chunk), err)) > 0) {
+    result.err.append(chunk, n);
+  }
+  if (err != nullptr) std::fclose(err);
+  unlink(err_path);
+  return result;
+}
 
 std::string HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -47,7 +47,9 @@ class HubProcess {
   HubProcess(std::string database_url, std::vector<std::string> extra_flags = {});
   ~HubProcess();
 
-  // Starts hubd and waits until it answers; fails the test otherwise.
+  // Starts hubd and waits until it answers; fails the test otherwise. Call
+  // it from the test's main thread: hubd dies with the thread that started
+  // it (PR_SET_PDEATHSIG).
   void Start();
   void Kill();       // SIGKILL, and reap
   // SIGTERM; returns how long the exit took, or an error if it did not exit
@@ -96,6 +98,15 @@ class ChildProcess {
 
 // Path of the test helper programs built beside the tests.
 std::string TestConsumerPath();
+std::string HubctlPath();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs `command` with /bin/sh and waits for it; stdout and stderr apart.
+CommandResult RunCommand(const std::string& command);
 
 // GET http://127.0.0.1:port/path; the body, or an empty string.
 std::string HttpGet(int port, const std::string& path);

@@ -1,0 +1,98 @@
+#include "client/admin_client.h"
+
+namespace hub::client {
+
+absl::StatusOr<v1::Topic> AdminClient::CreateTopic(const v1::Topic& topic) {
+  return connection_.stub()->CreateTopic(topic);
+}
+
+absl::StatusOr<v1::Topic> AdminClient::GetTopic(const std::string& name) {
+  v1::GetTopicRequest request;
+  request.set_name(name);
+  return connection_.stub()->GetTopic(request);
+}
+
+absl::StatusOr<std::vector<v1::Topic>> AdminClient::ListTopics() {
+  std::vector<v1::Topic> topics;
+  v1::ListTopicsRequest request;
+  request.set_page_size(1000);
+  do {
+    absl::StatusOr<v1::ListTopicsResponse> page = connection_.stub()->ListTopics(request);
+    if (!page.ok()) return page.status();
+    topics.insert(topics.end(), page->topics().begin(), page->topics().end());
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return topics;
+}
+
+absl::Status AdminClient::DeleteTopic(const std::string& name) {
+  v1::DeleteTopicRequest request;
+  request.set_name(name);
+  return connection_.stub()->DeleteTopic(request);
+}
+
+absl::StatusOr<v1::Subscription> AdminClient::CreateSubscription(
+    const v1::Subscription& subscription) {
+  return connection_.stub()->CreateSubscription(subscription);
+}
+
+absl::StatusOr<v1::Subscription> AdminClient::GetSubscription(const std::string& name) {
+  v1::GetSubscriptionRequest request;
+  request.set_name(name);
+  return connection_.stub()->GetSubscription(request);
+}
+
+absl::StatusOr<std::vector<v1::Subscription>> AdminClient::ListSubscriptions(
+    const std::string& topic) {
+  std::vector<v1::Subscription> subscriptions;
+  v1::ListSubscriptionsRequest request;
+  request.set_topic(topic);
+  request.set_page_size(1000);
+  do {
+    absl::StatusOr<v1::ListSubscriptionsResponse> page =
+        connection_.stub()->ListSubscriptions(request);
+    if (!page.ok()) return page.status();
+    subscriptions.insert(subscriptions.end(), page->subscriptions().begin(),
+                         page->subscriptions().end());
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return subscriptions;
+}
+
+absl::Status AdminClient::DeleteSubscription(const std::string& name) {
+  v1::DeleteSubscriptionRequest request;
+  request.set_name(name);
+  return connection_.stub()->DeleteSubscription(request);
+}
+
+absl::StatusOr<v1::SubscriptionStats> AdminClient::GetSubscriptionStats(const std::string& name) {
+  v1::GetSubscriptionStatsRequest request;
+  request.set_subscription(name);
+  return connection_.stub()->GetSubscriptionStats(request);
+}
+
+absl::StatusOr<std::vector<v1::ReceivedMessage>> AdminClient::Pull(
+    const std::string& subscription, int max_messages, absl::Duration max_wait) {
+  v1::PullRequest request;
+  request.set_subscription(subscription);
+  request.set_max_messages(max_messages);
+  const int64_t nanos = absl::ToInt64Nanoseconds(max_wait);
+  request.mutable_max_wait()->set_seconds(nanos / 1000000000);
+  request.mutable_max_wait()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  absl::StatusOr<v1::PullResponse> response = connection_.stub()->Pull(request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::ReceivedMessage>(response->received_messages().begin(),
+                                          response->received_messages().end());
+}
+
+absl::StatusOr<std::vector<v1::AckResult>> AdminClient::Acknowledge(
+    const std::string& subscription, const std::vector<std::string>& ack_ids) {
+  v1::AcknowledgeRequest request;
+  request.set_subscription(subscription);
+  for (const std::string& id : ack_ids) request.add_ack_ids(id);
+  absl::StatusOr<v1::AcknowledgeResponse> response = connection_.stub()->Acknowledge(request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::AckResult>(response->results().begin(), response->results().end());
+}
+
+}  // namespace hub::client

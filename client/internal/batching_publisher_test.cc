@@ -1,0 +1,343 @@
+// The Publisher's decisions against a mock stub: when batches are cut, how
+// many fly at once, flow control, idempotency keys, retries and ordering
+// keys.
+#include "client/internal/batching_publisher.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "client/internal/testing_stubs.h"
+#include "client/publisher.h"
+
+namespace hub::client::internal {
+namespace {
+
+using ::testing::_;
+using ::testing::Invoke;
+
+v1::PublishResponse Answer(const v1::PublishRequest& request) {
+  v1::PublishResponse response;
+  for (int i = 0; i < request.messages_size(); ++i) {
+    response.add_results()->set_message_id(request.messages(i).data());
+  }
+  return response;
+}
+
+// Records every request and answers like the hub.
+class RecordingStub {
+ public:
+  RecordingStub() : stub_(std::make_shared<::testing::NiceMock<MockHubStub>>()) {
+    ON_CALL(*stub_, Publish(_)).WillByDefault(Invoke([this](const v1::PublishRequest& r) {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(r);
+      return absl::StatusOr<v1::PublishResponse>(Answer(r));
+    }));
+  }
+  std::vector<int> BatchSizes() {
+    absl::MutexLock lock(&mu_);
+    std::vector<int> sizes;
+    for (const auto& r : requests_) sizes.push_back(r.messages_size());
+    return sizes;
+  }
+  std::vector<v1::PublishRequest> Requests() {
+    absl::MutexLock lock(&mu_);
+    return requests_;
+  }
+  Connection connection() { return Connection(stub_); }
+  MockHubStub& mock() { return *stub_; }
+
+ private:
+  std::shared_ptr<::testing::NiceMock<MockHubStub>> stub_;
+  absl::Mutex mu_;
+  std::vector<v1::PublishRequest> requests_ ABSL_GUARDED_BY(mu_);
+};
+
+PublisherOptions NoTimer() {
+  PublisherOptions o;
+  o.max_hold_time = absl::Hours(1);
+  o.generate_idempotency_keys = false;
+  return o;
+}
+
+Message Data(const std::string& data, const std::string& key = "") {
+  Message m;
+  m.data = data;
+  m.ordering_key = key;
+  return m;
+}
+
+TEST(BatchingPublisherTest, CutsBatchesByCount) {
+  RecordingStub stub;
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 100;
+  Publisher publisher(stub.connection(), "orders", o);
+  std::vector<std::future<absl::StatusOr<PublishAck>>> results;
+  for (int i = 0; i < 250; ++i) results.push_back(publisher.Publish(Data(absl::StrCat(i))));
+  publisher.Flush();
+  for (int i = 0; i < 250; ++i) {
+    absl::StatusOr<PublishAck> ack = results[i].get();
+    ASSERT_TRUE(ack.ok()) << ack.status();
+    EXPECT_EQ(ack->message_id, absl::StrCat(i));
+  }
+  std::vector<int> sizes = stub.BatchSizes();
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int>{50, 100, 100}));
+}
+
+TEST(BatchingPublisherTest, CutsBatchesByBytes) {
+  RecordingStub stub;
+  PublisherOptions o = NoTimer();
+  o.max_batch_bytes = 1000;
+  Publisher publisher(stub.connection(), "orders", o);
+  for (int i = 0; i < 7; ++i) publisher.Publish(Data(std::string(300, 'a' + i)));
+  publisher.Flush();
+  std::vector<int> sizes = stub.BatchSizes();
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<int>{1, 3, 3}));
+}
+
+TEST(BatchingPublisherTest, SendsALoneMessageAfterTheHoldTime) {
+  RecordingStub stub;
+  PublisherOptions o;
+  o.max_hold_time = absl::Milliseconds(100);
+  Publisher publisher(stub.connection(), "orders", o);
+  const absl::Time start = absl::Now();
+  auto result = publisher.Publish(Data("one"));
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(result.get().ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(90));
+  EXPECT_EQ(stub.BatchSizes(), std::vector<int>{1});
+}
+
+TEST(BatchingPublisherTest, KeepsSeveralBatchesInFlight) {
+  auto stub = std::make_shared<MockHubStub>();
+  std::atomic<int> in_flight{0}, most{0};
+  absl::Notification release;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    const int now = ++in_flight;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    --in_flight;
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 1;
+  o.max_concurrent_batches = 3;
+  Publisher publisher(Connection(stub), "orders", o);
+  for (int i = 0; i < 6; ++i) publisher.Publish(Data(absl::StrCat(i)));
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (most.load() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(most.load(), 3);
+  release.Notify();
+  publisher.Flush();
+}
+
+TEST(BatchingPublisherTest, FlowControlBlocksUntilThereIsRoom) {
+  auto stub = std::make_shared<MockHubStub>();
+  absl::Notification release;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 1;
+  o.max_pending_messages = 2;
+  Publisher publisher(Connection(stub), "orders", o);
+  publisher.Publish(Data("a"));
+  publisher.Publish(Data("b"));
+  std::atomic<bool> third_returned{false};
+  std::thread third([&] {
+    publisher.Publish(Data("c"));
+    third_returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(third_returned.load());
+  release.Notify();
+  third.join();
+  EXPECT_TRUE(third_returned.load());
+  publisher.Flush();
+}
+
+TEST(BatchingPublisherTest, FlowControlRejectsWhenSoConfigured) {
+  auto stub = std::make_shared<MockHubStub>();
+  absl::Notification release;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    release.WaitForNotificationWithTimeout(absl::Seconds(5));
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 1;
+  o.max_pending_messages = 2;
+  o.reject_when_full = true;
+  Publisher publisher(Connection(stub), "orders", o);
+  auto a = publisher.Publish(Data("a"));
+  auto b = publisher.Publish(Data("b"));
+  auto c = publisher.Publish(Data("c"));
+  ASSERT_EQ(c.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  EXPECT_EQ(c.get().status().code(), absl::StatusCode::kResourceExhausted);
+  release.Notify();
+  EXPECT_TRUE(a.get().ok());
+  EXPECT_TRUE(b.get().ok());
+}
+
+TEST(BatchingPublisherTest, GeneratesUniqueIdempotencyKeysAndKeepsGivenOnes) {
+  RecordingStub stub;
+  PublisherOptions o;
+  o.max_hold_time = absl::Hours(1);
+  Publisher publisher(stub.connection(), "orders", o);
+  Message mine = Data("mine");
+  mine.idempotency_key = "order-42";
+  publisher.Publish(mine);
+  for (int i = 0; i < 99; ++i) publisher.Publish(Data(absl::StrCat(i)));
+  publisher.Flush();
+  std::set<std::string> keys;
+  bool saw_mine = false;
+  for (const auto& r : stub.Requests()) {
+    for (const auto& m : r.messages()) {
+      EXPECT_FALSE(m.idempotency_key().empty());
+      keys.insert(m.idempotency_key());
+      if (m.data() == "mine") saw_mine = m.idempotency_key() == "order-42";
+    }
+  }
+  EXPECT_EQ(keys.size(), 100u);
+  EXPECT_TRUE(saw_mine);
+  // Two publishers never share keys.
+  Publisher other(stub.connection(), "orders", o);
+  other.Publish(Data("x"));
+  other.Flush();
+  const std::string other_key = stub.Requests().back().messages(0).idempotency_key();
+  EXPECT_EQ(keys.count(other_key), 0u);
+}
+
+TEST(BatchingPublisherTest, RetriesRetryableErrorsWithTheSameKeys) {
+  auto stub = std::make_shared<MockHubStub>();
+  std::vector<std::string> keys_seen;
+  int calls = 0;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    keys_seen.push_back(r.messages(0).idempotency_key());
+    ++calls;
+    if (calls == 1) return absl::StatusOr<v1::PublishResponse>(absl::UnavailableError("down"));
+    if (calls == 2) return absl::StatusOr<v1::PublishResponse>(absl::AbortedError("conflict"));
+    if (calls == 3) {
+      return absl::StatusOr<v1::PublishResponse>(absl::DeadlineExceededError("slow"));
+    }
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o;
+  o.retry_backoff.initial = absl::Milliseconds(1);
+  Publisher publisher(Connection(stub), "orders", o);
+  EXPECT_TRUE(publisher.Publish(Data("a")).get().ok());
+  ASSERT_EQ(keys_seen.size(), 4u);
+  EXPECT_FALSE(keys_seen[0].empty());
+  for (const std::string& k : keys_seen) EXPECT_EQ(k, keys_seen[0]);
+}
+
+TEST(BatchingPublisherTest, DoesNotRetryPermanentErrors) {
+  auto stub = std::make_shared<MockHubStub>();
+  EXPECT_CALL(*stub, Publish(_))
+      .Times(1)
+      .WillOnce(::testing::Return(absl::InvalidArgumentError("too big")));
+  Publisher publisher(Connection(stub), "orders", {});
+  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BatchingPublisherTest, GivesUpAfterTheRetryTimeout) {
+  auto stub = std::make_shared<MockHubStub>();
+  std::atomic<int> calls{0};
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest&) {
+    ++calls;
+    return absl::StatusOr<v1::PublishResponse>(absl::UnavailableError("down"));
+  }));
+  PublisherOptions o;
+  o.retry_backoff.initial = absl::Milliseconds(20);
+  o.retry_backoff.maximum = absl::Milliseconds(40);
+  o.retry_timeout = absl::Milliseconds(300);
+  Publisher publisher(Connection(stub), "orders", o);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<PublishAck> ack = publisher.Publish(Data("a")).get();
+  EXPECT_EQ(ack.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_GT(calls.load(), 3);
+}
+
+TEST(BatchingPublisherTest, KeepsOneBatchOfAnOrderingKeyInFlight) {
+  auto stub = std::make_shared<MockHubStub>();
+  absl::Mutex mu;
+  std::map<std::string, int> in_flight;
+  int most = 0;
+  std::vector<std::string> stored;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    const std::string key = r.messages(0).ordering_key();
+    {
+      absl::MutexLock lock(&mu);
+      most = std::max(most, ++in_flight[key]);
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+    absl::MutexLock lock(&mu);
+    --in_flight[key];
+    for (const auto& m : r.messages()) stored.push_back(m.data());
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 1;
+  o.max_concurrent_batches = 4;
+  Publisher publisher(Connection(stub), "orders", o);
+  for (int i = 0; i < 20; ++i) publisher.Publish(Data(absl::StrCat("k", i), "k"));
+  publisher.Flush();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(most, 1);
+  ASSERT_EQ(stored.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(stored[i], absl::StrCat("k", i));
+}
+
+TEST(BatchingPublisherTest, AFailedOrderingKeyPausesUntilResumed) {
+  auto stub = std::make_shared<MockHubStub>();
+  absl::Notification release;
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+    if (r.messages(0).data() == "bad") {
+      release.WaitForNotificationWithTimeout(absl::Seconds(5));
+      return absl::StatusOr<v1::PublishResponse>(absl::InvalidArgumentError("bad message"));
+    }
+    return absl::StatusOr<v1::PublishResponse>(Answer(r));
+  }));
+  PublisherOptions o = NoTimer();
+  o.max_batch_messages = 1;
+  Publisher publisher(Connection(stub), "orders", o);
+  auto bad = publisher.Publish(Data("bad", "k"));
+  auto queued = publisher.Publish(Data("after", "k"));
+  auto other_key = publisher.Publish(Data("other", "j"));
+  EXPECT_TRUE(other_key.get().ok());
+  release.Notify();
+  EXPECT_EQ(bad.get().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(queued.get().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(publisher.Publish(Data("later", "k")).get().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  publisher.ResumePublish("k");
+  EXPECT_TRUE(publisher.Publish(Data("resumed", "k")).get().ok());
+}
+
+TEST(BatchingPublisherTest, BadOptionsFailEveryPublish) {
+  auto stub = std::make_shared<MockHubStub>();
+  EXPECT_CALL(*stub, Publish(_)).Times(0);
+  PublisherOptions o;
+  o.max_batch_messages = 1001;
+  Publisher publisher(Connection(stub), "orders", o);
+  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidatePublisherOptions(PublisherOptions{}), absl::OkStatus());
+}
+
+}  // namespace
+}  // namespace hub::client::internal

@@ -1,0 +1,94 @@
+#include "hubctl/args.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace hub::hubctl {
+
+absl::StatusOr<absl::Duration> ParseDuration(const std::string& text) {
+  absl::Duration d;
+  // absl knows h, m, s, ms, us, ns; a whole number of days is added here.
+  absl::string_view days = text;
+  if (absl::ConsumeSuffix(&days, "d")) {
+    int64_t n = 0;
+    if (absl::SimpleAtoi(days, &n) && n >= 0) return absl::Hours(24 * n);
+  } else if (absl::ParseDuration(text, &d) && d >= absl::ZeroDuration()) {
+    return d;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\" is not a duration (examples: 500ms, 90s, 15m, 24h, 7d)"));
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParsePairs(
+    const std::vector<std::string>& pairs, const std::string& what) {
+  std::map<std::string, std::string> out;
+  for (const std::string& pair : pairs) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " \"", pair, "\" is not of the form key=value"));
+    }
+    if (!out.emplace(pair.substr(0, eq), pair.substr(eq + 1)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " key ", pair.substr(0, eq), " is given twice"));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text) {
+  if (text == "at-least-once") return v1::AT_LEAST_ONCE;
+  if (text == "at-most-once") return v1::AT_MOST_ONCE;
+  if (text == "exactly-once") return v1::EXACTLY_ONCE;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "guarantee \"", text, "\" is none of at-least-once, at-most-once, exactly-once"));
+}
+
+std::string GuaranteeName(v1::DeliveryGuarantee guarantee) {
+  switch (guarantee) {
+    case v1::AT_MOST_ONCE:
+      return "at-most-once";
+    case v1::EXACTLY_ONCE:
+      return "exactly-once";
+    case v1::DELIVERY_GUARANTEE_UNSPECIFIED:
+    case v1::AT_LEAST_ONCE:
+    case v1::DeliveryGuarantee_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case v1::DeliveryGuarantee_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  return "at-least-once";
+}
+
+int ExitCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return kExitBadInput;
+    case absl::StatusCode::kNotFound:
+      return kExitNotFound;
+    case absl::StatusCode::kAlreadyExists:
+      return kExitAlreadyExists;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+      return kExitDenied;
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kDoNotUseReservedForFutureExpansionUseDefaultInSwitchInstead_:
+      return kExitFailed;
+  }
+  return kExitFailed;
+}
+
+}  // namespace hub::hubctl

@@ -1,0 +1,61 @@
+#include "hubctl/args.h"
+
+#include <gtest/gtest.h>
+
+namespace hub::hubctl {
+namespace {
+
+TEST(ParseDurationTest, TakesAbseilUnitsAndDays) {
+  EXPECT_EQ(*ParseDuration("7d"), absl::Hours(168));
+  EXPECT_EQ(*ParseDuration("90s"), absl::Seconds(90));
+  EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("500ms"), absl::Milliseconds(500));
+  for (const char* bad : {"", "7", "-5s", "xd", "1.5d", "soon"}) {
+    EXPECT_EQ(ParseDuration(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ParsePairsTest, SplitsAtTheFirstEqualsSign) {
+  auto pairs = ParsePairs({"kind=order", "expr=a=b", "empty="}, "attribute");
+  ASSERT_TRUE(pairs.ok());
+  EXPECT_EQ((*pairs)["kind"], "order");
+  EXPECT_EQ((*pairs)["expr"], "a=b");
+  EXPECT_EQ((*pairs)["empty"], "");
+  EXPECT_FALSE(ParsePairs({"novalue"}, "attribute").ok());
+  EXPECT_FALSE(ParsePairs({"=x"}, "attribute").ok());
+  EXPECT_FALSE(ParsePairs({"k=1", "k=2"}, "label").ok());
+}
+
+TEST(ParseGuaranteeTest, NamesRoundTrip) {
+  for (const char* name : {"at-least-once", "at-most-once", "exactly-once"}) {
+    absl::StatusOr<v1::DeliveryGuarantee> g = ParseGuarantee(name);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(GuaranteeName(*g), name);
+  }
+  EXPECT_FALSE(ParseGuarantee("twice").ok());
+  EXPECT_EQ(GuaranteeName(v1::DELIVERY_GUARANTEE_UNSPECIFIED), "at-least-once");
+}
+
+TEST(ExitCodeTest, ScriptsCanTellOutcomesApart) {
+  const std::pair<absl::StatusCode, int> table[] = {
+      {absl::StatusCode::kOk, kExitOk},
+      {absl::StatusCode::kInvalidArgument, kExitBadInput},
+      {absl::StatusCode::kOutOfRange, kExitBadInput},
+      {absl::StatusCode::kNotFound, kExitNotFound},
+      {absl::StatusCode::kAlreadyExists, kExitAlreadyExists},
+      {absl::StatusCode::kUnavailable, kExitUnavailable},
+      {absl::StatusCode::kDeadlineExceeded, kExitUnavailable},
+      {absl::StatusCode::kPermissionDenied, kExitDenied},
+      {absl::StatusCode::kUnauthenticated, kExitDenied},
+      {absl::StatusCode::kAborted, kExitFailed},
+      {absl::StatusCode::kResourceExhausted, kExitFailed},
+      {absl::StatusCode::kInternal, kExitFailed},
+      {absl::StatusCode::kFailedPrecondition, kExitFailed},
+  };
+  for (const auto& [code, exit] : table) {
+    EXPECT_EQ(ExitCode(code), exit) << absl::StatusCodeToString(code);
+  }
+}
+
+}  // namespace
+}  // namespace hub::hubctl

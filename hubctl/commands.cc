@@ -1,0 +1,285 @@
+#include "hubctl/commands.h"
+
+#include <fstream>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "client/internal/message_convert.h"
+#include "client/publisher.h"
+#include "client/subscriber.h"
+#include "hubctl/args.h"
+
+namespace hub::hubctl {
+namespace {
+
+void DurationToProto(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+// Parses a duration argument into the field `field` makes; an empty
+// argument leaves the field unset (the hub's default).
+absl::Status SetDuration(const std::string& text,
+                         const std::function<google::protobuf::Duration*()>& field) {
+  if (text.empty()) return absl::OkStatus();
+  absl::StatusOr<absl::Duration> d = ParseDuration(text);
+  if (!d.ok()) return d.status();
+  DurationToProto(*d, field());
+  return absl::OkStatus();
+}
+
+absl::Status Labels(const std::vector<std::string>& pairs, const std::string& what,
+                    google::protobuf::Map<std::string, std::string>* out) {
+  absl::StatusOr<std::map<std::string, std::string>> parsed = ParsePairs(pairs, what);
+  if (!parsed.ok()) return parsed.status();
+  out->insert(parsed->begin(), parsed->end());
+  return absl::OkStatus();
+}
+
+// The messages of a publish: the arguments, or the lines of a file or of
+// stdin (empty lines skipped).
+absl::StatusOr<std::vector<std::string>> PublishData(const PublishArgs& args, std::istream& in) {
+  if (!args.messages.empty()) {
+    if (!args.file.empty()) {
+      return absl::InvalidArgumentError("give messages as arguments or --file, not both");
+    }
+    return args.messages;
+  }
+  std::ifstream file;
+  std::istream* source = &in;
+  if (!args.file.empty() && args.file != "-") {
+    file.open(args.file);
+    if (!file) return absl::InvalidArgumentError(absl::StrCat("cannot read ", args.file));
+    source = &file;
+  }
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(*source, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  if (lines.empty()) return absl::InvalidArgumentError("no message to publish");
+  return lines;
+}
+
+v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int attempt) {
+  v1::ReceivedMessage out;
+  out.set_ack_id(ack_id);
+  out.set_delivery_attempt(attempt);
+  v1::Message* proto = out.mutable_message();
+  proto->set_message_id(m.message_id);
+  const int64_t nanos = absl::ToUnixNanos(m.publish_time);
+  proto->mutable_publish_time()->set_seconds(nanos / 1000000000);
+  proto->mutable_publish_time()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  client::internal::MessageToProto(std::move(m), proto);
+  return out;
+}
+
+}  // namespace
+
+absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out) {
+  v1::Topic topic;
+  topic.set_name(args.name);
+  if (absl::Status s =
+          SetDuration(args.retention, [&] { return topic.mutable_message_retention(); });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetDuration(args.dedup_window, [&] { return topic.mutable_dedup_window(); });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Labels(args.labels, "label", topic.mutable_labels()); !s.ok()) return s;
+  absl::StatusOr<v1::Topic> created = admin.CreateTopic(topic);
+  if (!created.ok()) return created.status();
+  out.Topics({*created}, true);
+  return absl::OkStatus();
+}
+
+absl::Status GetTopic(client::AdminClient& admin, const std::string& name, Printer& out) {
+  absl::StatusOr<v1::Topic> topic = admin.GetTopic(name);
+  if (!topic.ok()) return topic.status();
+  out.Topics({*topic}, true);
+  return absl::OkStatus();
+}
+
+absl::Status ListTopics(client::AdminClient& admin, Printer& out) {
+  absl::StatusOr<std::vector<v1::Topic>> topics = admin.ListTopics();
+  if (!topics.ok()) return topics.status();
+  out.Topics(*topics, false);
+  return absl::OkStatus();
+}
+
+absl::Status DeleteTopic(client::AdminClient& admin, const std::string& name, Printer& out) {
+  if (absl::Status s = admin.DeleteTopic(name); !s.ok()) return s;
+  out.Done(absl::StrCat("deleted topic ", name));
+  return absl::OkStatus();
+}
+
+absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
+                                Printer& out) {
+  v1::Subscription sub;
+  sub.set_name(args.name);
+  sub.set_topic(args.topic);
+  sub.set_ack_deadline_seconds(args.ack_deadline_seconds);
+  absl::StatusOr<v1::DeliveryGuarantee> guarantee = ParseGuarantee(args.guarantee);
+  if (!guarantee.ok()) return guarantee.status();
+  sub.set_delivery_guarantee(*guarantee);
+  sub.set_enable_message_ordering(args.ordering);
+  sub.set_filter(args.filter);
+  if (!args.dead_letter_topic.empty() || args.max_delivery_attempts != 0) {
+    sub.mutable_dead_letter_policy()->set_dead_letter_topic(args.dead_letter_topic);
+    sub.mutable_dead_letter_policy()->set_max_delivery_attempts(args.max_delivery_attempts);
+  }
+  if (!args.min_backoff.empty() || !args.max_backoff.empty()) {
+    v1::RetryPolicy* retry = sub.mutable_retry_policy();
+    if (absl::Status s = SetDuration(args.min_backoff, [&] { return retry->mutable_minimum_backoff(); });
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = SetDuration(args.max_backoff, [&] { return retry->mutable_maximum_backoff(); });
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = Labels(args.labels, "label", sub.mutable_labels()); !s.ok()) return s;
+  absl::StatusOr<v1::Subscription> created = admin.CreateSubscription(sub);
+  if (!created.ok()) return created.status();
+  out.Subscriptions({*created}, true);
+  return absl::OkStatus();
+}
+
+absl::Status GetSubscription(client::AdminClient& admin, const std::string& name, Printer& out) {
+  absl::StatusOr<v1::Subscription> sub = admin.GetSubscription(name);
+  if (!sub.ok()) return sub.status();
+  out.Subscriptions({*sub}, true);
+  return absl::OkStatus();
+}
+
+absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic,
+                               Printer& out) {
+  absl::StatusOr<std::vector<v1::Subscription>> subs = admin.ListSubscriptions(topic);
+  if (!subs.ok()) return subs.status();
+  out.Subscriptions(*subs, false);
+  return absl::OkStatus();
+}
+
+absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name,
+                                Printer& out) {
+  if (absl::Status s = admin.DeleteSubscription(name); !s.ok()) return s;
+  out.Done(absl::StrCat("deleted subscription ", name));
+  return absl::OkStatus();
+}
+
+absl::Status Publish(const client::Connection& connection, const PublishArgs& args,
+                     std::istream& in, Printer& out) {
+  absl::StatusOr<std::vector<std::string>> data = PublishData(args, in);
+  if (!data.ok()) return data.status();
+  absl::StatusOr<std::map<std::string, std::string>> attributes =
+      ParsePairs(args.attributes, "attribute");
+  if (!attributes.ok()) return attributes.status();
+  std::vector<std::future<absl::StatusOr<client::PublishAck>>> pending;
+  {
+    client::Publisher publisher(connection, args.topic);
+    for (size_t i = 0; i < data->size(); ++i) {
+      client::Message m;
+      m.data = (*data)[i];
+      m.attributes = *attributes;
+      m.ordering_key = args.ordering_key;
+      if (!args.idempotency_key.empty()) {
+        m.idempotency_key = data->size() == 1 ? args.idempotency_key
+                                              : absl::StrCat(args.idempotency_key, "-", i + 1);
+      }
+      pending.push_back(publisher.Publish(std::move(m)));
+    }
+  }
+  std::vector<absl::StatusOr<client::PublishAck>> results;
+  absl::Status first_error;
+  for (auto& p : pending) {
+    results.push_back(p.get());
+    if (first_error.ok()) first_error = results.back().status();
+  }
+  out.Published(results);
+  return first_error;
+}
+
+absl::Status Pull(client::AdminClient& admin, const PullArgs& args, Printer& out) {
+  absl::StatusOr<absl::Duration> wait = ParseDuration(args.wait);
+  if (!wait.ok()) return wait.status();
+  absl::StatusOr<std::vector<v1::ReceivedMessage>> messages =
+      admin.Pull(args.subscription, args.max_messages, *wait);
+  if (!messages.ok()) return messages.status();
+  out.Received(*messages);
+  if (!args.ack || messages->empty()) return absl::OkStatus();
+  std::vector<std::string> ids;
+  for (const v1::ReceivedMessage& m : *messages) ids.push_back(m.ack_id());
+  return admin.Acknowledge(args.subscription, ids).status();
+}
+
+absl::Status Tail(const client::Connection& connection, const TailArgs& args,
+                  const std::atomic<bool>& interrupted, Printer& out) {
+  client::SubscriberOptions options;
+  options.max_outstanding_messages = args.max_outstanding;
+  client::Subscriber subscriber(connection, args.subscription, options);
+  absl::Mutex mu;
+  int64_t printed = 0;
+  bool ended = false;
+  absl::Status ended_with;
+  // Without --ack the messages are held (their leases renewed) until tail
+  // exits, then handed back; they are shown, not consumed.
+  std::vector<client::AckHandler> held;
+  client::SubscriberSession session =
+      subscriber.Subscribe([&](client::Message m, client::AckHandler h) {
+        absl::MutexLock lock(&mu);
+        if (args.count > 0 && printed >= args.count) return;  // dropping h nacks it
+        out.ReceivedLine(ToReceived(std::move(m), h.ack_id(), h.delivery_attempt()));
+        ++printed;
+        if (args.ack) {
+          std::move(h).Ack();
+        } else {
+          held.push_back(std::move(h));
+        }
+      });
+  std::thread watcher([&] {
+    absl::Status status = session.Wait();
+    absl::MutexLock lock(&mu);
+    ended = true;
+    ended_with = status;
+  });
+  {
+    absl::MutexLock lock(&mu);
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return ended || (args.count > 0 && printed >= args.count);
+    };
+    while (!mu.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(100)) &&
+           !interrupted.load()) {
+    }
+  }
+  session.Stop();
+  watcher.join();
+  absl::MutexLock lock(&mu);
+  return ended_with;
+}
+
+absl::Status Stats(client::AdminClient& admin, const std::vector<std::string>& names,
+                   Printer& out) {
+  std::vector<std::string> subscriptions = names;
+  if (subscriptions.empty()) {
+    absl::StatusOr<std::vector<v1::Subscription>> all = admin.ListSubscriptions();
+    if (!all.ok()) return all.status();
+    for (const v1::Subscription& s : *all) subscriptions.push_back(s.name());
+  }
+  std::vector<v1::SubscriptionStats> stats;
+  for (const std::string& name : subscriptions) {
+    absl::StatusOr<v1::SubscriptionStats> s = admin.GetSubscriptionStats(name);
+    if (!s.ok()) return s.status();
+    stats.push_back(*std::move(s));
+  }
+  out.Stats(stats);
+  return absl::OkStatus();
+}
+
+}  // namespace hub::hubctl

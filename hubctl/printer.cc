@@ -1,0 +1,152 @@
+#include "hubctl/printer.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "hubctl/args.h"
+
+namespace hub::hubctl {
+namespace {
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string text;
+  // Our own messages always convert; a failure would leave the text empty.
+  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
+  return text;
+}
+
+std::string Duration(const google::protobuf::Duration& d) {
+  return absl::FormatDuration(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()));
+}
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                          absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()),
+                          absl::UTCTimeZone());
+}
+
+std::string Pairs(const google::protobuf::Map<std::string, std::string>& map) {
+  std::map<std::string, std::string> sorted(map.begin(), map.end());
+  return absl::StrJoin(sorted, ",", absl::PairFormatter("="));
+}
+
+}  // namespace
+
+template <typename Proto>
+void Printer::JsonList(const std::vector<Proto>& items, bool one) {
+  if (one && items.size() == 1) {
+    out_ << Json(items[0]) << "\n";
+    return;
+  }
+  std::vector<std::string> parts;
+  for (const Proto& p : items) parts.push_back(Json(p));
+  out_ << "[" << absl::StrJoin(parts, ",") << "]\n";
+}
+
+void Printer::Topics(const std::vector<v1::Topic>& topics, bool one) {
+  if (format_ == OutputFormat::kJson) return JsonList(topics, one);
+  out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", "TOPIC", "RETENTION", "DEDUP_WINDOW",
+                          "LABELS");
+  for (const v1::Topic& t : topics) {
+    out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", t.name(),
+                            Duration(t.message_retention()), Duration(t.dedup_window()),
+                            Pairs(t.labels()));
+  }
+}
+
+void Printer::Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one) {
+  if (format_ == OutputFormat::kJson) return JsonList(subscriptions, one);
+  out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", "SUBSCRIPTION", "TOPIC",
+                          "GUARANTEE", "DEADLINE", "ORDERED", "OPTIONS");
+  for (const v1::Subscription& s : subscriptions) {
+    std::vector<std::string> extra;
+    if (!s.filter().empty()) extra.push_back(absl::StrCat("filter=", s.filter()));
+    if (!s.dead_letter_policy().dead_letter_topic().empty()) {
+      extra.push_back(absl::StrCat("dead_letter=", s.dead_letter_policy().dead_letter_topic(),
+                                   "/", s.dead_letter_policy().max_delivery_attempts()));
+    }
+    if (s.has_retry_policy()) {
+      extra.push_back(absl::StrCat("backoff=", Duration(s.retry_policy().minimum_backoff()),
+                                   "..", Duration(s.retry_policy().maximum_backoff())));
+    }
+    if (!s.labels().empty()) extra.push_back(absl::StrCat("labels=", Pairs(s.labels())));
+    out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", s.name(), s.topic(),
+                            GuaranteeName(s.delivery_guarantee()),
+                            absl::StrCat(s.ack_deadline_seconds(), "s"),
+                            s.enable_message_ordering() ? "yes" : "no",
+                            absl::StrJoin(extra, " "));
+  }
+}
+
+void Printer::Published(const std::vector<absl::StatusOr<client::PublishAck>>& acks) {
+  if (format_ == OutputFormat::kJson) {
+    std::vector<std::string> parts;
+    for (const absl::StatusOr<client::PublishAck>& a : acks) {
+      if (!a.ok()) {
+        parts.push_back(absl::StrCat("{\"error\":{\"code\":\"",
+                                     absl::StatusCodeToString(a.status().code()),
+                                     "\",\"message\":\"", absl::CEscape(a.status().message()),
+                                     "\"}}"));
+        continue;
+      }
+      parts.push_back(absl::StrCat("{\"message_id\":\"", a->message_id, "\",\"duplicate\":",
+                                   a->duplicate ? "true" : "false", "}"));
+    }
+    out_ << "[" << absl::StrJoin(parts, ",") << "]\n";
+    return;
+  }
+  for (const absl::StatusOr<client::PublishAck>& a : acks) {
+    if (!a.ok()) {
+      out_ << "error: " << a.status() << "\n";
+      continue;
+    }
+    out_ << a->message_id << (a->duplicate ? " (duplicate)" : "") << "\n";
+  }
+}
+
+void Printer::Received(const std::vector<v1::ReceivedMessage>& messages) {
+  if (format_ == OutputFormat::kJson) return JsonList(messages, false);
+  for (const v1::ReceivedMessage& m : messages) ReceivedLine(m);
+}
+
+void Printer::ReceivedLine(const v1::ReceivedMessage& m) {
+  if (format_ == OutputFormat::kJson) {
+    out_ << Json(m) << std::endl;
+    return;
+  }
+  // Tab-separated: id, attempt, publish time, attributes, data (escaped so
+  // that one message stays one line).
+  out_ << m.message().message_id() << "\t" << m.delivery_attempt() << "\t"
+       << Time(m.message().publish_time()) << "\t" << Pairs(m.message().attributes()) << "\t"
+       << absl::CHexEscape(m.message().data()) << std::endl;
+}
+
+void Printer::Stats(const std::vector<v1::SubscriptionStats>& stats) {
+  if (format_ == OutputFormat::kJson) return JsonList(stats, false);
+  out_ << absl::StrFormat("%-32s %-24s %10s %10s %s\n", "SUBSCRIPTION", "TOPIC", "BACKLOG",
+                          "UNACKED", "OLDEST_UNACKED_AGE");
+  for (const v1::SubscriptionStats& s : stats) {
+    out_ << absl::StrFormat("%-32s %-24s %10d %10d %s\n", s.subscription(), s.topic(),
+                            s.backlog_messages(), s.unacked_messages(),
+                            s.has_oldest_unacked_publish_time()
+                                ? Duration(s.oldest_unacked_age())
+                                : std::string("-"));
+  }
+}
+
+void Printer::Done(const std::string& text) {
+  if (format_ == OutputFormat::kJson) {
+    out_ << "{}\n";
+  } else {
+    out_ << text << "\n";
+  }
+}
+
+}  // namespace hub::hubctl

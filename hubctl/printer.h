@@ -1,0 +1,46 @@
+#ifndef HUBCTL_PRINTER_H_
+#define HUBCTL_PRINTER_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/message.h"
+#include "hub/v1/publisher.pb.h"
+#include "hub/v1/subscriber.pb.h"
+
+namespace hub::hubctl {
+
+enum class OutputFormat { kText, kJson };
+
+// Everything hubctl prints on stdout. Text is for people (tables, one line
+// per message); JSON is for scripts: one document per command, in the API's
+// field names, except `tail`, which prints one document per line.
+class Printer {
+ public:
+  Printer(OutputFormat format, std::ostream& out) : format_(format), out_(out) {}
+
+  void Topics(const std::vector<v1::Topic>& topics, bool one);
+  void Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one);
+  // One line (or JSON entry) per message, in order; a failed one shows its
+  // error.
+  void Published(const std::vector<absl::StatusOr<client::PublishAck>>& acks);
+  void Received(const std::vector<v1::ReceivedMessage>& messages);
+  // One delivery of a stream, printed at once.
+  void ReceivedLine(const v1::ReceivedMessage& message);
+  void Stats(const std::vector<v1::SubscriptionStats>& stats);
+  // A command with nothing to show but success, e.g. "deleted topic orders".
+  void Done(const std::string& text);
+
+ private:
+  template <typename Proto>
+  void JsonList(const std::vector<Proto>& items, bool one);
+
+  const OutputFormat format_;
+  std::ostream& out_;
+};
+
+}  // namespace hub::hubctl
+
+#endif  // HUBCTL_PRINTER_H_

@@ -1,0 +1,206 @@
+// hubctl against a real hubd: every command, text and --output json, and
+// the exit codes scripts rely on.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/hub_test.h"
+
+namespace hub::testing {
+namespace {
+
+class HubctlTest : public HubTest {
+ protected:
+  CommandResult Hubctl(const std::string& args) {
+    return RunCommand(absl::StrCat(HubctlPath(), " --endpoint ", hubd_->address(), " ", args));
+  }
+  // Runs a command that must succeed and prints JSON; returns the document.
+  nlohmann::json Json(const std::string& args) {
+    CommandResult r = Hubctl(absl::StrCat(args, " -o json"));
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+    nlohmann::json doc = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(doc.is_discarded()) << args << " printed: " << r.out;
+    return doc;
+  }
+  int64_t Number(const nlohmann::json& value) {
+    // proto3 JSON prints int64 as a string.
+    return value.is_string() ? std::stoll(value.get<std::string>()) : value.get<int64_t>();
+  }
+};
+
+TEST_F(HubctlTest, TopicCommands) {
+  CommandResult created =
+      Hubctl("topics create orders --retention 2d --dedup_window 1h --label team=shop");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_TRUE(absl::StrContains(created.out, "orders")) << created.out;
+  EXPECT_TRUE(absl::StrContains(created.out, "48h")) << created.out;
+  CommandResult again = Hubctl("topics create orders");
+  EXPECT_EQ(again.exit_code, 4);
+  EXPECT_TRUE(absl::StrContains(again.err, "ALREADY_EXISTS: topic orders already exists"))
+      << again.err;
+
+  nlohmann::json topic = Json("topics get orders");
+  EXPECT_EQ(topic["name"], "orders");
+  EXPECT_EQ(topic["message_retention"], "172800s");
+  EXPECT_EQ(topic["dedup_window"], "3600s");
+  EXPECT_EQ(topic["labels"]["team"], "shop");
+
+  ASSERT_EQ(Hubctl("topics create payments").exit_code, 0);
+  nlohmann::json list = Json("topics list");
+  ASSERT_TRUE(list.is_array());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "orders");
+  EXPECT_EQ(list[1]["name"], "payments");
+  EXPECT_EQ(Hubctl("topics list").out.find("payments") != std::string::npos, true);
+
+  EXPECT_EQ(Json("topics delete payments"), nlohmann::json::object());
+  CommandResult gone = Hubctl("topics get payments");
+  EXPECT_EQ(gone.exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(gone.err, "NOT_FOUND")) << gone.err;
+  EXPECT_EQ(Hubctl("topics create 'bad name'").exit_code, 2);
+  EXPECT_EQ(Hubctl("topics create orders2 --retention soon").exit_code, 2);
+}
+
+TEST_F(HubctlTest, SubscriptionCommandsTakeEveryOption) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("topics create dead").exit_code, 0);
+  CommandResult created = Hubctl(
+      "subscriptions create billing --topic orders --ack_deadline 20 --guarantee exactly-once "
+      "--ordering --filter 'attributes.kind = \"order\"' --dead_letter_topic dead "
+      "--max_delivery_attempts 5 --min_backoff 1s --max_backoff 1m --label team=billing");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  nlohmann::json sub = Json("subscriptions get billing");
+  EXPECT_EQ(sub["topic"], "orders");
+  EXPECT_EQ(sub["ack_deadline_seconds"], 20);
+  EXPECT_EQ(sub["delivery_guarantee"], "EXACTLY_ONCE");
+  EXPECT_EQ(sub["enable_message_ordering"], true);
+  EXPECT_EQ(sub["filter"], "attributes.kind = \"order\"");
+  EXPECT_EQ(sub["dead_letter_policy"]["dead_letter_topic"], "dead");
+  EXPECT_EQ(sub["dead_letter_policy"]["max_delivery_attempts"], 5);
+  EXPECT_EQ(sub["retry_policy"]["minimum_backoff"], "1s");
+  EXPECT_EQ(sub["retry_policy"]["maximum_backoff"], "60s");
+  EXPECT_EQ(sub["labels"]["team"], "billing");
+
+  ASSERT_EQ(Hubctl("subscriptions create audit --topic dead --guarantee at-most-once").exit_code,
+            0);
+  EXPECT_EQ(Json("subscriptions list").size(), 2u);
+  nlohmann::json of_orders = Json("subscriptions list --topic orders");
+  ASSERT_EQ(of_orders.size(), 1u);
+  EXPECT_EQ(of_orders[0]["name"], "billing");
+  EXPECT_TRUE(absl::StrContains(Hubctl("subscriptions list").out, "at-most-once"));
+
+  EXPECT_EQ(Hubctl("subscriptions create sub_x1 --topic orders --guarantee twice").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions create sub_x2 --topic nowhere").exit_code, 3);
+  EXPECT_EQ(Hubctl("subscriptions create sub_x3 --topic orders --filter 'attributes.'").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions create sub_x4").exit_code, 2);  // --topic is required
+  EXPECT_EQ(Hubctl("subscriptions delete audit").exit_code, 0);
+  EXPECT_EQ(Hubctl("subscriptions get audit").exit_code, 3);
+}
+
+TEST_F(HubctlTest, PublishPullTailAndStats) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+
+  nlohmann::json first =
+      Json("publish orders one two -a kind=order -a region=eu --ordering_key customer-7");
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0]["duplicate"], false);
+  CommandResult stdin_publish =
+      RunCommand(absl::StrCat("printf 'three\\n\\nfour\\n' | ", HubctlPath(), " --endpoint ",
+                              hubd_->address(), " publish orders"));
+  ASSERT_EQ(stdin_publish.exit_code, 0) << stdin_publish.err;
+  EXPECT_EQ(absl::StrSplit(stdin_publish.out, '\n', absl::SkipEmpty()).begin()->size() > 0, true);
+  const std::string file = absl::StrCat("/tmp/hubctl-test-", getpid(), ".txt");
+  std::ofstream(file) << "five\nsix\n";
+  nlohmann::json keyed = Json(absl::StrCat("publish orders --file ", file,
+                                           " --idempotency_key import-1"));
+  nlohmann::json repeated = Json(absl::StrCat("publish orders --file ", file,
+                                              " --idempotency_key import-1"));
+  std::remove(file.c_str());
+  ASSERT_EQ(repeated.size(), 2u);
+  EXPECT_EQ(repeated[0]["duplicate"], true);
+  EXPECT_EQ(repeated[0]["message_id"], keyed[0]["message_id"]);
+  EXPECT_EQ(repeated[1]["message_id"], keyed[1]["message_id"]);
+  EXPECT_EQ(StoredMessages(), 6);
+
+  nlohmann::json stats = Json("stats");
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0]["subscription"], "billing");
+  EXPECT_EQ(Number(stats[0]["backlog_messages"]), 6);
+  EXPECT_EQ(Number(stats[0]["unacked_messages"]), 0);
+
+  // Pulled without --ack: leased, not consumed.
+  nlohmann::json pulled = Json("pull billing --max 2 --wait 2s");
+  ASSERT_EQ(pulled.size(), 2u);
+  EXPECT_EQ(pulled[0]["message"]["attributes"]["kind"], "order");
+  EXPECT_EQ(pulled[0]["message"]["ordering_key"], "customer-7");
+  EXPECT_EQ(pulled[0]["delivery_attempt"], 1);
+  stats = Json("stats billing");
+  EXPECT_EQ(Number(stats[0]["backlog_messages"]), 4);
+  EXPECT_EQ(Number(stats[0]["unacked_messages"]), 2);
+  EXPECT_TRUE(stats[0].contains("oldest_unacked_age"));
+
+  CommandResult acked = Hubctl("pull billing --max 2 --ack");
+  ASSERT_EQ(acked.exit_code, 0) << acked.err;
+  EXPECT_TRUE(absl::StrContains(acked.out, "three")) << acked.out;
+
+  // tail prints one JSON document per line.
+  CommandResult tail = Hubctl("tail billing --count 2 --ack -o json");
+  ASSERT_EQ(tail.exit_code, 0) << tail.err;
+  std::vector<std::string> lines = absl::StrSplit(tail.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << tail.out;
+  for (const std::string& line : lines) {
+    nlohmann::json m = nlohmann::json::parse(line);
+    EXPECT_FALSE(m["ack_id"].get<std::string>().empty());
+  }
+  stats = Json("stats");
+  EXPECT_EQ(Number(stats[0]["backlog_messages"]), 0);
+  EXPECT_EQ(Number(stats[0]["unacked_messages"]), 2);  // the first pull's, still leased
+  CommandResult text_stats = Hubctl("stats");
+  EXPECT_TRUE(absl::StrContains(text_stats.out, "OLDEST_UNACKED_AGE")) << text_stats.out;
+
+  EXPECT_EQ(Hubctl("publish nowhere x").exit_code, 3);
+  EXPECT_EQ(Hubctl("publish orders -a novalue x").exit_code, 2);
+  EXPECT_EQ(Hubctl("pull billing --max 0").exit_code, 2);
+  EXPECT_EQ(Hubctl("stats nobody").exit_code, 3);
+}
+
+TEST_F(HubctlTest, EveryCommandHasHelp) {
+  const char* commands[] = {"",
+                            "topics",
+                            "topics create",
+                            "topics get",
+                            "topics list",
+                            "topics delete",
+                            "subscriptions",
+                            "subscriptions create",
+                            "subscriptions get",
+                            "subscriptions list",
+                            "subscriptions delete",
+                            "publish",
+                            "pull",
+                            "tail",
+                            "stats"};
+  for (const char* command : commands) {
+    CommandResult r = RunCommand(absl::StrCat(HubctlPath(), " ", command, " --help"));
+    EXPECT_EQ(r.exit_code, 0) << command;
+    EXPECT_TRUE(absl::StrContains(r.out, "Usage:")) << command << ": " << r.out;
+  }
+}
+
+TEST_F(HubctlTest, UnreachableHubAndBadUsageHaveTheirExitCodes) {
+  CommandResult down = RunCommand(
+      absl::StrCat(HubctlPath(), " --endpoint 127.0.0.1:", FreePort(), " --timeout 2s topics list"));
+  EXPECT_EQ(down.exit_code, 5);
+  EXPECT_TRUE(absl::StrContains(down.err, "UNAVAILABLE")) << down.err;
+  EXPECT_EQ(Hubctl("frobnicate").exit_code, 2);
+  EXPECT_EQ(Hubctl("--timeout never topics list").exit_code, 2);
+  EXPECT_EQ(Hubctl("").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace hub::testing
