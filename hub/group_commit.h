@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,18 +22,19 @@ namespace hub {
 // and releases every caller of that batch with the batch's status. While a
 // worker commits, new callers queue up and form the next batch, so the batch
 // size grows with load by itself and a lone caller waits for no timer.
+//
+// With `key_of`, items of one key are never in two workers' batches at
+// once: items that would contend for the same lock (a topic's head row) go
+// to one worker in one transaction instead of two that queue on the lock,
+// while items of other keys proceed on other workers.
 template <typename Item>
 class GroupCommitter {
  public:
   using CommitFn = std::function<absl::Status(absl::Span<Item* const>)>;
-  // Observes each committed batch: item count and total weight.
-  using BatchObserver = std::function<void(size_t, size_t)>;
+  using KeyFn = std::function<std::string(const Item&)>;
 
-  GroupCommitter(int workers, size_t max_weight, CommitFn commit,
-                 BatchObserver observe = nullptr)
-      : max_weight_(max_weight),
-        commit_(std::move(commit)),
-        observe_(std::move(observe)) {
+  GroupCommitter(int workers, size_t max_weight, CommitFn commit, KeyFn key_of = nullptr)
+      : max_weight_(max_weight), commit_(std::move(commit)), key_of_(std::move(key_of)) {
     for (int i = 0; i < workers; ++i) {
       workers_.emplace_back([this] { Work(); });
     }
@@ -49,7 +51,7 @@ class GroupCommitter {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return absl::UnavailableError("the hub is shutting down");
-      queue_.push_back(Entry{&item, weight, {}});
+      queue_.push_back(Entry{&item, weight, key_of_ ? key_of_(item) : std::string(), {}});
       done = queue_.back().done.get_future();
     }
     return done.get();
@@ -69,43 +71,62 @@ class GroupCommitter {
   struct Entry {
     Item* item;
     size_t weight;
+    std::string key;
     std::promise<absl::Status> done;
   };
+
+  // Whether an item waits whose key no other worker holds.
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const Entry& e : queue_) {
+      if (busy_keys_.count(e.key) == 0) return true;
+    }
+    return false;
+  }
 
   void Work() {
     std::vector<Entry> batch;
     std::vector<Item*> items;
+    std::set<std::string> keys;
     for (;;) {
       batch.clear();
       items.clear();
+      keys.clear();
       {
         absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](GroupCommitter* self) {
-              return !self->queue_.empty() || self->stopping_;
-            },
-            this));
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return HasWork() || (stopping_ && queue_.empty());
+        };
+        mu_.Await(absl::Condition(&ready));
         if (queue_.empty()) return;  // stopping and drained
         size_t weight = 0;
-        while (!queue_.empty() &&
-               (batch.empty() || weight + queue_.front().weight <= max_weight_)) {
-          weight += queue_.front().weight;
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          if (!batch.empty() && weight + it->weight > max_weight_) break;
+          if (busy_keys_.count(it->key) != 0) {  // another worker's key
+            ++it;
+            continue;
+          }
+          weight += it->weight;
+          if (key_of_) keys.insert(it->key);
+          batch.push_back(std::move(*it));
+          it = queue_.erase(it);
         }
-        if (observe_) observe_(batch.size(), weight);
+        busy_keys_.insert(keys.begin(), keys.end());
       }
       for (Entry& e : batch) items.push_back(e.item);
       const absl::Status status = commit_(absl::MakeConstSpan(items));
       for (Entry& e : batch) e.done.set_value(status);
+      absl::MutexLock lock(&mu_);
+      for (const std::string& key : keys) busy_keys_.erase(key);
     }
   }
 
   const size_t max_weight_;
   const CommitFn commit_;
-  const BatchObserver observe_;
+  const KeyFn key_of_;
   absl::Mutex mu_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  // Keys in some worker's batch right now.
+  std::set<std::string> busy_keys_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };

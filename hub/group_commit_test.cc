@@ -1,6 +1,9 @@
 #include "hub/group_commit.h"
 
 #include <atomic>
+#include <map>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -82,6 +85,61 @@ TEST(GroupCommitterTest, EveryCallerOfAFailedBatchGetsItsError) {
   });
   Item item{1};
   EXPECT_EQ(committer.Submit(item, 1).code(), absl::StatusCode::kUnavailable);
+}
+
+// Two workers: while one commits topic A, the other takes B but leaves A's
+// later items queued for one batch of their own, never a second
+// transaction that would wait on A's lock.
+TEST(GroupCommitterTest, ItemsOfOneKeyNeverCommitInTwoBatchesAtOnce) {
+  struct Keyed {
+    std::string key;
+  };
+  absl::Mutex mu;
+  std::map<std::string, int> in_flight;
+  int overlap = 0;
+  std::vector<std::vector<std::string>> batches;
+  absl::Notification release_first;
+  std::atomic<int> commits{0};
+  GroupCommitter<Keyed> committer(
+      2, 100,
+      [&](absl::Span<Keyed* const> items) {
+        const bool first = commits++ == 0;
+        {
+          absl::MutexLock lock(&mu);
+          std::vector<std::string> keys;
+          for (const Keyed* k : items) keys.push_back(k->key);
+          for (const std::string& key : std::set<std::string>(keys.begin(), keys.end())) {
+            if (++in_flight[key] > 1) ++overlap;
+          }
+          batches.push_back(keys);
+        }
+        if (first) release_first.WaitForNotificationWithTimeout(absl::Seconds(5));
+        absl::MutexLock lock(&mu);
+        for (const Keyed* k : items) in_flight[k->key] = 0;
+        return absl::OkStatus();
+      },
+      [](const Keyed& k) { return k.key; });
+
+  Keyed a1{"a"};
+  std::thread lead([&] { EXPECT_TRUE(committer.Submit(a1, 1).ok()); });
+  absl::SleepFor(absl::Milliseconds(50));  // a1 is committing on one worker
+  std::vector<Keyed> later = {{"a"}, {"a"}, {"b"}};
+  std::vector<std::thread> others;
+  for (Keyed& k : later) others.emplace_back([&] { EXPECT_TRUE(committer.Submit(k, 1).ok()); });
+  absl::SleepFor(absl::Milliseconds(100));
+  {
+    absl::MutexLock lock(&mu);
+    // b went ahead on the second worker; the a's wait for the first.
+    ASSERT_EQ(batches.size(), 2u);
+    EXPECT_EQ(batches[1], std::vector<std::string>{"b"});
+  }
+  release_first.Notify();
+  lead.join();
+  for (std::thread& t : others) t.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(overlap, 0);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[2], (std::vector<std::string>{"a", "a"}));
 }
 
 TEST(GroupCommitterTest, SubmitAfterStopIsUnavailable) {

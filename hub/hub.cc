@@ -67,7 +67,10 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
           static_cast<size_t>(options_.max_publish_batch_bytes),
           [this](absl::Span<PublishItem* const> items) {
             return store_.Publish(items);
-          }),
+          },
+          // A topic's publishes share its head row lock (invariant P): one
+          // transaction at a time per topic, with everything queued for it.
+          [](const PublishItem& item) { return item.topic; }),
       acker_(1, static_cast<size_t>(options_.max_ack_batch),
              [this](absl::Span<AckItem* const> items) {
                std::vector<AckRef> refs;
@@ -117,7 +120,6 @@ void Hub::MaintenanceLoop() {
           {{"subscription", subscription}, {"count", absl::StrCat(count)}});
     }
     probe_.PartitionsDropped(report->partitions_dropped);
-    probe_.IdempotencyKeysDeleted(report->idempotency_keys_deleted);
     if (report->partitions_dropped > 0) {
       Log(LogLevel::kInfo, "partitions_dropped",
           {{"count", absl::StrCat(report->partitions_dropped)}});

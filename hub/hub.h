@@ -24,8 +24,8 @@ namespace hub {
 
 struct HubOptions {
   Limits limits;
-  // Publish transactions that may run at once; each takes every request
-  // queued when it starts.
+  // Publish transactions that may run at once, for different topics; each
+  // takes every request queued for the topics it commits.
   int publish_committers = 2;
   // Bounds of one group-commit transaction.
   int64_t max_publish_batch_bytes = 32 * kMiB;

@@ -12,12 +12,7 @@ HubProbe::HubProbe(prometheus::Registry& registry)
                               .Name("hub_retention_partitions_dropped_total")
                               .Help("Message partitions dropped by retention")
                               .Register(registry)
-                              .Add({})),
-      keys_deleted_(prometheus::BuildCounter()
-                        .Name("hub_idempotency_keys_expired_total")
-                        .Help("Idempotency keys deleted after their dedup window")
-                        .Register(registry)
-                        .Add({})) {}
+                              .Add({})) {}
 
 void HubProbe::ExpiredUnacknowledged(absl::string_view subscription, int64_t count) {
   expired_.Add({{"subscription", std::string(subscription)}})
@@ -26,10 +21,6 @@ void HubProbe::ExpiredUnacknowledged(absl::string_view subscription, int64_t cou
 
 void HubProbe::PartitionsDropped(int count) {
   partitions_dropped_.Increment(count);
-}
-
-void HubProbe::IdempotencyKeysDeleted(int64_t count) {
-  keys_deleted_.Increment(static_cast<double>(count));
 }
 
 }  // namespace hub

@@ -21,12 +21,10 @@ class HubProbe {
   // their topic's retention.
   void ExpiredUnacknowledged(absl::string_view subscription, int64_t count);
   void PartitionsDropped(int count);
-  void IdempotencyKeysDeleted(int64_t count);
 
  private:
   prometheus::Family<prometheus::Counter>& expired_;
   prometheus::Counter& partitions_dropped_;
-  prometheus::Counter& keys_deleted_;
 };
 
 }  // namespace hub

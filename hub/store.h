@@ -37,7 +37,6 @@ struct MaintenanceReport {
   // their topic's retention, by subscription name.
   std::vector<std::pair<std::string, int64_t>> expired;
   int partitions_dropped = 0;
-  int64_t idempotency_keys_deleted = 0;
 };
 
 // How Settle ends deliveries.
@@ -131,7 +130,7 @@ class Store {
 
   // Housekeeping: partitions ahead of time (any replica), and retention
   // (one replica at a time): cursors and leases moved past expired messages,
-  // whole partitions dropped, expired idempotency keys deleted in batches.
+  // whole partitions dropped (with the idempotency keys their messages hold).
   virtual absl::StatusOr<MaintenanceReport> Maintain() = 0;
 
   // OK while the database answers.

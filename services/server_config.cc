@@ -19,7 +19,8 @@ ABSL_FLAG(int64_t, max_message_bytes, 1024 * 1024,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
 ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per hubd");
 ABSL_FLAG(int, publish_committers, 2,
-          "publish transactions that may run at once (group commit)");
+          "publish transactions that may run at once, for different topics (a "
+          "topic's publishes share one transaction at a time)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
           "longest an idle consumer waits before looking again without a "
           "wake-up; bounds the redelivery delay of expired leases");

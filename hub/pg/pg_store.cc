@@ -31,8 +31,6 @@ namespace {
 constexpr int kConflictRetries = 3;
 constexpr int64_t kPartitionLockKey = 0x6875625f707274;  // "hub_prt"
 constexpr int64_t kRetentionLockKey = 0x6875625f726574;  // "hub_ret"
-constexpr int kKeySweepBatch = 5000;
-constexpr int kKeySweepRounds = 20;
 constexpr char kPartitionNameFormat[] = "messages_p%Y%m%d";
 
 void Prepare(pqxx::connection& conn) {
@@ -73,7 +71,6 @@ void Prepare(pqxx::connection& conn) {
       {"topic_retentions", sql::kTopicRetentions},
       {"skip_expired", sql::kSkipExpired},
       {"leases_with_expired", sql::kLeasesWithExpired},
-      {"sweep_keys", sql::kSweepKeys},
       {"subscription_stats", sql::kSubscriptionStats},
   };
   for (const auto& [name, text] : statements) conn.prepare(name, text);
@@ -243,14 +240,6 @@ void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) 
     tx.commit();
     ++report.partitions_dropped;
   }
-
-  for (int round = 0; round < kKeySweepRounds; ++round) {
-    pqxx::nontransaction sweep(conn);
-    const int64_t deleted =
-        sweep.exec_prepared("sweep_keys", kKeySweepBatch).affected_rows();
-    report.idempotency_keys_deleted += deleted;
-    if (deleted < kKeySweepBatch) break;
-  }
 }
 
 absl::Status PgStore::Ping() {
@@ -408,26 +397,23 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
       dedup_windows_ms[row[0].as<int64_t>()] = row[3].as<int64_t>();
     }
 
-    // Keys already used within their topic's window.
+    // Keys already used within their topic's window, one lookup per topic.
     std::map<std::pair<int64_t, std::string>, int64_t> known_keys;
     {
-      std::vector<int64_t> key_topics, key_windows;
-      std::vector<std::string> keys;
+      std::map<int64_t, std::vector<std::string>> keys_by_topic;
       for (PublishItem* item : items) {
         auto head = heads.find(item->topic);
         if (head == heads.end()) continue;
         for (const Message& m : item->messages) {
-          if (m.idempotency_key.empty()) continue;
-          key_topics.push_back(head->second.first);
-          key_windows.push_back(dedup_windows_ms[head->second.first]);
-          keys.push_back(m.idempotency_key);
+          if (!m.idempotency_key.empty()) {
+            keys_by_topic[head->second.first].push_back(m.idempotency_key);
+          }
         }
       }
-      if (!keys.empty()) {
-        for (const auto& row : tx.exec_prepared("find_keys", IntArray(key_topics),
-                                                TextArray(keys), IntArray(key_windows))) {
-          known_keys[{row[0].as<int64_t>(), row[1].as<std::string>()}] =
-              row[2].as<int64_t>();
+      for (const auto& [topic_id, keys] : keys_by_topic) {
+        for (const auto& row : tx.exec_prepared("find_keys", topic_id, TextArray(keys),
+                                                dedup_windows_ms[topic_id])) {
+          known_keys[{topic_id, row[0].as<std::string>()}] = row[1].as<int64_t>();
         }
       }
     }
@@ -438,9 +424,6 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
     std::vector<std::optional<std::string>> attributes;
     std::vector<std::string> ordering_keys, idempotency_keys;
     std::string blob;
-    // Columns of the new idempotency keys.
-    std::vector<int64_t> key_topic_ids, key_positions;
-    std::vector<std::string> new_keys;
 
     std::map<int64_t, int64_t> next_positions;
     for (PublishItem* item : items) {
@@ -455,15 +438,13 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
       item->topic_id = topic_id;
       for (const Message& m : item->messages) {
         if (!m.idempotency_key.empty()) {
+          // Within one batch, the second use of a key is a duplicate too.
           auto [it, inserted] =
               known_keys.try_emplace({topic_id, m.idempotency_key}, next);
           if (!inserted) {
             item->results.push_back({absl::StrCat(it->second), true});
             continue;
           }
-          key_topic_ids.push_back(topic_id);
-          new_keys.push_back(m.idempotency_key);
-          key_positions.push_back(next);
         }
         topic_ids.push_back(topic_id);
         positions.push_back(next);
@@ -492,9 +473,7 @@ void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items
                        pqxx::binarystring(blob.data(), blob.size()),
                        IntArray(offsets), IntArray(lengths),
                        TextArray(attributes), TextArray(ordering_keys),
-                       TextArray(idempotency_keys), IntArray(key_topic_ids),
-                       TextArray(new_keys), IntArray(key_positions),
-                       IntArray(head_ids), IntArray(head_next));
+                       TextArray(idempotency_keys), IntArray(head_ids), IntArray(head_next));
     }
   }
 }

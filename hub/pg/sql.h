@@ -69,21 +69,26 @@ FROM topics t JOIN topic_heads h ON h.topic_id = t.id
 WHERE t.name = ANY ($1::text[])
 ORDER BY t.id FOR UPDATE OF h)sql";
 
-// Keys used within their topic's window ($3, ms, one per key). The window
-// comes with each key rather than from a join with topics: then only the
-// primary key fits the lookup, whatever the planner believes of a table it
-// has not analyzed yet (a join let it walk the expiry index instead).
+// The messages of topic $1 that used one of the keys $2 within the last $3
+// ms (the topic's dedup window). Keys live with their messages; the window
+// prunes partitions older than it, and the upper bound the empty ones made
+// ahead (a row committed by the topic lock's previous holder is seconds, not
+// an hour, newer than this transaction's start). `topic_id + 0` is on
+// purpose: it leaves the partial key index (messages_idempotency_key) as the
+// only index that fits, whatever the planner believes of a table's
+// statistics. Given topic_id plainly, a generic plan chose the
+// (topic_id, position) index and read every message of the topic.
 inline constexpr char kFindIdempotencyKeys[] = R"sql(
-SELECT k.topic_id, k.key, k.position
-FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS q (topic_id, key, window_ms)
-JOIN idempotency_keys k ON k.topic_id = q.topic_id AND k.key = q.key
-WHERE k.created_at > now() - q.window_ms * interval '1 millisecond')sql";
+SELECT idempotency_key, position FROM messages
+WHERE idempotency_key = ANY ($2::text[]) AND idempotency_key <> ''
+  AND topic_id + 0 = $1
+  AND publish_time > now() - $3::bigint * interval '1 millisecond'
+  AND publish_time < now() + interval '1 hour')sql";
 
 // Writes a publish batch in one statement: messages (their data sliced out
-// of one binary parameter), new idempotency keys (an expired key row is
-// overwritten), the new topic heads, and one notification per topic.
-// publish_time is read per row under the topic lock, so it grows with the
-// position.
+// of one binary parameter, each with its idempotency key), the new topic
+// heads, and one notification per topic. publish_time is read per row under
+// the topic lock, so it grows with the position.
 inline constexpr char kWriteMessages[] = R"sql(
 WITH m AS (
   INSERT INTO messages (topic_id, position, publish_time, data, attributes,
@@ -95,18 +100,12 @@ WITH m AS (
               $7::text[], $8::text[])
     AS q (topic_id, position, data_offset, data_length, attributes,
           ordering_key, idempotency_key)),
-k AS (
-  INSERT INTO idempotency_keys (topic_id, key, position, created_at)
-  SELECT q.topic_id, q.key, q.position, now()
-  FROM unnest($9::bigint[], $10::text[], $11::bigint[]) AS q (topic_id, key, position)
-  ON CONFLICT (topic_id, key) DO UPDATE
-    SET position = EXCLUDED.position, created_at = EXCLUDED.created_at),
 h AS (
   UPDATE topic_heads h SET next_position = q.next_position
-  FROM unnest($12::bigint[], $13::bigint[]) AS q (topic_id, next_position)
+  FROM unnest($9::bigint[], $10::bigint[]) AS q (topic_id, next_position)
   WHERE h.topic_id = q.topic_id)
 SELECT pg_notify('hub_publish', q.topic_id::text)
-FROM unnest($12::bigint[]) AS q (topic_id))sql";
+FROM unnest($9::bigint[]) AS q (topic_id))sql";
 
 inline constexpr char kHasAvailableLeases[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM leases
@@ -308,15 +307,6 @@ SELECT c.relname FROM pg_inherits i
 JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_class p ON p.oid = i.inhparent
 WHERE p.relname = 'messages')sql";
-
-// One bounded batch of expired idempotency keys.
-inline constexpr char kSweepKeys[] = R"sql(
-DELETE FROM idempotency_keys
-WHERE (topic_id, key) IN (
-  SELECT k.topic_id, k.key FROM idempotency_keys k
-  JOIN topics t ON t.id = k.topic_id
-  WHERE k.created_at < now() - t.dedup_window_ms * interval '1 millisecond'
-  LIMIT $1))sql";
 
 // Backlog and lag per subscription ($1 a name, or '' for all), from the
 // cursor, the topic head and the lease rows; the only message read is the
