@@ -286,8 +286,20 @@ absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(
     // The ticket is taken before the claim: a publish committed after the
     // claim's snapshot changes it, so the wait below returns at once.
     const uint64_t ticket = wake_ups_.Ticket(sub.topic_id);
-    ASSIGN_OR_RETURN(std::vector<Delivery> deliveries,
-                     store_.Claim(sub, max_messages, max_bytes, ack_deadline));
+    std::vector<Delivery> deliveries;
+    if (claims_.TryEnter(sub.id)) {
+      absl::StatusOr<std::vector<Delivery>> claimed =
+          store_.Claim(sub, max_messages, max_bytes, ack_deadline);
+      claims_.Leave(sub.id);
+      RETURN_IF_ERROR(claimed.status());
+      deliveries = *std::move(claimed);
+      // A full claim may have left more behind: the next waiter's turn.
+      if (static_cast<int>(deliveries.size()) == max_messages) {
+        wake_ups_.Notify(sub.topic_id);
+      }
+    }
+    // Otherwise another stream of this subscription is claiming what there
+    // is; it wakes the waiters if it leaves anything.
     const absl::Time now = absl::Now();
     if (!deliveries.empty() || now >= deadline) return deliveries;
     wake_ups_.Wait(sub.topic_id, ticket,

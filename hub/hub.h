@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "hub/claim_gate.h"
 #include "hub/group_commit.h"
 #include "hub/hub_probe.h"
 #include "hub/store.h"
@@ -211,6 +212,7 @@ class Hub {
   const HubOptions options_;
   HubProbe& probe_;
   WakeUpBoard wake_ups_;
+  ClaimGate claims_;
   std::atomic<bool> shutting_down_{false};
   GroupCommitter<PublishItem> publisher_;
   GroupCommitter<AckItem> acker_;

@@ -176,7 +176,7 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " was deleted"));
     }
     return absl::OkStatus();
-  }));
+  }, AtMostOnce(sub) ? Commit::kDurable : Commit::kRelaxed));  // at-most-once: done before sent
   return deliveries;
 }
 
@@ -367,7 +367,7 @@ absl::Status PgStore::Acknowledge(absl::Span<const AckRef> acks) {
     pqxx::nontransaction tx(conn);
     tx.exec_prepared("acknowledge", IntArray(subs), IntArray(leases), IntArray(positions));
     return absl::OkStatus();
-  });
+  }, Commit::kRelaxed);
 }
 
 std::vector<AckStatus> PgStore::SettleInTransaction(pqxx::work& tx,
@@ -562,7 +562,7 @@ absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId
     }
     tx.commit();
     return absl::OkStatus();
-  });
+  }, Commit::kRelaxed);  // a nack lost in a crash: the lease runs out instead
 }
 
 absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
@@ -581,7 +581,7 @@ absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub, absl::Span<con
                      Millis(deadline), Millis(sub.config.retry_policy.minimum_backoff),
                      Millis(sub.config.retry_policy.maximum_backoff));
     return absl::OkStatus();
-  });
+  }, Commit::kRelaxed);
 }
 
 }  // namespace hub::pg

@@ -47,9 +47,7 @@ void Prepare(pqxx::connection& conn) {
       {"delete_subscription", sql::kDeleteSubscription},
       {"update_subscription", sql::kUpdateSubscription},
       {"subscription_exists", sql::kSubscriptionExists},
-      {"lock_topics", sql::kLockTopics},
-      {"find_keys", sql::kFindIdempotencyKeys},
-      {"write_messages", sql::kWriteMessages},
+      {"publish", sql::kPublish},
       {"has_available_leases", sql::kHasAvailableLeases},
       {"lock_available_leases", sql::kLockAvailableLeases},
       {"lock_leases", sql::kLockLeases},
@@ -86,7 +84,12 @@ bool DropsConnection(DbErrorKind kind) {
 
 PgStore::PgStore(PgStoreOptions options)
     : options_(std::move(options)),
-      pool_(options_.database_url, options_.pool_size, &Prepare) {}
+      pool_(options_.database_url, options_.pool_size, &Prepare),
+      relaxed_pool_(options_.database_url, options_.pool_size, [](pqxx::connection& conn) {
+        Prepare(conn);
+        pqxx::nontransaction session(conn);
+        session.exec("SET synchronous_commit = off");
+      }) {}
 
 PgStore::~PgStore() {
   stopping_ = true;
@@ -94,9 +97,10 @@ PgStore::~PgStore() {
 }
 
 absl::Status PgStore::Run(
-    const std::function<absl::Status(pqxx::connection&)>& fn) {
+    const std::function<absl::Status(pqxx::connection&)>& fn, Commit commit) {
+  ConnectionPool& pool = commit == Commit::kDurable ? pool_ : relaxed_pool_;
   for (int attempt = 1;; ++attempt) {
-    ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool_.Acquire());
+    ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool.Acquire());
     DbErrorKind kind;
     std::string what;
     try {
@@ -377,112 +381,70 @@ absl::Status PgStore::DeleteSubscription(absl::string_view name) {
   });
 }
 
-void PgStore::WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items) {
-  {
-    for (PublishItem* item : items) {
-      item->status = absl::OkStatus();
-      item->results.clear();
-    }
-    std::set<std::string> names;
-    for (const PublishItem* item : items) names.insert(item->topic);
-
-    // topic name -> (id, next position); locked until commit (invariant P).
-    std::map<std::string, std::pair<int64_t, int64_t>, std::less<>> heads;
-    std::map<int64_t, int64_t> dedup_windows_ms;
-    for (const auto& row : tx.exec_prepared(
-             "lock_topics",
-             TextArray(std::vector<std::string>(names.begin(), names.end())))) {
-      heads[row[1].as<std::string>()] = {row[0].as<int64_t>(),
-                                         row[2].as<int64_t>()};
-      dedup_windows_ms[row[0].as<int64_t>()] = row[3].as<int64_t>();
-    }
-
-    // Keys already used within their topic's window, one lookup per topic.
-    std::map<std::pair<int64_t, std::string>, int64_t> known_keys;
-    {
-      std::map<int64_t, std::vector<std::string>> keys_by_topic;
-      for (PublishItem* item : items) {
-        auto head = heads.find(item->topic);
-        if (head == heads.end()) continue;
-        for (const Message& m : item->messages) {
-          if (!m.idempotency_key.empty()) {
-            keys_by_topic[head->second.first].push_back(m.idempotency_key);
-          }
+void PgStore::WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items) {
+  std::vector<std::string> topics, ordering_keys, idempotency_keys;
+  std::vector<int32_t> offsets, lengths;
+  std::vector<std::optional<std::string>> attributes;
+  std::string blob;
+  // Each message's ordinal in the call (from 1), or, for the second use of a
+  // key within this batch, the negated ordinal of its first use: it is a
+  // duplicate of that one, which needs no database to tell.
+  std::vector<int64_t> ordinals;
+  std::map<std::pair<std::string, std::string>, int64_t> first_use;
+  for (PublishItem* item : items) {
+    item->status = absl::OkStatus();
+    item->results.clear();
+    for (const Message& m : item->messages) {
+      if (!m.idempotency_key.empty()) {
+        auto [it, inserted] = first_use.try_emplace({item->topic, m.idempotency_key},
+                                                    static_cast<int64_t>(topics.size()) + 1);
+        if (!inserted) {
+          ordinals.push_back(-it->second);
+          continue;
         }
       }
-      for (const auto& [topic_id, keys] : keys_by_topic) {
-        for (const auto& row : tx.exec_prepared("find_keys", topic_id, TextArray(keys),
-                                                dedup_windows_ms[topic_id])) {
-          known_keys[{topic_id, row[0].as<std::string>()}] = row[1].as<int64_t>();
-        }
-      }
+      topics.push_back(item->topic);
+      ordinals.push_back(static_cast<int64_t>(topics.size()));
+      offsets.push_back(static_cast<int32_t>(blob.size()) + 1);
+      lengths.push_back(static_cast<int32_t>(m.data.size()));
+      blob += m.data;
+      attributes.push_back(m.attributes.empty() ? std::nullopt
+                                                : std::optional(LabelsToJson(m.attributes)));
+      ordering_keys.push_back(m.ordering_key);
+      idempotency_keys.push_back(m.idempotency_key);
     }
-
-    // Columns of the messages to write.
-    std::vector<int64_t> topic_ids, positions;
-    std::vector<int32_t> offsets, lengths;
-    std::vector<std::optional<std::string>> attributes;
-    std::vector<std::string> ordering_keys, idempotency_keys;
-    std::string blob;
-
-    std::map<int64_t, int64_t> next_positions;
-    for (PublishItem* item : items) {
-      auto head = heads.find(item->topic);
-      if (head == heads.end()) {
-        item->status = absl::NotFoundError(
-            absl::StrCat("topic ", item->topic, " not found"));
+  }
+  // ordinal -> (topic id, result); messages of a topic that is gone have no
+  // row: their item is NOT_FOUND, the other items are stored.
+  std::vector<std::optional<std::pair<int64_t, PublishResult>>> stored(topics.size() + 1);
+  for (const auto& row : tx.exec_prepared(
+           "publish", TextArray(topics), pqxx::binarystring(blob.data(), blob.size()),
+           IntArray(offsets), IntArray(lengths), TextArray(attributes),
+           TextArray(ordering_keys), TextArray(idempotency_keys))) {
+    stored[row[0].as<size_t>()] =
+        std::pair(row[1].as<int64_t>(), PublishResult{row[2].as<std::string>(), row[3].as<bool>()});
+  }
+  size_t next = 0;
+  for (PublishItem* item : items) {
+    for (size_t i = 0; i < item->messages.size(); ++i) {
+      const int64_t ordinal = ordinals[next++];
+      const auto& result = stored[static_cast<size_t>(ordinal < 0 ? -ordinal : ordinal)];
+      if (!result) {
+        item->status = absl::NotFoundError(absl::StrCat("topic ", item->topic, " not found"));
         continue;
       }
-      const int64_t topic_id = head->second.first;
-      int64_t& next = head->second.second;
-      item->topic_id = topic_id;
-      for (const Message& m : item->messages) {
-        if (!m.idempotency_key.empty()) {
-          // Within one batch, the second use of a key is a duplicate too.
-          auto [it, inserted] =
-              known_keys.try_emplace({topic_id, m.idempotency_key}, next);
-          if (!inserted) {
-            item->results.push_back({absl::StrCat(it->second), true});
-            continue;
-          }
-        }
-        topic_ids.push_back(topic_id);
-        positions.push_back(next);
-        offsets.push_back(static_cast<int32_t>(blob.size()) + 1);
-        lengths.push_back(static_cast<int32_t>(m.data.size()));
-        blob += m.data;
-        attributes.push_back(m.attributes.empty()
-                                 ? std::nullopt
-                                 : std::optional(LabelsToJson(m.attributes)));
-        ordering_keys.push_back(m.ordering_key);
-        idempotency_keys.push_back(m.idempotency_key);
-        item->results.push_back({absl::StrCat(next), false});
-        ++next;
-        next_positions[topic_id] = next;
-      }
-    }
-
-    if (!positions.empty()) {
-      std::vector<int64_t> head_ids, head_next;
-      for (const auto& [id, next] : next_positions) {
-        head_ids.push_back(id);
-        head_next.push_back(next);
-      }
-      tx.exec_prepared("write_messages", IntArray(topic_ids),
-                       IntArray(positions),
-                       pqxx::binarystring(blob.data(), blob.size()),
-                       IntArray(offsets), IntArray(lengths),
-                       TextArray(attributes), TextArray(ordering_keys),
-                       TextArray(idempotency_keys), IntArray(head_ids), IntArray(head_next));
+      item->topic_id = result->first;
+      item->results.push_back({result->second.message_id, result->second.duplicate || ordinal < 0});
     }
   }
 }
 
 absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
   return Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
+    // One statement in its own implicit transaction: the answer arrives
+    // after its commit, in one round trip.
+    pqxx::nontransaction tx(conn);
     WriteMessages(tx, items);
-    tx.commit();
     return absl::OkStatus();
   });
 }

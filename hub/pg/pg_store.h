@@ -82,13 +82,27 @@ class PgStore final : public Store {
     std::string reason;
   };
 
+  // How durable the commits of a piece of work must be.
+  enum class Commit {
+    // Flushed to disk before the statement or COMMIT returns.
+    kDurable,
+    // Asynchronous commit: a PostgreSQL crash (not a hubd one) can undo the
+    // last fraction of a second of it. Only for work whose loss means a
+    // redelivery the guarantee allows: claims of at-least-once and
+    // exactly-once subscriptions, at-least-once acks, nacks, extensions
+    // (docs/design.md, "Commits").
+    kRelaxed,
+  };
+
   // Runs `fn` on a pooled connection; converts exceptions, drops broken
   // connections and retries transaction conflicts a few times.
-  absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn);
+  absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn,
+                   Commit commit = Commit::kDurable);
 
-  // Locks the topics of `items`, resolves idempotency keys and writes the
-  // new messages inside `tx`; sets each item's status and results.
-  void WriteMessages(pqxx::work& tx, absl::Span<PublishItem* const> items);
+  // Stores `items` with hub_publish inside `tx` (or, for a nontransaction,
+  // as one statement that commits by itself); sets each item's status and
+  // results.
+  void WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items);
   absl::Status EnsurePartitions(pqxx::connection& conn);
   void ApplyRetention(pqxx::connection& conn, MaintenanceReport& report);
 
@@ -112,6 +126,8 @@ class PgStore final : public Store {
 
   const PgStoreOptions options_;
   ConnectionPool pool_;
+  // Its connections run with synchronous_commit off.
+  ConnectionPool relaxed_pool_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
 };

@@ -61,51 +61,15 @@ inline constexpr char kDeleteSubscription[] =
 inline constexpr char kSubscriptionExists[] =
     "SELECT 1 FROM subscription_cursors WHERE subscription_id = $1";
 
-// Locks the heads of every topic of a publish batch, in id order so that
-// two batches naming the same topics cannot deadlock (invariant P).
-inline constexpr char kLockTopics[] = R"sql(
-SELECT t.id, t.name, h.next_position, t.dedup_window_ms
-FROM topics t JOIN topic_heads h ON h.topic_id = t.id
-WHERE t.name = ANY ($1::text[])
-ORDER BY t.id FOR UPDATE OF h)sql";
-
-// The messages of topic $1 that used one of the keys $2 within the last $3
-// ms (the topic's dedup window). Keys live with their messages; the window
-// prunes partitions older than it, and the upper bound the empty ones made
-// ahead (a row committed by the topic lock's previous holder is seconds, not
-// an hour, newer than this transaction's start). `topic_id + 0` is on
-// purpose: it leaves the partial key index (messages_idempotency_key) as the
-// only index that fits, whatever the planner believes of a table's
-// statistics. Given topic_id plainly, a generic plan chose the
-// (topic_id, position) index and read every message of the topic.
-inline constexpr char kFindIdempotencyKeys[] = R"sql(
-SELECT idempotency_key, position FROM messages
-WHERE idempotency_key = ANY ($2::text[]) AND idempotency_key <> ''
-  AND topic_id + 0 = $1
-  AND publish_time > now() - $3::bigint * interval '1 millisecond'
-  AND publish_time < now() + interval '1 hour')sql";
-
-// Writes a publish batch in one statement: messages (their data sliced out
-// of one binary parameter, each with its idempotency key), the new topic
-// heads, and one notification per topic. publish_time is read per row under
-// the topic lock, so it grows with the position.
-inline constexpr char kWriteMessages[] = R"sql(
-WITH m AS (
-  INSERT INTO messages (topic_id, position, publish_time, data, attributes,
-                        ordering_key, idempotency_key)
-  SELECT q.topic_id, q.position, clock_timestamp(),
-         substring($3::bytea FROM q.data_offset FOR q.data_length),
-         q.attributes, q.ordering_key, q.idempotency_key
-  FROM unnest($1::bigint[], $2::bigint[], $4::int[], $5::int[], $6::jsonb[],
-              $7::text[], $8::text[])
-    AS q (topic_id, position, data_offset, data_length, attributes,
-          ordering_key, idempotency_key)),
-h AS (
-  UPDATE topic_heads h SET next_position = q.next_position
-  FROM unnest($9::bigint[], $10::bigint[]) AS q (topic_id, next_position)
-  WHERE h.topic_id = q.topic_id)
-SELECT pg_notify('hub_publish', q.topic_id::text)
-FROM unnest($9::bigint[]) AS q (topic_id))sql";
+// A publish batch in one call (migrations/0003_publish_function.sql): locks
+// the topics (invariant P), resolves idempotency keys, writes the messages
+// and the heads, notifies. Arrays hold one element per message; payloads
+// are sliced out of one binary parameter. One row per message of a topic
+// that exists: its ordinal, topic id, position, duplicate.
+inline constexpr char kPublish[] = R"sql(
+SELECT ord, topic_id, position, duplicate
+FROM hub_publish($1::text[], $2::bytea, $3::int[], $4::int[], $5::jsonb[], $6::text[],
+                 $7::text[]))sql";
 
 inline constexpr char kHasAvailableLeases[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM leases
@@ -171,9 +135,15 @@ FOR UPDATE)sql";
   "m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint, "    \
   "m.data, m.attributes::text, m.ordering_key, m.idempotency_key"
 
+// Every read of messages bounds publish_time by now() + 1 hour: a committed
+// row's publish_time is older than the statement (it was read under the
+// topic lock before that commit), and the bound prunes the empty partitions
+// made days ahead from the plan, which each statement would otherwise open.
+#define HUB_SQL_NOT_AHEAD "publish_time < now() + interval '1 hour'"
+
 inline constexpr char kFetchMessages[] =
     "SELECT " HUB_SQL_MESSAGE_COLUMNS " FROM messages m "
-    "WHERE m.topic_id = $1 AND m.position = ANY ($2::bigint[])";
+    "WHERE m.topic_id = $1 AND m.position = ANY ($2::bigint[]) AND m." HUB_SQL_NOT_AHEAD;
 
 inline constexpr char kLockCursor[] =
     "SELECT next_position FROM subscription_cursors "
@@ -186,7 +156,7 @@ inline constexpr char kSetCursor[] =
 inline constexpr char kScanMessages[] = R"sql(
 SELECT position, attributes::text, ordering_key, octet_length(data)
 FROM messages
-WHERE topic_id = $1 AND position >= $2
+WHERE topic_id = $1 AND position >= $2 AND )sql" HUB_SQL_NOT_AHEAD R"sql(
 ORDER BY position LIMIT $3)sql";
 
 // Claims new messages in one statement, for subscriptions without ordering
@@ -204,7 +174,7 @@ inline constexpr char kClaimNew[] =
     "  SELECT * FROM ("
     "    SELECT *, sum(octet_length(data)) OVER (ORDER BY position) AS upto"
     "    FROM (SELECT * FROM messages"
-    "          WHERE topic_id = $2"
+    "          WHERE topic_id = $2 AND " HUB_SQL_NOT_AHEAD
     "            AND position >= (SELECT next_position FROM c)"
     "          ORDER BY position LIMIT $3::int) AS first_n) AS sized"
     "  WHERE upto - octet_length(data) < $6::bigint),"
