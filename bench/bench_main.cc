@@ -1,0 +1,321 @@
+// The benchmark driver: runs P1..P6 of docs/benchmarks.md against the hub
+// and its peers (started by bench/run), prints every figure and each
+// target's verdict, and writes the tables into docs/benchmarks.md.
+#include <cstdio>
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "bench/hub_broker.h"
+#include "bench/nats_broker.h"
+#include "bench/pg_brokers.h"
+#include "bench/rabbitmq_broker.h"
+#include "bench/report.h"
+#include "bench/scenarios.h"
+
+ABSL_FLAG(std::string, mode, "quick", "smoke (seconds, for CI), quick (minutes) or full");
+ABSL_FLAG(std::string, hub, "127.0.0.1:50051", "hub endpoint");
+ABSL_FLAG(std::string, hub_database_url, "", "the hub's database (for the held transaction)");
+ABSL_FLAG(int, hubd_pid, 0, "hubd's process id (for its peak RSS)");
+ABSL_FLAG(std::string, pg_url, "", "a database for the PostgreSQL baselines");
+ABSL_FLAG(std::string, rabbitmq, "", "RabbitMQ host:port; empty: left out");
+ABSL_FLAG(std::string, nats, "", "NATS URL; empty: left out");
+ABSL_FLAG(std::string, report, "", "Markdown file to write the results into");
+ABSL_FLAG(std::string, environment, "", "machine, versions and settings, for the report");
+ABSL_FLAG(std::vector<std::string>, systems, {},
+          "run only these (rawpg, skiplocked, rabbitmq, nats, hub, hub_nokeys, hub_eo); "
+          "default all");
+ABSL_FLAG(std::vector<std::string>, scenarios, {}, "run only these (P1 .. P5); default all");
+
+namespace hub::bench {
+namespace {
+
+struct Plan {
+  absl::Duration duration;   // P1, P2, P4 and the backlog part of P5
+  absl::Duration latency;    // P3
+  int64_t backlog;           // P5
+  absl::Duration hold;       // P5: the held transaction
+  bool all_peers_later;      // P3 and P4 with every peer, not only the SKIP LOCKED queue
+  bool fan_out;              // P4
+  bool backlog_and_hold;     // P5
+};
+
+Plan PlanFor(const std::string& mode) {
+  if (mode == "smoke") {
+    return {absl::Seconds(1), absl::Seconds(2), 0, absl::ZeroDuration(), false, false, false};
+  }
+  if (mode == "full") {
+    return {absl::Seconds(20), absl::Seconds(20), 2000000, absl::Seconds(60), true, true, true};
+  }
+  return {absl::Seconds(4), absl::Seconds(4), 200000, absl::Seconds(10), false, true, true};
+}
+
+class Runner {
+ public:
+  void Add(Result r) {
+    std::printf("%-34s %-20s %-22s %12s  %s%s\n", r.scenario.c_str(), r.system.c_str(),
+                r.figure.c_str(), Thousands(r.value).c_str(), r.note.c_str(),
+                r.outcome.error.empty() ? "" : (" error: " + r.outcome.error).c_str());
+    std::fflush(stdout);
+    results.push_back(std::move(r));
+  }
+  // The value of a scenario's row for a system, or 0 when it did not run.
+  double Value(const std::string& scenario, const std::string& system) const {
+    for (const Result& r : results) {
+      if (r.scenario == scenario && r.system == system && r.outcome.error.empty()) return r.value;
+    }
+    return 0;
+  }
+  void Ratio(const std::string& name, double mine, double theirs, double bound, bool at_least,
+             const std::string& unit) {
+    const double ratio = theirs > 0 ? mine / theirs : 0;
+    targets.push_back({name,
+                       absl::StrFormat("%.2fx (%s / %s %s)", ratio, Thousands(mine),
+                                       Thousands(theirs), unit),
+                       mine > 0 && theirs > 0 && (at_least ? ratio >= bound : ratio <= bound)});
+  }
+
+  std::vector<Result> results;
+  std::vector<Target> targets;
+};
+
+std::string DrainNote(const Outcome& o) {
+  if (!o.drained) return "NOT drained";
+  return absl::StrFormat("published %s, drained %.1f s after", Thousands(o.published),
+                         absl::ToDoubleSeconds(o.drain_time));
+}
+
+int Main() {
+  const Plan plan = PlanFor(absl::GetFlag(FLAGS_mode));
+  absl::StatusOr<client::Connection> hub_connection =
+      client::Connection::Open({.endpoint = absl::GetFlag(FLAGS_hub)});
+  if (!hub_connection.ok()) {
+    std::fprintf(stderr, "hub_bench: %s\n", hub_connection.status().ToString().c_str());
+    return 1;
+  }
+  // Keys name the systems in destination names; the order is the report's.
+  std::vector<std::pair<std::string, std::unique_ptr<Broker>>> brokers;
+  brokers.emplace_back("rawpg", std::make_unique<RawPostgres>(absl::GetFlag(FLAGS_pg_url)));
+  brokers.emplace_back("skiplocked",
+                       std::make_unique<SkipLockedQueue>(absl::GetFlag(FLAGS_pg_url)));
+  if (!absl::GetFlag(FLAGS_rabbitmq).empty()) {
+    std::vector<std::string> host_port = absl::StrSplit(absl::GetFlag(FLAGS_rabbitmq), ':');
+    int port = 5672;
+    if (host_port.size() == 2 && !absl::SimpleAtoi(host_port[1], &port)) port = 5672;
+    brokers.emplace_back("rabbitmq", std::make_unique<RabbitMqBroker>(host_port[0], port));
+  }
+  if (!absl::GetFlag(FLAGS_nats).empty()) {
+    brokers.emplace_back("nats", std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats)));
+  }
+  brokers.emplace_back("hub", std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{}));
+  brokers.emplace_back("hub_nokeys", std::make_unique<HubBroker>(
+                                         *hub_connection, HubBroker::Variant{.idempotency_keys = false}));
+  brokers.emplace_back("hub_eo", std::make_unique<HubBroker>(
+                                     *hub_connection, HubBroker::Variant{.exactly_once = true}));
+  if (const std::vector<std::string> only = absl::GetFlag(FLAGS_systems); !only.empty()) {
+    std::erase_if(brokers, [&](const auto& b) {
+      return std::find(only.begin(), only.end(), b.first) == only.end();
+    });
+  }
+  auto find = [&](const std::string& key) -> Broker* {
+    for (auto& [k, b] : brokers) {
+      if (k == key) return b.get();
+    }
+    return nullptr;
+  };
+  auto prepare = [](Broker& b, const std::string& name, int subscriptions) {
+    const absl::Status s = b.Prepare(name, subscriptions);
+    if (!s.ok()) std::fprintf(stderr, "%s: prepare %s: %s\n", b.name().c_str(), name.c_str(),
+                              s.ToString().c_str());
+    return s.ok();
+  };
+  const std::vector<std::string> only = absl::GetFlag(FLAGS_scenarios);
+  auto wanted = [&](const std::string& scenario) {
+    return only.empty() || std::find(only.begin(), only.end(), scenario) != only.end();
+  };
+  Runner run;
+  const bool smoke = absl::GetFlag(FLAGS_mode) == "smoke";
+  const std::vector<std::string> later_systems =
+      plan.all_peers_later ? std::vector<std::string>{"skiplocked", "rabbitmq", "nats", "hub"}
+                           : std::vector<std::string>{"skiplocked", "hub"};
+
+  // P1: 8 publishers, batches of 100 messages of 256 bytes.
+  for (auto& [key, broker] : brokers) {
+    if (key == "hub_eo" || !wanted("P1")) continue;
+    if (!prepare(*broker, "p1_" + key, 1)) continue;
+    Load load{.duration = plan.duration};
+    Outcome o = RunLoad(*broker, load);
+    run.Add({"P1 publish", broker->name(), "published msg/s", o.publish_rate, o,
+             broker->durability()});
+  }
+
+  // P2: 4 publishers and 4 consumers of one subscription; P6 is hubd's
+  // peak RSS meanwhile.
+  for (auto& [key, broker] : brokers) {
+    if (!broker->consumes() || key == "hub_nokeys" || !wanted("P2")) continue;
+    if (!prepare(*broker, "p2_" + key, 1)) continue;
+    Load load{.duration = plan.duration, .publishers = 4, .consumers = 4};
+    Outcome o;
+    double rss = 0;
+    if (key == "hub" && absl::GetFlag(FLAGS_hubd_pid) > 0) {
+      rss = PeakRssMiB(absl::GetFlag(FLAGS_hubd_pid), [&] { o = RunLoad(*broker, load); });
+    } else {
+      o = RunLoad(*broker, load);
+    }
+    run.Add({"P2 end to end", broker->name(), "consumed msg/s", o.consume_rate, o, DrainNote(o)});
+    if (rss > 0) {
+      run.Add({"P6 hubd peak RSS during P2", "hub", "MiB", rss, {}, "VmRSS sampled every 100 ms"});
+    }
+  }
+
+  // P3: 1,000 single-message publishes per second; raw PostgreSQL gives the
+  // latency floor of a durable commit on this machine.
+  std::vector<std::string> p3_systems = later_systems;
+  p3_systems.insert(p3_systems.begin(), "rawpg");
+  for (const std::string& key : p3_systems) {
+    Broker* broker = find(key);
+    if (broker == nullptr || !wanted("P3") || !prepare(*broker, "p3_" + key, 1)) continue;
+    Outcome o = RunFixedRate(*broker, 1000, 8, plan.latency, 256);
+    run.Add({"P3 1,000 msg/s single publishes", broker->name(), "published msg/s",
+             o.publish_rate, o,
+             !broker->consumes() ? "publish only" : o.drained ? "all delivered" : "NOT all delivered"});
+  }
+
+  // P4: fan-out to 1 and 10 subscriptions, one consumer each.
+  for (const std::string& key : plan.fan_out ? later_systems : std::vector<std::string>{}) {
+    Broker* broker = find(key);
+    for (int subs : {1, 10}) {
+      if (broker == nullptr || !wanted("P4") ||
+          !prepare(*broker, absl::StrCat("p4_", key, "_", subs), subs)) {
+        continue;
+      }
+      Load load{.duration = plan.duration,
+                .consumers = 1,
+                .subscriptions = subs,
+                .consume_after_publishing = true};
+      Outcome o = RunLoad(*broker, load);
+      run.Add({absl::StrCat("P4 fan-out to ", subs), broker->name(), "published msg/s",
+               o.publish_rate, o,
+               absl::StrCat(DrainNote(o), " by ", subs, " consumers at ", Thousands(o.consume_rate),
+                            " deliveries/s")});
+    }
+  }
+
+  // P5: publishing onto a backlog, and end to end while a transaction is
+  // held open.
+  const std::vector<std::string> p5_systems =
+      !plan.backlog_and_hold ? std::vector<std::string>{}
+      : plan.all_peers_later ? std::vector<std::string>{"hub", "skiplocked"}
+                             : std::vector<std::string>{"hub"};
+  for (const std::string& key : p5_systems) {
+    Broker* broker = find(key);
+    if (broker == nullptr || !wanted("P5") || !prepare(*broker, "p5_" + key, 1)) continue;
+    if (absl::Status s = Fill(*broker, plan.backlog, 256); !s.ok()) {
+      std::fprintf(stderr, "%s: backlog: %s\n", broker->name().c_str(), s.ToString().c_str());
+      continue;
+    }
+    Outcome o = RunLoad(*broker, Load{.duration = plan.duration});
+    run.Add({absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"),
+             broker->name(), "published msg/s", o.publish_rate, o, ""});
+
+    const std::string url = key == "hub" ? absl::GetFlag(FLAGS_hub_database_url)
+                                         : absl::GetFlag(FLAGS_pg_url);
+    if (url.empty() || !prepare(*broker, "p5h_" + key, 1)) continue;
+    const Load e2e{.duration = plan.hold, .publishers = 4, .consumers = 4};
+    Outcome free_run = RunLoad(*broker, e2e);
+    run.Add({"P5 end to end, no transaction held", broker->name(), "consumed msg/s",
+             free_run.consume_rate, free_run, DrainNote(free_run)});
+    Outcome held_run;
+    {
+      HeldTransaction held(url);
+      held_run = RunLoad(*broker, e2e);
+    }
+    run.Add({absl::StrCat("P5 end to end, transaction held ",
+                          absl::FormatDuration(plan.hold)),
+             broker->name(), "consumed msg/s", held_run.consume_rate, held_run,
+             DrainNote(held_run)});
+  }
+
+  // The targets of issue 5, from this run's figures.
+  const double raw = run.Value("P1 publish", "raw PostgreSQL");
+  run.Ratio("P1 hub >= 0.5x raw PostgreSQL", run.Value("P1 publish", "hub"), raw, 0.5, true,
+            "msg/s");
+  const double p2 = run.Value("P2 end to end", "hub");
+  run.Ratio("P2 hub >= 1.5x SKIP LOCKED queue", p2,
+            run.Value("P2 end to end", "SKIP LOCKED queue"), 1.5, true, "msg/s");
+  if (!absl::GetFlag(FLAGS_rabbitmq).empty()) {
+    run.Ratio("P2 hub >= 2x RabbitMQ", p2, run.Value("P2 end to end", "RabbitMQ"), 2, true,
+              "msg/s");
+  }
+  if (!absl::GetFlag(FLAGS_nats).empty()) {
+    run.Ratio("P2 hub >= 1x NATS JetStream", p2, run.Value("P2 end to end", "NATS JetStream"), 1,
+              true, "msg/s");
+  }
+  for (const Result& r : run.results) {
+    if (r.scenario.rfind("P3", 0) != 0 || r.system != "hub") continue;
+    run.targets.push_back({"P3 hub publish p99 <= 5 ms",
+                           absl::StrFormat("%.2f ms", r.outcome.publish_latency.p99_ms),
+                           r.outcome.publish_latency.p99_ms <= 5});
+    run.targets.push_back({"P3 hub publish-to-deliver p99 <= 10 ms",
+                           absl::StrFormat("%.2f ms", r.outcome.delivery_latency.p99_ms),
+                           r.outcome.delivery_latency.p99_ms <= 10 && r.outcome.drained});
+  }
+  if (plan.fan_out) {
+    bool drained = true;
+    for (const Result& r : run.results) {
+      if (r.scenario == "P4 fan-out to 10" && r.system == "hub") drained = r.outcome.drained;
+    }
+    run.Ratio(drained ? "P4 hub 10 subscriptions >= 0.8x of 1, all drained"
+                      : "P4 hub 10 subscriptions >= 0.8x of 1 (NOT drained)",
+              drained ? run.Value("P4 fan-out to 10", "hub") : 0,
+              run.Value("P4 fan-out to 1", "hub"), 0.8, true, "msg/s");
+  }
+  if (plan.backlog_and_hold) {
+    run.Ratio(absl::StrCat("P5 hub publish onto ", Thousands(plan.backlog),
+                           " backlog >= 0.8x of empty (P1)"),
+              run.Value(absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"),
+                        "hub"),
+              run.Value("P1 publish", "hub"), 0.8, true, "msg/s");
+    run.Ratio("P5 hub end to end with a held transaction >= 0.7x without",
+              run.Value(absl::StrCat("P5 end to end, transaction held ",
+                                     absl::FormatDuration(plan.hold)),
+                        "hub"),
+              run.Value("P5 end to end, no transaction held", "hub"), 0.7, true, "msg/s");
+  }
+  const double rss = run.Value("P6 hubd peak RSS during P2", "hub");
+  if (rss > 0) run.targets.push_back({"P6 hubd peak RSS <= 256 MiB", absl::StrFormat("%.0f MiB", rss), rss <= 256});
+
+  const std::string targets = TargetsMarkdown(run.targets);
+  std::printf("\n%s", targets.c_str());
+  const std::string report = absl::GetFlag(FLAGS_report);
+  if (!report.empty() && !smoke) {
+    const std::string section =
+        absl::StrCat("Mode `", absl::GetFlag(FLAGS_mode), "`. ", absl::GetFlag(FLAGS_environment),
+                     "\n\n### Targets\n\n", targets, "\n### Figures\n\n",
+                     ResultsMarkdown(run.results), "\n");
+    if (!WriteGeneratedSection(report, section)) {
+      std::fprintf(stderr, "hub_bench: cannot write %s\n", report.c_str());
+      return 1;
+    }
+  }
+  // Every call must have succeeded; a verdict of "not met" is a figure,
+  // not a failure of the harness.
+  for (const Result& r : run.results) {
+    if (!r.outcome.error.empty()) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace hub::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return hub::bench::Main();
+}

@@ -1,0 +1,115 @@
+#include "bench/hub_broker.h"
+
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/admin_client.h"
+#include "client/publisher.h"
+#include "client/subscriber.h"
+
+namespace hub::bench {
+namespace {
+
+std::string SubscriptionName(const std::string& topic, int index) {
+  return absl::StrCat(topic, "-sub", index);
+}
+
+class HubProducer final : public Producer {
+ public:
+  HubProducer(const client::Connection& connection, const std::string& topic, bool keys)
+      : publisher_(connection, topic, Options(keys)) {}
+
+  absl::Status Publish(const std::vector<std::string>& payloads) override {
+    std::vector<std::future<absl::StatusOr<client::PublishAck>>> results;
+    results.reserve(payloads.size());
+    for (const std::string& p : payloads) results.push_back(publisher_.Publish({.data = p}));
+    // The batch goes out now, as one request.
+    publisher_.Flush();
+    for (auto& r : results) {
+      absl::StatusOr<client::PublishAck> ack = r.get();
+      if (!ack.ok()) return ack.status();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static client::PublisherOptions Options(bool keys) {
+    client::PublisherOptions o;
+    // Batches are cut by Flush, one per call, never by the timer.
+    o.max_batch_messages = 1000;
+    o.max_batch_bytes = 10 * 1024 * 1024;
+    o.max_hold_time = absl::Hours(1);
+    o.generate_idempotency_keys = keys;
+    return o;
+  }
+
+  client::Publisher publisher_;
+};
+
+class HubConsumer final : public Consumer {
+ public:
+  HubConsumer(const client::Connection& connection, std::string subscription)
+      : connection_(connection), subscription_(std::move(subscription)) {}
+
+  absl::Status Run(const std::atomic<bool>& stop,
+                   const std::function<void(absl::string_view)>& on_message) override {
+    client::SubscriberOptions o;
+    o.max_concurrency = 1;
+    client::Subscriber subscriber(connection_, subscription_, o);
+    client::SubscriberSession session =
+        subscriber.Subscribe([&](client::Message m, client::AckHandler h) {
+          on_message(m.data);
+          std::move(h).Ack();
+        });
+    while (!stop.load()) absl::SleepFor(absl::Milliseconds(20));
+    session.Stop();
+    return session.Wait();
+  }
+
+ private:
+  client::Connection connection_;
+  std::string subscription_;
+};
+
+}  // namespace
+
+std::string HubBroker::name() const {
+  if (variant_.exactly_once) return "hub exactly-once";
+  return variant_.idempotency_keys ? "hub" : "hub, no idempotency keys";
+}
+
+std::string HubBroker::durability() const {
+  return variant_.idempotency_keys
+             ? "PostgreSQL commit (fsync) before the ack; idempotency key per message"
+             : "PostgreSQL commit (fsync) before the ack; no idempotency keys";
+}
+
+absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
+  client::AdminClient admin(connection_);
+  topic_ = name;
+  absl::Status deleted = admin.DeleteTopic(name);
+  if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
+  v1::Topic topic;
+  topic.set_name(name);
+  if (absl::Status s = admin.CreateTopic(topic).status(); !s.ok()) return s;
+  for (int i = 0; i < subscriptions; ++i) {
+    v1::Subscription sub;
+    sub.set_name(SubscriptionName(name, i));
+    sub.set_topic(name);
+    sub.set_delivery_guarantee(variant_.exactly_once ? v1::EXACTLY_ONCE : v1::AT_LEAST_ONCE);
+    if (absl::Status s = admin.CreateSubscription(sub).status(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Producer> HubBroker::NewProducer() {
+  return std::make_unique<HubProducer>(connection_, topic_, variant_.idempotency_keys);
+}
+
+std::unique_ptr<Consumer> HubBroker::NewConsumer(int index) {
+  return std::make_unique<HubConsumer>(connection_, SubscriptionName(topic_, index));
+}
+
+}  // namespace hub::bench

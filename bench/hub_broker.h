@@ -1,0 +1,39 @@
+#ifndef BENCH_HUB_BROKER_H_
+#define BENCH_HUB_BROKER_H_
+
+#include <memory>
+#include <string>
+
+#include "bench/broker.h"
+#include "client/connection.h"
+
+namespace hub::bench {
+
+// The hub through the client library, as a service would use it:
+// Publisher (one batch per Publish call, a generated idempotency key per
+// message unless `idempotency_keys` is off) and Subscriber (StreamingPull,
+// batched acks).
+class HubBroker final : public Broker {
+ public:
+  struct Variant {
+    bool exactly_once = false;
+    bool idempotency_keys = true;
+  };
+  HubBroker(client::Connection connection, Variant variant)
+      : connection_(std::move(connection)), variant_(variant) {}
+
+  std::string name() const override;
+  std::string durability() const override;
+  absl::Status Prepare(const std::string& name, int subscriptions) override;
+  std::unique_ptr<Producer> NewProducer() override;
+  std::unique_ptr<Consumer> NewConsumer(int index) override;
+
+ private:
+  client::Connection connection_;
+  const Variant variant_;
+  std::string topic_;
+};
+
+}  // namespace hub::bench
+
+#endif  // BENCH_HUB_BROKER_H_

@@ -1,0 +1,49 @@
+#ifndef BENCH_PG_BROKERS_H_
+#define BENCH_PG_BROKERS_H_
+
+#include <memory>
+#include <string>
+
+#include "bench/broker.h"
+
+// The two PostgreSQL baselines, on the same cluster and settings as the hub.
+namespace hub::bench {
+
+// The ceiling: batched INSERTs of the hub's message row shape through
+// libpq, one transaction per batch, nothing else. Publishing only.
+class RawPostgres final : public Broker {
+ public:
+  explicit RawPostgres(std::string url) : url_(std::move(url)) {}
+  std::string name() const override { return "raw PostgreSQL"; }
+  std::string durability() const override { return "commit (fsync) per batch"; }
+  bool consumes() const override { return false; }
+  absl::Status Prepare(const std::string& name, int subscriptions) override;
+  std::unique_ptr<Producer> NewProducer() override;
+  std::unique_ptr<Consumer> NewConsumer(int) override { return nullptr; }
+
+ private:
+  const std::string url_;
+};
+
+// The SKIP LOCKED queue (pgmq's technique): one table per subscription, a
+// read that takes a batch FOR UPDATE SKIP LOCKED and pushes its visibility
+// timeout, a DELETE of the batch on ack. Fan-out writes each message into
+// every subscription's table.
+class SkipLockedQueue final : public Broker {
+ public:
+  explicit SkipLockedQueue(std::string url) : url_(std::move(url)) {}
+  std::string name() const override { return "SKIP LOCKED queue"; }
+  std::string durability() const override { return "commit (fsync) per batch"; }
+  absl::Status Prepare(const std::string& name, int subscriptions) override;
+  std::unique_ptr<Producer> NewProducer() override;
+  std::unique_ptr<Consumer> NewConsumer(int index) override;
+
+ private:
+  const std::string url_;
+  std::string name_;
+  int subscriptions_ = 0;
+};
+
+}  // namespace hub::bench
+
+#endif  // BENCH_PG_BROKERS_H_
