@@ -72,13 +72,17 @@ class Runner {
     }
     return 0;
   }
+  // A target from two figures of this run. One that lacks a figure (its
+  // scenario or system was left out) is not judged; a system that failed
+  // has its error in the table and fails the run.
   void Ratio(const std::string& name, double mine, double theirs, double bound, bool at_least,
              const std::string& unit) {
-    const double ratio = theirs > 0 ? mine / theirs : 0;
+    if (mine == 0 || theirs == 0) return;
+    const double ratio = mine / theirs;
     targets.push_back({name,
                        absl::StrFormat("%.2fx (%s / %s %s)", ratio, Thousands(mine),
                                        Thousands(theirs), unit),
-                       mine > 0 && theirs > 0 && (at_least ? ratio >= bound : ratio <= bound)});
+                       at_least ? ratio >= bound : ratio <= bound});
   }
 
   std::vector<Result> results;
@@ -271,10 +275,14 @@ int Main() {
     for (const Result& r : run.results) {
       if (r.scenario == "P4 fan-out to 10" && r.system == "hub") drained = r.outcome.drained;
     }
-    run.Ratio(drained ? "P4 hub 10 subscriptions >= 0.8x of 1, all drained"
-                      : "P4 hub 10 subscriptions >= 0.8x of 1 (NOT drained)",
-              drained ? run.Value("P4 fan-out to 10", "hub") : 0,
-              run.Value("P4 fan-out to 1", "hub"), 0.8, true, "msg/s");
+    if (drained) {
+      run.Ratio("P4 hub 10 subscriptions >= 0.8x of 1, all drained",
+                run.Value("P4 fan-out to 10", "hub"), run.Value("P4 fan-out to 1", "hub"), 0.8,
+                true, "msg/s");
+    } else {
+      run.targets.push_back({"P4 hub 10 subscriptions >= 0.8x of 1, all drained",
+                             "not every subscription drained", false});
+    }
   }
   if (plan.backlog_and_hold) {
     run.Ratio(absl::StrCat("P5 hub publish onto ", Thousands(plan.backlog),

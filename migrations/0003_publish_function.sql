@@ -10,14 +10,19 @@
 -- original's and nothing was stored).
 
 -- The messages of a topic that used one of `keys` within the last
--- `window_ms`, through the partial key index and nothing else, whatever the
--- planner believes of a table's statistics: `topic_id + 0` keeps out the
--- indexes that lead with topic_id (a generic plan read every message of the
--- topic through (topic_id, position)), and hub_publish, which this inlines
--- into, runs with enable_seqscan off, which keeps out a sequential scan of a
--- partition autovacuum has not analyzed yet (a custom plan chose one at
--- 20,000 rows). The upper bound prunes the empty partitions made ahead.
--- PublishTest.KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable explains it.
+-- `window_ms`. hub_publish runs it once per topic of a batch with the keys as
+-- one array parameter and with its own settings (a generic plan, sequential
+-- scans off), and in that form the partial key index is the only way to the
+-- rows, whatever the planner believes of a table's statistics: `topic_id + 0`
+-- keeps out the indexes that lead with topic_id (given topic_id plainly, a
+-- generic plan read every message of the topic through (topic_id,
+-- position)), no seqscan keeps out a scan of a partition autovacuum has not
+-- analyzed yet, and with the keys a parameter rather than a join input there
+-- is no hash join to fall into (joined into a larger statement, a plan made
+-- on empty tables read every keyed message of the partition per publish,
+-- slower with every message stored). The upper bound prunes the empty
+-- partitions made ahead. PublishTest.KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable
+-- explains this form.
 CREATE FUNCTION hub_known_keys(p_topic_id bigint, p_keys text[], p_window_ms bigint)
 RETURNS TABLE (idempotency_key text, "position" bigint)
 LANGUAGE sql STABLE AS $fn$
@@ -47,6 +52,14 @@ SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
 AS $fn$
 #variable_conflict use_column
+DECLARE
+  v_tid bigint;
+  v_window_ms bigint;
+  v_keys text[];
+  -- The stored uses of the batch's keys: topic, key, position.
+  v_known_tids bigint[] := '{}';
+  v_known_keys text[] := '{}';
+  v_known_positions bigint[] := '{}';
 BEGIN
   -- Invariant P: the heads of the batch's topics, locked in id order (so
   -- that two batches cannot deadlock) until commit.
@@ -55,26 +68,28 @@ BEGIN
 
   -- Each statement from here sees every publish committed before the locks
   -- were granted, so no key used by an earlier holder is missed.
+  FOR v_tid, v_window_ms, v_keys IN
+    SELECT t.id, t.dedup_window_ms, array_agg(x.ikey)
+    FROM unnest(p_topics, p_idempotency_keys) AS x (topic, ikey)
+    JOIN topics t ON t.name = x.topic
+    WHERE x.ikey <> '' GROUP BY t.id, t.dedup_window_ms
+  LOOP
+    SELECT v_known_tids || array_agg(v_tid), v_known_keys || array_agg(k.idempotency_key),
+           v_known_positions || array_agg(k.position)
+    INTO v_known_tids, v_known_keys, v_known_positions
+    FROM hub_known_keys(v_tid, v_keys, v_window_ms) k;
+  END LOOP;
+
   RETURN QUERY
-  WITH t AS MATERIALIZED (
-    SELECT t.id, t.name, h.next_position AS head, t.dedup_window_ms AS w
-    FROM topics t JOIN topic_heads h ON h.topic_id = t.id
-    WHERE t.name = ANY (p_topics)),
-  q AS MATERIALIZED (
-    SELECT x.ord, t.id AS tid, t.head, t.w, x.off, x.len, x.attrs, x.okey, x.ikey
+  WITH q AS MATERIALIZED (
+    SELECT x.ord, t.id AS tid, h.next_position AS head, x.off, x.len, x.attrs, x.okey, x.ikey
     FROM unnest(p_topics, p_offsets, p_lengths, p_attributes, p_ordering_keys,
                 p_idempotency_keys) WITH ORDINALITY
       AS x (topic, off, len, attrs, okey, ikey, ord)
-    JOIN t ON t.name = x.topic),
-  -- Plain columns as hub_known_keys' arguments, so that the planner inlines
-  -- it (a sub-select argument prevents that, and a SQL function that is not
-  -- inlined is planned at every call).
-  keysets AS (
-    SELECT q.tid, max(q.w) AS w, array_agg(q.ikey) AS keys
-    FROM q WHERE q.ikey <> '' GROUP BY q.tid),
+    JOIN topics t ON t.name = x.topic
+    JOIN topic_heads h ON h.topic_id = t.id),
   known AS MATERIALIZED (
-    SELECT ks.tid, f.idempotency_key AS ikey, f.position AS pos
-    FROM keysets ks, LATERAL hub_known_keys(ks.tid, ks.keys, ks.w) f),
+    SELECT * FROM unnest(v_known_tids, v_known_keys, v_known_positions) AS k (tid, ikey, pos)),
   fresh AS MATERIALIZED (
     SELECT q.*, q.head + row_number() OVER (PARTITION BY q.tid ORDER BY q.ord) - 1 AS pos
     FROM q
