@@ -15,6 +15,7 @@
 #include "hub/hub.h"
 #include "hub/log.h"
 #include "hub/pg/pg_store.h"
+#include "services/call_interceptor.h"
 #include "services/health_monitor.h"
 #include "services/ops_http_server.h"
 #include "services/publisher_service.h"
@@ -54,8 +55,10 @@ int main(int argc, char** argv) {
   }
   hub::SetLogLevel(config->log_level);
 
-  hub::pg::PgStore store(hub::pg::PgStoreOptions{config->database_url,
-                                                 config->db_pool_size});
+  prometheus::Registry registry;
+  hub::pg::PgProbe pg_probe(registry);
+  hub::pg::PgStore store(hub::pg::PgStoreOptions{config->database_url, config->db_pool_size},
+                         pg_probe);
   // Waits for the database: under an orchestrator hubd may start first.
   for (;;) {
     const absl::Status s = config->migrate ? store.Migrate() : store.Maintain().status();
@@ -66,7 +69,6 @@ int main(int argc, char** argv) {
     if (sigtimedwait(&signals, nullptr, &wait) > 0) return 0;
   }
 
-  prometheus::Registry registry;
   hub::HubProbe probe(registry);
   hub::Hub engine(store, config->hub, probe);
   hub::services::PublisherService publisher(engine);
@@ -80,6 +82,9 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   builder.RegisterService(&publisher);
   builder.RegisterService(&subscriber);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<hub::services::CallInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     Log(LogLevel::kError, "listen_failed", {{"address", config->listen}});

@@ -18,8 +18,17 @@ void ConnectionPool::Handle::Discard() {
   pool_->Forget();
 }
 
-ConnectionPool::ConnectionPool(std::string url, int size, Setup setup)
-    : url_(std::move(url)), size_(size), setup_(std::move(setup)) {}
+ConnectionPool::ConnectionPool(std::string url, int size, Setup setup, Observer observer)
+    : url_(std::move(url)),
+      size_(size),
+      setup_(std::move(setup)),
+      observer_(std::move(observer)) {}
+
+void ConnectionPool::Observe() {
+  if (observer_.state) {
+    observer_.state(open_ - static_cast<int>(idle_.size()), open_, waiting_);
+  }
+}
 
 absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(
     absl::Duration wait) {
@@ -28,16 +37,24 @@ absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(
     auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < size_;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&available), wait)) {
-      return absl::UnavailableError(
-          "no database connection became free in time");
+    if (!available()) {
+      ++waiting_;
+      Observe();
+      const bool got = mu_.AwaitWithTimeout(absl::Condition(&available), wait);
+      --waiting_;
+      if (!got) {
+        Observe();
+        return absl::UnavailableError("no database connection became free in time");
+      }
     }
     if (!idle_.empty()) {
       std::unique_ptr<pqxx::connection> conn = std::move(idle_.back());
       idle_.pop_back();
+      Observe();
       return Handle(this, std::move(conn));
     }
     ++open_;
+    Observe();
   }
   // Opening a connection takes a round trip or more; it happens outside
   // the lock with the slot already reserved.
@@ -47,7 +64,9 @@ absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(
     return Handle(this, std::move(conn));
   } catch (const std::exception& e) {
     Forget();
-    return StatusFromException(e);
+    const DbErrorKind kind = ClassifyException(e);
+    if (observer_.connect_failed) observer_.connect_failed(kind);
+    return StatusFromDbError(kind, e.what());
   }
 }
 
@@ -58,11 +77,13 @@ void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn) {
   }
   absl::MutexLock lock(&mu_);
   idle_.push_back(std::move(conn));
+  Observe();
 }
 
 void ConnectionPool::Forget() {
   absl::MutexLock lock(&mu_);
   --open_;
+  Observe();
 }
 
 }  // namespace hub::pg

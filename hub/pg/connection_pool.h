@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "hub/pg/pg_errors.h"
 
 namespace hub::pg {
 
@@ -38,9 +39,16 @@ class ConnectionPool {
     std::unique_ptr<pqxx::connection> conn_;
   };
 
+  // What the pool tells its owner (metrics): its state after each change,
+  // and a connection that could not be opened.
+  struct Observer {
+    std::function<void(int in_use, int open, int waiting)> state;
+    std::function<void(DbErrorKind)> connect_failed;
+  };
+
   // `setup` runs once on every new connection (prepared statements, session
   // settings).
-  ConnectionPool(std::string url, int size, Setup setup);
+  ConnectionPool(std::string url, int size, Setup setup, Observer observer = {});
 
   // UNAVAILABLE when no connection can be opened or none frees up within
   // `wait`.
@@ -49,13 +57,16 @@ class ConnectionPool {
  private:
   void Return(std::unique_ptr<pqxx::connection> conn);
   void Forget();
+  void Observe() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string url_;
   const int size_;
   const Setup setup_;
+  const Observer observer_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hub::pg

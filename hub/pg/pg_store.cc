@@ -82,14 +82,23 @@ bool DropsConnection(DbErrorKind kind) {
 
 }  // namespace
 
-PgStore::PgStore(PgStoreOptions options)
+PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
     : options_(std::move(options)),
-      pool_(options_.database_url, options_.pool_size, &Prepare),
-      relaxed_pool_(options_.database_url, options_.pool_size, [](pqxx::connection& conn) {
-        Prepare(conn);
-        pqxx::nontransaction session(conn);
-        session.exec("SET synchronous_commit = off");
-      }) {}
+      probe_(probe),
+      pool_(options_.database_url, options_.pool_size, &Prepare,
+            {[this](int in_use, int open, int waiting) {
+               probe_.Pool(false, in_use, open, waiting);
+             },
+             [this](DbErrorKind kind) { probe_.Error(kind); }}),
+      relaxed_pool_(
+          options_.database_url, options_.pool_size,
+          [](pqxx::connection& conn) {
+            Prepare(conn);
+            pqxx::nontransaction session(conn);
+            session.exec("SET synchronous_commit = off");
+          },
+          {[this](int in_use, int open, int waiting) { probe_.Pool(true, in_use, open, waiting); },
+           [this](DbErrorKind kind) { probe_.Error(kind); }}) {}
 
 PgStore::~PgStore() {
   stopping_ = true;
@@ -103,12 +112,16 @@ absl::Status PgStore::Run(
     ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool.Acquire());
     DbErrorKind kind;
     std::string what;
+    const absl::Time start = absl::Now();
     try {
-      return fn(*conn);
+      absl::Status status = fn(*conn);
+      probe_.Transaction(absl::Now() - start);
+      return status;
     } catch (const std::exception& e) {
       kind = ClassifyException(e);
       what = e.what();
     }
+    probe_.Error(kind);
     if (DropsConnection(kind)) conn.Discard();
     if (kind == DbErrorKind::kConflict && attempt < kConflictRetries) continue;
     return StatusFromDbError(kind, what);

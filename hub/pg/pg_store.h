@@ -11,6 +11,7 @@
 #include <pqxx/transaction>
 
 #include "hub/pg/connection_pool.h"
+#include "hub/pg/pg_probe.h"
 #include "hub/store.h"
 
 namespace hub::pg {
@@ -28,7 +29,7 @@ struct PgStoreOptions {
 // (claims, leases, settling) in pg_delivery.cc.
 class PgStore final : public Store {
  public:
-  explicit PgStore(PgStoreOptions options);
+  PgStore(PgStoreOptions options, PgProbe& probe);
   ~PgStore() override;
 
   // Applies the migrations built into the binary (advisory-locked, so
@@ -125,6 +126,7 @@ class PgStore final : public Store {
   void ListenLoop(std::function<void(int64_t)> on_publish);
 
   const PgStoreOptions options_;
+  PgProbe& probe_;
   ConnectionPool pool_;
   // Its connections run with synchronous_commit off.
   ConnectionPool relaxed_pool_;

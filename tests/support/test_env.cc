@@ -12,6 +12,9 @@
 #include <sys/select.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <fcntl.h>
 
@@ -21,6 +24,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/pqxx>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -54,14 +58,54 @@ int FreePort() {
   return port;
 }
 
-PostgresServer::PostgresServer() : port_(FreePort()) {
+PostgresServer::PostgresServer(std::string settings)
+    : settings_(std::move(settings)), port_(FreePort()) {
   char tmpl[] = "/tmp/hub-test-XXXXXX";
   root_ = mkdtemp(tmpl);
   // The postgres user must reach the data folder inside.
   chmod(root_.c_str(), 0755);
   data_dir_ = root_ + "/pg";
-  RunOrDie(absl::StrCat(Script("pg-start"), " ", data_dir_, " ", port_, " ",
-                        getpid()));
+  Start();
+}
+
+void PostgresServer::Start() {
+  RunOrDie(absl::StrCat("PG_EXTRA_OPTIONS='", settings_, "' ", Script("pg-start"), " ",
+                        data_dir_, " ", port_, " ", getpid()));
+}
+
+void PostgresServer::Stop(const std::string& mode) {
+  RunOrDie(absl::StrCat(Script("pg-stop"), " ", data_dir_, " ", mode));
+}
+
+void PostgresServer::SignalAuxiliary(const std::string& role, int sig) {
+  // The postmaster's pid is the first line of postmaster.pid; its children
+  // carry their role in their command line.
+  std::ifstream pid_file(data_dir_ + "/postmaster.pid");
+  std::string postmaster;
+  std::getline(pid_file, postmaster);
+  const std::string title = "postgres: " + role;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid ...; comm may hold spaces, so parse after ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid != postmaster) continue;
+    std::ifstream cmdline_file(entry.path() / "cmdline");
+    std::string cmdline;
+    std::getline(cmdline_file, cmdline, '\0');
+    if (absl::StartsWith(cmdline, title)) {
+      ASSERT_EQ(kill(std::stoi(pid), sig), 0);
+      return;
+    }
+  }
+  FAIL() << "no process " << title << " under postmaster " << postmaster;
 }
 
 PostgresServer::~PostgresServer() {
@@ -242,7 +286,10 @@ std::string ChildProcess::ReadLine(absl::Duration limit) {
     if (select(out_ + 1, &fds, nullptr, nullptr, &tv) <= 0) continue;
     char chunk[4096];
     const ssize_t n = read(out_, chunk, sizeof(chunk));
-    if (n <= 0) return "";
+    if (n <= 0) {
+      eof_ = true;
+      return "";
+    }
     buffer_.append(chunk, static_cast<size_t>(n));
   }
 }

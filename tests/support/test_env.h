@@ -23,8 +23,9 @@ int FreePort();
 
 class PostgresServer {
  public:
-  // initdb + start; aborts the test binary on failure.
-  PostgresServer();
+  // initdb + start; aborts the test binary on failure. `settings` are
+  // server options ("-c fsync=off ...").
+  explicit PostgresServer(std::string settings = "");
   ~PostgresServer();
 
   // A new, empty database; returns its URL.
@@ -32,9 +33,18 @@ class PostgresServer {
   std::string Url(const std::string& database) const;
   int port() const { return port_; }
 
+  // pg_ctl stop with `mode` (smart, fast, immediate), and start again on the
+  // same port and folder.
+  void Stop(const std::string& mode);
+  void Start();
+  // Sends `sig` to the server's own process titled "postgres: <role>"
+  // (walwriter, checkpointer, ...); fails the test if there is none.
+  void SignalAuxiliary(const std::string& role, int sig);
+
  private:
   std::string root_;
   std::string data_dir_;
+  std::string settings_;
   int port_;
   int databases_ = 0;
 };
@@ -56,6 +66,7 @@ class HubProcess {
   // within `limit` (it is then killed).
   absl::StatusOr<absl::Duration> Terminate(absl::Duration limit = absl::Seconds(10));
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   std::string address() const;
   std::shared_ptr<grpc::Channel> Channel() const;
@@ -83,6 +94,8 @@ class ChildProcess {
   // The next line of its stdout without the newline; empty at EOF or after
   // `limit`.
   std::string ReadLine(absl::Duration limit = absl::Seconds(30));
+  // Its stdout is closed: it exited (or closed it).
+  bool at_eof() const { return eof_; }
   void WriteLine(const std::string& line);
   void Signal(int sig);
   void Kill();
@@ -94,6 +107,7 @@ class ChildProcess {
   int in_ = -1;   // its stdin
   int out_ = -1;  // its stdout
   std::string buffer_;
+  bool eof_ = false;
 };
 
 // Path of the test helper programs built beside the tests.

@@ -1,0 +1,23 @@
+#ifndef SERVICES_CALL_INTERCEPTOR_H_
+#define SERVICES_CALL_INTERCEPTOR_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+namespace hub::services {
+
+// Sees every call before and after the handler. gRPC answers a unary request
+// it cannot parse (a string field that is not UTF-8, a truncated message) with
+// INTERNAL and no message, before any handler runs; that is the client's
+// fault, not the server's, so the interceptor turns it into INVALID_ARGUMENT
+// with a message that says what is wrong (API.md: bad input is
+// INVALID_ARGUMENT).
+class CallInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+};
+
+}  // namespace hub::services
+
+#endif  // SERVICES_CALL_INTERCEPTOR_H_
