@@ -66,7 +66,13 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
           options_.publish_committers,
           static_cast<size_t>(options_.max_publish_batch_bytes),
           [this](absl::Span<PublishItem* const> items) {
-            return store_.Publish(items);
+            absl::Status committed = store_.Publish(items);
+            if (committed.ok()) {
+              int64_t messages = 0;
+              for (const PublishItem* item : items) messages += item->messages.size();
+              probe_.PublishTransaction(static_cast<int>(items.size()), messages);
+            }
+            return committed;
           },
           // A topic's publishes share its head row lock (invariant P): one
           // transaction at a time per topic, with everything queued for it.
@@ -79,9 +85,12 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
                    refs.push_back(AckRef{item->subscription_id, id});
                  }
                }
-               return store_.Acknowledge(refs);
+               absl::Status committed = store_.Acknowledge(refs);
+               if (committed.ok()) probe_.AckTransaction(static_cast<int64_t>(refs.size()));
+               return committed;
              }),
-      maintenance_([this] { MaintenanceLoop(); }) {
+      maintenance_([this] { MaintenanceLoop(); }),
+      stats_([this] { StatsLoop(); }) {
   store_.WatchPublishes([this](int64_t topic_id) { wake_ups_.Notify(topic_id); });
 }
 
@@ -94,6 +103,7 @@ void Hub::Shutdown() {
   acker_.Stop();
   stop_maintenance_.Notify();
   maintenance_.join();
+  stats_.join();
 }
 
 absl::Status Hub::CheckRunning() {
@@ -125,6 +135,15 @@ void Hub::MaintenanceLoop() {
           {{"count", absl::StrCat(report->partitions_dropped)}});
     }
   }
+}
+
+void Hub::StatsLoop() {
+  do {
+    // A failure leaves the gauges as they were; the database's absence shows
+    // in readiness and in hub_database_errors_total.
+    absl::StatusOr<std::vector<SubscriptionStats>> stats = store_.GetSubscriptionStats("");
+    if (stats.ok()) probe_.SubscriptionStatsRefreshed(*stats, absl::Now());
+  } while (!stop_maintenance_.WaitForNotificationWithTimeout(options_.stats_interval));
 }
 
 absl::StatusOr<TopicConfig> Hub::CreateTopic(const TopicConfig& topic) {
@@ -267,6 +286,7 @@ absl::Status Hub::DeleteSubscription(absl::string_view name) {
 
 absl::StatusOr<std::vector<PublishResult>> Hub::Publish(
     std::string topic, std::vector<Message> messages) {
+  const absl::Time start = absl::Now();
   RETURN_IF_ERROR(ValidatePublish(topic, messages, options_.limits));
   RETURN_IF_ERROR(CheckRunning());
   int64_t bytes = 0;
@@ -275,6 +295,8 @@ absl::StatusOr<std::vector<PublishResult>> Hub::Publish(
   RETURN_IF_ERROR(publisher_.Submit(item, static_cast<size_t>(bytes)));
   RETURN_IF_ERROR(item.status);
   wake_ups_.Notify(item.topic_id);
+  probe_.Published(item.topic, item.results, bytes);
+  probe_.PublishLatency(absl::Now() - start);
   return std::move(item.results);
 }
 
@@ -293,6 +315,7 @@ absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(
       claims_.Leave(sub.id);
       RETURN_IF_ERROR(claimed.status());
       deliveries = *std::move(claimed);
+      probe_.Delivered(sub.config.name, deliveries);
       // A full claim may have left more behind: the next waiter's turn.
       if (static_cast<int>(deliveries.size()) == max_messages) {
         wake_ups_.Notify(sub.topic_id);
@@ -324,6 +347,17 @@ absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription,
                      absl::Now() + max_wait);
 }
 
+void Hub::CountRefusals(absl::string_view subscription,
+                        absl::Span<const AckResult> results) {
+  int64_t expired = 0, invalid = 0;
+  for (const AckResult& r : results) {
+    expired += r.status == AckStatus::kExpired;
+    invalid += r.status == AckStatus::kInvalid;
+  }
+  if (expired > 0) probe_.AckRefused(subscription, AckStatus::kExpired, expired);
+  if (invalid > 0) probe_.AckRefused(subscription, AckStatus::kInvalid, invalid);
+}
+
 std::vector<AckResult> Hub::ParseAckIds(const std::vector<std::string>& ack_ids,
                                         std::vector<AckId>& parsed) {
   std::vector<AckResult> results;
@@ -342,7 +376,10 @@ absl::StatusOr<std::vector<AckResult>> Hub::SettleIds(
     SettleKind kind, absl::string_view reason) {
   std::vector<AckId> parsed;
   std::vector<AckResult> results = ParseAckIds(ack_ids, parsed);
-  if (parsed.empty()) return results;
+  if (parsed.empty()) {
+    if (kind == SettleKind::kAck) CountRefusals(sub.config.name, results);
+    return results;
+  }
   if (sub.config.delivery_guarantee == DeliveryGuarantee::kAtMostOnce) {
     // Delivered means done; there is nothing left to ack or reject.
     return results;
@@ -351,6 +388,8 @@ absl::StatusOr<std::vector<AckResult>> Hub::SettleIds(
     const size_t count = parsed.size();
     AckItem item{sub.id, std::move(parsed)};
     RETURN_IF_ERROR(acker_.Submit(item, count));
+    probe_.Acked(sub.config.name, static_cast<int64_t>(count));
+    CountRefusals(sub.config.name, results);
     return results;
   }
   ASSIGN_OR_RETURN(std::vector<AckStatus> statuses,
@@ -358,6 +397,11 @@ absl::StatusOr<std::vector<AckResult>> Hub::SettleIds(
   size_t next = 0;
   for (AckResult& r : results) {
     if (r.status == AckStatus::kOk) r.status = statuses[next++];
+  }
+  if (kind == SettleKind::kAck) {
+    probe_.Acked(sub.config.name, static_cast<int64_t>(std::count(
+                                      statuses.begin(), statuses.end(), AckStatus::kOk)));
+    CountRefusals(sub.config.name, results);
   }
   // On an ordered subscription a settled message releases the next one of
   // its key.
@@ -370,6 +414,7 @@ absl::Status Hub::ModifyParsed(const SubscriptionRecord& sub,
   if (ids.empty()) return absl::OkStatus();
   if (seconds == 0) {
     RETURN_IF_ERROR(store_.Nack(sub, ids));
+    probe_.Nacked(sub.config.name, static_cast<int64_t>(ids.size()));
     // Nacked messages may be due at once; local waiters look again.
     wake_ups_.Notify(sub.topic_id);
     return absl::OkStatus();
@@ -467,9 +512,16 @@ absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
   for (AckResult& r : ack_results) {
     if (r.status == AckStatus::kOk) r.status = result.ack_statuses[next++];
   }
+  probe_.Acked(subscription, static_cast<int64_t>(std::count(result.ack_statuses.begin(),
+                                                             result.ack_statuses.end(),
+                                                             AckStatus::kOk)));
+  CountRefusals(subscription, ack_results);
   TransactOutcome outcome{std::move(ack_results), {}};
   for (PublishItem& item : items) {
     wake_ups_.Notify(item.topic_id);
+    int64_t bytes = 0;
+    for (const Message& m : item.messages) bytes += MessageBytes(m);
+    probe_.Published(item.topic, item.results, bytes);
     outcome.publish_results.push_back(std::move(item.results));
   }
   if (sub.config.enable_message_ordering) wake_ups_.Notify(sub.topic_id);
@@ -524,11 +576,16 @@ StreamSession::StreamSession(Hub& hub, SubscriptionRecord sub,
                              absl::Duration ack_deadline, int64_t max_messages,
                              int64_t max_bytes)
     : hub_(hub),
+      name_(sub.config.name),
       ack_deadline_(ack_deadline),
       max_messages_(max_messages),
       max_bytes_(max_bytes),
       sub_(std::move(sub)),
-      refreshed_(absl::Now()) {}
+      refreshed_(absl::Now()) {
+  hub_.probe_.StreamOpened(name_);
+}
+
+StreamSession::~StreamSession() { hub_.probe_.StreamClosed(name_); }
 
 absl::StatusOr<SubscriptionRecord> StreamSession::CurrentSubscription() {
   std::string name;
@@ -552,14 +609,17 @@ bool StreamSession::HasRoom() {
 // A lease that ran out no longer counts against flow control: the message is
 // the hub's to redeliver, whatever this client still does with it.
 void StreamSession::DropExpired(absl::Time now) {
+  int64_t expired = 0;
   for (auto it = held_.begin(); it != held_.end();) {
     if (it->second.expires <= now) {
       held_bytes_ -= it->second.bytes;
       held_.erase(it++);
+      ++expired;
     } else {
       ++it;
     }
   }
+  if (expired > 0) hub_.probe_.LeasesExpired(name_, expired);
 }
 
 absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
@@ -591,10 +651,22 @@ absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
     const absl::Time expires = absl::Now() + ack_deadline_;
     for (const Delivery& d : deliveries) {
       const int64_t bytes = MessageBytes(d.message);
-      held_[d.ack_id] = Held{bytes, expires};
+      held_[d.ack_id] = Held{bytes, expires, d.message.publish_time};
       held_bytes_ += bytes;
     }
     return deliveries;
+  }
+}
+
+void StreamSession::ReleaseAcked(absl::Span<const AckResult> results) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (const AckResult& r : results) {
+    auto it = held_.find(r.ack_id);
+    if (it == held_.end()) continue;
+    if (r.status == AckStatus::kOk) hub_.probe_.EndToEnd(now - it->second.published);
+    held_bytes_ -= it->second.bytes;
+    held_.erase(it);
   }
 }
 
@@ -632,7 +704,7 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(
   ASSIGN_OR_RETURN(SubscriptionRecord sub, CurrentSubscription());
   ASSIGN_OR_RETURN(std::vector<AckResult> results,
                    hub_.SettleIds(sub, request.ack_ids, SettleKind::kAck, ""));
-  Release(request.ack_ids);
+  ReleaseAcked(results);
 
   for (const auto& [seconds, ids] : modify) {
     std::vector<AckId> modify_parsed;

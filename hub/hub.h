@@ -40,6 +40,9 @@ struct HubOptions {
   // of redelivering expired leases and of a missed notification.
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration maintenance_interval = absl::Minutes(1);
+  // How often the backlog gauges of every subscription are read from the
+  // store (one query over cursors, heads and lease rows).
+  absl::Duration stats_interval = absl::Seconds(10);
   // StreamingPull flow control when the client sets none.
   int64_t default_max_outstanding_messages = 1000;
   int64_t default_max_outstanding_bytes = 10 * kMiB;
@@ -80,6 +83,7 @@ class StreamSession {
  public:
   StreamSession(Hub& hub, SubscriptionRecord sub, absl::Duration ack_deadline,
                 int64_t max_messages, int64_t max_bytes);
+  ~StreamSession();
 
   // Blocks until there are messages to send and room for them. An error
   // ends the stream: UNAVAILABLE on shutdown or Close, NOT_FOUND when the
@@ -97,8 +101,11 @@ class StreamSession {
   struct Held {
     int64_t bytes;
     absl::Time expires;
+    absl::Time published;
   };
   void Release(absl::Span<const std::string> ack_ids);
+  // Releases acked messages; those acked OK count toward end-to-end latency.
+  void ReleaseAcked(absl::Span<const AckResult> results);
   bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The subscription as of the last refresh; changes made by
@@ -106,6 +113,7 @@ class StreamSession {
   absl::StatusOr<SubscriptionRecord> CurrentSubscription();
 
   Hub& hub_;
+  const std::string name_;
   const absl::Duration ack_deadline_;
   const int64_t max_messages_;
   const int64_t max_bytes_;
@@ -190,6 +198,8 @@ class Hub {
 
   // Parses ack ids; the results start as INVALID for malformed ones and OK
   // for the rest.
+  // Acks refused (expired, invalid) count in the metrics.
+  void CountRefusals(absl::string_view subscription, absl::Span<const AckResult> results);
   static std::vector<AckResult> ParseAckIds(
       const std::vector<std::string>& ack_ids, std::vector<AckId>& parsed);
   // Acks or rejects by the subscription's guarantee: at-most-once has
@@ -207,6 +217,7 @@ class Hub {
       absl::Duration ack_deadline, absl::Time deadline);
   absl::Status CheckRunning();
   void MaintenanceLoop();
+  void StatsLoop();
 
   Store& store_;
   const HubOptions options_;
@@ -218,6 +229,7 @@ class Hub {
   GroupCommitter<AckItem> acker_;
   absl::Notification stop_maintenance_;
   std::thread maintenance_;
+  std::thread stats_;
 };
 
 }  // namespace hub

@@ -2,6 +2,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include "absl/time/clock.h"
+
 namespace hub::services {
 namespace {
 
@@ -11,8 +13,11 @@ using grpc::experimental::ServerRpcInfo;
 
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit CallInterceptor(ServerRpcInfo* info)
-      : unary_(info->type() == ServerRpcInfo::Type::UNARY) {}
+  CallInterceptor(ServerRpcInfo* info, ServiceProbe& probe)
+      : probe_(probe),
+        method_(info->method()),
+        unary_(info->type() == ServerRpcInfo::Type::UNARY),
+        start_(absl::Now()) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
     // A unary call carries exactly one request, so an empty receive means
@@ -33,11 +38,18 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
           "request is not a valid hub.v1 message (string fields must be "
           "UTF-8)"));
     }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      probe_.Call(method_, methods->GetSendStatus().error_code(),
+                  unary_ ? std::optional<absl::Duration>(absl::Now() - start_) : std::nullopt);
+    }
     methods->Proceed();
   }
 
  private:
+  ServiceProbe& probe_;
+  const char* const method_;
   const bool unary_;
+  const absl::Time start_;
   bool request_unparsable_ = false;
 };
 
@@ -45,7 +57,7 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* CallInterceptorFactory::CreateServerInterceptor(
     ServerRpcInfo* info) {
-  return new CallInterceptor(info);
+  return new CallInterceptor(info, probe_);
 }
 
 }  // namespace hub::services

@@ -3,6 +3,8 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
+#include "services/service_probe.h"
+
 namespace hub::services {
 
 // Sees every call before and after the handler. gRPC answers a unary request
@@ -10,12 +12,18 @@ namespace hub::services {
 // INTERNAL and no message, before any handler runs; that is the client's
 // fault, not the server's, so the interceptor turns it into INVALID_ARGUMENT
 // with a message that says what is wrong (API.md: bad input is
-// INVALID_ARGUMENT).
+// INVALID_ARGUMENT). It also counts every call, by method and final code,
+// and times unary ones.
 class CallInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  explicit CallInterceptorFactory(ServiceProbe& probe) : probe_(probe) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  ServiceProbe& probe_;
 };
 
 }  // namespace hub::services

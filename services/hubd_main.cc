@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   }
 
   hub::HubProbe probe(registry);
+  hub::services::ServiceProbe service_probe(registry, PROJECT_VERSION);
   hub::Hub engine(store, config->hub, probe);
   hub::services::PublisherService publisher(engine);
   hub::services::SubscriberService subscriber(engine);
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&publisher);
   builder.RegisterService(&subscriber);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<hub::services::CallInterceptorFactory>());
+  interceptors.push_back(std::make_unique<hub::services::CallInterceptorFactory>(service_probe));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -93,15 +94,12 @@ int main(int argc, char** argv) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
 
-  prometheus::BuildGauge()
-      .Name("hub_build_info")
-      .Help("Always 1; labels name the build")
-      .Register(registry)
-      .Add({{"version", PROJECT_VERSION}})
-      .Set(1);
   hub::services::HealthMonitor monitor(
       [&store] { return store.Ping(); },
-      [health](bool serving) { health->SetServingStatus(serving); },
+      [health, &service_probe](bool serving) {
+        health->SetServingStatus(serving);
+        service_probe.DatabaseUp(serving);
+      },
       absl::Seconds(1));
   hub::services::OpsHttpServer ops(registry, [&monitor] { return monitor.serving(); });
   if (absl::Status s = ops.Start(config->metrics_listen); !s.ok()) {

@@ -33,6 +33,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, maintenance_interval, absl::Minutes(1),
           "how often partitions are made ahead and retention runs (on one "
           "replica at a time)");
+ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(10),
+          "how often the per-subscription backlog gauges are read from the "
+          "database");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
@@ -44,7 +47,7 @@ constexpr const char* kFlagNames[] = {
     "max_message_bytes", "db_pool_size",        "publish_committers",
     "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
     "shutdown_grace",  "maintenance_interval",  "migrate",
-    "log_level"};
+    "log_level",       "stats_interval"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -85,6 +88,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.hub.publish_committers = absl::GetFlag(FLAGS_publish_committers);
   c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   c.hub.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
+  c.hub.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   c.hub.default_max_outstanding_messages =
       absl::GetFlag(FLAGS_max_outstanding_messages);
   c.hub.default_max_outstanding_bytes = absl::GetFlag(FLAGS_max_outstanding_bytes);
@@ -99,10 +103,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   if (c.db_pool_size < 2 || c.hub.publish_committers < 1 ||
       c.hub.poll_interval <= absl::ZeroDuration() ||
-      c.hub.maintenance_interval <= absl::ZeroDuration()) {
+      c.hub.maintenance_interval <= absl::ZeroDuration() ||
+      c.hub.stats_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "--db_pool_size must be at least 2, --publish_committers at least 1 "
-        "and --poll_interval and --maintenance_interval positive");
+        "and --poll_interval, --maintenance_interval and --stats_interval positive");
   }
   return c;
 }

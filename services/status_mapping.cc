@@ -52,4 +52,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(ToGrpcCode(status.code()), std::string(status.message()));
 }
 
+std::string GrpcCodeName(grpc::StatusCode code) {
+  // The two enums share their numbers (both are google.rpc.Code).
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
 }  // namespace hub::services

@@ -1,6 +1,8 @@
 #ifndef SERVICES_STATUS_MAPPING_H_
 #define SERVICES_STATUS_MAPPING_H_
 
+#include <string>
+
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
@@ -12,6 +14,8 @@ namespace hub::services {
 // layer only translates.
 grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// The canonical name of a code ("INVALID_ARGUMENT"), as metrics label it.
+std::string GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace hub::services
 

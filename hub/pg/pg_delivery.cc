@@ -251,6 +251,10 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn,
   for (const Leased& l : leased) positions.push_back(l.position);
   std::map<int64_t, Message> messages = FetchMessages(tx, sub.topic_id, positions);
   tx.commit();
+  if (!letters.empty()) {
+    probe_.DeadLettered(sub.config.name, "max_delivery_attempts",
+                        static_cast<int64_t>(letters.size()));
+  }
   return MakeDeliveries(std::move(leased), messages);
 }
 
@@ -473,17 +477,21 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
                                                        SettleKind kind,
                                                        absl::string_view reason) {
   std::vector<AckStatus> statuses;
+  int64_t rejected = 0;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     std::vector<DeadLetter> letters;
     statuses = SettleInTransaction(tx, sub, ids, &letters);
+    rejected = 0;
     if (kind == SettleKind::kReject) {
       for (DeadLetter& l : letters) l.reason = reason.empty() ? kRejected : std::string(reason);
       SendToDeadLetterTopic(tx, sub, letters);
+      rejected = static_cast<int64_t>(letters.size());
     }
     tx.commit();
     return absl::OkStatus();
   }));
+  if (rejected > 0) probe_.DeadLettered(sub.config.name, "rejected", rejected);
   return statuses;
 }
 

@@ -29,7 +29,12 @@ PgProbe::PgProbe(prometheus::Registry& registry)
       waiting_(prometheus::BuildGauge()
                    .Name("hub_database_pool_waiting")
                    .Help("Callers waiting for a connection of a pool")
-                   .Register(registry)) {
+                   .Register(registry)),
+      dead_lettered_(prometheus::BuildCounter()
+                         .Name("hub_dead_lettered_messages_total")
+                         .Help("Messages that left a subscription for its dead-letter topic "
+                               "(dropped without one), by reason")
+                         .Register(registry)) {
   // Every kind from the start, so that a rate over it exists before the
   // first error.
   for (DbErrorKind kind :
@@ -54,6 +59,13 @@ void PgProbe::Pool(bool relaxed, int in_use, int open, int waiting) {
   connections_.Add({{"pool", PoolName(relaxed)}, {"state", "in_use"}}).Set(in_use);
   connections_.Add({{"pool", PoolName(relaxed)}, {"state", "idle"}}).Set(open - in_use);
   waiting_.Add({{"pool", PoolName(relaxed)}}).Set(waiting);
+}
+
+void PgProbe::DeadLettered(absl::string_view subscription, absl::string_view reason,
+                           int64_t count) {
+  dead_lettered_
+      .Add({{"subscription", std::string(subscription)}, {"reason", std::string(reason)}})
+      .Increment(static_cast<double>(count));
 }
 
 }  // namespace hub::pg

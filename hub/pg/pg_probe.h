@@ -7,6 +7,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hub/pg/pg_errors.h"
 
@@ -24,12 +25,17 @@ class PgProbe {
   void Transaction(absl::Duration took);
   // A pool's connections: busy, opened in all, callers waiting for one.
   void Pool(bool relaxed, int in_use, int open, int waiting);
+  // Messages that left a subscription for its dead-letter topic (or were
+  // dropped, without one), committed; `reason` is max_delivery_attempts or
+  // rejected.
+  void DeadLettered(absl::string_view subscription, absl::string_view reason, int64_t count);
 
  private:
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Histogram& transactions_;
   prometheus::Family<prometheus::Gauge>& connections_;
   prometheus::Family<prometheus::Gauge>& waiting_;
+  prometheus::Family<prometheus::Counter>& dead_lettered_;
 };
 
 }  // namespace hub::pg

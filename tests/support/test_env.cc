@@ -353,7 +353,8 @@ std::string HttpGet(int port, const std::string& path) {
     return "";
   }
   const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+      // HTTP/1.0: the answer comes whole, never chunked.
+      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
   if (write(fd, request.data(), request.size()) < 0) {
     close(fd);
     return "";

@@ -1,0 +1,51 @@
+#include "services/service_probe.h"
+
+#include "services/status_mapping.h"
+
+namespace hub::services {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kSeconds = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60};
+
+// "/hub.v1.Publisher/Publish" -> "hub.v1.Publisher/Publish": the form
+// grpc-go's and grpc-java's metrics use.
+std::string MethodLabel(absl::string_view method) {
+  if (!method.empty() && method.front() == '/') method.remove_prefix(1);
+  return std::string(method);
+}
+
+}  // namespace
+
+ServiceProbe::ServiceProbe(prometheus::Registry& registry, absl::string_view version)
+    : requests_(prometheus::BuildCounter()
+                    .Name("hub_grpc_requests_total")
+                    .Help("gRPC calls finished, by method and status code")
+                    .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("hub_grpc_request_duration_seconds")
+                   .Help("Time from a unary call's arrival to its status, by method")
+                   .Register(registry)),
+      database_up_(prometheus::BuildGauge()
+                       .Name("hub_database_up")
+                       .Help("1 while the database answers the health probe, else 0")
+                       .Register(registry)
+                       .Add({})) {
+  prometheus::BuildGauge()
+      .Name("hub_build_info")
+      .Help("Always 1; labels name the build")
+      .Register(registry)
+      .Add({{"version", std::string(version)}})
+      .Set(1);
+}
+
+void ServiceProbe::Call(absl::string_view method, grpc::StatusCode code,
+                        std::optional<absl::Duration> took) {
+  const std::string label = MethodLabel(method);
+  requests_.Add({{"method", label}, {"code", std::string(GrpcCodeName(code))}}).Increment();
+  if (took) latency_.Add({{"method", label}}, kSeconds).Observe(absl::ToDoubleSeconds(*took));
+}
+
+void ServiceProbe::DatabaseUp(bool up) { database_up_.Set(up ? 1 : 0); }
+
+}  // namespace hub::services

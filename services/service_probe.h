@@ -1,0 +1,39 @@
+#ifndef SERVICES_SERVICE_PROBE_H_
+#define SERVICES_SERVICE_PROBE_H_
+
+#include <optional>
+#include <string>
+
+#include <grpcpp/support/status.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace hub::services {
+
+// The gRPC layer's metrics: calls by method and code, unary latency, the
+// database as readiness sees it, and the build.
+class ServiceProbe {
+ public:
+  ServiceProbe(prometheus::Registry& registry, absl::string_view version);
+
+  // One finished call. `method` is the full gRPC name
+  // ("/hub.v1.Publisher/Publish"); `took` is set for unary calls only (a
+  // stream's lifetime is no latency).
+  void Call(absl::string_view method, grpc::StatusCode code, std::optional<absl::Duration> took);
+  void DatabaseUp(bool up);
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Gauge& database_up_;
+};
+
+}  // namespace hub::services
+
+#endif  // SERVICES_SERVICE_PROBE_H_
