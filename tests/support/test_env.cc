@@ -319,6 +319,7 @@ int ChildProcess::Wait() {
 }
 
 std::string TestConsumerPath() { return TEST_CONSUMER_PATH; }
+std::string InboxConsumerPath() { return INBOX_CONSUMER_PATH; }
 std::string HubctlPath() { return HUBCTL_PATH; }
 
 CommandResult RunCommand(const std::string& command) {

@@ -112,6 +112,7 @@ class ChildProcess {
 
 // Path of the test helper programs built beside the tests.
 std::string TestConsumerPath();
+std::string InboxConsumerPath();
 std::string HubctlPath();
 
 struct CommandResult {
