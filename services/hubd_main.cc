@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                          pg_probe);
   // Waits for the database: under an orchestrator hubd may start first.
   for (;;) {
-    const absl::Status s = config->migrate ? store.Migrate() : store.Maintain().status();
+    const absl::Status s = config->migrate || config->migrate_only ? store.Migrate()
+                                                                    : store.Maintain().status();
     if (s.ok()) break;
     Log(LogLevel::kError, "database_not_ready",
         {{"error", std::string(s.message())}});
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
     if (sigtimedwait(&signals, nullptr, &wait) > 0) return 0;
   }
 
+  if (config->migrate_only) {
+    Log(LogLevel::kInfo, "migrated");
+    return 0;
+  }
   hub::HubProbe probe(registry);
   hub::services::ServiceProbe service_probe(registry, PROJECT_VERSION);
   hub::Hub engine(store, config->hub, probe);

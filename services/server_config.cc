@@ -37,6 +37,9 @@ ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(10),
           "how often the per-subscription backlog gauges are read from the "
           "database");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations at start");
+ABSL_FLAG(bool, migrate_only, false,
+          "apply pending migrations, then exit (for a migration job; replicas "
+          "then run with --migrate=false)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 namespace hub::services {
@@ -47,7 +50,7 @@ constexpr const char* kFlagNames[] = {
     "max_message_bytes", "db_pool_size",        "publish_committers",
     "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
     "shutdown_grace",  "maintenance_interval",  "migrate",
-    "log_level",       "stats_interval"};
+    "log_level",       "stats_interval",        "migrate_only"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -80,6 +83,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.migrate = absl::GetFlag(FLAGS_migrate);
+  c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
   c.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");

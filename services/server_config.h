@@ -17,6 +17,8 @@ struct ServerConfig {
   std::string metrics_listen;
   int db_pool_size;
   bool migrate;
+  // Apply the migrations and exit (a deployment's migration job).
+  bool migrate_only = false;
   absl::Duration shutdown_grace;
   LogLevel log_level;
   HubOptions hub;

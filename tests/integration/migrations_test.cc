@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "tests/support/hub_client.h"
 #include "tests/support/test_env.h"
 
 namespace hub::testing {
@@ -32,6 +34,21 @@ TEST(MigrationsTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
   replicas[0]->Start();
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM hub_schema_migrations"), applied);
   EXPECT_EQ(QueryValue(url, "SELECT max(applied_at)::text FROM hub_schema_migrations"), before);
+}
+
+// The chart's migration Job: --migrate_only applies everything and exits 0;
+// a replica started with --migrate=false then serves on that schema.
+TEST(MigrationsTest, MigrateOnlyAppliesAndExits) {
+  const std::string url = SharedPostgres().CreateDatabase();
+  CommandResult r = RunCommand(absl::StrCat("HUB_DATABASE_URL='", url, "' ", HUBD_PATH,
+                                            " --migrate_only --metrics_listen=127.0.0.1:0"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("\"event\":\"migrated\""), std::string::npos) << r.err;
+  EXPECT_GE(std::stoi(QueryValue(url, "SELECT count(*) FROM hub_schema_migrations")), 3);
+  HubProcess replica(url, {"--migrate=false"});
+  ASSERT_NO_FATAL_FAILURE(replica.Start());
+  auto publisher = replica.Publisher();
+  EXPECT_TRUE(CreateTopic(*publisher, "orders").ok());
 }
 
 }  // namespace

@@ -15,3 +15,47 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/* Labels that select the hubd pods. */}}
+{{- define "message-hub.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: hubd
+{{- end -}}
+
+{{/* The Secret and key holding the database URL. */}}
+{{- define "message-hub.databaseSecret" -}}
+{{- if .Values.database.url -}}
+{{- include "message-hub.fullname" . }}-database
+{{- else -}}
+{{- required "set database.existingSecret or database.url" .Values.database.existingSecret -}}
+{{- end -}}
+{{- end -}}
+{{- define "message-hub.databaseSecretKey" -}}
+{{- if .Values.database.url -}}
+uri
+{{- else -}}
+{{- .Values.database.existingSecretKey -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "message-hub.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "message-hub.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "message-hub.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* hubd's settings as HUB_* variables, the database URL from its Secret. */}}
+{{- define "message-hub.env" -}}
+- name: HUB_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "message-hub.databaseSecret" . }}
+      key: {{ include "message-hub.databaseSecretKey" . }}
+{{- end -}}
