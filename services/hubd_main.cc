@@ -15,6 +15,7 @@
 #include "hub/hub.h"
 #include "hub/log.h"
 #include "hub/pg/pg_store.h"
+#include "services/auth/access_control.h"
 #include "services/call_interceptor.h"
 #include "services/health_monitor.h"
 #include "services/ops_http_server.h"
@@ -77,8 +78,14 @@ int main(int argc, char** argv) {
   hub::HubProbe probe(registry);
   hub::services::ServiceProbe service_probe(registry, PROJECT_VERSION);
   hub::Hub engine(store, config->hub, probe);
-  hub::services::PublisherService publisher(engine);
-  hub::services::SubscriberService subscriber(engine);
+  absl::StatusOr<hub::services::auth::AccessControl> access =
+      hub::services::auth::LoadAccessControl(config->tokens_file, config->policy_file);
+  if (!access.ok()) {
+    Log(LogLevel::kError, "bad_configuration", {{"error", std::string(access.status().message())}});
+    return 2;
+  }
+  hub::services::PublisherService publisher(engine, *access);
+  hub::services::SubscriberService subscriber(engine, *access);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -5,9 +5,10 @@
 
 namespace hub::services {
 
-grpc::Status PublisherService::CreateTopic(grpc::ServerContext*,
+grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context,
                                            const v1::Topic* request,
                                            v1::Topic* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Topic(request->name())); !s.ok()) return s;
   absl::StatusOr<TopicConfig> topic = TopicFromProto(*request);
   if (topic.ok()) topic = hub_.CreateTopic(*topic);
   if (!topic.ok()) return ToGrpcStatus(topic.status());
@@ -15,18 +16,20 @@ grpc::Status PublisherService::CreateTopic(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PublisherService::GetTopic(grpc::ServerContext*,
+grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
                                         const v1::GetTopicRequest* request,
                                         v1::Topic* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Topic(request->name())); !s.ok()) return s;
   absl::StatusOr<TopicConfig> topic = hub_.GetTopic(request->name());
   if (!topic.ok()) return ToGrpcStatus(topic.status());
   TopicToProto(*topic, response);
   return grpc::Status::OK;
 }
 
-grpc::Status PublisherService::ListTopics(grpc::ServerContext*,
+grpc::Status PublisherService::ListTopics(grpc::ServerContext* context,
                                           const v1::ListTopicsRequest* request,
                                           v1::ListTopicsResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Topic("")); !s.ok()) return s;
   absl::StatusOr<Page<TopicConfig>> page =
       hub_.ListTopics(request->page_size(), request->page_token());
   if (!page.ok()) return ToGrpcStatus(page.status());
@@ -37,9 +40,10 @@ grpc::Status PublisherService::ListTopics(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PublisherService::UpdateTopic(grpc::ServerContext*,
+grpc::Status PublisherService::UpdateTopic(grpc::ServerContext* context,
                                            const v1::UpdateTopicRequest* request,
                                            v1::Topic* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Topic(request->topic().name())); !s.ok()) return s;
   absl::StatusOr<TopicConfig> topic = TopicFromProto(request->topic());
   if (topic.ok()) topic = hub_.UpdateTopic(*topic, MaskPaths(request->update_mask()));
   if (!topic.ok()) return ToGrpcStatus(topic.status());
@@ -47,15 +51,17 @@ grpc::Status PublisherService::UpdateTopic(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PublisherService::DeleteTopic(grpc::ServerContext*,
+grpc::Status PublisherService::DeleteTopic(grpc::ServerContext* context,
                                            const v1::DeleteTopicRequest* request,
                                            google::protobuf::Empty*) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Topic(request->name())); !s.ok()) return s;
   return ToGrpcStatus(hub_.DeleteTopic(request->name()));
 }
 
-grpc::Status PublisherService::Publish(grpc::ServerContext*,
+grpc::Status PublisherService::Publish(grpc::ServerContext* context,
                                        const v1::PublishRequest* request,
                                        v1::PublishResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kPublish, auth::Topic(request->topic())); !s.ok()) return s;
   std::vector<Message> messages;
   messages.reserve(request->messages_size());
   for (const v1::Message& m : request->messages()) {

@@ -3,13 +3,14 @@
 
 #include "hub/hub.h"
 #include "hub/v1/publisher.grpc.pb.h"
+#include "services/auth/access_control.h"
 
 namespace hub::services {
 
-// hub.v1.Publisher over the engine. Translation only.
+// hub.v1.Publisher over the engine: access checks, then translation.
 class PublisherService final : public v1::Publisher::Service {
  public:
-  explicit PublisherService(Hub& hub) : hub_(hub) {}
+  PublisherService(Hub& hub, const auth::AccessControl& access) : hub_(hub), access_(access) {}
 
   grpc::Status CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
                            v1::Topic* response) override;
@@ -31,6 +32,7 @@ class PublisherService final : public v1::Publisher::Service {
 
  private:
   Hub& hub_;
+  const auth::AccessControl& access_;
 };
 
 }  // namespace hub::services

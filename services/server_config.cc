@@ -1,5 +1,7 @@
 #include "services/server_config.h"
 
+#include <fstream>
+
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
@@ -7,9 +9,20 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address, host:port");
+ABSL_FLAG(std::string, database_url_file, "",
+          "a file holding the PostgreSQL URL (a mounted Secret); instead of "
+          "--database_url");
+ABSL_FLAG(std::string, tokens_file, "",
+          "bearer tokens, as SHA-256 hashes with their principals (docs/security.md)");
+ABSL_FLAG(std::string, policy_file, "",
+          "access policy: allow/deny rules per principal (docs/security.md)");
+ABSL_FLAG(bool, allow_insecure, false,
+          "listen on an address other than loopback without TLS (terminate TLS "
+          "in front of hubd, or keep it on a trusted network)");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
@@ -50,7 +63,9 @@ constexpr const char* kFlagNames[] = {
     "max_message_bytes", "db_pool_size",        "publish_committers",
     "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
     "shutdown_grace",  "maintenance_interval",  "migrate",
-    "log_level",       "stats_interval",        "migrate_only"};
+    "log_level",       "stats_interval",        "migrate_only",
+    "database_url_file", "tokens_file",         "policy_file",
+    "allow_insecure"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -66,6 +81,13 @@ absl::Status ApplyEnvironment() {
     }
   }
   return absl::OkStatus();
+}
+
+// host:port on a loopback address only.
+bool IsLoopback(absl::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  const absl::string_view host = listen.substr(0, colon);
+  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
 }
 
 }  // namespace
@@ -84,6 +106,14 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.migrate = absl::GetFlag(FLAGS_migrate);
   c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  c.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  if (const std::string file = absl::GetFlag(FLAGS_database_url_file); !file.empty()) {
+    std::ifstream in(file);
+    if (!in || !std::getline(in, c.database_url)) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot read --database_url_file ", file));
+    }
+  }
   c.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
@@ -99,7 +129,15 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
 
   if (c.database_url.empty()) {
     return absl::InvalidArgumentError(
-        "no database: set HUB_DATABASE_URL (or --database_url)");
+        "no database: set HUB_DATABASE_URL (or --database_url_file)");
+  }
+  if (!IsLoopback(c.listen)) {
+    if (!absl::GetFlag(FLAGS_allow_insecure)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing to serve ", c.listen, " without TLS: hubd has no TLS of its own yet; "
+          "terminate TLS in front of it and pass --allow_insecure (docs/security.md)"));
+    }
+    Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
   }
   if (c.hub.limits.max_message_bytes < 1 ||
       c.hub.limits.max_message_bytes > Limits::kMaxConfigurableMessageBytes) {

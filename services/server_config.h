@@ -20,6 +20,9 @@ struct ServerConfig {
   // Apply the migrations and exit (a deployment's migration job).
   bool migrate_only = false;
   absl::Duration shutdown_grace;
+  // Access control (docs/security.md): files read at start; empty: none.
+  std::string tokens_file;
+  std::string policy_file;
   LogLevel log_level;
   HubOptions hub;
 };

@@ -18,9 +18,18 @@ std::vector<std::string> Strings(
 
 }  // namespace
 
-grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext*,
+grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
                                                    const v1::Subscription* request,
                                                    v1::Subscription* response) {
+  // Reading a topic through a new subscription is reading the topic; naming
+  // a dead-letter topic is publishing to it.
+  std::vector<auth::Need> needs = {{auth::Action::kAdmin, auth::Subscription(request->name())},
+                                   {auth::Action::kSubscribe, auth::Topic(request->topic())}};
+  if (!request->dead_letter_policy().dead_letter_topic().empty()) {
+    needs.push_back({auth::Action::kPublish,
+                     auth::Topic(request->dead_letter_policy().dead_letter_topic())});
+  }
+  if (grpc::Status s = access_.Check(*context, needs); !s.ok()) return s;
   absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromProto(*request);
   if (sub.ok()) sub = hub_.CreateSubscription(*sub);
   if (!sub.ok()) return ToGrpcStatus(sub.status());
@@ -29,8 +38,9 @@ grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext*,
 }
 
 grpc::Status SubscriberService::GetSubscription(
-    grpc::ServerContext*, const v1::GetSubscriptionRequest* request,
+    grpc::ServerContext* context, const v1::GetSubscriptionRequest* request,
     v1::Subscription* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Subscription(request->name())); !s.ok()) return s;
   absl::StatusOr<SubscriptionConfig> sub = hub_.GetSubscription(request->name());
   if (!sub.ok()) return ToGrpcStatus(sub.status());
   SubscriptionToProto(*sub, response);
@@ -38,8 +48,9 @@ grpc::Status SubscriberService::GetSubscription(
 }
 
 grpc::Status SubscriberService::ListSubscriptions(
-    grpc::ServerContext*, const v1::ListSubscriptionsRequest* request,
+    grpc::ServerContext* context, const v1::ListSubscriptionsRequest* request,
     v1::ListSubscriptionsResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Subscription("")); !s.ok()) return s;
   absl::StatusOr<Page<SubscriptionConfig>> page = hub_.ListSubscriptions(
       request->topic(), request->page_size(), request->page_token());
   if (!page.ok()) return ToGrpcStatus(page.status());
@@ -51,8 +62,9 @@ grpc::Status SubscriberService::ListSubscriptions(
 }
 
 grpc::Status SubscriberService::GetSubscriptionStats(
-    grpc::ServerContext*, const v1::GetSubscriptionStatsRequest* request,
+    grpc::ServerContext* context, const v1::GetSubscriptionStatsRequest* request,
     v1::SubscriptionStats* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<SubscriptionStats> stats = hub_.GetSubscriptionStats(request->subscription());
   if (!stats.ok()) return ToGrpcStatus(stats.status());
   SubscriptionStatsToProto(*stats, absl::Now(), response);
@@ -60,14 +72,22 @@ grpc::Status SubscriberService::GetSubscriptionStats(
 }
 
 grpc::Status SubscriberService::DeleteSubscription(
-    grpc::ServerContext*, const v1::DeleteSubscriptionRequest* request,
+    grpc::ServerContext* context, const v1::DeleteSubscriptionRequest* request,
     google::protobuf::Empty*) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kAdmin, auth::Subscription(request->name())); !s.ok()) return s;
   return ToGrpcStatus(hub_.DeleteSubscription(request->name()));
 }
 
 grpc::Status SubscriberService::UpdateSubscription(
-    grpc::ServerContext*, const v1::UpdateSubscriptionRequest* request,
+    grpc::ServerContext* context, const v1::UpdateSubscriptionRequest* request,
     v1::Subscription* response) {
+  std::vector<auth::Need> needs = {
+      {auth::Action::kAdmin, auth::Subscription(request->subscription().name())}};
+  if (!request->subscription().dead_letter_policy().dead_letter_topic().empty()) {
+    needs.push_back({auth::Action::kPublish,
+                     auth::Topic(request->subscription().dead_letter_policy().dead_letter_topic())});
+  }
+  if (grpc::Status s = access_.Check(*context, needs); !s.ok()) return s;
   absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromProto(request->subscription());
   if (sub.ok()) sub = hub_.UpdateSubscription(*sub, MaskPaths(request->update_mask()));
   if (!sub.ok()) return ToGrpcStatus(sub.status());
@@ -75,8 +95,9 @@ grpc::Status SubscriberService::UpdateSubscription(
   return grpc::Status::OK;
 }
 
-grpc::Status SubscriberService::Reject(grpc::ServerContext*, const v1::RejectRequest* request,
+grpc::Status SubscriberService::Reject(grpc::ServerContext* context, const v1::RejectRequest* request,
                                        v1::RejectResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<std::vector<AckResult>> results =
       hub_.Reject(request->subscription(), Strings(request->ack_ids()), request->reason());
   if (!results.ok()) return ToGrpcStatus(results.status());
@@ -84,16 +105,23 @@ grpc::Status SubscriberService::Reject(grpc::ServerContext*, const v1::RejectReq
   return grpc::Status::OK;
 }
 
-grpc::Status SubscriberService::Seek(grpc::ServerContext*, const v1::SeekRequest* request,
+grpc::Status SubscriberService::Seek(grpc::ServerContext* context, const v1::SeekRequest* request,
                                      v1::SeekResponse*) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<absl::Time> time = TimeFromProto(request->time(), "time");
   if (!time.ok()) return ToGrpcStatus(time.status());
   return ToGrpcStatus(hub_.Seek(request->subscription(), *time));
 }
 
-grpc::Status SubscriberService::Transact(grpc::ServerContext*,
+grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
                                          const v1::TransactRequest* request,
                                          v1::TransactResponse* response) {
+  std::vector<auth::Need> needs = {
+      {auth::Action::kSubscribe, auth::Subscription(request->subscription())}};
+  for (const v1::PublishRequest& p : request->publishes()) {
+    needs.push_back({auth::Action::kPublish, auth::Topic(p.topic())});
+  }
+  if (grpc::Status s = access_.Check(*context, needs); !s.ok()) return s;
   std::vector<TransactPublish> publishes;
   for (const v1::PublishRequest& p : request->publishes()) {
     TransactPublish publish{p.topic(), {}};
@@ -110,9 +138,10 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SubscriberService::Pull(grpc::ServerContext*,
+grpc::Status SubscriberService::Pull(grpc::ServerContext* context,
                                      const v1::PullRequest* request,
                                      v1::PullResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<absl::Duration> max_wait = absl::ZeroDuration();
   if (request->has_max_wait()) {
     max_wait = DurationFromProto(request->max_wait(), "max_wait");
@@ -127,9 +156,10 @@ grpc::Status SubscriberService::Pull(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SubscriberService::Acknowledge(grpc::ServerContext*,
+grpc::Status SubscriberService::Acknowledge(grpc::ServerContext* context,
                                             const v1::AcknowledgeRequest* request,
                                             v1::AcknowledgeResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<std::vector<AckResult>> results =
       hub_.Acknowledge(request->subscription(), Strings(request->ack_ids()));
   if (!results.ok()) return ToGrpcStatus(results.status());
@@ -138,8 +168,9 @@ grpc::Status SubscriberService::Acknowledge(grpc::ServerContext*,
 }
 
 grpc::Status SubscriberService::ModifyAckDeadline(
-    grpc::ServerContext*, const v1::ModifyAckDeadlineRequest* request,
+    grpc::ServerContext* context, const v1::ModifyAckDeadlineRequest* request,
     v1::ModifyAckDeadlineResponse* response) {
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe, auth::Subscription(request->subscription())); !s.ok()) return s;
   absl::StatusOr<std::vector<AckResult>> results = hub_.ModifyAckDeadline(
       request->subscription(), Strings(request->ack_ids()),
       request->ack_deadline_seconds());
@@ -159,6 +190,11 @@ grpc::Status SubscriberService::StreamingPull(
         stream) {
   v1::StreamingPullRequest first;
   if (!stream->Read(&first)) return grpc::Status::OK;
+  if (grpc::Status s = access_.Check(*context, auth::Action::kSubscribe,
+                                     auth::Subscription(first.subscription()));
+      !s.ok()) {
+    return s;
+  }
   StreamSettings settings;
   settings.subscription = first.subscription();
   settings.ack_deadline_seconds = first.stream_ack_deadline_seconds();

@@ -2,6 +2,7 @@
 #define SERVICES_SUBSCRIBER_SERVICE_H_
 
 #include "hub/hub.h"
+#include "services/auth/access_control.h"
 #include "hub/v1/subscriber.grpc.pb.h"
 
 namespace hub::services {
@@ -9,7 +10,7 @@ namespace hub::services {
 // hub.v1.Subscriber over the engine. Translation only.
 class SubscriberService final : public v1::Subscriber::Service {
  public:
-  explicit SubscriberService(Hub& hub) : hub_(hub) {}
+  SubscriberService(Hub& hub, const auth::AccessControl& access) : hub_(hub), access_(access) {}
 
   grpc::Status CreateSubscription(grpc::ServerContext* context,
                                   const v1::Subscription* request,
@@ -50,6 +51,7 @@ class SubscriberService final : public v1::Subscriber::Service {
 
  private:
   Hub& hub_;
+  const auth::AccessControl& access_;
 };
 
 }  // namespace hub::services

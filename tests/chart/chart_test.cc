@@ -71,9 +71,12 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   // The database Secret a values file names is the operator's to make.
   const YAML::Node values =
       GetParam().empty() ? YAML::LoadFile(kChart + "/values.yaml") : YAML::LoadFile(kValues + GetParam());
-  const std::string external = values["database"] && values["database"]["existingSecret"]
-                                   ? values["database"]["existingSecret"].as<std::string>()
-                                   : "message-hub-database";
+  std::set<std::string> external = {values["database"] && values["database"]["existingSecret"]
+                                         ? values["database"]["existingSecret"].as<std::string>()
+                                         : "message-hub-database"};
+  if (values["auth"] && values["auth"]["existingSecret"]) {
+    external.insert(values["auth"]["existingSecret"].as<std::string>());
+  }
 
   std::vector<YAML::Node> workloads = r.Kind("Deployment");
   for (const YAML::Node& job : r.Kind("Job")) workloads.push_back(job);
@@ -84,6 +87,14 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
     EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>()) << name;
     EXPECT_GT(pod["securityContext"]["runAsUser"].as<int>(), 0) << name;
     EXPECT_FALSE(pod["automountServiceAccountToken"].as<bool>()) << name;
+    std::set<std::string> volumes;
+    for (const YAML::Node& v : pod["volumes"]) {
+      volumes.insert(v["name"].as<std::string>());
+      if (!v["secret"]) continue;
+      const std::string secret = v["secret"]["secretName"].as<std::string>();
+      EXPECT_TRUE(secrets.count(secret) != 0 || external.count(secret) != 0)
+          << name << " mounts Secret " << secret << ", which is neither rendered nor given";
+    }
     for (const YAML::Node& c : pod["containers"]) {
       const std::string where = name + "/" + c["name"].as<std::string>();
       EXPECT_TRUE(c["resources"]["requests"]["cpu"] && c["resources"]["requests"]["memory"]) << where;
@@ -100,8 +111,12 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
       for (const YAML::Node& env : c["env"]) {
         if (!env["valueFrom"] || !env["valueFrom"]["secretKeyRef"]) continue;
         const std::string secret = env["valueFrom"]["secretKeyRef"]["name"].as<std::string>();
-        EXPECT_TRUE(secrets.count(secret) != 0 || secret == external)
+        EXPECT_TRUE(secrets.count(secret) != 0 || external.count(secret) != 0)
             << where << " reads Secret " << secret << ", which is neither rendered nor given";
+      }
+      for (const YAML::Node& mount : c["volumeMounts"]) {
+        EXPECT_EQ(volumes.count(mount["name"].as<std::string>()), 1u) << where;
+        EXPECT_TRUE(mount["readOnly"].as<bool>()) << where << ": the root filesystem is read-only";
       }
       for (const YAML::Node& from : c["envFrom"]) {
         EXPECT_EQ(config_maps.count(from["configMapRef"]["name"].as<std::string>()), 1u) << where;
@@ -170,7 +185,8 @@ TEST(ChartValues, SchemaRefusesNonsense) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ValuesFiles, ChartTest,
-                         ::testing::Values("", "minimal.yaml", "ha.yaml", "monitoring.yaml"),
+                         ::testing::Values("", "minimal.yaml", "ha.yaml", "monitoring.yaml",
+                                           "secure.yaml"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param.empty() ? std::string("defaults")
                                                      : info.param.substr(0, info.param.find('.'));

@@ -180,7 +180,10 @@ void HubProcess::Start() {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
     v1::ListTopicsRequest req;
     v1::ListTopicsResponse resp;
-    if (Publisher()->ListTopics(&ctx, req, &resp).ok()) return;
+    // An answer means hubd serves (it listens only after its migrations);
+    // with access control on, the answer to an anonymous call is a refusal.
+    const grpc::Status answer = Publisher()->ListTopics(&ctx, req, &resp);
+    if (answer.ok() || answer.error_code() == grpc::StatusCode::UNAUTHENTICATED) return;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

@@ -59,3 +59,17 @@ uri
       name: {{ include "message-hub.databaseSecret" . }}
       key: {{ include "message-hub.databaseSecretKey" . }}
 {{- end -}}
+
+{{/* The access-control files from auth.existingSecret, when given. */}}
+{{- define "message-hub.authEnv" -}}
+{{- if .Values.auth.existingSecret }}
+{{- if .Values.auth.tokensKey }}
+- name: HUB_TOKENS_FILE
+  value: /etc/hub/auth/tokens
+{{- end }}
+{{- if .Values.auth.policyKey }}
+- name: HUB_POLICY_FILE
+  value: /etc/hub/auth/policy
+{{- end }}
+{{- end }}
+{{- end -}}

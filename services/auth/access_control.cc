@@ -1,0 +1,90 @@
+#include "services/auth/access_control.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace hub::services::auth {
+namespace {
+
+constexpr absl::string_view kBearer = "Bearer ";
+
+absl::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kPublish: return "publish";
+    case Action::kSubscribe: return "subscribe";
+    case Action::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+std::string ResourceName(const Resource& r) {
+  const char* kind = r.kind == ResourceKind::kTopic ? "topic" : "subscription";
+  return r.name.empty() ? absl::StrCat("every ", kind) : absl::StrCat(kind, " ", r.name);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContext& context) const {
+  if (!tokens_) return std::string("anonymous");
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it != metadata.end()) {
+    const absl::string_view value(it->second.data(), it->second.size());
+    if (absl::StartsWith(value, kBearer)) {
+      if (std::optional<std::string> p = tokens_->PrincipalOf(value.substr(kBearer.size()))) {
+        return *p;
+      }
+    }
+  }
+  // The token itself is never logged or echoed.
+  return absl::UnauthenticatedError("a valid bearer token is required");
+}
+
+grpc::Status AccessControl::Check(const grpc::ServerContext& context,
+                                  const std::vector<Need>& needs) const {
+  if (!enabled()) return grpc::Status::OK;
+  absl::StatusOr<std::string> principal = Principal(context);
+  if (!principal.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(principal.status().message()));
+  }
+  if (!policy_) return grpc::Status::OK;
+  for (const auto& [action, resource] : needs) {
+    if (!policy_->Allows(*principal, action, resource)) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          absl::StrCat(*principal, " may not ", ActionName(action), " on ",
+                                       ResourceName(resource)));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// The file at `path` parsed by T::Parse; nullopt when no path is given.
+template <typename T>
+absl::StatusOr<std::optional<T>> LoadOptional(const std::string& path) {
+  if (path.empty()) return std::optional<T>();
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<T> parsed = T::Parse(text.str());
+  if (!parsed.ok()) return parsed.status();
+  return std::optional<T>(*std::move(parsed));
+}
+
+}  // namespace
+
+absl::StatusOr<AccessControl> LoadAccessControl(const std::string& tokens_file,
+                                                const std::string& policy_file) {
+  absl::StatusOr<std::optional<TokenStore>> tokens = LoadOptional<TokenStore>(tokens_file);
+  if (!tokens.ok()) return tokens.status();
+  absl::StatusOr<std::optional<Policy>> policy = LoadOptional<Policy>(policy_file);
+  if (!policy.ok()) return policy.status();
+  return AccessControl(*std::move(tokens), *std::move(policy));
+}
+
+}  // namespace hub::services::auth

@@ -1,0 +1,59 @@
+#ifndef SERVICES_AUTH_ACCESS_CONTROL_H_
+#define SERVICES_AUTH_ACCESS_CONTROL_H_
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/status/statusor.h"
+#include "services/auth/policy.h"
+#include "services/auth/tokens.h"
+
+namespace hub::services::auth {
+
+// What a call needs: an action on a resource.
+using Need = std::pair<Action, Resource>;
+
+// Authentication (who calls) and authorization (may they) for every RPC
+// (docs/security.md). Without a tokens file every caller is "anonymous";
+// without a policy every caller may do everything.
+class AccessControl {
+ public:
+  AccessControl(std::optional<TokenStore> tokens, std::optional<Policy> policy)
+      : tokens_(std::move(tokens)), policy_(std::move(policy)) {}
+
+  // OK, UNAUTHENTICATED (no or an unknown bearer token while tokens are
+  // configured) or PERMISSION_DENIED (the policy does not allow one of
+  // `needs`). Checked before any work, so a refused call changes nothing.
+  grpc::Status Check(const grpc::ServerContext& context, const std::vector<Need>& needs) const;
+  grpc::Status Check(const grpc::ServerContext& context, Action action, Resource resource) const {
+    return Check(context, std::vector<Need>{{action, std::move(resource)}});
+  }
+
+  bool enabled() const { return tokens_.has_value() || policy_.has_value(); }
+
+ private:
+  absl::StatusOr<std::string> Principal(const grpc::ServerContext& context) const;
+
+  const std::optional<TokenStore> tokens_;
+  const std::optional<Policy> policy_;
+};
+
+// Reads the tokens and policy files (either may be empty: not configured).
+absl::StatusOr<AccessControl> LoadAccessControl(const std::string& tokens_file,
+                                                const std::string& policy_file);
+
+// Needs by resource, for brevity at the call sites.
+inline Resource Topic(std::string name) { return {ResourceKind::kTopic, std::move(name)}; }
+inline Resource Subscription(std::string name) {
+  return {ResourceKind::kSubscription, std::move(name)};
+}
+
+}  // namespace hub::services::auth
+
+#endif  // SERVICES_AUTH_ACCESS_CONTROL_H_

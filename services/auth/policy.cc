@@ -1,0 +1,87 @@
+#include "services/auth/policy.h"
+
+#include "services/auth/config_lines.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace hub::services::auth {
+namespace {
+
+std::optional<std::optional<Action>> ParseAction(absl::string_view text) {
+  if (text == "publish") return std::optional<Action>(Action::kPublish);
+  if (text == "subscribe") return std::optional<Action>(Action::kSubscribe);
+  if (text == "admin") return std::optional<Action>(Action::kAdmin);
+  if (text == "*") return std::optional<Action>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool Policy::Pattern::Matches(absl::string_view value) const {
+  return prefix ? absl::StartsWith(value, text) : value == text;
+}
+
+absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
+  Policy policy;
+  for (const ConfigLine& line : ConfigLines(text)) {
+    const std::vector<absl::string_view>& f = line.fields;
+    auto error = [number = line.number](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat("policy line ", number, ": ", what));
+    };
+    if (f.size() != 4) return error("expected: allow|deny PRINCIPAL ACTION RESOURCE");
+    Rule rule;
+    if (f[0] == "allow") {
+      rule.allow = true;
+    } else if (f[0] == "deny") {
+      rule.allow = false;
+    } else {
+      return error(absl::StrCat("effect must be allow or deny, not ", f[0]));
+    }
+    auto pattern = [](absl::string_view p) {
+      Pattern out;
+      out.prefix = absl::EndsWith(p, "*");
+      out.text = std::string(out.prefix ? p.substr(0, p.size() - 1) : p);
+      return out;
+    };
+    rule.principal = pattern(f[1]);
+    const std::optional<std::optional<Action>> action = ParseAction(f[2]);
+    if (!action) return error(absl::StrCat("action must be publish, subscribe, admin or *, not ", f[2]));
+    rule.action = *action;
+    if (f[3] == "*") {
+      rule.name = pattern("*");
+    } else {
+      const size_t colon = f[3].find(':');
+      const absl::string_view kind = f[3].substr(0, colon);
+      if (colon == absl::string_view::npos || colon + 1 == f[3].size()) {
+        return error("resource must be topic:NAME, subscription:NAME or *");
+      }
+      if (kind == "topic") {
+        rule.kind = ResourceKind::kTopic;
+      } else if (kind == "subscription") {
+        rule.kind = ResourceKind::kSubscription;
+      } else {
+        return error(absl::StrCat("resource kind must be topic or subscription, not ", kind));
+      }
+      rule.name = pattern(f[3].substr(colon + 1));
+    }
+    policy.rules_.push_back(std::move(rule));
+  }
+  return policy;
+}
+
+bool Policy::Allows(absl::string_view principal, Action action, const Resource& resource) const {
+  bool allowed = false;
+  for (const Rule& r : rules_) {
+    if (!r.principal.Matches(principal)) continue;
+    if (r.action && *r.action != action) continue;
+    if (r.kind && *r.kind != resource.kind) continue;
+    if (!r.name.Matches(resource.name)) continue;
+    if (!r.allow) return false;  // deny wins
+    allowed = true;
+  }
+  return allowed;
+}
+
+}  // namespace hub::services::auth

@@ -1,0 +1,60 @@
+#ifndef SERVICES_AUTH_POLICY_H_
+#define SERVICES_AUTH_POLICY_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hub::services::auth {
+
+enum class Action { kPublish, kSubscribe, kAdmin };
+enum class ResourceKind { kTopic, kSubscription };
+
+struct Resource {
+  ResourceKind kind;
+  std::string name;
+};
+
+// Who may do what where (docs/security.md). A policy file holds one rule a
+// line, `#` starts a comment:
+//
+//   allow  orders    publish    topic:orders
+//   allow  billing   subscribe  subscription:billing
+//   allow  ops       admin      *
+//   deny   *         admin      topic:payments*
+//
+// Fields: effect (allow, deny), principal, action (publish, subscribe,
+// admin, *), resource (topic:NAME, subscription:NAME, *). Principals and
+// names match exactly, by prefix when they end in `*`, or always when they
+// are `*`. A deny that matches wins over any allow; nothing matching is a
+// deny.
+class Policy {
+ public:
+  // INVALID_ARGUMENT naming the line for anything malformed.
+  static absl::StatusOr<Policy> Parse(absl::string_view text);
+
+  bool Allows(absl::string_view principal, Action action, const Resource& resource) const;
+  size_t size() const { return rules_.size(); }
+
+ private:
+  struct Pattern {
+    std::string text;  // without a trailing '*'
+    bool prefix = false;
+    bool Matches(absl::string_view value) const;
+  };
+  struct Rule {
+    bool allow;
+    Pattern principal;
+    std::optional<Action> action;      // nullopt: every action
+    std::optional<ResourceKind> kind;  // nullopt: every resource
+    Pattern name;
+  };
+  std::vector<Rule> rules_;
+};
+
+}  // namespace hub::services::auth
+
+#endif  // SERVICES_AUTH_POLICY_H_

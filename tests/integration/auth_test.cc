@@ -1,0 +1,260 @@
+// Authentication and per-topic authorization (docs/security.md): a matrix of
+// principals x RPCs x {allowed, denied, prefix, deny-wins, other's resource,
+// no token, wrong token}, each answered with exactly the expected code, and
+// the database's row counts unchanged after every refused call.
+#include <fstream>
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/hub_client.h"
+#include "tests/support/test_env.h"
+
+namespace hub::testing {
+namespace {
+
+using grpc::StatusCode;
+
+constexpr char kPolicy[] = R"(
+allow ops      *          *
+allow orders   publish    topic:orders*
+deny  *        publish    topic:orders.frozen
+allow billing  subscribe  subscription:billing*
+allow billing  publish    topic:payments
+allow team     admin      subscription:team-*
+allow team     subscribe  topic:orders
+)";
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hub-auth-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    std::ofstream tokens(dir_ + "/tokens");
+    for (const char* principal : {"ops", "orders", "billing", "team"}) {
+      tokens << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
+             << " " << principal << "\n";
+    }
+    tokens.close();
+    std::ofstream(dir_ + "/policy") << kPolicy;
+    url_ = SharedPostgres().CreateDatabase();
+    hubd_ = std::make_unique<HubProcess>(
+        url_, std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
+                                       "--policy_file=" + dir_ + "/policy"});
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+    publisher_ = hubd_->Publisher();
+    subscriber_ = hubd_->Subscriber();
+    // Set up as ops.
+    for (const char* topic : {"orders", "orders.v2", "orders.frozen", "payments", "secret"}) {
+      grpc::ClientContext ctx;
+      As(ctx, "t-ops");
+      v1::Topic t, out;
+      t.set_name(topic);
+      ASSERT_TRUE(publisher_->CreateTopic(&ctx, t, &out).ok()) << topic;
+    }
+    for (const char* sub : {"billing", "billing-eu", "scratch"}) {
+      ASSERT_EQ(CreateSubscription("t-ops", sub, "orders", "").error_code(), StatusCode::OK) << sub;
+    }
+  }
+
+  void TearDown() override { RunCommand("rm -rf " + dir_); }
+
+  static void As(grpc::ClientContext& ctx, const std::string& token) {
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  }
+
+  grpc::Status CreateSubscription(const std::string& token, const std::string& name,
+                                  const std::string& topic, const std::string& dead_letter) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::Subscription s, out;
+    s.set_name(name);
+    s.set_topic(topic);
+    if (!dead_letter.empty()) s.mutable_dead_letter_policy()->set_dead_letter_topic(dead_letter);
+    return subscriber_->CreateSubscription(&ctx, s, &out);
+  }
+
+  grpc::Status Publish(const std::string& token, const std::string& topic) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::PublishRequest r;
+    r.set_topic(topic);
+    r.add_messages()->set_data("x");
+    v1::PublishResponse out;
+    return publisher_->Publish(&ctx, r, &out);
+  }
+
+  grpc::Status Pull(const std::string& token, const std::string& sub) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::PullRequest r;
+    r.set_subscription(sub);
+    r.set_max_messages(1);
+    v1::PullResponse out;
+    return subscriber_->Pull(&ctx, r, &out);
+  }
+
+  grpc::Status StreamingPull(const std::string& token, const std::string& sub) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    auto stream = subscriber_->StreamingPull(&ctx);
+    v1::StreamingPullRequest first;
+    first.set_subscription(sub);
+    stream->Write(first);
+    stream->WritesDone();
+    v1::StreamingPullResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  }
+
+  grpc::Status Acknowledge(const std::string& token, const std::string& sub) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::AcknowledgeRequest r;
+    r.set_subscription(sub);
+    r.add_ack_ids("not-an-ack-id");
+    v1::AcknowledgeResponse out;
+    return subscriber_->Acknowledge(&ctx, r, &out);
+  }
+
+  grpc::Status Seek(const std::string& token, const std::string& sub) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::SeekRequest r;
+    r.set_subscription(sub);
+    r.mutable_time()->set_seconds(0);
+    v1::SeekResponse out;
+    return subscriber_->Seek(&ctx, r, &out);
+  }
+
+  grpc::Status Transact(const std::string& token, const std::string& sub,
+                        const std::string& topic) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::TransactRequest r;
+    r.set_subscription(sub);
+    v1::PublishRequest* p = r.add_publishes();
+    p->set_topic(topic);
+    p->add_messages()->set_data("y");
+    v1::TransactResponse out;
+    return subscriber_->Transact(&ctx, r, &out);
+  }
+
+  grpc::Status CreateTopic(const std::string& token, const std::string& name) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::Topic t, out;
+    t.set_name(name);
+    return publisher_->CreateTopic(&ctx, t, &out);
+  }
+
+  grpc::Status DeleteSubscription(const std::string& token, const std::string& name) {
+    grpc::ClientContext ctx;
+    As(ctx, token);
+    v1::DeleteSubscriptionRequest r;
+    r.set_name(name);
+    google::protobuf::Empty out;
+    return subscriber_->DeleteSubscription(&ctx, r, &out);
+  }
+
+  // Rows of every table, as one string to compare.
+  std::string RowCounts() {
+    std::string counts;
+    for (const char* table : {"topics", "topic_heads", "subscriptions", "subscription_cursors",
+                              "messages", "leases"}) {
+      absl::StrAppend(&counts, table, "=", QueryValue(url_, absl::StrCat("SELECT count(*) FROM ", table)), " ");
+    }
+    // Seek moves cursors without adding rows: their positions count too.
+    absl::StrAppend(&counts, "cursors=",
+                    QueryValue(url_, "SELECT coalesce(sum(next_position), 0) FROM subscription_cursors"));
+    return counts;
+  }
+
+  std::string dir_, url_;
+  std::unique_ptr<HubProcess> hubd_;
+  std::unique_ptr<v1::Publisher::Stub> publisher_;
+  std::unique_ptr<v1::Subscriber::Stub> subscriber_;
+};
+
+TEST_F(AuthTest, EveryCallGetsExactlyTheExpectedCode) {
+  struct Row {
+    std::string what;
+    std::function<grpc::Status()> call;
+    StatusCode expected;
+  };
+  const std::vector<Row> matrix = {
+      {"Publish allowed", [&] { return Publish("t-orders", "orders"); }, StatusCode::OK},
+      {"Publish by prefix", [&] { return Publish("t-orders", "orders.v2"); }, StatusCode::OK},
+      {"Publish, deny wins over the prefix", [&] { return Publish("t-orders", "orders.frozen"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Publish to another's topic", [&] { return Publish("t-orders", "payments"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Publish by a subscriber", [&] { return Publish("t-billing", "orders"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Publish without a token", [&] { return Publish("", "orders"); }, StatusCode::UNAUTHENTICATED},
+      {"Publish with a wrong token", [&] { return Publish("t-nobody", "orders"); },
+       StatusCode::UNAUTHENTICATED},
+      {"Pull allowed", [&] { return Pull("t-billing", "billing"); }, StatusCode::OK},
+      {"Pull by prefix", [&] { return Pull("t-billing", "billing-eu"); }, StatusCode::OK},
+      {"Pull of another's subscription", [&] { return Pull("t-orders", "billing"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Pull without a token", [&] { return Pull("", "billing"); }, StatusCode::UNAUTHENTICATED},
+      {"StreamingPull allowed", [&] { return StreamingPull("t-billing", "billing"); },
+       StatusCode::OK},
+      {"StreamingPull of another's subscription",
+       [&] { return StreamingPull("t-orders", "billing"); }, StatusCode::PERMISSION_DENIED},
+      {"StreamingPull with a wrong token", [&] { return StreamingPull("t-x", "billing"); },
+       StatusCode::UNAUTHENTICATED},
+      {"Acknowledge allowed", [&] { return Acknowledge("t-billing", "billing"); }, StatusCode::OK},
+      {"Acknowledge on another's subscription", [&] { return Acknowledge("t-team", "billing"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Seek allowed", [&] { return Seek("t-billing", "billing-eu"); }, StatusCode::OK},
+      {"Seek on another's subscription", [&] { return Seek("t-orders", "billing"); },
+       StatusCode::PERMISSION_DENIED},
+      {"Transact allowed", [&] { return Transact("t-billing", "billing", "payments"); },
+       StatusCode::OK},
+      {"Transact publishing where it may not",
+       [&] { return Transact("t-billing", "billing", "orders"); }, StatusCode::PERMISSION_DENIED},
+      {"Transact on another's subscription",
+       [&] { return Transact("t-orders", "billing", "orders"); }, StatusCode::PERMISSION_DENIED},
+      {"CreateTopic by an admin", [&] { return CreateTopic("t-ops", "audit"); }, StatusCode::OK},
+      {"CreateTopic by a publisher", [&] { return CreateTopic("t-orders", "orders.new"); },
+       StatusCode::PERMISSION_DENIED},
+      {"CreateTopic without a token", [&] { return CreateTopic("", "x"); },
+       StatusCode::UNAUTHENTICATED},
+      {"CreateSubscription by prefix",
+       [&] { return CreateSubscription("t-team", "team-a", "orders", ""); }, StatusCode::OK},
+      {"CreateSubscription on a topic it may not read",
+       [&] { return CreateSubscription("t-team", "team-b", "payments", ""); },
+       StatusCode::PERMISSION_DENIED},
+      {"CreateSubscription naming a dead-letter topic it may not publish to",
+       [&] { return CreateSubscription("t-team", "team-c", "orders", "secret"); },
+       StatusCode::PERMISSION_DENIED},
+      {"DeleteSubscription by an admin", [&] { return DeleteSubscription("t-ops", "scratch"); },
+       StatusCode::OK},
+      {"DeleteSubscription by its consumer", [&] { return DeleteSubscription("t-billing", "billing"); },
+       StatusCode::PERMISSION_DENIED},
+  };
+  for (const Row& row : matrix) {
+    const std::string before = RowCounts();
+    const grpc::Status status = row.call();
+    EXPECT_EQ(status.error_code(), row.expected) << row.what << ": " << status.error_message();
+    if (row.expected != StatusCode::OK) {
+      EXPECT_EQ(RowCounts(), before) << row.what << " changed the database";
+      // The token is never echoed back.
+      EXPECT_EQ(status.error_message().find("t-"), std::string::npos) << row.what;
+    }
+  }
+}
+
+TEST(AuthStartTest, RefusesAnOpenAddressWithoutAllowInsecure) {
+  CommandResult r = RunCommand(absl::StrCat("HUB_DATABASE_URL='", SharedPostgres().CreateDatabase(),
+                                            "' ", HUBD_PATH, " --listen=0.0.0.0:0"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("allow_insecure"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hub::testing
