@@ -1,0 +1,222 @@
+#include "adapters/file_source/file_source.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "hub/log.h"
+#include "hub/status_macros.h"
+
+namespace hub::adapters {
+namespace {
+
+constexpr size_t kReadBytes = 4 * 1024 * 1024;
+
+// Device, inode and birth time: stable across renames, new for a new file
+// even when the file system reuses the inode of a deleted one (where it
+// keeps birth times; elsewhere the birth time reads 0).
+std::string IdentityOf(int fd) {
+  struct statx stx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &stx) != 0) return "";
+  int64_t birth_ns = (stx.stx_mask & STATX_BTIME)
+                         ? int64_t{stx.stx_btime.tv_sec} * 1000000000 + stx.stx_btime.tv_nsec
+                         : 0;
+  return absl::StrCat(stx.stx_dev_major, ".", stx.stx_dev_minor, "-", stx.stx_ino, "-", birth_ns);
+}
+
+int64_t SizeOf(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+std::vector<std::string> Glob(const std::vector<std::string>& patterns) {
+  std::set<std::string> paths;
+  for (const std::string& pattern : patterns) {
+    glob_t matches;
+    if (glob(pattern.c_str(), GLOB_NOSORT, nullptr, &matches) == 0) {
+      for (size_t i = 0; i < matches.gl_pathc; ++i) paths.insert(matches.gl_pathv[i]);
+    }
+    globfree(&matches);
+  }
+  return {paths.begin(), paths.end()};
+}
+
+client::PublisherOptions SourcePublisherOptions(int64_t batch_records) {
+  client::PublisherOptions options;
+  options.max_batch_messages = static_cast<int>(std::min<int64_t>(batch_records, 1000));
+  options.max_hold_time = absl::Milliseconds(2);
+  // Every message carries its own key; a generated one would defeat it.
+  options.generate_idempotency_keys = false;
+  // Long enough to ride out a hubd restart, short enough that a stop
+  // (SIGTERM, 30 s in Kubernetes) is not held up by a hub that is gone.
+  options.retry_timeout = absl::Seconds(15);
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<FileSourceConfig> FileSourceConfig::Read(ConfigSection& section) {
+  FileSourceConfig c;
+  c.topic = section.RequiredString("topic");
+  c.paths = section.StringList("paths");
+  if (c.paths.empty()) section.Fail("paths", "is required (glob patterns)");
+  c.position_file = section.RequiredString("position_file");
+  c.delimiter = section.String("delimiter", c.delimiter);
+  if (c.delimiter.empty()) section.Fail("delimiter", "must not be empty");
+  c.attributes = section.StringMap("attributes");
+  c.poll_interval = section.Duration("poll_interval", c.poll_interval);
+  c.max_record_bytes = section.Int("max_record_bytes", c.max_record_bytes, 1, 1024 * 1024);
+  c.max_batch_records = section.Int("max_batch_records", c.max_batch_records, 1, 100000);
+  std::string start = section.String("start_at", "beginning");
+  if (start != "beginning" && start != "end") section.Fail("start_at", "must be beginning or end");
+  c.start_at_end = start == "end";
+  c.key_prefix = section.String("key_prefix", "");
+  RETURN_IF_ERROR(section.Finish());
+  return c;
+}
+
+FileSource::FileSource(FileSourceConfig config, AdapterEnv& env)
+    : config_(std::move(config)),
+      publisher_(env.connection, config_.topic, SourcePublisherOptions(config_.max_batch_records)),
+      published_(env.messages.Add({{"adapter", env.name}, {"outcome", "published"}})),
+      duplicates_(env.messages.Add({{"adapter", env.name}, {"outcome", "duplicate"}})),
+      dropped_(env.messages.Add({{"adapter", env.name}, {"outcome", "dropped"}})) {}
+
+FileSource::~FileSource() {
+  for (auto& [identity, file] : files_) close(file.fd);
+}
+
+absl::Status FileSource::Run(const absl::Notification& stop) {
+  ASSIGN_OR_RETURN(std::vector<FilePosition> saved, LoadPositions(config_.position_file));
+  for (FilePosition& position : saved) saved_[position.identity] = std::move(position);
+  while (!stop.HasBeenNotified()) {
+    if (absl::Status status = Scan(stop); !status.ok()) {
+      // The hub is away or refuses; nothing was saved past what it
+      // committed, so the next scan simply tries again.
+      Log(LogLevel::kWarning, "file_source_publish_failed", {{"error", status.ToString()}});
+    }
+    stop.WaitForNotificationWithTimeout(config_.poll_interval);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileSource::Scan(const absl::Notification& stop) {
+  for (auto& [identity, file] : files_) file.matched = false;
+  for (const std::string& path : Glob(config_.paths)) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // gone between glob and open
+    std::string identity = IdentityOf(fd);
+    auto it = files_.find(identity);
+    if (it != files_.end()) {
+      close(fd);
+      it->second.matched = true;
+      it->second.position.path = path;
+      continue;
+    }
+    TrackedFile file{.fd = fd, .matched = true};
+    if (auto old = saved_.find(identity); old != saved_.end()) {
+      file.position = old->second;
+    } else {
+      file.position.identity = identity;
+      file.position.offset = config_.start_at_end ? SizeOf(fd) : 0;
+      Log(LogLevel::kInfo, "file_source_file_opened", {{"path", path}, {"identity", identity}});
+    }
+    file.position.path = path;
+    files_.emplace(identity, std::move(file));
+  }
+  saved_.clear();
+
+  bool forgot = false;
+  for (auto it = files_.begin(); it != files_.end();) {
+    TrackedFile& file = it->second;
+    int64_t size = SizeOf(file.fd);
+    if (size < file.position.offset) {
+      // Truncated in place (copytruncate): read it again from the start,
+      // under keys of a new generation.
+      ++file.position.generation;
+      file.position.offset = 0;
+      Log(LogLevel::kInfo, "file_source_file_truncated", {{"path", file.position.path}});
+    }
+    // A file that left the patterns (deleted, rotated away) grows no more:
+    // its last record needs no delimiter.
+    const bool final = !file.matched;
+    bool progress = true;
+    while (progress && !stop.HasBeenNotified()) {
+      ASSIGN_OR_RETURN(progress, PublishNext(file, final));
+    }
+    if (final && file.position.offset >= SizeOf(file.fd)) {
+      Log(LogLevel::kInfo, "file_source_file_done", {{"path", file.position.path}});
+      close(file.fd);
+      it = files_.erase(it);
+      forgot = true;
+    } else {
+      ++it;
+    }
+  }
+  return forgot ? SavePositions() : absl::OkStatus();
+}
+
+absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) {
+  FilePosition& position = file.position;
+  buffer_.resize(kReadBytes);
+  ssize_t got = pread(file.fd, buffer_.data(), buffer_.size(), position.offset);
+  if (got < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot read ", position.path, ": ", std::strerror(errno)));
+  }
+  buffer_.resize(got);
+  std::vector<RecordSpan> records;
+  size_t consumed = SplitRecords(buffer_, config_.delimiter, config_.max_record_bytes, take_tail,
+                                 config_.max_batch_records, &records);
+  if (consumed == 0) return false;
+
+  std::vector<std::future<absl::StatusOr<client::PublishAck>>> acks;
+  std::vector<int64_t> offsets;
+  for (const RecordSpan& record : records) {
+    if (record.length == 0) continue;  // an empty line is no message (API.md)
+    int64_t offset = position.offset + static_cast<int64_t>(record.begin);
+    client::Message message{.data = buffer_.substr(record.begin, record.length),
+                            .attributes = config_.attributes};
+    message.attributes["file"] = position.path;
+    message.idempotency_key = absl::StrCat(config_.key_prefix, position.identity, ":",
+                                           position.generation, ":", offset);
+    acks.push_back(publisher_.Publish(std::move(message)));
+    offsets.push_back(offset);
+  }
+  absl::Status failed;
+  for (size_t i = 0; i < acks.size(); ++i) {
+    absl::StatusOr<client::PublishAck> ack = acks[i].get();
+    if (ack.ok()) {
+      (ack->duplicate ? duplicates_ : published_).Increment();
+    } else if (absl::IsInvalidArgument(ack.status())) {
+      // The hub will never take this record (too large for its limit, not
+      // a valid message); retrying forever would stall the whole file.
+      dropped_.Increment();
+      Log(LogLevel::kError, "file_source_record_dropped",
+          {{"path", position.path},
+           {"offset", absl::StrCat(offsets[i])},
+           {"error", ack.status().ToString()}});
+    } else if (failed.ok()) {
+      failed = ack.status();
+    }
+  }
+  RETURN_IF_ERROR(failed);
+  position.offset += static_cast<int64_t>(consumed);
+  RETURN_IF_ERROR(SavePositions());
+  return true;
+}
+
+absl::Status FileSource::SavePositions() {
+  std::vector<FilePosition> positions;
+  for (const auto& [identity, file] : files_) positions.push_back(file.position);
+  return adapters::SavePositions(config_.position_file, positions);
+}
+
+}  // namespace hub::adapters

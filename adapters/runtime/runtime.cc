@@ -1,0 +1,121 @@
+#include "adapters/runtime/runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "hub/log.h"
+#include "services/ops_http_server.h"
+
+ABSL_FLAG(std::string, config, "", "the adapter's configuration file (YAML, docs/adapters.md)");
+
+namespace hub::adapters {
+namespace {
+
+std::string ReadSecretFile(ConfigSection& section, const std::string& key) {
+  std::string path = section.String(key, "");
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  if (!in) {
+    section.Fail(key, absl::StrCat("names a file that cannot be read: ", path));
+    return "";
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+// Blocks the stop signals in every thread (threads inherit the mask of the
+// one that starts them) and turns them into `stop` on a thread of its own.
+void HandleStopSignals(absl::Notification& stop) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A peer closing an HTTP connection must not end the process.
+  signal(SIGPIPE, SIG_IGN);
+  std::thread([signals, &stop] {
+    int received = 0;
+    sigwait(&signals, &received);
+    Log(LogLevel::kInfo, "adapter_stopping", {{"signal", strsignal(received)}});
+    stop.Notify();
+  }).detach();
+}
+
+}  // namespace
+
+client::ConnectionOptions ReadHubSection(ConfigSection section) {
+  client::ConnectionOptions options;
+  options.endpoint = section.String("endpoint", options.endpoint);
+  options.tls = section.Bool("tls", false);
+  options.ca_file = section.String("ca_file", "");
+  options.cert_file = section.String("cert_file", "");
+  options.key_file = section.String("key_file", "");
+  options.bearer_token = section.String("token", "");
+  if (std::string token = ReadSecretFile(section, "token_file"); !token.empty()) {
+    options.bearer_token = token;
+  }
+  options.call_timeout = section.Duration("call_timeout", options.call_timeout);
+  return options;
+}
+
+int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFactory& factory) {
+  absl::SetProgramUsageMessage(
+      absl::StrCat("hub adapter ", name, "; usage: ", name, " --config FILE (docs/adapters.md)"));
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_config);
+  auto fail = [&](const absl::Status& status) {
+    Log(LogLevel::kError, "adapter_failed", {{"adapter", name}, {"error", status.ToString()}});
+    return 1;
+  };
+  if (path.empty()) return fail(absl::InvalidArgumentError("--config is required"));
+
+  absl::Notification stop;
+  HandleStopSignals(stop);
+
+  auto root = ConfigSection::LoadFile(path);
+  if (!root.ok()) return fail(root.status());
+  client::ConnectionOptions hub_options = ReadHubSection(root->Section("hub"));
+  std::string metrics_listen = root->String("metrics_listen", "127.0.0.1:9465");
+  LogLevel level = LogLevel::kInfo;
+  if (std::string text = root->String("log_level", "info"); !ParseLogLevel(text, &level)) {
+    root->Fail("log_level", "must be debug, info, warning or error");
+  }
+  SetLogLevel(level);
+  ConfigSection own = root->Section(name);
+  if (!root->Has(name)) own.Fail("", "is required");
+
+  auto connection = client::Connection::Open(hub_options);
+  if (!connection.ok()) return fail(connection.status());
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& messages = prometheus::BuildCounter()
+                       .Name("hub_adapter_messages_total")
+                       .Help("Records and messages an adapter handled, by what became of them")
+                       .Register(*registry);
+  AdapterEnv env{own, hub_options, *connection, *registry, messages, name};
+  auto adapter = factory(env);
+  if (!adapter.ok()) return fail(adapter.status());
+  // After the factory, which reads its section: unknown keys anywhere.
+  if (absl::Status status = root->Finish(); !status.ok()) return fail(status);
+
+  services::OpsHttpServer ops(*registry, [&] { return (*adapter)->Ready(); });
+  if (absl::Status status = ops.Start(metrics_listen); !status.ok()) return fail(status);
+  Log(LogLevel::kInfo, "adapter_started",
+      {{"adapter", name}, {"hub", hub_options.endpoint}, {"metrics", metrics_listen}});
+  absl::Status result = (*adapter)->Run(stop);
+  if (!result.ok()) return fail(result);
+  Log(LogLevel::kInfo, "adapter_stopped", {{"adapter", name}});
+  return 0;
+}
+
+}  // namespace hub::adapters
