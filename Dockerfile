@@ -1,4 +1,4 @@
-# hubd and hubctl on Debian bookworm (docs/deploy.md). The build stage runs
+# hubd, hubctl and the adapters on Debian bookworm (docs/deploy.md). The build stage runs
 # the same commands as `make build` (scripts/install-deps, then CMake); the
 # final stage holds only the runtime libraries, as a non-root user.
 #
@@ -13,22 +13,24 @@ RUN apt-get update \
       cmake ninja-build g++ pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev libpqxx-dev prometheus-cpp-dev libcivetweb-dev \
-      nlohmann-json3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev \
+      nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libcli11-dev \
       librabbitmq-dev libnats-dev \
  && rm -rf /var/lib/apt/lists/*
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build build -j"$(nproc)" --target hubd hubctl \
- && strip build/services/hubd build/hubctl/hubctl
+      hub-file-source hub-http-ingress hub-webhook-sink hub-pg-outbox \
+ && strip build/services/hubd build/hubctl/hubctl build/adapters/hub-*
 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libpqxx-6.4 \
-      libprometheus-cpp-core1.0 libcivetweb1 \
+      libprometheus-cpp-core1.0 libcivetweb1 libyaml-cpp0.7 libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 hub \
  && useradd --system --uid 10001 --gid hub --no-create-home --shell /usr/sbin/nologin hub
-COPY --from=build /src/build/services/hubd /src/build/hubctl/hubctl /usr/local/bin/
+COPY --from=build /src/build/services/hubd /src/build/hubctl/hubctl /src/build/adapters/hub-* \
+     /usr/local/bin/
 USER 10001:10001
 # gRPC, and /metrics /healthz /readyz.
 EXPOSE 50051 9464

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "client/admin_client.h"
 #include "hub/log.h"
 #include "hub/status_macros.h"
 
@@ -78,12 +79,14 @@ absl::StatusOr<FileSourceConfig> FileSourceConfig::Read(ConfigSection& section) 
   if (start != "beginning" && start != "end") section.Fail("start_at", "must be beginning or end");
   c.start_at_end = start == "end";
   c.key_prefix = section.String("key_prefix", "");
+  c.create_topic = section.Bool("create_topic", false);
   RETURN_IF_ERROR(section.Finish());
   return c;
 }
 
 FileSource::FileSource(FileSourceConfig config, AdapterEnv& env)
     : config_(std::move(config)),
+      connection_(env.connection),
       publisher_(env.connection, config_.topic, SourcePublisherOptions(config_.max_batch_records)),
       published_(env.messages.Add({{"adapter", env.name}, {"outcome", "published"}})),
       duplicates_(env.messages.Add({{"adapter", env.name}, {"outcome", "duplicate"}})),
@@ -93,7 +96,25 @@ FileSource::~FileSource() {
   for (auto& [identity, file] : files_) close(file.fd);
 }
 
+absl::Status FileSource::EnsureTopic(const absl::Notification& stop) {
+  client::AdminClient admin(connection_);
+  v1::Topic topic;
+  topic.set_name(config_.topic);
+  while (!stop.HasBeenNotified()) {
+    absl::Status status = admin.CreateTopic(topic).status();
+    if (status.ok() || absl::IsAlreadyExists(status)) return absl::OkStatus();
+    if (absl::IsInvalidArgument(status) || absl::IsPermissionDenied(status) ||
+        absl::IsUnauthenticated(status)) {
+      return status;
+    }
+    Log(LogLevel::kWarning, "file_source_create_topic_failed", {{"error", status.ToString()}});
+    stop.WaitForNotificationWithTimeout(absl::Seconds(1));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status FileSource::Run(const absl::Notification& stop) {
+  if (config_.create_topic) RETURN_IF_ERROR(EnsureTopic(stop));
   ASSIGN_OR_RETURN(std::vector<FilePosition> saved, LoadPositions(config_.position_file));
   for (FilePosition& position : saved) saved_[position.identity] = std::move(position);
   while (!stop.HasBeenNotified()) {

@@ -28,6 +28,8 @@ struct FileSourceConfig {
   // Where to start in a file never seen before.
   bool start_at_end = false;
   std::string key_prefix;
+  // Create the topic at start when it does not exist (defaults of API.md).
+  bool create_topic = false;
 
   static absl::StatusOr<FileSourceConfig> Read(ConfigSection& section);
 };
@@ -59,8 +61,11 @@ class FileSource final : public Adapter {
   // One publish-then-save step; whether it made progress.
   absl::StatusOr<bool> PublishNext(TrackedFile& file, bool take_tail);
   absl::Status SavePositions();
+  // Until it exists, or an error waiting cannot fix.
+  absl::Status EnsureTopic(const absl::Notification& stop);
 
   const FileSourceConfig config_;
+  const client::Connection connection_;
   client::Publisher publisher_;
   prometheus::Counter& published_;
   prometheus::Counter& duplicates_;

@@ -3,6 +3,7 @@
 // operator relies on hold (resources, probes and a locked-down security
 // context on every container; Secret and ConfigMap references resolve;
 // selectors match what they select; the migration hook runs first).
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -52,6 +53,24 @@ bool Selects(const YAML::Node& subset, const YAML::Node& labels) {
   return true;
 }
 
+// Equal as data: the same keys, items and scalars, whatever the style.
+bool SameYaml(const YAML::Node& a, const YAML::Node& b) {
+  if (a.Type() != b.Type()) return false;
+  if (a.IsScalar()) return a.as<std::string>() == b.as<std::string>();
+  if (a.size() != b.size()) return false;
+  if (a.IsSequence()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameYaml(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  for (const auto& kv : a) {
+    const YAML::Node other = b[kv.first.as<std::string>()];
+    if (!other || !SameYaml(kv.second, other)) return false;
+  }
+  return a.IsMap() || a.IsNull();
+}
+
 class ChartTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ChartTest, LintsStrictly) {
@@ -77,19 +96,32 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   if (values["auth"] && values["auth"]["existingSecret"]) {
     external.insert(values["auth"]["existingSecret"].as<std::string>());
   }
+  for (const YAML::Node& adapter : values["adapters"]) {
+    if (adapter["tokenSecret"]) external.insert(adapter["tokenSecret"]["name"].as<std::string>());
+    for (const YAML::Node& v : adapter["volumes"]) {
+      if (v["secret"]) external.insert(v["secret"]["secretName"].as<std::string>());
+    }
+  }
 
   std::vector<YAML::Node> workloads = r.Kind("Deployment");
   for (const YAML::Node& job : r.Kind("Job")) workloads.push_back(job);
-  ASSERT_EQ(r.Kind("Deployment").size(), 1u);
+  std::vector<YAML::Node> hubd;
+  for (const YAML::Node& d : r.Kind("Deployment")) {
+    if (d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"].as<std::string>() == "hubd") {
+      hubd.push_back(d);
+    }
+  }
+  ASSERT_EQ(hubd.size(), 1u);
   for (const YAML::Node& w : workloads) {
     const std::string name = w["metadata"]["name"].as<std::string>();
     const YAML::Node pod = w["spec"]["template"]["spec"];
     EXPECT_TRUE(pod["securityContext"]["runAsNonRoot"].as<bool>()) << name;
     EXPECT_GT(pod["securityContext"]["runAsUser"].as<int>(), 0) << name;
     EXPECT_FALSE(pod["automountServiceAccountToken"].as<bool>()) << name;
-    std::set<std::string> volumes;
+    std::set<std::string> volumes, read_only_volumes;
     for (const YAML::Node& v : pod["volumes"]) {
       volumes.insert(v["name"].as<std::string>());
+      if (v["secret"] || v["configMap"]) read_only_volumes.insert(v["name"].as<std::string>());
       if (!v["secret"]) continue;
       const std::string secret = v["secret"]["secretName"].as<std::string>();
       EXPECT_TRUE(secrets.count(secret) != 0 || external.count(secret) != 0)
@@ -115,8 +147,13 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
             << where << " reads Secret " << secret << ", which is neither rendered nor given";
       }
       for (const YAML::Node& mount : c["volumeMounts"]) {
-        EXPECT_EQ(volumes.count(mount["name"].as<std::string>()), 1u) << where;
-        EXPECT_TRUE(mount["readOnly"].as<bool>()) << where << ": the root filesystem is read-only";
+        const std::string volume = mount["name"].as<std::string>();
+        EXPECT_EQ(volumes.count(volume), 1u) << where;
+        // Configuration and secrets are never written; a state volume (the
+        // file source's positions) is the one thing a pod may write.
+        if (read_only_volumes.count(volume) != 0) {
+          EXPECT_TRUE(mount["readOnly"] && mount["readOnly"].as<bool>()) << where << " " << volume;
+        }
       }
       for (const YAML::Node& from : c["envFrom"]) {
         EXPECT_EQ(config_maps.count(from["configMapRef"]["name"].as<std::string>()), 1u) << where;
@@ -124,15 +161,28 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
     }
   }
 
-  // Selectors select the hubd pods; Services and their monitors agree.
-  const YAML::Node deployment = r.Kind("Deployment")[0];
+  // Every Deployment selects its own pods and no other's; the two hubd
+  // Services select the hubd pods, any other Service some Deployment's.
+  for (const YAML::Node& d : r.Kind("Deployment")) {
+    for (const YAML::Node& other : r.Kind("Deployment")) {
+      EXPECT_EQ(Selects(d["spec"]["selector"]["matchLabels"], other["spec"]["template"]["metadata"]["labels"]),
+                d["metadata"]["name"].as<std::string>() == other["metadata"]["name"].as<std::string>())
+          << d["metadata"]["name"] << " and the pods of " << other["metadata"]["name"];
+    }
+  }
+  const YAML::Node deployment = hubd[0];
   const std::string deployment_name = deployment["metadata"]["name"].as<std::string>();
   const YAML::Node pod_labels = deployment["spec"]["template"]["metadata"]["labels"];
-  EXPECT_TRUE(Selects(deployment["spec"]["selector"]["matchLabels"], pod_labels));
-  ASSERT_EQ(r.Kind("Service").size(), 2u);
+  int hubd_services = 0;
   for (const YAML::Node& s : r.Kind("Service")) {
-    EXPECT_TRUE(Selects(s["spec"]["selector"], pod_labels)) << s["metadata"]["name"];
+    bool selects_some = false;
+    for (const YAML::Node& d : r.Kind("Deployment")) {
+      selects_some |= Selects(s["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]);
+    }
+    EXPECT_TRUE(selects_some) << s["metadata"]["name"];
+    hubd_services += Selects(s["spec"]["selector"], pod_labels);
   }
+  EXPECT_EQ(hubd_services, 2);
   for (const YAML::Node& p : r.Kind("PodDisruptionBudget")) {
     EXPECT_TRUE(Selects(p["spec"]["selector"]["matchLabels"], pod_labels));
   }
@@ -176,9 +226,49 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   }
 }
 
+TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
+  const Rendered r = Render("adapters.yaml");
+  const YAML::Node values = YAML::LoadFile(kValues + "adapters.yaml");
+  std::map<std::string, YAML::Node> deployments, config_maps;
+  for (const YAML::Node& d : r.Kind("Deployment")) deployments[d["metadata"]["name"].as<std::string>()] = d;
+  for (const YAML::Node& c : r.Kind("ConfigMap")) config_maps[c["metadata"]["name"].as<std::string>()] = c;
+  ASSERT_EQ(values["adapters"].size(), 4u);
+  for (const YAML::Node& adapter : values["adapters"]) {
+    const std::string name = "rel-message-hub-" + adapter["name"].as<std::string>();
+    const std::string type = adapter["type"].as<std::string>();
+    ASSERT_EQ(deployments.count(name), 1u) << name;
+    const YAML::Node pod = deployments[name]["spec"]["template"]["spec"];
+    std::string binary = "/usr/local/bin/hub-" + type;
+    std::replace(binary.begin(), binary.end(), '_', '-');
+    EXPECT_EQ(pod["containers"][0]["command"][0].as<std::string>(), binary);
+    EXPECT_EQ(pod["containers"][0]["args"][0].as<std::string>(), "--config=/etc/hub/adapter/adapter.yaml");
+    // The file is the adapter's section as given, plus the hub and the
+    // metrics port the probes use.
+    ASSERT_EQ(config_maps.count(name), 1u) << name;
+    const YAML::Node file = YAML::Load(config_maps[name]["data"]["adapter.yaml"].as<std::string>());
+    EXPECT_TRUE(SameYaml(file[type], adapter["config"])) << name << ":\n" << file[type];
+    EXPECT_EQ(file["hub"]["endpoint"].as<std::string>(),
+              "dns:///rel-message-hub-headless.default.svc.cluster.local:50051");
+    EXPECT_EQ(file["metrics_listen"].as<std::string>(), "0.0.0.0:9465");
+    EXPECT_EQ(pod["containers"][0]["ports"][0]["containerPort"].as<int>(), 9465);
+    EXPECT_EQ(file["hub"]["token_file"].IsDefined(), adapter["tokenSecret"].IsDefined()) << name;
+  }
+  // One position file, one writer.
+  EXPECT_EQ(deployments["rel-message-hub-app-logs"]["spec"]["strategy"]["type"].as<std::string>(), "Recreate");
+  EXPECT_EQ(deployments["rel-message-hub-ingress"]["spec"]["replicas"].as<int>(), 2);
+  bool ingress_service = false;
+  for (const YAML::Node& s : r.Kind("Service")) {
+    ingress_service |= s["metadata"]["name"].as<std::string>() == "rel-message-hub-ingress" &&
+                       s["spec"]["ports"][0]["targetPort"].as<std::string>() == "http";
+  }
+  EXPECT_TRUE(ingress_service);
+}
+
 TEST(ChartValues, SchemaRefusesNonsense) {
   for (const std::string& bad : {"replicaCount=0", "config.logLevel=loud",
-                                 "database.url=mysql://x", "service.grpcPort=70000"}) {
+                                 "database.url=mysql://x", "service.grpcPort=70000",
+                                 "adapters[0].name=x,adapters[0].type=ftp,adapters[0].config.a=b",
+                                 "adapters[0].name=hubd,adapters[0].type=pg_outbox,adapters[0].config.a=b"}) {
     CommandResult r = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart, " --set ", bad));
     EXPECT_NE(r.exit_code, 0) << bad << " was accepted";
   }
@@ -186,7 +276,7 @@ TEST(ChartValues, SchemaRefusesNonsense) {
 
 INSTANTIATE_TEST_SUITE_P(ValuesFiles, ChartTest,
                          ::testing::Values("", "minimal.yaml", "ha.yaml", "monitoring.yaml",
-                                           "secure.yaml"),
+                                           "secure.yaml", "adapters.yaml"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param.empty() ? std::string("defaults")
                                                      : info.param.substr(0, info.param.find('.'));
