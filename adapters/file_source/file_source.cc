@@ -49,18 +49,6 @@ std::vector<std::string> Glob(const std::vector<std::string>& patterns) {
   return {paths.begin(), paths.end()};
 }
 
-client::PublisherOptions SourcePublisherOptions(int64_t batch_records) {
-  client::PublisherOptions options;
-  options.max_batch_messages = static_cast<int>(std::min<int64_t>(batch_records, 1000));
-  options.max_hold_time = absl::Milliseconds(2);
-  // Every message carries its own key; a generated one would defeat it.
-  options.generate_idempotency_keys = false;
-  // Long enough to ride out a hubd restart, short enough that a stop
-  // (SIGTERM, 30 s in Kubernetes) is not held up by a hub that is gone.
-  options.retry_timeout = absl::Seconds(15);
-  return options;
-}
-
 }  // namespace
 
 absl::StatusOr<FileSourceConfig> FileSourceConfig::Read(ConfigSection& section) {
@@ -87,7 +75,7 @@ absl::StatusOr<FileSourceConfig> FileSourceConfig::Read(ConfigSection& section) 
 FileSource::FileSource(FileSourceConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       connection_(env.connection),
-      publisher_(env.connection, config_.topic, SourcePublisherOptions(config_.max_batch_records)),
+      publisher_(env.connection, config_.topic, KeyedSourcePublisherOptions(config_.max_batch_records)),
       published_(env.messages.Add({{"adapter", env.name}, {"outcome", "published"}})),
       duplicates_(env.messages.Add({{"adapter", env.name}, {"outcome", "duplicate"}})),
       dropped_(env.messages.Add({{"adapter", env.name}, {"outcome", "dropped"}})) {}

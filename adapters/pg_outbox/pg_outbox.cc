@@ -1,15 +1,12 @@
 #include "adapters/pg_outbox/pg_outbox.h"
 
 #include <exception>
-#include <fstream>
 #include <future>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/binarystring>
 #include <pqxx/pqxx>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -34,26 +31,13 @@ std::string ColumnOrNull(pqxx::connection& db, const std::string& column) {
   return column.empty() ? "NULL" : db.quote_name(column) + "::text";
 }
 
-client::PublisherOptions OutboxPublisherOptions(int64_t batch_size) {
-  client::PublisherOptions options;
-  options.max_batch_messages = static_cast<int>(std::min<int64_t>(batch_size, 1000));
-  options.max_hold_time = absl::Milliseconds(2);
-  options.generate_idempotency_keys = false;
-  options.retry_timeout = absl::Seconds(15);
-  return options;
-}
-
 }  // namespace
 
 absl::StatusOr<PgOutboxConfig> PgOutboxConfig::Read(ConfigSection& section) {
   PgOutboxConfig c;
   c.database_url = section.String("database_url", "");
-  if (std::string file = section.String("database_url_file", ""); !file.empty()) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) section.Fail("database_url_file", "cannot be read");
-    c.database_url = std::string(absl::StripAsciiWhitespace(text.str()));
+  if (std::string url = section.FileContents("database_url_file"); !url.empty()) {
+    c.database_url = url;
   }
   if (c.database_url.empty()) section.Fail("database_url", "(or database_url_file) is required");
   c.table = section.String("table", c.table);
@@ -93,7 +77,7 @@ client::Publisher& PgOutbox::PublisherFor(const std::string& topic) {
   auto& publisher = publishers_[topic];
   if (!publisher) {
     publisher = std::make_unique<client::Publisher>(connection_, topic,
-                                                    OutboxPublisherOptions(config_.batch_size));
+                                                    KeyedSourcePublisherOptions(config_.batch_size));
   }
   return *publisher;
 }

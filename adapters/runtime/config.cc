@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <fstream>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace hub::adapters {
@@ -135,6 +138,19 @@ std::map<std::string, std::string> ConfigSection::StringMap(const std::string& k
     Fail(key, "must map names to strings");
   }
   return map;
+}
+
+std::string ConfigSection::FileContents(const std::string& key) {
+  std::string path = String(key, "");
+  if (path.empty()) return "";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    Fail(key, absl::StrCat("names a file that cannot be read: ", path));
+    return "";
+  }
+  return std::string(absl::StripAsciiWhitespace(text.str()));
 }
 
 ConfigSection ConfigSection::Section(const std::string& key) {

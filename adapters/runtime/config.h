@@ -35,6 +35,10 @@ class ConfigSection {
   absl::Duration Duration(const std::string& key, absl::Duration fallback);
   std::vector<std::string> StringList(const std::string& key);
   std::map<std::string, std::string> StringMap(const std::string& key);
+  // The contents of the file `key` names, whitespace trimmed (a token, a
+  // database URL: secrets stay out of the configuration); empty when the
+  // key is absent, an error when the file cannot be read.
+  std::string FileContents(const std::string& key);
   // A nested section; absent, an empty one (whose getters see defaults).
   ConfigSection Section(const std::string& key);
   bool Has(const std::string& key) const;

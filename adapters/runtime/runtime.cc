@@ -4,14 +4,11 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "hub/log.h"
 #include "services/ops_http_server.h"
@@ -20,19 +17,6 @@ ABSL_FLAG(std::string, config, "", "the adapter's configuration file (YAML, docs
 
 namespace hub::adapters {
 namespace {
-
-std::string ReadSecretFile(ConfigSection& section, const std::string& key) {
-  std::string path = section.String(key, "");
-  if (path.empty()) return "";
-  std::ifstream in(path);
-  if (!in) {
-    section.Fail(key, absl::StrCat("names a file that cannot be read: ", path));
-    return "";
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return std::string(absl::StripAsciiWhitespace(text.str()));
-}
 
 // Blocks the stop signals in every thread (threads inherit the mask of the
 // one that starts them) and turns them into `stop` on a thread of its own.
@@ -62,10 +46,19 @@ client::ConnectionOptions ReadHubSection(ConfigSection section) {
   options.cert_file = section.String("cert_file", "");
   options.key_file = section.String("key_file", "");
   options.bearer_token = section.String("token", "");
-  if (std::string token = ReadSecretFile(section, "token_file"); !token.empty()) {
+  if (std::string token = section.FileContents("token_file"); !token.empty()) {
     options.bearer_token = token;
   }
   options.call_timeout = section.Duration("call_timeout", options.call_timeout);
+  return options;
+}
+
+client::PublisherOptions KeyedSourcePublisherOptions(int64_t batch_records) {
+  client::PublisherOptions options;
+  options.max_batch_messages = static_cast<int>(std::min<int64_t>(batch_records, 1000));
+  options.max_hold_time = absl::Milliseconds(2);
+  options.generate_idempotency_keys = false;
+  options.retry_timeout = absl::Seconds(15);
   return options;
 }
 

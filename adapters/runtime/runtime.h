@@ -66,6 +66,12 @@ int AdapterMain(int argc, char** argv, const std::string& name) {
   });
 }
 
+// Publisher options for a source whose records carry their own idempotency
+// keys (a file offset, a row key): no generated keys, batches of up to
+// `batch_records`, and retries that ride out a hubd restart but do not hold
+// up a stop (SIGTERM, 30 s in Kubernetes) when the hub is gone.
+client::PublisherOptions KeyedSourcePublisherOptions(int64_t batch_records);
+
 // The `hub` section as connection options (exposed for tests).
 client::ConnectionOptions ReadHubSection(ConfigSection section);
 
