@@ -78,8 +78,24 @@ int main(int argc, char** argv) {
   hub::HubProbe probe(registry);
   hub::services::ServiceProbe service_probe(registry, PROJECT_VERSION);
   hub::Hub engine(store, config->hub, probe);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  std::shared_ptr<hub::services::auth::ClientCertificates> client_certificates;
+  absl::Status tls_status;
+  if (config->tls_enabled()) {
+    auto tls = hub::services::auth::MakeServerCredentials(config->tls);
+    tls_status = tls.status();
+    if (tls.ok()) credentials = *tls;
+  }
+  if (tls_status.ok() && !config->tls.client_ca_file.empty()) {
+    auto loaded = hub::services::auth::ClientCertificates::Load(config->tls.client_ca_file,
+                                                                config->tls.reload_interval);
+    tls_status = loaded.status();
+    if (loaded.ok()) client_certificates = *loaded;
+  }
   absl::StatusOr<hub::services::auth::AccessControl> access =
-      hub::services::auth::LoadAccessControl(config->tokens_file, config->policy_file);
+      tls_status.ok() ? hub::services::auth::LoadAccessControl(
+                            config->tokens_file, config->policy_file, client_certificates)
+                      : absl::StatusOr<hub::services::auth::AccessControl>(tls_status);
   if (!access.ok()) {
     Log(LogLevel::kError, "bad_configuration", {{"error", std::string(access.status().message())}});
     return 2;
@@ -91,8 +107,12 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config->listen, credentials, &port);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // Bounds on what one connection may make hubd hold before any handler
+  // runs: open streams, and header bytes.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config->max_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, config->max_metadata_bytes);
   builder.RegisterService(&publisher);
   builder.RegisterService(&subscriber);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -120,7 +140,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   Log(LogLevel::kInfo, "started",
-      {{"listen", config->listen}, {"metrics_listen", config->metrics_listen}});
+      {{"listen", config->listen},
+       {"metrics_listen", config->metrics_listen},
+       {"tls", !config->tls_enabled() ? "off" : client_certificates ? "mutual" : "on"}});
 
   const int sig = WaitForSignal(signals);
   Log(LogLevel::kInfo, "stopping", {{"signal", std::to_string(sig)}});

@@ -21,8 +21,21 @@ ABSL_FLAG(std::string, tokens_file, "",
 ABSL_FLAG(std::string, policy_file, "",
           "access policy: allow/deny rules per principal (docs/security.md)");
 ABSL_FLAG(bool, allow_insecure, false,
-          "listen on an address other than loopback without TLS (terminate TLS "
-          "in front of hubd, or keep it on a trusted network)");
+          "listen on an address other than loopback without TLS (TLS "
+          "terminated in front of hubd, or a trusted network)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "TLS on the gRPC port: the server's certificate chain (PEM)");
+ABSL_FLAG(std::string, tls_key_file, "", "TLS: the server's private key (PEM)");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mutual TLS: the CA of client certificates, whose SAN or CN is the "
+          "caller's principal (docs/security.md)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "how often the TLS files are read again; changes apply to new "
+          "connections");
+ABSL_FLAG(int, max_streams_per_connection, 1000,
+          "concurrent calls (streams) one connection may have open");
+ABSL_FLAG(int, max_metadata_bytes, 16 * 1024,
+          "largest request metadata (headers) accepted");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
@@ -65,7 +78,9 @@ constexpr const char* kFlagNames[] = {
     "shutdown_grace",  "maintenance_interval",  "migrate",
     "log_level",       "stats_interval",        "migrate_only",
     "database_url_file", "tokens_file",         "policy_file",
-    "allow_insecure"};
+    "allow_insecure",  "tls_cert_file",         "tls_key_file",
+    "tls_client_ca_file", "tls_reload_interval", "max_streams_per_connection",
+    "max_metadata_bytes"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -107,6 +122,12 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.migrate = absl::GetFlag(FLAGS_migrate);
   c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
   c.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  c.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  c.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
   if (const std::string file = absl::GetFlag(FLAGS_database_url_file); !file.empty()) {
     std::ifstream in(file);
@@ -131,11 +152,25 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError(
         "no database: set HUB_DATABASE_URL (or --database_url_file)");
   }
-  if (!IsLoopback(c.listen)) {
+  if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (!c.tls.client_ca_file.empty() && !c.tls_enabled()) {
+    return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+  }
+  if (c.tls.reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (c.max_streams_per_connection < 1 || c.max_metadata_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        "--max_streams_per_connection must be at least 1 and --max_metadata_bytes at least 1024");
+  }
+  if (!IsLoopback(c.listen) && !c.tls_enabled()) {
     if (!absl::GetFlag(FLAGS_allow_insecure)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "refusing to serve ", c.listen, " without TLS: hubd has no TLS of its own yet; "
-          "terminate TLS in front of it and pass --allow_insecure (docs/security.md)"));
+          "refusing to serve ", c.listen, " without TLS: give --tls_cert_file and "
+          "--tls_key_file, or, with TLS terminated in front of hubd, --allow_insecure "
+          "(docs/security.md)"));
     }
     Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
   }

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "hub/hub.h"
 #include "hub/log.h"
+#include "services/auth/tls.h"
 
 namespace hub::services {
 
@@ -23,6 +24,11 @@ struct ServerConfig {
   // Access control (docs/security.md): files read at start; empty: none.
   std::string tokens_file;
   std::string policy_file;
+  // TLS on the gRPC port; off when no certificate is given.
+  auth::TlsFiles tls;
+  bool tls_enabled() const { return !tls.cert_file.empty(); }
+  int max_streams_per_connection;
+  int max_metadata_bytes;
   LogLevel log_level;
   HubOptions hub;
 };

@@ -28,19 +28,37 @@ std::string ResourceName(const Resource& r) {
 }  // namespace
 
 absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContext& context) const {
-  if (!tokens_) return std::string("anonymous");
+  // A certificate, when presented, must verify even if a token comes too:
+  // a forged or expired one is an attack, not a detail.
+  std::optional<std::string> certified;
+  if (certificates_ != nullptr && context.auth_context() != nullptr) {
+    absl::StatusOr<std::string> p = certificates_->Principal(*context.auth_context());
+    if (p.ok()) {
+      certified = *std::move(p);
+    } else if (!absl::IsNotFound(p.status())) {
+      return p.status();
+    }
+  }
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it != metadata.end()) {
+  if (tokens_ && it != metadata.end()) {
     const absl::string_view value(it->second.data(), it->second.size());
     if (absl::StartsWith(value, kBearer)) {
       if (std::optional<std::string> p = tokens_->PrincipalOf(value.substr(kBearer.size()))) {
         return *p;
       }
     }
+    // The token itself is never logged or echoed.
+    return absl::UnauthenticatedError("the bearer token is not valid");
   }
-  // The token itself is never logged or echoed.
-  return absl::UnauthenticatedError("a valid bearer token is required");
+  if (certified) return *certified;
+  if (tokens_ || certificates_) {
+    return absl::UnauthenticatedError(
+        certificates_ ? (tokens_ ? "a valid bearer token or client certificate is required"
+                                 : "a client certificate is required")
+                      : "a valid bearer token is required");
+  }
+  return std::string("anonymous");
 }
 
 grpc::Status AccessControl::Check(const grpc::ServerContext& context,
@@ -79,12 +97,13 @@ absl::StatusOr<std::optional<T>> LoadOptional(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<AccessControl> LoadAccessControl(const std::string& tokens_file,
-                                                const std::string& policy_file) {
+                                                const std::string& policy_file,
+                                                std::shared_ptr<ClientCertificates> certificates) {
   absl::StatusOr<std::optional<TokenStore>> tokens = LoadOptional<TokenStore>(tokens_file);
   if (!tokens.ok()) return tokens.status();
   absl::StatusOr<std::optional<Policy>> policy = LoadOptional<Policy>(policy_file);
   if (!policy.ok()) return policy.status();
-  return AccessControl(*std::move(tokens), *std::move(policy));
+  return AccessControl(*std::move(tokens), *std::move(policy), std::move(certificates));
 }
 
 }  // namespace hub::services::auth

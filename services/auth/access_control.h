@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/auth/policy.h"
+#include "services/auth/tls.h"
 #include "services/auth/tokens.h"
 
 namespace hub::services::auth {
@@ -20,33 +21,43 @@ namespace hub::services::auth {
 using Need = std::pair<Action, Resource>;
 
 // Authentication (who calls) and authorization (may they) for every RPC
-// (docs/security.md). Without a tokens file every caller is "anonymous";
-// without a policy every caller may do everything.
+// (docs/security.md). The principal is the bearer token's, else the client
+// certificate's; without a tokens file or client CA every caller is
+// "anonymous"; without a policy every caller may do everything.
 class AccessControl {
  public:
-  AccessControl(std::optional<TokenStore> tokens, std::optional<Policy> policy)
-      : tokens_(std::move(tokens)), policy_(std::move(policy)) {}
+  AccessControl(std::optional<TokenStore> tokens, std::optional<Policy> policy,
+                std::shared_ptr<ClientCertificates> certificates = nullptr)
+      : tokens_(std::move(tokens)),
+        policy_(std::move(policy)),
+        certificates_(std::move(certificates)) {}
 
-  // OK, UNAUTHENTICATED (no or an unknown bearer token while tokens are
-  // configured) or PERMISSION_DENIED (the policy does not allow one of
-  // `needs`). Checked before any work, so a refused call changes nothing.
+  // OK, UNAUTHENTICATED (an unknown bearer token; a client certificate that
+  // does not verify; neither credential while one is required) or
+  // PERMISSION_DENIED (the policy does not allow one of `needs`). Checked
+  // before any work, so a refused call changes nothing.
   grpc::Status Check(const grpc::ServerContext& context, const std::vector<Need>& needs) const;
   grpc::Status Check(const grpc::ServerContext& context, Action action, Resource resource) const {
     return Check(context, std::vector<Need>{{action, std::move(resource)}});
   }
 
-  bool enabled() const { return tokens_.has_value() || policy_.has_value(); }
+  bool enabled() const {
+    return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;
+  }
 
  private:
   absl::StatusOr<std::string> Principal(const grpc::ServerContext& context) const;
 
   const std::optional<TokenStore> tokens_;
   const std::optional<Policy> policy_;
+  const std::shared_ptr<ClientCertificates> certificates_;
 };
 
-// Reads the tokens and policy files (either may be empty: not configured).
-absl::StatusOr<AccessControl> LoadAccessControl(const std::string& tokens_file,
-                                                const std::string& policy_file);
+// Reads the tokens and policy files (either may be empty: not configured);
+// `certificates` verifies client certificates (null: mutual TLS is off).
+absl::StatusOr<AccessControl> LoadAccessControl(
+    const std::string& tokens_file, const std::string& policy_file,
+    std::shared_ptr<ClientCertificates> certificates = nullptr);
 
 // Needs by resource, for brevity at the call sites.
 inline Resource Topic(std::string name) { return {ResourceKind::kTopic, std::move(name)}; }

@@ -219,17 +219,19 @@ absl::StatusOr<absl::Duration> HubProcess::Terminate(absl::Duration limit) {
   return absl::DeadlineExceededError("hubd did not exit after SIGTERM");
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
   // Each stub gets its own connection, as separate clients would.
   args.SetInt("grpc.use_local_subchannel_pool", 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(
+      address, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
 }
 
 std::shared_ptr<grpc::Channel> HubProcess::Channel() const {
-  return MakeChannel(address());
+  return MakeChannel(address(), credentials_);
 }
 
 std::unique_ptr<v1::Publisher::Stub> HubProcess::Publisher() const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -73,6 +74,10 @@ class HubProcess {
   std::unique_ptr<v1::Publisher::Stub> Publisher() const;
   std::unique_ptr<v1::Subscriber::Stub> Subscriber() const;
   int metrics_port() const { return metrics_port_; }
+  // The credentials of Channel() and of the readiness check (TLS).
+  void UseCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
   std::string log_path() const { return log_path_; }
 
  private:
@@ -81,6 +86,7 @@ class HubProcess {
   int port_;
   int metrics_port_;
   std::string log_path_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   pid_t pid_ = -1;
 };
 
@@ -126,8 +132,10 @@ CommandResult RunCommand(const std::string& command);
 // GET http://127.0.0.1:port/path; the body, or an empty string.
 std::string HttpGet(int port, const std::string& path);
 
-// A channel to `address` with no receive size limit.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// A channel to `address` with no receive size limit; plaintext unless
+// `credentials` are given.
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // Runs a SQL query against `url` and returns the first column of the first
 // row as text (empty when there is none).
