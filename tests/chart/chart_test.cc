@@ -96,6 +96,9 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   if (values["auth"] && values["auth"]["existingSecret"]) {
     external.insert(values["auth"]["existingSecret"].as<std::string>());
   }
+  for (const char* key : {"existingSecret", "clientCASecret"}) {
+    if (values["tls"] && values["tls"][key]) external.insert(values["tls"][key].as<std::string>());
+  }
   for (const YAML::Node& adapter : values["adapters"]) {
     if (adapter["tokenSecret"]) external.insert(adapter["tokenSecret"]["name"].as<std::string>());
     for (const YAML::Node& v : adapter["volumes"]) {
@@ -262,6 +265,56 @@ TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
                        s["spec"]["ports"][0]["targetPort"].as<std::string>() == "http";
   }
   EXPECT_TRUE(ingress_service);
+}
+
+// The Secret mounted at the folder of `path` in `pod` (its first container).
+std::string SecretBehind(const YAML::Node& pod, const std::string& path) {
+  for (const YAML::Node& mount : pod["containers"][0]["volumeMounts"]) {
+    const std::string at = mount["mountPath"].as<std::string>() + "/";
+    if (path.rfind(at, 0) != 0) continue;
+    for (const YAML::Node& v : pod["volumes"]) {
+      if (v["name"].as<std::string>() == mount["name"].as<std::string>() && v["secret"]) {
+        return v["secret"]["secretName"].as<std::string>();
+      }
+    }
+  }
+  return "";
+}
+
+TEST(ChartTls, CertificatesComeFromSecretsAndPlaintextNeedsNoFlagThen) {
+  const Rendered r = Render("secure.yaml");
+  YAML::Node config, hubd, adapter, adapter_config;
+  for (const YAML::Node& c : r.Kind("ConfigMap")) {
+    const std::string name = c["metadata"]["name"].as<std::string>();
+    if (name == "rel-message-hub") config = c["data"];
+    if (name == "rel-message-hub-ingress") adapter_config = YAML::Load(c["data"]["adapter.yaml"].as<std::string>());
+  }
+  for (const YAML::Node& d : r.Kind("Deployment")) {
+    const std::string name = d["metadata"]["name"].as<std::string>();
+    if (name == "rel-message-hub") hubd = d["spec"]["template"]["spec"];
+    if (name == "rel-message-hub-ingress") adapter = d["spec"]["template"]["spec"];
+  }
+  ASSERT_TRUE(config && hubd && adapter && adapter_config);
+  EXPECT_FALSE(config["HUB_ALLOW_INSECURE"]);
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CERT_FILE"].as<std::string>()), "hub-tls");
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_KEY_FILE"].as<std::string>()), "hub-tls");
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CLIENT_CA_FILE"].as<std::string>()), "hub-client-ca");
+  // The kubelet's gRPC probe speaks no TLS.
+  EXPECT_TRUE(hubd["containers"][0]["startupProbe"]["httpGet"]);
+  EXPECT_FALSE(hubd["containers"][0]["startupProbe"]["grpc"]);
+  // Adapters trust the hub's CA.
+  EXPECT_TRUE(adapter_config["hub"]["tls"].as<bool>());
+  EXPECT_EQ(SecretBehind(adapter, adapter_config["hub"]["ca_file"].as<std::string>()), "hub-tls");
+
+  const Rendered plain = Render("");
+  for (const YAML::Node& c : plain.Kind("ConfigMap")) {
+    EXPECT_EQ(c["data"]["HUB_ALLOW_INSECURE"].as<std::string>(), "true");
+    EXPECT_FALSE(c["data"]["HUB_TLS_CERT_FILE"]);
+  }
+  CommandResult r2 = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart,
+                                             " --set tls.clientCASecret=ca"));
+  EXPECT_NE(r2.exit_code, 0);
+  EXPECT_NE(r2.err.find("needs tls.existingSecret"), std::string::npos) << r2.err;
 }
 
 TEST(ChartValues, SchemaRefusesNonsense) {
