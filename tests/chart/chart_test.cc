@@ -216,7 +216,16 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
     const YAML::Node a = job["metadata"]["annotations"];
     EXPECT_EQ(a["helm.sh/hook"].as<std::string>(), "pre-install,pre-upgrade");
     const int job_weight = a["helm.sh/hook-weight"].as<int>();
+    std::set<std::string> job_secrets;
+    for (const YAML::Node& c : job["spec"]["template"]["spec"]["containers"]) {
+      for (const YAML::Node& env : c["env"]) {
+        if (env["valueFrom"] && env["valueFrom"]["secretKeyRef"]) {
+          job_secrets.insert(env["valueFrom"]["secretKeyRef"]["name"].as<std::string>());
+        }
+      }
+    }
     for (const YAML::Node& s : r.Kind("Secret")) {
+      if (job_secrets.count(s["metadata"]["name"].as<std::string>()) == 0) continue;
       const YAML::Node sa = s["metadata"]["annotations"];
       ASSERT_TRUE(sa && sa["helm.sh/hook"]) << "the Job's Secret would not exist before it";
       EXPECT_LT(sa["helm.sh/hook-weight"].as<int>(), job_weight);
@@ -314,7 +323,30 @@ TEST(ChartTls, CertificatesComeFromSecretsAndPlaintextNeedsNoFlagThen) {
   CommandResult r2 = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart,
                                              " --set tls.clientCASecret=ca"));
   EXPECT_NE(r2.exit_code, 0);
-  EXPECT_NE(r2.err.find("needs tls.existingSecret"), std::string::npos) << r2.err;
+  EXPECT_NE(r2.err.find("needs TLS"), std::string::npos) << r2.err;
+}
+
+TEST(ChartTls, SecretsMadeFromInlineValuesAreTheOnesMounted) {
+  const Rendered r = Render("ha.yaml");
+  std::map<std::string, YAML::Node> secrets;
+  for (const YAML::Node& s : r.Kind("Secret")) secrets[s["metadata"]["name"].as<std::string>()] = s;
+  ASSERT_EQ(secrets.count("rel-message-hub-auth"), 1u);
+  ASSERT_EQ(secrets.count("rel-message-hub-tls"), 1u);
+  ASSERT_EQ(secrets.count("rel-message-hub-client-ca"), 1u);
+  EXPECT_NE(secrets["rel-message-hub-auth"]["stringData"]["policy"].as<std::string>().find("allow ops"),
+            std::string::npos);
+  YAML::Node hubd, config;
+  for (const YAML::Node& d : r.Kind("Deployment")) hubd = d["spec"]["template"]["spec"];
+  for (const YAML::Node& c : r.Kind("ConfigMap")) config = c["data"];
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CERT_FILE"].as<std::string>()), "rel-message-hub-tls");
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CLIENT_CA_FILE"].as<std::string>()),
+            "rel-message-hub-client-ca");
+  std::map<std::string, std::string> env;
+  for (const YAML::Node& e : hubd["containers"][0]["env"]) {
+    if (e["value"]) env[e["name"].as<std::string>()] = e["value"].as<std::string>();
+  }
+  EXPECT_EQ(SecretBehind(hubd, env["HUB_TOKENS_FILE"]), "rel-message-hub-auth");
+  EXPECT_EQ(SecretBehind(hubd, env["HUB_POLICY_FILE"]), "rel-message-hub-auth");
 }
 
 TEST(ChartValues, SchemaRefusesNonsense) {

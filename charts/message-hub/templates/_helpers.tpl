@@ -60,14 +60,49 @@ uri
       key: {{ include "message-hub.databaseSecretKey" . }}
 {{- end -}}
 
-{{/* The access-control files from auth.existingSecret, when given. */}}
+{{/*
+The Secrets of the access-control files, the TLS certificate and the client
+CA: the one named by existingSecret, else one the chart makes from inline
+values, else none (empty).
+*/}}
+{{- define "message-hub.authSecret" -}}
+{{- if .Values.auth.existingSecret -}}
+{{- .Values.auth.existingSecret -}}
+{{- else if or .Values.auth.tokens .Values.auth.policy -}}
+{{- include "message-hub.fullname" . }}-auth
+{{- end -}}
+{{- end -}}
+{{- define "message-hub.tlsSecret" -}}
+{{- if .Values.tls.existingSecret -}}
+{{- .Values.tls.existingSecret -}}
+{{- else if .Values.tls.cert -}}
+{{- include "message-hub.fullname" . }}-tls
+{{- end -}}
+{{- end -}}
+{{- define "message-hub.clientCASecret" -}}
+{{- if .Values.tls.clientCASecret -}}
+{{- .Values.tls.clientCASecret -}}
+{{- else if .Values.tls.clientCA -}}
+{{- include "message-hub.fullname" . }}-client-ca
+{{- end -}}
+{{- end -}}
+
+{{/* The keys of the tokens and policy files in the auth Secret; empty: none. */}}
+{{- define "message-hub.tokensKey" -}}
+{{- if .Values.auth.existingSecret -}}{{ .Values.auth.tokensKey }}{{- else if .Values.auth.tokens -}}tokens{{- end -}}
+{{- end -}}
+{{- define "message-hub.policyKey" -}}
+{{- if .Values.auth.existingSecret -}}{{ .Values.auth.policyKey }}{{- else if .Values.auth.policy -}}policy{{- end -}}
+{{- end -}}
+
+{{/* The access-control files, when there is an auth Secret. */}}
 {{- define "message-hub.authEnv" -}}
-{{- if .Values.auth.existingSecret }}
-{{- if .Values.auth.tokensKey }}
+{{- if include "message-hub.authSecret" . }}
+{{- if include "message-hub.tokensKey" . }}
 - name: HUB_TOKENS_FILE
   value: /etc/hub/auth/tokens
 {{- end }}
-{{- if .Values.auth.policyKey }}
+{{- if include "message-hub.policyKey" . }}
 - name: HUB_POLICY_FILE
   value: /etc/hub/auth/policy
 {{- end }}
