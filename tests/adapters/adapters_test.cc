@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "client/admin_client.h"
 #include "client/publisher.h"
 #include "tests/support/hub_test.h"
 
@@ -290,6 +291,39 @@ TEST_F(AdaptersTest, HttpIngressDrivenByCurl) {
   EXPECT_NE(away.out.find("Retry-After: 1"), std::string::npos) << away.out;
 }
 
+// A hub that checks bearer tokens: the ingress passes the caller's on.
+class AdaptersWithTokensTest : public AdaptersTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    const std::string tokens = MakeTempDir() + "/tokens";
+    std::ofstream(tokens) << RunCommand("printf %s t-legacy | sha256sum").out.substr(0, 64)
+                          << " legacy\n";
+    return {"--tokens_file=" + tokens};
+  }
+};
+
+TEST_F(AdaptersWithTokensTest, HttpIngressPassesTheCallersBearerTokenThrough) {
+  auto connection = client::Connection::Open({.endpoint = hubd_->address(), .bearer_token = "t-legacy"});
+  ASSERT_TRUE(connection.ok());
+  v1::Topic topic;
+  topic.set_name("orders");
+  ASSERT_TRUE(client::AdminClient(*connection).CreateTopic(topic).ok());
+  const int port = FreePort();
+  auto adapter = StartAdapter(HTTP_INGRESS_PATH,
+                              absl::StrCat("http_ingress:\n  listen: 127.0.0.1:", port, "\n"));
+  auto post = [&](const std::string& auth) {
+    return RunCommand(absl::StrCat("curl -s -i -X POST ", auth, " --data-binary 'x' http://127.0.0.1:",
+                                   port, "/v1/topics/orders:publish"))
+        .out;
+  };
+  EXPECT_NE(post("-H 'Authorization: Bearer t-legacy'").find("HTTP/1.1 200"), std::string::npos);
+  const std::string none = post("");
+  EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos) << none;
+  EXPECT_NE(none.find("UNAUTHENTICATED"), std::string::npos) << none;
+  EXPECT_NE(post("-H 'Authorization: Bearer t-wrong'").find("HTTP/1.1 401"), std::string::npos);
+  EXPECT_EQ(StoredOn("orders"), 1);
+}
+
 // --- webhook sink ----------------------------------------------------------
 
 // The legacy endpoint: a real HTTP server that remembers every message id
@@ -308,8 +342,13 @@ class Endpoint final : public CivetHandler {
     char buffer[4096];
     for (int got; (got = mg_read(conn, buffer, sizeof buffer)) > 0;) body.append(buffer, got);
     int status = 200;
+    const char* attempt = mg_get_header(conn, "Hub-Delivery-Attempt");
+    if (body == "slow" && attempt != nullptr && std::string(attempt) == "1") {
+      absl::SleepFor(absl::Seconds(3));  // past the sink's timeout
+    }
     {
       absl::MutexLock lock(&mu_);
+      if (attempt != nullptr) attempts_[body] = attempt;
       if (++requests_ % 50 == 0) {
         status = 500;
       } else if (body == "poison") {
@@ -330,6 +369,11 @@ class Endpoint final : public CivetHandler {
     absl::MutexLock lock(&mu_);
     return requests_;
   }
+  // The Hub-Delivery-Attempt of the last request with `body`.
+  std::string AttemptOf(const std::string& body) {
+    absl::MutexLock lock(&mu_);
+    return attempts_[body];
+  }
   std::string BodyOf(const std::string& id) {
     absl::MutexLock lock(&mu_);
     auto it = seen_.find(id);
@@ -341,6 +385,7 @@ class Endpoint final : public CivetHandler {
   absl::Mutex mu_;
   int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::string> seen_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> attempts_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<CivetServer> server_;
 };
 
@@ -381,6 +426,25 @@ TEST_F(AdaptersTest, WebhookSinkTenThousandMessagesThroughTwoKills) {
   }
   // The 500s were retried: more requests than messages.
   EXPECT_GT(endpoint.requests(), kRecords + kRecords / 60);
+}
+
+TEST_F(AdaptersTest, WebhookSinkRetriesARequestThatTimedOut) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "events").ok());
+  grpc::ClientContext context;
+  v1::Subscription subscription, created;
+  subscription.set_name("hook");
+  subscription.set_topic("events");
+  subscription.mutable_retry_policy()->mutable_minimum_backoff()->set_seconds(1);
+  ASSERT_TRUE(subscriber_->CreateSubscription(&context, subscription, &created).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "events", "slow", "").ok());
+  Endpoint endpoint;
+  auto adapter = StartAdapter(WEBHOOK_SINK_PATH, SinkConfig(endpoint) + "  timeout: 1s\n");
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (endpoint.seen() < 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(endpoint.seen(), 1u);
+  // Delivered on a later attempt, the first having timed out.
+  EXPECT_EQ(endpoint.AttemptOf("slow"), "2");
+  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"webhook_sink\",outcome=\"retried\"}"), "1");
 }
 
 TEST_F(AdaptersTest, WebhookSinkRejectsWhatTheEndpointRefusesToTheDeadLetterTopic) {
