@@ -250,6 +250,7 @@ TEST_F(AdaptersTest, HttpIngressTenThousandRecordsThroughTwoKills) {
   KillTwiceWhileFlowing(*adapter, "orders");
   for (auto& client : clients) client.join();
   ExpectEachRecordOnce("orders", "^order-[0-9]{5}$");
+  EXPECT_EQ(adapter->starts(), 3);
 }
 
 TEST_F(AdaptersTest, HttpIngressDrivenByCurl) {
@@ -496,6 +497,7 @@ TEST_F(AdaptersTest, PgOutboxTenThousandRowsThroughTwoKills) {
   KillTwiceWhileFlowing(*adapter, "orders");
   application.join();
   ExpectEachRecordOnce("orders", "^order-[0-9]{5}$");
+  EXPECT_EQ(adapter->starts(), 3);
   EXPECT_EQ(QueryValue(legacy, "SELECT count(*) FROM outbox"), "0");
 }
 
