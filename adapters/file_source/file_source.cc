@@ -76,9 +76,9 @@ FileSource::FileSource(FileSourceConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       connection_(env.connection),
       publisher_(env.connection, config_.topic, KeyedSourcePublisherOptions(config_.max_batch_records)),
-      published_(env.messages.Add({{"adapter", env.name}, {"outcome", "published"}})),
-      duplicates_(env.messages.Add({{"adapter", env.name}, {"outcome", "duplicate"}})),
-      dropped_(env.messages.Add({{"adapter", env.name}, {"outcome", "dropped"}})) {}
+      published_(env.Outcome("published")),
+      duplicates_(env.Outcome("duplicate")),
+      dropped_(env.Outcome("dropped")) {}
 
 FileSource::~FileSource() {
   for (auto& [identity, file] : files_) close(file.fd);

@@ -101,8 +101,11 @@ absl::StatusOr<HttpIngressConfig> HttpIngressConfig::Read(ConfigSection& section
 HttpIngress::HttpIngress(HttpIngressConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       hub_options_(env.hub_options),
-      messages_(env.messages),
-      name_(env.name),
+      published_(env.Outcome("published")),
+      duplicates_(env.Outcome("duplicate")),
+      failed_(env.Outcome("failed")),
+      refused_(env.Outcome("refused")),
+      pushed_back_(env.Outcome("pushed_back")),
       handler_(std::make_unique<Handler>(*this)) {}
 
 HttpIngress::~HttpIngress() = default;
@@ -158,12 +161,12 @@ HttpIngress::Response HttpIngress::Handle(const std::string& path, const HttpHea
     ~Inflight() { --count; }
   } inflight{inflight_};
   if (++inflight_ > config_.max_inflight_requests) {
-    messages_.Add({{"adapter", name_}, {"outcome", "pushed_back"}}).Increment();
+    pushed_back_.Increment();
     return ErrorResponse(absl::ResourceExhaustedError("too many requests in flight"));
   }
   absl::StatusOr<HttpPublishRequest> request = ParsePublishRequest(path, headers, body);
   if (!request.ok()) {
-    messages_.Add({{"adapter", name_}, {"outcome", "refused"}}).Increment();
+    refused_.Increment();
     return ErrorResponse(request.status());
   }
   std::string token = hub_options_.bearer_token;
@@ -192,13 +195,11 @@ HttpIngress::Response HttpIngress::Handle(const std::string& path, const HttpHea
     }
   }
   for (const client::PublishAck& ack : acks) {
-    messages_.Add({{"adapter", name_}, {"outcome", ack.duplicate ? "duplicate" : "published"}})
-        .Increment();
+    (ack.duplicate ? duplicates_ : published_).Increment();
   }
   if (!failed.ok()) {
     // Some may be stored; a retry with the same keys stores none twice.
-    messages_.Add({{"adapter", name_}, {"outcome", "failed"}})
-        .Increment(static_cast<double>(futures.size() - acks.size()));
+    failed_.Increment(static_cast<double>(futures.size() - acks.size()));
     return ErrorResponse(failed);
   }
   return {200, ResultsBody(acks)};

@@ -61,8 +61,11 @@ class HttpIngress final : public Adapter {
 
   const HttpIngressConfig config_;
   const client::ConnectionOptions hub_options_;
-  prometheus::Family<prometheus::Counter>& messages_;
-  const std::string name_;
+  prometheus::Counter& published_;
+  prometheus::Counter& duplicates_;
+  prometheus::Counter& failed_;
+  prometheus::Counter& refused_;
+  prometheus::Counter& pushed_back_;
   std::atomic<int64_t> inflight_{0};
 
   absl::Mutex mu_;

@@ -68,8 +68,8 @@ absl::StatusOr<PgOutboxConfig> PgOutboxConfig::Read(ConfigSection& section) {
 PgOutbox::PgOutbox(PgOutboxConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       connection_(env.connection),
-      published_(env.messages.Add({{"adapter", env.name}, {"outcome", "published"}})),
-      duplicates_(env.messages.Add({{"adapter", env.name}, {"outcome", "duplicate"}})) {}
+      published_(env.Outcome("published")),
+      duplicates_(env.Outcome("duplicate")) {}
 
 PgOutbox::~PgOutbox() = default;
 

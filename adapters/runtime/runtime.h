@@ -36,6 +36,12 @@ struct AdapterEnv {
   // delivered, retried, rejected, ...).
   prometheus::Family<prometheus::Counter>& messages;
   std::string name;
+
+  // This adapter's series of `messages` for `outcome`; made once, at start,
+  // so that counting costs no label lookup.
+  prometheus::Counter& Outcome(const std::string& outcome) const {
+    return messages.Add({{"adapter", name}, {"outcome", outcome}});
+  }
 };
 
 class Adapter {

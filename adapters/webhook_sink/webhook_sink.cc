@@ -70,9 +70,9 @@ absl::StatusOr<WebhookSinkConfig> WebhookSinkConfig::Read(ConfigSection& section
 WebhookSink::WebhookSink(WebhookSinkConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       connection_(env.connection),
-      delivered_(env.messages.Add({{"adapter", env.name}, {"outcome", "delivered"}})),
-      retried_(env.messages.Add({{"adapter", env.name}, {"outcome", "retried"}})),
-      rejected_(env.messages.Add({{"adapter", env.name}, {"outcome", "rejected"}})) {
+      delivered_(env.Outcome("delivered")),
+      retried_(env.Outcome("retried")),
+      rejected_(env.Outcome("rejected")) {
   if (config_.max_requests_per_second > 0) limiter_.emplace(config_.max_requests_per_second);
 }
 

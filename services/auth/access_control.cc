@@ -1,7 +1,7 @@
 #include "services/auth/access_control.h"
 
-#include <fstream>
-#include <sstream>
+#include "services/auth/config_lines.h"
+
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -85,11 +85,9 @@ namespace {
 template <typename T>
 absl::StatusOr<std::optional<T>> LoadOptional(const std::string& path) {
   if (path.empty()) return std::optional<T>();
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<T> parsed = T::Parse(text.str());
+  absl::StatusOr<std::string> text = ReadConfigFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<T> parsed = T::Parse(*text);
   if (!parsed.ok()) return parsed.status();
   return std::optional<T>(*std::move(parsed));
 }

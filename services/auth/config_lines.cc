@@ -1,5 +1,10 @@
 #include "services/auth/config_lines.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace hub::services::auth {
@@ -17,6 +22,17 @@ std::vector<ConfigLine> ConfigLines(absl::string_view text) {
     if (!fields.empty()) lines.push_back({number, std::move(fields)});
   }
   return lines;
+}
+
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", what, what.empty() ? "" : " ", path));
+  }
+  return text.str();
 }
 
 }  // namespace hub::services::auth

@@ -1,8 +1,10 @@
 #ifndef SERVICES_AUTH_CONFIG_LINES_H_
 #define SERVICES_AUTH_CONFIG_LINES_H_
 
+#include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace hub::services::auth {
@@ -16,6 +18,9 @@ struct ConfigLine {
 // The lines of `text` split into blank-separated fields, with `#` comments
 // and empty lines dropped. The views point into `text`.
 std::vector<ConfigLine> ConfigLines(absl::string_view text);
+
+// The whole file at `path`; INVALID_ARGUMENT "cannot read [what ]path".
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path, absl::string_view what = "");
 
 }  // namespace hub::services::auth
 

@@ -6,8 +6,6 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <grpcpp/security/tls_certificate_provider.h>
@@ -16,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "hub/log.h"
+#include "services/auth/config_lines.h"
 
 namespace hub::services::auth {
 namespace {
@@ -27,14 +26,6 @@ struct X509Free {
   void operator()(X509* x) const { X509_free(x); }
 };
 using X509Ptr = std::unique_ptr<X509, X509Free>;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", path));
-  return text.str();
-}
 
 // Every certificate in PEM `text`, in order.
 std::vector<X509Ptr> ParseCertificates(const std::string& text) {
@@ -72,9 +63,9 @@ std::string NameOf(X509* certificate) {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files) {
-  absl::StatusOr<std::string> cert = ReadFile(files.cert_file, "--tls_cert_file");
+  absl::StatusOr<std::string> cert = ReadConfigFile(files.cert_file, "--tls_cert_file");
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadFile(files.key_file, "--tls_key_file");
+  absl::StatusOr<std::string> key = ReadConfigFile(files.key_file, "--tls_key_file");
   if (!key.ok()) return key.status();
   std::vector<X509Ptr> chain = ParseCertificates(*cert);
   std::unique_ptr<BIO, BioFree> key_bio(BIO_new_mem_buf(key->data(), static_cast<int>(key->size())));
@@ -119,7 +110,7 @@ absl::StatusOr<std::shared_ptr<ClientCertificates>> ClientCertificates::Load(
 
 absl::Status ClientCertificates::Refresh() {
   checked_at_ = absl::Now();
-  absl::StatusOr<std::string> text = ReadFile(ca_file_, "--tls_client_ca_file");
+  absl::StatusOr<std::string> text = ReadConfigFile(ca_file_, "--tls_client_ca_file");
   if (!text.ok()) return text.status();
   if (*text == ca_text_) return absl::OkStatus();
   std::vector<X509Ptr> authorities = ParseCertificates(*text);
