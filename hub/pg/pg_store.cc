@@ -33,7 +33,9 @@ constexpr int64_t kPartitionLockKey = 0x6875625f707274;  // "hub_prt"
 constexpr int64_t kRetentionLockKey = 0x6875625f726574;  // "hub_ret"
 constexpr char kPartitionNameFormat[] = "messages_p%Y%m%d";
 
-void Prepare(pqxx::connection& conn) {
+}  // namespace
+
+void PrepareSession(pqxx::connection& conn) {
   const std::pair<const char*, const char*> statements[] = {
       {"create_topic", sql::kCreateTopic},
       {"get_topic", sql::kGetTopic},
@@ -72,7 +74,17 @@ void Prepare(pqxx::connection& conn) {
       {"subscription_stats", sql::kSubscriptionStats},
   };
   for (const auto& [name, text] : statements) conn.prepare(name, text);
+  // The store's statements look rows up by key, which a sequential scan
+  // never serves well. Plans made while `leases` was small (every
+  // connection prepares when a fresh hub starts) read the whole table on
+  // each ack and redelivery check, 430 pages a call under load and more
+  // while a long transaction elsewhere kept dead rows (docs/benchmarks.md).
+  // hub_publish sets the same for itself.
+  pqxx::nontransaction session(conn);
+  session.exec("SET enable_seqscan = off");
 }
+
+namespace {
 
 bool DropsConnection(DbErrorKind kind) {
   return kind == DbErrorKind::kConnection ||
@@ -85,7 +97,7 @@ bool DropsConnection(DbErrorKind kind) {
 PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
     : options_(std::move(options)),
       probe_(probe),
-      pool_(options_.database_url, options_.pool_size, &Prepare,
+      pool_(options_.database_url, options_.pool_size, &PrepareSession,
             {[this](int in_use, int open, int waiting) {
                probe_.Pool(false, in_use, open, waiting);
              },
@@ -93,7 +105,7 @@ PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
       relaxed_pool_(
           options_.database_url, options_.pool_size,
           [](pqxx::connection& conn) {
-            Prepare(conn);
+            PrepareSession(conn);
             pqxx::nontransaction session(conn);
             session.exec("SET synchronous_commit = off");
           },

@@ -23,6 +23,10 @@ struct PgStoreOptions {
   int partitions_ahead_days = 7;
 };
 
+// Prepares the store's statements on `conn` and sets what its plans rely
+// on; every connection of the store gets this once.
+void PrepareSession(pqxx::connection& conn);
+
 // The PostgreSQL implementation of Store. SQL lives in sql.h; this class
 // binds parameters, converts rows, and turns every pqxx exception into an
 // absl::Status. Publishing and administration are in pg_store.cc, delivery

@@ -194,7 +194,9 @@ inline constexpr char kClaimNew[] =
 
 // At-least-once acks of plain subscriptions, for any number of
 // subscriptions in one statement: positions leave their rows; a row left
-// with nothing pending is deleted instead.
+// with nothing pending is deleted instead. The `= ANY` conditions repeat the
+// join's so that the rows are found by primary key whatever the plan
+// believes of the table's size (a hash join read every lease row).
 inline constexpr char kAcknowledge[] = R"sql(
 WITH a AS (
   SELECT s, l, array_agg(p) AS ps
@@ -202,13 +204,15 @@ WITH a AS (
   GROUP BY s, l),
 d AS (
   DELETE FROM leases x USING a
-  WHERE x.subscription_id = a.s AND x.lease_id = a.l AND x.pending <@ a.ps
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = a.s AND x.lease_id = a.l AND x.pending <@ a.ps
   RETURNING 1),
 u AS (
   UPDATE leases x
   SET pending = ARRAY(SELECT e FROM unnest(x.pending) AS e WHERE e <> ALL (a.ps))
   FROM a
-  WHERE x.subscription_id = a.s AND x.lease_id = a.l
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = a.s AND x.lease_id = a.l
     AND x.pending && a.ps AND NOT x.pending <@ a.ps
   RETURNING 1)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql";

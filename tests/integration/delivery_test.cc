@@ -7,10 +7,12 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "hub/pg/pg_store.h"
 #include "tests/support/hub_test.h"
 
 namespace hub::testing {
@@ -303,6 +305,44 @@ TEST_F(DeliveryTest, FanOutGivesEachSubscriptionItsOwnCopyWrittenOnce) {
   EXPECT_EQ(PullNow("billing", absl::Seconds(2)).received_messages_size(), 1);
   EXPECT_EQ(PullNow("shipping", absl::Seconds(2)).received_messages_size(), 1);
   EXPECT_EQ(StoredMessages(), 1);
+}
+
+// Acks, redelivery checks and settling find lease rows through the table's
+// indexes, also in plans made while `leases` was empty (each hubd
+// connection prepares when a fresh hub starts). With the plans of an empty
+// table every ack read the whole table, dead versions included: under a
+// long transaction elsewhere that grew to thousands of pages per ack
+// (docs/benchmarks.md, P5).
+TEST_F(DeliveryTest, LeaseStatementsUseIndexesInPlansMadeOnAnEmptyTable) {
+  ASSERT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+  ASSERT_NO_THROW(QueryValue(url_, "VACUUM ANALYZE leases"));
+  pqxx::connection conn(url_);
+  pg::PrepareSession(conn);
+  pqxx::nontransaction tx(conn);
+  const std::string statements[] = {
+      "acknowledge('{1,1}', '{10,11}', '{100,101}')",
+      "has_available_leases(1)",
+      "lock_available_leases(1, 10)",
+      "lock_leases(1, '{10,11}')",
+      "extend_leases(1, '{10,11}', '{1,1}', 10000, 100, 1000)",
+      "delete_leases(1, '{10,11}')",
+      "lock_keyed_leases(1, '{a,b}')",
+  };
+  for (const std::string& statement : statements) {
+    conn.prepare_now(statement.substr(0, statement.find('(')));  // pqxx prepares lazily
+    // The first executions of a prepared statement get custom plans, later
+    // ones the generic plan: both are checked.
+    for (int run = 0; run < 7; ++run) {
+      std::string plan;
+      for (const auto& row : tx.exec(absl::StrCat("EXPLAIN EXECUTE ", statement))) {
+        plan += row[0].as<std::string>() + "\n";
+      }
+      EXPECT_EQ(plan.find("Seq Scan on leases"), std::string::npos) << statement << "\n" << plan;
+      EXPECT_NE(plan.find("Index Scan using leases_"), std::string::npos)
+          << statement << "\n" << plan;
+      tx.exec(absl::StrCat("EXECUTE ", statement));
+    }
+  }
 }
 
 }  // namespace
