@@ -22,6 +22,10 @@ namespace {
 
 // Due lease rows looked at per claim of redeliveries.
 constexpr int kAvailableLeaseRows = 16;
+// How long claims that find new messages skip looking for due lease rows
+// after a look found none: the most a lease that ran out meanwhile waits
+// beyond its time (a nack on this replica looks again at once).
+constexpr absl::Duration kDueLookInterval = absl::Milliseconds(100);
 // New messages one checked claim looks at (filters, ordering).
 constexpr int kScanLimit = 1000;
 // Checked claims in a row when whole scans were filtered out or parked.
@@ -134,20 +138,46 @@ std::vector<Delivery> MakeDeliveries(std::vector<Leased> leased,
 
 }  // namespace
 
+bool PgStore::ShouldLookForDue(int64_t subscription_id) {
+  absl::MutexLock lock(&due_mu_);
+  auto it = none_due_until_.find(subscription_id);
+  return it == none_due_until_.end() || absl::Now() >= it->second;
+}
+
+void PgStore::FoundDue(int64_t subscription_id, bool due) {
+  absl::MutexLock lock(&due_mu_);
+  if (due) {
+    none_due_until_.erase(subscription_id);
+  } else {
+    none_due_until_[subscription_id] = absl::Now() + kDueLookInterval;
+  }
+}
+
+void PgStore::ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
+                       absl::Duration ack_deadline, std::vector<Delivery>& out) {
+  bool due;
+  {
+    pqxx::nontransaction check(conn);
+    due = check.exec_prepared1("has_available_leases", sub.id)[0].as<bool>();
+  }
+  FoundDue(sub.id, due);
+  if (!due) return;
+  for (Delivery& d : ClaimAvailable(conn, sub, room, ack_deadline)) out.push_back(std::move(d));
+}
+
 absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& sub,
                                                      int max_messages, int64_t max_bytes,
                                                      absl::Duration ack_deadline) {
   std::vector<Delivery> deliveries;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) -> absl::Status {
     deliveries.clear();
-    if (!AtMostOnce(sub)) {
-      bool due;
-      {
-        pqxx::nontransaction check(conn);
-        due = check.exec_prepared1("has_available_leases", sub.id)[0].as<bool>();
-      }
-      if (due) deliveries = ClaimAvailable(conn, sub, max_messages, ack_deadline);
-    }
+    // Due redeliveries go first. Looking for them reads the lease index
+    // past the rows of acked leases that are dead but not yet vacuumed,
+    // thousands while a long transaction holds vacuum back, so after a look
+    // found none, claims that find new messages skip it for a moment.
+    const bool redelivers = !AtMostOnce(sub);
+    const bool looked = redelivers && ShouldLookForDue(sub.id);
+    if (looked) ClaimDue(conn, sub, max_messages, ack_deadline, deliveries);
     const int room = max_messages - static_cast<int>(deliveries.size());
     if (room <= 0) return absl::OkStatus();
 
@@ -171,6 +201,9 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
         exists = ClaimNewChecked(conn, sub, room, max_bytes, ack_deadline, deliveries, more);
         if (!more) break;
       }
+    }
+    if (redelivers && !looked && deliveries.empty()) {
+      ClaimDue(conn, sub, max_messages, ack_deadline, deliveries);
     }
     if (!exists && deliveries.empty()) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " was deleted"));
@@ -569,6 +602,7 @@ absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId
       InsertLease(tx, sub.id, nacked, l.attempt, "", 0, due, kNacked);
     }
     tx.commit();
+    FoundDue(sub.id, true);  // the next claim looks
     return absl::OkStatus();
   }, Commit::kRelaxed);  // a nack lost in a crash: the lease runs out instead
 }

@@ -10,6 +10,9 @@
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "hub/pg/connection_pool.h"
 #include "hub/pg/pg_probe.h"
 #include "hub/store.h"
@@ -111,6 +114,13 @@ class PgStore final : public Store {
   absl::Status EnsurePartitions(pqxx::connection& conn);
   void ApplyRetention(pqxx::connection& conn, MaintenanceReport& report);
 
+  // Whether to look for due lease rows of a subscription now (see Claim),
+  // and what a look found.
+  bool ShouldLookForDue(int64_t subscription_id);
+  void FoundDue(int64_t subscription_id, bool due);
+  // Looks for due lease rows and claims them into `out` (at most `room`).
+  void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
+                absl::Duration ack_deadline, std::vector<Delivery>& out);
   std::vector<Delivery> ClaimAvailable(pqxx::connection& conn,
                                        const SubscriptionRecord& sub, int max_messages,
                                        absl::Duration ack_deadline);
@@ -136,6 +146,10 @@ class PgStore final : public Store {
   ConnectionPool relaxed_pool_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;
+  absl::Mutex due_mu_;
+  // Subscriptions whose last look found no due lease row, with when to look
+  // again.
+  absl::flat_hash_map<int64_t, absl::Time> none_due_until_ ABSL_GUARDED_BY(due_mu_);
 };
 
 }  // namespace hub::pg

@@ -164,6 +164,34 @@ TEST_F(DeliveryTest, UnackedMessageIsRedeliveredAfterItsDeadline) {
   EXPECT_NE(second.received_messages(0).ack_id(), first.received_messages(0).ack_id());
 }
 
+// After a look for due leases found none, claims that find new messages
+// skip looking for a moment (docs/design.md, "Looking for due rows"): a
+// lease that ran out must still come back while new messages keep coming.
+TEST_F(DeliveryTest, ExpiredLeaseReturnsWhileNewMessagesKeepComing) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 1).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "held", "").ok());
+  ASSERT_EQ(PullNow("billing", absl::Seconds(2)).received_messages_size(), 1);
+  int attempt = 0;
+  int fresh = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (attempt == 0 && absl::Now() < give_up) {
+    ASSERT_TRUE(PublishOne(*publisher_, "orders", "fresh", "").ok());
+    std::vector<std::string> acks;
+    const v1::PullResponse pulled = PullNow("billing", absl::Seconds(1));
+    for (const v1::ReceivedMessage& m : pulled.received_messages()) {
+      if (m.message().data() == "held") {
+        attempt = m.delivery_attempt();
+      } else {
+        ++fresh;
+        acks.push_back(m.ack_id());
+      }
+    }
+    if (!acks.empty()) ASSERT_TRUE(Ack(*subscriber_, "billing", acks).ok());
+  }
+  EXPECT_EQ(attempt, 2);
+  EXPECT_GT(fresh, 0);
+}
+
 TEST_F(DeliveryTest, AckedMessageIsNeverRedelivered) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 1).ok());
   ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
