@@ -77,8 +77,7 @@ void PrepareSession(pqxx::connection& conn) {
   // The store's statements look rows up by key, which a sequential scan
   // never serves well. Plans made while `leases` was small (every
   // connection prepares when a fresh hub starts) read the whole table on
-  // each ack and redelivery check, 430 pages a call under load and more
-  // while a long transaction elsewhere kept dead rows (docs/benchmarks.md).
+  // each ack and each look for due leases (docs/design.md, "Plans").
   // hub_publish sets the same for itself.
   pqxx::nontransaction session(conn);
   session.exec("SET enable_seqscan = off");
