@@ -195,8 +195,8 @@ inline constexpr char kClaimNew[] =
 // At-least-once acks of plain subscriptions, for any number of
 // subscriptions in one statement: positions leave their rows; a row left
 // with nothing pending is deleted instead. The `= ANY` conditions repeat the
-// join's so that the rows are found by primary key whatever the plan
-// believes of the table's size (a hash join read every lease row).
+// join's so that the scan of `leases` can take both key columns as index
+// conditions (joined only, a plan made on a small table read every row).
 inline constexpr char kAcknowledge[] = R"sql(
 WITH a AS (
   SELECT s, l, array_agg(p) AS ps

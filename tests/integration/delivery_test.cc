@@ -339,7 +339,7 @@ TEST_F(DeliveryTest, FanOutGivesEachSubscriptionItsOwnCopyWrittenOnce) {
 // indexes, also in plans made while `leases` was empty (each hubd
 // connection prepares when a fresh hub starts). With the plans of an empty
 // table every ack read the whole table, dead versions included: under a
-// long transaction elsewhere that grew to thousands of pages per ack
+// long transaction elsewhere, up to 2,000 buffers per ack statement
 // (docs/benchmarks.md, P5).
 TEST_F(DeliveryTest, LeaseStatementsUseIndexesInPlansMadeOnAnEmptyTable) {
   ASSERT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
