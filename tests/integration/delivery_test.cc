@@ -392,8 +392,8 @@ TEST_F(DeliveryTest, LeaseStatementsUseTheirIndexInPlansMadeOnAnEmptyTable) {
 // The statistics statement reads one message per subscription, the oldest
 // unacknowledged, by its position. Planned as a join instead, it read every
 // message of the topic once the table was large (2,800,000 messages: 3.6 s
-// per call, every time the metrics were scraped). Merge and hash joins are
-// made to look free here, as those statistics made a merge join look.
+// per call, every time the metrics were scraped). Nested loops are made to
+// look dear here, as those statistics made them look beside a merge join.
 TEST_F(DeliveryTest, SubscriptionStatsLookUpOneMessagePerSubscription) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
   ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
