@@ -4,7 +4,7 @@
 -- can be pruned, and every index lookup of the row walks all of them. Looked
 -- up per message (the join of 0003), a batch of 200 read about 5,000 more
 -- buffers after 30 s of a held transaction and its statement slowed from
--- 3 ms to 27 ms (docs/benchmarks.md, "Profiles"). Now the lock, which must
+-- 3 ms to 27 ms (docs/benchmarks.md, P5). Now the lock, which must
 -- read the row anyway, hands each topic's id, head and dedup window to the
 -- later statements as arrays, and only the final UPDATE reads the row again.
 -- Same signature and results as 0003, which says what each step is for.

@@ -81,7 +81,7 @@ void PrepareSession(pqxx::connection& conn) {
   // Nor do JIT compilation and parallel workers, which a plan gets when
   // the statistics of a large table make the planner expect many rows:
   // after an ANALYZE of 2,000,000 messages the key lookup took 6.9 ms per
-  // batch instead of 0.5 ms (docs/benchmarks.md, "Profiles").
+  // batch instead of 0.5 ms (docs/benchmarks.md, P5).
   // hub_publish sets the same for itself. Bitmap scans are off as well: on
   // the never analyzed `leases` of a fresh hub, acks and extensions were
   // planned as a bitmap of every row of the subscription (its index on

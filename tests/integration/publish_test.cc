@@ -279,7 +279,7 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
 // lookup of the row walks all of them. hub_publish must look the row up a
 // fixed number of times per topic, not once per message: looked up per
 // message, a batch of 200 read about 5,000 more buffers after half a minute
-// of a held transaction (docs/benchmarks.md, "Profiles"). auto_explain
+// of a held transaction (docs/benchmarks.md, P5). auto_explain
 // reports every scan of the function's statements with its loop count.
 TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   pqxx::connection conn(url_);
