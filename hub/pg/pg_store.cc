@@ -74,19 +74,19 @@ void PrepareSession(pqxx::connection& conn) {
       {"subscription_stats", sql::kSubscriptionStats},
   };
   for (const auto& [name, text] : statements) conn.prepare(name, text);
-  // The store's statements look rows up by key, which a sequential scan
-  // never serves well. Plans made while `leases` was small (every
-  // connection prepares when a fresh hub starts) read the whole table on
-  // each ack and each look for due leases (docs/design.md, "Plans").
-  // Nor do JIT compilation and parallel workers, which a plan gets when
-  // the statistics of a large table make the planner expect many rows:
-  // after an ANALYZE of 2,000,000 messages the key lookup took 6.9 ms per
-  // batch instead of 0.5 ms (docs/benchmarks.md, P5).
-  // hub_publish sets the same for itself. Bitmap scans are off as well: on
-  // the never analyzed `leases` of a fresh hub, acks and extensions were
-  // planned as a bitmap of every row of the subscription (its index on
-  // subscription_id alone), dead versions included, where the primary key
-  // names each row; a plain index scan takes both columns.
+  // The store's statements look a few rows up by key, and these settings
+  // keep plans made on tables' misleading statistics from doing otherwise
+  // (docs/design.md, "Plans"; every connection prepares when a fresh hub
+  // starts, on empty tables):
+  // - no sequential scans: on an empty `leases` the plans read the whole
+  //   table on each ack and each look for due leases;
+  // - no bitmap scans: on a never analyzed `leases` acks and extensions
+  //   took every row of the subscription (an index on subscription_id
+  //   alone), dead versions included, where the primary key names each row;
+  // - no JIT and no parallel workers: after an ANALYZE of 2,000,000
+  //   messages the key lookup took 6.9 ms per batch instead of 0.5 ms
+  //   (docs/benchmarks.md, P5).
+  // hub_publish sets all but the bitmap scans for itself.
   pqxx::nontransaction session(conn);
   session.exec("SET enable_seqscan = off");
   session.exec("SET enable_bitmapscan = off");

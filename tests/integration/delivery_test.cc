@@ -368,10 +368,7 @@ TEST_F(DeliveryTest, LeaseStatementsUseTheirIndexInPlansMadeOnAnEmptyTable) {
       // The first executions of a prepared statement get custom plans,
       // later ones the generic plan: both are checked.
       for (int run = 0; run < 7; ++run) {
-        std::string plan;
-        for (const auto& row : tx.exec(absl::StrCat("EXPLAIN EXECUTE ", statement))) {
-          plan += row[0].as<std::string>() + "\n";
-        }
+        const std::string plan = Explain(tx, "EXECUTE " + statement);
         const std::string context = absl::StrCat(table_state, ": ", statement, "\n", plan);
         EXPECT_EQ(plan.find("Seq Scan on leases"), std::string::npos) << context;
         EXPECT_EQ(plan.find("Bitmap Heap Scan on leases"), std::string::npos) << context;
@@ -402,10 +399,7 @@ TEST_F(DeliveryTest, SubscriptionStatsLookUpOneMessagePerSubscription) {
   pqxx::nontransaction tx(conn);
   tx.exec("SET enable_nestloop = off");
   conn.prepare_now("subscription_stats");
-  std::string plan;
-  for (const auto& row : tx.exec("EXPLAIN EXECUTE subscription_stats('')")) {
-    plan += row[0].as<std::string>() + "\n";
-  }
+  const std::string plan = Explain(tx, "EXECUTE subscription_stats('')");
   EXPECT_EQ(plan.find("Merge Append"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("Seq Scan on messages"), std::string::npos) << plan;
   EXPECT_NE(plan.find("Index Cond: ((topic_id = s.topic_id) AND (\"position\" ="),

@@ -246,14 +246,9 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
   for (int i = 0; i < 100; ++i) keys.push_back(absl::StrCat("\"missing-", i, "\""));
   const std::string topic = QueryValue(url_, "SELECT id FROM topics WHERE name = 'orders'");
   auto explain = [&] {
-    std::string plan;
-    for (const auto& row :
-         tx.exec(absl::StrCat("EXPLAIN EXECUTE known(", topic, ", ",
-                              tx.quote(absl::StrCat("{", absl::StrJoin(keys, ","), "}")),
-                              ", 86400000)"))) {
-      plan += row[0].as<std::string>() + "\n";
-    }
-    return plan;
+    return Explain(tx, absl::StrCat("EXECUTE known(", topic, ", ",
+                                    tx.quote(absl::StrCat("{", absl::StrJoin(keys, ","), "}")),
+                                    ", 86400000)"));
   };
   const std::string on_empty = explain();  // the generic plan is made now
   for (int batch = 0; batch < 20; ++batch) {

@@ -382,4 +382,10 @@ std::string QueryValue(const std::string& url, const std::string& sql) {
   return r[0][0].c_str();
 }
 
+std::string Explain(pqxx::transaction_base& tx, const std::string& statement) {
+  std::string plan;
+  for (const auto& row : tx.exec("EXPLAIN " + statement)) plan += row[0].as<std::string>() + "\n";
+  return plan;
+}
+
 }  // namespace hub::testing

@@ -15,6 +15,10 @@
 #include "hub/v1/publisher.grpc.pb.h"
 #include "hub/v1/subscriber.grpc.pb.h"
 
+namespace pqxx {
+class transaction_base;
+}  // namespace pqxx
+
 // The real parts integration tests run against: a PostgreSQL 15 cluster in
 // a temporary folder on a free loopback port, and real hubd processes. Both
 // stop by themselves when the test process ends, however it ends.
@@ -140,6 +144,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(
 // Runs a SQL query against `url` and returns the first column of the first
 // row as text (empty when there is none).
 std::string QueryValue(const std::string& url, const std::string& sql);
+
+// The plan EXPLAIN prints for `statement` in `tx`, one line per row.
+std::string Explain(pqxx::transaction_base& tx, const std::string& statement);
 
 }  // namespace hub::testing
 
