@@ -5,18 +5,20 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/notification.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "hub/claim_gate.h"
-#include "hub/group_commit.h"
+#include "hub/admin.h"
+#include "hub/claim_waiter.h"
+#include "hub/housekeeping.h"
 #include "hub/hub_probe.h"
+#include "hub/publish_committer.h"
+#include "hub/settlement.h"
 #include "hub/store.h"
+#include "hub/stream_session.h"
 #include "hub/types.h"
 #include "hub/validation.h"
 #include "hub/wake_up_board.h"
@@ -48,89 +50,15 @@ struct HubOptions {
   int64_t default_max_outstanding_bytes = 10 * kMiB;
 };
 
-// What a StreamingPull client asks for in its first request.
-struct StreamSettings {
-  std::string subscription;
-  int ack_deadline_seconds = 0;  // 0: the subscription's
-  int64_t max_outstanding_messages = 0;
-  int64_t max_outstanding_bytes = 0;
-};
-
-// Acks, nacks and deadline changes a StreamingPull request carries.
-struct StreamRequest {
-  std::vector<std::string> ack_ids;
-  std::vector<std::string> nack_ids;
-  std::vector<std::string> modify_deadline_ack_ids;
-  std::vector<int32_t> modify_deadline_seconds;
-};
-
-// One publish of a Transact call.
-struct TransactPublish {
-  std::string topic;
-  std::vector<Message> messages;
-};
-
-struct TransactOutcome {
-  std::vector<AckResult> ack_results;
-  std::vector<std::vector<PublishResult>> publish_results;
-};
-
-class Hub;
-
-// The engine side of one StreamingPull: flow control and the claim loop.
-// One thread calls Next, another Handle; Close may come from either.
-class StreamSession {
- public:
-  StreamSession(Hub& hub, SubscriptionRecord sub, absl::Duration ack_deadline,
-                int64_t max_messages, int64_t max_bytes);
-  ~StreamSession();
-
-  // Blocks until there are messages to send and room for them. An error
-  // ends the stream: UNAVAILABLE on shutdown or Close, NOT_FOUND when the
-  // subscription was deleted.
-  absl::StatusOr<std::vector<Delivery>> Next();
-
-  // Applies a client request once committed. Returns the ack results to
-  // report on the stream (exactly-once subscriptions only), or
-  // INVALID_ARGUMENT for a malformed request, which ends the stream.
-  absl::StatusOr<std::vector<AckResult>> Handle(const StreamRequest& request);
-
-  void Close();
-
- private:
-  struct Held {
-    int64_t bytes;
-    absl::Time expires;
-    absl::Time published;
-  };
-  void Release(absl::Span<const std::string> ack_ids);
-  // Releases acked messages; those acked OK count toward end-to-end latency.
-  void ReleaseAcked(absl::Span<const AckResult> results);
-  bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The subscription as of the last refresh; changes made by
-  // UpdateSubscription reach an open stream within a poll interval.
-  absl::StatusOr<SubscriptionRecord> CurrentSubscription();
-
-  Hub& hub_;
-  const std::string name_;
-  const absl::Duration ack_deadline_;
-  const int64_t max_messages_;
-  const int64_t max_bytes_;
-  absl::Mutex mu_;
-  SubscriptionRecord sub_ ABSL_GUARDED_BY(mu_);
-  absl::Time refreshed_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Held> held_ ABSL_GUARDED_BY(mu_);
-  int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 // The engine: validates requests, decides, and drives the store. Knows
-// nothing of gRPC.
-class Hub {
+// nothing of gRPC. The work is done by its parts: Admin (topics and
+// subscriptions), PublishCommitter, ClaimWaiter, Settlement, StreamSession
+// and Housekeeping; this class validates what each call carries and wires
+// them together.
+class Hub final : private StreamBackend {
  public:
   Hub(Store& store, HubOptions options, HubProbe& probe);
-  ~Hub();
+  ~Hub() override;
 
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -139,97 +67,91 @@ class Hub {
   // queued. Calls made afterwards fail with UNAVAILABLE.
   void Shutdown();
 
-  absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic);
-  absl::StatusOr<TopicConfig> GetTopic(absl::string_view name);
-  absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size,
-                                               absl::string_view page_token);
-  absl::Status DeleteTopic(absl::string_view name);
-  // Changes the fields named in `paths` (message_retention, dedup_window,
-  // labels); any other path is INVALID_ARGUMENT.
+  absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic) {
+    return admin_.CreateTopic(topic);
+  }
+  absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) { return admin_.GetTopic(name); }
+  absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size, absl::string_view page_token) {
+    return admin_.ListTopics(page_size, page_token);
+  }
+  absl::Status DeleteTopic(absl::string_view name) { return admin_.DeleteTopic(name); }
   absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
-                                          const std::vector<std::string>& paths);
+                                          const std::vector<std::string>& paths) {
+    return admin_.UpdateTopic(topic, paths);
+  }
+  absl::StatusOr<SubscriptionConfig> CreateSubscription(const SubscriptionConfig& sub) {
+    return admin_.CreateSubscription(sub);
+  }
+  absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name) {
+    return admin_.GetSubscription(name);
+  }
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+                                                             int page_size,
+                                                             absl::string_view page_token) {
+    return admin_.ListSubscriptions(topic, page_size, page_token);
+  }
+  absl::Status DeleteSubscription(absl::string_view name) {
+    return admin_.DeleteSubscription(name);
+  }
+  absl::StatusOr<SubscriptionConfig> UpdateSubscription(const SubscriptionConfig& sub,
+                                                        const std::vector<std::string>& paths) {
+    return admin_.UpdateSubscription(sub, paths);
+  }
+  absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name) {
+    return admin_.GetSubscriptionStats(name);
+  }
 
-  absl::StatusOr<SubscriptionConfig> CreateSubscription(
-      const SubscriptionConfig& sub);
-  absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name);
-  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(
-      absl::string_view topic, int page_size, absl::string_view page_token);
-  absl::Status DeleteSubscription(absl::string_view name);
-  // Changes ack_deadline_seconds, filter, dead_letter_policy, retry_policy
-  // or labels; topic, delivery_guarantee and enable_message_ordering are
-  // fixed at creation.
-  absl::StatusOr<SubscriptionConfig> UpdateSubscription(
-      const SubscriptionConfig& sub, const std::vector<std::string>& paths);
+  absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
+                                                     std::vector<Message> messages);
 
-  absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name);
-
-  absl::StatusOr<std::vector<PublishResult>> Publish(
-      std::string topic, std::vector<Message> messages);
-
-  absl::StatusOr<std::vector<Delivery>> Pull(absl::string_view subscription,
-                                             int max_messages,
+  absl::StatusOr<std::vector<Delivery>> Pull(absl::string_view subscription, int max_messages,
                                              absl::Duration max_wait);
-  absl::StatusOr<std::vector<AckResult>> Acknowledge(
-      absl::string_view subscription, const std::vector<std::string>& ack_ids);
+  absl::StatusOr<std::vector<AckResult>> Acknowledge(absl::string_view subscription,
+                                                     const std::vector<std::string>& ack_ids);
   absl::StatusOr<std::vector<AckResult>> ModifyAckDeadline(
       absl::string_view subscription, const std::vector<std::string>& ack_ids,
       int ack_deadline_seconds);
-
-  absl::StatusOr<std::vector<AckResult>> Reject(
-      absl::string_view subscription, const std::vector<std::string>& ack_ids,
-      absl::string_view reason);
+  absl::StatusOr<std::vector<AckResult>> Reject(absl::string_view subscription,
+                                                const std::vector<std::string>& ack_ids,
+                                                absl::string_view reason);
+  // Messages published before `time` count as acknowledged, those at or
+  // after it are delivered again; nothing older than the topic's retention
+  // comes back.
   absl::Status Seek(absl::string_view subscription, absl::Time time);
   absl::StatusOr<TransactOutcome> Transact(absl::string_view subscription,
                                            const std::vector<std::string>& ack_ids,
                                            std::vector<TransactPublish> publishes);
 
-  absl::StatusOr<std::unique_ptr<StreamSession>> OpenStream(
-      const StreamSettings& settings);
+  absl::StatusOr<std::unique_ptr<StreamSession>> OpenStream(const StreamSettings& settings);
 
   const HubOptions& options() const { return options_; }
 
  private:
-  friend class StreamSession;
+  // StreamBackend, for the streams this engine opens.
+  absl::StatusOr<SubscriptionRecord> LoadSubscription(absl::string_view name) override;
+  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub,
+                                                    int max_messages, int64_t max_bytes,
+                                                    absl::Duration ack_deadline,
+                                                    absl::Time deadline) override;
+  absl::StatusOr<std::vector<AckResult>> Ack(const SubscriptionRecord& sub,
+                                             const std::vector<std::string>& ack_ids) override;
+  absl::Status ModifyDeadline(const SubscriptionRecord& sub,
+                              const std::vector<std::string>& ack_ids, int seconds) override;
 
-  struct AckItem {
-    int64_t subscription_id;
-    std::vector<AckId> ids;
-  };
-
-  // Parses ack ids; the results start as INVALID for malformed ones and OK
-  // for the rest.
-  // Acks refused (expired, invalid) count in the metrics.
-  void CountRefusals(absl::string_view subscription, absl::Span<const AckResult> results);
-  static std::vector<AckResult> ParseAckIds(
-      const std::vector<std::string>& ack_ids, std::vector<AckId>& parsed);
-  // Acks or rejects by the subscription's guarantee: at-most-once has
-  // nothing to ack, plain at-least-once acks go through the ack batcher,
-  // everything else is settled with a checked outcome per id.
-  absl::StatusOr<std::vector<AckResult>> SettleIds(
-      const SubscriptionRecord& sub, const std::vector<std::string>& ack_ids,
-      SettleKind kind, absl::string_view reason);
-  absl::Status ValidateDeadLetterTopic(const SubscriptionConfig& sub);
-  absl::Status ModifyParsed(const SubscriptionRecord& sub,
-                            absl::Span<const AckId> ids, int seconds);
-  // One claim, waiting up to `deadline` for messages to arrive.
-  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(
-      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
-      absl::Duration ack_deadline, absl::Time deadline);
   absl::Status CheckRunning();
-  void MaintenanceLoop();
-  void StatsLoop();
+  // The running subscription named by a request, after the name's check.
+  absl::StatusOr<SubscriptionRecord> RunningSubscription(absl::string_view name);
 
   Store& store_;
   const HubOptions options_;
   HubProbe& probe_;
   WakeUpBoard wake_ups_;
-  ClaimGate claims_;
   std::atomic<bool> shutting_down_{false};
-  GroupCommitter<PublishItem> publisher_;
-  GroupCommitter<AckItem> acker_;
-  absl::Notification stop_maintenance_;
-  std::thread maintenance_;
-  std::thread stats_;
+  Admin admin_;
+  PublishCommitter publishing_;
+  ClaimWaiter claims_;
+  Settlement settlement_;
+  Housekeeping housekeeping_;
 };
 
 }  // namespace hub

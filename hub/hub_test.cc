@@ -13,12 +13,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "hub/filter.h"
+#include "hub/lease_rules.h"
 
 namespace hub {
 namespace {
 
 // An in-memory Store with the semantics the engine relies on: positions per
-// topic, a cursor and lease batches per subscription.
+// topic, a cursor and lease rows per subscription, decided by the engine's
+// own rules (hub/lease_rules.h) as PgStore decides them.
 class FakeStore final : public Store {
  public:
   absl::Status CreateTopic(const TopicConfig& topic) override {
@@ -61,7 +63,7 @@ class FakeStore final : public Store {
     if (topic == topics_.end()) return absl::NotFoundError("topic");
     subs_[sub.name] = Sub{SubscriptionRecord{next_id_++, topic->second.id, sub,
                                              std::make_shared<const Filter>()},
-                          static_cast<int64_t>(topic->second.messages.size()), {}};
+                          static_cast<int64_t>(topic->second.messages.size()) + 1, {}};
     ++subscriptions_created;
     return absl::OkStatus();
   }
@@ -92,70 +94,93 @@ class FakeStore final : public Store {
     absl::SleepFor(publish_delay);
     absl::MutexLock lock(&mu_);
     ++publish_calls;
-    for (PublishItem* item : items) {
-      auto topic = topics_.find(item->topic);
-      if (topic == topics_.end()) {
-        item->status = absl::NotFoundError("topic");
-        continue;
-      }
-      item->topic_id = topic->second.id;
-      for (const Message& m : item->messages) {
-        topic->second.messages.push_back(m);
-        item->results.push_back(
-            {absl::StrCat(topic->second.messages.size()), false});
-      }
-    }
+    for (PublishItem* item : items) Store(*item);
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub,
-                                              int max_messages, int64_t,
-                                              absl::Duration) override {
+  // New messages, by the engine's claim rule over every message from the
+  // cursor; due rows (see ExpireLeases) first, by its redelivery rule.
+  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub, int max_messages,
+                                              int64_t max_bytes,
+                                              absl::Duration ack_deadline) override {
     absl::MutexLock lock(&mu_);
     Sub* s = FindSub(sub.id);
     if (s == nullptr) return absl::NotFoundError("subscription");
-    const std::vector<Message>& messages = TopicById(sub.topic_id).messages;
-    std::vector<Delivery> out;
-    const int64_t lease_id = next_id_++;
-    while (s->cursor < static_cast<int64_t>(messages.size()) &&
-           static_cast<int>(out.size()) < max_messages) {
-      const int64_t position = ++s->cursor;
-      s->pending[lease_id].insert(position);
-      out.push_back(Delivery{EncodeAckId({lease_id, 1, position}),
-                             messages[position - 1], 1});
+    std::vector<LeaseRow> due;
+    for (auto& [id, row] : s->rows) {
+      if (!row.valid) due.push_back(row);
     }
+    std::vector<Delivery> out = Apply(*s, PlanRedelivery(sub, due, max_messages, ack_deadline));
+    const std::vector<Message>& messages = TopicById(sub.topic_id).messages;
+    std::vector<ScannedMessage> scan;
+    for (int64_t p = s->cursor; p <= static_cast<int64_t>(messages.size()); ++p) {
+      const Message& m = messages[p - 1];
+      scan.push_back({p, m.attributes, m.ordering_key, static_cast<int64_t>(m.data.size())});
+    }
+    std::map<std::string, int64_t> keyed_rows;
+    for (const auto& [id, row] : s->rows) {
+      if (!row.ordering_key.empty()) keyed_rows[row.ordering_key] = id;
+    }
+    const int room = max_messages - static_cast<int>(out.size());
+    if (room <= 0) return out;
+    NewClaimPlan plan = PlanNewClaim(sub, s->cursor, scan, static_cast<int>(scan.size()) + 1,
+                                     keyed_rows, room, max_bytes, ack_deadline);
+    s->cursor = plan.next_cursor;
+    for (Delivery& d : Apply(*s, std::move(plan.claim))) out.push_back(std::move(d));
     return out;
   }
+  // As the store's acknowledge statement: positions leave their rows.
   absl::Status Acknowledge(absl::Span<const AckRef> acks) override {
     absl::MutexLock lock(&mu_);
     for (const AckRef& a : acks) {
       if (Sub* s = FindSub(a.subscription_id)) {
-        s->pending[a.id.lease_id].erase(a.id.position);
+        auto row = s->rows.find(a.id.lease_id);
+        if (row != s->rows.end()) {
+          std::erase(row->second.pending, a.id.position);
+          if (row->second.pending.empty()) s->rows.erase(row);
+        }
         ++acked;
       }
     }
     return absl::OkStatus();
   }
-  // Every settled id gets `settle_status`.
-  absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord&,
+  absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord& sub,
                                                 absl::Span<const AckId> ids, SettleKind kind,
                                                 absl::string_view) override {
+    absl::MutexLock lock(&mu_);
     (kind == SettleKind::kAck ? settled_acks : rejected) += static_cast<int>(ids.size());
-    return std::vector<AckStatus>(ids.size(), settle_status);
+    Sub* s = FindSub(sub.id);
+    if (s == nullptr) return absl::NotFoundError("subscription");
+    SettlePlan plan = PlanSettle(sub.config.delivery_guarantee, s->rows, ids);
+    Write(*s, plan.changes);
+    return plan.statuses;
   }
-  absl::StatusOr<TransactResult> Transact(const SubscriptionRecord&,
+  absl::StatusOr<TransactResult> Transact(const SubscriptionRecord& sub,
                                           absl::Span<const AckId> ids,
                                           absl::Span<PublishItem* const> publishes) override {
+    absl::MutexLock lock(&mu_);
     ++transactions;
-    for (PublishItem* item : publishes) {
-      for (size_t i = 0; i < item->messages.size(); ++i) item->results.push_back({"1", false});
+    Sub* s = FindSub(sub.id);
+    if (s == nullptr) return absl::NotFoundError("subscription");
+    SettlePlan plan = PlanSettle(sub.config.delivery_guarantee, s->rows, ids);
+    if (sub.config.delivery_guarantee == DeliveryGuarantee::kExactlyOnce) {
+      for (AckStatus status : plan.statuses) {
+        if (status != AckStatus::kOk) return absl::AbortedError("an ack id is not OK");
+      }
     }
-    return TransactResult{std::vector<AckStatus>(ids.size(), settle_status)};
+    Write(*s, plan.changes);
+    for (PublishItem* item : publishes) Store(*item);
+    return TransactResult{std::move(plan.statuses)};
   }
   absl::Status Seek(const SubscriptionRecord&, absl::Time) override { return absl::OkStatus(); }
-  absl::Status Nack(const SubscriptionRecord&, absl::Span<const AckId> ids) override {
+  absl::Status Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) override {
     absl::MutexLock lock(&mu_);
     nacked += static_cast<int>(ids.size());
+    Sub* s = FindSub(sub.id);
+    if (s == nullptr) return absl::OkStatus();
+    std::vector<LeaseRow> rows;
+    for (const auto& [id, row] : s->rows) rows.push_back(row);
+    Write(*s, PlanNack(sub, rows, ids));
     return absl::OkStatus();
   }
   absl::Status ExtendLeases(const SubscriptionRecord&, absl::Span<const AckId>,
@@ -170,9 +195,9 @@ class FakeStore final : public Store {
     const Sub& s = it->second;
     SubscriptionStats stats{s.record.config.name, s.record.config.topic, 0, 0, std::nullopt};
     stats.backlog_messages =
-        static_cast<int64_t>(TopicById(s.record.topic_id).messages.size()) - s.cursor;
-    for (const auto& [lease, positions] : s.pending) {
-      stats.unacked_messages += static_cast<int64_t>(positions.size());
+        static_cast<int64_t>(TopicById(s.record.topic_id).messages.size()) - (s.cursor - 1);
+    for (const auto& [lease, row] : s.rows) {
+      stats.unacked_messages += static_cast<int64_t>(row.pending.size());
     }
     return std::vector<SubscriptionStats>{stats};
   }
@@ -188,7 +213,15 @@ class FakeStore final : public Store {
   std::atomic<int> settled_acks{0};
   std::atomic<int> rejected{0};
   std::atomic<int> transactions{0};
-  AckStatus settle_status = AckStatus::kOk;
+
+  // Every lease runs out: acks of their deliveries are EXPIRED on
+  // exactly-once, and the next claim redelivers them.
+  void ExpireLeases() {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, s] : subs_) {
+      for (auto& [id, row] : s.rows) row.valid = false;
+    }
+  }
 
  private:
   struct Topic {
@@ -198,9 +231,58 @@ class FakeStore final : public Store {
   };
   struct Sub {
     SubscriptionRecord record;
-    int64_t cursor;
-    std::map<int64_t, std::set<int64_t>> pending;
+    int64_t cursor;  // the next position to claim; positions count from 1
+    std::map<int64_t, LeaseRow> rows;  // valid: the lease runs
   };
+  void Store(PublishItem& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto topic = topics_.find(item.topic);
+    if (topic == topics_.end()) {
+      item.status = absl::NotFoundError("topic");
+      return;
+    }
+    item.topic_id = topic->second.id;
+    for (const Message& m : item.messages) {
+      topic->second.messages.push_back(m);
+      item.results.push_back({absl::StrCat(topic->second.messages.size()), false});
+    }
+  }
+  // Writes lease changes as the store would; returns the new rows' ids.
+  std::vector<int64_t> Write(Sub& s, const LeaseChanges& changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const LeaseRewrite& r : changes.rewrites) {
+      LeaseRow& row = s.rows[r.lease_id];
+      row.pending = r.pending;
+      row.attempt = r.attempt;
+      row.generation = r.generation;
+      row.last_end = r.last_end;
+      row.valid = r.hold > absl::ZeroDuration();
+    }
+    for (const PendingChange& c : changes.set_pending) s.rows[c.lease_id].pending = c.positions;
+    for (const PendingChange& c : changes.append_pending) {
+      std::vector<int64_t>& pending = s.rows[c.lease_id].pending;
+      pending.insert(pending.end(), c.positions.begin(), c.positions.end());
+    }
+    std::vector<int64_t> inserted;
+    for (const LeaseInsert& i : changes.inserts) {
+      const int64_t id = next_id_++;
+      s.rows[id] = LeaseRow{id, i.pending, i.attempt, 1, i.ordering_key, i.last_end,
+                            i.hold > absl::ZeroDuration()};
+      inserted.push_back(id);
+    }
+    for (int64_t id : changes.deletes) s.rows.erase(id);
+    return inserted;
+  }
+  std::vector<Delivery> Apply(Sub& s, ClaimPlan plan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const std::vector<int64_t> inserted = Write(s, plan.changes);
+    const std::vector<Message>& messages = TopicById(s.record.topic_id).messages;
+    std::vector<Delivery> out;
+    for (const Leased& l : plan.leased) {
+      const int64_t lease_id = l.insert >= 0 ? inserted[l.insert] : l.lease_id;
+      out.push_back(Delivery{EncodeAckId({lease_id, l.generation, l.position}),
+                             messages[l.position - 1], l.attempt});
+    }
+    return out;
+  }
   Sub* FindSub(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto& [name, s] : subs_) {
       if (s.record.id == id) return &s;
@@ -239,6 +321,13 @@ class HubTest : public ::testing::Test {
     sub.name = "billing";
     sub.topic = "orders";
     ASSERT_TRUE(hub_->CreateSubscription(sub).ok());
+  }
+
+  // The ack id of the one message a Pull of `subscription` gets.
+  std::string PullOne(absl::string_view subscription) {
+    absl::StatusOr<std::vector<Delivery>> got = hub_->Pull(subscription, 1, absl::ZeroDuration());
+    EXPECT_TRUE(got.ok() && got->size() == 1u);
+    return got.ok() && !got->empty() ? got->front().ack_id : "";
   }
 
   absl::Status PublishData(const std::string& data) {
@@ -428,8 +517,10 @@ TEST_F(HubTest, AcksAreRoutedByGuarantee) {
   EXPECT_EQ(store_.acked.load(), 1);  // the batched path
   ASSERT_TRUE(hub_->Acknowledge("most", {"1-1-2"}).ok());
   EXPECT_EQ(store_.acked.load() + store_.settled_acks.load(), 1);  // nothing to do
-  store_.settle_status = AckStatus::kExpired;
-  absl::StatusOr<std::vector<AckResult>> results = hub_->Acknowledge("exact", {"1-1-3", "bad"});
+  ASSERT_TRUE(PublishData("due").ok());
+  const std::string held = PullOne("exact");
+  store_.ExpireLeases();
+  absl::StatusOr<std::vector<AckResult>> results = hub_->Acknowledge("exact", {held, "bad"});
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(store_.settled_acks.load(), 1);
   EXPECT_EQ((*results)[0].status, AckStatus::kExpired);  // the store's word
@@ -441,8 +532,11 @@ TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
   auto exact = hub_->OpenStream(StreamSettings{"exact", 0, 0, 0});
   auto plain = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
   ASSERT_TRUE(exact.ok() && plain.ok());
+  ASSERT_TRUE(PublishData("once").ok());
+  absl::StatusOr<std::vector<Delivery>> delivered = (*exact)->Next();
+  ASSERT_TRUE(delivered.ok() && delivered->size() == 1u);
   StreamRequest ack;
-  ack.ack_ids = {"1-1-1"};
+  ack.ack_ids = {delivered->front().ack_id};
   absl::StatusOr<std::vector<AckResult>> reported = (*exact)->Handle(ack);
   ASSERT_TRUE(reported.ok());
   ASSERT_EQ(reported->size(), 1u);
@@ -460,7 +554,8 @@ TEST_F(HubTest, TransactOnExactlyOnceAbortsOnAMalformedAckIdWithoutCallingTheSto
   EXPECT_EQ(hub_->Transact("exact", {"garbage"}, publishes).status().code(),
             absl::StatusCode::kAborted);
   EXPECT_EQ(store_.transactions.load(), 0);
-  absl::StatusOr<TransactOutcome> ok = hub_->Transact("exact", {"1-1-1"}, publishes);
+  ASSERT_TRUE(PublishData("in").ok());
+  absl::StatusOr<TransactOutcome> ok = hub_->Transact("exact", {PullOne("exact")}, publishes);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->publish_results.size(), 1u);
   EXPECT_EQ(store_.transactions.load(), 1);

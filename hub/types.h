@@ -97,6 +97,33 @@ struct SubscriptionStats {
   std::optional<absl::Time> oldest_unacked_publish_time;
 };
 
+// What a StreamingPull client asks for in its first request.
+struct StreamSettings {
+  std::string subscription;
+  int ack_deadline_seconds = 0;  // 0: the subscription's
+  int64_t max_outstanding_messages = 0;
+  int64_t max_outstanding_bytes = 0;
+};
+
+// Acks, nacks and deadline changes a StreamingPull request carries.
+struct StreamRequest {
+  std::vector<std::string> ack_ids;
+  std::vector<std::string> nack_ids;
+  std::vector<std::string> modify_deadline_ack_ids;
+  std::vector<int32_t> modify_deadline_seconds;
+};
+
+// One publish of a Transact call.
+struct TransactPublish {
+  std::string topic;
+  std::vector<Message> messages;
+};
+
+struct TransactOutcome {
+  std::vector<AckResult> ack_results;
+  std::vector<std::vector<PublishResult>> publish_results;
+};
+
 template <typename T>
 struct Page {
   std::vector<T> items;

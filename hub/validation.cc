@@ -189,4 +189,87 @@ absl::Status ValidatePageSize(int page_size) {
   return absl::OkStatus();
 }
 
+absl::Status ValidatePageToken(absl::string_view token) {
+  // A token that is not a name cannot have come from us.
+  if (!token.empty() && !ValidateName("page_token", token).ok()) {
+    return Invalid("page_token is malformed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePull(int max_messages, absl::Duration max_wait) {
+  if (max_messages < 1 || max_messages > Limits::kMaxPullMessages) {
+    return Invalid(absl::StrCat("max_messages must be 1..", Limits::kMaxPullMessages));
+  }
+  if (max_wait < absl::ZeroDuration() || max_wait > kMaxBackoff) {
+    return Invalid("max_wait must be 0..600s");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAckIdCount(size_t count) {
+  if (count > static_cast<size_t>(Limits::kMaxAckIdsPerRequest)) {
+    return Invalid(
+        absl::StrCat("at most ", Limits::kMaxAckIdsPerRequest, " ack ids per request"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateModifyDeadline(int seconds) {
+  if (seconds < 0 || seconds > Limits::kMaxAckDeadlineSeconds) {
+    return Invalid(absl::StrCat("ack_deadline_seconds must be 0..", Limits::kMaxAckDeadlineSeconds));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRejectReason(absl::string_view reason) {
+  if (reason.size() > static_cast<size_t>(Limits::kMaxRejectReasonBytes) ||
+      reason.find('\0') != absl::string_view::npos) {
+    return Invalid(absl::StrCat("reason must be at most ", Limits::kMaxRejectReasonBytes,
+                                " bytes without NUL"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
+                              absl::Span<const TransactPublish> publishes, const Limits& limits) {
+  RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
+  if (ack_ids.empty() && publishes.empty()) {
+    return Invalid("a transaction needs ack ids or publishes");
+  }
+  int64_t total = 0;
+  for (const TransactPublish& p : publishes) {
+    RETURN_IF_ERROR(ValidatePublish(p.topic, p.messages, limits));
+    for (const Message& m : p.messages) total += MessageBytes(m);
+  }
+  if (total > Limits::kMaxPublishRequestBytes) {
+    return Invalid("the publishes of a transaction hold more than 10 MiB");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateStreamSettings(const StreamSettings& settings) {
+  RETURN_IF_ERROR(ValidateName("subscription", settings.subscription));
+  if (settings.ack_deadline_seconds != 0) {
+    RETURN_IF_ERROR(ValidateAckDeadline(settings.ack_deadline_seconds));
+  }
+  if (settings.max_outstanding_messages < 0 || settings.max_outstanding_bytes < 0) {
+    return Invalid("max_outstanding_messages and max_outstanding_bytes must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateStreamRequest(const StreamRequest& request) {
+  if (request.modify_deadline_ack_ids.size() != request.modify_deadline_seconds.size()) {
+    return Invalid(
+        "modify_deadline_ack_ids and modify_deadline_seconds must have the same length");
+  }
+  RETURN_IF_ERROR(ValidateAckIdCount(request.ack_ids.size() + request.nack_ids.size() +
+                                     request.modify_deadline_ack_ids.size()));
+  for (int32_t seconds : request.modify_deadline_seconds) {
+    RETURN_IF_ERROR(ValidateModifyDeadline(seconds));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace hub

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "hub/types.h"
 
 // The limits of API.md, checked before anything is written. Every failure
@@ -26,6 +27,7 @@ struct Limits {
   static constexpr int kMaxAttributeValueBytes = 1024;
   static constexpr int kMaxOrderingKeyBytes = 1024;
   static constexpr int kMaxIdempotencyKeyBytes = 256;
+  static constexpr int kDefaultAckDeadlineSeconds = 30;
   static constexpr int kMinAckDeadlineSeconds = 1;
   static constexpr int kMaxAckDeadlineSeconds = 600;
   static constexpr int kMaxPullMessages = 1000;
@@ -60,7 +62,20 @@ absl::Status ValidatePublish(absl::string_view topic,
                              const std::vector<Message>& messages,
                              const Limits& limits);
 absl::Status ValidatePageSize(int page_size);
+// Page tokens are the last name of the previous page.
+absl::Status ValidatePageToken(absl::string_view token);
 absl::Status ValidateAckDeadline(int seconds);
+absl::Status ValidatePull(int max_messages, absl::Duration max_wait);
+absl::Status ValidateAckIdCount(size_t count);
+// A deadline change: 0 (a nack) up to the longest ack deadline.
+absl::Status ValidateModifyDeadline(int seconds);
+absl::Status ValidateRejectReason(absl::string_view reason);
+// Each publish as Publish checks it, and all of them together within one
+// publish request's bytes.
+absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
+                              absl::Span<const TransactPublish> publishes, const Limits& limits);
+absl::Status ValidateStreamSettings(const StreamSettings& settings);
+absl::Status ValidateStreamRequest(const StreamRequest& request);
 
 }  // namespace hub
 

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "hub/pg/connection_pool.h"
+#include "hub/lease_rules.h"
 #include "hub/pg/pg_probe.h"
 #include "hub/store.h"
 
@@ -30,10 +33,14 @@ struct PgStoreOptions {
 // on; every connection of the store gets this once.
 void PrepareSession(pqxx::connection& conn);
 
-// The PostgreSQL implementation of Store. SQL lives in sql.h; this class
-// binds parameters, converts rows, and turns every pqxx exception into an
-// absl::Status. Publishing and administration are in pg_store.cc, delivery
-// (claims, leases, settling) in pg_delivery.cc.
+// The PostgreSQL implementation of Store. SQL lives in statements.h; the
+// delivery rules in the engine (hub/lease_rules.h): this class locks and
+// reads rows, hands them to the rules, writes what they plan, converts rows,
+// and turns every pqxx exception into an absl::Status. Connections,
+// publishing and notifications are in pg_store.cc, administration in
+// pg_admin.cc, partitions and retention in pg_maintenance.cc, claims in
+// pg_delivery.cc, settling (acks, nacks, rejects, Transact, Seek) in
+// pg_settle.cc.
 class PgStore final : public Store {
  public:
   PgStore(PgStoreOptions options, PgProbe& probe);
@@ -83,13 +90,6 @@ class PgStore final : public Store {
   absl::Status Ping() override;
 
  private:
-  // A message leaving a subscription for its dead-letter topic.
-  struct DeadLetter {
-    int64_t position;
-    int attempts;
-    std::string reason;
-  };
-
   // How durable the commits of a piece of work must be.
   enum class Commit {
     // Flushed to disk before the statement or COMMIT returns.
@@ -124,19 +124,35 @@ class PgStore final : public Store {
   std::vector<Delivery> ClaimAvailable(pqxx::connection& conn,
                                        const SubscriptionRecord& sub, int max_messages,
                                        absl::Duration ack_deadline);
-  // Claims new messages one decision at a time (ordering, filters,
-  // at-most-once), appending to `out`. Returns false when the subscription
-  // is gone; sets `more` when a whole scan passed without filling `out`.
-  bool ClaimNewChecked(pqxx::connection& conn, const SubscriptionRecord& sub,
-                       int max_messages, int64_t max_bytes,
-                       absl::Duration ack_deadline, std::vector<Delivery>& out,
-                       bool& more);
-  std::vector<AckStatus> SettleInTransaction(pqxx::work& tx,
-                                             const SubscriptionRecord& sub,
-                                             absl::Span<const AckId> ids,
-                                             std::vector<DeadLetter>* settled);
+  // New messages of a subscription with a filter, ordering or at-most-once:
+  // up to kMaxScans scans, each decided by PlanNewClaim.
+  struct CheckedClaim {
+    std::vector<Delivery> deliveries;
+    bool subscription_exists = true;
+  };
+  CheckedClaim ClaimNewChecked(pqxx::connection& conn, const SubscriptionRecord& sub,
+                               int max_messages, int64_t max_bytes,
+                               absl::Duration ack_deadline);
+  // One scan of ClaimNewChecked; nullopt when the subscription is gone.
+  struct ScanOutcome {
+    std::vector<Delivery> deliveries;
+    bool more = false;
+  };
+  std::optional<ScanOutcome> ClaimNewScan(pqxx::connection& conn, const SubscriptionRecord& sub,
+                                          int max_messages, int64_t max_bytes,
+                                          absl::Duration ack_deadline);
+  // Locks the rows `ids` name and decides their settling (PlanSettle);
+  // writes the lease changes.
+  SettlePlan SettleInTransaction(pqxx::work& tx, const SubscriptionRecord& sub,
+                                 absl::Span<const AckId> ids);
   void SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
                              const std::vector<DeadLetter>& letters);
+  // Moves cursors and lease rows of the topic's subscriptions past messages
+  // older than `retention`, counting what left each subscription unacked.
+  void ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id, absl::Duration retention,
+                             std::map<std::string, int64_t>& expired);
+  // Drops the partitions whose whole day is older than `horizon`.
+  int DropPartitionsBefore(pqxx::connection& conn, absl::Time horizon);
   void ListenLoop(std::function<void(int64_t)> on_publish);
 
   const PgStoreOptions options_;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/binarystring>
 #include <pqxx/field>
+#include <stdexcept>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -90,6 +91,31 @@ Labels LabelsFromJson(absl::string_view text) {
   return labels;
 }
 
+int StoredGuarantee(DeliveryGuarantee guarantee) {
+  switch (guarantee) {
+    case DeliveryGuarantee::kAtMostOnce:
+      return 0;
+    case DeliveryGuarantee::kAtLeastOnce:
+      return 1;
+    case DeliveryGuarantee::kExactlyOnce:
+      return 2;
+  }
+  throw std::logic_error("unknown delivery guarantee");
+}
+
+DeliveryGuarantee GuaranteeFromStored(int stored) {
+  switch (stored) {
+    case 0:
+      return DeliveryGuarantee::kAtMostOnce;
+    case 1:
+      return DeliveryGuarantee::kAtLeastOnce;
+    case 2:
+      return DeliveryGuarantee::kExactlyOnce;
+  }
+  // Inside a store call this becomes INTERNAL: a row no hubd wrote.
+  throw std::runtime_error(absl::StrCat("stored delivery_guarantee ", stored, " is unknown"));
+}
+
 TopicConfig TopicFromRow(const pqxx::row& row) {
   TopicConfig topic;
   topic.name = row[0].as<std::string>();
@@ -107,7 +133,7 @@ SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
   c.name = row[2].as<std::string>();
   c.topic = row[3].as<std::string>();
   c.ack_deadline_seconds = row[4].as<int>();
-  c.delivery_guarantee = static_cast<DeliveryGuarantee>(row[5].as<int>());
+  c.delivery_guarantee = GuaranteeFromStored(row[5].as<int>());
   c.enable_message_ordering = row[6].as<bool>();
   c.filter = row[7].as<std::string>();
   c.dead_letter_policy.topic = row[8].as<std::string>();

@@ -31,11 +31,22 @@ std::vector<int64_t> ParseIntArray(absl::string_view text);
 std::string LabelsToJson(const Labels& labels);
 Labels LabelsFromJson(absl::string_view text);
 
+// The UTC day the partition `name` of messages holds (messages_pYYYYMMDD);
+// nullopt for any other name.
+std::optional<absl::Time> PartitionDay(absl::string_view name);
+
+// The delivery guarantee as subscriptions.delivery_guarantee stores it. The
+// numbers are part of the schema: a new guarantee takes a new number, none
+// is ever renumbered. An unknown stored number throws (a row no hubd wrote).
+int StoredGuarantee(DeliveryGuarantee guarantee);
+DeliveryGuarantee GuaranteeFromStored(int stored);
+
 // Columns of kGetTopic / kListTopics.
 TopicConfig TopicFromRow(const pqxx::row& row);
-// Columns of HUB_SQL_SUBSCRIPTION_COLUMNS; parses the filter.
+// Columns of kGetSubscription / kListSubscriptions; parses the filter.
 SubscriptionRecord SubscriptionFromRow(const pqxx::row& row);
-// HUB_SQL_MESSAGE_COLUMNS from column `first`: (position, message).
+// The message columns of kFetchMessages from column `first`: (position,
+// message).
 std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first);
 
 }  // namespace hub::pg

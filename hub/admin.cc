@@ -1,0 +1,179 @@
+#include "hub/admin.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "hub/filter.h"
+#include "hub/status_macros.h"
+#include "hub/validation.h"
+
+namespace hub {
+namespace {
+
+template <typename T>
+Page<T> MakePage(std::vector<T> items, int limit) {
+  Page<T> page;
+  if (static_cast<int>(items.size()) > limit) {
+    items.resize(limit);
+    page.next_page_token = items.back().name;
+  }
+  page.items = std::move(items);
+  return page;
+}
+
+int EffectivePageSize(int page_size) {
+  return page_size == 0 ? Limits::kDefaultPageSize : page_size;
+}
+
+absl::Status UnknownPath(absl::string_view path) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("update_mask path ", path, " cannot be updated"));
+}
+
+absl::Status ApplyTopicPath(absl::string_view path, const TopicConfig& update,
+                            TopicConfig& topic) {
+  if (path == "message_retention") {
+    topic.message_retention = update.message_retention;
+  } else if (path == "dedup_window") {
+    topic.dedup_window = update.dedup_window;
+  } else if (path == "labels") {
+    topic.labels = update.labels;
+  } else {
+    return UnknownPath(path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionConfig& update,
+                                   SubscriptionConfig& sub) {
+  if (path == "ack_deadline_seconds") {
+    sub.ack_deadline_seconds = update.ack_deadline_seconds;
+  } else if (path == "filter") {
+    sub.filter = update.filter;
+  } else if (path == "dead_letter_policy") {
+    sub.dead_letter_policy = update.dead_letter_policy;
+  } else if (path == "retry_policy") {
+    sub.retry_policy = update.retry_policy;
+  } else if (path == "labels") {
+    sub.labels = update.labels;
+  } else if (path == "topic" || path == "delivery_guarantee" ||
+             path == "enable_message_ordering") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is fixed when the subscription is created"));
+  } else {
+    return UnknownPath(path);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void ApplySubscriptionDefaults(SubscriptionConfig& sub) {
+  if (sub.ack_deadline_seconds == 0) sub.ack_deadline_seconds = Limits::kDefaultAckDeadlineSeconds;
+  if (!sub.dead_letter_policy.topic.empty() && sub.dead_letter_policy.max_delivery_attempts == 0) {
+    sub.dead_letter_policy.max_delivery_attempts = Limits::kDefaultDeliveryAttempts;
+  }
+}
+
+absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& topic) {
+  RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(store_.CreateTopic(topic));
+  return topic;
+}
+
+absl::StatusOr<TopicConfig> Admin::GetTopic(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("topic", name));
+  return store_.GetTopic(name);
+}
+
+absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(int page_size,
+                                                    absl::string_view page_token) {
+  RETURN_IF_ERROR(ValidatePageSize(page_size));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
+  const int limit = EffectivePageSize(page_size);
+  ASSIGN_OR_RETURN(std::vector<TopicConfig> topics, store_.ListTopics(page_token, limit + 1));
+  return MakePage(std::move(topics), limit);
+}
+
+absl::Status Admin::DeleteTopic(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("topic", name));
+  return store_.DeleteTopic(name);
+}
+
+absl::StatusOr<TopicConfig> Admin::UpdateTopic(const TopicConfig& update,
+                                               const std::vector<std::string>& paths) {
+  RETURN_IF_ERROR(ValidateName("topic", update.name));
+  if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
+  ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(update.name));
+  for (const std::string& path : paths) RETURN_IF_ERROR(ApplyTopicPath(path, update, topic));
+  RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(store_.UpdateTopic(topic));
+  return topic;
+}
+
+absl::Status Admin::ValidateForStore(const SubscriptionConfig& sub) {
+  RETURN_IF_ERROR(ValidateSubscriptionConfig(sub));
+  RETURN_IF_ERROR(Filter::Parse(sub.filter).status());
+  const std::string& topic = sub.dead_letter_policy.topic;
+  if (topic.empty()) return absl::OkStatus();
+  absl::StatusOr<TopicConfig> found = store_.GetTopic(topic);
+  if (found.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat("dead_letter_topic ", topic, " not found"));
+  }
+  return found.status();
+}
+
+absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(
+    const SubscriptionConfig& requested) {
+  SubscriptionConfig sub = requested;
+  ApplySubscriptionDefaults(sub);
+  RETURN_IF_ERROR(ValidateForStore(sub));
+  RETURN_IF_ERROR(store_.CreateSubscription(sub));
+  return sub;
+}
+
+absl::StatusOr<SubscriptionConfig> Admin::UpdateSubscription(
+    const SubscriptionConfig& update, const std::vector<std::string>& paths) {
+  RETURN_IF_ERROR(ValidateName("subscription", update.name));
+  if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
+  ASSIGN_OR_RETURN(SubscriptionRecord record, store_.GetSubscription(update.name));
+  SubscriptionConfig sub = record.config;
+  for (const std::string& path : paths) {
+    RETURN_IF_ERROR(ApplySubscriptionPath(path, update, sub));
+  }
+  ApplySubscriptionDefaults(sub);
+  RETURN_IF_ERROR(ValidateForStore(sub));
+  RETURN_IF_ERROR(store_.UpdateSubscription(sub));
+  return sub;
+}
+
+absl::StatusOr<SubscriptionConfig> Admin::GetSubscription(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  ASSIGN_OR_RETURN(SubscriptionRecord record, store_.GetSubscription(name));
+  return record.config;
+}
+
+absl::StatusOr<Page<SubscriptionConfig>> Admin::ListSubscriptions(
+    absl::string_view topic, int page_size, absl::string_view page_token) {
+  if (!topic.empty()) RETURN_IF_ERROR(ValidateName("topic", topic));
+  RETURN_IF_ERROR(ValidatePageSize(page_size));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
+  const int limit = EffectivePageSize(page_size);
+  ASSIGN_OR_RETURN(std::vector<SubscriptionConfig> subs,
+                   store_.ListSubscriptions(topic, page_token, limit + 1));
+  return MakePage(std::move(subs), limit);
+}
+
+absl::Status Admin::DeleteSubscription(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  return store_.DeleteSubscription(name);
+}
+
+absl::StatusOr<SubscriptionStats> Admin::GetSubscriptionStats(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  ASSIGN_OR_RETURN(std::vector<SubscriptionStats> stats, store_.GetSubscriptionStats(name));
+  if (stats.empty()) return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
+  return std::move(stats.front());
+}
+
+}  // namespace hub

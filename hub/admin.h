@@ -1,0 +1,56 @@
+#ifndef HUB_ADMIN_H_
+#define HUB_ADMIN_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "hub/store.h"
+#include "hub/types.h"
+
+namespace hub {
+
+// Fills what a subscription left unset: the ack deadline, and the delivery
+// attempts of a dead-letter policy. The one place these defaults live.
+void ApplySubscriptionDefaults(SubscriptionConfig& sub);
+
+// Topics and subscriptions: validated, defaulted, stored.
+class Admin {
+ public:
+  explicit Admin(Store& store) : store_(store) {}
+
+  absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic);
+  absl::StatusOr<TopicConfig> GetTopic(absl::string_view name);
+  absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size, absl::string_view page_token);
+  absl::Status DeleteTopic(absl::string_view name);
+  // Changes the fields named in `paths` (message_retention, dedup_window,
+  // labels); any other path is INVALID_ARGUMENT.
+  absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
+                                          const std::vector<std::string>& paths);
+
+  absl::StatusOr<SubscriptionConfig> CreateSubscription(const SubscriptionConfig& sub);
+  absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name);
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+                                                             int page_size,
+                                                             absl::string_view page_token);
+  absl::Status DeleteSubscription(absl::string_view name);
+  // Changes ack_deadline_seconds, filter, dead_letter_policy, retry_policy
+  // or labels; topic, delivery_guarantee and enable_message_ordering are
+  // fixed at creation.
+  absl::StatusOr<SubscriptionConfig> UpdateSubscription(const SubscriptionConfig& sub,
+                                                        const std::vector<std::string>& paths);
+  absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name);
+
+ private:
+  // What a stored subscription must satisfy beyond its own fields: a filter
+  // that parses, a dead-letter topic that exists.
+  absl::Status ValidateForStore(const SubscriptionConfig& sub);
+
+  Store& store_;
+};
+
+}  // namespace hub
+
+#endif  // HUB_ADMIN_H_

@@ -1,0 +1,299 @@
+#include "hub/lease_rules.h"
+
+#include <algorithm>
+#include <set>
+
+#include "hub/backoff.h"
+#include "hub/filter.h"
+
+namespace hub {
+namespace {
+
+bool Contains(const std::vector<int64_t>& v, int64_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool ReachedMaxAttempts(const SubscriptionRecord& sub, int attempt) {
+  const DeadLetterPolicy& dlq = sub.config.dead_letter_policy;
+  return !dlq.topic.empty() && attempt >= dlq.max_delivery_attempts;
+}
+
+bool AtMostOnce(const SubscriptionRecord& sub) {
+  return sub.config.delivery_guarantee == DeliveryGuarantee::kAtMostOnce;
+}
+
+// The row's next delivery, `attempt` its number: held for the ack deadline,
+// due again after it and the backoff of that attempt.
+LeaseRewrite NextDelivery(const SubscriptionRecord& sub, int64_t lease_id,
+                          std::vector<int64_t> pending, int attempt, int generation,
+                          absl::Duration hold) {
+  return LeaseRewrite{lease_id,
+                      std::move(pending),
+                      attempt,
+                      generation,
+                      hold,
+                      hold + RetryBackoff(sub.config.retry_policy, attempt),
+                      kEndLeaseExpired};
+}
+
+AckStatus Verdict(bool exactly_once, const LeaseRow& row, const AckId& id) {
+  if (id.generation == row.generation) {
+    return !exactly_once || row.valid ? AckStatus::kOk : AckStatus::kExpired;
+  }
+  if (id.generation < row.generation) {
+    // An earlier delivery whose lease ran out: at-least-once takes the ack;
+    // exactly-once says the message went out again (EXPIRED), or, for
+    // anything older, that the id is stale (INVALID).
+    if (!exactly_once) return AckStatus::kOk;
+    return id.generation == row.generation - 1 ? AckStatus::kExpired : AckStatus::kInvalid;
+  }
+  return AckStatus::kInvalid;
+}
+
+// A keyed row redelivers its head only. Heads out of attempts leave for the
+// dead-letter topic, and the next message of the key is the head from then
+// on (attempt 0: not yet delivered).
+void PlanKeyedRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
+                         absl::Duration hold, ClaimPlan& plan) {
+  bool changed = false;
+  while (!row.pending.empty() && ReachedMaxAttempts(sub, row.attempt)) {
+    plan.changes.dead_letters.push_back({row.pending.front(), row.attempt, row.last_end});
+    row.pending.erase(row.pending.begin());
+    row.attempt = 0;
+    row.last_end = kEndLeaseExpired;
+    changed = true;
+  }
+  if (row.pending.empty()) {
+    plan.changes.deletes.push_back(row.lease_id);
+  } else if (room > 0) {
+    plan.leased.push_back(
+        {row.pending.front(), row.lease_id, -1, row.generation + 1, row.attempt + 1});
+    plan.changes.rewrites.push_back(NextDelivery(sub, row.lease_id, std::move(row.pending),
+                                                 row.attempt + 1, row.generation + 1, hold));
+    --room;
+  } else if (changed) {
+    plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(row.pending), 0,
+                                                 row.generation, absl::ZeroDuration(),
+                                                 absl::ZeroDuration(), kEndLeaseExpired});
+  }
+}
+
+void PlanBatchRedelivery(const SubscriptionRecord& sub, const LeaseRow& row, int& room,
+                         absl::Duration hold, ClaimPlan& plan) {
+  if (row.pending.empty()) {
+    // Left empty by concurrent acks of two replicas; nothing to deliver.
+    plan.changes.deletes.push_back(row.lease_id);
+    return;
+  }
+  if (ReachedMaxAttempts(sub, row.attempt)) {
+    for (int64_t p : row.pending) {
+      plan.changes.dead_letters.push_back({p, row.attempt, row.last_end});
+    }
+    plan.changes.deletes.push_back(row.lease_id);
+    return;
+  }
+  if (room == 0) return;
+  const int attempt = row.attempt + 1;
+  if (static_cast<int>(row.pending.size()) <= room) {
+    for (int64_t p : row.pending) {
+      plan.leased.push_back({p, row.lease_id, -1, row.generation + 1, attempt});
+    }
+    plan.changes.rewrites.push_back(
+        NextDelivery(sub, row.lease_id, row.pending, attempt, row.generation + 1, hold));
+    room -= static_cast<int>(row.pending.size());
+    return;
+  }
+  // Split: the head goes out now under a new row, the rest stays due.
+  std::vector<int64_t> head(row.pending.begin(), row.pending.begin() + room);
+  plan.changes.set_pending.push_back(
+      {row.lease_id, std::vector<int64_t>(row.pending.begin() + room, row.pending.end())});
+  const int insert = static_cast<int>(plan.changes.inserts.size());
+  for (int64_t p : head) plan.leased.push_back({p, 0, insert, 1, attempt});
+  const LeaseRewrite next = NextDelivery(sub, 0, std::move(head), attempt, 1, hold);
+  plan.changes.inserts.push_back(
+      LeaseInsert{next.pending, attempt, "", next.hold, next.due, kEndLeaseExpired});
+  room = 0;
+}
+
+}  // namespace
+
+SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, LeaseRow>& rows,
+                      absl::Span<const AckId> ids) {
+  const bool exactly_once = guarantee == DeliveryGuarantee::kExactlyOnce;
+  SettlePlan plan;
+  std::map<int64_t, std::set<int64_t>> removed;  // lease id -> settled positions
+  for (const AckId& id : ids) {
+    AckStatus status = AckStatus::kInvalid;
+    auto it = rows.find(id.lease_id);
+    if (it != rows.end()) {
+      const LeaseRow& row = it->second;
+      std::set<int64_t>& gone = removed[row.lease_id];
+      const bool pending = Contains(row.pending, id.position) && gone.count(id.position) == 0;
+      // On a keyed row only the head was ever delivered.
+      const bool delivered = row.ordering_key.empty() ||
+                             (!row.pending.empty() && row.pending.front() == id.position);
+      if (pending && delivered) status = Verdict(exactly_once, row, id);
+      if (status == AckStatus::kOk) {
+        gone.insert(id.position);
+        plan.settled.push_back({id.position, row.attempt, ""});
+      }
+    }
+    plan.statuses.push_back(status);
+  }
+  for (const auto& [lease_id, gone] : removed) {
+    const LeaseRow& row = rows.at(lease_id);
+    std::vector<int64_t> rest;
+    for (int64_t p : row.pending) {
+      if (gone.count(p) == 0) rest.push_back(p);
+    }
+    if (rest.empty()) {
+      plan.changes.deletes.push_back(lease_id);
+    } else if (gone.empty()) {
+      continue;  // named by refused ids only
+    } else if (!row.ordering_key.empty() && rest.front() != row.pending.front()) {
+      // The key's next message is due at once.
+      plan.changes.rewrites.push_back(LeaseRewrite{lease_id, std::move(rest), 0, row.generation,
+                                                   absl::ZeroDuration(), absl::ZeroDuration(),
+                                                   kEndLeaseExpired});
+    } else {
+      plan.changes.set_pending.push_back({lease_id, std::move(rest)});
+    }
+  }
+  return plan;
+}
+
+ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due,
+                         int room, absl::Duration ack_deadline) {
+  ClaimPlan plan;
+  for (const LeaseRow& row : due) {
+    if (!row.ordering_key.empty()) {
+      PlanKeyedRedelivery(sub, row, room, ack_deadline, plan);
+    } else {
+      PlanBatchRedelivery(sub, row, room, ack_deadline, plan);
+    }
+  }
+  return plan;
+}
+
+LeaseChanges PlanNack(const SubscriptionRecord& sub, absl::Span<const LeaseRow> rows,
+                      absl::Span<const AckId> ids) {
+  std::map<int64_t, std::map<int, std::set<int64_t>>> named;  // lease -> generation -> positions
+  for (const AckId& id : ids) named[id.lease_id][id.generation].insert(id.position);
+  LeaseChanges changes;
+  for (const LeaseRow& row : rows) {
+    const auto& by_generation = named[row.lease_id];
+    auto current = by_generation.find(row.generation);
+    if (current == by_generation.end()) continue;
+    std::vector<int64_t> nacked, rest;
+    for (int64_t p : row.pending) (current->second.count(p) != 0 ? nacked : rest).push_back(p);
+    if (nacked.empty()) continue;
+    const absl::Duration due = RetryBackoff(sub.config.retry_policy, row.attempt);
+    const bool keyed = !row.ordering_key.empty();
+    if (keyed && nacked.front() != row.pending.front()) continue;  // only the head is out
+    if (keyed || rest.empty()) {
+      changes.rewrites.push_back(LeaseRewrite{row.lease_id, row.pending, row.attempt,
+                                              row.generation, absl::ZeroDuration(), due,
+                                              kEndNacked});
+      continue;
+    }
+    changes.set_pending.push_back({row.lease_id, std::move(rest)});
+    changes.inserts.push_back(
+        LeaseInsert{std::move(nacked), row.attempt, "", absl::ZeroDuration(), due, kEndNacked});
+  }
+  return changes;
+}
+
+std::vector<std::string> KeysToLock(const SubscriptionRecord& sub,
+                                    absl::Span<const ScannedMessage> scan) {
+  if (!sub.config.enable_message_ordering || AtMostOnce(sub)) return {};
+  std::set<std::string> keys;
+  for (const ScannedMessage& m : scan) {
+    if (!m.ordering_key.empty()) keys.insert(m.ordering_key);
+  }
+  return std::vector<std::string>(keys.begin(), keys.end());
+}
+
+NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
+                          absl::Span<const ScannedMessage> scan, int scan_limit,
+                          const std::map<std::string, int64_t>& keyed_rows, int max_messages,
+                          int64_t max_bytes, absl::Duration ack_deadline) {
+  const bool ordered = sub.config.enable_message_ordering && !AtMostOnce(sub);
+  std::vector<int64_t> unkeyed;
+  std::map<std::string, std::vector<int64_t>> new_keyed;  // front() is delivered
+  std::map<int64_t, std::vector<int64_t>> appends;
+  int delivered = 0;
+  int64_t bytes = 0;
+  int64_t last = cursor - 1;
+  bool stopped = false;
+  for (const ScannedMessage& m : scan) {
+    // Non-matching messages are passed over: no write for them at all.
+    if (!sub.filter->Matches(m.attributes)) {
+      last = m.position;
+      continue;
+    }
+    if (ordered && !m.ordering_key.empty()) {
+      if (auto it = keyed_rows.find(m.ordering_key); it != keyed_rows.end()) {
+        appends[it->second].push_back(m.position);
+        last = m.position;
+        continue;
+      }
+      if (auto it = new_keyed.find(m.ordering_key); it != new_keyed.end()) {
+        it->second.push_back(m.position);
+        last = m.position;
+        continue;
+      }
+    }
+    if (delivered >= max_messages || (delivered > 0 && bytes + m.bytes > max_bytes)) {
+      stopped = true;
+      break;
+    }
+    ++delivered;
+    bytes += m.bytes;
+    last = m.position;
+    if (ordered && !m.ordering_key.empty()) {
+      new_keyed[m.ordering_key] = {m.position};
+    } else {
+      unkeyed.push_back(m.position);
+    }
+  }
+
+  NewClaimPlan plan;
+  plan.more = !stopped && scan.size() == static_cast<size_t>(scan_limit);
+  plan.next_cursor = std::max(cursor, last + 1);
+  const absl::Duration due = ack_deadline + RetryBackoff(sub.config.retry_policy, 1);
+  ClaimPlan& claim = plan.claim;
+  auto insert = [&](std::vector<int64_t> positions, const std::string& key) {
+    claim.changes.inserts.push_back(
+        LeaseInsert{std::move(positions), 1, key, ack_deadline, due, kEndLeaseExpired});
+    return static_cast<int>(claim.changes.inserts.size()) - 1;
+  };
+  if (AtMostOnce(sub)) {
+    // Done before it is sent: the cursor moved, no lease is kept.
+    for (int64_t p : unkeyed) claim.leased.push_back({p, 0, -1, 0, 1});
+  } else if (!unkeyed.empty()) {
+    const int row = insert(unkeyed, "");
+    for (int64_t p : unkeyed) claim.leased.push_back({p, 0, row, 1, 1});
+  }
+  for (auto& [key, positions] : new_keyed) {
+    const int64_t head = positions.front();
+    claim.leased.push_back({head, 0, insert(std::move(positions), key), 1, 1});
+  }
+  for (auto& [lease_id, positions] : appends) {
+    claim.changes.append_pending.push_back({lease_id, std::move(positions)});
+  }
+  return plan;
+}
+
+RetainedPending ApplyRetentionToPending(absl::Span<const int64_t> pending, int64_t first_kept) {
+  RetainedPending out;
+  for (int64_t p : pending) {
+    if (p < first_kept) {
+      ++out.dropped;
+    } else {
+      out.kept.push_back(p);
+    }
+  }
+  return out;
+}
+
+}  // namespace hub

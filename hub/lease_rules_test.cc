@@ -1,0 +1,316 @@
+// The delivery rules, without a database: ack verdicts, redelivery, nacks,
+// claims of new messages, retention of pending positions.
+#include "hub/lease_rules.h"
+
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "hub/filter.h"
+
+namespace hub {
+namespace {
+
+using ::std::vector;
+
+SubscriptionRecord Sub(DeliveryGuarantee guarantee = DeliveryGuarantee::kAtLeastOnce,
+                       bool ordered = false, std::string filter = "") {
+  SubscriptionRecord sub;
+  sub.id = 7;
+  sub.topic_id = 3;
+  sub.config.name = "billing";
+  sub.config.delivery_guarantee = guarantee;
+  sub.config.enable_message_ordering = ordered;
+  sub.config.filter = filter;
+  sub.filter = std::make_shared<const Filter>(Filter::Parse(filter).value());
+  return sub;
+}
+
+SubscriptionRecord WithDeadLetters(SubscriptionRecord sub, int max_attempts) {
+  sub.config.dead_letter_policy = {"dead", max_attempts};
+  return sub;
+}
+
+LeaseRow Row(int64_t id, vector<int64_t> pending, int attempt, int generation,
+             std::string key = "", bool valid = true) {
+  LeaseRow row;
+  row.lease_id = id;
+  row.pending = std::move(pending);
+  row.attempt = attempt;
+  row.generation = generation;
+  row.ordering_key = std::move(key);
+  row.valid = valid;
+  return row;
+}
+
+struct VerdictCase {
+  const char* name;
+  DeliveryGuarantee guarantee;
+  LeaseRow row;
+  AckId id;
+  AckStatus want;
+};
+
+TEST(PlanSettleTest, VerdictsFollowTheGuarantee) {
+  const auto kEo = DeliveryGuarantee::kExactlyOnce;
+  const auto kAlo = DeliveryGuarantee::kAtLeastOnce;
+  const VerdictCase cases[] = {
+      {"current delivery, lease runs", kEo, Row(1, {10, 11}, 1, 2), {1, 2, 10}, AckStatus::kOk},
+      {"current delivery, lease ran out", kEo, Row(1, {10}, 1, 2, "", false), {1, 2, 10},
+       AckStatus::kExpired},
+      {"current delivery, lease ran out, at-least-once", kAlo, Row(1, {10}, 1, 2, "", false),
+       {1, 2, 10}, AckStatus::kOk},
+      {"the delivery before", kEo, Row(1, {10}, 2, 3), {1, 2, 10}, AckStatus::kExpired},
+      {"the delivery before, at-least-once", kAlo, Row(1, {10}, 2, 3), {1, 2, 10},
+       AckStatus::kOk},
+      {"two deliveries before", kEo, Row(1, {10}, 3, 4), {1, 2, 10}, AckStatus::kInvalid},
+      {"two deliveries before, at-least-once", kAlo, Row(1, {10}, 3, 4), {1, 2, 10},
+       AckStatus::kOk},
+      {"a later generation than the row's", kEo, Row(1, {10}, 1, 2), {1, 3, 10},
+       AckStatus::kInvalid},
+      {"a position the row does not hold", kEo, Row(1, {10}, 1, 2), {1, 2, 12},
+       AckStatus::kInvalid},
+      {"a keyed row's head", kEo, Row(1, {10, 11}, 1, 1, "k"), {1, 1, 10}, AckStatus::kOk},
+      {"a keyed row's queued message", kAlo, Row(1, {10, 11}, 1, 1, "k"), {1, 1, 11},
+       AckStatus::kInvalid},
+      {"another subscription's row", kAlo, Row(2, {10}, 1, 1), {1, 1, 10}, AckStatus::kInvalid},
+  };
+  for (const VerdictCase& c : cases) {
+    const std::map<int64_t, LeaseRow> rows = {{c.row.lease_id, c.row}};
+    const SettlePlan plan = PlanSettle(c.guarantee, rows, {c.id});
+    ASSERT_EQ(plan.statuses.size(), 1u) << c.name;
+    EXPECT_EQ(plan.statuses[0], c.want) << c.name;
+    EXPECT_EQ(plan.settled.size(), c.want == AckStatus::kOk ? 1u : 0u) << c.name;
+  }
+}
+
+TEST(PlanSettleTest, AnIdSettlesOnceAndRowsShrinkOrGo) {
+  const std::map<int64_t, LeaseRow> rows = {{1, Row(1, {10, 11, 12}, 2, 1)},
+                                            {2, Row(2, {20}, 1, 1)}};
+  const SettlePlan plan =
+      PlanSettle(DeliveryGuarantee::kExactlyOnce, rows, {{1, 1, 10}, {1, 1, 10}, {2, 1, 20}});
+  EXPECT_EQ(plan.statuses,
+            (vector<AckStatus>{AckStatus::kOk, AckStatus::kInvalid, AckStatus::kOk}));
+  ASSERT_EQ(plan.settled.size(), 2u);
+  EXPECT_EQ(plan.settled[0].attempts, 2);
+  ASSERT_EQ(plan.changes.set_pending.size(), 1u);
+  EXPECT_EQ(plan.changes.set_pending[0].lease_id, 1);
+  EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{11, 12}));
+  EXPECT_EQ(plan.changes.deletes, (vector<int64_t>{2}));
+  EXPECT_TRUE(plan.changes.rewrites.empty());
+}
+
+TEST(PlanSettleTest, SettlingAKeysHeadMakesTheNextOneDueAtOnce) {
+  const std::map<int64_t, LeaseRow> rows = {{1, Row(1, {10, 11}, 3, 4, "k")}};
+  const SettlePlan plan = PlanSettle(DeliveryGuarantee::kAtLeastOnce, rows, {{1, 4, 10}});
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  const LeaseRewrite& r = plan.changes.rewrites[0];
+  EXPECT_EQ(r.pending, (vector<int64_t>{11}));
+  EXPECT_EQ(r.attempt, 0);  // not yet delivered
+  EXPECT_EQ(r.generation, 4);
+  EXPECT_EQ(r.due, absl::ZeroDuration());
+}
+
+TEST(PlanSettleTest, RefusedIdsWriteNothing) {
+  const std::map<int64_t, LeaseRow> rows = {{1, Row(1, {10}, 1, 3)}};
+  const SettlePlan plan = PlanSettle(DeliveryGuarantee::kExactlyOnce, rows, {{1, 1, 10}});
+  EXPECT_EQ(plan.statuses[0], AckStatus::kInvalid);
+  EXPECT_TRUE(plan.changes.rewrites.empty());
+  EXPECT_TRUE(plan.changes.set_pending.empty());
+  EXPECT_TRUE(plan.changes.deletes.empty());
+}
+
+TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
+  SubscriptionRecord sub = Sub();
+  sub.config.retry_policy = {absl::Seconds(1), absl::Seconds(60)};
+  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 1, 1)}, 5, absl::Seconds(30));
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  const LeaseRewrite& r = plan.changes.rewrites[0];
+  EXPECT_EQ(r.attempt, 2);
+  EXPECT_EQ(r.generation, 2);
+  EXPECT_EQ(r.hold, absl::Seconds(30));
+  EXPECT_EQ(r.due, absl::Seconds(32));  // the backoff of attempt 2
+  ASSERT_EQ(plan.leased.size(), 2u);
+  EXPECT_EQ(plan.leased[0].lease_id, 1);
+  EXPECT_EQ(plan.leased[0].generation, 2);
+  EXPECT_EQ(plan.leased[1].attempt, 2);
+}
+
+TEST(PlanRedeliveryTest, ARowLargerThanTheRoomIsSplit) {
+  const ClaimPlan plan =
+      PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2,
+                     absl::Seconds(30));
+  ASSERT_EQ(plan.changes.set_pending.size(), 1u);
+  EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{12}));
+  ASSERT_EQ(plan.changes.inserts.size(), 1u);
+  EXPECT_EQ(plan.changes.inserts[0].pending, (vector<int64_t>{10, 11}));
+  EXPECT_EQ(plan.changes.inserts[0].attempt, 2);
+  ASSERT_EQ(plan.leased.size(), 2u);
+  EXPECT_EQ(plan.leased[0].insert, 0);
+  EXPECT_EQ(plan.leased[0].generation, 1);
+  // No room is left for the second row, which stays as it is.
+  EXPECT_TRUE(plan.changes.rewrites.empty());
+}
+
+TEST(PlanRedeliveryTest, RowsOutOfAttemptsGoToTheDeadLetterTopic) {
+  const SubscriptionRecord sub = WithDeadLetters(Sub(), 3);
+  LeaseRow row = Row(1, {10, 11}, 3, 3);
+  row.last_end = kEndNacked;
+  const ClaimPlan plan = PlanRedelivery(sub, {row}, 5, absl::Seconds(30));
+  ASSERT_EQ(plan.changes.dead_letters.size(), 2u);
+  EXPECT_EQ(plan.changes.dead_letters[0].attempts, 3);
+  EXPECT_EQ(plan.changes.dead_letters[0].reason, "nack");
+  EXPECT_EQ(plan.changes.deletes, (vector<int64_t>{1}));
+  EXPECT_TRUE(plan.leased.empty());
+  // Without a dead-letter topic attempts never run out.
+  EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, absl::Seconds(30)).leased.size(), 2u);
+}
+
+TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
+  const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
+  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5,
+                                        absl::Seconds(30));
+  ASSERT_EQ(plan.changes.dead_letters.size(), 1u);
+  EXPECT_EQ(plan.changes.dead_letters[0].position, 10);
+  ASSERT_EQ(plan.leased.size(), 1u);
+  EXPECT_EQ(plan.leased[0].position, 11);
+  EXPECT_EQ(plan.leased[0].attempt, 1);  // the new head's first delivery
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].pending, (vector<int64_t>{11, 12}));
+  EXPECT_EQ(plan.changes.rewrites[0].generation, 3);
+}
+
+TEST(PlanRedeliveryTest, AKeyWithoutRoomKeepsItsNewHeadUndelivered) {
+  const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
+  const ClaimPlan plan =
+      PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, absl::Seconds(30));
+  EXPECT_TRUE(plan.leased.empty());
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].attempt, 0);
+  EXPECT_EQ(plan.changes.rewrites[0].due, absl::ZeroDuration());
+  EXPECT_EQ(plan.changes.dead_letters.size(), 1u);
+}
+
+TEST(PlanNackTest, OnlyTheCurrentDeliveryNacksAndTheNackedPartMoves) {
+  SubscriptionRecord sub = Sub();
+  sub.config.retry_policy = {absl::Seconds(2), absl::Seconds(60)};
+  const LeaseChanges changes =
+      PlanNack(sub, {Row(1, {10, 11, 12}, 2, 5), Row(2, {20}, 1, 1)},
+               {{1, 5, 11}, {2, 0, 20}});  // row 2: an old generation's nack
+  ASSERT_EQ(changes.set_pending.size(), 1u);
+  EXPECT_EQ(changes.set_pending[0].positions, (vector<int64_t>{10, 12}));
+  ASSERT_EQ(changes.inserts.size(), 1u);
+  EXPECT_EQ(changes.inserts[0].pending, (vector<int64_t>{11}));
+  EXPECT_EQ(changes.inserts[0].due, absl::Seconds(4));  // backoff of attempt 2
+  EXPECT_EQ(changes.inserts[0].last_end, "nack");
+  EXPECT_TRUE(changes.rewrites.empty());
+}
+
+TEST(PlanNackTest, AWholeRowOrAKeysHeadIsDueAfterTheBackoff) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
+  const LeaseChanges changes =
+      PlanNack(sub, {Row(1, {10}, 1, 1), Row(2, {20, 21}, 1, 1, "k"), Row(3, {30, 31}, 1, 1, "j")},
+               {{1, 1, 10}, {2, 1, 20}, {3, 1, 31}});  // 31 is queued, not delivered
+  ASSERT_EQ(changes.rewrites.size(), 2u);
+  EXPECT_EQ(changes.rewrites[0].lease_id, 1);
+  EXPECT_EQ(changes.rewrites[1].lease_id, 2);
+  EXPECT_EQ(changes.rewrites[1].pending, (vector<int64_t>{20, 21}));
+  EXPECT_EQ(changes.rewrites[1].last_end, "nack");
+  EXPECT_TRUE(changes.inserts.empty());
+}
+
+ScannedMessage Scanned(int64_t position, std::string key = "", int64_t bytes = 10,
+                       Labels attributes = {}) {
+  return ScannedMessage{position, std::move(attributes), std::move(key), bytes};
+}
+
+TEST(PlanNewClaimTest, TheFilterPassesMessagesOverWithoutAWrite) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, false,
+                                     "attributes.kind = \"order\"");
+  const vector<ScannedMessage> scan = {Scanned(5, "", 10, {{"kind", "order"}}),
+                                       Scanned(6, "", 10, {{"kind", "refund"}}),
+                                       Scanned(7, "", 10, {{"kind", "order"}})};
+  const NewClaimPlan plan = PlanNewClaim(sub, 5, scan, 1000, {}, 10, 1000, absl::Seconds(30));
+  EXPECT_EQ(plan.next_cursor, 8);
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 1u);
+  EXPECT_EQ(plan.claim.changes.inserts[0].pending, (vector<int64_t>{5, 7}));
+  EXPECT_EQ(plan.claim.leased.size(), 2u);
+  EXPECT_FALSE(plan.more);
+}
+
+TEST(PlanNewClaimTest, OrderedKeysQueueBehindTheirRowsAndOnlyHeadsGoOut) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
+  const vector<ScannedMessage> scan = {Scanned(1, "a"), Scanned(2, "b"), Scanned(3, "a"),
+                                       Scanned(4, ""), Scanned(5, "b")};
+  const NewClaimPlan plan =
+      PlanNewClaim(sub, 1, scan, 1000, {{"b", 42}}, 10, 1000, absl::Seconds(30));
+  EXPECT_EQ(KeysToLock(sub, scan), (vector<std::string>{"a", "b"}));
+  ASSERT_EQ(plan.claim.changes.append_pending.size(), 1u);
+  EXPECT_EQ(plan.claim.changes.append_pending[0].lease_id, 42);
+  EXPECT_EQ(plan.claim.changes.append_pending[0].positions, (vector<int64_t>{2, 5}));
+  // One unkeyed row for 4, one keyed row for a holding 1 and 3.
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 2u);
+  EXPECT_EQ(plan.claim.changes.inserts[0].pending, (vector<int64_t>{4}));
+  EXPECT_EQ(plan.claim.changes.inserts[1].pending, (vector<int64_t>{1, 3}));
+  EXPECT_EQ(plan.claim.changes.inserts[1].ordering_key, "a");
+  vector<int64_t> delivered;
+  for (const Leased& l : plan.claim.leased) delivered.push_back(l.position);
+  EXPECT_EQ(delivered, (vector<int64_t>{4, 1}));
+  EXPECT_EQ(plan.next_cursor, 6);
+}
+
+TEST(PlanNewClaimTest, LimitsStopTheClaimAndTheCursorStaysAtTheFirstLeftOut) {
+  const SubscriptionRecord sub = Sub();
+  const vector<ScannedMessage> scan = {Scanned(1, "", 600), Scanned(2, "", 600),
+                                       Scanned(3, "", 10)};
+  NewClaimPlan plan = PlanNewClaim(sub, 1, scan, 3, {}, 10, 1000, absl::Seconds(30));
+  EXPECT_EQ(plan.claim.leased.size(), 1u);  // the second would pass 1000 bytes
+  EXPECT_EQ(plan.next_cursor, 2);
+  EXPECT_FALSE(plan.more);
+  // The first message goes out whatever its size.
+  plan = PlanNewClaim(sub, 1, scan, 3, {}, 10, 100, absl::Seconds(30));
+  EXPECT_EQ(plan.claim.leased.size(), 1u);
+  plan = PlanNewClaim(sub, 1, scan, 3, {}, 2, 100000, absl::Seconds(30));
+  EXPECT_EQ(plan.claim.leased.size(), 2u);
+  EXPECT_EQ(plan.next_cursor, 3);
+}
+
+TEST(PlanNewClaimTest, AFullScanFilteredOutAsksForMore) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, false, "attributes:x");
+  const NewClaimPlan plan =
+      PlanNewClaim(sub, 1, {Scanned(1), Scanned(2)}, 2, {}, 10, 1000, absl::Seconds(30));
+  EXPECT_TRUE(plan.claim.leased.empty());
+  EXPECT_TRUE(plan.more);
+  EXPECT_EQ(plan.next_cursor, 3);
+}
+
+TEST(PlanNewClaimTest, AtMostOnceKeepsNoLeaseAndIgnoresOrdering) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtMostOnce, true);
+  const NewClaimPlan plan =
+      PlanNewClaim(sub, 1, {Scanned(1, "a"), Scanned(2, "a")}, 1000, {}, 10, 1000,
+                   absl::Seconds(30));
+  EXPECT_TRUE(plan.claim.changes.inserts.empty());
+  ASSERT_EQ(plan.claim.leased.size(), 2u);
+  EXPECT_EQ(plan.claim.leased[0].lease_id, 0);
+  EXPECT_EQ(plan.claim.leased[0].insert, -1);
+  EXPECT_TRUE(KeysToLock(sub, {Scanned(1, "a")}).empty());
+}
+
+TEST(PlanNewClaimTest, NewLeasesAreDueAfterTheDeadlineAndTheFirstBackoff) {
+  SubscriptionRecord sub = Sub();
+  sub.config.retry_policy = {absl::Seconds(5), absl::Seconds(60)};
+  const NewClaimPlan plan = PlanNewClaim(sub, 1, {Scanned(1)}, 1000, {}, 10, 1000,
+                                         absl::Seconds(30));
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 1u);
+  EXPECT_EQ(plan.claim.changes.inserts[0].hold, absl::Seconds(30));
+  EXPECT_EQ(plan.claim.changes.inserts[0].due, absl::Seconds(35));
+}
+
+TEST(RetentionTest, PositionsBeforeTheFirstKeptAreDropped) {
+  const RetainedPending r = ApplyRetentionToPending({3, 5, 8, 9}, 8);
+  EXPECT_EQ(r.kept, (vector<int64_t>{8, 9}));
+  EXPECT_EQ(r.dropped, 2);
+}
+
+}  // namespace
+}  // namespace hub

@@ -1,0 +1,77 @@
+#include "hub/pg/lease_writes.h"
+
+#include <algorithm>
+
+#include "hub/ack_id.h"
+#include "hub/pg/pg_values.h"
+#include "hub/pg/statements.h"
+
+namespace hub::pg {
+
+LeaseRow LeaseFromRow(const pqxx::row& row) {
+  LeaseRow l;
+  l.lease_id = row[0].as<int64_t>();
+  l.pending = ParseIntArray(row[1].c_str());
+  l.attempt = row[2].as<int>();
+  l.generation = row[3].as<int>();
+  l.ordering_key = row[4].as<std::string>();
+  l.last_end = row[5].as<std::string>();
+  if (row.size() > 6) l.valid = row[6].as<bool>();
+  return l;
+}
+
+std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subscription_id,
+                                       const LeaseChanges& changes) {
+  for (const LeaseRewrite& r : changes.rewrites) {
+    Exec(tx, sql::kRewriteLease, subscription_id, r.lease_id, IntArray(r.pending), r.attempt,
+         r.generation, Millis(r.hold), Millis(r.due), r.last_end);
+  }
+  for (const PendingChange& c : changes.set_pending) {
+    Exec(tx, sql::kSetPending, subscription_id, c.lease_id, IntArray(c.positions));
+  }
+  for (const PendingChange& c : changes.append_pending) {
+    Exec(tx, sql::kAppendPending, subscription_id, c.lease_id, IntArray(c.positions));
+  }
+  std::vector<int64_t> inserted;
+  for (const LeaseInsert& i : changes.inserts) {
+    inserted.push_back(Exec1(tx, sql::kInsertLease, subscription_id, IntArray(i.pending),
+                             i.attempt, i.ordering_key, Millis(i.hold), Millis(i.due),
+                             i.last_end)[0]
+                           .as<int64_t>());
+  }
+  if (!changes.deletes.empty()) {
+    Exec(tx, sql::kDeleteLeases, subscription_id, IntArray(changes.deletes));
+  }
+  return inserted;
+}
+
+std::map<int64_t, Message> FetchMessages(pqxx::transaction_base& tx, int64_t topic_id,
+                                         absl::Span<const int64_t> positions) {
+  std::map<int64_t, Message> messages;
+  if (positions.empty()) return messages;
+  const std::vector<int64_t> wanted(positions.begin(), positions.end());
+  for (const auto& row : Exec(tx, sql::kFetchMessages, topic_id, IntArray(wanted))) {
+    messages.insert(MessageFromRow(row, 0));
+  }
+  return messages;
+}
+
+std::vector<Delivery> Deliver(pqxx::transaction_base& tx, int64_t topic_id,
+                              std::vector<Leased> leased, absl::Span<const int64_t> inserted) {
+  std::sort(leased.begin(), leased.end(),
+            [](const Leased& a, const Leased& b) { return a.position < b.position; });
+  std::vector<int64_t> positions;
+  for (const Leased& l : leased) positions.push_back(l.position);
+  std::map<int64_t, Message> messages = FetchMessages(tx, topic_id, positions);
+  std::vector<Delivery> out;
+  for (const Leased& l : leased) {
+    auto it = messages.find(l.position);
+    if (it == messages.end()) continue;
+    const int64_t lease_id = l.insert >= 0 ? inserted[static_cast<size_t>(l.insert)] : l.lease_id;
+    out.push_back(Delivery{EncodeAckId(AckId{lease_id, l.generation, l.position}),
+                           std::move(it->second), l.attempt});
+  }
+  return out;
+}
+
+}  // namespace hub::pg

@@ -1,0 +1,192 @@
+// PgStore's administration: topics, subscriptions and their statistics.
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "absl/strings/str_cat.h"
+#include "hub/pg/pg_store.h"
+#include "hub/pg/pg_values.h"
+#include "hub/pg/statements.h"
+#include "hub/status_macros.h"
+
+namespace hub::pg {
+
+absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    try {
+      Exec(tx, sql::kCreateTopic, topic.name, Millis(topic.message_retention),
+                       Millis(topic.dedup_window), LabelsToJson(topic.labels));
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("topic ", topic.name, " already exists"));
+    }
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<TopicConfig> PgStore::GetTopic(absl::string_view name) {
+  TopicConfig topic;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = Exec(tx, sql::kGetTopic, std::string(name));
+    if (r.empty()) {
+      return absl::NotFoundError(absl::StrCat("topic ", name, " not found"));
+    }
+    topic = TopicFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return topic;
+}
+
+absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(
+    absl::string_view after, int limit) {
+  std::vector<TopicConfig> topics;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    topics.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row :
+         Exec(tx, sql::kListTopics, std::string(after), limit)) {
+      topics.push_back(TopicFromRow(row));
+    }
+    return absl::OkStatus();
+  }));
+  return topics;
+}
+
+absl::Status PgStore::DeleteTopic(absl::string_view name) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = Exec(tx, sql::kDeleteTopic, std::string(name));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("topic ", name, " not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r;
+    try {
+      r = Exec(tx, sql::kCreateSubscription, sub.name, sub.topic, sub.ack_deadline_seconds,
+          StoredGuarantee(sub.delivery_guarantee), sub.enable_message_ordering,
+          sub.filter, sub.dead_letter_policy.topic,
+          sub.dead_letter_policy.max_delivery_attempts,
+          Millis(sub.retry_policy.minimum_backoff),
+          Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("subscription ", sub.name, " already exists"));
+    }
+    if (r.empty()) {
+      return absl::NotFoundError(absl::StrCat("topic ", sub.topic, " not found"));
+    }
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(
+    absl::string_view name) {
+  SubscriptionRecord record;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = Exec(tx, sql::kGetSubscription, std::string(name));
+    if (r.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("subscription ", name, " not found"));
+    }
+    record = SubscriptionFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return record;
+}
+
+absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(
+    absl::string_view topic, absl::string_view after, int limit) {
+  std::vector<SubscriptionConfig> subs;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    subs.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : Exec(tx, sql::kListSubscriptions,
+                                            std::string(topic),
+                                            std::string(after), limit)) {
+      subs.push_back(SubscriptionFromRow(row).config);
+    }
+    if (subs.empty() && !topic.empty() &&
+        Exec(tx, sql::kTopicExists, std::string(topic)).empty()) {
+      return absl::NotFoundError(absl::StrCat("topic ", topic, " not found"));
+    }
+    return absl::OkStatus();
+  }));
+  return subs;
+}
+
+absl::Status PgStore::DeleteSubscription(absl::string_view name) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = Exec(tx, sql::kDeleteSubscription, std::string(name));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("subscription ", name, " not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::UpdateTopic(const TopicConfig& topic) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = Exec(tx, sql::kUpdateTopic, topic.name,
+                                      Millis(topic.message_retention),
+                                      Millis(topic.dedup_window), LabelsToJson(topic.labels));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("topic ", topic.name, " not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = Exec(tx, sql::kUpdateSubscription, sub.name, sub.ack_deadline_seconds, sub.filter,
+        sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
+        Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
+        LabelsToJson(sub.labels));
+    tx.commit();
+    if (r.affected_rows() == 0) {
+      return absl::NotFoundError(absl::StrCat("subscription ", sub.name, " not found"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
+    absl::string_view name) {
+  std::vector<SubscriptionStats> stats;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    stats.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : Exec(tx, sql::kSubscriptionStats, std::string(name))) {
+      SubscriptionStats s{row[0].as<std::string>(), row[1].as<std::string>(),
+                          row[2].as<int64_t>(), row[3].as<int64_t>(), std::nullopt};
+      if (!row[4].is_null()) {
+        s.oldest_unacked_publish_time = absl::FromUnixMicros(row[4].as<int64_t>());
+      }
+      stats.push_back(std::move(s));
+    }
+    if (stats.empty() && !name.empty()) {
+      return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
+    }
+    return absl::OkStatus();
+  }));
+  return stats;
+}
+
+}  // namespace hub::pg

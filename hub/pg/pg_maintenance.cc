@@ -1,0 +1,150 @@
+// PgStore's housekeeping: message partitions made ahead of time, and
+// retention (docs/design.md, "Retention").
+#include <exception>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "hub/pg/pg_errors.h"
+#include "hub/pg/pg_store.h"
+#include "hub/pg/pg_values.h"
+#include "hub/pg/statements.h"
+#include "hub/status_macros.h"
+
+namespace hub::pg {
+namespace {
+
+constexpr int64_t kPartitionLockKey = 0x6875625f707274;  // "hub_prt"
+constexpr int64_t kRetentionLockKey = 0x6875625f726574;  // "hub_ret"
+constexpr char kPartitionPrefix[] = "messages_p";
+constexpr char kPartitionNameFormat[] = "messages_p%Y%m%d";
+
+}  // namespace
+
+std::optional<absl::Time> PartitionDay(absl::string_view name) {
+  if (!absl::StartsWith(name, kPartitionPrefix)) return std::nullopt;
+  name.remove_prefix(sizeof(kPartitionPrefix) - 1);
+  if (name.size() != 8) return std::nullopt;
+  // %Y would swallow all eight digits, so the date is read by hand.
+  int year = 0, month = 0, mday = 0;
+  if (!absl::SimpleAtoi(name.substr(0, 4), &year) ||
+      !absl::SimpleAtoi(name.substr(4, 2), &month) ||
+      !absl::SimpleAtoi(name.substr(6, 2), &mday)) {
+    return std::nullopt;
+  }
+  const absl::CivilDay day(year, month, mday);
+  if (day.year() != year || day.month() != month || day.day() != mday) return std::nullopt;
+  return absl::FromCivil(day, absl::UTCTimeZone());
+}
+
+absl::Status PgStore::EnsurePartitions(pqxx::connection& conn) {
+  pqxx::work tx(conn);
+  Exec(tx, sql::kAdvisoryXactLock, kPartitionLockKey);
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::Time today = absl::FromCivil(absl::ToCivilDay(absl::Now(), utc), utc);
+  for (int day = 0; day <= options_.partitions_ahead_days; ++day) {
+    const absl::Time from = today + absl::Hours(24 * day);
+    tx.exec(CreatePartitionSql(absl::FormatTime(kPartitionNameFormat, from, utc), from));
+  }
+  tx.commit();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
+  MaintenanceReport report;
+  RETURN_IF_ERROR(Run([this, &report](pqxx::connection& conn) {
+    report = MaintenanceReport{};
+    RETURN_IF_ERROR(EnsurePartitions(conn));
+    // One replica at a time; the others skip this round.
+    bool locked;
+    {
+      pqxx::nontransaction session(conn);
+      locked = Exec1(session, sql::kTryAdvisoryLock, kRetentionLockKey)[0].as<bool>();
+    }
+    if (!locked) return absl::OkStatus();
+    absl::Status status = absl::OkStatus();
+    try {
+      ApplyRetention(conn, report);
+    } catch (const std::exception& e) {
+      status = StatusFromException(e);
+    }
+    pqxx::nontransaction unlock(conn);
+    Exec(unlock, sql::kAdvisoryUnlock, kRetentionLockKey);
+    return status;
+  }));
+  return report;
+}
+
+void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) {
+  std::vector<std::pair<int64_t, absl::Duration>> topics;
+  {
+    pqxx::nontransaction read(conn);
+    for (const auto& row : Exec(read, sql::kTopicRetentions)) {
+      topics.emplace_back(row[0].as<int64_t>(), absl::Milliseconds(row[1].as<int64_t>()));
+    }
+  }
+  // Partitions hold every topic's messages of one day, so one goes when
+  // the longest retention of the topics that exist has passed over it
+  // (messages of deleted topics are never read again).
+  absl::Duration longest = absl::ZeroDuration();
+  std::map<std::string, int64_t> expired;
+  for (const auto& [topic_id, retention] : topics) {
+    longest = std::max(longest, retention);
+    ApplyRetentionToTopic(conn, topic_id, retention, expired);
+  }
+  for (auto& [name, count] : expired) {
+    if (count > 0) report.expired.emplace_back(name, count);
+  }
+  report.partitions_dropped = DropPartitionsBefore(conn, absl::Now() - longest);
+}
+
+void PgStore::ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id,
+                                    absl::Duration retention,
+                                    std::map<std::string, int64_t>& expired) {
+  pqxx::work tx(conn);
+  // hubd's clock against the database's publish_time: any skew is small
+  // next to a retention of minutes or more.
+  const int64_t cutoff = absl::ToUnixMicros(absl::Now() - retention);
+  const int64_t first = Exec1(tx, sql::kFirstPositionSince, topic_id, cutoff)[0].as<int64_t>();
+  for (const auto& row : Exec(tx, sql::kSkipExpired, topic_id, first)) {
+    expired[row[0].as<std::string>()] += row[1].as<int64_t>();
+  }
+  for (const auto& row : Exec(tx, sql::kLeasesWithExpired, topic_id, first)) {
+    const int64_t subscription_id = row[0].as<int64_t>();
+    const int64_t lease_id = row[1].as<int64_t>();
+    const RetainedPending retained =
+        ApplyRetentionToPending(ParseIntArray(row[2].c_str()), first);
+    expired[row[3].as<std::string>()] += retained.dropped;
+    if (retained.kept.empty()) {
+      Exec(tx, sql::kDeleteLeases, subscription_id, IntArray(std::vector<int64_t>{lease_id}));
+    } else {
+      Exec(tx, sql::kSetPending, subscription_id, lease_id, IntArray(retained.kept));
+    }
+  }
+  tx.commit();
+}
+
+int PgStore::DropPartitionsBefore(pqxx::connection& conn, absl::Time horizon) {
+  std::vector<std::string> old_partitions;
+  {
+    pqxx::nontransaction read(conn);
+    for (const auto& row : Exec(read, sql::kMessagePartitions)) {
+      const std::string name = row[0].as<std::string>();
+      const std::optional<absl::Time> day = PartitionDay(name);
+      if (day && *day + absl::Hours(24) <= horizon) old_partitions.push_back(name);
+    }
+  }
+  for (const std::string& name : old_partitions) {
+    pqxx::work tx(conn);
+    tx.exec(sql::kPartitionLockTimeout);
+    tx.exec(DropPartitionSql(tx.quote_name(name)));
+    tx.commit();
+  }
+  return static_cast<int>(old_partitions.size());
+}
+
+}  // namespace hub::pg

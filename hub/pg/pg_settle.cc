@@ -1,0 +1,183 @@
+// PgStore's settling: acks, rejects, nacks, extensions, Transact and Seek.
+// The verdicts and row changes are the rules of hub/lease_rules.h.
+#include <set>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "absl/strings/str_cat.h"
+#include "hub/dead_letter.h"
+#include "hub/log.h"
+#include "hub/pg/lease_writes.h"
+#include "hub/pg/pg_store.h"
+#include "hub/pg/pg_values.h"
+#include "hub/pg/statements.h"
+#include "hub/status_macros.h"
+
+namespace hub::pg {
+namespace {
+
+std::vector<int64_t> LeaseIdsOf(absl::Span<const AckId> ids) {
+  std::set<int64_t> unique;
+  for (const AckId& id : ids) unique.insert(id.lease_id);
+  return std::vector<int64_t>(unique.begin(), unique.end());
+}
+
+}  // namespace
+
+absl::Status PgStore::Acknowledge(absl::Span<const AckRef> acks) {
+  if (acks.empty()) return absl::OkStatus();
+  std::vector<int64_t> subs, leases, positions;
+  for (const AckRef& a : acks) {
+    subs.push_back(a.subscription_id);
+    leases.push_back(a.id.lease_id);
+    positions.push_back(a.id.position);
+  }
+  return Run(
+      [&](pqxx::connection& conn) {
+        pqxx::nontransaction tx(conn);
+        Exec(tx, sql::kAcknowledge, IntArray(subs), IntArray(leases), IntArray(positions));
+        return absl::OkStatus();
+      },
+      Commit::kRelaxed);
+}
+
+SettlePlan PgStore::SettleInTransaction(pqxx::work& tx, const SubscriptionRecord& sub,
+                                        absl::Span<const AckId> ids) {
+  std::map<int64_t, LeaseRow> rows;
+  for (const auto& row : Exec(tx, sql::kLockLeases, sub.id, IntArray(LeaseIdsOf(ids)))) {
+    LeaseRow l = LeaseFromRow(row);
+    rows.emplace(l.lease_id, std::move(l));
+  }
+  SettlePlan plan = PlanSettle(sub.config.delivery_guarantee, rows, ids);
+  WriteLeaseChanges(tx, sub.id, plan.changes);
+  return plan;
+}
+
+void PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+                                    const std::vector<DeadLetter>& letters) {
+  const std::string& topic = sub.config.dead_letter_policy.topic;
+  if (letters.empty() || topic.empty()) return;
+  std::vector<int64_t> positions;
+  for (const DeadLetter& l : letters) positions.push_back(l.position);
+  std::map<int64_t, Message> messages = FetchMessages(tx, sub.topic_id, positions);
+  PublishItem item{topic, {}, {}, 0, {}};
+  for (const DeadLetter& l : letters) {
+    auto it = messages.find(l.position);
+    if (it == messages.end()) continue;
+    item.messages.push_back(DeadLetterMessage(it->second, sub.config.name, l.attempts, l.reason));
+  }
+  if (item.messages.empty()) return;
+  PublishItem* items[] = {&item};
+  WriteMessages(tx, items);
+  if (!item.status.ok()) {
+    Log(LogLevel::kWarning, "dead_letter_topic_missing",
+        {{"subscription", sub.config.name},
+         {"topic", topic},
+         {"dropped", absl::StrCat(item.messages.size())}});
+  }
+}
+
+absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord& sub,
+                                                       absl::Span<const AckId> ids,
+                                                       SettleKind kind,
+                                                       absl::string_view reason) {
+  std::vector<AckStatus> statuses;
+  int64_t rejected = 0;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    SettlePlan plan = SettleInTransaction(tx, sub, ids);
+    statuses = std::move(plan.statuses);
+    rejected = 0;
+    if (kind == SettleKind::kReject) {
+      for (DeadLetter& l : plan.settled) l.reason = reason.empty() ? std::string(kEndRejected) : std::string(reason);
+      SendToDeadLetterTopic(tx, sub, plan.settled);
+      rejected = static_cast<int64_t>(plan.settled.size());
+    }
+    tx.commit();
+    return absl::OkStatus();
+  }));
+  if (rejected > 0) probe_.DeadLettered(sub.config.name, "rejected", rejected);
+  return statuses;
+}
+
+absl::StatusOr<TransactResult> PgStore::Transact(const SubscriptionRecord& sub,
+                                                 absl::Span<const AckId> ids,
+                                                 absl::Span<PublishItem* const> publishes) {
+  TransactResult result;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) -> absl::Status {
+    pqxx::work tx(conn);
+    result.ack_statuses = SettleInTransaction(tx, sub, ids).statuses;
+    if (sub.config.delivery_guarantee == DeliveryGuarantee::kExactlyOnce) {
+      for (AckStatus s : result.ack_statuses) {
+        if (s != AckStatus::kOk) {
+          return absl::AbortedError("an ack id is expired or invalid; nothing was applied");
+        }
+      }
+    }
+    WriteMessages(tx, publishes);
+    for (const PublishItem* item : publishes) RETURN_IF_ERROR(item->status);
+    tx.commit();
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::Status PgStore::Seek(const SubscriptionRecord& sub, absl::Time time) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    if (Exec(tx, sql::kLockCursor, sub.id).empty()) {
+      return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
+    }
+    const int64_t position =
+        Exec1(tx, sql::kFirstPositionSince, sub.topic_id, absl::ToUnixMicros(time))[0]
+            .as<int64_t>();
+    // Everything in flight is either before the time (acknowledged now) or
+    // at or after it (delivered again from the cursor).
+    Exec(tx, sql::kDeleteAllLeases, sub.id);
+    Exec(tx, sql::kSetCursor, sub.id, position);
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) {
+  const std::vector<int64_t> lease_ids = LeaseIdsOf(ids);
+  return Run(
+      [&](pqxx::connection& conn) {
+        pqxx::work tx(conn);
+        std::vector<LeaseRow> rows;
+        for (const auto& row : Exec(tx, sql::kLockLeases, sub.id, IntArray(lease_ids))) {
+          rows.push_back(LeaseFromRow(row));
+        }
+        WriteLeaseChanges(tx, sub.id, PlanNack(sub, rows, ids));
+        tx.commit();
+        FoundDue(sub.id, true);  // the next claim looks
+        return absl::OkStatus();
+      },
+      Commit::kRelaxed);  // a nack lost in a crash: the lease runs out instead
+}
+
+absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
+                                   absl::Duration deadline) {
+  std::set<std::pair<int64_t, int>> rows;
+  for (const AckId& id : ids) rows.insert({id.lease_id, id.generation});
+  std::vector<int64_t> lease_ids;
+  std::vector<int32_t> generations;
+  for (const auto& [lease_id, generation] : rows) {
+    lease_ids.push_back(lease_id);
+    generations.push_back(generation);
+  }
+  return Run(
+      [&](pqxx::connection& conn) {
+        pqxx::nontransaction tx(conn);
+        Exec(tx, sql::kExtendLeases, sub.id, IntArray(lease_ids), IntArray(generations),
+             Millis(deadline), Millis(sub.config.retry_policy.minimum_backoff),
+             Millis(sub.config.retry_policy.maximum_backoff));
+        return absl::OkStatus();
+      },
+      Commit::kRelaxed);
+}
+
+}  // namespace hub::pg

@@ -1,0 +1,405 @@
+#ifndef HUB_PG_STATEMENTS_H_
+#define HUB_PG_STATEMENTS_H_
+
+#include <string>
+#include <utility>
+
+#include <pqxx/result>
+#include <pqxx/transaction_base>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+
+// Every statement PgStore runs, each with the name it is prepared under
+// beside its text, so the two cannot drift apart. docs/design.md explains
+// the invariants they keep. Statements that name a table of their own (the
+// partitions) cannot be prepared; they are made by the functions at the end.
+namespace hub::pg {
+
+struct Statement {
+  const char* name;
+  const char* text;
+};
+
+namespace sql {
+
+inline constexpr Statement kCreateTopic{"create_topic", R"sql(
+WITH t AS (
+  INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
+  VALUES ($1, $2, $3, $4::jsonb) RETURNING id)
+INSERT INTO topic_heads (topic_id, next_position) SELECT id, 1 FROM t)sql"};
+
+// Columns read by TopicFromRow (pg_values.h).
+inline constexpr Statement kGetTopic{"get_topic", R"sql(
+SELECT name, message_retention_ms, dedup_window_ms, labels::text
+FROM topics WHERE name = $1)sql"};
+
+inline constexpr Statement kListTopics{"list_topics", R"sql(
+SELECT name, message_retention_ms, dedup_window_ms, labels::text
+FROM topics WHERE name > $1 ORDER BY name LIMIT $2)sql"};
+
+inline constexpr Statement kDeleteTopic{"delete_topic", "DELETE FROM topics WHERE name = $1"};
+
+inline constexpr Statement kTopicExists{"topic_exists", "SELECT 1 FROM topics WHERE name = $1"};
+
+inline constexpr Statement kUpdateTopic{"update_topic", R"sql(
+UPDATE topics SET message_retention_ms = $2, dedup_window_ms = $3,
+                  labels = $4::jsonb
+WHERE name = $1)sql"};
+
+// Locks the topic head for share so that the cursor starts exactly after
+// the last committed publish (a publish in progress holds the lock).
+inline constexpr Statement kCreateSubscription{"create_subscription", R"sql(
+WITH t AS (
+  SELECT h.topic_id, h.next_position
+  FROM topics t JOIN topic_heads h ON h.topic_id = t.id
+  WHERE t.name = $2 FOR SHARE OF h),
+s AS (
+  INSERT INTO subscriptions (name, topic_id, ack_deadline_seconds,
+    delivery_guarantee, enable_message_ordering, filter, dead_letter_topic,
+    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels)
+  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb FROM t
+  RETURNING id)
+INSERT INTO subscription_cursors (subscription_id, next_position)
+SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql"};
+
+// Columns read by SubscriptionFromRow (pg_values.h), here and in
+// kListSubscriptions.
+inline constexpr Statement kGetSubscription{"get_subscription", R"sql(
+SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
+       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text
+FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+WHERE s.name = $1)sql"};
+
+inline constexpr Statement kListSubscriptions{"list_subscriptions", R"sql(
+SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
+       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text
+FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+WHERE ($1 = '' OR t.name = $1) AND s.name > $2
+ORDER BY s.name LIMIT $3)sql"};
+
+inline constexpr Statement kDeleteSubscription{"delete_subscription",
+                                               "DELETE FROM subscriptions WHERE name = $1"};
+
+inline constexpr Statement kSubscriptionExists{
+    "subscription_exists", "SELECT 1 FROM subscription_cursors WHERE subscription_id = $1"};
+
+inline constexpr Statement kUpdateSubscription{"update_subscription", R"sql(
+UPDATE subscriptions
+SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
+    max_delivery_attempts = $5, minimum_backoff_ms = $6,
+    maximum_backoff_ms = $7, labels = $8::jsonb
+WHERE name = $1)sql"};
+
+// A publish batch in one call (hub_publish in migrations/0001_baseline.sql):
+// locks the topics (invariant P), resolves idempotency keys, writes the
+// messages and the heads, notifies. Arrays hold one element per message;
+// payloads are sliced out of one binary parameter. One row per message of a
+// topic that exists: its ordinal, topic id, position, duplicate.
+inline constexpr Statement kPublish{"publish", R"sql(
+SELECT ord, topic_id, position, duplicate
+FROM hub_publish($1::text[], $2::bytea, $3::int[], $4::int[], $5::jsonb[], $6::text[],
+                 $7::text[]))sql"};
+
+inline constexpr Statement kHasAvailableLeases{"has_available_leases", R"sql(
+SELECT EXISTS (SELECT 1 FROM leases
+               WHERE subscription_id = $1 AND available_at <= now()))sql"};
+
+// Lease rows due for redelivery; SKIP LOCKED so that two claimers (on any
+// replica) never take the same row. Columns read by LeaseFromRow.
+inline constexpr Statement kLockAvailableLeases{"lock_available_leases", R"sql(
+SELECT lease_id, pending::text, attempt, generation,
+       COALESCE(ordering_key, ''), last_end
+FROM leases
+WHERE subscription_id = $1 AND available_at <= now()
+ORDER BY available_at LIMIT $2
+FOR UPDATE SKIP LOCKED)sql"};
+
+// Lease rows named by ack ids, locked for settling them; the last column
+// says whether the current delivery's lease still runs.
+inline constexpr Statement kLockLeases{"lock_leases", R"sql(
+SELECT lease_id, pending::text, attempt, generation,
+       COALESCE(ordering_key, ''), last_end, expires_at > now()
+FROM leases
+WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])
+ORDER BY lease_id
+FOR UPDATE)sql"};
+
+// Sets a row's whole state. Durations in ms from now: $6 the lease, $7 until
+// the row is due again if the lease ends unacked.
+inline constexpr Statement kRewriteLease{"rewrite_lease", R"sql(
+UPDATE leases
+SET pending = $3::bigint[], attempt = $4::int, generation = $5::int,
+    expires_at = now() + $6::bigint * interval '1 millisecond',
+    available_at = now() + $7::bigint * interval '1 millisecond',
+    last_end = $8
+WHERE subscription_id = $1 AND lease_id = $2)sql"};
+
+// A new row (generation 1) with the same duration parameters; $4 is the
+// ordering key, '' for none.
+inline constexpr Statement kInsertLease{"insert_lease", R"sql(
+INSERT INTO leases (subscription_id, pending, attempt, generation, ordering_key,
+                    expires_at, available_at, last_end)
+VALUES ($1, $2::bigint[], $3::int, 1, NULLIF($4, ''),
+        now() + $5::bigint * interval '1 millisecond',
+        now() + $6::bigint * interval '1 millisecond', $7)
+RETURNING lease_id)sql"};
+
+inline constexpr Statement kSetPending{"set_pending", R"sql(
+UPDATE leases SET pending = $3::bigint[]
+WHERE subscription_id = $1 AND lease_id = $2)sql"};
+
+inline constexpr Statement kAppendPending{"append_pending", R"sql(
+UPDATE leases SET pending = pending || $3::bigint[]
+WHERE subscription_id = $1 AND lease_id = $2)sql"};
+
+inline constexpr Statement kDeleteLeases{
+    "delete_leases",
+    "DELETE FROM leases WHERE subscription_id = $1 AND lease_id = ANY ($2::bigint[])"};
+
+// Rows of ordering keys already in flight on an ordered subscription.
+inline constexpr Statement kLockKeyedLeases{"lock_keyed_leases", R"sql(
+SELECT ordering_key, lease_id FROM leases
+WHERE subscription_id = $1 AND ordering_key = ANY ($2::text[])
+FOR UPDATE)sql"};
+
+// Every read of messages bounds publish_time by now() + 1 hour: a committed
+// row's publish_time is older than the statement (it was read under the
+// topic lock before that commit), and the bound prunes the empty partitions
+// made days ahead from the plan, which each statement would otherwise open.
+// Columns read by MessageFromRow (pg_values.h).
+inline constexpr Statement kFetchMessages{"fetch_messages", R"sql(
+SELECT m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint,
+       m.data, m.attributes::text, m.ordering_key, m.idempotency_key
+FROM messages m
+WHERE m.topic_id = $1 AND m.position = ANY ($2::bigint[])
+  AND m.publish_time < now() + interval '1 hour')sql"};
+
+inline constexpr Statement kLockCursor{
+    "lock_cursor",
+    "SELECT next_position FROM subscription_cursors WHERE subscription_id = $1 FOR UPDATE"};
+
+inline constexpr Statement kSetCursor{
+    "set_cursor", "UPDATE subscription_cursors SET next_position = $2 WHERE subscription_id = $1"};
+
+// What a claim needs to decide on each new message before reading its data.
+inline constexpr Statement kScanMessages{"scan_messages", R"sql(
+SELECT position, attributes::text, ordering_key, octet_length(data)
+FROM messages
+WHERE topic_id = $1 AND position >= $2 AND publish_time < now() + interval '1 hour'
+ORDER BY position LIMIT $3)sql"};
+
+// Claims new messages in one statement, for subscriptions without ordering
+// or filter: locks the cursor, reads the next messages, writes one lease row
+// for all of them and advances the cursor past them. By invariant P the rows
+// read are a contiguous run from the cursor, so the cursor never passes an
+// unread message (invariant C). $3 max messages, $4 ack deadline, $5 the
+// first retry backoff (ms), $6 a byte budget for the data (the first
+// message is always taken). The rule of PlanNewClaim for the plain case, in
+// SQL because this is the hot path: one round trip for the whole claim.
+inline constexpr Statement kClaimNew{"claim_new", R"sql(
+WITH c AS (
+  SELECT next_position FROM subscription_cursors
+  WHERE subscription_id = $1 FOR UPDATE),
+m AS (
+  SELECT * FROM (
+    SELECT *, sum(octet_length(data)) OVER (ORDER BY position) AS upto
+    FROM (SELECT * FROM messages
+          WHERE topic_id = $2 AND publish_time < now() + interval '1 hour'
+            AND position >= (SELECT next_position FROM c)
+          ORDER BY position LIMIT $3::int) AS first_n) AS sized
+  WHERE upto - octet_length(data) < $6::bigint),
+l AS (
+  INSERT INTO leases (subscription_id, pending, attempt, generation,
+                      expires_at, available_at)
+  SELECT $1, array_agg(position ORDER BY position), 1, 1,
+         now() + $4::bigint * interval '1 millisecond',
+         now() + ($4::bigint + $5::bigint) * interval '1 millisecond'
+  FROM m HAVING count(*) > 0 RETURNING lease_id),
+u AS (
+  UPDATE subscription_cursors
+  SET next_position = (SELECT max(position) + 1 FROM m)
+  WHERE subscription_id = $1 AND EXISTS (SELECT 1 FROM m))
+SELECT l.lease_id, m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint,
+       m.data, m.attributes::text, m.ordering_key, m.idempotency_key
+FROM m CROSS JOIN l ORDER BY m.position)sql"};
+
+// At-least-once acks of plain subscriptions, for any number of
+// subscriptions in one statement: positions leave their rows; a row left
+// with nothing pending is deleted instead. No verdict is read back, which is
+// why this takes no lock and no round trip per row (PlanSettle decides
+// where a verdict is owed). The `= ANY` conditions repeat the join's so that
+// the scan of `leases` can take both key columns as index conditions
+// (joined only, a plan made on a small table read every row).
+inline constexpr Statement kAcknowledge{"acknowledge", R"sql(
+WITH a AS (
+  SELECT s, l, array_agg(p) AS ps
+  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t (s, l, p)
+  GROUP BY s, l),
+d AS (
+  DELETE FROM leases x USING a
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = a.s AND x.lease_id = a.l AND x.pending <@ a.ps
+  RETURNING 1),
+u AS (
+  UPDATE leases x
+  SET pending = ARRAY(SELECT e FROM unnest(x.pending) AS e WHERE e <> ALL (a.ps))
+  FROM a
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = a.s AND x.lease_id = a.l
+    AND x.pending && a.ps AND NOT x.pending <@ a.ps
+  RETURNING 1)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql"};
+
+// Only the current, unexpired delivery of a row may extend it; an extension
+// never shortens a lease. $5/$6 minimum/maximum backoff (ms): the backoff of
+// RetryBackoff (hub/backoff.h) computed per row in SQL, since extensions are
+// sent for every held message every few seconds and a read of each row
+// before writing it would double their cost.
+inline constexpr Statement kExtendLeases{"extend_leases", R"sql(
+UPDATE leases l
+SET expires_at = GREATEST(l.expires_at, now() + $4::bigint * interval '1 millisecond'),
+    available_at = GREATEST(l.available_at, now() + ($4::bigint +
+      LEAST($6::bigint, $5::bigint * power(2, l.attempt - 1))) * interval '1 millisecond')
+FROM unnest($2::bigint[], $3::int[]) AS q (lease_id, generation)
+WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id
+  AND l.generation = q.generation AND l.expires_at > now())sql"};
+
+// The first position published at or after $2 (unix microseconds), or the
+// topic's next position when there is none: where Seek puts the cursor, and
+// the first position retention keeps.
+inline constexpr Statement kFirstPositionSince{"first_position_since", R"sql(
+SELECT COALESCE(
+  (SELECT min(position) FROM messages
+   WHERE topic_id = $1 AND publish_time >= to_timestamp($2::bigint / 1e6)
+     AND publish_time < now() + interval '1 hour'),
+  (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql"};
+
+inline constexpr Statement kDeleteAllLeases{"delete_all_leases",
+                                            "DELETE FROM leases WHERE subscription_id = $1"};
+
+// Moves the cursors of a topic's subscriptions past expired messages and
+// says how far each moved.
+inline constexpr Statement kSkipExpired{"skip_expired", R"sql(
+WITH old AS (
+  SELECT c.subscription_id, c.next_position, s.name
+  FROM subscription_cursors c JOIN subscriptions s ON s.id = c.subscription_id
+  WHERE s.topic_id = $1 AND c.next_position < $2
+  FOR UPDATE OF c)
+UPDATE subscription_cursors c SET next_position = $2
+FROM old WHERE c.subscription_id = old.subscription_id
+RETURNING old.name, $2 - old.next_position)sql"};
+
+// Lease rows of a topic's subscriptions that hold expired positions.
+inline constexpr Statement kLeasesWithExpired{"leases_with_expired", R"sql(
+SELECT l.subscription_id, l.lease_id, l.pending::text, s.name
+FROM leases l JOIN subscriptions s ON s.id = l.subscription_id
+WHERE s.topic_id = $1 AND EXISTS (SELECT 1 FROM unnest(l.pending) e WHERE e < $2)
+FOR UPDATE OF l)sql"};
+
+inline constexpr Statement kTopicRetentions{"topic_retentions",
+                                            "SELECT id, message_retention_ms FROM topics"};
+
+inline constexpr Statement kMessagePartitions{"message_partitions", R"sql(
+SELECT c.relname FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_class p ON p.oid = i.inhparent
+WHERE p.relname = 'messages')sql"};
+
+// Backlog and lag per subscription ($1 a name, or '' for all), from the
+// cursor, the topic head and the lease rows; the only message read is the
+// oldest unacknowledged one, by primary position. A keyed row's head is the
+// one message of it a consumer holds; the rest of the row waits. The LIMIT
+// keeps that read a lookup per subscription: without it the planner may
+// flatten the subquery into a join, and with the statistics of 2,800,000
+// messages it merge-joined every message of the topic (3.6 s per call).
+inline constexpr Statement kSubscriptionStats{"subscription_stats", R"sql(
+SELECT s.name, t.name,
+       h.next_position - c.next_position
+         + COALESCE(l.total, 0) - COALESCE(l.held, 0),
+       COALESCE(l.held, 0),
+       (extract(epoch FROM m.publish_time) * 1000000)::bigint
+FROM subscriptions s
+JOIN topics t ON t.id = s.topic_id
+JOIN topic_heads h ON h.topic_id = s.topic_id
+JOIN subscription_cursors c ON c.subscription_id = s.id
+LEFT JOIN LATERAL (
+  SELECT sum(cardinality(x.pending)) AS total,
+         sum(CASE WHEN x.expires_at <= now() THEN 0
+                  WHEN x.ordering_key IS NULL THEN cardinality(x.pending)
+                  ELSE least(1, cardinality(x.pending)) END) AS held,
+         min((SELECT min(e) FROM unnest(x.pending) AS e)) AS oldest
+  FROM leases x WHERE x.subscription_id = s.id) l ON true
+LEFT JOIN LATERAL (
+  SELECT publish_time FROM messages
+  WHERE topic_id = s.topic_id
+    AND position = LEAST(l.oldest, CASE WHEN h.next_position > c.next_position
+                                        THEN c.next_position END)
+    AND publish_time < now() + interval '1 hour'
+  LIMIT 1) m ON true
+WHERE $1 = '' OR s.name = $1
+ORDER BY s.name)sql"};
+
+// Advisory locks name the replica-wide jobs: partitions, retention.
+inline constexpr Statement kAdvisoryXactLock{"advisory_xact_lock",
+                                             "SELECT pg_advisory_xact_lock($1)"};
+inline constexpr Statement kTryAdvisoryLock{"try_advisory_lock",
+                                            "SELECT pg_try_advisory_lock($1)"};
+inline constexpr Statement kAdvisoryUnlock{"advisory_unlock", "SELECT pg_advisory_unlock($1)"};
+
+inline constexpr Statement kPing{"ping", "SELECT 1"};
+
+// What PrepareSession prepares on every connection.
+inline constexpr const Statement* kPrepared[] = {
+    &kCreateTopic,        &kGetTopic,           &kListTopics,        &kDeleteTopic,
+    &kTopicExists,        &kUpdateTopic,        &kCreateSubscription, &kGetSubscription,
+    &kListSubscriptions,  &kDeleteSubscription, &kSubscriptionExists, &kUpdateSubscription,
+    &kPublish,            &kHasAvailableLeases, &kLockAvailableLeases, &kLockLeases,
+    &kRewriteLease,       &kInsertLease,        &kSetPending,        &kAppendPending,
+    &kDeleteLeases,       &kLockKeyedLeases,    &kFetchMessages,     &kLockCursor,
+    &kSetCursor,          &kScanMessages,       &kClaimNew,          &kAcknowledge,
+    &kExtendLeases,       &kFirstPositionSince, &kDeleteAllLeases,   &kSkipExpired,
+    &kLeasesWithExpired,  &kTopicRetentions,    &kMessagePartitions, &kSubscriptionStats,
+    &kAdvisoryXactLock,   &kTryAdvisoryLock,    &kAdvisoryUnlock,    &kPing,
+};
+
+// Settings every store session runs with (PrepareSession says why).
+inline constexpr const char* kSessionSettings[] = {
+    "SET enable_seqscan = off",
+    "SET enable_bitmapscan = off",
+    "SET jit = off",
+    "SET max_parallel_workers_per_gather = 0",
+};
+
+// The relaxed pool's sessions (PgStore::Commit::kRelaxed).
+inline constexpr char kRelaxedCommit[] = "SET synchronous_commit = off";
+
+// Dropping a partition locks the parent table; never wait long for it.
+inline constexpr char kPartitionLockTimeout[] = "SET LOCAL lock_timeout = '5s'";
+
+}  // namespace sql
+
+// The partition of `messages` for the UTC day starting at `day`, made if
+// missing.
+std::string CreatePartitionSql(absl::string_view name, absl::Time day);
+// `quoted_name` as quoted by the transaction.
+std::string DropPartitionSql(absl::string_view quoted_name);
+
+// Runs a prepared statement by its entry in the table.
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, const Statement& statement, Args&&... args) {
+  return tx.exec_prepared(statement.name, std::forward<Args>(args)...);
+}
+
+// The same for a statement that returns exactly one row.
+template <typename... Args>
+pqxx::row Exec1(pqxx::transaction_base& tx, const Statement& statement, Args&&... args) {
+  return tx.exec_prepared1(statement.name, std::forward<Args>(args)...);
+}
+
+}  // namespace hub::pg
+
+#endif  // HUB_PG_STATEMENTS_H_

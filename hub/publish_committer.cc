@@ -1,0 +1,60 @@
+#include "hub/publish_committer.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "hub/status_macros.h"
+#include "hub/validation.h"
+
+namespace hub {
+namespace {
+
+int64_t BytesOf(const std::vector<Message>& messages) {
+  int64_t bytes = 0;
+  for (const Message& m : messages) bytes += MessageBytes(m);
+  return bytes;
+}
+
+}  // namespace
+
+PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, WakeUpBoard& wake_ups,
+                                   int committers, int64_t max_batch_bytes)
+    : store_(store),
+      probe_(probe),
+      wake_ups_(wake_ups),
+      committer_(
+          committers, static_cast<size_t>(max_batch_bytes),
+          [this](absl::Span<PublishItem* const> items) {
+            absl::Status committed = store_.Publish(items);
+            if (committed.ok()) {
+              int64_t messages = 0;
+              for (const PublishItem* item : items) messages += item->messages.size();
+              probe_.PublishTransaction(static_cast<int>(items.size()), messages);
+            }
+            return committed;
+          },
+          // A topic's publishes share its head row lock (invariant P): one
+          // transaction at a time per topic, with everything queued for it.
+          [](const PublishItem& item) { return item.topic; }) {}
+
+absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(
+    std::string topic, std::vector<Message> messages) {
+  const absl::Time start = absl::Now();
+  const int64_t bytes = BytesOf(messages);
+  PublishItem item{std::move(topic), std::move(messages), {}, 0, {}};
+  RETURN_IF_ERROR(committer_.Submit(item, static_cast<size_t>(bytes)));
+  RETURN_IF_ERROR(item.status);
+  wake_ups_.Notify(item.topic_id);
+  probe_.Published(item.topic, item.results, bytes);
+  probe_.PublishLatency(absl::Now() - start);
+  return std::move(item.results);
+}
+
+void PublishCommitter::Committed(absl::Span<const PublishItem> items) {
+  for (const PublishItem& item : items) {
+    wake_ups_.Notify(item.topic_id);
+    probe_.Published(item.topic, item.results, BytesOf(item.messages));
+  }
+}
+
+}  // namespace hub
