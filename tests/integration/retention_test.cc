@@ -77,6 +77,27 @@ TEST_F(RetentionTest, PartitionsOlderThanEveryRetentionAreDroppedWhole) {
             "t");
 }
 
+// A partition goes once the longest retention of the topics that exist has
+// passed over its day, not after a week whatever the topics keep.
+TEST_F(RetentionTest, ShortRetentionDropsPartitionsSoon) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("daily");
+  topic.mutable_message_retention()->set_seconds(24 * 3600);
+  v1::Topic out;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
+  QueryValue(url_,
+             "DO $$ BEGIN EXECUTE format('CREATE TABLE %I PARTITION OF messages "
+             "FOR VALUES FROM (%L) TO (%L)', 'messages_p' || to_char(d, 'YYYYMMDD'), d, d + 1) "
+             "FROM (SELECT ((now() - interval '3 days') AT TIME ZONE 'UTC')::date AS d) x; END $$");
+  QueryValue(url_,
+             "INSERT INTO messages (topic_id, position, publish_time, data) "
+             "SELECT id, 1, now() - interval '3 days', 'old' FROM topics WHERE name = 'daily'");
+  EXPECT_EQ(WaitFor("SELECT count(*) FROM messages WHERE publish_time < now() - interval '2 days'",
+                    "0"),
+            "0");
+}
+
 // Keys live with their messages: a topic made again under a deleted one's
 // name (a new topic id) does not see the old keys.
 TEST_F(RetentionTest, KeysOfADeletedTopicNeverMatchAgain) {
@@ -94,6 +115,40 @@ TEST_F(RetentionTest, KeysOfADeletedTopicNeverMatchAgain) {
   ASSERT_TRUE(PublishOne(*publisher_, "gone", "x", "k1", &again).ok());
   EXPECT_FALSE(again.results(0).duplicate());
   EXPECT_EQ(again.results(0).message_id(), "1");
+}
+
+// Seek to a time before the topic's retention replays only what retention
+// keeps, even before the maintenance round has moved the cursor (the
+// default interval of a minute).
+class SeekRetentionTest : public HubTest {};
+
+TEST_F(SeekRetentionTest, SeekNeverReplaysMessagesPastTheirRetention) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("short");
+  topic.mutable_message_retention()->set_seconds(60);
+  v1::Topic out;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "short", 600).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(PublishOne(*publisher_, "short", "old", "").ok());
+  QueryValue(url_,
+             "DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF messages "
+             "FOR VALUES FROM (%L) TO (%L)', 'messages_p' || to_char(d, 'YYYYMMDD'), d, d + 1) "
+             "FROM (SELECT ((now() - interval '5 minutes') AT TIME ZONE 'UTC')::date AS d) x; "
+             "EXCEPTION WHEN others THEN NULL; END $$");
+  QueryValue(url_, "UPDATE messages SET publish_time = now() - interval '5 minutes'");
+  ASSERT_TRUE(PublishOne(*publisher_, "short", "fresh", "").ok());
+
+  grpc::ClientContext seek_ctx;
+  v1::SeekRequest seek;
+  seek.set_subscription("billing");
+  seek.mutable_time()->set_seconds(0);
+  v1::SeekResponse seeked;
+  ASSERT_TRUE(subscriber_->Seek(&seek_ctx, seek, &seeked).ok());
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(2), &resp).ok());
+  ASSERT_EQ(resp.received_messages_size(), 1);
+  EXPECT_EQ(resp.received_messages(0).message().data(), "fresh");
 }
 
 }  // namespace
