@@ -1,5 +1,7 @@
 #include "client/admin_client.h"
 
+#include "common/proto_time.h"
+
 namespace hub::client {
 
 absl::StatusOr<v1::Topic> AdminClient::CreateTopic(const v1::Topic& topic) {
@@ -76,9 +78,7 @@ absl::StatusOr<std::vector<v1::ReceivedMessage>> AdminClient::Pull(
   v1::PullRequest request;
   request.set_subscription(subscription);
   request.set_max_messages(max_messages);
-  const int64_t nanos = absl::ToInt64Nanoseconds(max_wait);
-  request.mutable_max_wait()->set_seconds(nanos / 1000000000);
-  request.mutable_max_wait()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  ToProtoDuration(max_wait, request.mutable_max_wait());
   absl::StatusOr<v1::PullResponse> response = connection_.stub()->Pull(request);
   if (!response.ok()) return response.status();
   return std::vector<v1::ReceivedMessage>(response->received_messages().begin(),

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hub/filter.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 #include "hub/validation.h"
 
 namespace hub {

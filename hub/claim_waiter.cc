@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "hub/log.h"
+#include "common/log.h"
 
 namespace hub {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub {
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 #include "hub/validation.h"
 
 namespace hub {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub {
 namespace {

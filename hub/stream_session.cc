@@ -4,7 +4,7 @@
 #include <map>
 
 #include "absl/time/clock.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 #include "hub/validation.h"
 
 namespace hub {

@@ -2,7 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub {
 namespace {

@@ -11,16 +11,11 @@
 #include "client/internal/message_convert.h"
 #include "client/publisher.h"
 #include "client/subscriber.h"
+#include "common/proto_time.h"
 #include "hubctl/args.h"
 
 namespace hub::hubctl {
 namespace {
-
-void DurationToProto(absl::Duration d, google::protobuf::Duration* out) {
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(nanos / 1000000000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
 
 // Parses a duration argument into the field `field` makes; an empty
 // argument leaves the field unset (the hub's default).
@@ -29,7 +24,7 @@ absl::Status SetDuration(const std::string& text,
   if (text.empty()) return absl::OkStatus();
   absl::StatusOr<absl::Duration> d = ParseDuration(text);
   if (!d.ok()) return d.status();
-  DurationToProto(*d, field());
+  ToProtoDuration(*d, field());
   return absl::OkStatus();
 }
 
@@ -71,9 +66,7 @@ v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int
   out.set_delivery_attempt(attempt);
   v1::Message* proto = out.mutable_message();
   proto->set_message_id(m.message_id);
-  const int64_t nanos = absl::ToUnixNanos(m.publish_time);
-  proto->mutable_publish_time()->set_seconds(nanos / 1000000000);
-  proto->mutable_publish_time()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  ToProtoTime(m.publish_time, proto->mutable_publish_time());
   client::internal::MessageToProto(std::move(m), proto);
   return out;
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "hubctl/args.h"
 
 namespace hub::hubctl {
@@ -23,12 +24,12 @@ std::string Json(const google::protobuf::Message& message) {
 }
 
 std::string Duration(const google::protobuf::Duration& d) {
-  return absl::FormatDuration(absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos()));
+  return absl::FormatDuration(FromProtoDuration(d));
 }
 
 std::string Time(const google::protobuf::Timestamp& t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                          absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()),
+                          FromProtoTime(t),
                           absl::UTCTimeZone());
 }
 

@@ -5,7 +5,8 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
-#include "hub/status_macros.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
 
 namespace hub::services {
 namespace {
@@ -35,13 +36,7 @@ absl::StatusOr<absl::Duration> DurationFromProto(
   if (!valid) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid duration"));
   }
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-void DurationToProto(absl::Duration d, google::protobuf::Duration* out) {
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(nanos / 1000000000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return FromProtoDuration(d);
 }
 
 absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto) {
@@ -61,8 +56,8 @@ absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto) {
 
 void TopicToProto(const TopicConfig& topic, v1::Topic* out) {
   out->set_name(topic.name);
-  DurationToProto(topic.message_retention, out->mutable_message_retention());
-  DurationToProto(topic.dedup_window, out->mutable_dedup_window());
+  ToProtoDuration(topic.message_retention, out->mutable_message_retention());
+  ToProtoDuration(topic.dedup_window, out->mutable_dedup_window());
   LabelsToProto(topic.labels, out->mutable_labels());
 }
 
@@ -134,9 +129,9 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
         sub.dead_letter_policy.max_delivery_attempts);
   }
   if (sub.retry_policy.maximum_backoff > absl::ZeroDuration()) {
-    DurationToProto(sub.retry_policy.minimum_backoff,
+    ToProtoDuration(sub.retry_policy.minimum_backoff,
                     out->mutable_retry_policy()->mutable_minimum_backoff());
-    DurationToProto(sub.retry_policy.maximum_backoff,
+    ToProtoDuration(sub.retry_policy.maximum_backoff,
                     out->mutable_retry_policy()->mutable_maximum_backoff());
   }
   LabelsToProto(sub.labels, out->mutable_labels());
@@ -151,16 +146,6 @@ Message MessageFromProto(const v1::Message& proto) {
   return m;
 }
 
-namespace {
-
-void TimeToProto(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  out->set_seconds(micros / 1000000);
-  out->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-}
-
-}  // namespace
-
 void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
   out->set_ack_id(delivery.ack_id);
   out->set_delivery_attempt(delivery.delivery_attempt);
@@ -171,7 +156,7 @@ void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
   m->set_ordering_key(in.ordering_key);
   m->set_idempotency_key(in.idempotency_key);
   m->set_message_id(in.message_id);
-  TimeToProto(in.publish_time, m->mutable_publish_time());
+  ToProtoTime(in.publish_time, m->mutable_publish_time());
 }
 
 void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
@@ -181,9 +166,9 @@ void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
   out->set_backlog_messages(stats.backlog_messages);
   out->set_unacked_messages(stats.unacked_messages);
   if (stats.oldest_unacked_publish_time) {
-    TimeToProto(*stats.oldest_unacked_publish_time,
+    ToProtoTime(*stats.oldest_unacked_publish_time,
                 out->mutable_oldest_unacked_publish_time());
-    DurationToProto(std::max(absl::ZeroDuration(), now - *stats.oldest_unacked_publish_time),
+    ToProtoDuration(std::max(absl::ZeroDuration(), now - *stats.oldest_unacked_publish_time),
                     out->mutable_oldest_unacked_age());
   }
 }
@@ -229,7 +214,7 @@ absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& t,
       t.seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid timestamp"));
   }
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  return FromProtoTime(t);
 }
 
 StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto) {
@@ -241,6 +226,15 @@ StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto) {
   r.modify_deadline_seconds.assign(proto.modify_deadline_seconds().begin(),
                                    proto.modify_deadline_seconds().end());
   return r;
+}
+
+StreamSettings StreamSettingsFromProto(const v1::StreamingPullRequest& first) {
+  StreamSettings settings;
+  settings.subscription = first.subscription();
+  settings.ack_deadline_seconds = first.stream_ack_deadline_seconds();
+  settings.max_outstanding_messages = first.max_outstanding_messages();
+  settings.max_outstanding_bytes = first.max_outstanding_bytes();
+  return settings;
 }
 
 }  // namespace hub::services

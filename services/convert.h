@@ -17,7 +17,6 @@ namespace hub::services {
 
 absl::StatusOr<absl::Duration> DurationFromProto(
     const google::protobuf::Duration& d, absl::string_view field);
-void DurationToProto(absl::Duration d, google::protobuf::Duration* out);
 
 absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto);
 void TopicToProto(const TopicConfig& topic, v1::Topic* out);
@@ -47,6 +46,8 @@ absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& t,
                                          absl::string_view field);
 
 StreamRequest StreamRequestFromProto(const v1::StreamingPullRequest& proto);
+// The flow control and deadline a stream's first request asks for.
+StreamSettings StreamSettingsFromProto(const v1::StreamingPullRequest& first);
 
 }  // namespace hub::services
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "hub/log.h"
+#include "common/log.h"
 
 namespace hub::services {
 

@@ -8,9 +8,11 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/version.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address, host:port");
 ABSL_FLAG(std::string, database_url_file, "",
@@ -109,8 +111,17 @@ bool IsLoopback(absl::string_view listen) {
 
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "hubd: the message hub server. Every flag --name can also be set by "
-      "the environment variable HUB_NAME.");
+      "the message hub server. Every flag --name can also be set by the "
+      "environment variable HUB_NAME (upper case); the command line wins.");
+  absl::FlagsUsageConfig usage;
+  // --help lists hubd's own flags (those of this file), not Abseil's.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "services/server_config.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.normalize_filename = [](absl::string_view) { return std::string("hubd"); };
+  usage.version_string = [] { return absl::StrCat("hubd ", kVersion, "\n"); };
+  absl::SetFlagsUsageConfig(usage);
   if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
   absl::ParseCommandLine(argc, argv);
 

@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "hub/hub.h"
-#include "hub/log.h"
+#include "common/log.h"
 #include "services/auth/tls.h"
 
 namespace hub::services {

@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace hub::services {
 
@@ -16,6 +17,15 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // The canonical name of a code ("INVALID_ARGUMENT"), as metrics label it.
 std::string GrpcCodeName(grpc::StatusCode code);
+
+// An engine call's result as a response: `write(value)` fills it, or the
+// result's status is the call's.
+template <typename T, typename Write>
+grpc::Status Respond(const absl::StatusOr<T>& result, Write write) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  write(*result);
+  return grpc::Status::OK;
+}
 
 }  // namespace hub::services
 

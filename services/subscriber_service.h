@@ -40,8 +40,8 @@ class SubscriberService final : public v1::Subscriber::Service {
                     v1::PullResponse* response) override;
   grpc::Status StreamingPull(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::StreamingPullResponse,
-                               v1::StreamingPullRequest>* stream) override;
+      grpc::ServerReaderWriter<v1::StreamingPullResponse, v1::StreamingPullRequest>* stream)
+      override;
   grpc::Status Acknowledge(grpc::ServerContext* context,
                            const v1::AcknowledgeRequest* request,
                            v1::AcknowledgeResponse* response) override;

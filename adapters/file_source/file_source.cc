@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/admin_client.h"
-#include "hub/log.h"
-#include "hub/status_macros.h"
+#include "common/log.h"
+#include "common/status_macros.h"
 
 namespace hub::adapters {
 namespace {

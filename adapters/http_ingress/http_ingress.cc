@@ -9,8 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "hub/log.h"
-#include "hub/status_macros.h"
+#include "common/log.h"
+#include "common/status_macros.h"
 
 namespace hub::adapters {
 namespace {

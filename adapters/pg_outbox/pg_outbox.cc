@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "hub/log.h"
-#include "hub/status_macros.h"
+#include "common/log.h"
+#include "common/status_macros.h"
 
 namespace hub::adapters {
 namespace {

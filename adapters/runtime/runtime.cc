@@ -1,8 +1,5 @@
 #include "adapters/runtime/runtime.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <thread>
 
@@ -10,28 +7,22 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "hub/log.h"
-#include "services/ops_http_server.h"
+#include "common/log.h"
+#include "common/stop_signals.h"
+#include "common/ops_http_server.h"
 
 ABSL_FLAG(std::string, config, "", "the adapter's configuration file (YAML, docs/adapters.md)");
 
 namespace hub::adapters {
 namespace {
 
-// Blocks the stop signals in every thread (threads inherit the mask of the
-// one that starts them) and turns them into `stop` on a thread of its own.
+// Turns the stop signals into `stop`, on a thread of its own. Called before
+// any other thread starts (StopSignals says why); the signals live as long
+// as the process, like the thread.
 void HandleStopSignals(absl::Notification& stop) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // A peer closing an HTTP connection must not end the process.
-  signal(SIGPIPE, SIG_IGN);
-  std::thread([signals, &stop] {
-    int received = 0;
-    sigwait(&signals, &received);
-    Log(LogLevel::kInfo, "adapter_stopping", {{"signal", strsignal(received)}});
+  static const StopSignals signals;
+  std::thread([&stop] {
+    Log(LogLevel::kInfo, "adapter_stopping", {{"signal", signals.Wait()}});
     stop.Notify();
   }).detach();
 }
@@ -101,7 +92,7 @@ int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFac
   // After the factory, which reads its section: unknown keys anywhere.
   if (absl::Status status = root->Finish(); !status.ok()) return fail(status);
 
-  services::OpsHttpServer ops(*registry, [&] { return (*adapter)->Ready(); });
+  OpsHttpServer ops(*registry, [&] { return (*adapter)->Ready(); });
   if (absl::Status status = ops.Start(metrics_listen); !status.ok()) return fail(status);
   Log(LogLevel::kInfo, "adapter_started",
       {{"adapter", name}, {"hub", hub_options.endpoint}, {"metrics", metrics_listen}});

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "hub/log.h"
-#include "hub/status_macros.h"
+#include "common/log.h"
+#include "common/status_macros.h"
 
 namespace hub::adapters {
 namespace {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/proto_time.h"
 
 namespace hub::client::internal {
 namespace {
@@ -209,8 +210,7 @@ absl::StatusOr<v1::SubscriptionStats> GrpcHubStub::GetSubscriptionStats(
 }
 absl::StatusOr<v1::PullResponse> GrpcHubStub::Pull(const v1::PullRequest& request) {
   // A long poll waits up to max_wait on the hub before it answers.
-  const absl::Duration wait = absl::Seconds(request.max_wait().seconds()) +
-                              absl::Nanoseconds(request.max_wait().nanos());
+  const absl::Duration wait = FromProtoDuration(request.max_wait());
   return Call<v1::PullResponse>(
       [this](grpc::ClientContext* c, const auto& q, v1::PullResponse* r) {
         return subscriber_->Pull(c, q, r);

@@ -1,5 +1,7 @@
 #include "client/internal/message_convert.h"
 
+#include "common/proto_time.h"
+
 namespace hub::client::internal {
 
 void MessageToProto(Message message, v1::Message* out) {
@@ -9,10 +11,6 @@ void MessageToProto(Message message, v1::Message* out) {
   out->set_idempotency_key(std::move(message.idempotency_key));
 }
 
-absl::Time TimeFromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 Message MessageFromProto(v1::Message proto) {
   Message m;
   m.data = std::move(*proto.mutable_data());
@@ -20,7 +18,7 @@ Message MessageFromProto(v1::Message proto) {
   m.ordering_key = std::move(*proto.mutable_ordering_key());
   m.idempotency_key = std::move(*proto.mutable_idempotency_key());
   m.message_id = std::move(*proto.mutable_message_id());
-  m.publish_time = TimeFromProto(proto.publish_time());
+  m.publish_time = FromProtoTime(proto.publish_time());
   return m;
 }
 

@@ -8,12 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "hub/dead_letter.h"
-#include "hub/log.h"
+#include "common/log.h"
 #include "hub/pg/lease_writes.h"
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {

@@ -19,7 +19,7 @@
 #include "hub/pg/pg_errors.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "hub/status_macros.h"
+#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {

@@ -41,6 +41,15 @@ class AccessControl {
     return Check(context, std::vector<Need>{{action, std::move(resource)}});
   }
 
+  // Runs `call` when the caller has every one of `needs`; Check's refusal
+  // otherwise. The one check of each RPC.
+  template <typename Call>
+  grpc::Status IfAllowed(const grpc::ServerContext& context, const std::vector<Need>& needs,
+                         Call call) const {
+    if (grpc::Status s = Check(context, needs); !s.ok()) return s;
+    return call();
+  }
+
   bool enabled() const {
     return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;
   }

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "hub/log.h"
+#include "common/log.h"
 #include "services/auth/config_lines.h"
 
 namespace hub::services::auth {

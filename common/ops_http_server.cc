@@ -1,4 +1,4 @@
-#include "services/ops_http_server.h"
+#include "common/ops_http_server.h"
 
 #include <exception>
 #include <vector>
@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace hub::services {
+namespace hub {
 
 class OpsHttpServer::Handler final : public CivetHandler {
  public:
@@ -66,4 +66,4 @@ absl::Status OpsHttpServer::Start(const std::string& listen) {
   return absl::OkStatus();
 }
 
-}  // namespace hub::services
+}  // namespace hub

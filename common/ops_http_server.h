@@ -1,5 +1,5 @@
-#ifndef SERVICES_OPS_HTTP_SERVER_H_
-#define SERVICES_OPS_HTTP_SERVER_H_
+#ifndef COMMON_OPS_HTTP_SERVER_H_
+#define COMMON_OPS_HTTP_SERVER_H_
 
 #include <functional>
 #include <memory>
@@ -11,7 +11,7 @@
 
 class CivetServer;
 
-namespace hub::services {
+namespace hub {
 
 // The metrics port: /metrics (Prometheus text format), /healthz (the
 // process runs) and /readyz (200 only while `ready` says so).
@@ -31,6 +31,6 @@ class OpsHttpServer {
   std::unique_ptr<CivetServer> server_;
 };
 
-}  // namespace hub::services
+}  // namespace hub
 
-#endif  // SERVICES_OPS_HTTP_SERVER_H_
+#endif  // COMMON_OPS_HTTP_SERVER_H_

@@ -1,5 +1,5 @@
-#ifndef HUB_STATUS_MACROS_H_
-#define HUB_STATUS_MACROS_H_
+#ifndef COMMON_STATUS_MACROS_H_
+#define COMMON_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,4 +23,4 @@
   if (!statusor.ok()) return statusor.status();     \
   lhs = std::move(statusor).value()
 
-#endif  // HUB_STATUS_MACROS_H_
+#endif  // COMMON_STATUS_MACROS_H_

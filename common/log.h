@@ -1,5 +1,5 @@
-#ifndef HUB_LOG_H_
-#define HUB_LOG_H_
+#ifndef COMMON_LOG_H_
+#define COMMON_LOG_H_
 
 #include <initializer_list>
 #include <string>
@@ -22,4 +22,4 @@ void Log(LogLevel level, absl::string_view event,
 
 }  // namespace hub
 
-#endif  // HUB_LOG_H_
+#endif  // COMMON_LOG_H_

@@ -1,0 +1,255 @@
+#include "hubctl/cli.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/ascii.h"
+#include "client/admin_client.h"
+#include "client/connection.h"
+#include "hubctl/args.h"
+#include "hubctl/commands.h"
+#include "hubctl/printer.h"
+
+namespace hub::hubctl {
+namespace {
+
+using Command = std::function<absl::Status(const client::Connection&, Printer&)>;
+
+// A command that needs only the admin calls.
+Command Admin(std::function<absl::Status(client::AdminClient&, Printer&)> run) {
+  return [run = std::move(run)](const client::Connection& c, Printer& out) {
+    client::AdminClient admin(c);
+    return run(admin, out);
+  };
+}
+
+// Every argument, bound to the parser; the chosen subcommand sets `command`.
+struct Cli {
+  client::ConnectionOptions connection;
+  std::string token_file;
+  std::string output = "text";
+  std::string timeout = "30s";
+  Command command;
+  TopicArgs topic;
+  std::string name;
+  SubscriptionArgs sub;
+  std::string list_topic;
+  PublishArgs publish;
+  PullArgs pull;
+  TailArgs tail;
+  std::vector<std::string> stat_names;
+};
+
+void AddGlobalOptions(CLI::App& app, Cli& cli) {
+  app.add_option("--endpoint", cli.connection.endpoint,
+                 "hub address host:port; several, comma-separated, are used round robin")
+      ->envname("HUB_ENDPOINT")
+      ->capture_default_str();
+  app.add_flag("--tls", cli.connection.tls, "use TLS (implied by --ca_file or --cert_file)");
+  app.add_option("--ca_file", cli.connection.ca_file, "PEM roots to verify the hub with")
+      ->envname("HUB_CA_FILE");
+  app.add_option("--cert_file", cli.connection.cert_file, "PEM client certificate (mutual TLS)")
+      ->envname("HUB_CERT_FILE");
+  app.add_option("--key_file", cli.connection.key_file, "PEM key of the client certificate")
+      ->envname("HUB_KEY_FILE");
+  app.add_option("--token_file", cli.token_file,
+                 "file holding a bearer token; the environment variable HUB_TOKEN may hold "
+                 "the token itself")
+      ->envname("HUB_TOKEN_FILE");
+  app.add_option("-o,--output", cli.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--timeout", cli.timeout, "deadline of each call")->capture_default_str();
+}
+
+void AddTopicCommands(CLI::App& app, Cli& cli) {
+  TopicArgs& topic = cli.topic;
+  std::string& name = cli.name;
+  Command& command = cli.command;
+  CLI::App* topics = app.add_subcommand("topics", "create, get, list and delete topics");
+  topics->require_subcommand(1);
+  CLI::App* tc = topics->add_subcommand("create", "create a topic");
+  tc->add_option("name", topic.name, "topic name")->required();
+  tc->add_option("--retention", topic.retention, "how long messages are kept (default 7d)");
+  tc->add_option("--dedup_window", topic.dedup_window,
+                 "how long an idempotency key is remembered (default 24h)");
+  tc->add_option("--label", topic.labels, "key=value, repeatable");
+  tc->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return CreateTopic(admin, topic, out); });
+  });
+  CLI::App* tg = topics->add_subcommand("get", "show one topic");
+  tg->add_option("name", name, "topic name")->required();
+  tg->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return GetTopic(admin, name, out); });
+  });
+  topics->add_subcommand("list", "list every topic")->callback([&] {
+    command = Admin([](auto& admin, Printer& out) { return ListTopics(admin, out); });
+  });
+  CLI::App* td = topics->add_subcommand("delete", "delete a topic and its subscriptions");
+  td->add_option("name", name, "topic name")->required();
+  td->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return DeleteTopic(admin, name, out); });
+  });
+}
+
+void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
+  SubscriptionArgs& sub = cli.sub;
+  std::string& name = cli.name;
+  std::string& list_topic = cli.list_topic;
+  Command& command = cli.command;
+  CLI::App* subs =
+      app.add_subcommand("subscriptions", "create, get, list and delete subscriptions");
+  subs->require_subcommand(1);
+  CLI::App* sc = subs->add_subcommand("create", "create a subscription");
+  sc->add_option("name", sub.name, "subscription name")->required();
+  sc->add_option("--topic", sub.topic, "the topic it receives from")->required();
+  sc->add_option("--ack_deadline", sub.ack_deadline_seconds, "lease seconds, 1..600 (default 30)");
+  sc->add_option("--guarantee", sub.guarantee, "at-least-once, at-most-once or exactly-once")
+      ->capture_default_str();
+  sc->add_flag("--ordering", sub.ordering, "deliver messages of one ordering key in order");
+  sc->add_option("--filter", sub.filter,
+                 "attribute filter, e.g. 'attributes.kind = \"order\" AND attributes:region'");
+  sc->add_option("--dead_letter_topic", sub.dead_letter_topic,
+                 "where messages go after max_delivery_attempts");
+  sc->add_option("--max_delivery_attempts", sub.max_delivery_attempts,
+                 "1..100 (default 20 with a dead-letter topic)");
+  sc->add_option("--min_backoff", sub.min_backoff, "retry backoff after the first failure");
+  sc->add_option("--max_backoff", sub.max_backoff, "largest retry backoff");
+  sc->add_option("--label", sub.labels, "key=value, repeatable");
+  sc->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
+  });
+  CLI::App* sg = subs->add_subcommand("get", "show one subscription");
+  sg->add_option("name", name, "subscription name")->required();
+  sg->callback([&] {
+    command =
+        Admin([&](auto& admin, Printer& out) { return GetSubscription(admin, name, out); });
+  });
+  CLI::App* sl = subs->add_subcommand("list", "list subscriptions");
+  sl->add_option("--topic", list_topic, "only those of this topic");
+  sl->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return ListSubscriptions(admin, list_topic, out); });
+  });
+  CLI::App* sd = subs->add_subcommand("delete", "delete a subscription");
+  sd->add_option("name", name, "subscription name")->required();
+  sd->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return DeleteSubscription(admin, name, out); });
+  });
+}
+
+void AddMessageCommands(CLI::App& app, Cli& cli, const std::atomic<bool>& interrupted) {
+  PublishArgs& publish = cli.publish;
+  PullArgs& pull = cli.pull;
+  TailArgs& tail = cli.tail;
+  Command& command = cli.command;
+  CLI::App* pub = app.add_subcommand(
+      "publish", "publish messages: the arguments, or each line of --file or of stdin");
+  pub->add_option("topic", publish.topic, "topic name")->required();
+  pub->add_option("messages", publish.messages, "message data, one message each");
+  pub->add_option("--file", publish.file, "one message per line; - for stdin");
+  pub->add_option("-a,--attribute", publish.attributes, "key=value, repeatable");
+  pub->add_option("--ordering_key", publish.ordering_key, "ordering key of every message");
+  pub->add_option("--idempotency_key", publish.idempotency_key,
+                  "the key of a single message; with several, message n gets <key>-<n>");
+  pub->callback([&] {
+    command = [&](const client::Connection& c, Printer& out) {
+      return Publish(c, publish, std::cin, out);
+    };
+  });
+  CLI::App* pl = app.add_subcommand("pull", "receive messages once");
+  pl->add_option("subscription", pull.subscription, "subscription name")->required();
+  pl->add_option("--max", pull.max_messages, "at most this many, 1..1000")->capture_default_str();
+  pl->add_option("--wait", pull.wait, "wait this long for a first message")->capture_default_str();
+  pl->add_flag("--ack", pull.ack, "acknowledge what was printed (else it is redelivered later)");
+  pl->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return Pull(admin, pull, out); });
+  });
+  CLI::App* tl = app.add_subcommand("tail", "print messages as they arrive, until Ctrl-C");
+  tl->add_option("subscription", tail.subscription, "subscription name")->required();
+  tl->add_flag("--ack", tail.ack,
+               "acknowledge what was printed (else it is held while tail runs, then handed "
+               "back)");
+  tl->add_option("--count", tail.count, "stop after this many messages");
+  tl->add_option("--max_outstanding", tail.max_outstanding, "messages held at once")
+      ->capture_default_str();
+  tl->callback([&] {
+    command = [&](const client::Connection& c, Printer& out) {
+      return Tail(c, tail, interrupted, out);
+    };
+  });
+}
+
+void AddStatsCommand(CLI::App& app, Cli& cli) {
+  std::vector<std::string>& stat_names = cli.stat_names;
+  Command& command = cli.command;
+  CLI::App* st = app.add_subcommand(
+      "stats", "backlog, unacked messages and oldest unacked age per subscription");
+  st->add_option("subscriptions", stat_names, "subscription names (default: all)");
+  st->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return Stats(admin, stat_names, out); });
+  });
+}
+
+// The connection the global options describe; an error is bad input.
+absl::StatusOr<client::ConnectionOptions> ConnectionOf(const Cli& cli) {
+  client::ConnectionOptions connection = cli.connection;
+  absl::StatusOr<absl::Duration> call_timeout = ParseDuration(cli.timeout);
+  if (!call_timeout.ok() || *call_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--timeout must be a positive duration");
+  }
+  connection.call_timeout = *call_timeout;
+  if (const char* token = std::getenv("HUB_TOKEN"); token != nullptr) {
+    connection.bearer_token = token;
+  }
+  if (!cli.token_file.empty()) {
+    std::ifstream in(cli.token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return absl::InvalidArgumentError("cannot read --token_file " + cli.token_file);
+    connection.bearer_token = std::string(absl::StripAsciiWhitespace(text.str()));
+  }
+  return connection;
+}
+
+}  // namespace
+
+int RunHubctl(int argc, char** argv, const std::atomic<bool>& interrupted) {
+  CLI::App app{"hubctl: manage topics and subscriptions, publish and receive messages."};
+  app.require_subcommand(1);
+  // Global options may come after the command too: hubctl topics list -o json.
+  app.fallthrough();
+  Cli cli;
+  AddGlobalOptions(app, cli);
+  AddTopicCommands(app, cli);
+  AddSubscriptionCommands(app, cli);
+  AddMessageCommands(app, cli, interrupted);
+  AddStatsCommand(app, cli);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+  }
+  absl::StatusOr<client::ConnectionOptions> options = ConnectionOf(cli);
+  if (!options.ok()) {
+    std::cerr << "hubctl: " << options.status().message() << "\n";
+    return kExitBadInput;
+  }
+  absl::StatusOr<client::Connection> conn = client::Connection::Open(*options);
+  absl::Status status = conn.status();
+  if (status.ok()) {
+    Printer out(cli.output == "json" ? OutputFormat::kJson : OutputFormat::kText, std::cout);
+    status = cli.command(*conn, out);
+  }
+  if (!status.ok()) std::cerr << "hubctl: " << status << "\n";
+  return ExitCode(status.code());
+}
+
+}  // namespace hub::hubctl

@@ -1,0 +1,178 @@
+#include "services/hubd.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <prometheus/registry.h>
+
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/ops_http_server.h"
+#include "common/version.h"
+#include "hub/hub.h"
+#include "hub/pg/pg_store.h"
+#include "services/auth/access_control.h"
+#include "services/call_interceptor.h"
+#include "services/health_monitor.h"
+#include "services/publisher_service.h"
+#include "services/server_config.h"
+#include "services/service_probe.h"
+#include "services/subscriber_service.h"
+
+namespace hub::services {
+namespace {
+
+constexpr int kExitStopped = 0;
+constexpr int kExitListenFailed = 1;
+constexpr int kExitBadConfiguration = 2;
+
+// Headroom over the largest publish for the rest of the request's framing.
+constexpr int kMaxReceiveBytes = static_cast<int>(Limits::kMaxPublishRequestBytes + kMiB);
+
+void LogError(absl::string_view event, const absl::Status& status) {
+  Log(LogLevel::kError, event, {{"error", std::string(status.message())}});
+}
+
+// Migrates (or checks that maintenance can run), retrying each second: under
+// an orchestrator hubd may start before its database. False when a stop
+// signal came first.
+bool WaitForDatabase(pg::PgStore& store, const ServerConfig& config,
+                     const StopSignals& signals) {
+  for (;;) {
+    const absl::Status s = config.migrate || config.migrate_only ? store.Migrate()
+                                                                  : store.Maintain().status();
+    if (s.ok()) return true;
+    LogError("database_not_ready", s);
+    if (signals.WaitFor(absl::Seconds(1))) return false;
+  }
+}
+
+// What serving the gRPC port takes beyond the engine: its credentials and
+// who may do what.
+struct Security {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  std::shared_ptr<auth::ClientCertificates> client_certificates;
+  std::optional<auth::AccessControl> access;
+};
+
+absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
+  Security security;
+  if (config.tls_enabled()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
+        auth::MakeServerCredentials(config.tls);
+    if (!tls.ok()) return tls.status();
+    security.credentials = *tls;
+  }
+  if (!config.tls.client_ca_file.empty()) {
+    auto loaded = auth::ClientCertificates::Load(config.tls.client_ca_file,
+                                                 config.tls.reload_interval);
+    if (!loaded.ok()) return loaded.status();
+    security.client_certificates = *loaded;
+  }
+  absl::StatusOr<auth::AccessControl> access = auth::LoadAccessControl(
+      config.tokens_file, config.policy_file, security.client_certificates);
+  if (!access.ok()) return access.status();
+  security.access.emplace(*std::move(access));
+  return security;
+}
+
+std::unique_ptr<grpc::Server> BuildServer(
+    const ServerConfig& config, const Security& security,
+    const std::vector<grpc::Service*>& services, ServiceProbe& probe) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, security.credentials, &port);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // Bounds on what one connection may make hubd hold before any handler
+  // runs: open streams, and header bytes.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, config.max_metadata_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<CallInterceptorFactory>(probe));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (port == 0) return nullptr;
+  return server;
+}
+
+// Serves until a stop signal, then: not ready first, so balancers stop
+// sending; then the engine stops handing out messages and commits what it
+// has; then the server drains.
+int Serve(const ServerConfig& config, const Security& security, pg::PgStore& store,
+          prometheus::Registry& registry, const StopSignals& signals) {
+  HubProbe probe(registry);
+  ServiceProbe service_probe(registry, kVersion);
+  Hub engine(store, config.hub, probe);
+  PublisherService publisher(engine, *security.access);
+  SubscriberService subscriber(engine, *security.access);
+  std::unique_ptr<grpc::Server> server =
+      BuildServer(config, security, {&publisher, &subscriber}, service_probe);
+  if (server == nullptr) {
+    Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
+    return kExitListenFailed;
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+  HealthMonitor monitor([&store] { return store.Ping(); },
+                        [health, &service_probe](bool serving) {
+                          health->SetServingStatus(serving);
+                          service_probe.DatabaseUp(serving);
+                        },
+                        absl::Seconds(1));
+  OpsHttpServer ops(registry, [&monitor] { return monitor.serving(); });
+  if (absl::Status s = ops.Start(config.metrics_listen); !s.ok()) {
+    Log(LogLevel::kError, "listen_failed",
+        {{"address", config.metrics_listen}, {"error", std::string(s.message())}});
+    return kExitListenFailed;
+  }
+  Log(LogLevel::kInfo, "started",
+      {{"listen", config.listen},
+       {"metrics_listen", config.metrics_listen},
+       {"version", kVersion},
+       {"tls", !config.tls_enabled()           ? "off"
+               : security.client_certificates ? "mutual"
+                                              : "on"}});
+  Log(LogLevel::kInfo, "stopping", {{"signal", signals.Wait()}});
+  monitor.Stop();
+  engine.Shutdown();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + config.shutdown_grace));
+  Log(LogLevel::kInfo, "stopped");
+  return kExitStopped;
+}
+
+}  // namespace
+
+int RunHubd(int argc, char** argv, const StopSignals& signals) {
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(argc, argv);
+  if (!config.ok()) {
+    LogError("bad_configuration", config.status());
+    return kExitBadConfiguration;
+  }
+  SetLogLevel(config->log_level);
+  prometheus::Registry registry;
+  pg::PgProbe pg_probe(registry);
+  pg::PgStore store(pg::PgStoreOptions{config->database_url, config->db_pool_size}, pg_probe);
+  if (!WaitForDatabase(store, *config, signals)) return kExitStopped;
+  if (config->migrate_only) {
+    Log(LogLevel::kInfo, "migrated");
+    return kExitStopped;
+  }
+  absl::StatusOr<Security> security = LoadSecurity(*config);
+  if (!security.ok()) {
+    LogError("bad_configuration", security.status());
+    return kExitBadConfiguration;
+  }
+  return Serve(*config, *security, store, registry, signals);
+}
+
+}  // namespace hub::services

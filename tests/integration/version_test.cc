@@ -1,0 +1,41 @@
+// One version everywhere it is reported (CHANGELOG.md): hubd --version,
+// hub_build_info, the chart's appVersion, the newest changelog entry.
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/version.h"
+#include "tests/support/hub_test.h"
+
+namespace hub::testing {
+namespace {
+
+std::string ReadSourceFile(const std::string& path) {
+  std::ifstream in(std::string(HUB_SOURCE_DIR) + "/" + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class VersionTest : public HubTest {};
+
+TEST_F(VersionTest, HubdTheMetricTheChartAndTheChangelogAgree) {
+  const CommandResult version = RunCommand(absl::StrCat(HUBD_PATH, " --version"));
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, absl::StrCat("hubd ", kVersion, "\n"));
+  EXPECT_TRUE(absl::StrContains(HttpGet(hubd_->metrics_port(), "/metrics"),
+                                absl::StrCat("hub_build_info{version=\"", kVersion, "\"} 1")));
+  EXPECT_TRUE(absl::StrContains(ReadSourceFile("charts/message-hub/Chart.yaml"),
+                                absl::StrCat("appVersion: \"", kVersion, "\"")));
+  const std::string changelog = ReadSourceFile("CHANGELOG.md");
+  const size_t newest = changelog.find("\n## ", changelog.find("## Unreleased") + 1);
+  ASSERT_NE(newest, std::string::npos);
+  EXPECT_EQ(changelog.substr(newest + 4, changelog.find('\n', newest + 1) - newest - 4),
+            kVersion);
+}
+
+}  // namespace
+}  // namespace hub::testing
