@@ -3,6 +3,13 @@
 #include "common/proto_time.h"
 
 namespace hub::client {
+namespace {
+
+// List calls page by the largest page the hub serves (the API's limit:
+// Limits::kMaxPageSize in hub/validation.h).
+constexpr int kListPageSize = 1000;
+
+}  // namespace
 
 absl::StatusOr<v1::Topic> AdminClient::CreateTopic(const v1::Topic& topic) {
   return connection_.stub()->CreateTopic(topic);
@@ -17,7 +24,7 @@ absl::StatusOr<v1::Topic> AdminClient::GetTopic(const std::string& name) {
 absl::StatusOr<std::vector<v1::Topic>> AdminClient::ListTopics() {
   std::vector<v1::Topic> topics;
   v1::ListTopicsRequest request;
-  request.set_page_size(1000);
+  request.set_page_size(kListPageSize);
   do {
     absl::StatusOr<v1::ListTopicsResponse> page = connection_.stub()->ListTopics(request);
     if (!page.ok()) return page.status();
@@ -49,7 +56,7 @@ absl::StatusOr<std::vector<v1::Subscription>> AdminClient::ListSubscriptions(
   std::vector<v1::Subscription> subscriptions;
   v1::ListSubscriptionsRequest request;
   request.set_topic(topic);
-  request.set_page_size(1000);
+  request.set_page_size(kListPageSize);
   do {
     absl::StatusOr<v1::ListSubscriptionsResponse> page =
         connection_.stub()->ListSubscriptions(request);

@@ -37,7 +37,8 @@ struct ConnectionOptions {
 struct PublisherOptions {
   // A batch is sent when it holds this many messages or bytes, or when its
   // first message has waited `max_hold_time`, whichever comes first. The
-  // hub takes at most 1000 messages and 10 MiB per request.
+  // hub takes at most 1000 messages and 10 MiB per request (README,
+  // "Limits"), so the batch limits may not be larger.
   int max_batch_messages = 100;
   int64_t max_batch_bytes = 1024 * 1024;
   absl::Duration max_hold_time = absl::Milliseconds(10);
@@ -60,7 +61,9 @@ struct PublisherOptions {
 
 struct SubscriberOptions {
   // Flow control, enforced by the hub on the stream: it stops sending while
-  // this client holds that many unacknowledged messages or bytes.
+  // this client holds that many unacknowledged messages or bytes. The same
+  // as hubd's defaults for clients that set none (--max_outstanding_messages,
+  // --max_outstanding_bytes).
   int64_t max_outstanding_messages = 1000;
   int64_t max_outstanding_bytes = 10 * 1024 * 1024;
   // Handler calls running at once.

@@ -56,8 +56,9 @@ HubProbe::HubProbe(prometheus::Registry& registry)
                             "Deliveries beyond a message's first (lease ran out, nack)")),
       acks_(Counter(registry, "hub_acks_total", "Acknowledgements accepted")),
       ack_refusals_(Counter(registry, "hub_ack_refusals_total",
-                            "Acknowledgements refused on exactly-once subscriptions: the "
-                            "lease had expired, or the ack id was invalid")),
+                            "Acknowledgements refused: expired (the lease had run out, on "
+                            "exactly-once subscriptions) or invalid (a malformed ack id, or, "
+                            "where acks are checked, one naming no pending delivery)")),
       nacks_(Counter(registry, "hub_nacks_total",
                      "Messages handed back for redelivery (deadline 0)")),
       lease_expirations_(Counter(registry, "hub_lease_expirations_total",

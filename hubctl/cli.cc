@@ -175,8 +175,9 @@ void AddMessageCommands(CLI::App& app, Cli& cli, const std::atomic<bool>& interr
   CLI::App* tl = app.add_subcommand("tail", "print messages as they arrive, until Ctrl-C");
   tl->add_option("subscription", tail.subscription, "subscription name")->required();
   tl->add_flag("--ack", tail.ack,
-               "acknowledge what was printed (else it is held while tail runs, then handed "
-               "back)");
+               "acknowledge what was printed; without it tail still takes each message's "
+               "lease while it runs (other consumers do not get it) and nacks it at exit, "
+               "which counts a delivery attempt toward the dead-letter policy");
   tl->add_option("--count", tail.count, "stop after this many messages");
   tl->add_option("--max_outstanding", tail.max_outstanding, "messages held at once")
       ->capture_default_str();

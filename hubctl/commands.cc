@@ -222,7 +222,8 @@ absl::Status Tail(const client::Connection& connection, const TailArgs& args,
   bool ended = false;
   absl::Status ended_with;
   // Without --ack the messages are held (their leases renewed) until tail
-  // exits, then handed back; they are shown, not consumed.
+  // exits, then nacked: each shown message has had a delivery attempt
+  // (docs/client.md, hubctl).
   std::vector<client::AckHandler> held;
   client::SubscriberSession session =
       subscriber.Subscribe([&](client::Message m, client::AckHandler h) {

@@ -12,6 +12,9 @@
 namespace hub::client::internal {
 namespace {
 
+// The most one Publish may carry (the API's limits: Limits::
+// kMaxMessagesPerPublish and kMaxPublishRequestBytes in hub/validation.h,
+// README "Limits"); a batch is never larger.
 constexpr int kMaxRequestMessages = 1000;
 constexpr int64_t kMaxRequestBytes = 10 * 1024 * 1024;
 

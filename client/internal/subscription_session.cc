@@ -11,8 +11,9 @@
 namespace hub::client::internal {
 namespace {
 
-// The hub takes at most 2500 ack ids per request (acks, nacks and deadline
-// changes together).
+// The hub takes at most 2500 ack ids per request, acks, nacks and deadline
+// changes together (the API's limit: Limits::kMaxAckIdsPerRequest in
+// hub/validation.h, README "Limits"); a stream request's share of each.
 constexpr size_t kMaxAcksPerRequest = 1000;
 constexpr size_t kMaxNacksPerRequest = 1000;
 constexpr size_t kMaxExtensionsPerRequest = 500;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hub/pg/pg_errors.h"
+#include "hub/pg/statements.h"
 
 namespace hub::pg {
 namespace {
@@ -16,25 +17,19 @@ namespace {
 // An arbitrary constant that names the hub's migration lock.
 constexpr int64_t kMigrationLockKey = 0x6875625f6d6967;  // "hub_mig"
 
-constexpr char kCreateMigrationsTable[] = R"sql(
-CREATE TABLE IF NOT EXISTS hub_schema_migrations (
-  version    integer PRIMARY KEY,
-  name       text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()))sql";
-
 }  // namespace
 
 absl::Status ApplyMigrations(pqxx::connection& conn,
                              absl::Span<const Migration> migrations) {
   try {
     pqxx::nontransaction session(conn);
-    session.exec_params("SELECT pg_advisory_lock($1)", kMigrationLockKey);
+    session.exec_params(sql::kAdvisoryLock, kMigrationLockKey);
     absl::Status status = absl::OkStatus();
     try {
-      session.exec(kCreateMigrationsTable);
+      session.exec(sql::kCreateMigrationsTable);
       std::set<int> applied;
       for (const auto& row :
-           session.exec("SELECT version FROM hub_schema_migrations")) {
+           session.exec(sql::kAppliedMigrations)) {
         applied.insert(row[0].as<int>());
       }
       session.commit();
@@ -42,16 +37,14 @@ absl::Status ApplyMigrations(pqxx::connection& conn,
         if (applied.count(m.version) != 0) continue;
         pqxx::work tx(conn);
         tx.exec(std::string(m.sql));
-        tx.exec_params(
-            "INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)",
-            m.version, std::string(m.name));
+        tx.exec_params(sql::kRecordMigration, m.version, std::string(m.name));
         tx.commit();
       }
     } catch (const std::exception& e) {
       status = StatusFromException(e);
     }
     pqxx::nontransaction unlock(conn);
-    unlock.exec_params("SELECT pg_advisory_unlock($1)", kMigrationLockKey);
+    unlock.exec_params(sql::kAdvisoryUnlock.text, kMigrationLockKey);
     return status;
   } catch (const std::exception& e) {
     return StatusFromException(e);

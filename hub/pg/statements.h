@@ -352,6 +352,18 @@ inline constexpr Statement kAdvisoryUnlock{"advisory_unlock", "SELECT pg_advisor
 
 inline constexpr Statement kPing{"ping", "SELECT 1"};
 
+// The migrations' own statements, run before the schema exists (so not
+// prepared): the record of what was applied, under a session lock.
+inline constexpr char kAdvisoryLock[] = "SELECT pg_advisory_lock($1)";
+inline constexpr char kCreateMigrationsTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS hub_schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()))sql";
+inline constexpr char kAppliedMigrations[] = "SELECT version FROM hub_schema_migrations";
+inline constexpr char kRecordMigration[] =
+    "INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)";
+
 // What PrepareSession prepares on every connection.
 inline constexpr const Statement* kPrepared[] = {
     &kCreateTopic,        &kGetTopic,           &kListTopics,        &kDeleteTopic,

@@ -1,0 +1,43 @@
+// Values as the store writes and reads them, without a database.
+#include "hub/pg/pg_values.h"
+
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace hub::pg {
+namespace {
+
+// The stored numbers are part of the schema: this table is the contract.
+TEST(PgValuesTest, DeliveryGuaranteesAreStoredByTheirFixedNumbers) {
+  const std::pair<DeliveryGuarantee, int> table[] = {
+      {DeliveryGuarantee::kAtMostOnce, 0},
+      {DeliveryGuarantee::kAtLeastOnce, 1},
+      {DeliveryGuarantee::kExactlyOnce, 2},
+  };
+  for (const auto& [guarantee, stored] : table) {
+    EXPECT_EQ(StoredGuarantee(guarantee), stored) << stored;
+    EXPECT_EQ(GuaranteeFromStored(stored), guarantee) << stored;
+  }
+  EXPECT_THROW(GuaranteeFromStored(3), std::runtime_error);
+  EXPECT_THROW(GuaranteeFromStored(-1), std::runtime_error);
+}
+
+TEST(PgValuesTest, PartitionDaysAreReadFromTheirNames) {
+  EXPECT_EQ(PartitionDay("messages_p20261201"),
+            absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
+  for (const char* name : {"messages_p2026120", "messages_p202612011", "messages_default",
+                           "messages_p20261301", "messages_p20260230", "leases"}) {
+    EXPECT_EQ(PartitionDay(name), std::nullopt) << name;
+  }
+}
+
+TEST(PgValuesTest, ArraysRoundTrip) {
+  EXPECT_EQ(IntArray(std::vector<int64_t>{1, -2, 3}), "{1,-2,3}");
+  EXPECT_EQ(ParseIntArray("{1,-2,3}"), (std::vector<int64_t>{1, -2, 3}));
+  EXPECT_TRUE(ParseIntArray("{}").empty());
+  EXPECT_EQ(TextArray(std::vector<std::string>{"a\"b", "c\\d"}), R"({"a\"b","c\\d"})");
+}
+
+}  // namespace
+}  // namespace hub::pg
