@@ -1,8 +1,8 @@
 // The benchmark driver: runs P1..P6 of docs/benchmarks.md against the hub
 // and its peers (started by bench/run), prints every figure and each
 // target's verdict, and writes the tables into docs/benchmarks.md.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 
@@ -37,13 +37,13 @@ namespace hub::bench {
 namespace {
 
 struct Plan {
-  absl::Duration duration;   // P1, P2, P4 and the backlog part of P5
-  absl::Duration latency;    // P3
-  int64_t backlog;           // P5
-  absl::Duration hold;       // P5: the held transaction
-  bool all_peers_later;      // P3 and P4 with every peer, not only the SKIP LOCKED queue
-  bool fan_out;              // P4
-  bool backlog_and_hold;     // P5
+  absl::Duration duration;  // P1, P2, P4 and the backlog part of P5
+  absl::Duration latency;   // P3
+  int64_t backlog;          // P5
+  absl::Duration hold;      // P5: the held transaction
+  bool all_peers_later;     // P3 and P4 with every peer, not only the SKIP LOCKED queue
+  bool fan_out;             // P4
+  bool backlog_and_hold;    // P5
 };
 
 Plan PlanFor(const std::string& mode) {
@@ -79,10 +79,10 @@ class Runner {
              const std::string& unit) {
     if (mine == 0 || theirs == 0) return;
     const double ratio = mine / theirs;
-    targets.push_back({name,
-                       absl::StrFormat("%.2fx (%s / %s %s)", ratio, Thousands(mine),
-                                       Thousands(theirs), unit),
-                       at_least ? ratio >= bound : ratio <= bound});
+    targets.push_back(
+        {name,
+         absl::StrFormat("%.2fx (%s / %s %s)", ratio, Thousands(mine), Thousands(theirs), unit),
+         at_least ? ratio >= bound : ratio <= bound});
   }
 
   std::vector<Result> results;
@@ -118,8 +118,9 @@ int Main() {
     brokers.emplace_back("nats", std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats)));
   }
   brokers.emplace_back("hub", std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{}));
-  brokers.emplace_back("hub_nokeys", std::make_unique<HubBroker>(
-                                         *hub_connection, HubBroker::Variant{.idempotency_keys = false}));
+  brokers.emplace_back(
+      "hub_nokeys",
+      std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{.idempotency_keys = false}));
   brokers.emplace_back("hub_eo", std::make_unique<HubBroker>(
                                      *hub_connection, HubBroker::Variant{.exactly_once = true}));
   if (const std::vector<std::string> only = absl::GetFlag(FLAGS_systems); !only.empty()) {
@@ -135,8 +136,9 @@ int Main() {
   };
   auto prepare = [](Broker& b, const std::string& name, int subscriptions) {
     const absl::Status s = b.Prepare(name, subscriptions);
-    if (!s.ok()) std::fprintf(stderr, "%s: prepare %s: %s\n", b.name().c_str(), name.c_str(),
-                              s.ToString().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "%s: prepare %s: %s\n", b.name().c_str(), name.c_str(),
+                   s.ToString().c_str());
     return s.ok();
   };
   const std::vector<std::string> only = absl::GetFlag(FLAGS_scenarios);
@@ -155,8 +157,8 @@ int Main() {
     if (!prepare(*broker, "p1_" + key, 1)) continue;
     Load load{.duration = plan.duration};
     Outcome o = RunLoad(*broker, load);
-    run.Add({"P1 publish", broker->name(), "published msg/s", o.publish_rate, o,
-             broker->durability()});
+    run.Add(
+        {"P1 publish", broker->name(), "published msg/s", o.publish_rate, o, broker->durability()});
   }
 
   // P2: 4 publishers and 4 consumers of one subscription; P6 is hubd's
@@ -186,9 +188,11 @@ int Main() {
     Broker* broker = find(key);
     if (broker == nullptr || !wanted("P3") || !prepare(*broker, "p3_" + key, 1)) continue;
     Outcome o = RunFixedRate(*broker, 1000, 8, plan.latency, 256);
-    run.Add({"P3 1,000 msg/s single publishes", broker->name(), "published msg/s",
-             o.publish_rate, o,
-             !broker->consumes() ? "publish only" : o.drained ? "all delivered" : "NOT all delivered"});
+    run.Add({"P3 1,000 msg/s single publishes", broker->name(), "published msg/s", o.publish_rate,
+             o,
+             !broker->consumes() ? "publish only"
+             : o.drained         ? "all delivered"
+                                 : "NOT all delivered"});
   }
 
   // P4: fan-out to 1 and 10 subscriptions, one consumer each.
@@ -218,10 +222,10 @@ int Main() {
 
   // P5: publishing onto a backlog, and end to end while a transaction is
   // held open.
-  std::vector<std::string> p5_systems =
-      !plan.backlog_and_hold ? std::vector<std::string>{}
-      : plan.all_peers_later ? std::vector<std::string>{"hub", "skiplocked"}
-                             : std::vector<std::string>{"hub"};
+  std::vector<std::string> p5_systems = !plan.backlog_and_hold ? std::vector<std::string>{}
+                                        : plan.all_peers_later
+                                            ? std::vector<std::string>{"hub", "skiplocked"}
+                                            : std::vector<std::string>{"hub"};
   // The hub without idempotency keys only on request (--systems naming
   // hub_nokeys): it separates what the key index costs on a backlog.
   if (const std::vector<std::string> only = absl::GetFlag(FLAGS_systems);
@@ -236,11 +240,11 @@ int Main() {
       continue;
     }
     Outcome o = RunLoad(*broker, Load{.duration = plan.duration});
-    run.Add({absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"),
-             broker->name(), "published msg/s", o.publish_rate, o, ""});
+    run.Add({absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"), broker->name(),
+             "published msg/s", o.publish_rate, o, ""});
 
-    const std::string url = key == "hub" ? absl::GetFlag(FLAGS_hub_database_url)
-                                         : absl::GetFlag(FLAGS_pg_url);
+    const std::string url =
+        key == "hub" ? absl::GetFlag(FLAGS_hub_database_url) : absl::GetFlag(FLAGS_pg_url);
     if (url.empty() || !prepare(*broker, "p5h_" + key, 1)) continue;
     const Load e2e{.duration = plan.hold, .publishers = 4, .consumers = 4};
     Outcome free_run = RunLoad(*broker, e2e);
@@ -251,8 +255,7 @@ int Main() {
       HeldTransaction held(url);
       held_run = RunLoad(*broker, e2e);
     }
-    run.Add({absl::StrCat("P5 end to end, transaction held ",
-                          absl::FormatDuration(plan.hold)),
+    run.Add({absl::StrCat("P5 end to end, transaction held ", absl::FormatDuration(plan.hold)),
              broker->name(), "consumed msg/s", held_run.consume_rate, held_run,
              DrainNote(held_run)});
   }
@@ -262,8 +265,8 @@ int Main() {
   run.Ratio("P1 hub >= 0.5x raw PostgreSQL", run.Value("P1 publish", "hub"), raw, 0.5, true,
             "msg/s");
   const double p2 = run.Value("P2 end to end", "hub");
-  run.Ratio("P2 hub >= 1.5x SKIP LOCKED queue", p2,
-            run.Value("P2 end to end", "SKIP LOCKED queue"), 1.5, true, "msg/s");
+  run.Ratio("P2 hub >= 1.5x SKIP LOCKED queue", p2, run.Value("P2 end to end", "SKIP LOCKED queue"),
+            1.5, true, "msg/s");
   if (!absl::GetFlag(FLAGS_rabbitmq).empty()) {
     run.Ratio("P2 hub >= 2x RabbitMQ", p2, run.Value("P2 end to end", "RabbitMQ"), 2, true,
               "msg/s");
@@ -296,28 +299,29 @@ int Main() {
     }
   }
   if (plan.backlog_and_hold) {
-    run.Ratio(absl::StrCat("P5 hub publish onto ", Thousands(plan.backlog),
-                           " backlog >= 0.8x of empty (P1)"),
-              run.Value(absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"),
-                        "hub"),
-              run.Value("P1 publish", "hub"), 0.8, true, "msg/s");
-    run.Ratio("P5 hub end to end with a held transaction >= 0.7x without",
-              run.Value(absl::StrCat("P5 end to end, transaction held ",
-                                     absl::FormatDuration(plan.hold)),
-                        "hub"),
-              run.Value("P5 end to end, no transaction held", "hub"), 0.7, true, "msg/s");
+    run.Ratio(
+        absl::StrCat("P5 hub publish onto ", Thousands(plan.backlog),
+                     " backlog >= 0.8x of empty (P1)"),
+        run.Value(absl::StrCat("P5 publish onto ", Thousands(plan.backlog), " backlog"), "hub"),
+        run.Value("P1 publish", "hub"), 0.8, true, "msg/s");
+    run.Ratio(
+        "P5 hub end to end with a held transaction >= 0.7x without",
+        run.Value(absl::StrCat("P5 end to end, transaction held ", absl::FormatDuration(plan.hold)),
+                  "hub"),
+        run.Value("P5 end to end, no transaction held", "hub"), 0.7, true, "msg/s");
   }
   const double rss = run.Value("P6 hubd peak RSS during P2", "hub");
-  if (rss > 0) run.targets.push_back({"P6 hubd peak RSS <= 256 MiB", absl::StrFormat("%.0f MiB", rss), rss <= 256});
+  if (rss > 0)
+    run.targets.push_back(
+        {"P6 hubd peak RSS <= 256 MiB", absl::StrFormat("%.0f MiB", rss), rss <= 256});
 
   const std::string targets = TargetsMarkdown(run.targets);
   std::printf("\n%s", targets.c_str());
   const std::string report = absl::GetFlag(FLAGS_report);
   if (!report.empty() && !smoke) {
-    const std::string section =
-        absl::StrCat("Mode `", absl::GetFlag(FLAGS_mode), "`. ", absl::GetFlag(FLAGS_environment),
-                     "\n\n### Targets\n\n", targets, "\n### Figures\n\n",
-                     ResultsMarkdown(run.results), "\n");
+    const std::string section = absl::StrCat(
+        "Mode `", absl::GetFlag(FLAGS_mode), "`. ", absl::GetFlag(FLAGS_environment),
+        "\n\n### Targets\n\n", targets, "\n### Figures\n\n", ResultsMarkdown(run.results), "\n");
     if (!WriteGeneratedSection(report, section)) {
       std::fprintf(stderr, "hub_bench: cannot write %s\n", report.c_str());
       return 1;

@@ -89,8 +89,8 @@ class NatsConsumer final : public Consumer {
   ~NatsConsumer() override {
     if (sub_ != nullptr) natsSubscription_Destroy(sub_);
   }
-  absl::Status Open(const std::string& url, const std::string& stream,
-                    const std::string& subject, const std::string& durable) {
+  absl::Status Open(const std::string& url, const std::string& stream, const std::string& subject,
+                    const std::string& durable) {
     if (absl::Status s = session_.Open(url); !s.ok()) return s;
     jsSubOptions so;
     jsSubOptions_Init(&so);

@@ -107,15 +107,17 @@ class QueueProducer final : public Producer {
 class QueueConsumer final : public Consumer {
  public:
   QueueConsumer(const std::string& url, const std::string& table) : conn_(url) {
-    conn_.prepare("read", absl::StrCat(
-                              "WITH cte AS (SELECT msg_id FROM ", table,
-                              " WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT $1 "
-                              "FOR UPDATE SKIP LOCKED) "
-                              "UPDATE ", table, " m SET vt = clock_timestamp() + interval '",
-                              kVisibilitySeconds, " seconds', read_ct = read_ct + 1 "
-                              "FROM cte WHERE m.msg_id = cte.msg_id "
-                              "RETURNING m.msg_id, m.message"));
-    conn_.prepare("delete", absl::StrCat("DELETE FROM ", table, " WHERE msg_id = ANY ($1::bigint[])"));
+    conn_.prepare("read", absl::StrCat("WITH cte AS (SELECT msg_id FROM ", table,
+                                       " WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT $1 "
+                                       "FOR UPDATE SKIP LOCKED) "
+                                       "UPDATE ",
+                                       table, " m SET vt = clock_timestamp() + interval '",
+                                       kVisibilitySeconds,
+                                       " seconds', read_ct = read_ct + 1 "
+                                       "FROM cte WHERE m.msg_id = cte.msg_id "
+                                       "RETURNING m.msg_id, m.message"));
+    conn_.prepare("delete",
+                  absl::StrCat("DELETE FROM ", table, " WHERE msg_id = ANY ($1::bigint[])"));
   }
 
   absl::Status Run(const std::atomic<bool>& stop,
@@ -165,9 +167,7 @@ absl::Status RawPostgres::Prepare(const std::string&, int) {
   });
 }
 
-std::unique_ptr<Producer> RawPostgres::NewProducer() {
-  return std::make_unique<RawProducer>(url_);
-}
+std::unique_ptr<Producer> RawPostgres::NewProducer() { return std::make_unique<RawProducer>(url_); }
 
 absl::Status SkipLockedQueue::Prepare(const std::string& name, int subscriptions) {
   name_ = name;

@@ -22,8 +22,8 @@ std::string QueueName(const std::string& name, int index) {
 
 absl::Status ReplyStatus(amqp_rpc_reply_t reply, const char* what) {
   if (reply.reply_type == AMQP_RESPONSE_NORMAL) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("RabbitMQ ", what, " failed (reply type ",
-                                             reply.reply_type, ")"));
+  return absl::UnavailableError(
+      absl::StrCat("RabbitMQ ", what, " failed (reply type ", reply.reply_type, ")"));
 }
 
 // One AMQP connection with channel 1 open.
@@ -38,11 +38,12 @@ class Connection {
   absl::Status Open(const std::string& host, int port) {
     amqp_socket_t* socket = amqp_tcp_socket_new(state_);
     if (socket == nullptr || amqp_socket_open(socket, host.c_str(), port) != AMQP_STATUS_OK) {
-      return absl::UnavailableError(absl::StrCat("cannot connect to RabbitMQ at ", host, ":", port));
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to RabbitMQ at ", host, ":", port));
     }
-    if (absl::Status s = ReplyStatus(amqp_login(state_, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-                                                "guest", "guest"),
-                                     "login");
+    if (absl::Status s = ReplyStatus(
+            amqp_login(state_, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest"),
+            "login");
         !s.ok()) {
       return s;
     }
@@ -112,8 +113,8 @@ class RabbitConsumer final : public Consumer {
     if (absl::Status s = ReplyStatus(amqp_get_rpc_reply(conn_.get()), "basic.qos"); !s.ok()) {
       return s;
     }
-    amqp_basic_consume(conn_.get(), kChannel, amqp_cstring_bytes(queue_.c_str()),
-                       amqp_empty_bytes, 0, /*no_ack=*/0, 0, amqp_empty_table);
+    amqp_basic_consume(conn_.get(), kChannel, amqp_cstring_bytes(queue_.c_str()), amqp_empty_bytes,
+                       0, /*no_ack=*/0, 0, amqp_empty_table);
     return ReplyStatus(amqp_get_rpc_reply(conn_.get()), "basic.consume");
   }
 

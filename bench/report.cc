@@ -33,8 +33,8 @@ std::string ResultsMarkdown(const std::vector<Result>& results) {
     const std::string publish =
         o.publish_latency.count == 0
             ? "-"
-            : absl::StrCat(Ms(o.publish_latency.p50_ms), " / ", Ms(o.publish_latency.p99_ms),
-                           " / ", Ms(o.publish_latency.p999_ms));
+            : absl::StrCat(Ms(o.publish_latency.p50_ms), " / ", Ms(o.publish_latency.p99_ms), " / ",
+                           Ms(o.publish_latency.p999_ms));
     const std::string delivery =
         o.delivery_latency.count == 0
             ? "-"

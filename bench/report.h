@@ -12,7 +12,7 @@ namespace hub::bench {
 struct Result {
   std::string scenario;  // "P1 publish", ...
   std::string system;
-  std::string figure;    // what `value` is, e.g. "published msg/s"
+  std::string figure;  // what `value` is, e.g. "published msg/s"
   double value = 0;
   Outcome outcome;
   std::string note;

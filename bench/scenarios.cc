@@ -113,8 +113,7 @@ Outcome RunLoad(Broker& broker, const Load& load) {
       }
       return true;
     };
-    while (!all_in() && absl::Now() - drain_start < load.drain_limit &&
-           errors.first().empty()) {
+    while (!all_in() && absl::Now() - drain_start < load.drain_limit && errors.first().empty()) {
       absl::SleepFor(absl::Milliseconds(10));
     }
     out.drained = all_in();
@@ -261,8 +260,7 @@ struct HeldTransaction::State {
   pqxx::work tx;
 };
 
-HeldTransaction::HeldTransaction(const std::string& url)
-    : state_(std::make_unique<State>(url)) {
+HeldTransaction::HeldTransaction(const std::string& url) : state_(std::make_unique<State>(url)) {
   // An assigned transaction id keeps the horizon where it is now.
   state_->tx.exec("SELECT txid_current()");
 }

@@ -32,7 +32,7 @@ struct Load {
 
 struct Outcome {
   int64_t published = 0;
-  int64_t consumed = 0;  // over all subscriptions
+  int64_t consumed = 0;     // over all subscriptions
   double publish_rate = 0;  // messages per second while publishing
   // Messages per second received while publishing, or, with
   // consume_after_publishing, while draining.

@@ -80,8 +80,9 @@ absl::StatusOr<v1::SubscriptionStats> AdminClient::GetSubscriptionStats(const st
   return connection_.stub()->GetSubscriptionStats(request);
 }
 
-absl::StatusOr<std::vector<v1::ReceivedMessage>> AdminClient::Pull(
-    const std::string& subscription, int max_messages, absl::Duration max_wait) {
+absl::StatusOr<std::vector<v1::ReceivedMessage>> AdminClient::Pull(const std::string& subscription,
+                                                                   int max_messages,
+                                                                   absl::Duration max_wait) {
   v1::PullRequest request;
   request.set_subscription(subscription);
   request.set_max_messages(max_messages);

@@ -34,8 +34,7 @@ class AdminClient {
 
   // One Pull: up to `max_messages`, waiting up to `max_wait` for the first.
   absl::StatusOr<std::vector<v1::ReceivedMessage>> Pull(const std::string& subscription,
-                                                        int max_messages,
-                                                        absl::Duration max_wait);
+                                                        int max_messages, absl::Duration max_wait);
   absl::StatusOr<std::vector<v1::AckResult>> Acknowledge(const std::string& subscription,
                                                          const std::vector<std::string>& ack_ids);
 

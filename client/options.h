@@ -25,8 +25,8 @@ struct ConnectionOptions {
   std::string endpoint = "127.0.0.1:50051";
   // TLS: on when `tls` is set or any file below is given. PEM files.
   bool tls = false;
-  std::string ca_file;      // empty: the system roots
-  std::string cert_file;    // client certificate, for mutual TLS
+  std::string ca_file;    // empty: the system roots
+  std::string cert_file;  // client certificate, for mutual TLS
   std::string key_file;
   // Sent as "authorization: Bearer <token>" on every call.
   std::string bearer_token;

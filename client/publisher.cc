@@ -15,9 +15,8 @@ Publisher& Publisher::operator=(Publisher&&) noexcept = default;
 std::future<absl::StatusOr<PublishAck>> Publisher::Publish(Message message) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<PublishAck>>>();
   std::future<absl::StatusOr<PublishAck>> result = promise->get_future();
-  impl_->Publish(std::move(message), [promise](absl::StatusOr<PublishAck> ack) {
-    promise->set_value(std::move(ack));
-  });
+  impl_->Publish(std::move(message),
+                 [promise](absl::StatusOr<PublishAck> ack) { promise->set_value(std::move(ack)); });
   return result;
 }
 

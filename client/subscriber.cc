@@ -4,8 +4,8 @@
 
 namespace hub::client {
 
-AckHandler::AckHandler(std::shared_ptr<internal::SubscriptionSession> session,
-                       std::string ack_id, int delivery_attempt)
+AckHandler::AckHandler(std::shared_ptr<internal::SubscriptionSession> session, std::string ack_id,
+                       int delivery_attempt)
     : session_(std::move(session)),
       ack_id_(std::move(ack_id)),
       delivery_attempt_(delivery_attempt) {}
@@ -75,15 +75,14 @@ void SubscriberSession::Stop() { impl_->Stop(); }
 
 absl::Status SubscriberSession::Wait() { return impl_->Wait(); }
 
-Subscriber::Subscriber(Connection connection, std::string subscription,
-                       SubscriberOptions options)
+Subscriber::Subscriber(Connection connection, std::string subscription, SubscriberOptions options)
     : connection_(std::move(connection)),
       subscription_(std::move(subscription)),
       options_(std::move(options)) {}
 
 SubscriberSession Subscriber::Subscribe(MessageHandler handler) const {
-  return SubscriberSession(internal::SubscriptionSession::Start(
-      connection_.stub(), subscription_, options_, std::move(handler)));
+  return SubscriberSession(internal::SubscriptionSession::Start(connection_.stub(), subscription_,
+                                                                options_, std::move(handler)));
 }
 
 }  // namespace hub::client

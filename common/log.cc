@@ -32,8 +32,7 @@ const char* LevelName(LogLevel level) {
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
 bool ParseLogLevel(absl::string_view text, LogLevel* level) {
-  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning,
-                     LogLevel::kError}) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
     if (text == LevelName(l)) {
       *level = l;
       return true;
@@ -42,12 +41,10 @@ bool ParseLogLevel(absl::string_view text, LogLevel* level) {
   return false;
 }
 
-void Log(LogLevel level, absl::string_view event,
-         std::initializer_list<LogField> fields) {
+void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
   if (static_cast<int>(level) < g_level.load()) return;
   nlohmann::json line;
-  line["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                absl::UTCTimeZone());
+  line["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line["level"] = LevelName(level);
   line["event"] = std::string(event);
   for (const auto& [key, value] : fields) line[std::string(key)] = value;

@@ -17,8 +17,7 @@ void SetLogLevel(LogLevel level);
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
 
 using LogField = std::pair<absl::string_view, std::string>;
-void Log(LogLevel level, absl::string_view event,
-         std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields = {});
 
 }  // namespace hub
 

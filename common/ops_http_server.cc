@@ -22,8 +22,7 @@ class OpsHttpServer::Handler final : public CivetHandler {
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Connection: close\r\n\r\n",
-              code, code == 200 ? "OK" : "Service Unavailable",
-              content_type_.c_str(), body.size());
+              code, code == 200 ? "OK" : "Service Unavailable", content_type_.c_str(), body.size());
     mg_write(conn, body.data(), body.size());
     return true;
   }
@@ -33,16 +32,13 @@ class OpsHttpServer::Handler final : public CivetHandler {
   const Respond respond_;
 };
 
-OpsHttpServer::OpsHttpServer(prometheus::Registry& registry,
-                             std::function<bool()> ready)
+OpsHttpServer::OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready)
     : registry_(registry), ready_(std::move(ready)) {
-  metrics_ = std::make_unique<Handler>(
-      "text/plain; version=0.0.4; charset=utf-8", [this] {
-        return std::pair(200, prometheus::TextSerializer().Serialize(
-                                  registry_.Collect()));
-      });
-  healthz_ = std::make_unique<Handler>(
-      "text/plain", [] { return std::pair(200, std::string("ok\n")); });
+  metrics_ = std::make_unique<Handler>("text/plain; version=0.0.4; charset=utf-8", [this] {
+    return std::pair(200, prometheus::TextSerializer().Serialize(registry_.Collect()));
+  });
+  healthz_ =
+      std::make_unique<Handler>("text/plain", [] { return std::pair(200, std::string("ok\n")); });
   readyz_ = std::make_unique<Handler>("text/plain", [this] {
     return ready_() ? std::pair(200, std::string("ready\n"))
                     : std::pair(503, std::string("not ready\n"));
@@ -52,8 +48,7 @@ OpsHttpServer::OpsHttpServer(prometheus::Registry& registry,
 OpsHttpServer::~OpsHttpServer() = default;
 
 absl::Status OpsHttpServer::Start(const std::string& listen) {
-  std::vector<std::string> options = {"listening_ports", listen, "num_threads",
-                                      "2"};
+  std::vector<std::string> options = {"listening_ports", listen, "num_threads", "2"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const std::exception& e) {

@@ -16,8 +16,8 @@ TEST(ProtoTimeTest, DurationsAndTimesRoundTripToTheNanosecond) {
   ToProtoDuration(absl::Milliseconds(-1500), &negative);
   EXPECT_EQ(negative.seconds(), -1);  // the sign on both fields, as the proto asks
   EXPECT_EQ(negative.nanos(), -500000000);
-  for (absl::Time t : {absl::UnixEpoch(), absl::FromUnixNanos(1764577200123456789),
-                       absl::FromUnixMillis(-1)}) {
+  for (absl::Time t :
+       {absl::UnixEpoch(), absl::FromUnixNanos(1764577200123456789), absl::FromUnixMillis(-1)}) {
     google::protobuf::Timestamp proto;
     ToProtoTime(t, &proto);
     EXPECT_GE(proto.nanos(), 0);

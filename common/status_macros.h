@@ -9,9 +9,9 @@
 #define HUB_STATUS_CONCAT_INNER_(a, b) a##b
 #define HUB_STATUS_CONCAT_(a, b) HUB_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::absl::Status hub_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::absl::Status hub_status_ = (expr);       \
     if (!hub_status_.ok()) return hub_status_; \
   } while (false)
 

@@ -45,12 +45,13 @@ int main(int argc, char** argv) {
   auto inbox = hub::client::Inbox::Open(
       database_url, "billing",
       [&](pqxx::work& tx, const hub::client::Message& order) -> absl::Status {
-        tx.exec_params("INSERT INTO charges (order_id, amount) VALUES ($1, $2)",
-                       order.message_id, order.data);
+        tx.exec_params("INSERT INTO charges (order_id, amount) VALUES ($1, $2)", order.message_id,
+                       order.data);
         // Keyed by the order's message id: if this transaction rolls back
         // and the order comes again, the payment is announced once.
-        auto paid = payments.Publish({.data = absl::StrCat("paid ", order.data),
-                                      .idempotency_key = absl::StrCat("payment-", order.message_id)});
+        auto paid =
+            payments.Publish({.data = absl::StrCat("paid ", order.data),
+                              .idempotency_key = absl::StrCat("payment-", order.message_id)});
         if (absl::StatusOr<hub::client::PublishAck> ack = paid.get(); !ack.ok()) {
           return ack.status();  // rolled back, nacked: the order comes again
         }
@@ -69,9 +70,8 @@ int main(int argc, char** argv) {
   inbox->reset();
   pqxx::connection check(database_url);
   pqxx::nontransaction tx(check);
-  const pqxx::row counts =
-      tx.exec1("SELECT count(*), count(DISTINCT order_id) FROM charges");
-  std::cout << "billing: " << counts[0].as<int64_t>() << " charges for "
-            << counts[1].as<int64_t>() << " orders" << std::endl;
+  const pqxx::row counts = tx.exec1("SELECT count(*), count(DISTINCT order_id) FROM charges");
+  std::cout << "billing: " << counts[0].as<int64_t>() << " charges for " << counts[1].as<int64_t>()
+            << " orders" << std::endl;
   return 0;
 }

@@ -16,8 +16,7 @@ std::optional<AckId> ParseAckId(absl::string_view text) {
   std::vector<absl::string_view> parts = absl::StrSplit(text, '-');
   if (parts.size() != 3) return std::nullopt;
   AckId id;
-  if (!absl::SimpleAtoi(parts[0], &id.lease_id) ||
-      !absl::SimpleAtoi(parts[1], &id.generation) ||
+  if (!absl::SimpleAtoi(parts[0], &id.lease_id) || !absl::SimpleAtoi(parts[1], &id.generation) ||
       !absl::SimpleAtoi(parts[2], &id.position)) {
     return std::nullopt;
   }

@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "hub/filter.h"
 #include "common/status_macros.h"
+#include "hub/filter.h"
 #include "hub/validation.h"
 
 namespace hub {
@@ -26,12 +26,10 @@ int EffectivePageSize(int page_size) {
 }
 
 absl::Status UnknownPath(absl::string_view path) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("update_mask path ", path, " cannot be updated"));
+  return absl::InvalidArgumentError(absl::StrCat("update_mask path ", path, " cannot be updated"));
 }
 
-absl::Status ApplyTopicPath(absl::string_view path, const TopicConfig& update,
-                            TopicConfig& topic) {
+absl::Status ApplyTopicPath(absl::string_view path, const TopicConfig& update, TopicConfig& topic) {
   if (path == "message_retention") {
     topic.message_retention = update.message_retention;
   } else if (path == "dedup_window") {
@@ -56,8 +54,7 @@ absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionCon
     sub.retry_policy = update.retry_policy;
   } else if (path == "labels") {
     sub.labels = update.labels;
-  } else if (path == "topic" || path == "delivery_guarantee" ||
-             path == "enable_message_ordering") {
+  } else if (path == "topic" || path == "delivery_guarantee" || path == "enable_message_ordering") {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is fixed when the subscription is created"));
   } else {
@@ -86,8 +83,7 @@ absl::StatusOr<TopicConfig> Admin::GetTopic(absl::string_view name) {
   return store_.GetTopic(name);
 }
 
-absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(int page_size,
-                                                    absl::string_view page_token) {
+absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(int page_size, absl::string_view page_token) {
   RETURN_IF_ERROR(ValidatePageSize(page_size));
   RETURN_IF_ERROR(ValidatePageToken(page_token));
   const int limit = EffectivePageSize(page_size);
@@ -123,8 +119,7 @@ absl::Status Admin::ValidateForStore(const SubscriptionConfig& sub) {
   return found.status();
 }
 
-absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(
-    const SubscriptionConfig& requested) {
+absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(const SubscriptionConfig& requested) {
   SubscriptionConfig sub = requested;
   ApplySubscriptionDefaults(sub);
   RETURN_IF_ERROR(ValidateForStore(sub));
@@ -153,8 +148,9 @@ absl::StatusOr<SubscriptionConfig> Admin::GetSubscription(absl::string_view name
   return record.config;
 }
 
-absl::StatusOr<Page<SubscriptionConfig>> Admin::ListSubscriptions(
-    absl::string_view topic, int page_size, absl::string_view page_token) {
+absl::StatusOr<Page<SubscriptionConfig>> Admin::ListSubscriptions(absl::string_view topic,
+                                                                  int page_size,
+                                                                  absl::string_view page_token) {
   if (!topic.empty()) RETURN_IF_ERROR(ValidateName("topic", topic));
   RETURN_IF_ERROR(ValidatePageSize(page_size));
   RETURN_IF_ERROR(ValidatePageToken(page_token));

@@ -32,8 +32,7 @@ class Admin {
 
   absl::StatusOr<SubscriptionConfig> CreateSubscription(const SubscriptionConfig& sub);
   absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name);
-  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
-                                                             int page_size,
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic, int page_size,
                                                              absl::string_view page_token);
   absl::Status DeleteSubscription(absl::string_view name);
   // Changes ack_deadline_seconds, filter, dead_letter_policy, retry_policy

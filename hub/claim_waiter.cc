@@ -13,8 +13,7 @@ void ClaimWaiter::Stop() {
 }
 
 absl::StatusOr<std::vector<Delivery>> ClaimWaiter::ClaimOrWait(const SubscriptionRecord& sub,
-                                                               int max_messages,
-                                                               int64_t max_bytes,
+                                                               int max_messages, int64_t max_bytes,
                                                                absl::Duration ack_deadline,
                                                                absl::Time deadline) {
   for (;;) {

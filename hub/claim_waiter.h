@@ -19,8 +19,7 @@ namespace hub {
 // replica, and a wait for a publish (or a poll) when there was nothing.
 class ClaimWaiter {
  public:
-  ClaimWaiter(Store& store, HubProbe& probe, WakeUpBoard& wake_ups,
-              absl::Duration poll_interval)
+  ClaimWaiter(Store& store, HubProbe& probe, WakeUpBoard& wake_ups, absl::Duration poll_interval)
       : store_(store), probe_(probe), wake_ups_(wake_ups), poll_interval_(poll_interval) {}
 
   // Ends every wait; later claims fail with UNAVAILABLE.
@@ -28,9 +27,8 @@ class ClaimWaiter {
 
   // Claims up to `max_messages` (and `max_bytes`) for `ack_deadline`,
   // waiting until `deadline` for messages to arrive; empty when none came.
-  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub,
-                                                    int max_messages, int64_t max_bytes,
-                                                    absl::Duration ack_deadline,
+  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub, int max_messages,
+                                                    int64_t max_bytes, absl::Duration ack_deadline,
                                                     absl::Time deadline);
 
  private:

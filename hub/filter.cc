@@ -35,9 +35,7 @@ class Equals final : public FilterNode {
 class Has final : public FilterNode {
  public:
   explicit Has(std::string key) : key_(std::move(key)) {}
-  bool Matches(const Labels& attributes) const override {
-    return attributes.count(key_) != 0;
-  }
+  bool Matches(const Labels& attributes) const override { return attributes.count(key_) != 0; }
 
  private:
   std::string key_;
@@ -59,9 +57,7 @@ class HasPrefix final : public FilterNode {
 class Not final : public FilterNode {
  public:
   explicit Not(std::unique_ptr<FilterNode> inner) : inner_(std::move(inner)) {}
-  bool Matches(const Labels& attributes) const override {
-    return !inner_->Matches(attributes);
-  }
+  bool Matches(const Labels& attributes) const override { return !inner_->Matches(attributes); }
 
  private:
   std::unique_ptr<FilterNode> inner_;
@@ -107,8 +103,7 @@ class Parser {
   }
 
   void SkipSpace() {
-    while (pos_ < text_.size() &&
-           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
+    while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
       ++pos_;
     }
   }
@@ -134,8 +129,7 @@ class Parser {
   }
 
   static bool IsKeyChar(char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-           c == '-' || c == '.';
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
   }
 
   absl::StatusOr<std::string> String() {
@@ -223,8 +217,7 @@ class Parser {
     }
     auto value = String();
     if (!value.ok()) return value.status();
-    return std::unique_ptr<FilterNode>(
-        new Equals(std::move(*key), std::move(*value), negate));
+    return std::unique_ptr<FilterNode>(new Equals(std::move(*key), std::move(*value), negate));
   }
 
   absl::string_view text_;

@@ -51,26 +51,26 @@ TEST(FilterTest, QuotedKeysAndEscapes) {
 
 TEST(FilterTest, EveryMalformedFormIsInvalidArgument) {
   for (const char* bad : {
-           "attributes",                            // no predicate
-           "attributes.",                           // no key
-           "attributes.kind",                       // no operator
-           "attributes.kind =",                     // no value
-           "attributes.kind = order",               // unquoted value
-           "attributes.kind = \"order",             // unterminated string
-           "attributes.kind == \"x\"",              // unknown operator
-           "attributes.kind = \"\\x\"",             // bad escape
-           "attributes:",                           // no key
-           "kind = \"x\"",                          // not an attribute
-           "attributes:x AND",                      // dangling AND
-           "OR attributes:x",                       // leading OR
-           "attributes:x and attributes:y",         // lower-case keyword
-           "(attributes:x",                         // unbalanced
-           "attributes:x)",                         // unbalanced
-           "NOT",                                   // nothing to negate
-           "hasPrefix(attributes.x)",               // missing prefix
-           "hasPrefix(attributes.x, \"p\"",         // unbalanced
-           "hasPrefix(x, \"p\")",                   // not an attribute
-           "attributes:x attributes:y",             // missing junction
+           "attributes",                     // no predicate
+           "attributes.",                    // no key
+           "attributes.kind",                // no operator
+           "attributes.kind =",              // no value
+           "attributes.kind = order",        // unquoted value
+           "attributes.kind = \"order",      // unterminated string
+           "attributes.kind == \"x\"",       // unknown operator
+           "attributes.kind = \"\\x\"",      // bad escape
+           "attributes:",                    // no key
+           "kind = \"x\"",                   // not an attribute
+           "attributes:x AND",               // dangling AND
+           "OR attributes:x",                // leading OR
+           "attributes:x and attributes:y",  // lower-case keyword
+           "(attributes:x",                  // unbalanced
+           "attributes:x)",                  // unbalanced
+           "NOT",                            // nothing to negate
+           "hasPrefix(attributes.x)",        // missing prefix
+           "hasPrefix(attributes.x, \"p\"",  // unbalanced
+           "hasPrefix(x, \"p\")",            // not an attribute
+           "attributes:x attributes:y",      // missing junction
        }) {
     absl::StatusOr<Filter> f = Filter::Parse(bad);
     EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument) << bad;

@@ -80,9 +80,8 @@ TEST(GroupCommitterTest, BatchStopsAtMaxWeightButAlwaysTakesOne) {
 }
 
 TEST(GroupCommitterTest, EveryCallerOfAFailedBatchGetsItsError) {
-  GroupCommitter<Item> committer(1, 100, [](absl::Span<Item* const>) {
-    return absl::UnavailableError("database down");
-  });
+  GroupCommitter<Item> committer(
+      1, 100, [](absl::Span<Item* const>) { return absl::UnavailableError("database down"); });
   Item item{1};
   EXPECT_EQ(committer.Submit(item, 1).code(), absl::StatusCode::kUnavailable);
 }
@@ -143,8 +142,7 @@ TEST(GroupCommitterTest, ItemsOfOneKeyNeverCommitInTwoBatchesAtOnce) {
 }
 
 TEST(GroupCommitterTest, SubmitAfterStopIsUnavailable) {
-  GroupCommitter<Item> committer(2, 100,
-                                 [](absl::Span<Item* const>) { return absl::OkStatus(); });
+  GroupCommitter<Item> committer(2, 100, [](absl::Span<Item* const>) { return absl::OkStatus(); });
   committer.Stop();
   Item item{1};
   EXPECT_EQ(committer.Submit(item, 1).code(), absl::StatusCode::kUnavailable);

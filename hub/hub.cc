@@ -48,8 +48,8 @@ absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
   return publishing_.Publish(std::move(topic), std::move(messages));
 }
 
-absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription,
-                                                int max_messages, absl::Duration max_wait) {
+absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription, int max_messages,
+                                                absl::Duration max_wait) {
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidatePull(max_messages, max_wait));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));

@@ -85,8 +85,7 @@ class Hub final : private StreamBackend {
   absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name) {
     return admin_.GetSubscription(name);
   }
-  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
-                                                             int page_size,
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic, int page_size,
                                                              absl::string_view page_token) {
     return admin_.ListSubscriptions(topic, page_size, page_token);
   }
@@ -108,9 +107,9 @@ class Hub final : private StreamBackend {
                                              absl::Duration max_wait);
   absl::StatusOr<std::vector<AckResult>> Acknowledge(absl::string_view subscription,
                                                      const std::vector<std::string>& ack_ids);
-  absl::StatusOr<std::vector<AckResult>> ModifyAckDeadline(
-      absl::string_view subscription, const std::vector<std::string>& ack_ids,
-      int ack_deadline_seconds);
+  absl::StatusOr<std::vector<AckResult>> ModifyAckDeadline(absl::string_view subscription,
+                                                           const std::vector<std::string>& ack_ids,
+                                                           int ack_deadline_seconds);
   absl::StatusOr<std::vector<AckResult>> Reject(absl::string_view subscription,
                                                 const std::vector<std::string>& ack_ids,
                                                 absl::string_view reason);
@@ -129,9 +128,8 @@ class Hub final : private StreamBackend {
  private:
   // StreamBackend, for the streams this engine opens.
   absl::StatusOr<SubscriptionRecord> LoadSubscription(absl::string_view name) override;
-  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub,
-                                                    int max_messages, int64_t max_bytes,
-                                                    absl::Duration ack_deadline,
+  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub, int max_messages,
+                                                    int64_t max_bytes, absl::Duration ack_deadline,
                                                     absl::Time deadline) override;
   absl::StatusOr<std::vector<AckResult>> Ack(const SubscriptionRecord& sub,
                                              const std::vector<std::string>& ack_ids) override;

@@ -10,12 +10,11 @@ using prometheus::Histogram;
 // Publish and end-to-end latencies: a millisecond to a minute.
 const Histogram::BucketBoundaries kLatencySeconds = {
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60};
-const Histogram::BucketBoundaries kBatchSizes = {1,   2,   5,    10,   20,   50,  100,
+const Histogram::BucketBoundaries kBatchSizes = {1,   2,   5,    10,   20,   50,   100,
                                                  200, 500, 1000, 2000, 5000, 10000};
 
 prometheus::Family<prometheus::Counter>& Counter(prometheus::Registry& registry,
-                                                 const std::string& name,
-                                                 const std::string& help) {
+                                                 const std::string& name, const std::string& help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
 }
 
@@ -59,8 +58,8 @@ HubProbe::HubProbe(prometheus::Registry& registry)
                             "Acknowledgements refused: expired (the lease had run out, on "
                             "exactly-once subscriptions) or invalid (a malformed ack id, or, "
                             "where acks are checked, one naming no pending delivery)")),
-      nacks_(Counter(registry, "hub_nacks_total",
-                     "Messages handed back for redelivery (deadline 0)")),
+      nacks_(
+          Counter(registry, "hub_nacks_total", "Messages handed back for redelivery (deadline 0)")),
       lease_expirations_(Counter(registry, "hub_lease_expirations_total",
                                  "Leases that ran out while a stream of this replica "
                                  "held the message unacknowledged")),
@@ -88,8 +87,8 @@ void HubProbe::Published(absl::string_view topic, const std::vector<PublishResul
                          int64_t bytes) {
   const auto duplicates = std::count_if(results.begin(), results.end(),
                                         [](const PublishResult& r) { return r.duplicate; });
-  published_messages_.Add(Topic(topic)).Increment(
-      static_cast<double>(results.size() - static_cast<size_t>(duplicates)));
+  published_messages_.Add(Topic(topic))
+      .Increment(static_cast<double>(results.size() - static_cast<size_t>(duplicates)));
   published_bytes_.Add(Topic(topic)).Increment(static_cast<double>(bytes));
   publish_duplicates_.Add(Topic(topic)).Increment(static_cast<double>(duplicates));
 }
@@ -105,8 +104,7 @@ void HubProbe::PublishTransaction(int requests, int64_t messages) {
 
 void HubProbe::AckTransaction(int64_t acks) { acks_per_tx_.Observe(static_cast<double>(acks)); }
 
-void HubProbe::Delivered(absl::string_view subscription,
-                         const std::vector<Delivery>& deliveries) {
+void HubProbe::Delivered(absl::string_view subscription, const std::vector<Delivery>& deliveries) {
   if (deliveries.empty()) return;
   const auto again = std::count_if(deliveries.begin(), deliveries.end(),
                                    [](const Delivery& d) { return d.delivery_attempt > 1; });
@@ -133,9 +131,7 @@ void HubProbe::LeasesExpired(absl::string_view subscription, int64_t count) {
   lease_expirations_.Add(Sub(subscription)).Increment(static_cast<double>(count));
 }
 
-void HubProbe::EndToEnd(absl::Duration took) {
-  end_to_end_.Observe(absl::ToDoubleSeconds(took));
-}
+void HubProbe::EndToEnd(absl::Duration took) { end_to_end_.Observe(absl::ToDoubleSeconds(took)); }
 
 void HubProbe::StreamOpened(absl::string_view subscription) {
   streams_.Add(Sub(subscription)).Increment();

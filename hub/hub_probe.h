@@ -28,8 +28,7 @@ class HubProbe {
   explicit HubProbe(prometheus::Registry& registry);
 
   // One Publish (or a Transact's publish to one topic), committed.
-  void Published(absl::string_view topic, const std::vector<PublishResult>& results,
-                 int64_t bytes);
+  void Published(absl::string_view topic, const std::vector<PublishResult>& results, int64_t bytes);
   void PublishLatency(absl::Duration took);
   // One group-commit transaction: the requests and messages it carried.
   void PublishTransaction(int requests, int64_t messages);

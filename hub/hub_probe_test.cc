@@ -28,21 +28,28 @@ TEST(HubProbeTest, BacklogGaugesFollowTheSubscriptionsThatExist) {
       {Stats("billing", 7, 2, now - absl::Seconds(90)), Stats("shipping", 0, 0, std::nullopt)},
       now);
   std::string text = Scrape(registry);
-  EXPECT_THAT(text, HasSubstr(
-      R"(hub_subscription_backlog_messages{subscription="billing",topic="orders"} 7)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(hub_subscription_unacked_messages{subscription="billing",topic="orders"} 2)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(hub_subscription_oldest_unacked_age_seconds{subscription="billing",topic="orders"} 90)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(hub_subscription_oldest_unacked_age_seconds{subscription="shipping",topic="orders"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(hub_subscription_backlog_messages{subscription="billing",topic="orders"} 7)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(hub_subscription_unacked_messages{subscription="billing",topic="orders"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(hub_subscription_oldest_unacked_age_seconds{subscription="billing",topic="orders"} 90)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(hub_subscription_oldest_unacked_age_seconds{subscription="shipping",topic="orders"} 0)"));
 
   // billing deleted: its series go, rather than report a stale backlog.
   probe.SubscriptionStatsRefreshed({Stats("shipping", 3, 0, std::nullopt)}, now);
   text = Scrape(registry);
   EXPECT_THAT(text, Not(HasSubstr(R"(subscription="billing")")));
-  EXPECT_THAT(text, HasSubstr(
-      R"(hub_subscription_backlog_messages{subscription="shipping",topic="orders"} 3)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(hub_subscription_backlog_messages{subscription="shipping",topic="orders"} 3)"));
 }
 
 TEST(HubProbeTest, PublishCountsDuplicatesApart) {

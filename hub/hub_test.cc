@@ -35,8 +35,7 @@ class FakeStore final : public Store {
     if (it == topics_.end()) return absl::NotFoundError("topic");
     return it->second.config;
   }
-  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
-                                                      int limit) override {
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after, int limit) override {
     absl::MutexLock lock(&mu_);
     std::vector<TopicConfig> out;
     for (auto it = topics_.upper_bound(std::string(after));
@@ -47,8 +46,7 @@ class FakeStore final : public Store {
   }
   absl::Status DeleteTopic(absl::string_view name) override {
     absl::MutexLock lock(&mu_);
-    return topics_.erase(std::string(name)) ? absl::OkStatus()
-                                            : absl::NotFoundError("topic");
+    return topics_.erase(std::string(name)) ? absl::OkStatus() : absl::NotFoundError("topic");
   }
   absl::Status UpdateTopic(const TopicConfig& topic) override {
     absl::MutexLock lock(&mu_);
@@ -61,9 +59,10 @@ class FakeStore final : public Store {
     absl::MutexLock lock(&mu_);
     auto topic = topics_.find(sub.topic);
     if (topic == topics_.end()) return absl::NotFoundError("topic");
-    subs_[sub.name] = Sub{SubscriptionRecord{next_id_++, topic->second.id, sub,
-                                             std::make_shared<const Filter>()},
-                          static_cast<int64_t>(topic->second.messages.size()) + 1, {}};
+    subs_[sub.name] =
+        Sub{SubscriptionRecord{next_id_++, topic->second.id, sub, std::make_shared<const Filter>()},
+            static_cast<int64_t>(topic->second.messages.size()) + 1,
+            {}};
     ++subscriptions_created;
     return absl::OkStatus();
   }
@@ -73,14 +72,14 @@ class FakeStore final : public Store {
     if (it == subs_.end()) return absl::NotFoundError("subscription");
     return it->second.record;
   }
-  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
-      absl::string_view, absl::string_view, int) override {
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view,
+                                                                    absl::string_view,
+                                                                    int) override {
     return std::vector<SubscriptionConfig>{};
   }
   absl::Status DeleteSubscription(absl::string_view name) override {
     absl::MutexLock lock(&mu_);
-    return subs_.erase(std::string(name)) ? absl::OkStatus()
-                                          : absl::NotFoundError("subscription");
+    return subs_.erase(std::string(name)) ? absl::OkStatus() : absl::NotFoundError("subscription");
   }
   absl::Status UpdateSubscription(const SubscriptionConfig& sub) override {
     absl::MutexLock lock(&mu_);
@@ -231,7 +230,7 @@ class FakeStore final : public Store {
   };
   struct Sub {
     SubscriptionRecord record;
-    int64_t cursor;  // the next position to claim; positions count from 1
+    int64_t cursor;                    // the next position to claim; positions count from 1
     std::map<int64_t, LeaseRow> rows;  // valid: the lease runs
   };
   void Store(PublishItem& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -265,8 +264,8 @@ class FakeStore final : public Store {
     std::vector<int64_t> inserted;
     for (const LeaseInsert& i : changes.inserts) {
       const int64_t id = next_id_++;
-      s.rows[id] = LeaseRow{id, i.pending, i.attempt, 1, i.ordering_key, i.last_end,
-                            i.hold > absl::ZeroDuration()};
+      s.rows[id] = LeaseRow{
+          id, i.pending, i.attempt, 1, i.ordering_key, i.last_end, i.hold > absl::ZeroDuration()};
       inserted.push_back(id);
     }
     for (int64_t id : changes.deletes) s.rows.erase(id);
@@ -344,10 +343,8 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, InvalidPublishNeverReachesTheStore) {
   Message empty;
-  EXPECT_EQ(hub_->Publish("orders", {empty}).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(hub_->Publish("bad name", {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->Publish("orders", {empty}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->Publish("bad name", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_.publish_calls.load(), 0);
 }
 
@@ -358,10 +355,8 @@ TEST_F(HubTest, StatsCountBacklogAndUnacked) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->backlog_messages, 3);
   EXPECT_EQ(stats->unacked_messages, 2);
-  EXPECT_EQ(hub_->GetSubscriptionStats("x").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(hub_->GetSubscriptionStats("missing").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(hub_->GetSubscriptionStats("x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->GetSubscriptionStats("missing").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(HubTest, ConcurrentPublishesShareTransactions) {
@@ -398,8 +393,7 @@ TEST_F(HubTest, WaitingPullWakesOnPublishNotOnPoll) {
 
 TEST_F(HubTest, PullWithoutWaitReturnsEmptyAtOnce) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<Delivery>> got =
-      hub_->Pull("billing", 10, absl::ZeroDuration());
+  absl::StatusOr<std::vector<Delivery>> got = hub_->Pull("billing", 10, absl::ZeroDuration());
   ASSERT_TRUE(got.ok());
   EXPECT_TRUE(got->empty());
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
@@ -443,8 +437,7 @@ TEST_F(HubTest, StreamRejectsMismatchedModifyArrays) {
   StreamRequest too_long;
   too_long.modify_deadline_ack_ids = {"1-1-1"};
   too_long.modify_deadline_seconds = {601};
-  EXPECT_EQ((*session)->Handle(too_long).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*session)->Handle(too_long).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(HubTest, NackIdsReachTheStore) {
@@ -480,8 +473,7 @@ TEST_F(HubTest, DeletedSubscriptionEndsTheStreamWithNotFound) {
 }
 
 TEST_F(HubTest, AcknowledgeReportsMalformedIdsInvalid) {
-  absl::StatusOr<std::vector<AckResult>> results =
-      hub_->Acknowledge("billing", {"1-1-1", "nope"});
+  absl::StatusOr<std::vector<AckResult>> results = hub_->Acknowledge("billing", {"1-1-1", "nope"});
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 2u);
   EXPECT_EQ((*results)[0].status, AckStatus::kOk);
@@ -494,8 +486,7 @@ TEST_F(HubTest, MalformedFilterAndMissingDeadLetterTopicAreRefusedBeforeStoring)
   sub.name = "filtered";
   sub.topic = "orders";
   sub.filter = "attributes.kind = order";
-  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(), absl::StatusCode::kInvalidArgument);
   sub.filter = "";
   sub.dead_letter_policy.topic = "nowhere";
   EXPECT_EQ(hub_->CreateSubscription(sub).status().code(), absl::StatusCode::kNotFound);
@@ -511,8 +502,10 @@ SubscriptionConfig NewSubscription(const std::string& name, DeliveryGuarantee g)
 }
 
 TEST_F(HubTest, AcksAreRoutedByGuarantee) {
-  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("most", DeliveryGuarantee::kAtMostOnce)).ok());
-  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  ASSERT_TRUE(
+      hub_->CreateSubscription(NewSubscription("most", DeliveryGuarantee::kAtMostOnce)).ok());
+  ASSERT_TRUE(
+      hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
   ASSERT_TRUE(hub_->Acknowledge("billing", {"1-1-1"}).ok());
   EXPECT_EQ(store_.acked.load(), 1);  // the batched path
   ASSERT_TRUE(hub_->Acknowledge("most", {"1-1-2"}).ok());
@@ -528,7 +521,8 @@ TEST_F(HubTest, AcksAreRoutedByGuarantee) {
 }
 
 TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
-  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  ASSERT_TRUE(
+      hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
   auto exact = hub_->OpenStream(StreamSettings{"exact", 0, 0, 0});
   auto plain = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
   ASSERT_TRUE(exact.ok() && plain.ok());
@@ -547,7 +541,8 @@ TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
 }
 
 TEST_F(HubTest, TransactOnExactlyOnceAbortsOnAMalformedAckIdWithoutCallingTheStore) {
-  ASSERT_TRUE(hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
+  ASSERT_TRUE(
+      hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
   Message m;
   m.data = "out";
   std::vector<TransactPublish> publishes = {{"orders", {m}}};

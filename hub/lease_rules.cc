@@ -130,8 +130,8 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
       std::set<int64_t>& gone = removed[row.lease_id];
       const bool pending = Contains(row.pending, id.position) && gone.count(id.position) == 0;
       // On a keyed row only the head was ever delivered.
-      const bool delivered = row.ordering_key.empty() ||
-                             (!row.pending.empty() && row.pending.front() == id.position);
+      const bool delivered =
+          row.ordering_key.empty() || (!row.pending.empty() && row.pending.front() == id.position);
       if (pending && delivered) status = Verdict(exactly_once, row, id);
       if (status == AckStatus::kOk) {
         gone.insert(id.position);
@@ -162,8 +162,8 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
   return plan;
 }
 
-ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due,
-                         int room, absl::Duration ack_deadline) {
+ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
+                         absl::Duration ack_deadline) {
   ClaimPlan plan;
   for (const LeaseRow& row : due) {
     if (!row.ordering_key.empty()) {
@@ -213,53 +213,71 @@ std::vector<std::string> KeysToLock(const SubscriptionRecord& sub,
   return std::vector<std::string>(keys.begin(), keys.end());
 }
 
-NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
-                          absl::Span<const ScannedMessage> scan, int scan_limit,
-                          const std::map<std::string, int64_t>& keyed_rows, int max_messages,
-                          int64_t max_bytes, absl::Duration ack_deadline) {
-  const bool ordered = sub.config.enable_message_ordering && !AtMostOnce(sub);
-  std::vector<int64_t> unkeyed;
+namespace {
+
+// What a scan of new messages decided, before any row is planned.
+struct ScanDecisions {
+  std::vector<int64_t> unkeyed;                           // delivered, no ordering key to keep
   std::map<std::string, std::vector<int64_t>> new_keyed;  // front() is delivered
-  std::map<int64_t, std::vector<int64_t>> appends;
+  std::map<int64_t, std::vector<int64_t>> appends;        // queued behind a key's row
+  int64_t last = 0;                                       // the last position decided on
+  bool stopped = false;                                   // a limit ended the scan
+};
+
+ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
+                         absl::Span<const ScannedMessage> scan,
+                         const std::map<std::string, int64_t>& keyed_rows, int max_messages,
+                         int64_t max_bytes) {
+  const bool ordered = sub.config.enable_message_ordering && !AtMostOnce(sub);
+  ScanDecisions d;
+  d.last = cursor - 1;
   int delivered = 0;
   int64_t bytes = 0;
-  int64_t last = cursor - 1;
-  bool stopped = false;
   for (const ScannedMessage& m : scan) {
     // Non-matching messages are passed over: no write for them at all.
     if (!sub.filter->Matches(m.attributes)) {
-      last = m.position;
+      d.last = m.position;
       continue;
     }
-    if (ordered && !m.ordering_key.empty()) {
+    const bool keyed = ordered && !m.ordering_key.empty();
+    if (keyed) {
       if (auto it = keyed_rows.find(m.ordering_key); it != keyed_rows.end()) {
-        appends[it->second].push_back(m.position);
-        last = m.position;
+        d.appends[it->second].push_back(m.position);
+        d.last = m.position;
         continue;
       }
-      if (auto it = new_keyed.find(m.ordering_key); it != new_keyed.end()) {
+      if (auto it = d.new_keyed.find(m.ordering_key); it != d.new_keyed.end()) {
         it->second.push_back(m.position);
-        last = m.position;
+        d.last = m.position;
         continue;
       }
     }
     if (delivered >= max_messages || (delivered > 0 && bytes + m.bytes > max_bytes)) {
-      stopped = true;
+      d.stopped = true;
       break;
     }
     ++delivered;
     bytes += m.bytes;
-    last = m.position;
-    if (ordered && !m.ordering_key.empty()) {
-      new_keyed[m.ordering_key] = {m.position};
+    d.last = m.position;
+    if (keyed) {
+      d.new_keyed[m.ordering_key] = {m.position};
     } else {
-      unkeyed.push_back(m.position);
+      d.unkeyed.push_back(m.position);
     }
   }
+  return d;
+}
 
+}  // namespace
+
+NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
+                          absl::Span<const ScannedMessage> scan, int scan_limit,
+                          const std::map<std::string, int64_t>& keyed_rows, int max_messages,
+                          int64_t max_bytes, absl::Duration ack_deadline) {
+  ScanDecisions d = DecideScan(sub, cursor, scan, keyed_rows, max_messages, max_bytes);
   NewClaimPlan plan;
-  plan.more = !stopped && scan.size() == static_cast<size_t>(scan_limit);
-  plan.next_cursor = std::max(cursor, last + 1);
+  plan.more = !d.stopped && scan.size() == static_cast<size_t>(scan_limit);
+  plan.next_cursor = std::max(cursor, d.last + 1);
   const absl::Duration due = ack_deadline + RetryBackoff(sub.config.retry_policy, 1);
   ClaimPlan& claim = plan.claim;
   auto insert = [&](std::vector<int64_t> positions, const std::string& key) {
@@ -269,16 +287,16 @@ NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
   };
   if (AtMostOnce(sub)) {
     // Done before it is sent: the cursor moved, no lease is kept.
-    for (int64_t p : unkeyed) claim.leased.push_back({p, 0, -1, 0, 1});
-  } else if (!unkeyed.empty()) {
-    const int row = insert(unkeyed, "");
-    for (int64_t p : unkeyed) claim.leased.push_back({p, 0, row, 1, 1});
+    for (int64_t p : d.unkeyed) claim.leased.push_back({p, 0, -1, 0, 1});
+  } else if (!d.unkeyed.empty()) {
+    const int row = insert(d.unkeyed, "");
+    for (int64_t p : d.unkeyed) claim.leased.push_back({p, 0, row, 1, 1});
   }
-  for (auto& [key, positions] : new_keyed) {
+  for (auto& [key, positions] : d.new_keyed) {
     const int64_t head = positions.front();
     claim.leased.push_back({head, 0, insert(std::move(positions), key), 1, 1});
   }
-  for (auto& [lease_id, positions] : appends) {
+  for (auto& [lease_id, positions] : d.appends) {
     claim.changes.append_pending.push_back({lease_id, std::move(positions)});
   }
   return plan;

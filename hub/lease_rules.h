@@ -123,8 +123,8 @@ struct ClaimPlan {
 // (a keyed row loses its head only, and its next message becomes the head),
 // a row that fits goes out whole under its next generation, a larger one is
 // split (its first `room` positions go out under a new row).
-ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due,
-                         int room, absl::Duration ack_deadline);
+ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
+                         absl::Duration ack_deadline);
 
 // Nacks: only the current delivery of a row may end it early (an older one
 // would take the message from its new holder). A whole row, or a keyed row's

@@ -31,8 +31,8 @@ SubscriptionRecord WithDeadLetters(SubscriptionRecord sub, int max_attempts) {
   return sub;
 }
 
-LeaseRow Row(int64_t id, vector<int64_t> pending, int attempt, int generation,
-             std::string key = "", bool valid = true) {
+LeaseRow Row(int64_t id, vector<int64_t> pending, int attempt, int generation, std::string key = "",
+             bool valid = true) {
   LeaseRow row;
   row.lease_id = id;
   row.pending = std::move(pending);
@@ -56,22 +56,39 @@ TEST(PlanSettleTest, VerdictsFollowTheGuarantee) {
   const auto kAlo = DeliveryGuarantee::kAtLeastOnce;
   const VerdictCase cases[] = {
       {"current delivery, lease runs", kEo, Row(1, {10, 11}, 1, 2), {1, 2, 10}, AckStatus::kOk},
-      {"current delivery, lease ran out", kEo, Row(1, {10}, 1, 2, "", false), {1, 2, 10},
+      {"current delivery, lease ran out",
+       kEo,
+       Row(1, {10}, 1, 2, "", false),
+       {1, 2, 10},
        AckStatus::kExpired},
-      {"current delivery, lease ran out, at-least-once", kAlo, Row(1, {10}, 1, 2, "", false),
-       {1, 2, 10}, AckStatus::kOk},
+      {"current delivery, lease ran out, at-least-once",
+       kAlo,
+       Row(1, {10}, 1, 2, "", false),
+       {1, 2, 10},
+       AckStatus::kOk},
       {"the delivery before", kEo, Row(1, {10}, 2, 3), {1, 2, 10}, AckStatus::kExpired},
-      {"the delivery before, at-least-once", kAlo, Row(1, {10}, 2, 3), {1, 2, 10},
-       AckStatus::kOk},
+      {"the delivery before, at-least-once", kAlo, Row(1, {10}, 2, 3), {1, 2, 10}, AckStatus::kOk},
       {"two deliveries before", kEo, Row(1, {10}, 3, 4), {1, 2, 10}, AckStatus::kInvalid},
-      {"two deliveries before, at-least-once", kAlo, Row(1, {10}, 3, 4), {1, 2, 10},
+      {"two deliveries before, at-least-once",
+       kAlo,
+       Row(1, {10}, 3, 4),
+       {1, 2, 10},
        AckStatus::kOk},
-      {"a later generation than the row's", kEo, Row(1, {10}, 1, 2), {1, 3, 10},
+      {"a later generation than the row's",
+       kEo,
+       Row(1, {10}, 1, 2),
+       {1, 3, 10},
        AckStatus::kInvalid},
-      {"a position the row does not hold", kEo, Row(1, {10}, 1, 2), {1, 2, 12},
+      {"a position the row does not hold",
+       kEo,
+       Row(1, {10}, 1, 2),
+       {1, 2, 12},
        AckStatus::kInvalid},
       {"a keyed row's head", kEo, Row(1, {10, 11}, 1, 1, "k"), {1, 1, 10}, AckStatus::kOk},
-      {"a keyed row's queued message", kAlo, Row(1, {10, 11}, 1, 1, "k"), {1, 1, 11},
+      {"a keyed row's queued message",
+       kAlo,
+       Row(1, {10, 11}, 1, 1, "k"),
+       {1, 1, 11},
        AckStatus::kInvalid},
       {"another subscription's row", kAlo, Row(2, {10}, 1, 1), {1, 1, 10}, AckStatus::kInvalid},
   };
@@ -138,8 +155,7 @@ TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
 
 TEST(PlanRedeliveryTest, ARowLargerThanTheRoomIsSplit) {
   const ClaimPlan plan =
-      PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2,
-                     absl::Seconds(30));
+      PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2, absl::Seconds(30));
   ASSERT_EQ(plan.changes.set_pending.size(), 1u);
   EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{12}));
   ASSERT_EQ(plan.changes.inserts.size(), 1u);
@@ -168,8 +184,8 @@ TEST(PlanRedeliveryTest, RowsOutOfAttemptsGoToTheDeadLetterTopic) {
 
 TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
-  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5,
-                                        absl::Seconds(30));
+  const ClaimPlan plan =
+      PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5, absl::Seconds(30));
   ASSERT_EQ(plan.changes.dead_letters.size(), 1u);
   EXPECT_EQ(plan.changes.dead_letters[0].position, 10);
   ASSERT_EQ(plan.leased.size(), 1u);
@@ -182,8 +198,7 @@ TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
 
 TEST(PlanRedeliveryTest, AKeyWithoutRoomKeepsItsNewHeadUndelivered) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
-  const ClaimPlan plan =
-      PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, absl::Seconds(30));
   EXPECT_TRUE(plan.leased.empty());
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   EXPECT_EQ(plan.changes.rewrites[0].attempt, 0);
@@ -225,8 +240,8 @@ ScannedMessage Scanned(int64_t position, std::string key = "", int64_t bytes = 1
 }
 
 TEST(PlanNewClaimTest, TheFilterPassesMessagesOverWithoutAWrite) {
-  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, false,
-                                     "attributes.kind = \"order\"");
+  const SubscriptionRecord sub =
+      Sub(DeliveryGuarantee::kAtLeastOnce, false, "attributes.kind = \"order\"");
   const vector<ScannedMessage> scan = {Scanned(5, "", 10, {{"kind", "order"}}),
                                        Scanned(6, "", 10, {{"kind", "refund"}}),
                                        Scanned(7, "", 10, {{"kind", "order"}})};
@@ -286,9 +301,8 @@ TEST(PlanNewClaimTest, AFullScanFilteredOutAsksForMore) {
 
 TEST(PlanNewClaimTest, AtMostOnceKeepsNoLeaseAndIgnoresOrdering) {
   const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtMostOnce, true);
-  const NewClaimPlan plan =
-      PlanNewClaim(sub, 1, {Scanned(1, "a"), Scanned(2, "a")}, 1000, {}, 10, 1000,
-                   absl::Seconds(30));
+  const NewClaimPlan plan = PlanNewClaim(sub, 1, {Scanned(1, "a"), Scanned(2, "a")}, 1000, {}, 10,
+                                         1000, absl::Seconds(30));
   EXPECT_TRUE(plan.claim.changes.inserts.empty());
   ASSERT_EQ(plan.claim.leased.size(), 2u);
   EXPECT_EQ(plan.claim.leased[0].lease_id, 0);
@@ -299,8 +313,8 @@ TEST(PlanNewClaimTest, AtMostOnceKeepsNoLeaseAndIgnoresOrdering) {
 TEST(PlanNewClaimTest, NewLeasesAreDueAfterTheDeadlineAndTheFirstBackoff) {
   SubscriptionRecord sub = Sub();
   sub.config.retry_policy = {absl::Seconds(5), absl::Seconds(60)};
-  const NewClaimPlan plan = PlanNewClaim(sub, 1, {Scanned(1)}, 1000, {}, 10, 1000,
-                                         absl::Seconds(30));
+  const NewClaimPlan plan =
+      PlanNewClaim(sub, 1, {Scanned(1)}, 1000, {}, 10, 1000, absl::Seconds(30));
   ASSERT_EQ(plan.claim.changes.inserts.size(), 1u);
   EXPECT_EQ(plan.claim.changes.inserts[0].hold, absl::Seconds(30));
   EXPECT_EQ(plan.claim.changes.inserts[0].due, absl::Seconds(35));

@@ -84,8 +84,7 @@ absl::StatusOr<std::vector<AckResult>> Settlement::Settle(const SubscriptionReco
     CountAcks(sub.config.name, parsed.results);
     return std::move(parsed.results);
   }
-  ASSIGN_OR_RETURN(std::vector<AckStatus> statuses,
-                   store_.Settle(sub, parsed.ids, kind, reason));
+  ASSIGN_OR_RETURN(std::vector<AckStatus> statuses, store_.Settle(sub, parsed.ids, kind, reason));
   ApplyVerdicts(statuses, parsed.results);
   if (kind == SettleKind::kAck) CountAcks(sub.config.name, parsed.results);
   // On an ordered subscription a settled message releases the next one of

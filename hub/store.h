@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -63,19 +63,19 @@ class Store {
   virtual absl::Status CreateTopic(const TopicConfig& topic) = 0;
   virtual absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) = 0;
   // Topics with names after `after`, in name order.
-  virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(
-      absl::string_view after, int limit) = 0;
+  virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
+                                                              int limit) = 0;
   virtual absl::Status DeleteTopic(absl::string_view name) = 0;
   // Stores retention, dedup window and labels; NOT_FOUND when missing.
   virtual absl::Status UpdateTopic(const TopicConfig& topic) = 0;
 
   virtual absl::Status CreateSubscription(const SubscriptionConfig& sub) = 0;
-  virtual absl::StatusOr<SubscriptionRecord> GetSubscription(
-      absl::string_view name) = 0;
+  virtual absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) = 0;
   // Subscriptions (of `topic`, or of all topics when it is empty) with names
   // after `after`, in name order. NOT_FOUND when `topic` does not exist.
-  virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
-      absl::string_view topic, absl::string_view after, int limit) = 0;
+  virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+                                                                            absl::string_view after,
+                                                                            int limit) = 0;
   virtual absl::Status DeleteSubscription(absl::string_view name) = 0;
   // Stores the mutable fields (API.md, UpdateSubscription).
   virtual absl::Status UpdateSubscription(const SubscriptionConfig& sub) = 0;
@@ -87,9 +87,9 @@ class Store {
   // Leases up to `max_messages` messages of the subscription, redeliveries
   // first, for `ack_deadline`. New messages also stop at `max_bytes` of data
   // (at least one is taken). NOT_FOUND when the subscription is gone.
-  virtual absl::StatusOr<std::vector<Delivery>> Claim(
-      const SubscriptionRecord& sub, int max_messages, int64_t max_bytes,
-      absl::Duration ack_deadline) = 0;
+  virtual absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub,
+                                                      int max_messages, int64_t max_bytes,
+                                                      absl::Duration ack_deadline) = 0;
 
   // At-least-once acks of plain (unordered) subscriptions, any number of
   // subscriptions in one statement. Idempotent; no per-id outcome.
@@ -98,24 +98,23 @@ class Store {
   // exactly-once rules of API.md; ordered subscriptions release the next
   // message of a key). Rejected messages go to the dead-letter topic with
   // `reason` in the same transaction.
-  virtual absl::StatusOr<std::vector<AckStatus>> Settle(
-      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
-      SettleKind kind, absl::string_view reason) = 0;
+  virtual absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord& sub,
+                                                        absl::Span<const AckId> ids,
+                                                        SettleKind kind,
+                                                        absl::string_view reason) = 0;
   // Acks `ids` and stores `publishes` in one transaction. On an
   // exactly-once subscription any outcome but OK aborts it all (ABORTED).
   // A publish to a missing topic fails it all (NOT_FOUND).
-  virtual absl::StatusOr<TransactResult> Transact(
-      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
-      absl::Span<PublishItem* const> publishes) = 0;
+  virtual absl::StatusOr<TransactResult> Transact(const SubscriptionRecord& sub,
+                                                  absl::Span<const AckId> ids,
+                                                  absl::Span<PublishItem* const> publishes) = 0;
   // Messages published before `time` count as acknowledged, those at or
   // after it are delivered again.
   virtual absl::Status Seek(const SubscriptionRecord& sub, absl::Time time) = 0;
   // Ends the named deliveries; the messages are redelivered after backoff.
-  virtual absl::Status Nack(const SubscriptionRecord& sub,
-                            absl::Span<const AckId> ids) = 0;
+  virtual absl::Status Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) = 0;
   // Extends the leases of the named deliveries to now + `deadline`.
-  virtual absl::Status ExtendLeases(const SubscriptionRecord& sub,
-                                    absl::Span<const AckId> ids,
+  virtual absl::Status ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
                                     absl::Duration deadline) = 0;
 
   // Backlog and lag of the named subscription, or of every subscription

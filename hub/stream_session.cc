@@ -67,8 +67,8 @@ absl::StatusOr<std::optional<StreamSession::Room>> StreamSession::WaitForRoom() 
   mu_.AwaitWithTimeout(absl::Condition(&ready), limits_.poll_interval);
   if (closed_) return absl::UnavailableError("the stream was closed");
   if (!HasRoom()) return std::nullopt;
-  return Room{static_cast<int>(std::min<int64_t>(
-                  max_messages_ - static_cast<int64_t>(held_.size()), limits_.max_claim_batch)),
+  return Room{static_cast<int>(std::min<int64_t>(max_messages_ - static_cast<int64_t>(held_.size()),
+                                                 limits_.max_claim_batch)),
               std::min(max_bytes_ - held_bytes_, limits_.max_claim_bytes)};
 }
 

@@ -65,8 +65,8 @@ struct Message {
   Labels attributes;
   std::string ordering_key;
   std::string idempotency_key;
-  std::string message_id;    // output only
-  absl::Time publish_time;   // output only
+  std::string message_id;   // output only
+  absl::Time publish_time;  // output only
 };
 
 struct PublishResult {

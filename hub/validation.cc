@@ -7,22 +7,18 @@
 namespace hub {
 namespace {
 
-absl::Status Invalid(absl::string_view message) {
-  return absl::InvalidArgumentError(message);
-}
+absl::Status Invalid(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
 bool IsNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '_' || c == '-' || c == '~' || c == '+' || c == '%';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+         c == '~' || c == '+' || c == '%';
 }
 
 // PostgreSQL text cannot hold a NUL byte; rejecting it here keeps the error
 // INVALID_ARGUMENT instead of a failed transaction.
-absl::Status ValidateText(absl::string_view what, absl::string_view text,
-                          size_t max_bytes) {
+absl::Status ValidateText(absl::string_view what, absl::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) {
-    return Invalid(absl::StrCat(what, " is ", text.size(),
-                                " bytes; the limit is ", max_bytes));
+    return Invalid(absl::StrCat(what, " is ", text.size(), " bytes; the limit is ", max_bytes));
   }
   if (text.find('\0') != absl::string_view::npos) {
     return Invalid(absl::StrCat(what, " contains a NUL byte"));
@@ -32,8 +28,7 @@ absl::Status ValidateText(absl::string_view what, absl::string_view text,
 
 absl::Status ValidateLabels(const Labels& labels) {
   if (labels.size() > Limits::kMaxLabels) {
-    return Invalid(absl::StrCat("at most ", Limits::kMaxLabels,
-                                " labels are allowed"));
+    return Invalid(absl::StrCat("at most ", Limits::kMaxLabels, " labels are allowed"));
   }
   for (const auto& [key, value] : labels) {
     if (key.empty()) return Invalid("a label key is empty");
@@ -43,13 +38,11 @@ absl::Status ValidateLabels(const Labels& labels) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateDuration(absl::string_view what, absl::Duration d,
-                              absl::Duration min, absl::Duration max) {
+absl::Status ValidateDuration(absl::string_view what, absl::Duration d, absl::Duration min,
+                              absl::Duration max) {
   if (d < min || d > max) {
-    return Invalid(absl::StrCat(what, " must be between ",
-                                absl::FormatDuration(min), " and ",
-                                absl::FormatDuration(max), ", got ",
-                                absl::FormatDuration(d)));
+    return Invalid(absl::StrCat(what, " must be between ", absl::FormatDuration(min), " and ",
+                                absl::FormatDuration(max), ", got ", absl::FormatDuration(d)));
   }
   return absl::OkStatus();
 }
@@ -57,8 +50,7 @@ absl::Status ValidateDuration(absl::string_view what, absl::Duration d,
 }  // namespace
 
 int64_t MessageBytes(const Message& message) {
-  int64_t bytes = static_cast<int64_t>(message.data.size() +
-                                       message.ordering_key.size() +
+  int64_t bytes = static_cast<int64_t>(message.data.size() + message.ordering_key.size() +
                                        message.idempotency_key.size());
   for (const auto& [key, value] : message.attributes) {
     bytes += static_cast<int64_t>(key.size() + value.size());
@@ -67,19 +59,16 @@ int64_t MessageBytes(const Message& message) {
 }
 
 absl::Status ValidateName(absl::string_view what, absl::string_view name) {
-  if (name.size() < Limits::kMinNameLength ||
-      name.size() > Limits::kMaxNameLength) {
-    return Invalid(absl::StrCat(what, " name must be ", Limits::kMinNameLength,
-                                "..", Limits::kMaxNameLength,
-                                " characters, got ", name.size()));
+  if (name.size() < Limits::kMinNameLength || name.size() > Limits::kMaxNameLength) {
+    return Invalid(absl::StrCat(what, " name must be ", Limits::kMinNameLength, "..",
+                                Limits::kMaxNameLength, " characters, got ", name.size()));
   }
   if (!absl::ascii_isalpha(static_cast<unsigned char>(name[0]))) {
     return Invalid(absl::StrCat(what, " name must start with a letter"));
   }
   for (char c : name) {
     if (!IsNameChar(c)) {
-      return Invalid(absl::StrCat(
-          what, " name may hold only letters, digits and . _ - ~ + %"));
+      return Invalid(absl::StrCat(what, " name may hold only letters, digits and . _ - ~ + %"));
     }
   }
   return absl::OkStatus();
@@ -87,20 +76,17 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
 
 absl::Status ValidateTopicConfig(const TopicConfig& topic) {
   RETURN_IF_ERROR(ValidateName("topic", topic.name));
-  RETURN_IF_ERROR(ValidateDuration("message_retention", topic.message_retention,
-                       absl::Minutes(1), kMaxRetention));
-  RETURN_IF_ERROR(ValidateDuration("dedup_window", topic.dedup_window, absl::Seconds(1),
-                       kMaxRetention));
+  RETURN_IF_ERROR(ValidateDuration("message_retention", topic.message_retention, absl::Minutes(1),
+                                   kMaxRetention));
+  RETURN_IF_ERROR(
+      ValidateDuration("dedup_window", topic.dedup_window, absl::Seconds(1), kMaxRetention));
   return ValidateLabels(topic.labels);
 }
 
 absl::Status ValidateAckDeadline(int seconds) {
-  if (seconds < Limits::kMinAckDeadlineSeconds ||
-      seconds > Limits::kMaxAckDeadlineSeconds) {
-    return Invalid(absl::StrCat("ack_deadline_seconds must be ",
-                                Limits::kMinAckDeadlineSeconds, "..",
-                                Limits::kMaxAckDeadlineSeconds, ", got ",
-                                seconds));
+  if (seconds < Limits::kMinAckDeadlineSeconds || seconds > Limits::kMaxAckDeadlineSeconds) {
+    return Invalid(absl::StrCat("ack_deadline_seconds must be ", Limits::kMinAckDeadlineSeconds,
+                                "..", Limits::kMaxAckDeadlineSeconds, ", got ", seconds));
   }
   return absl::OkStatus();
 }
@@ -115,30 +101,26 @@ absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub) {
     RETURN_IF_ERROR(ValidateName("dead_letter_topic", dlq.topic));
     if (dlq.max_delivery_attempts < Limits::kMinDeliveryAttempts ||
         dlq.max_delivery_attempts > Limits::kMaxDeliveryAttempts) {
-      return Invalid(absl::StrCat("max_delivery_attempts must be ",
-                                  Limits::kMinDeliveryAttempts, "..",
-                                  Limits::kMaxDeliveryAttempts));
+      return Invalid(absl::StrCat("max_delivery_attempts must be ", Limits::kMinDeliveryAttempts,
+                                  "..", Limits::kMaxDeliveryAttempts));
     }
   }
   const RetryPolicy& retry = sub.retry_policy;
-  RETURN_IF_ERROR(ValidateDuration("minimum_backoff", retry.minimum_backoff,
-                       absl::ZeroDuration(), kMaxBackoff));
-  RETURN_IF_ERROR(ValidateDuration("maximum_backoff", retry.maximum_backoff,
-                       absl::ZeroDuration(), kMaxBackoff));
+  RETURN_IF_ERROR(ValidateDuration("minimum_backoff", retry.minimum_backoff, absl::ZeroDuration(),
+                                   kMaxBackoff));
+  RETURN_IF_ERROR(ValidateDuration("maximum_backoff", retry.maximum_backoff, absl::ZeroDuration(),
+                                   kMaxBackoff));
   if (retry.maximum_backoff < retry.minimum_backoff) {
     return Invalid("maximum_backoff must not be less than minimum_backoff");
   }
   return ValidateLabels(sub.labels);
 }
 
-absl::Status ValidatePublish(absl::string_view topic,
-                             const std::vector<Message>& messages,
+absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,
                              const Limits& limits) {
   RETURN_IF_ERROR(ValidateName("topic", topic));
-  if (messages.empty() ||
-      messages.size() > static_cast<size_t>(Limits::kMaxMessagesPerPublish)) {
-    return Invalid(absl::StrCat("a publish carries 1..",
-                                Limits::kMaxMessagesPerPublish,
+  if (messages.empty() || messages.size() > static_cast<size_t>(Limits::kMaxMessagesPerPublish)) {
+    return Invalid(absl::StrCat("a publish carries 1..", Limits::kMaxMessagesPerPublish,
                                 " messages, got ", messages.size()));
   }
   int64_t total = 0;
@@ -149,34 +131,31 @@ absl::Status ValidatePublish(absl::string_view topic,
       return Invalid(absl::StrCat(where, " has neither data nor attributes"));
     }
     if (m.attributes.size() > static_cast<size_t>(Limits::kMaxAttributes)) {
-      return Invalid(absl::StrCat(where, " has ", m.attributes.size(),
-                                  " attributes; the limit is ",
+      return Invalid(absl::StrCat(where, " has ", m.attributes.size(), " attributes; the limit is ",
                                   Limits::kMaxAttributes));
     }
     for (const auto& [key, value] : m.attributes) {
       if (key.empty()) {
         return Invalid(absl::StrCat(where, " has an empty attribute key"));
       }
-      RETURN_IF_ERROR(ValidateText(absl::StrCat(where, " attribute key"), key,
-                       Limits::kMaxAttributeKeyBytes));
+      RETURN_IF_ERROR(
+          ValidateText(absl::StrCat(where, " attribute key"), key, Limits::kMaxAttributeKeyBytes));
       RETURN_IF_ERROR(ValidateText(absl::StrCat(where, " attribute value"), value,
-                       Limits::kMaxAttributeValueBytes));
+                                   Limits::kMaxAttributeValueBytes));
     }
     RETURN_IF_ERROR(ValidateText(absl::StrCat(where, " ordering_key"), m.ordering_key,
-                     Limits::kMaxOrderingKeyBytes));
-    RETURN_IF_ERROR(ValidateText(absl::StrCat(where, " idempotency_key"),
-                     m.idempotency_key, Limits::kMaxIdempotencyKeyBytes));
+                                 Limits::kMaxOrderingKeyBytes));
+    RETURN_IF_ERROR(ValidateText(absl::StrCat(where, " idempotency_key"), m.idempotency_key,
+                                 Limits::kMaxIdempotencyKeyBytes));
     const int64_t bytes = MessageBytes(m);
     if (bytes > limits.max_message_bytes) {
-      return Invalid(absl::StrCat(where, " is ", bytes,
-                                  " bytes; the maximum message size is ",
+      return Invalid(absl::StrCat(where, " is ", bytes, " bytes; the maximum message size is ",
                                   limits.max_message_bytes));
     }
     total += bytes;
   }
   if (total > Limits::kMaxPublishRequestBytes) {
-    return Invalid(absl::StrCat("the request holds ", total,
-                                " bytes of messages; the limit is ",
+    return Invalid(absl::StrCat("the request holds ", total, " bytes of messages; the limit is ",
                                 Limits::kMaxPublishRequestBytes));
   }
   return absl::OkStatus();
@@ -209,15 +188,15 @@ absl::Status ValidatePull(int max_messages, absl::Duration max_wait) {
 
 absl::Status ValidateAckIdCount(size_t count) {
   if (count > static_cast<size_t>(Limits::kMaxAckIdsPerRequest)) {
-    return Invalid(
-        absl::StrCat("at most ", Limits::kMaxAckIdsPerRequest, " ack ids per request"));
+    return Invalid(absl::StrCat("at most ", Limits::kMaxAckIdsPerRequest, " ack ids per request"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateModifyDeadline(int seconds) {
   if (seconds < 0 || seconds > Limits::kMaxAckDeadlineSeconds) {
-    return Invalid(absl::StrCat("ack_deadline_seconds must be 0..", Limits::kMaxAckDeadlineSeconds));
+    return Invalid(
+        absl::StrCat("ack_deadline_seconds must be 0..", Limits::kMaxAckDeadlineSeconds));
   }
   return absl::OkStatus();
 }
@@ -261,8 +240,7 @@ absl::Status ValidateStreamSettings(const StreamSettings& settings) {
 
 absl::Status ValidateStreamRequest(const StreamRequest& request) {
   if (request.modify_deadline_ack_ids.size() != request.modify_deadline_seconds.size()) {
-    return Invalid(
-        "modify_deadline_ack_ids and modify_deadline_seconds must have the same length");
+    return Invalid("modify_deadline_ack_ids and modify_deadline_seconds must have the same length");
   }
   RETURN_IF_ERROR(ValidateAckIdCount(request.ack_ids.size() + request.nack_ids.size() +
                                      request.modify_deadline_ack_ids.size()));

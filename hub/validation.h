@@ -2,8 +2,8 @@
 #define HUB_VALIDATION_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -58,8 +58,7 @@ int64_t MessageBytes(const Message& message);
 absl::Status ValidateName(absl::string_view what, absl::string_view name);
 absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);
-absl::Status ValidatePublish(absl::string_view topic,
-                             const std::vector<Message>& messages,
+absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,
                              const Limits& limits);
 absl::Status ValidatePageSize(int page_size);
 // Page tokens are the last name of the previous page.

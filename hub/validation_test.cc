@@ -19,8 +19,8 @@ TEST(ValidationTest, Names) {
   EXPECT_TRUE(ValidateName("topic", std::string(255, 'a')).ok());
   for (const std::string& bad :
        {std::string(""), std::string("ab"), std::string(256, 'a'), std::string("9ab"),
-        std::string("-ab"), std::string("ab c"), std::string("ab/c"),
-        std::string("ab\0c", 4), std::string("\xc3\xa4xy")}) {
+        std::string("-ab"), std::string("ab c"), std::string("ab/c"), std::string("ab\0c", 4),
+        std::string("\xc3\xa4xy")}) {
     EXPECT_EQ(ValidateName("topic", bad).code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

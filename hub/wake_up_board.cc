@@ -12,8 +12,7 @@ void WakeUpBoard::Notify(int64_t topic_id) {
   ++generation_[topic_id];
 }
 
-void WakeUpBoard::Wait(int64_t topic_id, uint64_t ticket,
-                       absl::Time deadline) {
+void WakeUpBoard::Wait(int64_t topic_id, uint64_t ticket, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto changed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return closed_ || generation_[topic_id] != ticket;

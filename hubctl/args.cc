@@ -20,8 +20,8 @@ absl::StatusOr<absl::Duration> ParseDuration(const std::string& text) {
       absl::StrCat("\"", text, "\" is not a duration (examples: 500ms, 90s, 15m, 24h, 7d)"));
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ParsePairs(
-    const std::vector<std::string>& pairs, const std::string& what) {
+absl::StatusOr<std::map<std::string, std::string>> ParsePairs(const std::vector<std::string>& pairs,
+                                                              const std::string& what) {
   std::map<std::string, std::string> out;
   for (const std::string& pair : pairs) {
     const size_t eq = pair.find('=');

@@ -122,26 +122,24 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   sc->add_option("--max_backoff", sub.max_backoff, "largest retry backoff");
   sc->add_option("--label", sub.labels, "key=value, repeatable");
   sc->callback([&] {
-    command = Admin(
-        [&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
+    command = Admin([&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
   });
   CLI::App* sg = subs->add_subcommand("get", "show one subscription");
   sg->add_option("name", name, "subscription name")->required();
   sg->callback([&] {
-    command =
-        Admin([&](auto& admin, Printer& out) { return GetSubscription(admin, name, out); });
+    command = Admin([&](auto& admin, Printer& out) { return GetSubscription(admin, name, out); });
   });
   CLI::App* sl = subs->add_subcommand("list", "list subscriptions");
   sl->add_option("--topic", list_topic, "only those of this topic");
   sl->callback([&] {
-    command = Admin(
-        [&](auto& admin, Printer& out) { return ListSubscriptions(admin, list_topic, out); });
+    command =
+        Admin([&](auto& admin, Printer& out) { return ListSubscriptions(admin, list_topic, out); });
   });
   CLI::App* sd = subs->add_subcommand("delete", "delete a subscription");
   sd->add_option("name", name, "subscription name")->required();
   sd->callback([&] {
-    command = Admin(
-        [&](auto& admin, Printer& out) { return DeleteSubscription(admin, name, out); });
+    command =
+        Admin([&](auto& admin, Printer& out) { return DeleteSubscription(admin, name, out); });
   });
 }
 
@@ -169,9 +167,8 @@ void AddMessageCommands(CLI::App& app, Cli& cli, const std::atomic<bool>& interr
   pl->add_option("--max", pull.max_messages, "at most this many, 1..1000")->capture_default_str();
   pl->add_option("--wait", pull.wait, "wait this long for a first message")->capture_default_str();
   pl->add_flag("--ack", pull.ack, "acknowledge what was printed (else it is redelivered later)");
-  pl->callback([&] {
-    command = Admin([&](auto& admin, Printer& out) { return Pull(admin, pull, out); });
-  });
+  pl->callback(
+      [&] { command = Admin([&](auto& admin, Printer& out) { return Pull(admin, pull, out); }); });
   CLI::App* tl = app.add_subcommand("tail", "print messages as they arrive, until Ctrl-C");
   tl->add_option("subscription", tail.subscription, "subscription name")->required();
   tl->add_flag("--ack", tail.ack,

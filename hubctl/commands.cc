@@ -129,11 +129,13 @@ absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionAr
   }
   if (!args.min_backoff.empty() || !args.max_backoff.empty()) {
     v1::RetryPolicy* retry = sub.mutable_retry_policy();
-    if (absl::Status s = SetDuration(args.min_backoff, [&] { return retry->mutable_minimum_backoff(); });
+    if (absl::Status s =
+            SetDuration(args.min_backoff, [&] { return retry->mutable_minimum_backoff(); });
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = SetDuration(args.max_backoff, [&] { return retry->mutable_maximum_backoff(); });
+    if (absl::Status s =
+            SetDuration(args.max_backoff, [&] { return retry->mutable_maximum_backoff(); });
         !s.ok()) {
       return s;
     }
@@ -152,16 +154,14 @@ absl::Status GetSubscription(client::AdminClient& admin, const std::string& name
   return absl::OkStatus();
 }
 
-absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic,
-                               Printer& out) {
+absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic, Printer& out) {
   absl::StatusOr<std::vector<v1::Subscription>> subs = admin.ListSubscriptions(topic);
   if (!subs.ok()) return subs.status();
   out.Subscriptions(*subs, false);
   return absl::OkStatus();
 }
 
-absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name,
-                                Printer& out) {
+absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name, Printer& out) {
   if (absl::Status s = admin.DeleteSubscription(name); !s.ok()) return s;
   out.Done(absl::StrCat("deleted subscription ", name));
   return absl::OkStatus();

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
 #include <atomic>
+#include "absl/status/status.h"
 #include "client/admin_client.h"
 #include "client/connection.h"
 #include "hubctl/printer.h"
@@ -72,10 +72,8 @@ absl::Status DeleteTopic(client::AdminClient& admin, const std::string& name, Pr
 absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
                                 Printer& out);
 absl::Status GetSubscription(client::AdminClient& admin, const std::string& name, Printer& out);
-absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic,
-                               Printer& out);
-absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name,
-                                Printer& out);
+absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic, Printer& out);
+absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name, Printer& out);
 
 absl::Status Publish(const client::Connection& connection, const PublishArgs& args,
                      std::istream& in, Printer& out);
@@ -85,8 +83,7 @@ absl::Status Pull(client::AdminClient& admin, const PullArgs& args, Printer& out
 absl::Status Tail(const client::Connection& connection, const TailArgs& args,
                   const std::atomic<bool>& interrupted, Printer& out);
 // Every subscription when `names` is empty.
-absl::Status Stats(client::AdminClient& admin, const std::vector<std::string>& names,
-                   Printer& out);
+absl::Status Stats(client::AdminClient& admin, const std::vector<std::string>& names, Printer& out);
 
 }  // namespace hub::hubctl
 

@@ -28,9 +28,7 @@ std::string Duration(const google::protobuf::Duration& d) {
 }
 
 std::string Time(const google::protobuf::Timestamp& t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                          FromProtoTime(t),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", FromProtoTime(t), absl::UTCTimeZone());
 }
 
 std::string Pairs(const google::protobuf::Map<std::string, std::string>& map) {
@@ -53,36 +51,33 @@ void Printer::JsonList(const std::vector<Proto>& items, bool one) {
 
 void Printer::Topics(const std::vector<v1::Topic>& topics, bool one) {
   if (format_ == OutputFormat::kJson) return JsonList(topics, one);
-  out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", "TOPIC", "RETENTION", "DEDUP_WINDOW",
-                          "LABELS");
+  out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", "TOPIC", "RETENTION", "DEDUP_WINDOW", "LABELS");
   for (const v1::Topic& t : topics) {
-    out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", t.name(),
-                            Duration(t.message_retention()), Duration(t.dedup_window()),
-                            Pairs(t.labels()));
+    out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", t.name(), Duration(t.message_retention()),
+                            Duration(t.dedup_window()), Pairs(t.labels()));
   }
 }
 
 void Printer::Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one) {
   if (format_ == OutputFormat::kJson) return JsonList(subscriptions, one);
-  out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", "SUBSCRIPTION", "TOPIC",
-                          "GUARANTEE", "DEADLINE", "ORDERED", "OPTIONS");
+  out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", "SUBSCRIPTION", "TOPIC", "GUARANTEE",
+                          "DEADLINE", "ORDERED", "OPTIONS");
   for (const v1::Subscription& s : subscriptions) {
     std::vector<std::string> extra;
     if (!s.filter().empty()) extra.push_back(absl::StrCat("filter=", s.filter()));
     if (!s.dead_letter_policy().dead_letter_topic().empty()) {
-      extra.push_back(absl::StrCat("dead_letter=", s.dead_letter_policy().dead_letter_topic(),
-                                   "/", s.dead_letter_policy().max_delivery_attempts()));
+      extra.push_back(absl::StrCat("dead_letter=", s.dead_letter_policy().dead_letter_topic(), "/",
+                                   s.dead_letter_policy().max_delivery_attempts()));
     }
     if (s.has_retry_policy()) {
-      extra.push_back(absl::StrCat("backoff=", Duration(s.retry_policy().minimum_backoff()),
-                                   "..", Duration(s.retry_policy().maximum_backoff())));
+      extra.push_back(absl::StrCat("backoff=", Duration(s.retry_policy().minimum_backoff()), "..",
+                                   Duration(s.retry_policy().maximum_backoff())));
     }
     if (!s.labels().empty()) extra.push_back(absl::StrCat("labels=", Pairs(s.labels())));
     out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", s.name(), s.topic(),
                             GuaranteeName(s.delivery_guarantee()),
                             absl::StrCat(s.ack_deadline_seconds(), "s"),
-                            s.enable_message_ordering() ? "yes" : "no",
-                            absl::StrJoin(extra, " "));
+                            s.enable_message_ordering() ? "yes" : "no", absl::StrJoin(extra, " "));
   }
 }
 
@@ -91,14 +86,13 @@ void Printer::Published(const std::vector<absl::StatusOr<client::PublishAck>>& a
     std::vector<std::string> parts;
     for (const absl::StatusOr<client::PublishAck>& a : acks) {
       if (!a.ok()) {
-        parts.push_back(absl::StrCat("{\"error\":{\"code\":\"",
-                                     absl::StatusCodeToString(a.status().code()),
-                                     "\",\"message\":\"", absl::CEscape(a.status().message()),
-                                     "\"}}"));
+        parts.push_back(
+            absl::StrCat("{\"error\":{\"code\":\"", absl::StatusCodeToString(a.status().code()),
+                         "\",\"message\":\"", absl::CEscape(a.status().message()), "\"}}"));
         continue;
       }
-      parts.push_back(absl::StrCat("{\"message_id\":\"", a->message_id, "\",\"duplicate\":",
-                                   a->duplicate ? "true" : "false", "}"));
+      parts.push_back(absl::StrCat("{\"message_id\":\"", a->message_id,
+                                   "\",\"duplicate\":", a->duplicate ? "true" : "false", "}"));
     }
     out_ << "[" << absl::StrJoin(parts, ",") << "]\n";
     return;
@@ -134,11 +128,10 @@ void Printer::Stats(const std::vector<v1::SubscriptionStats>& stats) {
   out_ << absl::StrFormat("%-32s %-24s %10s %10s %s\n", "SUBSCRIPTION", "TOPIC", "BACKLOG",
                           "UNACKED", "OLDEST_UNACKED_AGE");
   for (const v1::SubscriptionStats& s : stats) {
-    out_ << absl::StrFormat("%-32s %-24s %10d %10d %s\n", s.subscription(), s.topic(),
-                            s.backlog_messages(), s.unacked_messages(),
-                            s.has_oldest_unacked_publish_time()
-                                ? Duration(s.oldest_unacked_age())
-                                : std::string("-"));
+    out_ << absl::StrFormat(
+        "%-32s %-24s %10d %10d %s\n", s.subscription(), s.topic(), s.backlog_messages(),
+        s.unacked_messages(),
+        s.has_oldest_unacked_publish_time() ? Duration(s.oldest_unacked_age()) : std::string("-"));
   }
 }
 

@@ -23,20 +23,17 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     // A unary call carries exactly one request, so an empty receive means
     // the bytes did not parse (a streaming call also sees an empty receive
     // when the client half-closes, which is not an error).
-    if (unary_ &&
-        methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::POST_RECV_MESSAGE) &&
+    if (unary_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
         methods->GetRecvMessage() == nullptr) {
       request_unparsable_ = true;
     }
     if (request_unparsable_ &&
-        methods->QueryInterceptionHookPoint(
-            InterceptionHookPoints::PRE_SEND_STATUS) &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
         methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
-      methods->ModifySendStatus(grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          "request is not a valid hub.v1 message (string fields must be "
-          "UTF-8)"));
+      methods->ModifySendStatus(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "request is not a valid hub.v1 message (string fields must be "
+                       "UTF-8)"));
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       probe_.Call(method_, methods->GetSendStatus().error_code(),

@@ -14,8 +14,7 @@ namespace hub::services {
 // with a message that says what is wrong (API.md: bad input is
 // INVALID_ARGUMENT). It also counts every call, by method and final code,
 // and times unary ones.
-class CallInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class CallInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit CallInterceptorFactory(ServiceProbe& probe) : probe_(probe) {}
 

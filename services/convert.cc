@@ -15,8 +15,7 @@ Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& ma
   return Labels(map.begin(), map.end());
 }
 
-void LabelsToProto(const Labels& labels,
-                   google::protobuf::Map<std::string, std::string>* out) {
+void LabelsToProto(const Labels& labels, google::protobuf::Map<std::string, std::string>* out) {
   for (const auto& [key, value] : labels) (*out)[key] = value;
 }
 
@@ -26,13 +25,12 @@ constexpr absl::Duration kDefaultMaximumBackoff = absl::Seconds(600);
 
 }  // namespace
 
-absl::StatusOr<absl::Duration> DurationFromProto(
-    const google::protobuf::Duration& d, absl::string_view field) {
-  const bool valid =
-      d.nanos() > -1000000000 && d.nanos() < 1000000000 &&
-      !(d.seconds() > 0 && d.nanos() < 0) && !(d.seconds() < 0 && d.nanos() > 0) &&
-      d.seconds() >= google::protobuf::util::TimeUtil::kDurationMinSeconds &&
-      d.seconds() <= google::protobuf::util::TimeUtil::kDurationMaxSeconds;
+absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
+                                                 absl::string_view field) {
+  const bool valid = d.nanos() > -1000000000 && d.nanos() < 1000000000 &&
+                     !(d.seconds() > 0 && d.nanos() < 0) && !(d.seconds() < 0 && d.nanos() > 0) &&
+                     d.seconds() >= google::protobuf::util::TimeUtil::kDurationMinSeconds &&
+                     d.seconds() <= google::protobuf::util::TimeUtil::kDurationMaxSeconds;
   if (!valid) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid duration"));
   }
@@ -47,8 +45,7 @@ absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto) {
                      DurationFromProto(proto.message_retention(), "message_retention"));
   }
   if (proto.has_dedup_window()) {
-    ASSIGN_OR_RETURN(topic.dedup_window,
-                     DurationFromProto(proto.dedup_window(), "dedup_window"));
+    ASSIGN_OR_RETURN(topic.dedup_window, DurationFromProto(proto.dedup_window(), "dedup_window"));
   }
   topic.labels = LabelsFromProto(proto.labels());
   return topic;
@@ -61,8 +58,7 @@ void TopicToProto(const TopicConfig& topic, v1::Topic* out) {
   LabelsToProto(topic.labels, out->mutable_labels());
 }
 
-absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(
-    const v1::Subscription& proto) {
+absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto) {
   SubscriptionConfig sub;
   sub.name = proto.name();
   sub.topic = proto.topic();
@@ -123,8 +119,7 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
   out->set_enable_message_ordering(sub.enable_message_ordering);
   out->set_filter(sub.filter);
   if (!sub.dead_letter_policy.topic.empty()) {
-    out->mutable_dead_letter_policy()->set_dead_letter_topic(
-        sub.dead_letter_policy.topic);
+    out->mutable_dead_letter_policy()->set_dead_letter_topic(sub.dead_letter_policy.topic);
     out->mutable_dead_letter_policy()->set_max_delivery_attempts(
         sub.dead_letter_policy.max_delivery_attempts);
   }
@@ -166,15 +161,13 @@ void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
   out->set_backlog_messages(stats.backlog_messages);
   out->set_unacked_messages(stats.unacked_messages);
   if (stats.oldest_unacked_publish_time) {
-    ToProtoTime(*stats.oldest_unacked_publish_time,
-                out->mutable_oldest_unacked_publish_time());
+    ToProtoTime(*stats.oldest_unacked_publish_time, out->mutable_oldest_unacked_publish_time());
     ToProtoDuration(std::max(absl::ZeroDuration(), now - *stats.oldest_unacked_publish_time),
                     out->mutable_oldest_unacked_age());
   }
 }
 
-void PublishResultsToProto(const std::vector<PublishResult>& results,
-                           v1::PublishResponse* out) {
+void PublishResultsToProto(const std::vector<PublishResult>& results, v1::PublishResponse* out) {
   for (const PublishResult& r : results) {
     v1::PublishResult* p = out->add_results();
     p->set_message_id(r.message_id);

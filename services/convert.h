@@ -15,26 +15,23 @@
 // applied here, where "unset" is still visible.
 namespace hub::services {
 
-absl::StatusOr<absl::Duration> DurationFromProto(
-    const google::protobuf::Duration& d, absl::string_view field);
+absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
+                                                 absl::string_view field);
 
 absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto);
 void TopicToProto(const TopicConfig& topic, v1::Topic* out);
 
-absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(
-    const v1::Subscription& proto);
+absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto);
 void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 
 Message MessageFromProto(const v1::Message& proto);
 void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out);
 
-void PublishResultsToProto(const std::vector<PublishResult>& results,
-                           v1::PublishResponse* out);
+void PublishResultsToProto(const std::vector<PublishResult>& results, v1::PublishResponse* out);
 
 v1::AckStatus AckStatusToProto(AckStatus status);
-void AckResultsToProto(
-    const std::vector<AckResult>& results,
-    google::protobuf::RepeatedPtrField<v1::AckResult>* out);
+void AckResultsToProto(const std::vector<AckResult>& results,
+                       google::protobuf::RepeatedPtrField<v1::AckResult>* out);
 
 // `now` gives the age of the oldest unacknowledged message.
 void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,

@@ -33,12 +33,10 @@ TEST(ConvertTest, MalformedDurationIsInvalidArgument) {
   google::protobuf::Duration d;
   d.set_seconds(1);
   d.set_nanos(-5);  // signs disagree
-  EXPECT_EQ(DurationFromProto(d, "x").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DurationFromProto(d, "x").status().code(), absl::StatusCode::kInvalidArgument);
   d.set_seconds(0);
   d.set_nanos(1000000000);  // out of range
-  EXPECT_EQ(DurationFromProto(d, "x").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DurationFromProto(d, "x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ConvertTest, RetryPolicyBoundsDefaultWhenPolicyIsSet) {
@@ -56,8 +54,7 @@ TEST(ConvertTest, RetryPolicyBoundsDefaultWhenPolicyIsSet) {
 TEST(ConvertTest, UnknownDeliveryGuaranteeIsInvalidArgument) {
   v1::Subscription proto;
   proto.set_delivery_guarantee(static_cast<v1::DeliveryGuarantee>(42));
-  EXPECT_EQ(SubscriptionFromProto(proto).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SubscriptionFromProto(proto).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ConvertTest, DeliveryCarriesEveryField) {

@@ -6,8 +6,7 @@
 
 namespace hub::services {
 
-HealthMonitor::HealthMonitor(Probe probe, OnChange on_change,
-                             absl::Duration interval)
+HealthMonitor::HealthMonitor(Probe probe, OnChange on_change, absl::Duration interval)
     : probe_(std::move(probe)),
       on_change_(std::move(on_change)),
       interval_(interval),
@@ -31,8 +30,7 @@ void HealthMonitor::Loop() {
       if (serving) {
         Log(LogLevel::kInfo, "database_reachable");
       } else {
-        Log(LogLevel::kError, "database_unreachable",
-            {{"error", std::string(status.message())}});
+        Log(LogLevel::kError, "database_unreachable", {{"error", std::string(status.message())}});
       }
     }
   } while (!stop_.WaitForNotificationWithTimeout(interval_));

@@ -43,11 +43,10 @@ void LogError(absl::string_view event, const absl::Status& status) {
 // Migrates (or checks that maintenance can run), retrying each second: under
 // an orchestrator hubd may start before its database. False when a stop
 // signal came first.
-bool WaitForDatabase(pg::PgStore& store, const ServerConfig& config,
-                     const StopSignals& signals) {
+bool WaitForDatabase(pg::PgStore& store, const ServerConfig& config, const StopSignals& signals) {
   for (;;) {
-    const absl::Status s = config.migrate || config.migrate_only ? store.Migrate()
-                                                                  : store.Maintain().status();
+    const absl::Status s =
+        config.migrate || config.migrate_only ? store.Migrate() : store.Maintain().status();
     if (s.ok()) return true;
     LogError("database_not_ready", s);
     if (signals.WaitFor(absl::Seconds(1))) return false;
@@ -71,21 +70,21 @@ absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
     security.credentials = *tls;
   }
   if (!config.tls.client_ca_file.empty()) {
-    auto loaded = auth::ClientCertificates::Load(config.tls.client_ca_file,
-                                                 config.tls.reload_interval);
+    auto loaded =
+        auth::ClientCertificates::Load(config.tls.client_ca_file, config.tls.reload_interval);
     if (!loaded.ok()) return loaded.status();
     security.client_certificates = *loaded;
   }
-  absl::StatusOr<auth::AccessControl> access = auth::LoadAccessControl(
-      config.tokens_file, config.policy_file, security.client_certificates);
+  absl::StatusOr<auth::AccessControl> access =
+      auth::LoadAccessControl(config.tokens_file, config.policy_file, security.client_certificates);
   if (!access.ok()) return access.status();
   security.access.emplace(*std::move(access));
   return security;
 }
 
-std::unique_ptr<grpc::Server> BuildServer(
-    const ServerConfig& config, const Security& security,
-    const std::vector<grpc::Service*>& services, ServiceProbe& probe) {
+std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Security& security,
+                                          const std::vector<grpc::Service*>& services,
+                                          ServiceProbe& probe) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -139,7 +138,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
       {{"listen", config.listen},
        {"metrics_listen", config.metrics_listen},
        {"version", kVersion},
-       {"tls", !config.tls_enabled()           ? "off"
+       {"tls", !config.tls_enabled()          ? "off"
                : security.client_certificates ? "mutual"
                                               : "on"}});
   Log(LogLevel::kInfo, "stopping", {{"signal", signals.Wait()}});

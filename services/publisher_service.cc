@@ -15,8 +15,8 @@ std::vector<auth::Need> Administer(const std::string& topic) {
 
 }  // namespace
 
-grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context,
-                                           const v1::Topic* request, v1::Topic* response) {
+grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
+                                           v1::Topic* response) {
   return access_.IfAllowed(*context, Administer(request->name()), [&] {
     absl::StatusOr<TopicConfig> topic = TopicFromProto(*request);
     if (topic.ok()) topic = hub_.CreateTopic(*topic);
@@ -25,8 +25,7 @@ grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context,
 }
 
 grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
-                                        const v1::GetTopicRequest* request,
-                                        v1::Topic* response) {
+                                        const v1::GetTopicRequest* request, v1::Topic* response) {
   return access_.IfAllowed(*context, Administer(request->name()), [&] {
     return Respond(hub_.GetTopic(request->name()),
                    [&](const TopicConfig& t) { TopicToProto(t, response); });
@@ -67,16 +66,17 @@ grpc::Status PublisherService::DeleteTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::Publish(grpc::ServerContext* context,
                                        const v1::PublishRequest* request,
                                        v1::PublishResponse* response) {
-  return access_.IfAllowed(
-      *context, {{auth::Action::kPublish, auth::Topic(request->topic())}}, [&] {
-        std::vector<Message> messages;
-        messages.reserve(request->messages_size());
-        for (const v1::Message& m : request->messages()) messages.push_back(MessageFromProto(m));
-        return Respond(hub_.Publish(request->topic(), std::move(messages)),
-                       [&](const std::vector<PublishResult>& results) {
-                         PublishResultsToProto(results, response);
-                       });
-      });
+  return access_.IfAllowed(*context, {{auth::Action::kPublish, auth::Topic(request->topic())}},
+                           [&] {
+                             std::vector<Message> messages;
+                             messages.reserve(request->messages_size());
+                             for (const v1::Message& m : request->messages())
+                               messages.push_back(MessageFromProto(m));
+                             return Respond(hub_.Publish(request->topic(), std::move(messages)),
+                                            [&](const std::vector<PublishResult>& results) {
+                                              PublishResultsToProto(results, response);
+                                            });
+                           });
 }
 
 }  // namespace hub::services

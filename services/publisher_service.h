@@ -14,20 +14,15 @@ class PublisherService final : public v1::Publisher::Service {
 
   grpc::Status CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
                            v1::Topic* response) override;
-  grpc::Status GetTopic(grpc::ServerContext* context,
-                        const v1::GetTopicRequest* request,
+  grpc::Status GetTopic(grpc::ServerContext* context, const v1::GetTopicRequest* request,
                         v1::Topic* response) override;
-  grpc::Status ListTopics(grpc::ServerContext* context,
-                          const v1::ListTopicsRequest* request,
+  grpc::Status ListTopics(grpc::ServerContext* context, const v1::ListTopicsRequest* request,
                           v1::ListTopicsResponse* response) override;
-  grpc::Status UpdateTopic(grpc::ServerContext* context,
-                           const v1::UpdateTopicRequest* request,
+  grpc::Status UpdateTopic(grpc::ServerContext* context, const v1::UpdateTopicRequest* request,
                            v1::Topic* response) override;
-  grpc::Status DeleteTopic(grpc::ServerContext* context,
-                           const v1::DeleteTopicRequest* request,
+  grpc::Status DeleteTopic(grpc::ServerContext* context, const v1::DeleteTopicRequest* request,
                            google::protobuf::Empty* response) override;
-  grpc::Status Publish(grpc::ServerContext* context,
-                       const v1::PublishRequest* request,
+  grpc::Status Publish(grpc::ServerContext* context, const v1::PublishRequest* request,
                        v1::PublishResponse* response) override;
 
  private:

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "common/version.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address, host:port");
@@ -36,8 +37,7 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
           "connections");
 ABSL_FLAG(int, max_streams_per_connection, 1000,
           "concurrent calls (streams) one connection may have open");
-ABSL_FLAG(int, max_metadata_bytes, 16 * 1024,
-          "largest request metadata (headers) accepted");
+ABSL_FLAG(int, max_metadata_bytes, 16 * 1024, "largest request metadata (headers) accepted");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
@@ -73,16 +73,31 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 namespace hub::services {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "listen",          "database_url",          "metrics_listen",
-    "max_message_bytes", "db_pool_size",        "publish_committers",
-    "poll_interval",   "max_outstanding_messages", "max_outstanding_bytes",
-    "shutdown_grace",  "maintenance_interval",  "migrate",
-    "log_level",       "stats_interval",        "migrate_only",
-    "database_url_file", "tokens_file",         "policy_file",
-    "allow_insecure",  "tls_cert_file",         "tls_key_file",
-    "tls_client_ca_file", "tls_reload_interval", "max_streams_per_connection",
-    "max_metadata_bytes"};
+constexpr const char* kFlagNames[] = {"listen",
+                                      "database_url",
+                                      "metrics_listen",
+                                      "max_message_bytes",
+                                      "db_pool_size",
+                                      "publish_committers",
+                                      "poll_interval",
+                                      "max_outstanding_messages",
+                                      "max_outstanding_bytes",
+                                      "shutdown_grace",
+                                      "maintenance_interval",
+                                      "migrate",
+                                      "log_level",
+                                      "stats_interval",
+                                      "migrate_only",
+                                      "database_url_file",
+                                      "tokens_file",
+                                      "policy_file",
+                                      "allow_insecure",
+                                      "tls_cert_file",
+                                      "tls_key_file",
+                                      "tls_client_ca_file",
+                                      "tls_reload_interval",
+                                      "max_streams_per_connection",
+                                      "max_metadata_bytes"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -93,8 +108,7 @@ absl::Status ApplyEnvironment() {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
     if (flag == nullptr || !flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("environment variable ", env, ": ", error));
+      return absl::InvalidArgumentError(absl::StrCat("environment variable ", env, ": ", error));
     }
   }
   return absl::OkStatus();
@@ -107,24 +121,8 @@ bool IsLoopback(absl::string_view listen) {
   return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
 }
 
-}  // namespace
-
-absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "the message hub server. Every flag --name can also be set by the "
-      "environment variable HUB_NAME (upper case); the command line wins.");
-  absl::FlagsUsageConfig usage;
-  // --help lists hubd's own flags (those of this file), not Abseil's.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "services/server_config.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  usage.normalize_filename = [](absl::string_view) { return std::string("hubd"); };
-  usage.version_string = [] { return absl::StrCat("hubd ", kVersion, "\n"); };
-  absl::SetFlagsUsageConfig(usage);
-  if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
-  absl::ParseCommandLine(argc, argv);
-
+// The flags as a configuration, the URL file read.
+absl::StatusOr<ServerConfig> ReadFlags() {
   ServerConfig c;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.database_url = absl::GetFlag(FLAGS_database_url);
@@ -155,19 +153,23 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   c.hub.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   c.hub.stats_interval = absl::GetFlag(FLAGS_stats_interval);
-  c.hub.default_max_outstanding_messages =
-      absl::GetFlag(FLAGS_max_outstanding_messages);
+  c.hub.default_max_outstanding_messages = absl::GetFlag(FLAGS_max_outstanding_messages);
   c.hub.default_max_outstanding_bytes = absl::GetFlag(FLAGS_max_outstanding_bytes);
 
+  return c;
+}
+
+// What no flag can tell alone: combinations, ranges, TLS off a loopback.
+absl::Status CheckServerConfig(const ServerConfig& c) {
   if (c.database_url.empty()) {
-    return absl::InvalidArgumentError(
-        "no database: set HUB_DATABASE_URL (or --database_url_file)");
+    return absl::InvalidArgumentError("no database: set HUB_DATABASE_URL (or --database_url_file)");
   }
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
   }
   if (!c.tls.client_ca_file.empty() && !c.tls_enabled()) {
-    return absl::InvalidArgumentError("--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
+    return absl::InvalidArgumentError(
+        "--tls_client_ca_file needs --tls_cert_file and --tls_key_file");
   }
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
@@ -178,10 +180,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   if (!IsLoopback(c.listen) && !c.tls_enabled()) {
     if (!absl::GetFlag(FLAGS_allow_insecure)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "refusing to serve ", c.listen, " without TLS: give --tls_cert_file and "
-          "--tls_key_file, or, with TLS terminated in front of hubd, --allow_insecure "
-          "(docs/security.md)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("refusing to serve ", c.listen,
+                       " without TLS: give --tls_cert_file and "
+                       "--tls_key_file, or, with TLS terminated in front of hubd, --allow_insecure "
+                       "(docs/security.md)"));
     }
     Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
   }
@@ -197,6 +200,33 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
         "--db_pool_size must be at least 2, --publish_committers at least 1 "
         "and --poll_interval, --maintenance_interval and --stats_interval positive");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "the message hub server. Every flag --name can also be set by the "
+      "environment variable HUB_NAME (upper case); the command line wins.");
+  absl::FlagsUsageConfig usage;
+  // --help lists hubd's own flags (those of this file), not Abseil's.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "services/server_config.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  // Paths as in the repository, not the build machine's.
+  usage.normalize_filename = [](absl::string_view file) {
+    const size_t from = file.rfind("services/");
+    return std::string(from == absl::string_view::npos ? file : file.substr(from));
+  };
+  usage.version_string = [] { return absl::StrCat("hubd ", kVersion, "\n"); };
+  absl::SetFlagsUsageConfig(usage);
+  if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
+  absl::ParseCommandLine(argc, argv);
+
+  ASSIGN_OR_RETURN(ServerConfig c, ReadFlags());
+  RETURN_IF_ERROR(CheckServerConfig(c));
   return c;
 }
 

@@ -6,8 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "hub/hub.h"
 #include "common/log.h"
+#include "hub/hub.h"
 #include "services/auth/tls.h"
 
 namespace hub::services {

@@ -40,8 +40,7 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
       return grpc::StatusCode::DATA_LOSS;
     case absl::StatusCode::kUnauthenticated:
       return grpc::StatusCode::UNAUTHENTICATED;
-    case absl::StatusCode::
-        kDoNotUseReservedForFutureExpansionUseDefaultInSwitchInstead_:
+    case absl::StatusCode::kDoNotUseReservedForFutureExpansionUseDefaultInSwitchInstead_:
       return grpc::StatusCode::UNKNOWN;
   }
   return grpc::StatusCode::UNKNOWN;

@@ -33,21 +33,17 @@ constexpr Row kTable[] = {
 
 TEST(StatusMappingTest, EveryCodeMapsToItsGrpcNamesake) {
   for (const Row& row : kTable) {
-    EXPECT_EQ(ToGrpcCode(row.absl_code), row.grpc_code)
-        << absl::StatusCodeToString(row.absl_code);
+    EXPECT_EQ(ToGrpcCode(row.absl_code), row.grpc_code) << absl::StatusCodeToString(row.absl_code);
   }
 }
 
 TEST(StatusMappingTest, MessageIsKept) {
-  const grpc::Status s =
-      ToGrpcStatus(absl::NotFoundError("topic orders not found"));
+  const grpc::Status s = ToGrpcStatus(absl::NotFoundError("topic orders not found"));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(s.error_message(), "topic orders not found");
 }
 
-TEST(StatusMappingTest, OkIsOk) {
-  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-}
+TEST(StatusMappingTest, OkIsOk) { EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok()); }
 
 }  // namespace
 }  // namespace hub::services

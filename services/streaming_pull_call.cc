@@ -8,8 +8,7 @@
 namespace hub::services {
 
 bool StreamingPullCall::Handle(const v1::StreamingPullRequest& request) {
-  absl::StatusOr<std::vector<AckResult>> results =
-      session_.Handle(StreamRequestFromProto(request));
+  absl::StatusOr<std::vector<AckResult>> results = session_.Handle(StreamRequestFromProto(request));
   if (!results.ok()) {
     absl::MutexLock lock(&status_mu_);
     reader_status_ = results.status();

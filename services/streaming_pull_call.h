@@ -21,8 +21,7 @@ namespace hub::services {
 // Read; the client then sees CANCELLED and reconnects.
 class StreamingPullCall {
  public:
-  using Stream =
-      grpc::ServerReaderWriter<v1::StreamingPullResponse, v1::StreamingPullRequest>;
+  using Stream = grpc::ServerReaderWriter<v1::StreamingPullResponse, v1::StreamingPullRequest>;
 
   StreamingPullCall(grpc::ServerContext& context, Stream& stream, StreamSession& session)
       : context_(context), stream_(stream), session_(session) {}

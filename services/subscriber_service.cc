@@ -78,9 +78,9 @@ grpc::Status SubscriberService::ListSubscriptions(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SubscriberService::GetSubscriptionStats(
-    grpc::ServerContext* context, const v1::GetSubscriptionStatsRequest* request,
-    v1::SubscriptionStats* response) {
+grpc::Status SubscriberService::GetSubscriptionStats(grpc::ServerContext* context,
+                                                     const v1::GetSubscriptionStatsRequest* request,
+                                                     v1::SubscriptionStats* response) {
   return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
     return Respond(hub_.GetSubscriptionStats(request->subscription()),
                    [&](const SubscriptionStats& stats) {
@@ -93,7 +93,7 @@ grpc::Status SubscriberService::DeleteSubscription(grpc::ServerContext* context,
                                                    const v1::DeleteSubscriptionRequest* request,
                                                    google::protobuf::Empty*) {
   return access_.IfAllowed(*context, Administer(request->name()),
-                    [&] { return ToGrpcStatus(hub_.DeleteSubscription(request->name())); });
+                           [&] { return ToGrpcStatus(hub_.DeleteSubscription(request->name())); });
 }
 
 grpc::Status SubscriberService::UpdateSubscription(grpc::ServerContext* context,
@@ -112,7 +112,9 @@ grpc::Status SubscriberService::Reject(grpc::ServerContext* context,
   return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
     return Respond(
         hub_.Reject(request->subscription(), Strings(request->ack_ids()), request->reason()),
-        [&](const std::vector<AckResult>& r) { AckResultsToProto(r, response->mutable_results()); });
+        [&](const std::vector<AckResult>& r) {
+          AckResultsToProto(r, response->mutable_results());
+        });
   });
 }
 
@@ -135,14 +137,14 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
       for (const v1::Message& m : p.messages()) publish.messages.push_back(MessageFromProto(m));
       publishes.push_back(std::move(publish));
     }
-    return Respond(hub_.Transact(request->subscription(), Strings(request->ack_ids()),
-                                 std::move(publishes)),
-                   [&](const TransactOutcome& outcome) {
-                     AckResultsToProto(outcome.ack_results, response->mutable_ack_results());
-                     for (const std::vector<PublishResult>& results : outcome.publish_results) {
-                       PublishResultsToProto(results, response->add_publish_results());
-                     }
-                   });
+    return Respond(
+        hub_.Transact(request->subscription(), Strings(request->ack_ids()), std::move(publishes)),
+        [&](const TransactOutcome& outcome) {
+          AckResultsToProto(outcome.ack_results, response->mutable_ack_results());
+          for (const std::vector<PublishResult>& results : outcome.publish_results) {
+            PublishResultsToProto(results, response->add_publish_results());
+          }
+        });
   });
 }
 
@@ -165,9 +167,10 @@ grpc::Status SubscriberService::Acknowledge(grpc::ServerContext* context,
                                             const v1::AcknowledgeRequest* request,
                                             v1::AcknowledgeResponse* response) {
   return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
-    return Respond(
-        hub_.Acknowledge(request->subscription(), Strings(request->ack_ids())),
-        [&](const std::vector<AckResult>& r) { AckResultsToProto(r, response->mutable_results()); });
+    return Respond(hub_.Acknowledge(request->subscription(), Strings(request->ack_ids())),
+                   [&](const std::vector<AckResult>& r) {
+                     AckResultsToProto(r, response->mutable_results());
+                   });
   });
 }
 
@@ -175,10 +178,11 @@ grpc::Status SubscriberService::ModifyAckDeadline(grpc::ServerContext* context,
                                                   const v1::ModifyAckDeadlineRequest* request,
                                                   v1::ModifyAckDeadlineResponse* response) {
   return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
-    return Respond(
-        hub_.ModifyAckDeadline(request->subscription(), Strings(request->ack_ids()),
-                               request->ack_deadline_seconds()),
-        [&](const std::vector<AckResult>& r) { AckResultsToProto(r, response->mutable_results()); });
+    return Respond(hub_.ModifyAckDeadline(request->subscription(), Strings(request->ack_ids()),
+                                          request->ack_deadline_seconds()),
+                   [&](const std::vector<AckResult>& r) {
+                     AckResultsToProto(r, response->mutable_results());
+                   });
   });
 }
 

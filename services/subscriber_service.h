@@ -2,8 +2,8 @@
 #define SERVICES_SUBSCRIBER_SERVICE_H_
 
 #include "hub/hub.h"
-#include "services/auth/access_control.h"
 #include "hub/v1/subscriber.grpc.pb.h"
+#include "services/auth/access_control.h"
 
 namespace hub::services {
 
@@ -12,8 +12,7 @@ class SubscriberService final : public v1::Subscriber::Service {
  public:
   SubscriberService(Hub& hub, const auth::AccessControl& access) : hub_(hub), access_(access) {}
 
-  grpc::Status CreateSubscription(grpc::ServerContext* context,
-                                  const v1::Subscription* request,
+  grpc::Status CreateSubscription(grpc::ServerContext* context, const v1::Subscription* request,
                                   v1::Subscription* response) override;
   grpc::Status GetSubscription(grpc::ServerContext* context,
                                const v1::GetSubscriptionRequest* request,
@@ -38,12 +37,10 @@ class SubscriberService final : public v1::Subscriber::Service {
                                   google::protobuf::Empty* response) override;
   grpc::Status Pull(grpc::ServerContext* context, const v1::PullRequest* request,
                     v1::PullResponse* response) override;
-  grpc::Status StreamingPull(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::StreamingPullResponse, v1::StreamingPullRequest>* stream)
-      override;
-  grpc::Status Acknowledge(grpc::ServerContext* context,
-                           const v1::AcknowledgeRequest* request,
+  grpc::Status StreamingPull(grpc::ServerContext* context,
+                             grpc::ServerReaderWriter<v1::StreamingPullResponse,
+                                                      v1::StreamingPullRequest>* stream) override;
+  grpc::Status Acknowledge(grpc::ServerContext* context, const v1::AcknowledgeRequest* request,
                            v1::AcknowledgeResponse* response) override;
   grpc::Status ModifyAckDeadline(grpc::ServerContext* context,
                                  const v1::ModifyAckDeadlineRequest* request,

@@ -75,7 +75,8 @@ absl::StatusOr<FileSourceConfig> FileSourceConfig::Read(ConfigSection& section) 
 FileSource::FileSource(FileSourceConfig config, AdapterEnv& env)
     : config_(std::move(config)),
       connection_(env.connection),
-      publisher_(env.connection, config_.topic, KeyedSourcePublisherOptions(config_.max_batch_records)),
+      publisher_(env.connection, config_.topic,
+                 KeyedSourcePublisherOptions(config_.max_batch_records)),
       published_(env.Outcome("published")),
       duplicates_(env.Outcome("duplicate")),
       dropped_(env.Outcome("dropped")) {}
@@ -194,8 +195,8 @@ absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) 
     client::Message message{.data = buffer_.substr(record.begin, record.length),
                             .attributes = config_.attributes};
     message.attributes["file"] = position.path;
-    message.idempotency_key = absl::StrCat(config_.key_prefix, position.identity, ":",
-                                           position.generation, ":", offset);
+    message.idempotency_key =
+        absl::StrCat(config_.key_prefix, position.identity, ":", position.generation, ":", offset);
     acks.push_back(publisher_.Publish(std::move(message)));
     offsets.push_back(offset);
   }

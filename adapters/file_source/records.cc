@@ -66,8 +66,8 @@ absl::StatusOr<std::vector<FilePosition>> LoadPositions(const std::string& path)
     FilePosition position;
     if (fields.size() != 4 || !absl::SimpleAtoi(fields[1], &position.generation) ||
         !absl::SimpleAtoi(fields[2], &position.offset) || position.offset < 0) {
-      return absl::DataLossError(absl::StrCat("position file ", path, " line ", number,
-                                              " is damaged; fix or remove it"));
+      return absl::DataLossError(
+          absl::StrCat("position file ", path, " line ", number, " is damaged; fix or remove it"));
     }
     position.identity = fields[0];
     position.path = fields[3];

@@ -56,7 +56,8 @@ TEST(SplitRecordsTest, MultiByteDelimiterAndRecordLimit) {
   EXPECT_EQ(Split("one||two||three", 100, false, &consumed, "||"),
             (std::vector<std::string>{"one", "two"}));
   EXPECT_EQ(consumed, 10u);
-  EXPECT_EQ(Split("a\nb\nc\n", 100, false, &consumed, "\n", 2), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(Split("a\nb\nc\n", 100, false, &consumed, "\n", 2),
+            (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(consumed, 4u);
 }
 

@@ -17,17 +17,28 @@ namespace {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Internal Server Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Internal Server Error";
   }
 }
 
@@ -111,12 +122,14 @@ HttpIngress::HttpIngress(HttpIngressConfig config, AdapterEnv& env)
 HttpIngress::~HttpIngress() = default;
 
 absl::Status HttpIngress::Run(const absl::Notification& stop) {
-  std::vector<std::string> options = {"listening_ports", config_.listen, "num_threads",
-                                      absl::StrCat(config_.threads), "enable_keep_alive", "yes"};
+  std::vector<std::string> options = {"listening_ports",   config_.listen,
+                                      "num_threads",       absl::StrCat(config_.threads),
+                                      "enable_keep_alive", "yes"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen, ": ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config_.listen, ": ", e.what()));
   }
   server_->addHandler("/", handler_.get());
   Log(LogLevel::kInfo, "http_ingress_listening", {{"listen", config_.listen}});

@@ -58,7 +58,8 @@ TEST(ParsePublishRequestTest, BadRequestsAreRefusedWithTheirReason) {
     absl::StatusCode code;
   };
   std::string too_many = R"({"messages": [)";
-  for (int i = 0; i <= kMaxMessagesPerRequest; ++i) absl::StrAppend(&too_many, i ? "," : "", R"({"data":"x"})");
+  for (int i = 0; i <= kMaxMessagesPerRequest; ++i)
+    absl::StrAppend(&too_many, i ? "," : "", R"({"data":"x"})");
   too_many += "]}";
   const Case cases[] = {
       {"/v1/topics/orders", "{}", "the only path", absl::StatusCode::kNotFound},

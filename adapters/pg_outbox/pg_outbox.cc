@@ -23,7 +23,8 @@ constexpr pqxx::oid kByteaOid = 17;
 // becoming SQL.
 std::string QuoteQualified(pqxx::connection& db, const std::string& name) {
   std::vector<std::string> parts;
-  for (absl::string_view part : absl::StrSplit(name, '.')) parts.push_back(db.quote_name(std::string(part)));
+  for (absl::string_view part : absl::StrSplit(name, '.'))
+    parts.push_back(db.quote_name(std::string(part)));
   return absl::StrJoin(parts, ".");
 }
 
@@ -76,8 +77,8 @@ PgOutbox::~PgOutbox() = default;
 client::Publisher& PgOutbox::PublisherFor(const std::string& topic) {
   auto& publisher = publishers_[topic];
   if (!publisher) {
-    publisher = std::make_unique<client::Publisher>(connection_, topic,
-                                                    KeyedSourcePublisherOptions(config_.batch_size));
+    publisher = std::make_unique<client::Publisher>(
+        connection_, topic, KeyedSourcePublisherOptions(config_.batch_size));
   }
   return *publisher;
 }
@@ -108,19 +109,22 @@ absl::StatusOr<int64_t> PgOutbox::PublishBatch() {
       pqxx::connection& db = *db_;
       const std::string table = QuoteQualified(db, config_.table);
       std::string where =
-          config_.delete_published ? "" : absl::StrCat(" WHERE ", db.quote_name(config_.mark_column), " IS NULL");
-      select_sql_ = absl::StrCat(
-          "SELECT ctid::text, ", ColumnOrNull(db, config_.key_column), ", ",
-          db.quote_name(config_.payload_column), ", ", ColumnOrNull(db, config_.topic_column), ", ",
-          ColumnOrNull(db, config_.ordering_key_column), ", ",
-          ColumnOrNull(db, config_.attributes_column), " FROM ", table, where, " ORDER BY ",
-          db.quote_name(config_.id_column), " LIMIT ", config_.batch_size,
-          " FOR UPDATE SKIP LOCKED");
+          config_.delete_published
+              ? ""
+              : absl::StrCat(" WHERE ", db.quote_name(config_.mark_column), " IS NULL");
+      select_sql_ = absl::StrCat("SELECT ctid::text, ", ColumnOrNull(db, config_.key_column), ", ",
+                                 db.quote_name(config_.payload_column), ", ",
+                                 ColumnOrNull(db, config_.topic_column), ", ",
+                                 ColumnOrNull(db, config_.ordering_key_column), ", ",
+                                 ColumnOrNull(db, config_.attributes_column), " FROM ", table,
+                                 where, " ORDER BY ", db.quote_name(config_.id_column), " LIMIT ",
+                                 config_.batch_size, " FOR UPDATE SKIP LOCKED");
       // The rows stay locked until commit, so their ctids stay theirs.
-      finish_sql_ = config_.delete_published
-                        ? absl::StrCat("DELETE FROM ", table, " WHERE ctid = ANY($1::tid[])")
-                        : absl::StrCat("UPDATE ", table, " SET ", db.quote_name(config_.mark_column),
-                                       " = now() WHERE ctid = ANY($1::tid[])");
+      finish_sql_ =
+          config_.delete_published
+              ? absl::StrCat("DELETE FROM ", table, " WHERE ctid = ANY($1::tid[])")
+              : absl::StrCat("UPDATE ", table, " SET ", db.quote_name(config_.mark_column),
+                             " = now() WHERE ctid = ANY($1::tid[])");
       Log(LogLevel::kInfo, "pg_outbox_connected", {{"table", config_.table}});
     }
     pqxx::work txn(*db_);
@@ -140,8 +144,9 @@ absl::StatusOr<int64_t> PgOutbox::PublishBatch() {
       if (!row[5].is_null()) {
         nlohmann::json attributes = nlohmann::json::parse(row[5].c_str(), nullptr, false);
         if (!attributes.is_object()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "row ", message.idempotency_key, ": ", config_.attributes_column, " is not a JSON object"));
+          return absl::InvalidArgumentError(absl::StrCat("row ", message.idempotency_key, ": ",
+                                                         config_.attributes_column,
+                                                         " is not a JSON object"));
         }
         for (const auto& [name, value] : attributes.items()) {
           message.attributes[name] = value.is_string() ? value.get<std::string>() : value.dump();

@@ -15,7 +15,7 @@ namespace hub::adapters {
 struct PgOutboxConfig {
   std::string database_url;  // or database_url_file
   std::string table = "outbox";
-  std::string id_column = "id";  // orders the rows
+  std::string id_column = "id";            // orders the rows
   std::string payload_column = "payload";  // text or bytea
   // One topic for every row, or a column naming each row's.
   std::string topic;

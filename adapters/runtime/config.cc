@@ -165,8 +165,7 @@ absl::Status ConfigSection::Finish() const {
     for (const auto& item : node_) {
       std::string key = item.first.as<std::string>();
       if (std::find(read_keys_->begin(), read_keys_->end(), key) == read_keys_->end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("configuration: unknown key ", PathOf(key)));
+        return absl::InvalidArgumentError(absl::StrCat("configuration: unknown key ", PathOf(key)));
       }
     }
   }

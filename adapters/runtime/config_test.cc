@@ -67,8 +67,8 @@ TEST(ConfigSectionTest, MissingRequiredWrongTypeAndOutOfRangeAreErrors) {
 }
 
 TEST(ConfigSectionTest, HubSectionBecomesConnectionOptions) {
-  ConfigSection root = Parse(
-      "hub:\n  endpoint: hub:50051\n  token: secret\n  tls: true\n  call_timeout: 3s\n");
+  ConfigSection root =
+      Parse("hub:\n  endpoint: hub:50051\n  token: secret\n  tls: true\n  call_timeout: 3s\n");
   client::ConnectionOptions options = ReadHubSection(root.Section("hub"));
   EXPECT_TRUE(root.Finish().ok());
   EXPECT_EQ(options.endpoint, "hub:50051");

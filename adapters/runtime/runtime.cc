@@ -8,8 +8,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "common/stop_signals.h"
 #include "common/ops_http_server.h"
+#include "common/stop_signals.h"
 
 ABSL_FLAG(std::string, config, "", "the adapter's configuration file (YAML, docs/adapters.md)");
 

@@ -55,8 +55,7 @@ class Adapter {
   virtual bool Ready() const { return true; }
 };
 
-using AdapterFactory =
-    std::function<absl::StatusOr<std::unique_ptr<Adapter>>(AdapterEnv& env)>;
+using AdapterFactory = std::function<absl::StatusOr<std::unique_ptr<Adapter>>(AdapterEnv& env)>;
 
 // The whole main of an adapter binary named `name` (also its section).
 int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFactory& factory);
@@ -65,11 +64,12 @@ int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFac
 // section, `A(A::Config, AdapterEnv&)` makes it.
 template <typename A>
 int AdapterMain(int argc, char** argv, const std::string& name) {
-  return AdapterMain(argc, argv, name, [](AdapterEnv& env) -> absl::StatusOr<std::unique_ptr<Adapter>> {
-    absl::StatusOr<typename A::Config> config = A::Config::Read(env.config);
-    if (!config.ok()) return config.status();
-    return std::make_unique<A>(*std::move(config), env);
-  });
+  return AdapterMain(argc, argv, name,
+                     [](AdapterEnv& env) -> absl::StatusOr<std::unique_ptr<Adapter>> {
+                       absl::StatusOr<typename A::Config> config = A::Config::Read(env.config);
+                       if (!config.ok()) return config.status();
+                       return std::make_unique<A>(*std::move(config), env);
+                     });
 }
 
 // Publisher options for a source whose records carry their own idempotency

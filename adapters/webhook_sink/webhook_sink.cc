@@ -53,7 +53,8 @@ absl::StatusOr<WebhookSinkConfig> WebhookSinkConfig::Read(ConfigSection& section
   WebhookSinkConfig c;
   c.subscription = section.RequiredString("subscription");
   c.url = section.RequiredString("url");
-  if (!c.url.empty() && !absl::StartsWith(c.url, "http://") && !absl::StartsWith(c.url, "https://")) {
+  if (!c.url.empty() && !absl::StartsWith(c.url, "http://") &&
+      !absl::StartsWith(c.url, "https://")) {
     section.Fail("url", "must be an http:// or https:// URL");
   }
   c.timeout = section.Duration("timeout", c.timeout);
@@ -88,8 +89,8 @@ absl::Status WebhookSink::Run(const absl::Notification& stop) {
   options.ack_deadline_seconds = static_cast<int>(config_.ack_deadline_seconds);
   options.shutdown_timeout = config_.timeout + absl::Seconds(1);
   client::Subscriber subscriber(connection_, config_.subscription, options);
-  client::SubscriberSession session = subscriber.Subscribe(
-      [this](client::Message message, client::AckHandler handler) {
+  client::SubscriberSession session =
+      subscriber.Subscribe([this](client::Message message, client::AckHandler handler) {
         Deliver(std::move(message), std::move(handler));
       });
   running_ = true;
@@ -101,7 +102,8 @@ absl::Status WebhookSink::Run(const absl::Notification& stop) {
     result = session.Wait();
     ended.Notify();
   });
-  while (!ended.HasBeenNotified() && !stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+  while (!ended.HasBeenNotified() &&
+         !stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
   }
   running_ = false;
   session.Stop();
@@ -119,7 +121,8 @@ long WebhookSink::Post(const client::Message& message, int attempt, std::string*
   add("Hub-Message-Id", message.message_id);
   add("Hub-Delivery-Attempt", absl::StrCat(attempt));
   add("Hub-Subscription", config_.subscription);
-  add("Hub-Publish-Time", absl::FormatTime(absl::RFC3339_full, message.publish_time, absl::UTCTimeZone()));
+  add("Hub-Publish-Time",
+      absl::FormatTime(absl::RFC3339_full, message.publish_time, absl::UTCTimeZone()));
   if (!message.ordering_key.empty()) add("Hub-Ordering-Key", message.ordering_key);
   if (!message.attributes.empty()) {
     add("Hub-Attributes", nlohmann::json(message.attributes)
@@ -135,7 +138,8 @@ long WebhookSink::Post(const client::Message& message, int attempt, std::string*
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, message.data.data());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(message.data.size()));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(config_.timeout)));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(config_.timeout)));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
@@ -173,9 +177,7 @@ void WebhookSink::Deliver(client::Message message, client::AckHandler handler) {
     case WebhookVerdict::kRetry:
       retried_.Increment();
       Log(LogLevel::kDebug, "webhook_sink_retry",
-          {{"message_id", message.message_id},
-           {"status", absl::StrCat(status)},
-           {"error", error}});
+          {{"message_id", message.message_id}, {"status", absl::StrCat(status)}, {"error", error}});
       std::move(handler).Nack();
       return;
   }

@@ -112,8 +112,9 @@ class Inbox::PgStore final : public inbox::InboxStore {
     try {
       pqxx::work tx(Connection());
       const pqxx::result r = tx.exec_params(
-          absl::StrCat("DELETE FROM ", tx.quote_name(table_),
-                       " WHERE subscription = $1 AND received_at < now() - make_interval(secs => $2)"),
+          absl::StrCat(
+              "DELETE FROM ", tx.quote_name(table_),
+              " WHERE subscription = $1 AND received_at < now() - make_interval(secs => $2)"),
           subscription_, absl::ToDoubleSeconds(retention));
       tx.commit();
       return static_cast<int64_t>(r.affected_rows());
@@ -142,7 +143,8 @@ absl::StatusOr<std::unique_ptr<Inbox>> Inbox::Open(const std::string& database_u
   if (options.max_batch < 1) return absl::InvalidArgumentError("max_batch must be at least 1");
   auto store = std::make_unique<PgStore>(database_url, std::move(subscription), options.table);
   if (absl::Status s = store->Migrate(); !s.ok()) return s;
-  return std::unique_ptr<Inbox>(new Inbox(std::move(store), std::move(handler), std::move(options)));
+  return std::unique_ptr<Inbox>(
+      new Inbox(std::move(store), std::move(handler), std::move(options)));
 }
 
 Inbox::Inbox(std::unique_ptr<PgStore> store, Handler handler, InboxOptions options)
@@ -190,9 +192,8 @@ void Inbox::Work() {
     std::vector<inbox::InboxItem> batch;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) return;
       if (!queue_.empty() && static_cast<int>(queue_.size()) < options_.max_batch) {

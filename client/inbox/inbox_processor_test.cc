@@ -55,8 +55,7 @@ class InboxProcessorTest : public ::testing::Test {
     Message m;
     m.message_id = id;
     m.data = "data of " + id;
-    return InboxItem{m, [this, id] { acked.push_back(id); },
-                     [this, id] { nacked.push_back(id); }};
+    return InboxItem{m, [this, id] { acked.push_back(id); }, [this, id] { nacked.push_back(id); }};
   }
 
   std::vector<InboxItem> Items(std::initializer_list<std::string> ids) {

@@ -96,9 +96,8 @@ void BatchingPublisher::Publish(Message message, Callback done) {
       proto.set_idempotency_key(absl::StrCat(key_prefix_, "-", next_key_++));
     }
     const int64_t bytes = MessageBytes(proto);
-    auto admitted = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || HasRoom(bytes);
-    };
+    auto admitted = [&]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || HasRoom(bytes); };
     if (!admitted() && !options_.reject_when_full) mu_.Await(absl::Condition(&admitted));
     auto lane_it = lanes_.find(key);
     if (stopping_) {
@@ -106,9 +105,9 @@ void BatchingPublisher::Publish(Message message, Callback done) {
     } else if (lane_it != lanes_.end() && !lane_it->second.paused.ok()) {
       refused = lane_it->second.paused;
     } else if (!HasRoom(bytes)) {
-      refused = absl::ResourceExhaustedError(absl::StrCat(
-          "publisher flow control: ", pending_messages_, " messages and ", pending_bytes_,
-          " bytes await their answer"));
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("publisher flow control: ", pending_messages_, " messages and ",
+                       pending_bytes_, " bytes await their answer"));
     } else {
       const uint64_t seq = next_seq_++;
       unanswered_.insert(seq);
@@ -263,16 +262,15 @@ void BatchingPublisher::DropLaneIfIdle(const std::string& key) {
   }
 }
 
-void BatchingPublisher::Complete(Batch batch,
-                                 const absl::StatusOr<v1::PublishResponse>& response) {
+void BatchingPublisher::Complete(Batch batch, const absl::StatusOr<v1::PublishResponse>& response) {
   Completions out;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < batch.items.size(); ++i) {
       absl::StatusOr<PublishAck> result =
-          response.ok() ? absl::StatusOr<PublishAck>(PublishAck{
-                              response->results(static_cast<int>(i)).message_id(),
-                              response->results(static_cast<int>(i)).duplicate()})
+          response.ok() ? absl::StatusOr<PublishAck>(
+                              PublishAck{response->results(static_cast<int>(i)).message_id(),
+                                         response->results(static_cast<int>(i)).duplicate()})
                         : absl::StatusOr<PublishAck>(response.status());
       Finish(batch.items[i], std::move(result), out);
     }
@@ -281,9 +279,8 @@ void BatchingPublisher::Complete(Batch batch,
       lane.in_flight = false;
       if (!response.ok()) {
         lane.paused = absl::FailedPreconditionError(
-            absl::StrCat("ordering key ", batch.ordering_key,
-                         " is paused after a failed publish (", response.status().ToString(),
-                         "); call ResumePublish to go on"));
+            absl::StrCat("ordering key ", batch.ordering_key, " is paused after a failed publish (",
+                         response.status().ToString(), "); call ResumePublish to go on"));
         FailQueued(lane, out);
       } else if (!lane.waiting.empty()) {
         Batch next = std::move(lane.waiting.front());

@@ -248,8 +248,7 @@ TEST(BatchingPublisherTest, DoesNotRetryPermanentErrors) {
       .Times(1)
       .WillOnce(::testing::Return(absl::InvalidArgumentError("too big")));
   Publisher publisher(Connection(stub), "orders", {});
-  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(BatchingPublisherTest, GivesUpAfterTheRetryTimeout) {
@@ -334,8 +333,7 @@ TEST(BatchingPublisherTest, BadOptionsFailEveryPublish) {
   PublisherOptions o;
   o.max_batch_messages = 1001;
   Publisher publisher(Connection(stub), "orders", o);
-  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidatePublisherOptions(PublisherOptions{}), absl::OkStatus());
 }
 

@@ -35,9 +35,7 @@ class GrpcPullStream final : public PullStream {
   GrpcPullStream(v1::Subscriber::Stub& stub, std::unique_ptr<grpc::ClientContext> context)
       : context_(std::move(context)), stream_(stub.StreamingPull(context_.get())) {}
 
-  bool Write(const v1::StreamingPullRequest& request) override {
-    return stream_->Write(request);
-  }
+  bool Write(const v1::StreamingPullRequest& request) override { return stream_->Write(request); }
   bool Read(v1::StreamingPullResponse* response) override { return stream_->Read(response); }
   bool WritesDone() override { return stream_->WritesDone(); }
   void Cancel() override { context_->TryCancel(); }
@@ -130,13 +128,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectionOptio
   return grpc::CreateCustomChannel(ChannelTarget(options.endpoint), credentials, args);
 }
 
-GrpcHubStub::GrpcHubStub(std::shared_ptr<grpc::Channel> channel,
-                         const ConnectionOptions& options)
+GrpcHubStub::GrpcHubStub(std::shared_ptr<grpc::Channel> channel, const ConnectionOptions& options)
     : publisher_(v1::Publisher::NewStub(channel)),
       subscriber_(v1::Subscriber::NewStub(channel)),
-      authorization_(options.bearer_token.empty()
-                         ? std::string()
-                         : absl::StrCat("Bearer ", options.bearer_token)),
+      authorization_(options.bearer_token.empty() ? std::string()
+                                                  : absl::StrCat("Bearer ", options.bearer_token)),
       call_timeout_(options.call_timeout) {}
 
 void GrpcHubStub::Prepare(grpc::ClientContext& context, absl::Duration timeout) const {
@@ -157,14 +153,14 @@ absl::StatusOr<Response> GrpcHubStub::Call(Method method, const Request& request
   return response;
 }
 
-#define HUB_PUBLISHER_CALL(Response, Rpc)                                         \
-  Call<Response>([this](grpc::ClientContext* c, const auto& q, Response* r) {     \
-    return publisher_->Rpc(c, q, r);                                              \
-  }, request)
-#define HUB_SUBSCRIBER_CALL(Response, Rpc)                                        \
-  Call<Response>([this](grpc::ClientContext* c, const auto& q, Response* r) {     \
-    return subscriber_->Rpc(c, q, r);                                             \
-  }, request)
+#define HUB_PUBLISHER_CALL(Response, Rpc)                                  \
+  Call<Response>([this](grpc::ClientContext* c, const auto& q,             \
+                        Response* r) { return publisher_->Rpc(c, q, r); }, \
+                 request)
+#define HUB_SUBSCRIBER_CALL(Response, Rpc)                                  \
+  Call<Response>([this](grpc::ClientContext* c, const auto& q,              \
+                        Response* r) { return subscriber_->Rpc(c, q, r); }, \
+                 request)
 
 absl::StatusOr<v1::Topic> GrpcHubStub::CreateTopic(const v1::Topic& request) {
   return HUB_PUBLISHER_CALL(v1::Topic, CreateTopic);
@@ -185,8 +181,7 @@ absl::Status GrpcHubStub::DeleteTopic(const v1::DeleteTopicRequest& request) {
 absl::StatusOr<v1::PublishResponse> GrpcHubStub::Publish(const v1::PublishRequest& request) {
   return HUB_PUBLISHER_CALL(v1::PublishResponse, Publish);
 }
-absl::StatusOr<v1::Subscription> GrpcHubStub::CreateSubscription(
-    const v1::Subscription& request) {
+absl::StatusOr<v1::Subscription> GrpcHubStub::CreateSubscription(const v1::Subscription& request) {
   return HUB_SUBSCRIBER_CALL(v1::Subscription, CreateSubscription);
 }
 absl::StatusOr<v1::Subscription> GrpcHubStub::GetSubscription(
@@ -211,11 +206,9 @@ absl::StatusOr<v1::SubscriptionStats> GrpcHubStub::GetSubscriptionStats(
 absl::StatusOr<v1::PullResponse> GrpcHubStub::Pull(const v1::PullRequest& request) {
   // A long poll waits up to max_wait on the hub before it answers.
   const absl::Duration wait = FromProtoDuration(request.max_wait());
-  return Call<v1::PullResponse>(
-      [this](grpc::ClientContext* c, const auto& q, v1::PullResponse* r) {
-        return subscriber_->Pull(c, q, r);
-      },
-      request, wait);
+  return Call<v1::PullResponse>([this](grpc::ClientContext* c, const auto& q,
+                                       v1::PullResponse* r) { return subscriber_->Pull(c, q, r); },
+                                request, wait);
 }
 absl::StatusOr<v1::AcknowledgeResponse> GrpcHubStub::Acknowledge(
     const v1::AcknowledgeRequest& request) {

@@ -31,8 +31,7 @@ class GrpcHubStub : public HubStub {
 
   absl::StatusOr<v1::Topic> CreateTopic(const v1::Topic& request) override;
   absl::StatusOr<v1::Topic> GetTopic(const v1::GetTopicRequest& request) override;
-  absl::StatusOr<v1::ListTopicsResponse> ListTopics(
-      const v1::ListTopicsRequest& request) override;
+  absl::StatusOr<v1::ListTopicsResponse> ListTopics(const v1::ListTopicsRequest& request) override;
   absl::StatusOr<v1::Topic> UpdateTopic(const v1::UpdateTopicRequest& request) override;
   absl::Status DeleteTopic(const v1::DeleteTopicRequest& request) override;
   absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& request) override;

@@ -41,8 +41,7 @@ class HubStub {
   virtual absl::Status DeleteTopic(const v1::DeleteTopicRequest& request) = 0;
   virtual absl::StatusOr<v1::PublishResponse> Publish(const v1::PublishRequest& request) = 0;
 
-  virtual absl::StatusOr<v1::Subscription> CreateSubscription(
-      const v1::Subscription& request) = 0;
+  virtual absl::StatusOr<v1::Subscription> CreateSubscription(const v1::Subscription& request) = 0;
   virtual absl::StatusOr<v1::Subscription> GetSubscription(
       const v1::GetSubscriptionRequest& request) = 0;
   virtual absl::StatusOr<v1::ListSubscriptionsResponse> ListSubscriptions(
@@ -60,8 +59,7 @@ class HubStub {
       const v1::ModifyAckDeadlineRequest& request) = 0;
   virtual absl::StatusOr<v1::RejectResponse> Reject(const v1::RejectRequest& request) = 0;
   virtual absl::StatusOr<v1::SeekResponse> Seek(const v1::SeekRequest& request) = 0;
-  virtual absl::StatusOr<v1::TransactResponse> Transact(
-      const v1::TransactRequest& request) = 0;
+  virtual absl::StatusOr<v1::TransactResponse> Transact(const v1::TransactRequest& request) = 0;
 
   virtual std::unique_ptr<PullStream> StreamingPull() = 0;
 };

@@ -39,8 +39,7 @@ absl::Status AckStatusToStatus(v1::AckStatus status) {
       return absl::FailedPreconditionError(
           "the lease expired before the ack arrived; the message is redelivered");
     case v1::INVALID:
-      return absl::InvalidArgumentError(
-          "the ack id is unknown or belongs to an earlier delivery");
+      return absl::InvalidArgumentError("the ack id is unknown or belongs to an earlier delivery");
     case v1::ACK_STATUS_UNSPECIFIED:
     case v1::AckStatus_INT_MIN_SENTINEL_DO_NOT_USE_:
     case v1::AckStatus_INT_MAX_SENTINEL_DO_NOT_USE_:

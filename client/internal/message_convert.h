@@ -17,7 +17,6 @@ Message MessageFromProto(v1::Message proto);
 // keys and values, both keys), the same sum the hub takes.
 int64_t MessageBytes(const v1::Message& message);
 
-
 // The hub's verdict on an exactly-once ack, as a status for the caller:
 // EXPIRED is FAILED_PRECONDITION, INVALID is INVALID_ARGUMENT.
 absl::Status AckStatusToStatus(v1::AckStatus status);

@@ -21,11 +21,11 @@ TEST(BackoffTest, GrowsByTheMultiplierUpToTheMaximumWithJitter) {
 
 TEST(RetryTest, PublishRetriesOnlyWhatMayBeRetriedWithTheSameKeys) {
   const std::pair<absl::StatusCode, bool> table[] = {
-      {absl::StatusCode::kUnavailable, true},       {absl::StatusCode::kAborted, true},
-      {absl::StatusCode::kDeadlineExceeded, true},  {absl::StatusCode::kInvalidArgument, false},
-      {absl::StatusCode::kNotFound, false},         {absl::StatusCode::kPermissionDenied, false},
-      {absl::StatusCode::kUnauthenticated, false},  {absl::StatusCode::kResourceExhausted, false},
-      {absl::StatusCode::kInternal, false},         {absl::StatusCode::kFailedPrecondition, false},
+      {absl::StatusCode::kUnavailable, true},      {absl::StatusCode::kAborted, true},
+      {absl::StatusCode::kDeadlineExceeded, true}, {absl::StatusCode::kInvalidArgument, false},
+      {absl::StatusCode::kNotFound, false},        {absl::StatusCode::kPermissionDenied, false},
+      {absl::StatusCode::kUnauthenticated, false}, {absl::StatusCode::kResourceExhausted, false},
+      {absl::StatusCode::kInternal, false},        {absl::StatusCode::kFailedPrecondition, false},
   };
   for (const auto& [code, retry] : table) {
     EXPECT_EQ(IsRetryablePublishError(code), retry) << absl::StatusCodeToString(code);
@@ -34,12 +34,18 @@ TEST(RetryTest, PublishRetriesOnlyWhatMayBeRetriedWithTheSameKeys) {
 
 TEST(RetryTest, StreamsReconnectUnlessTheErrorWouldRepeat) {
   const std::pair<absl::StatusCode, bool> table[] = {
-      {absl::StatusCode::kNotFound, true},           {absl::StatusCode::kInvalidArgument, true},
-      {absl::StatusCode::kPermissionDenied, true},   {absl::StatusCode::kUnauthenticated, true},
-      {absl::StatusCode::kFailedPrecondition, true}, {absl::StatusCode::kUnimplemented, true},
-      {absl::StatusCode::kUnavailable, false},       {absl::StatusCode::kCancelled, false},
-      {absl::StatusCode::kOk, false},                {absl::StatusCode::kInternal, false},
-      {absl::StatusCode::kDeadlineExceeded, false},  {absl::StatusCode::kResourceExhausted, false},
+      {absl::StatusCode::kNotFound, true},
+      {absl::StatusCode::kInvalidArgument, true},
+      {absl::StatusCode::kPermissionDenied, true},
+      {absl::StatusCode::kUnauthenticated, true},
+      {absl::StatusCode::kFailedPrecondition, true},
+      {absl::StatusCode::kUnimplemented, true},
+      {absl::StatusCode::kUnavailable, false},
+      {absl::StatusCode::kCancelled, false},
+      {absl::StatusCode::kOk, false},
+      {absl::StatusCode::kInternal, false},
+      {absl::StatusCode::kDeadlineExceeded, false},
+      {absl::StatusCode::kResourceExhausted, false},
   };
   for (const auto& [code, permanent] : table) {
     EXPECT_EQ(IsPermanentStreamError(code), permanent) << absl::StatusCodeToString(code);

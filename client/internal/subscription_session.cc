@@ -171,9 +171,8 @@ void SubscriptionSession::TakeResponse(v1::StreamingPullResponse& response) {
       continue;
     }
     held_[m.ack_id()] = Held{now, now + absl::Seconds(options_.ack_deadline_seconds)};
-    queue_.push_back(
-        Delivery{m.ack_id(), MessageFromProto(std::move(*m.mutable_message())),
-                 m.delivery_attempt()});
+    queue_.push_back(Delivery{m.ack_id(), MessageFromProto(std::move(*m.mutable_message())),
+                              m.delivery_attempt()});
   }
   for (const v1::AckResult& r : response.ack_results()) {
     auto it = awaiting_.find(r.ack_id());
@@ -231,8 +230,7 @@ bool SubscriptionSession::AwaitWritableWork() {
   }
 }
 
-v1::StreamingPullRequest SubscriptionSession::TakeWork(std::vector<QueuedAck>& acks,
-                                                       bool& finish) {
+v1::StreamingPullRequest SubscriptionSession::TakeWork(std::vector<QueuedAck>& acks, bool& finish) {
   v1::StreamingPullRequest request;
   const size_t ack_count = std::min(acks_.size(), kMaxAcksPerRequest);
   for (size_t i = 0; i < ack_count; ++i) {
@@ -259,8 +257,7 @@ v1::StreamingPullRequest SubscriptionSession::TakeWork(std::vector<QueuedAck>& a
       // Past the longest extension the lease runs out and the hub
       // redelivers, whatever the handler still does.
       if (now - held.received > options_.max_lease_extension) continue;
-      if (static_cast<size_t>(request.modify_deadline_ack_ids_size()) >=
-          kMaxExtensionsPerRequest) {
+      if (static_cast<size_t>(request.modify_deadline_ack_ids_size()) >= kMaxExtensionsPerRequest) {
         next_lease_check_ = now;  // the rest in the next request
         break;
       }

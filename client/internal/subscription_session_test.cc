@@ -209,8 +209,8 @@ TEST_F(SubscriptionSessionTest, AnExactlyOnceAckCutOffByABreakIsUnavailable) {
   guarantee_ = v1::EXACTLY_ONCE;
   std::promise<std::future<absl::Status>> verdict;
   Subscriber subscriber = MakeSubscriber({});
-  SubscriberSession session = subscriber.Subscribe(
-      [&](Message, AckHandler h) { verdict.set_value(std::move(h).Ack()); });
+  SubscriberSession session =
+      subscriber.Subscribe([&](Message, AckHandler h) { verdict.set_value(std::move(h).Ack()); });
   auto stream = Stream(0);
   stream->Deliver(Deliveries({"m"}));
   ASSERT_TRUE(stream->AwaitWritten([](const Requests& w) { return AckIds(w).size() == 1; }));
@@ -256,8 +256,9 @@ TEST_F(SubscriptionSessionTest, AnUnusedOrThrowingHandlerNacks) {
   });
   auto stream = Stream(0);
   stream->Deliver(Deliveries({"dropped", "throws"}));
-  EXPECT_TRUE(stream->AwaitWritten(
-      [](const Requests& w) { return NackIds(w) == std::multiset<std::string>{"dropped", "throws"}; }));
+  EXPECT_TRUE(stream->AwaitWritten([](const Requests& w) {
+    return NackIds(w) == std::multiset<std::string>{"dropped", "throws"};
+  }));
 }
 
 TEST_F(SubscriptionSessionTest, BadOptionsEndTheSessionAtOnce) {

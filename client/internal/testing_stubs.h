@@ -21,8 +21,7 @@ class MockHubStub : public HubStub {
   MOCK_METHOD(absl::StatusOr<v1::Topic>, GetTopic, (const v1::GetTopicRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::ListTopicsResponse>, ListTopics, (const v1::ListTopicsRequest&),
               (override));
-  MOCK_METHOD(absl::StatusOr<v1::Topic>, UpdateTopic, (const v1::UpdateTopicRequest&),
-              (override));
+  MOCK_METHOD(absl::StatusOr<v1::Topic>, UpdateTopic, (const v1::UpdateTopicRequest&), (override));
   MOCK_METHOD(absl::Status, DeleteTopic, (const v1::DeleteTopicRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::PublishResponse>, Publish, (const v1::PublishRequest&),
               (override));
@@ -34,17 +33,15 @@ class MockHubStub : public HubStub {
               (const v1::ListSubscriptionsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Subscription>, UpdateSubscription,
               (const v1::UpdateSubscriptionRequest&), (override));
-  MOCK_METHOD(absl::Status, DeleteSubscription, (const v1::DeleteSubscriptionRequest&),
-              (override));
+  MOCK_METHOD(absl::Status, DeleteSubscription, (const v1::DeleteSubscriptionRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::SubscriptionStats>, GetSubscriptionStats,
               (const v1::GetSubscriptionStatsRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::PullResponse>, Pull, (const v1::PullRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::AcknowledgeResponse>, Acknowledge,
-              (const v1::AcknowledgeRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::AcknowledgeResponse>, Acknowledge, (const v1::AcknowledgeRequest&),
+              (override));
   MOCK_METHOD(absl::StatusOr<v1::ModifyAckDeadlineResponse>, ModifyAckDeadline,
               (const v1::ModifyAckDeadlineRequest&), (override));
-  MOCK_METHOD(absl::StatusOr<v1::RejectResponse>, Reject, (const v1::RejectRequest&),
-              (override));
+  MOCK_METHOD(absl::StatusOr<v1::RejectResponse>, Reject, (const v1::RejectRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::SeekResponse>, Seek, (const v1::SeekRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::TransactResponse>, Transact, (const v1::TransactRequest&),
               (override));

@@ -19,10 +19,7 @@ void ConnectionPool::Handle::Discard() {
 }
 
 ConnectionPool::ConnectionPool(std::string url, int size, Setup setup, Observer observer)
-    : url_(std::move(url)),
-      size_(size),
-      setup_(std::move(setup)),
-      observer_(std::move(observer)) {}
+    : url_(std::move(url)), size_(size), setup_(std::move(setup)), observer_(std::move(observer)) {}
 
 void ConnectionPool::Observe() {
   if (observer_.state) {
@@ -30,8 +27,7 @@ void ConnectionPool::Observe() {
   }
 }
 
-absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(
-    absl::Duration wait) {
+absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wait) {
   {
     absl::MutexLock lock(&mu_);
     auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

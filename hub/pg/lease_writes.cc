@@ -34,9 +34,8 @@ std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subsc
   }
   std::vector<int64_t> inserted;
   for (const LeaseInsert& i : changes.inserts) {
-    inserted.push_back(Exec1(tx, sql::kInsertLease, subscription_id, IntArray(i.pending),
-                             i.attempt, i.ordering_key, Millis(i.hold), Millis(i.due),
-                             i.last_end)[0]
+    inserted.push_back(Exec1(tx, sql::kInsertLease, subscription_id, IntArray(i.pending), i.attempt,
+                             i.ordering_key, Millis(i.hold), Millis(i.due), i.last_end)[0]
                            .as<int64_t>());
   }
   if (!changes.deletes.empty()) {

@@ -19,8 +19,7 @@ constexpr int64_t kMigrationLockKey = 0x6875625f6d6967;  // "hub_mig"
 
 }  // namespace
 
-absl::Status ApplyMigrations(pqxx::connection& conn,
-                             absl::Span<const Migration> migrations) {
+absl::Status ApplyMigrations(pqxx::connection& conn, absl::Span<const Migration> migrations) {
   try {
     pqxx::nontransaction session(conn);
     session.exec_params(sql::kAdvisoryLock, kMigrationLockKey);
@@ -28,8 +27,7 @@ absl::Status ApplyMigrations(pqxx::connection& conn,
     try {
       session.exec(sql::kCreateMigrationsTable);
       std::set<int> applied;
-      for (const auto& row :
-           session.exec(sql::kAppliedMigrations)) {
+      for (const auto& row : session.exec(sql::kAppliedMigrations)) {
         applied.insert(row[0].as<int>());
       }
       session.commit();

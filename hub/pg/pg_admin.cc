@@ -5,19 +5,32 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "common/status_macros.h"
 
 namespace hub::pg {
+
+template <typename... Args>
+absl::Status PgStore::ChangeNamed(absl::string_view kind, absl::string_view name,
+                                  const Statement& statement, const Args&... args) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    const pqxx::result r = Exec(tx, statement, args...);
+    tx.commit();
+    if (r.affected_rows() == 0)
+      return absl::NotFoundError(absl::StrCat(kind, " ", name, " not found"));
+    return absl::OkStatus();
+  });
+}
 
 absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
   return Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     try {
       Exec(tx, sql::kCreateTopic, topic.name, Millis(topic.message_retention),
-                       Millis(topic.dedup_window), LabelsToJson(topic.labels));
+           Millis(topic.dedup_window), LabelsToJson(topic.labels));
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("topic ", topic.name, " already exists"));
     }
@@ -40,14 +53,12 @@ absl::StatusOr<TopicConfig> PgStore::GetTopic(absl::string_view name) {
   return topic;
 }
 
-absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(
-    absl::string_view after, int limit) {
+absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(absl::string_view after, int limit) {
   std::vector<TopicConfig> topics;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     topics.clear();
     pqxx::nontransaction tx(conn);
-    for (const auto& row :
-         Exec(tx, sql::kListTopics, std::string(after), limit)) {
+    for (const auto& row : Exec(tx, sql::kListTopics, std::string(after), limit)) {
       topics.push_back(TopicFromRow(row));
     }
     return absl::OkStatus();
@@ -56,15 +67,7 @@ absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(
 }
 
 absl::Status PgStore::DeleteTopic(absl::string_view name) {
-  return Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    pqxx::result r = Exec(tx, sql::kDeleteTopic, std::string(name));
-    tx.commit();
-    if (r.affected_rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("topic ", name, " not found"));
-    }
-    return absl::OkStatus();
-  });
+  return ChangeNamed("topic", name, sql::kDeleteTopic, std::string(name));
 }
 
 absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
@@ -73,11 +76,10 @@ absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
     pqxx::result r;
     try {
       r = Exec(tx, sql::kCreateSubscription, sub.name, sub.topic, sub.ack_deadline_seconds,
-          StoredGuarantee(sub.delivery_guarantee), sub.enable_message_ordering,
-          sub.filter, sub.dead_letter_policy.topic,
-          sub.dead_letter_policy.max_delivery_attempts,
-          Millis(sub.retry_policy.minimum_backoff),
-          Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+               StoredGuarantee(sub.delivery_guarantee), sub.enable_message_ordering, sub.filter,
+               sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
+               Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
+               LabelsToJson(sub.labels));
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("subscription ", sub.name, " already exists"));
     }
@@ -89,15 +91,13 @@ absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
   });
 }
 
-absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(
-    absl::string_view name) {
+absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(absl::string_view name) {
   SubscriptionRecord record;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     pqxx::result r = Exec(tx, sql::kGetSubscription, std::string(name));
     if (r.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("subscription ", name, " not found"));
+      return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
     }
     record = SubscriptionFromRow(r[0]);
     return absl::OkStatus();
@@ -105,19 +105,18 @@ absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(
   return record;
 }
 
-absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(
-    absl::string_view topic, absl::string_view after, int limit) {
+absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(absl::string_view topic,
+                                                                           absl::string_view after,
+                                                                           int limit) {
   std::vector<SubscriptionConfig> subs;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     subs.clear();
     pqxx::nontransaction tx(conn);
-    for (const auto& row : Exec(tx, sql::kListSubscriptions,
-                                            std::string(topic),
-                                            std::string(after), limit)) {
+    for (const auto& row :
+         Exec(tx, sql::kListSubscriptions, std::string(topic), std::string(after), limit)) {
       subs.push_back(SubscriptionFromRow(row).config);
     }
-    if (subs.empty() && !topic.empty() &&
-        Exec(tx, sql::kTopicExists, std::string(topic)).empty()) {
+    if (subs.empty() && !topic.empty() && Exec(tx, sql::kTopicExists, std::string(topic)).empty()) {
       return absl::NotFoundError(absl::StrCat("topic ", topic, " not found"));
     }
     return absl::OkStatus();
@@ -126,45 +125,21 @@ absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(
 }
 
 absl::Status PgStore::DeleteSubscription(absl::string_view name) {
-  return Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    pqxx::result r = Exec(tx, sql::kDeleteSubscription, std::string(name));
-    tx.commit();
-    if (r.affected_rows() == 0) {
-      return absl::NotFoundError(
-          absl::StrCat("subscription ", name, " not found"));
-    }
-    return absl::OkStatus();
-  });
+  return ChangeNamed("subscription", name, sql::kDeleteSubscription, std::string(name));
 }
 
 absl::Status PgStore::UpdateTopic(const TopicConfig& topic) {
-  return Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    pqxx::result r = Exec(tx, sql::kUpdateTopic, topic.name,
-                                      Millis(topic.message_retention),
-                                      Millis(topic.dedup_window), LabelsToJson(topic.labels));
-    tx.commit();
-    if (r.affected_rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("topic ", topic.name, " not found"));
-    }
-    return absl::OkStatus();
-  });
+  return ChangeNamed("topic", topic.name, sql::kUpdateTopic, topic.name,
+                     Millis(topic.message_retention), Millis(topic.dedup_window),
+                     LabelsToJson(topic.labels));
 }
 
 absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
-  return Run([&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    pqxx::result r = Exec(tx, sql::kUpdateSubscription, sub.name, sub.ack_deadline_seconds, sub.filter,
-        sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
-        Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
-        LabelsToJson(sub.labels));
-    tx.commit();
-    if (r.affected_rows() == 0) {
-      return absl::NotFoundError(absl::StrCat("subscription ", sub.name, " not found"));
-    }
-    return absl::OkStatus();
-  });
+  return ChangeNamed("subscription", sub.name, sql::kUpdateSubscription, sub.name,
+                     sub.ack_deadline_seconds, sub.filter, sub.dead_letter_policy.topic,
+                     sub.dead_letter_policy.max_delivery_attempts,
+                     Millis(sub.retry_policy.minimum_backoff),
+                     Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
 }
 
 absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
@@ -174,8 +149,8 @@ absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
     stats.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row : Exec(tx, sql::kSubscriptionStats, std::string(name))) {
-      SubscriptionStats s{row[0].as<std::string>(), row[1].as<std::string>(),
-                          row[2].as<int64_t>(), row[3].as<int64_t>(), std::nullopt};
+      SubscriptionStats s{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>(),
+                          row[3].as<int64_t>(), std::nullopt};
       if (!row[4].is_null()) {
         s.oldest_unacked_publish_time = absl::FromUnixMicros(row[4].as<int64_t>());
       }

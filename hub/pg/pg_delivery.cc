@@ -6,13 +6,13 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "hub/backoff.h"
 #include "hub/filter.h"
 #include "hub/pg/lease_writes.h"
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {
@@ -34,17 +34,16 @@ bool AtMostOnce(const SubscriptionRecord& sub) {
 
 // Plain subscriptions take the one-statement claim.
 bool IsPlain(const SubscriptionRecord& sub) {
-  return !sub.config.enable_message_ordering && sub.filter->MatchesEverything() &&
-         !AtMostOnce(sub);
+  return !sub.config.enable_message_ordering && sub.filter->MatchesEverything() && !AtMostOnce(sub);
 }
 
 std::vector<ScannedMessage> ScanFromRows(const pqxx::result& rows) {
   std::vector<ScannedMessage> scan;
   scan.reserve(rows.size());
   for (const auto& row : rows) {
-    scan.push_back(ScannedMessage{
-        row[0].as<int64_t>(), row[1].is_null() ? Labels{} : LabelsFromJson(row[1].c_str()),
-        row[2].as<std::string>(), row[3].as<int64_t>()});
+    scan.push_back(ScannedMessage{row[0].as<int64_t>(),
+                                  row[1].is_null() ? Labels{} : LabelsFromJson(row[1].c_str()),
+                                  row[2].as<std::string>(), row[3].as<int64_t>()});
   }
   return scan;
 }
@@ -97,9 +96,9 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
     bool exists = true;
     if (IsPlain(sub)) {
       pqxx::nontransaction tx(conn);
-      for (const auto& row : Exec(tx, sql::kClaimNew, sub.id, sub.topic_id, room,
-                                  Millis(ack_deadline),
-                                  Millis(RetryBackoff(sub.config.retry_policy, 1)), max_bytes)) {
+      for (const auto& row :
+           Exec(tx, sql::kClaimNew, sub.id, sub.topic_id, room, Millis(ack_deadline),
+                Millis(RetryBackoff(sub.config.retry_policy, 1)), max_bytes)) {
         const int64_t lease_id = row[0].as<int64_t>();
         auto [position, message] = MessageFromRow(row, 1);
         deliveries.push_back(
@@ -127,9 +126,8 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
   return deliveries;
 }
 
-std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn,
-                                              const SubscriptionRecord& sub, int max_messages,
-                                              absl::Duration ack_deadline) {
+std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
+                                              int max_messages, absl::Duration ack_deadline) {
   pqxx::work tx(conn);
   std::vector<LeaseRow> due;
   for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, kAvailableLeaseRows)) {
@@ -185,8 +183,7 @@ std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(pqxx::connection& conn
                                    max_bytes, ack_deadline);
   if (plan.next_cursor != cursor) Exec(tx, sql::kSetCursor, sub.id, plan.next_cursor);
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.claim.changes);
-  ScanOutcome outcome{Deliver(tx, sub.topic_id, std::move(plan.claim.leased), inserted),
-                      plan.more};
+  ScanOutcome outcome{Deliver(tx, sub.topic_id, std::move(plan.claim.leased), inserted), plan.more};
   tx.commit();
   return outcome;
 }

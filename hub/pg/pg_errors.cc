@@ -48,29 +48,24 @@ DbErrorKind ClassifyException(const std::exception& e) {
 absl::Status StatusFromDbError(DbErrorKind kind, absl::string_view message) {
   switch (kind) {
     case DbErrorKind::kConnection:
-      return absl::UnavailableError(
-          absl::StrCat("database unavailable: ", message));
+      return absl::UnavailableError(absl::StrCat("database unavailable: ", message));
     case DbErrorKind::kCommitUnknown:
-      return absl::UnavailableError(absl::StrCat(
-          "database connection lost during commit; retry with the same "
-          "idempotency keys: ",
-          message));
+      return absl::UnavailableError(
+          absl::StrCat("database connection lost during commit; retry with the same "
+                       "idempotency keys: ",
+                       message));
     case DbErrorKind::kConflict:
-      return absl::AbortedError(
-          absl::StrCat("transaction conflict, retry: ", message));
+      return absl::AbortedError(absl::StrCat("transaction conflict, retry: ", message));
     case DbErrorKind::kUniqueViolation:
       return absl::AlreadyExistsError(message);
     case DbErrorKind::kForeignKeyViolation:
       return absl::NotFoundError(message);
     case DbErrorKind::kServerShutdown:
-      return absl::UnavailableError(
-          absl::StrCat("database is restarting: ", message));
+      return absl::UnavailableError(absl::StrCat("database is restarting: ", message));
     case DbErrorKind::kCanceled:
-      return absl::UnavailableError(
-          absl::StrCat("database statement canceled: ", message));
+      return absl::UnavailableError(absl::StrCat("database statement canceled: ", message));
     case DbErrorKind::kResources:
-      return absl::UnavailableError(
-          absl::StrCat("database out of resources: ", message));
+      return absl::UnavailableError(absl::StrCat("database out of resources: ", message));
     case DbErrorKind::kOther:
       return absl::InternalError(absl::StrCat("database error: ", message));
   }

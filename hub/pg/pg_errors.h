@@ -12,15 +12,15 @@
 namespace hub::pg {
 
 enum class DbErrorKind {
-  kConnection,         // the server is unreachable or went away: retry
-  kCommitUnknown,      // COMMIT's outcome is unknown: retry with the same keys
-  kConflict,           // serialization failure, deadlock, lock timeout
-  kUniqueViolation,    // a row with that key exists
+  kConnection,           // the server is unreachable or went away: retry
+  kCommitUnknown,        // COMMIT's outcome is unknown: retry with the same keys
+  kConflict,             // serialization failure, deadlock, lock timeout
+  kUniqueViolation,      // a row with that key exists
   kForeignKeyViolation,  // a referenced row is gone
-  kServerShutdown,     // admin shutdown, crash recovery, starting up
-  kCanceled,           // statement timeout or cancel request
-  kResources,          // out of disk, memory or connections on the server
-  kOther,              // a bug: bad SQL, broken invariant
+  kServerShutdown,       // admin shutdown, crash recovery, starting up
+  kCanceled,             // statement timeout or cancel request
+  kResources,            // out of disk, memory or connections on the server
+  kOther,                // a bug: bad SQL, broken invariant
 };
 
 // Classifies by exception type first and then by SQLSTATE.

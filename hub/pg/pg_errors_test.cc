@@ -13,20 +13,13 @@ TEST(PgErrorsTest, SqlStatesClassify) {
     const char* sqlstate;
     DbErrorKind kind;
   } table[] = {
-      {"23505", DbErrorKind::kUniqueViolation},
-      {"23503", DbErrorKind::kForeignKeyViolation},
-      {"40001", DbErrorKind::kConflict},
-      {"40P01", DbErrorKind::kConflict},
-      {"55P03", DbErrorKind::kConflict},
-      {"57014", DbErrorKind::kCanceled},
-      {"08006", DbErrorKind::kConnection},
-      {"08001", DbErrorKind::kConnection},
-      {"57P01", DbErrorKind::kServerShutdown},
-      {"57P03", DbErrorKind::kServerShutdown},
-      {"53100", DbErrorKind::kResources},
-      {"53300", DbErrorKind::kResources},
-      {"42601", DbErrorKind::kOther},
-      {"22P02", DbErrorKind::kOther},
+      {"23505", DbErrorKind::kUniqueViolation}, {"23503", DbErrorKind::kForeignKeyViolation},
+      {"40001", DbErrorKind::kConflict},        {"40P01", DbErrorKind::kConflict},
+      {"55P03", DbErrorKind::kConflict},        {"57014", DbErrorKind::kCanceled},
+      {"08006", DbErrorKind::kConnection},      {"08001", DbErrorKind::kConnection},
+      {"57P01", DbErrorKind::kServerShutdown},  {"57P03", DbErrorKind::kServerShutdown},
+      {"53100", DbErrorKind::kResources},       {"53300", DbErrorKind::kResources},
+      {"42601", DbErrorKind::kOther},           {"22P02", DbErrorKind::kOther},
   };
   for (const auto& row : table) {
     EXPECT_EQ(ClassifySqlState(row.sqlstate), row.kind) << row.sqlstate;
@@ -38,8 +31,7 @@ TEST(PgErrorsTest, ExceptionTypesClassifyBeforeSqlState) {
   EXPECT_EQ(ClassifyException(pqxx::in_doubt_error("commit?")), DbErrorKind::kCommitUnknown);
   EXPECT_EQ(ClassifyException(pqxx::statement_completion_unknown("?")),
             DbErrorKind::kCommitUnknown);
-  EXPECT_EQ(ClassifyException(pqxx::serialization_failure("x")),
-            DbErrorKind::kConflict);
+  EXPECT_EQ(ClassifyException(pqxx::serialization_failure("x")), DbErrorKind::kConflict);
   EXPECT_EQ(ClassifyException(pqxx::unique_violation("dup", "q", "23505")),
             DbErrorKind::kUniqueViolation);
   EXPECT_EQ(ClassifyException(pqxx::deadlock_detected("x")), DbErrorKind::kConflict);
@@ -64,8 +56,7 @@ TEST(PgErrorsTest, KindsMapToTheCodeThatSaysWhatToDo) {
       {DbErrorKind::kOther, absl::StatusCode::kInternal},
   };
   for (const auto& row : table) {
-    EXPECT_EQ(StatusFromDbError(row.kind, "m").code(), row.code)
-        << DbErrorKindName(row.kind);
+    EXPECT_EQ(StatusFromDbError(row.kind, "m").code(), row.code) << DbErrorKindName(row.kind);
   }
 }
 

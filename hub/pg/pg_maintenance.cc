@@ -9,11 +9,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "hub/pg/pg_errors.h"
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {
@@ -31,8 +31,7 @@ std::optional<absl::Time> PartitionDay(absl::string_view name) {
   if (name.size() != 8) return std::nullopt;
   // %Y would swallow all eight digits, so the date is read by hand.
   int year = 0, month = 0, mday = 0;
-  if (!absl::SimpleAtoi(name.substr(0, 4), &year) ||
-      !absl::SimpleAtoi(name.substr(4, 2), &month) ||
+  if (!absl::SimpleAtoi(name.substr(0, 4), &year) || !absl::SimpleAtoi(name.substr(4, 2), &month) ||
       !absl::SimpleAtoi(name.substr(6, 2), &mday)) {
     return std::nullopt;
   }
@@ -116,8 +115,7 @@ void PgStore::ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id,
   for (const auto& row : Exec(tx, sql::kLeasesWithExpired, topic_id, first)) {
     const int64_t subscription_id = row[0].as<int64_t>();
     const int64_t lease_id = row[1].as<int64_t>();
-    const RetainedPending retained =
-        ApplyRetentionToPending(ParseIntArray(row[2].c_str()), first);
+    const RetainedPending retained = ApplyRetentionToPending(ParseIntArray(row[2].c_str()), first);
     expired[row[3].as<std::string>()] += retained.dropped;
     if (retained.kept.empty()) {
       Exec(tx, sql::kDeleteLeases, subscription_id, IntArray(std::vector<int64_t>{lease_id}));

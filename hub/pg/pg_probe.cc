@@ -37,11 +37,10 @@ PgProbe::PgProbe(prometheus::Registry& registry)
                          .Register(registry)) {
   // Every kind from the start, so that a rate over it exists before the
   // first error.
-  for (DbErrorKind kind :
-       {DbErrorKind::kConnection, DbErrorKind::kCommitUnknown, DbErrorKind::kConflict,
-        DbErrorKind::kUniqueViolation, DbErrorKind::kForeignKeyViolation,
-        DbErrorKind::kServerShutdown, DbErrorKind::kCanceled, DbErrorKind::kResources,
-        DbErrorKind::kOther}) {
+  for (DbErrorKind kind : {DbErrorKind::kConnection, DbErrorKind::kCommitUnknown,
+                           DbErrorKind::kConflict, DbErrorKind::kUniqueViolation,
+                           DbErrorKind::kForeignKeyViolation, DbErrorKind::kServerShutdown,
+                           DbErrorKind::kCanceled, DbErrorKind::kResources, DbErrorKind::kOther}) {
     errors_.Add({{"kind", std::string(DbErrorKindName(kind))}});
   }
   for (bool relaxed : {false, true}) Pool(relaxed, 0, 0, 0);
@@ -63,8 +62,7 @@ void PgProbe::Pool(bool relaxed, int in_use, int open, int waiting) {
 
 void PgProbe::DeadLettered(absl::string_view subscription, absl::string_view reason,
                            int64_t count) {
-  dead_lettered_
-      .Add({{"subscription", std::string(subscription)}, {"reason", std::string(reason)}})
+  dead_lettered_.Add({{"subscription", std::string(subscription)}, {"reason", std::string(reason)}})
       .Increment(static_cast<double>(count));
 }
 

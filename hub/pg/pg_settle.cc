@@ -7,13 +7,13 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
-#include "hub/dead_letter.h"
 #include "common/log.h"
+#include "common/status_macros.h"
+#include "hub/dead_letter.h"
 #include "hub/pg/lease_writes.h"
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {
@@ -80,8 +80,7 @@ void PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& su
 }
 
 absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord& sub,
-                                                       absl::Span<const AckId> ids,
-                                                       SettleKind kind,
+                                                       absl::Span<const AckId> ids, SettleKind kind,
                                                        absl::string_view reason) {
   std::vector<AckStatus> statuses;
   int64_t rejected = 0;
@@ -91,7 +90,8 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
     statuses = std::move(plan.statuses);
     rejected = 0;
     if (kind == SettleKind::kReject) {
-      for (DeadLetter& l : plan.settled) l.reason = reason.empty() ? std::string(kEndRejected) : std::string(reason);
+      for (DeadLetter& l : plan.settled)
+        l.reason = reason.empty() ? std::string(kEndRejected) : std::string(reason);
       SendToDeadLetterTopic(tx, sub, plan.settled);
       rejected = static_cast<int64_t>(plan.settled.size());
     }

@@ -8,18 +8,18 @@
 #include <pqxx/binarystring>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
-#include <pqxx/result>
 #include <pqxx/notification>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "hub/pg/migrations.h"
 #include "hub/pg/pg_errors.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
-#include "common/status_macros.h"
 
 namespace hub::pg {
 namespace {
@@ -50,8 +50,7 @@ void PrepareSession(pqxx::connection& conn) {
 namespace {
 
 bool DropsConnection(DbErrorKind kind) {
-  return kind == DbErrorKind::kConnection ||
-         kind == DbErrorKind::kCommitUnknown ||
+  return kind == DbErrorKind::kConnection || kind == DbErrorKind::kCommitUnknown ||
          kind == DbErrorKind::kServerShutdown;
 }
 
@@ -60,11 +59,10 @@ bool DropsConnection(DbErrorKind kind) {
 PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
     : options_(std::move(options)),
       probe_(probe),
-      pool_(options_.database_url, options_.pool_size, &PrepareSession,
-            {[this](int in_use, int open, int waiting) {
-               probe_.Pool(false, in_use, open, waiting);
-             },
-             [this](DbErrorKind kind) { probe_.Error(kind); }}),
+      pool_(
+          options_.database_url, options_.pool_size, &PrepareSession,
+          {[this](int in_use, int open, int waiting) { probe_.Pool(false, in_use, open, waiting); },
+           [this](DbErrorKind kind) { probe_.Error(kind); }}),
       relaxed_pool_(
           options_.database_url, options_.pool_size,
           [](pqxx::connection& conn) {
@@ -80,8 +78,7 @@ PgStore::~PgStore() {
   if (listener_.joinable()) listener_.join();
 }
 
-absl::Status PgStore::Run(
-    const std::function<absl::Status(pqxx::connection&)>& fn, Commit commit) {
+absl::Status PgStore::Run(const std::function<absl::Status(pqxx::connection&)>& fn, Commit commit) {
   ConnectionPool& pool = commit == Commit::kDurable ? pool_ : relaxed_pool_;
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool.Acquire());
@@ -154,9 +151,10 @@ void PgStore::WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* 
   // ordinal -> (topic id, result); messages of a topic that is gone have no
   // row: their item is NOT_FOUND, the other items are stored.
   std::vector<std::optional<std::pair<int64_t, PublishResult>>> stored(topics.size() + 1);
-  for (const auto& row : Exec(tx, sql::kPublish, TextArray(topics), pqxx::binarystring(blob.data(), blob.size()),
-           IntArray(offsets), IntArray(lengths), TextArray(attributes),
-           TextArray(ordering_keys), TextArray(idempotency_keys))) {
+  for (const auto& row :
+       Exec(tx, sql::kPublish, TextArray(topics), pqxx::binarystring(blob.data(), blob.size()),
+            IntArray(offsets), IntArray(lengths), TextArray(attributes), TextArray(ordering_keys),
+            TextArray(idempotency_keys))) {
     stored[row[0].as<size_t>()] =
         std::pair(row[1].as<int64_t>(), PublishResult{row[2].as<std::string>(), row[3].as<bool>()});
   }
@@ -189,10 +187,8 @@ namespace {
 
 class PublishReceiver final : public pqxx::notification_receiver {
  public:
-  PublishReceiver(pqxx::connection_base& conn,
-                  const std::function<void(int64_t)>& on_publish)
-      : pqxx::notification_receiver(conn, "hub_publish"),
-        on_publish_(on_publish) {}
+  PublishReceiver(pqxx::connection_base& conn, const std::function<void(int64_t)>& on_publish)
+      : pqxx::notification_receiver(conn, "hub_publish"), on_publish_(on_publish) {}
 
   void operator()(const std::string& payload, int /*backend_pid*/) override {
     int64_t topic_id = 0;
@@ -206,9 +202,7 @@ class PublishReceiver final : public pqxx::notification_receiver {
 }  // namespace
 
 void PgStore::WatchPublishes(std::function<void(int64_t)> on_publish) {
-  listener_ = std::thread([this, on_publish = std::move(on_publish)] {
-    ListenLoop(on_publish);
-  });
+  listener_ = std::thread([this, on_publish = std::move(on_publish)] { ListenLoop(on_publish); });
 }
 
 void PgStore::ListenLoop(std::function<void(int64_t)> on_publish) {

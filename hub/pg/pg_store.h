@@ -15,9 +15,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "hub/pg/connection_pool.h"
 #include "hub/lease_rules.h"
+#include "hub/pg/connection_pool.h"
 #include "hub/pg/pg_probe.h"
+#include "hub/pg/statements.h"
 #include "hub/store.h"
 
 namespace hub::pg {
@@ -52,31 +53,30 @@ class PgStore final : public Store {
 
   absl::Status CreateTopic(const TopicConfig& topic) override;
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) override;
-  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
-                                                      int limit) override;
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after, int limit) override;
   absl::Status DeleteTopic(absl::string_view name) override;
   absl::Status UpdateTopic(const TopicConfig& topic) override;
 
   absl::Status CreateSubscription(const SubscriptionConfig& sub) override;
   absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) override;
-  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(
-      absl::string_view topic, absl::string_view after, int limit) override;
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+                                                                    absl::string_view after,
+                                                                    int limit) override;
   absl::Status DeleteSubscription(absl::string_view name) override;
   absl::Status UpdateSubscription(const SubscriptionConfig& sub) override;
 
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 
-  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub,
-                                              int max_messages, int64_t max_bytes,
+  absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub, int max_messages,
+                                              int64_t max_bytes,
                                               absl::Duration ack_deadline) override;
   absl::Status Acknowledge(absl::Span<const AckRef> acks) override;
   absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord& sub,
-                                                absl::Span<const AckId> ids,
-                                                SettleKind kind,
+                                                absl::Span<const AckId> ids, SettleKind kind,
                                                 absl::string_view reason) override;
-  absl::StatusOr<TransactResult> Transact(
-      const SubscriptionRecord& sub, absl::Span<const AckId> ids,
-      absl::Span<PublishItem* const> publishes) override;
+  absl::StatusOr<TransactResult> Transact(const SubscriptionRecord& sub,
+                                          absl::Span<const AckId> ids,
+                                          absl::Span<PublishItem* const> publishes) override;
   absl::Status Seek(const SubscriptionRecord& sub, absl::Time time) override;
   absl::Status Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) override;
   absl::Status ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
@@ -107,6 +107,12 @@ class PgStore final : public Store {
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn,
                    Commit commit = Commit::kDurable);
 
+  // Runs `statement` on one named row in a transaction of its own;
+  // NOT_FOUND ("<kind> <name> not found") when it changed no row.
+  template <typename... Args>
+  absl::Status ChangeNamed(absl::string_view kind, absl::string_view name,
+                           const Statement& statement, const Args&... args);
+
   // Stores `items` with hub_publish inside `tx` (or, for a nontransaction,
   // as one statement that commits by itself); sets each item's status and
   // results.
@@ -121,9 +127,8 @@ class PgStore final : public Store {
   // Looks for due lease rows and claims them into `out` (at most `room`).
   void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
                 absl::Duration ack_deadline, std::vector<Delivery>& out);
-  std::vector<Delivery> ClaimAvailable(pqxx::connection& conn,
-                                       const SubscriptionRecord& sub, int max_messages,
-                                       absl::Duration ack_deadline);
+  std::vector<Delivery> ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
+                                       int max_messages, absl::Duration ack_deadline);
   // New messages of a subscription with a filter, ordering or at-most-once:
   // up to kMaxScans scans, each decided by PlanNewClaim.
   struct CheckedClaim {
@@ -131,8 +136,7 @@ class PgStore final : public Store {
     bool subscription_exists = true;
   };
   CheckedClaim ClaimNewChecked(pqxx::connection& conn, const SubscriptionRecord& sub,
-                               int max_messages, int64_t max_bytes,
-                               absl::Duration ack_deadline);
+                               int max_messages, int64_t max_bytes, absl::Duration ack_deadline);
   // One scan of ClaimNewChecked; nullopt when the subscription is gone.
   struct ScanOutcome {
     std::vector<Delivery> deliveries;

@@ -7,7 +7,8 @@ namespace hub::pg {
 std::string CreatePartitionSql(absl::string_view name, absl::Time day) {
   const absl::TimeZone utc = absl::UTCTimeZone();
   constexpr char kBound[] = "%Y-%m-%d 00:00:00+00";
-  return absl::StrCat("CREATE TABLE IF NOT EXISTS ", name, " PARTITION OF messages FOR VALUES FROM ('",
+  return absl::StrCat("CREATE TABLE IF NOT EXISTS ", name,
+                      " PARTITION OF messages FOR VALUES FROM ('",
                       absl::FormatTime(kBound, day, utc), "') TO ('",
                       absl::FormatTime(kBound, day + absl::Hours(24), utc), "')");
 }

@@ -346,8 +346,7 @@ ORDER BY s.name)sql"};
 // Advisory locks name the replica-wide jobs: partitions, retention.
 inline constexpr Statement kAdvisoryXactLock{"advisory_xact_lock",
                                              "SELECT pg_advisory_xact_lock($1)"};
-inline constexpr Statement kTryAdvisoryLock{"try_advisory_lock",
-                                            "SELECT pg_try_advisory_lock($1)"};
+inline constexpr Statement kTryAdvisoryLock{"try_advisory_lock", "SELECT pg_try_advisory_lock($1)"};
 inline constexpr Statement kAdvisoryUnlock{"advisory_unlock", "SELECT pg_advisory_unlock($1)"};
 
 inline constexpr Statement kPing{"ping", "SELECT 1"};
@@ -366,16 +365,46 @@ inline constexpr char kRecordMigration[] =
 
 // What PrepareSession prepares on every connection.
 inline constexpr const Statement* kPrepared[] = {
-    &kCreateTopic,        &kGetTopic,           &kListTopics,        &kDeleteTopic,
-    &kTopicExists,        &kUpdateTopic,        &kCreateSubscription, &kGetSubscription,
-    &kListSubscriptions,  &kDeleteSubscription, &kSubscriptionExists, &kUpdateSubscription,
-    &kPublish,            &kHasAvailableLeases, &kLockAvailableLeases, &kLockLeases,
-    &kRewriteLease,       &kInsertLease,        &kSetPending,        &kAppendPending,
-    &kDeleteLeases,       &kLockKeyedLeases,    &kFetchMessages,     &kLockCursor,
-    &kSetCursor,          &kScanMessages,       &kClaimNew,          &kAcknowledge,
-    &kExtendLeases,       &kFirstPositionSince, &kDeleteAllLeases,   &kSkipExpired,
-    &kLeasesWithExpired,  &kTopicRetentions,    &kMessagePartitions, &kSubscriptionStats,
-    &kAdvisoryXactLock,   &kTryAdvisoryLock,    &kAdvisoryUnlock,    &kPing,
+    &kCreateTopic,
+    &kGetTopic,
+    &kListTopics,
+    &kDeleteTopic,
+    &kTopicExists,
+    &kUpdateTopic,
+    &kCreateSubscription,
+    &kGetSubscription,
+    &kListSubscriptions,
+    &kDeleteSubscription,
+    &kSubscriptionExists,
+    &kUpdateSubscription,
+    &kPublish,
+    &kHasAvailableLeases,
+    &kLockAvailableLeases,
+    &kLockLeases,
+    &kRewriteLease,
+    &kInsertLease,
+    &kSetPending,
+    &kAppendPending,
+    &kDeleteLeases,
+    &kLockKeyedLeases,
+    &kFetchMessages,
+    &kLockCursor,
+    &kSetCursor,
+    &kScanMessages,
+    &kClaimNew,
+    &kAcknowledge,
+    &kExtendLeases,
+    &kFirstPositionSince,
+    &kDeleteAllLeases,
+    &kSkipExpired,
+    &kLeasesWithExpired,
+    &kTopicRetentions,
+    &kMessagePartitions,
+    &kSubscriptionStats,
+    &kAdvisoryXactLock,
+    &kTryAdvisoryLock,
+    &kAdvisoryUnlock,
+    &kPing,
 };
 
 // Settings every store session runs with (PrepareSession says why).

@@ -2,7 +2,6 @@
 
 #include "services/auth/config_lines.h"
 
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -13,9 +12,12 @@ constexpr absl::string_view kBearer = "Bearer ";
 
 absl::string_view ActionName(Action a) {
   switch (a) {
-    case Action::kPublish: return "publish";
-    case Action::kSubscribe: return "subscribe";
-    case Action::kAdmin: return "admin";
+    case Action::kPublish:
+      return "publish";
+    case Action::kSubscribe:
+      return "subscribe";
+    case Action::kAdmin:
+      return "admin";
   }
   return "?";
 }
@@ -66,7 +68,8 @@ grpc::Status AccessControl::Check(const grpc::ServerContext& context,
   if (!enabled()) return grpc::Status::OK;
   absl::StatusOr<std::string> principal = Principal(context);
   if (!principal.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(principal.status().message()));
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        std::string(principal.status().message()));
   }
   if (!policy_) return grpc::Status::OK;
   for (const auto& [action, resource] : needs) {

@@ -47,7 +47,8 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
     };
     rule.principal = pattern(f[1]);
     const std::optional<std::optional<Action>> action = ParseAction(f[2]);
-    if (!action) return error(absl::StrCat("action must be publish, subscribe, admin or *, not ", f[2]));
+    if (!action)
+      return error(absl::StrCat("action must be publish, subscribe, admin or *, not ", f[2]));
     rule.action = *action;
     if (f[3] == "*") {
       rule.name = pattern("*");

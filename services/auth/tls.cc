@@ -46,8 +46,10 @@ std::string NameOf(X509* certificate) {
   for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names) && name.empty(); ++i) {
     const GENERAL_NAME* entry = sk_GENERAL_NAME_value(names, i);
     if (entry->type == GEN_DNS || entry->type == GEN_URI) {
-      const ASN1_IA5STRING* value = entry->type == GEN_DNS ? entry->d.dNSName : entry->d.uniformResourceIdentifier;
-      name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), ASN1_STRING_length(value));
+      const ASN1_IA5STRING* value =
+          entry->type == GEN_DNS ? entry->d.dNSName : entry->d.uniformResourceIdentifier;
+      name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                  ASN1_STRING_length(value));
     }
   }
   GENERAL_NAMES_free(names);
@@ -56,7 +58,8 @@ std::string NameOf(X509* certificate) {
   int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
   if (index < 0) return "";
   const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)), ASN1_STRING_length(cn));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                     ASN1_STRING_length(cn));
 }
 
 }  // namespace
@@ -68,15 +71,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   absl::StatusOr<std::string> key = ReadConfigFile(files.key_file, "--tls_key_file");
   if (!key.ok()) return key.status();
   std::vector<X509Ptr> chain = ParseCertificates(*cert);
-  std::unique_ptr<BIO, BioFree> key_bio(BIO_new_mem_buf(key->data(), static_cast<int>(key->size())));
+  std::unique_ptr<BIO, BioFree> key_bio(
+      BIO_new_mem_buf(key->data(), static_cast<int>(key->size())));
   EVP_PKEY* private_key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
   const bool matches = !chain.empty() && private_key != nullptr &&
                        X509_check_private_key(chain[0].get(), private_key) == 1;
   EVP_PKEY_free(private_key);
   ERR_clear_error();
   if (!matches) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        files.cert_file, " and ", files.key_file, " are not a PEM certificate and its private key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(files.cert_file, " and ", files.key_file,
+                     " are not a PEM certificate and its private key"));
   }
   const auto seconds =
       static_cast<unsigned int>(std::max<int64_t>(1, absl::ToInt64Seconds(files.reload_interval)));
@@ -102,7 +107,8 @@ ClientCertificates::~ClientCertificates() = default;
 
 absl::StatusOr<std::shared_ptr<ClientCertificates>> ClientCertificates::Load(
     const std::string& ca_file, absl::Duration reload_interval) {
-  std::shared_ptr<ClientCertificates> certificates(new ClientCertificates(ca_file, reload_interval));
+  std::shared_ptr<ClientCertificates> certificates(
+      new ClientCertificates(ca_file, reload_interval));
   absl::MutexLock lock(&certificates->mu_);
   if (absl::Status status = certificates->Refresh(); !status.ok()) return status;
   return certificates;

@@ -114,16 +114,19 @@ class AdaptersTest : public HubTest {
     absl::SleepFor(absl::Milliseconds(500));  // nothing late arrives twice
     EXPECT_EQ(StoredOn(topic), kRecords);
     EXPECT_EQ(StoredOn(topic, /*distinct=*/true), kRecords);
-    EXPECT_EQ(CountRows(absl::StrCat(
-                  "SELECT count(*) FROM messages m JOIN topics t ON t.id = m.topic_id WHERE t.name = '",
-                  topic, "' AND convert_from(data, 'UTF8') !~ '", pattern, "'")),
-              0);
+    EXPECT_EQ(
+        CountRows(absl::StrCat(
+            "SELECT count(*) FROM messages m JOIN topics t ON t.id = m.topic_id WHERE t.name = '",
+            topic, "' AND convert_from(data, 'UTF8') !~ '", pattern, "'")),
+        0);
   }
 
   std::string Metric(const std::string& series) {
     std::string scrape = HttpGet(metrics_port_, "/metrics");
     size_t at = scrape.find(series + " ");
-    return at == std::string::npos ? "" : scrape.substr(at + series.size() + 1, scrape.find('\n', at) - at - series.size() - 1);
+    return at == std::string::npos ? ""
+                                   : scrape.substr(at + series.size() + 1,
+                                                   scrape.find('\n', at) - at - series.size() - 1);
   }
 
   std::string dir_;
@@ -136,9 +139,10 @@ TEST_F(AdaptersTest, FileSourceTenThousandLinesThroughRotationAndTwoKills) {
   ASSERT_TRUE(CreateTopic(*publisher_, "logs").ok());
   const std::string log = dir_ + "/app.log";
   std::ofstream(log).close();
-  auto adapter = StartAdapter(FILE_SOURCE_PATH, absl::StrCat("file_source:\n  topic: logs\n  paths: [",
-                                                             log, "*]\n  position_file: ", dir_,
-                                                             "/positions\n  poll_interval: 50ms\n"));
+  auto adapter =
+      StartAdapter(FILE_SOURCE_PATH, absl::StrCat("file_source:\n  topic: logs\n  paths: [", log,
+                                                  "*]\n  position_file: ", dir_,
+                                                  "/positions\n  poll_interval: 50ms\n"));
   // The legacy service: appends lines, rotated by rename half way.
   std::thread writer([&] {
     std::FILE* out = std::fopen(log.c_str(), "a");
@@ -171,8 +175,9 @@ TEST_F(AdaptersTest, FileSourceTruncationAndRestartNeitherLoseNorRepeat) {
     std::fclose(out);
   };
   write_lines(10, "w");
-  const std::string config = absl::StrCat("file_source:\n  topic: logs\n  paths: ", log,
-                                          "\n  position_file: ", dir_, "/positions\n  poll_interval: 50ms\n  create_topic: true\n");
+  const std::string config =
+      absl::StrCat("file_source:\n  topic: logs\n  paths: ", log, "\n  position_file: ", dir_,
+                   "/positions\n  poll_interval: 50ms\n  create_topic: true\n");
   auto adapter = StartAdapter(FILE_SOURCE_PATH, config);
   WaitForStored("logs", 10, absl::Seconds(10));
   ASSERT_EQ(StoredOn("logs"), 10);
@@ -188,8 +193,10 @@ TEST_F(AdaptersTest, FileSourceTruncationAndRestartNeitherLoseNorRepeat) {
   WaitForStored("logs", 16, absl::Seconds(10));
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(StoredOn("logs"), 16);
-  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"file_source\",outcome=\"duplicate\"}"), "0");
-  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"file_source\",outcome=\"published\"}"), "1");
+  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"file_source\",outcome=\"duplicate\"}"),
+            "0");
+  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"file_source\",outcome=\"published\"}"),
+            "1");
 }
 
 // --- HTTP ingress ----------------------------------------------------------
@@ -214,7 +221,8 @@ void PostUntilAccepted(CURL* curl, const std::string& url, const std::string& bo
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
     long status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (curl_easy_perform(curl) == CURLE_OK)
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     if (status == 200) return;
     absl::SleepFor(absl::Milliseconds(50));
@@ -256,24 +264,27 @@ TEST_F(AdaptersTest, HttpIngressTenThousandRecordsThroughTwoKills) {
 TEST_F(AdaptersTest, HttpIngressDrivenByCurl) {
   ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
   const int port = FreePort();
-  auto adapter = StartAdapter(HTTP_INGRESS_PATH,
-                              absl::StrCat("http_ingress:\n  listen: 127.0.0.1:", port,
-                                           "\n  publish_timeout: 1s\n"));
+  auto adapter = StartAdapter(
+      HTTP_INGRESS_PATH,
+      absl::StrCat("http_ingress:\n  listen: 127.0.0.1:", port, "\n  publish_timeout: 1s\n"));
   auto curl = [&](const std::string& args, const std::string& topic = "orders") {
     return RunCommand(absl::StrCat("curl -s -i -X POST ", args, " http://127.0.0.1:", port,
                                    "/v1/topics/", topic, ":publish"));
   };
   const std::string json = "-H 'Content-Type: application/json' ";
 
-  CommandResult first = curl(json + "-H 'Idempotency-Key: k1' --data '{\"messages\":[{\"data\":\"hello\"}]}'");
+  CommandResult first =
+      curl(json + "-H 'Idempotency-Key: k1' --data '{\"messages\":[{\"data\":\"hello\"}]}'");
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_NE(first.out.find("HTTP/1.1 200"), std::string::npos) << first.out;
   EXPECT_NE(first.out.find("\"duplicate\":false"), std::string::npos) << first.out;
-  CommandResult again = curl(json + "-H 'Idempotency-Key: k1' --data '{\"messages\":[{\"data\":\"hello\"}]}'");
+  CommandResult again =
+      curl(json + "-H 'Idempotency-Key: k1' --data '{\"messages\":[{\"data\":\"hello\"}]}'");
   EXPECT_NE(again.out.find("\"duplicate\":true"), std::string::npos) << again.out;
   EXPECT_EQ(StoredOn("orders"), 1);
 
-  CommandResult raw = curl("-H 'Content-Type: text/plain' -H 'X-Hub-Attribute-Source: legacy' --data-binary 'raw line'");
+  CommandResult raw = curl(
+      "-H 'Content-Type: text/plain' -H 'X-Hub-Attribute-Source: legacy' --data-binary 'raw line'");
   EXPECT_NE(raw.out.find("HTTP/1.1 200"), std::string::npos) << raw.out;
   EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE attributes->>'source' = 'legacy' "
                       "AND data = 'raw line'::bytea"),
@@ -281,8 +292,9 @@ TEST_F(AdaptersTest, HttpIngressDrivenByCurl) {
 
   EXPECT_NE(curl(json + "--data '{\"messages\":[{\"data\":5}]}'").out.find("HTTP/1.1 400"),
             std::string::npos);
-  EXPECT_NE(curl(json + "--data '{\"messages\":[{\"data\":\"x\"}]}'", "nosuch").out.find("HTTP/1.1 404"),
-            std::string::npos);
+  EXPECT_NE(
+      curl(json + "--data '{\"messages\":[{\"data\":\"x\"}]}'", "nosuch").out.find("HTTP/1.1 404"),
+      std::string::npos);
   EXPECT_EQ(StoredOn("orders"), 2);  // refused requests left nothing
 
   // The hub away: 503 with Retry-After, so that the caller comes again.
@@ -304,7 +316,8 @@ class AdaptersWithTokensTest : public AdaptersTest {
 };
 
 TEST_F(AdaptersWithTokensTest, HttpIngressPassesTheCallersBearerTokenThrough) {
-  auto connection = client::Connection::Open({.endpoint = hubd_->address(), .bearer_token = "t-legacy"});
+  auto connection =
+      client::Connection::Open({.endpoint = hubd_->address(), .bearer_token = "t-legacy"});
   ASSERT_TRUE(connection.ok());
   v1::Topic topic;
   topic.set_name("orders");
@@ -313,8 +326,9 @@ TEST_F(AdaptersWithTokensTest, HttpIngressPassesTheCallersBearerTokenThrough) {
   auto adapter = StartAdapter(HTTP_INGRESS_PATH,
                               absl::StrCat("http_ingress:\n  listen: 127.0.0.1:", port, "\n"));
   auto post = [&](const std::string& auth) {
-    return RunCommand(absl::StrCat("curl -s -i -X POST ", auth, " --data-binary 'x' http://127.0.0.1:",
-                                   port, "/v1/topics/orders:publish"))
+    return RunCommand(absl::StrCat("curl -s -i -X POST ", auth,
+                                   " --data-binary 'x' http://127.0.0.1:", port,
+                                   "/v1/topics/orders:publish"))
         .out;
   };
   EXPECT_NE(post("-H 'Authorization: Bearer t-legacy'").find("HTTP/1.1 200"), std::string::npos);
@@ -404,7 +418,8 @@ TEST_F(AdaptersTest, WebhookSinkTenThousandMessagesThroughTwoKills) {
   {
     client::Publisher publisher(*connection, "events");
     std::vector<std::future<absl::StatusOr<client::PublishAck>>> acks;
-    for (int i = 0; i < kRecords; ++i) acks.push_back(publisher.Publish({.data = absl::StrFormat("event-%05d", i)}));
+    for (int i = 0; i < kRecords; ++i)
+      acks.push_back(publisher.Publish({.data = absl::StrFormat("event-%05d", i)}));
     for (auto& ack : acks) {
       auto result = ack.get();
       ASSERT_TRUE(result.ok()) << result.status();
@@ -420,7 +435,8 @@ TEST_F(AdaptersTest, WebhookSinkTenThousandMessagesThroughTwoKills) {
   }
   // What the killed sink held comes back when its leases (10 s) end.
   const absl::Time deadline = absl::Now() + absl::Seconds(90);
-  while (endpoint.seen() < ids.size() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  while (endpoint.seen() < ids.size() && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(50));
   ASSERT_EQ(endpoint.seen(), ids.size());
   for (int i = 0; i < kRecords; ++i) {
     ASSERT_EQ(endpoint.BodyOf(ids[i]), absl::StrFormat("event-%05d", i)) << ids[i];
@@ -445,7 +461,8 @@ TEST_F(AdaptersTest, WebhookSinkRetriesARequestThatTimedOut) {
   EXPECT_EQ(endpoint.seen(), 1u);
   // Delivered on a later attempt, the first having timed out.
   EXPECT_EQ(endpoint.AttemptOf("slow"), "2");
-  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"webhook_sink\",outcome=\"retried\"}"), "1");
+  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"webhook_sink\",outcome=\"retried\"}"),
+            "1");
 }
 
 TEST_F(AdaptersTest, WebhookSinkRejectsWhatTheEndpointRefusesToTheDeadLetterTopic) {
@@ -467,7 +484,8 @@ TEST_F(AdaptersTest, WebhookSinkRejectsWhatTheEndpointRefusesToTheDeadLetterTopi
                       "WHERE t.name = 'events-dead' AND data = 'poison'::bytea"),
             1);
   EXPECT_EQ(endpoint.seen(), 1u);
-  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"webhook_sink\",outcome=\"rejected\"}"), "1");
+  EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"webhook_sink\",outcome=\"rejected\"}"),
+            "1");
 }
 
 // --- PostgreSQL outbox -----------------------------------------------------
@@ -478,18 +496,20 @@ TEST_F(AdaptersTest, PgOutboxTenThousandRowsThroughTwoKills) {
   pqxx::connection db(legacy);
   pqxx::nontransaction(db).exec(
       "CREATE TABLE outbox (id bigserial PRIMARY KEY, payload text NOT NULL)");
-  auto adapter = StartAdapter(
-      PG_OUTBOX_PATH, absl::StrCat("pg_outbox:\n  database_url: ", legacy,
-                                   "\n  topic: orders\n  batch_size: 200\n  poll_interval: 50ms\n"));
+  auto adapter =
+      StartAdapter(PG_OUTBOX_PATH,
+                   absl::StrCat("pg_outbox:\n  database_url: ", legacy,
+                                "\n  topic: orders\n  batch_size: 200\n  poll_interval: 50ms\n"));
   // The legacy application: writes its business rows and outbox rows in
   // its own transactions, 100 at a time.
   std::thread application([&] {
     pqxx::connection app(legacy);
     for (int i = 0; i < kRecords; i += 100) {
       pqxx::work txn(app);
-      txn.exec(absl::StrFormat(
-          "INSERT INTO outbox (payload) SELECT 'order-' || lpad(g::text, 5, '0') "
-          "FROM generate_series(%d, %d) g", i, i + 99));
+      txn.exec(
+          absl::StrFormat("INSERT INTO outbox (payload) SELECT 'order-' || lpad(g::text, 5, '0') "
+                          "FROM generate_series(%d, %d) g",
+                          i, i + 99));
       txn.commit();
       absl::SleepFor(absl::Milliseconds(30));
     }
@@ -507,7 +527,8 @@ TEST_F(AdaptersTest, PgOutboxMarksRowsAndRoutesByColumns) {
   const std::string legacy = SharedPostgres().CreateDatabase();
   pqxx::connection db(legacy);
   pqxx::nontransaction(db).exec(
-      "CREATE TABLE events (seq bigserial PRIMARY KEY, event_id uuid NOT NULL DEFAULT gen_random_uuid(), "
+      "CREATE TABLE events (seq bigserial PRIMARY KEY, event_id uuid NOT NULL DEFAULT "
+      "gen_random_uuid(), "
       "kind text NOT NULL, body bytea NOT NULL, customer text, meta jsonb, sent_at timestamptz);"
       "INSERT INTO events (kind, body, customer, meta) VALUES "
       "('orders', '\\x0001ff', 'c1', '{\"source\": \"erp\", \"version\": 2}'),"
@@ -530,9 +551,9 @@ TEST_F(AdaptersTest, PgOutboxMarksRowsAndRoutesByColumns) {
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(QueryValue(legacy, "SELECT count(*) FROM events WHERE sent_at IS NOT NULL"), "3");
   // The row's own key is the idempotency key.
-  EXPECT_EQ(CountRows(absl::StrCat("SELECT count(*) FROM messages WHERE idempotency_key = 'events:",
-                                   QueryValue(legacy, "SELECT event_id FROM events WHERE kind = 'invoices'"),
-                                   "'")),
+  EXPECT_EQ(CountRows(absl::StrCat(
+                "SELECT count(*) FROM messages WHERE idempotency_key = 'events:",
+                QueryValue(legacy, "SELECT event_id FROM events WHERE kind = 'invoices'"), "'")),
             1);
 }
 
@@ -540,11 +561,13 @@ TEST_F(AdaptersTest, PgOutboxMarksRowsAndRoutesByColumns) {
 
 TEST_F(AdaptersTest, AConfigurationWithATypoIsRefusedAtStart) {
   const std::string config = dir_ + "/bad.yaml";
-  std::ofstream(config) << "file_source:\n  topic: logs\n  pathz: [/tmp/x]\n  position_file: /tmp/p\n";
+  std::ofstream(config)
+      << "file_source:\n  topic: logs\n  pathz: [/tmp/x]\n  position_file: /tmp/p\n";
   CommandResult result = RunCommand(absl::StrCat(FILE_SOURCE_PATH, " --config=", config));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("file_source.paths is required"), std::string::npos) << result.err;
-  std::ofstream(config) << "file_source:\n  topic: logs\n  paths: [/tmp/x]\n  position_file: /tmp/p\n  extra: 1\n";
+  std::ofstream(config)
+      << "file_source:\n  topic: logs\n  paths: [/tmp/x]\n  position_file: /tmp/p\n  extra: 1\n";
   result = RunCommand(absl::StrCat(FILE_SOURCE_PATH, " --config=", config));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("unknown key file_source.extra"), std::string::npos) << result.err;

@@ -6,10 +6,10 @@
 //   CHAOS_DURATION  how long the fault scenarios (1, 2, 6) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -158,15 +158,13 @@ class ChaosTest : public ::testing::Test {
     EXPECT_EQ(c.inconsistent_ids, 0);
     EXPECT_GT(c.acknowledged, 0);
     Report(scenario, absl::StrCat(kills, " kills in ", absl::FormatDuration(d)), c,
-             absl::StrCat(c.failed_calls, " failed calls retried; ",
-                          static_cast<int64_t>(c.acknowledged / absl::ToDoubleSeconds(d)),
-                          " msg/s acknowledged through the kills"));
+           absl::StrCat(c.failed_calls, " failed calls retried; ",
+                        static_cast<int64_t>(c.acknowledged / absl::ToDoubleSeconds(d)),
+                        " msg/s acknowledged through the kills"));
     return c;
   }
 
-  int64_t Query(const std::string& sql) {
-    return std::stoll(hub::testing::QueryValue(url_, sql));
-  }
+  int64_t Query(const std::string& sql) { return std::stoll(hub::testing::QueryValue(url_, sql)); }
 
   // One row of the results table: printed, and appended to CHAOS_REPORT.
   // A scenario whose values are not drained by consumers (`drained` false)
@@ -179,7 +177,8 @@ class ChaosTest : public ::testing::Test {
         absl::StrCat("| ", scenario, " | ", faults, " | ", c.attempted, " | ", c.acknowledged,
                      " | ", c.unknown, " | ", consumed, " | ", note, " |");
     std::printf("%s\n", row.c_str());
-    if (const char* path = std::getenv("CHAOS_REPORT")) std::ofstream(path, std::ios::app) << row << "\n";
+    if (const char* path = std::getenv("CHAOS_REPORT"))
+      std::ofstream(path, std::ios::app) << row << "\n";
   }
 
   std::mt19937 random_{Seed()};
@@ -212,15 +211,16 @@ TEST_F(ChaosTest, PostgresStoppedImmediately) {
   std::vector<std::pair<absl::Time, absl::Time>> down;
   int not_ready = 0;
   for (;;) {
-    const absl::Duration wait =
-        soak ? Between(absl::Seconds(20), absl::Seconds(40)) : Between(absl::Seconds(6), absl::Seconds(10));
+    const absl::Duration wait = soak ? Between(absl::Seconds(20), absl::Seconds(40))
+                                     : Between(absl::Seconds(6), absl::Seconds(10));
     if (absl::Now() + wait + absl::Seconds(3) >= until) break;
     absl::SleepFor(wait);
     pg_->Stop("immediate");
     const absl::Time stopped = absl::Now();
     // /readyz turns to 503 within the health check's second.
     for (int i = 0; i < 40; ++i) {
-      if (absl::StrContains(hub::testing::HttpGet(hubd_[0]->metrics_port(), "/readyz"), "not ready")) {
+      if (absl::StrContains(hub::testing::HttpGet(hubd_[0]->metrics_port(), "/readyz"),
+                            "not ready")) {
         ++not_ready;
         break;
       }
@@ -300,8 +300,8 @@ TEST_F(ChaosTest, ConsumersKilledBeforeAcking) {
   EXPECT_EQ(c.lost, 0);
   EXPECT_EQ(c.unexpected, 0);
   EXPECT_GE(deaths.load(), 10);
-  Report("3 consumers killed before acking 10 %", absl::StrCat(deaths.load(), " consumer kills"),
-         c, "every acknowledged value acked by a consumer");
+  Report("3 consumers killed before acking 10 %", absl::StrCat(deaths.load(), " consumer kills"), c,
+         "every acknowledged value acked by a consumer");
 }
 
 // 4. A consumer of an exactly-once subscription paused (SIGSTOP) beyond its
@@ -326,9 +326,9 @@ TEST_F(ChaosTest, PausedConsumerOnExactlyOnce) {
   std::vector<std::thread> readers;
   std::atomic<bool> stop{false};
   for (int i = 0; i < 2; ++i) {
-    consumers.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{
-        hub::testing::TestConsumerPath(), hubd_[0]->address(), "readers", "pull-loop",
-        absl::StrCat(Seed() + i)}));
+    consumers.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{hub::testing::TestConsumerPath(), hubd_[0]->address(), "readers",
+                                 "pull-loop", absl::StrCat(Seed() + i)}));
     readers.emplace_back([&, i] {
       while (!stop) {
         const std::string line = consumers[i]->ReadLine(absl::Milliseconds(200));
@@ -384,7 +384,8 @@ TEST_F(ChaosTest, IdempotencyAcrossRestarts) {
   o.publishers = 2;
   Workload workload(o, history_);
   workload.Start();
-  const int kills = KillReplicas(absl::Now() + absl::Seconds(15), absl::Seconds(3), absl::Seconds(6));
+  const int kills =
+      KillReplicas(absl::Now() + absl::Seconds(15), absl::Seconds(3), absl::Seconds(6));
   workload.StopPublishing();
   // Replay answered values, as a client would that never saw the answer.
   const std::map<std::string, std::string> answered = history_.Acknowledged();
@@ -440,7 +441,8 @@ TEST_F(ChaosTest, OrderingUnderFaults) {
   o.batch_interval = absl::Milliseconds(50);  // 300 values a second
   Workload workload(o, history_);
   workload.Start();
-  const int kills = KillReplicas(absl::Now() + absl::Seconds(20), absl::Seconds(5), absl::Seconds(10));
+  const int kills =
+      KillReplicas(absl::Now() + absl::Seconds(20), absl::Seconds(5), absl::Seconds(10));
   workload.StopPublishing();
   const bool drained = workload.Drain(absl::Seconds(120));
   workload.Stop();
@@ -477,9 +479,9 @@ TEST_F(ChaosTest, OrderingUnderFaults) {
 // and the background writer off; SIGKILL of the WAL writer then makes the
 // postmaster crash and recover from what reached the kernel.
 TEST_F(ChaosTest, CheckerCatchesLossWithoutDurability) {
-  ASSERT_NO_FATAL_FAILURE(
-      Boot(1, "-c fsync=off -c synchronous_commit=off -c wal_writer_delay=10000ms "
-              "-c wal_buffers=256MB -c bgwriter_lru_maxpages=0"));
+  ASSERT_NO_FATAL_FAILURE(Boot(1,
+                               "-c fsync=off -c synchronous_commit=off -c wal_writer_delay=10000ms "
+                               "-c wal_buffers=256MB -c bgwriter_lru_maxpages=0"));
   ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
   WorkloadOptions o = Options();
   o.consumers_later = true;  // what was delivered before the crash would hide a loss
@@ -522,10 +524,11 @@ TEST_F(ChaosTest, SlowConsumerAndFullClient) {
   co.endpoint = hubd_[0]->address();
   client::Connection connection = *client::Connection::Open(co);
   client::Subscriber slow_subscriber(connection, "readers");
-  client::SubscriberSession slow = slow_subscriber.Subscribe([](client::Message, client::AckHandler h) {
-    absl::SleepFor(absl::Milliseconds(20));
-    std::move(h).Ack();
-  });
+  client::SubscriberSession slow =
+      slow_subscriber.Subscribe([](client::Message, client::AckHandler h) {
+        absl::SleepFor(absl::Milliseconds(20));
+        std::move(h).Ack();
+      });
   client::PublisherOptions po;
   po.max_pending_messages = 200;
   po.reject_when_full = true;
@@ -566,8 +569,8 @@ TEST_F(ChaosTest, SlowConsumerAndFullClient) {
   c.acknowledged = accepted;
   Report("9 slow consumer and a client that stops reading", "10 s of 64 KiB publishes", c,
          absl::StrCat("hubd peak RSS ", static_cast<int>(peak), " MiB; ", held_back.load(),
-                      " publishes held back by flow control; ",
-                      accepted.load() * 64 / 1024, " MiB stored"),
+                      " publishes held back by flow control; ", accepted.load() * 64 / 1024,
+                      " MiB stored"),
          false);
 }
 
@@ -616,7 +619,8 @@ TEST_F(ChaosTest, BadInput) {
       {"name of 2 characters", create_topic("ab", 0)},
       {"name not UTF-8", create_topic("abc\xff\xfe", 0)},
       {"retention of 367 days", create_topic("longer", 367 * 86400)},
-      {"ack deadline 601 s", create_sub([](v1::Subscription& s) { s.set_ack_deadline_seconds(601); })},
+      {"ack deadline 601 s",
+       create_sub([](v1::Subscription& s) { s.set_ack_deadline_seconds(601); })},
       {"101 delivery attempts", create_sub([](v1::Subscription& s) {
          s.mutable_dead_letter_policy()->set_dead_letter_topic("events");
          s.mutable_dead_letter_policy()->set_max_delivery_attempts(101);
@@ -630,9 +634,8 @@ TEST_F(ChaosTest, BadInput) {
       {"11 MB in one request", publish([&](v1::PublishRequest& r) {
          for (int i = 0; i < 11; ++i) one(r).set_data(std::string(1000000, 'd'));
        })},
-      {"message of 1 MiB + 1", publish([&](v1::PublishRequest& r) {
-         one(r).set_data(std::string(1024 * 1024 + 1, 'd'));
-       })},
+      {"message of 1 MiB + 1",
+       publish([&](v1::PublishRequest& r) { one(r).set_data(std::string(1024 * 1024 + 1, 'd')); })},
       {"101 attributes", publish([&](v1::PublishRequest& r) {
          v1::Message& m = one(r);
          for (int i = 0; i < 101; ++i) (*m.mutable_attributes())[absl::StrCat("a", i)] = "v";
@@ -640,27 +643,27 @@ TEST_F(ChaosTest, BadInput) {
       {"attribute key of 257 bytes", publish([&](v1::PublishRequest& r) {
          (*one(r).mutable_attributes())[std::string(257, 'k')] = "v";
        })},
-      {"attribute value of 1025 bytes", publish([&](v1::PublishRequest& r) {
-         (*one(r).mutable_attributes())["k"] = kib + "v";
-       })},
-      {"ordering key of 1025 bytes", publish([&](v1::PublishRequest& r) {
-         one(r).set_ordering_key(kib + "o");
-       })},
-      {"idempotency key of 257 bytes", publish([&](v1::PublishRequest& r) {
-         one(r).set_idempotency_key(std::string(257, 'i'));
-       })},
+      {"attribute value of 1025 bytes",
+       publish([&](v1::PublishRequest& r) { (*one(r).mutable_attributes())["k"] = kib + "v"; })},
+      {"ordering key of 1025 bytes",
+       publish([&](v1::PublishRequest& r) { one(r).set_ordering_key(kib + "o"); })},
+      {"idempotency key of 257 bytes",
+       publish([&](v1::PublishRequest& r) { one(r).set_idempotency_key(std::string(257, 'i')); })},
       {"empty message", publish([](v1::PublishRequest& r) { r.add_messages(); })},
       {"no messages", publish([](v1::PublishRequest&) {})},
-      {"pull of 1001", [&] {
+      {"pull of 1001",
+       [&] {
          v1::PullResponse out;
          return hub::testing::Pull(*subscriber, "readers", 1001, absl::ZeroDuration(), &out)
              .error_code();
        }()},
-      {"2501 ack ids", [&] {
+      {"2501 ack ids",
+       [&] {
          return hub::testing::Ack(*subscriber, "readers", std::vector<std::string>(2501, "1-1-1"))
              .error_code();
        }()},
-      {"page size 1001", [&] {
+      {"page size 1001",
+       [&] {
          grpc::ClientContext ctx;
          v1::ListTopicsRequest r;
          r.set_page_size(1001);
@@ -693,8 +696,8 @@ TEST_F(ChaosTest, BadInput) {
 
   // 500 streams from a client that then vanishes.
   {
-    ChildProcess many({hub::testing::TestConsumerPath(), hubd_[0]->address(), "readers", "streams",
-                       "500"});
+    ChildProcess many(
+        {hub::testing::TestConsumerPath(), hubd_[0]->address(), "readers", "streams", "500"});
     EXPECT_EQ(many.ReadLine(absl::Seconds(60)), "OPEN");
     many.Kill();
   }
@@ -712,8 +715,10 @@ TEST_F(ChaosTest, BadInput) {
   EXPECT_EQ(pulled.received_messages_size(), 1);
   EXPECT_LT(rss, 256);
   Counts c;
-  Report("10 bad input", absl::StrCat(outcomes.size(), " requests past a limit, 50 garbage "
-                                      "connections, 500 streams abandoned"),
+  Report("10 bad input",
+         absl::StrCat(outcomes.size(),
+                      " requests past a limit, 50 garbage "
+                      "connections, 500 streams abandoned"),
          c,
          absl::StrCat(outcomes.size() - wrong, " of ", outcomes.size(),
                       " answered INVALID_ARGUMENT; nothing stored; hubd up at ",

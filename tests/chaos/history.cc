@@ -7,8 +7,7 @@ void History::Sent(const std::string& value) {
   sent_.insert(value);
 }
 
-void History::Answered(const std::string& value, const std::string& message_id,
-                       absl::Time at) {
+void History::Answered(const std::string& value, const std::string& message_id, absl::Time at) {
   absl::MutexLock lock(&mu_);
   ids_[value].insert(message_id);
   answer_times_.push_back(at);

@@ -17,15 +17,15 @@
 namespace hub::chaos {
 
 struct Counts {
-  int64_t attempted = 0;    // distinct values sent at least once
-  int64_t acknowledged = 0; // distinct values some call answered OK
-  int64_t unknown = 0;      // sent, never answered OK (maybe stored, maybe not)
-  int64_t failed_calls = 0; // calls answered with an error or no answer
-  int64_t received = 0;     // distinct values delivered
+  int64_t attempted = 0;     // distinct values sent at least once
+  int64_t acknowledged = 0;  // distinct values some call answered OK
+  int64_t unknown = 0;       // sent, never answered OK (maybe stored, maybe not)
+  int64_t failed_calls = 0;  // calls answered with an error or no answer
+  int64_t received = 0;      // distinct values delivered
   int64_t deliveries = 0;
-  int64_t lost = 0;         // acknowledged, never received
-  int64_t unexpected = 0;   // received, never sent
-  int64_t duplicates = 0;   // deliveries beyond the first of a value
+  int64_t lost = 0;              // acknowledged, never received
+  int64_t unexpected = 0;        // received, never sent
+  int64_t duplicates = 0;        // deliveries beyond the first of a value
   int64_t inconsistent_ids = 0;  // values whose OK answers named different message ids
 };
 

@@ -16,9 +16,9 @@ TEST(HistoryTest, CountsLostUnexpectedDuplicatesAndUnknowns) {
   h.Answered("c", "3", absl::Now());  // "d" never answered: unknown
   h.CallFailed();
   h.Delivered("a");
-  h.Delivered("a");                  // a duplicate
-  h.Delivered("d");                  // unknown but stored: fine
-  h.Delivered("zz");                 // never sent: unexpected
+  h.Delivered("a");   // a duplicate
+  h.Delivered("d");   // unknown but stored: fine
+  h.Delivered("zz");  // never sent: unexpected
   const Counts c = h.Check();
   EXPECT_EQ(c.attempted, 4);
   EXPECT_EQ(c.acknowledged, 3);

@@ -83,16 +83,17 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   const Rendered r = Render(GetParam());
   ASSERT_FALSE(r.docs.empty());
   std::set<std::string> secrets, config_maps;
-  for (const YAML::Node& s : r.Kind("Secret")) secrets.insert(s["metadata"]["name"].as<std::string>());
+  for (const YAML::Node& s : r.Kind("Secret"))
+    secrets.insert(s["metadata"]["name"].as<std::string>());
   for (const YAML::Node& c : r.Kind("ConfigMap")) {
     config_maps.insert(c["metadata"]["name"].as<std::string>());
   }
   // The database Secret a values file names is the operator's to make.
-  const YAML::Node values =
-      GetParam().empty() ? YAML::LoadFile(kChart + "/values.yaml") : YAML::LoadFile(kValues + GetParam());
+  const YAML::Node values = GetParam().empty() ? YAML::LoadFile(kChart + "/values.yaml")
+                                               : YAML::LoadFile(kValues + GetParam());
   std::set<std::string> external = {values["database"] && values["database"]["existingSecret"]
-                                         ? values["database"]["existingSecret"].as<std::string>()
-                                         : "message-hub-database"};
+                                        ? values["database"]["existingSecret"].as<std::string>()
+                                        : "message-hub-database"};
   if (values["auth"] && values["auth"]["existingSecret"]) {
     external.insert(values["auth"]["existingSecret"].as<std::string>());
   }
@@ -110,7 +111,8 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   for (const YAML::Node& job : r.Kind("Job")) workloads.push_back(job);
   std::vector<YAML::Node> hubd;
   for (const YAML::Node& d : r.Kind("Deployment")) {
-    if (d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"].as<std::string>() == "hubd") {
+    if (d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"].as<std::string>() ==
+        "hubd") {
       hubd.push_back(d);
     }
   }
@@ -132,7 +134,8 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
     }
     for (const YAML::Node& c : pod["containers"]) {
       const std::string where = name + "/" + c["name"].as<std::string>();
-      EXPECT_TRUE(c["resources"]["requests"]["cpu"] && c["resources"]["requests"]["memory"]) << where;
+      EXPECT_TRUE(c["resources"]["requests"]["cpu"] && c["resources"]["requests"]["memory"])
+          << where;
       EXPECT_TRUE(c["resources"]["limits"]["memory"]) << where;
       const YAML::Node sc = c["securityContext"];
       EXPECT_FALSE(sc["allowPrivilegeEscalation"].as<bool>()) << where;
@@ -168,8 +171,10 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   // Services select the hubd pods, any other Service some Deployment's.
   for (const YAML::Node& d : r.Kind("Deployment")) {
     for (const YAML::Node& other : r.Kind("Deployment")) {
-      EXPECT_EQ(Selects(d["spec"]["selector"]["matchLabels"], other["spec"]["template"]["metadata"]["labels"]),
-                d["metadata"]["name"].as<std::string>() == other["metadata"]["name"].as<std::string>())
+      EXPECT_EQ(
+          Selects(d["spec"]["selector"]["matchLabels"],
+                  other["spec"]["template"]["metadata"]["labels"]),
+          d["metadata"]["name"].as<std::string>() == other["metadata"]["name"].as<std::string>())
           << d["metadata"]["name"] << " and the pods of " << other["metadata"]["name"];
     }
   }
@@ -203,7 +208,8 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
       ++selected;
       bool has_port = false;
       for (const YAML::Node& port : s["spec"]["ports"]) {
-        has_port |= port["name"].as<std::string>() == m["spec"]["endpoints"][0]["port"].as<std::string>();
+        has_port |=
+            port["name"].as<std::string>() == m["spec"]["endpoints"][0]["port"].as<std::string>();
       }
       EXPECT_TRUE(has_port) << s["metadata"]["name"];
     }
@@ -242,8 +248,10 @@ TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
   const Rendered r = Render("adapters.yaml");
   const YAML::Node values = YAML::LoadFile(kValues + "adapters.yaml");
   std::map<std::string, YAML::Node> deployments, config_maps;
-  for (const YAML::Node& d : r.Kind("Deployment")) deployments[d["metadata"]["name"].as<std::string>()] = d;
-  for (const YAML::Node& c : r.Kind("ConfigMap")) config_maps[c["metadata"]["name"].as<std::string>()] = c;
+  for (const YAML::Node& d : r.Kind("Deployment"))
+    deployments[d["metadata"]["name"].as<std::string>()] = d;
+  for (const YAML::Node& c : r.Kind("ConfigMap"))
+    config_maps[c["metadata"]["name"].as<std::string>()] = c;
   ASSERT_EQ(values["adapters"].size(), 4u);
   for (const YAML::Node& adapter : values["adapters"]) {
     const std::string name = "rel-message-hub-" + adapter["name"].as<std::string>();
@@ -253,7 +261,8 @@ TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
     std::string binary = "/usr/local/bin/hub-" + type;
     std::replace(binary.begin(), binary.end(), '_', '-');
     EXPECT_EQ(pod["containers"][0]["command"][0].as<std::string>(), binary);
-    EXPECT_EQ(pod["containers"][0]["args"][0].as<std::string>(), "--config=/etc/hub/adapter/adapter.yaml");
+    EXPECT_EQ(pod["containers"][0]["args"][0].as<std::string>(),
+              "--config=/etc/hub/adapter/adapter.yaml");
     // The file is the adapter's section as given, plus the hub and the
     // metrics port the probes use.
     ASSERT_EQ(config_maps.count(name), 1u) << name;
@@ -266,7 +275,8 @@ TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
     EXPECT_EQ(file["hub"]["token_file"].IsDefined(), adapter["tokenSecret"].IsDefined()) << name;
   }
   // One position file, one writer.
-  EXPECT_EQ(deployments["rel-message-hub-app-logs"]["spec"]["strategy"]["type"].as<std::string>(), "Recreate");
+  EXPECT_EQ(deployments["rel-message-hub-app-logs"]["spec"]["strategy"]["type"].as<std::string>(),
+            "Recreate");
   EXPECT_EQ(deployments["rel-message-hub-ingress"]["spec"]["replicas"].as<int>(), 2);
   bool ingress_service = false;
   for (const YAML::Node& s : r.Kind("Service")) {
@@ -296,7 +306,8 @@ TEST(ChartTls, CertificatesComeFromSecretsAndPlaintextNeedsNoFlagThen) {
   for (const YAML::Node& c : r.Kind("ConfigMap")) {
     const std::string name = c["metadata"]["name"].as<std::string>();
     if (name == "rel-message-hub") config = c["data"];
-    if (name == "rel-message-hub-ingress") adapter_config = YAML::Load(c["data"]["adapter.yaml"].as<std::string>());
+    if (name == "rel-message-hub-ingress")
+      adapter_config = YAML::Load(c["data"]["adapter.yaml"].as<std::string>());
   }
   for (const YAML::Node& d : r.Kind("Deployment")) {
     const std::string name = d["metadata"]["name"].as<std::string>();
@@ -307,7 +318,8 @@ TEST(ChartTls, CertificatesComeFromSecretsAndPlaintextNeedsNoFlagThen) {
   EXPECT_FALSE(config["HUB_ALLOW_INSECURE"]);
   EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CERT_FILE"].as<std::string>()), "hub-tls");
   EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_KEY_FILE"].as<std::string>()), "hub-tls");
-  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CLIENT_CA_FILE"].as<std::string>()), "hub-client-ca");
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CLIENT_CA_FILE"].as<std::string>()),
+            "hub-client-ca");
   // The kubelet's gRPC probe speaks no TLS.
   EXPECT_TRUE(hubd["containers"][0]["startupProbe"]["httpGet"]);
   EXPECT_FALSE(hubd["containers"][0]["startupProbe"]["grpc"]);
@@ -320,8 +332,8 @@ TEST(ChartTls, CertificatesComeFromSecretsAndPlaintextNeedsNoFlagThen) {
     EXPECT_EQ(c["data"]["HUB_ALLOW_INSECURE"].as<std::string>(), "true");
     EXPECT_FALSE(c["data"]["HUB_TLS_CERT_FILE"]);
   }
-  CommandResult r2 = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart,
-                                             " --set tls.clientCASecret=ca"));
+  CommandResult r2 =
+      RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart, " --set tls.clientCASecret=ca"));
   EXPECT_NE(r2.exit_code, 0);
   EXPECT_NE(r2.err.find("needs TLS"), std::string::npos) << r2.err;
 }
@@ -333,12 +345,14 @@ TEST(ChartTls, SecretsMadeFromInlineValuesAreTheOnesMounted) {
   ASSERT_EQ(secrets.count("rel-message-hub-auth"), 1u);
   ASSERT_EQ(secrets.count("rel-message-hub-tls"), 1u);
   ASSERT_EQ(secrets.count("rel-message-hub-client-ca"), 1u);
-  EXPECT_NE(secrets["rel-message-hub-auth"]["stringData"]["policy"].as<std::string>().find("allow ops"),
-            std::string::npos);
+  EXPECT_NE(
+      secrets["rel-message-hub-auth"]["stringData"]["policy"].as<std::string>().find("allow ops"),
+      std::string::npos);
   YAML::Node hubd, config;
   for (const YAML::Node& d : r.Kind("Deployment")) hubd = d["spec"]["template"]["spec"];
   for (const YAML::Node& c : r.Kind("ConfigMap")) config = c["data"];
-  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CERT_FILE"].as<std::string>()), "rel-message-hub-tls");
+  EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CERT_FILE"].as<std::string>()),
+            "rel-message-hub-tls");
   EXPECT_EQ(SecretBehind(hubd, config["HUB_TLS_CLIENT_CA_FILE"].as<std::string>()),
             "rel-message-hub-client-ca");
   std::map<std::string, std::string> env;
@@ -350,10 +364,10 @@ TEST(ChartTls, SecretsMadeFromInlineValuesAreTheOnesMounted) {
 }
 
 TEST(ChartValues, SchemaRefusesNonsense) {
-  for (const std::string& bad : {"replicaCount=0", "config.logLevel=loud",
-                                 "database.url=mysql://x", "service.grpcPort=70000",
-                                 "adapters[0].name=x,adapters[0].type=ftp,adapters[0].config.a=b",
-                                 "adapters[0].name=hubd,adapters[0].type=pg_outbox,adapters[0].config.a=b"}) {
+  for (const std::string& bad :
+       {"replicaCount=0", "config.logLevel=loud", "database.url=mysql://x",
+        "service.grpcPort=70000", "adapters[0].name=x,adapters[0].type=ftp,adapters[0].config.a=b",
+        "adapters[0].name=hubd,adapters[0].type=pg_outbox,adapters[0].config.a=b"}) {
     CommandResult r = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart, " --set ", bad));
     EXPECT_NE(r.exit_code, 0) << bad << " was accepted";
   }

@@ -26,7 +26,8 @@ TEST_F(ClientRestartTest, HundredThousandMessagesSurviveAKillNine) {
   constexpr int kMessages = 100000;
   ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 10).ok());
-  absl::StatusOr<client::Connection> conn = client::Connection::Open({.endpoint = hubd_->address()});
+  absl::StatusOr<client::Connection> conn =
+      client::Connection::Open({.endpoint = hubd_->address()});
   ASSERT_TRUE(conn.ok());
 
   absl::Mutex mu;
@@ -46,10 +47,9 @@ TEST_F(ClientRestartTest, HundredThousandMessagesSurviveAKillNine) {
   std::thread publishing([&] {
     client::Publisher publisher(*conn, "orders");
     for (int i = 0; i < kMessages; ++i) {
-      publisher.Publish({.data = absl::StrCat("m", i)},
-                        [&](absl::StatusOr<client::PublishAck> ack) {
-                          (ack.ok() ? answered_ok : failed)++;
-                        });
+      publisher.Publish(
+          {.data = absl::StrCat("m", i)},
+          [&](absl::StatusOr<client::PublishAck> ack) { (ack.ok() ? answered_ok : failed)++; });
       ++submitted;
     }
   });  // the Publisher's destructor waits for every answer
@@ -96,11 +96,12 @@ TEST_F(ClientRestartTest, HundredThousandMessagesSurviveAKillNine) {
   }
   // Retries after the kill reused their idempotency keys: nothing stored twice.
   EXPECT_EQ(StoredMessages(), kMessages);
-  std::printf("published %d in %s, all received in %s; %lld deliveries (%lld redelivered), "
-              "%d answered before the kill, %zu received before it\n",
-              kMessages, absl::FormatDuration(publish_time).c_str(),
-              absl::FormatDuration(total_time).c_str(), static_cast<long long>(deliveries),
-              static_cast<long long>(deliveries - kMessages), ok_at_kill, received_at_kill);
+  std::printf(
+      "published %d in %s, all received in %s; %lld deliveries (%lld redelivered), "
+      "%d answered before the kill, %zu received before it\n",
+      kMessages, absl::FormatDuration(publish_time).c_str(),
+      absl::FormatDuration(total_time).c_str(), static_cast<long long>(deliveries),
+      static_cast<long long>(deliveries - kMessages), ok_at_kill, received_at_kill);
 }
 
 }  // namespace

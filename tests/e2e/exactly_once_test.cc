@@ -48,9 +48,8 @@ class ExactlyOnceTest : public HubTest {
   // `handle` until `stop`; a failed pull is counted in `failures` and tried
   // again, on a fresh connection, as a client would.
   using Handle = std::function<void(v1::Subscriber::Stub&, const v1::PullResponse&)>;
-  std::vector<std::thread> StartPullers(const std::string& sub, int batch,
-                                        std::atomic<bool>& stop, std::atomic<int>& failures,
-                                        Handle handle) {
+  std::vector<std::thread> StartPullers(const std::string& sub, int batch, std::atomic<bool>& stop,
+                                        std::atomic<int>& failures, Handle handle) {
     std::vector<std::thread> workers;
     for (int w = 0; w < 4; ++w) {
       workers.emplace_back([this, sub, batch, handle, &stop, &failures] {
@@ -87,45 +86,45 @@ TEST_F(ExactlyOnceTest, AnAckAnsweredOkIsFinalAcrossKillNine) {
   ASSERT_NO_FATAL_FAILURE(PublishNumbered("orders", kMessages));
 
   absl::Mutex mu;
-  std::map<std::string, absl::Time> acked_ok;      // message id -> when OK came back
+  std::map<std::string, absl::Time> acked_ok;                  // message id -> when OK came back
   std::vector<std::pair<std::string, absl::Time>> deliveries;  // id, when received
   std::atomic<bool> stop{false};
   std::atomic<int> call_failures{0};
-  std::vector<std::thread> workers = StartPullers(
-      "exact", 10, stop, call_failures,
-      [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
-        const absl::Time received = absl::Now();
-        grpc::ClientContext ctx;
-        v1::AcknowledgeRequest req;
-        req.set_subscription("exact");
-        std::map<std::string, std::string> id_of;
-        for (const auto& m : resp.received_messages()) {
-          req.add_ack_ids(m.ack_id());
-          id_of[m.ack_id()] = m.message().message_id();
-        }
-        {
-          absl::MutexLock lock(&mu);
-          for (const auto& m : resp.received_messages()) {
-            deliveries.emplace_back(m.message().message_id(), received);
-          }
-        }
-        if (req.ack_ids_size() == 0) return;
-        // Paced, so that both kills land in the middle of the run.
-        absl::SleepFor(absl::Milliseconds(20));
-        v1::AcknowledgeResponse out;
-        if (!stub.Acknowledge(&ctx, req, &out).ok()) {
-          ++call_failures;  // outcome unknown: the lease decides
-          return;
-        }
-        const absl::Time answered = absl::Now();
-        absl::MutexLock lock(&mu);
-        for (const auto& r : out.results()) {
-          if (r.status() == v1::OK) {
-            EXPECT_TRUE(acked_ok.emplace(id_of[r.ack_id()], answered).second)
-                << "two OK acks for message " << id_of[r.ack_id()];
-          }
-        }
-      });
+  std::vector<std::thread> workers =
+      StartPullers("exact", 10, stop, call_failures,
+                   [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
+                     const absl::Time received = absl::Now();
+                     grpc::ClientContext ctx;
+                     v1::AcknowledgeRequest req;
+                     req.set_subscription("exact");
+                     std::map<std::string, std::string> id_of;
+                     for (const auto& m : resp.received_messages()) {
+                       req.add_ack_ids(m.ack_id());
+                       id_of[m.ack_id()] = m.message().message_id();
+                     }
+                     {
+                       absl::MutexLock lock(&mu);
+                       for (const auto& m : resp.received_messages()) {
+                         deliveries.emplace_back(m.message().message_id(), received);
+                       }
+                     }
+                     if (req.ack_ids_size() == 0) return;
+                     // Paced, so that both kills land in the middle of the run.
+                     absl::SleepFor(absl::Milliseconds(20));
+                     v1::AcknowledgeResponse out;
+                     if (!stub.Acknowledge(&ctx, req, &out).ok()) {
+                       ++call_failures;  // outcome unknown: the lease decides
+                       return;
+                     }
+                     const absl::Time answered = absl::Now();
+                     absl::MutexLock lock(&mu);
+                     for (const auto& r : out.results()) {
+                       if (r.status() == v1::OK) {
+                         EXPECT_TRUE(acked_ok.emplace(id_of[r.ack_id()], answered).second)
+                             << "two OK acks for message " << id_of[r.ack_id()];
+                       }
+                     }
+                   });
   auto ok_so_far = [&] {
     absl::MutexLock lock(&mu);
     return acked_ok.size();
@@ -205,13 +204,14 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
     }
   };
   std::atomic<int> pull_failures{0};
-  std::vector<std::thread> workers = StartPullers(
-      "transform", 20, stop, pull_failures,
-      [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
-        for (const auto& m : resp.received_messages()) transact(stub, m);
-      });
-  const std::string outputs = "SELECT count(*) FROM messages WHERE topic_id = "
-                              "(SELECT id FROM topics WHERE name = 'outputs')";
+  std::vector<std::thread> workers =
+      StartPullers("transform", 20, stop, pull_failures,
+                   [&](v1::Subscriber::Stub& stub, const v1::PullResponse& resp) {
+                     for (const auto& m : resp.received_messages()) transact(stub, m);
+                   });
+  const std::string outputs =
+      "SELECT count(*) FROM messages WHERE topic_id = "
+      "(SELECT id FROM topics WHERE name = 'outputs')";
   absl::SleepFor(absl::Seconds(1));
   ASSERT_LT(CountRows(outputs), kMessages) << "the run ended before the kill";
   ASSERT_NO_FATAL_FAILURE(Crash());
@@ -222,10 +222,12 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
   const absl::Time deadline = absl::Now() + absl::Seconds(90);
   auto done = [&] {
     return CountRows("SELECT count(*) FROM leases") == 0 &&
-           CountRows("SELECT c.next_position FROM subscription_cursors c JOIN subscriptions s "
-                     "ON s.id = c.subscription_id WHERE s.name = 'transform'") ==
-               CountRows("SELECT h.next_position FROM topic_heads h JOIN topics t "
-                         "ON t.id = h.topic_id WHERE t.name = 'inputs'");
+           CountRows(
+               "SELECT c.next_position FROM subscription_cursors c JOIN subscriptions s "
+               "ON s.id = c.subscription_id WHERE s.name = 'transform'") ==
+               CountRows(
+                   "SELECT h.next_position FROM topic_heads h JOIN topics t "
+                   "ON t.id = h.topic_id WHERE t.name = 'inputs'");
   };
   while (absl::Now() < deadline && !done()) absl::SleepFor(absl::Milliseconds(200));
   stop = true;

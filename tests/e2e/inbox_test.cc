@@ -33,7 +33,8 @@ TEST_P(InboxTest, SideEffectsHappenOncePerMessageAcrossKills) {
   HubProcess hubd(SharedPostgres().CreateDatabase());
   ASSERT_NO_FATAL_FAILURE(hubd.Start());
   const std::string consumer_db = SharedPostgres().CreateDatabase();
-  QueryValue(consumer_db, "CREATE TABLE side_effects (message_id text NOT NULL, data text NOT NULL)");
+  QueryValue(consumer_db,
+             "CREATE TABLE side_effects (message_id text NOT NULL, data text NOT NULL)");
 
   auto publisher_stub = hubd.Publisher();
   ASSERT_TRUE(CreateTopic(*publisher_stub, "orders").ok());
@@ -64,10 +65,12 @@ TEST_P(InboxTest, SideEffectsHappenOncePerMessageAcrossKills) {
   // killed by the test at random moments besides.
   std::mt19937 random(7);
   int kills = 0, after_commit = 0;
-  auto count = [&] { return std::stoll(QueryValue(consumer_db, "SELECT count(*) FROM side_effects")); };
+  auto count = [&] {
+    return std::stoll(QueryValue(consumer_db, "SELECT count(*) FROM side_effects"));
+  };
   for (int life = 0; kills < c.kills; ++life) {
-    ChildProcess consumer({InboxConsumerPath(), hubd.address(), "billing", consumer_db, "5",
-                           absl::StrCat(life)});
+    ChildProcess consumer(
+        {InboxConsumerPath(), hubd.address(), "billing", consumer_db, "5", absl::StrCat(life)});
     ASSERT_EQ(consumer.ReadLine(absl::Seconds(20)), "READY");
     const absl::Time until =
         absl::Now() + absl::Milliseconds(std::uniform_int_distribution<int>(200, 1500)(random));
@@ -101,12 +104,13 @@ TEST_P(InboxTest, SideEffectsHappenOncePerMessageAcrossKills) {
   const int64_t distinct =
       std::stoll(QueryValue(consumer_db, "SELECT count(DISTINCT message_id) FROM side_effects"));
   const int64_t recorded = std::stoll(QueryValue(consumer_db, "SELECT count(*) FROM hub_inbox"));
-  std::printf("%s: %d messages, %d kills (%d right after a commit, before the ack): "
-              "%lld side-effect rows, %lld distinct, %lld inbox rows; hub backlog %lld, unacked %lld\n",
-              c.name, c.messages, kills, after_commit, static_cast<long long>(rows),
-              static_cast<long long>(distinct), static_cast<long long>(recorded),
-              static_cast<long long>(stats.backlog_messages()),
-              static_cast<long long>(stats.unacked_messages()));
+  std::printf(
+      "%s: %d messages, %d kills (%d right after a commit, before the ack): "
+      "%lld side-effect rows, %lld distinct, %lld inbox rows; hub backlog %lld, unacked %lld\n",
+      c.name, c.messages, kills, after_commit, static_cast<long long>(rows),
+      static_cast<long long>(distinct), static_cast<long long>(recorded),
+      static_cast<long long>(stats.backlog_messages()),
+      static_cast<long long>(stats.unacked_messages()));
   EXPECT_GE(kills, c.kills);
   EXPECT_GE(after_commit, 1) << "no crash landed between a commit and its ack";
   EXPECT_EQ(rows, c.messages);
@@ -116,13 +120,14 @@ TEST_P(InboxTest, SideEffectsHappenOncePerMessageAcrossKills) {
   EXPECT_EQ(stats.unacked_messages(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Guarantees, InboxTest,
-    ::testing::Values(Case{"at-least-once", v1::AT_LEAST_ONCE, false, 5000, 6},
-                      Case{"exactly-once with ordering keys", v1::EXACTLY_ONCE, true, 1000, 5}),
-    [](const ::testing::TestParamInfo<Case>& info) {
-      return info.param.guarantee == v1::AT_LEAST_ONCE ? "AtLeastOnce" : "ExactlyOnceOrdered";
-    });
+INSTANTIATE_TEST_SUITE_P(Guarantees, InboxTest,
+                         ::testing::Values(Case{"at-least-once", v1::AT_LEAST_ONCE, false, 5000, 6},
+                                           Case{"exactly-once with ordering keys", v1::EXACTLY_ONCE,
+                                                true, 1000, 5}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.guarantee == v1::AT_LEAST_ONCE ? "AtLeastOnce"
+                                                                            : "ExactlyOnceOrdered";
+                         });
 
 }  // namespace
 }  // namespace hub::testing

@@ -11,8 +11,7 @@ namespace {
 
 using AdminTest = HubTest;
 
-grpc::Status GetTopic(v1::Publisher::Stub& stub, const std::string& name,
-                      v1::Topic* out) {
+grpc::Status GetTopic(v1::Publisher::Stub& stub, const std::string& name, v1::Topic* out) {
   grpc::ClientContext ctx;
   v1::GetTopicRequest req;
   req.set_name(name);
@@ -27,8 +26,8 @@ grpc::Status DeleteTopic(v1::Publisher::Stub& stub, const std::string& name) {
   return stub.DeleteTopic(&ctx, req, &out);
 }
 
-grpc::Status ListTopics(v1::Publisher::Stub& stub, int page_size,
-                        const std::string& token, v1::ListTopicsResponse* out) {
+grpc::Status ListTopics(v1::Publisher::Stub& stub, int page_size, const std::string& token,
+                        v1::ListTopicsResponse* out) {
   grpc::ClientContext ctx;
   v1::ListTopicsRequest req;
   req.set_page_size(page_size);
@@ -62,22 +61,25 @@ TEST_F(AdminTest, TopicLifecycle) {
   EXPECT_EQ(got.message_retention().seconds(), 3600);
   EXPECT_EQ(got.labels().at("team"), "sales");
 
-  EXPECT_EQ(CreateTopic(*publisher_, "orders").error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(CreateTopic(*publisher_, "orders").error_code(), grpc::StatusCode::ALREADY_EXISTS);
   ASSERT_TRUE(DeleteTopic(*publisher_, "orders").ok());
-  EXPECT_EQ(GetTopic(*publisher_, "orders", &got).error_code(),
-            grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(DeleteTopic(*publisher_, "orders").error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetTopic(*publisher_, "orders", &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(DeleteTopic(*publisher_, "orders").error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(AdminTest, NamesOutsideTheGrammarAreInvalidArgument) {
-  const std::vector<std::string> bad = {
-      "", "ab", "1abc", "_abc", std::string(256, 'a'), "ab c", "ab/c", "ab:c",
-      "\xc3\xa4" "bc"};
+  const std::vector<std::string> bad = {"",
+                                        "ab",
+                                        "1abc",
+                                        "_abc",
+                                        std::string(256, 'a'),
+                                        "ab c",
+                                        "ab/c",
+                                        "ab:c",
+                                        "\xc3\xa4"
+                                        "bc"};
   for (const std::string& name : bad) {
-    EXPECT_EQ(CreateTopic(*publisher_, name).error_code(),
-              grpc::StatusCode::INVALID_ARGUMENT)
+    EXPECT_EQ(CreateTopic(*publisher_, name).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << name;
   }
   EXPECT_EQ(CountRows("SELECT count(*) FROM topics"), 0);
@@ -115,8 +117,7 @@ TEST_F(AdminTest, ListTopicsPagesInNameOrder) {
   v1::ListTopicsResponse out;
   EXPECT_EQ(ListTopics(*publisher_, 1001, "", &out).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ListTopics(*publisher_, -1, "", &out).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ListTopics(*publisher_, -1, "", &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ListTopics(*publisher_, 10, "not a token!", &out).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }

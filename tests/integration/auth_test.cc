@@ -33,8 +33,9 @@ class AuthTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     std::ofstream tokens(dir_ + "/tokens");
     for (const char* principal : {"ops", "orders", "billing", "team"}) {
-      tokens << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
-             << " " << principal << "\n";
+      tokens
+          << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
+          << " " << principal << "\n";
     }
     tokens.close();
     std::ofstream(dir_ + "/policy") << kPolicy;
@@ -162,13 +163,15 @@ class AuthTest : public ::testing::Test {
   // Rows of every table, as one string to compare.
   std::string RowCounts() {
     std::string counts;
-    for (const char* table : {"topics", "topic_heads", "subscriptions", "subscription_cursors",
-                              "messages", "leases"}) {
-      absl::StrAppend(&counts, table, "=", QueryValue(url_, absl::StrCat("SELECT count(*) FROM ", table)), " ");
+    for (const char* table :
+         {"topics", "topic_heads", "subscriptions", "subscription_cursors", "messages", "leases"}) {
+      absl::StrAppend(&counts, table, "=",
+                      QueryValue(url_, absl::StrCat("SELECT count(*) FROM ", table)), " ");
     }
     // Seek moves cursors without adding rows: their positions count too.
-    absl::StrAppend(&counts, "cursors=",
-                    QueryValue(url_, "SELECT coalesce(sum(next_position), 0) FROM subscription_cursors"));
+    absl::StrAppend(
+        &counts, "cursors=",
+        QueryValue(url_, "SELECT coalesce(sum(next_position), 0) FROM subscription_cursors"));
     return counts;
   }
 
@@ -193,7 +196,8 @@ TEST_F(AuthTest, EveryCallGetsExactlyTheExpectedCode) {
        StatusCode::PERMISSION_DENIED},
       {"Publish by a subscriber", [&] { return Publish("t-billing", "orders"); },
        StatusCode::PERMISSION_DENIED},
-      {"Publish without a token", [&] { return Publish("", "orders"); }, StatusCode::UNAUTHENTICATED},
+      {"Publish without a token", [&] { return Publish("", "orders"); },
+       StatusCode::UNAUTHENTICATED},
       {"Publish with a wrong token", [&] { return Publish("t-nobody", "orders"); },
        StatusCode::UNAUTHENTICATED},
       {"Pull allowed", [&] { return Pull("t-billing", "billing"); }, StatusCode::OK},
@@ -234,8 +238,8 @@ TEST_F(AuthTest, EveryCallGetsExactlyTheExpectedCode) {
        StatusCode::PERMISSION_DENIED},
       {"DeleteSubscription by an admin", [&] { return DeleteSubscription("t-ops", "scratch"); },
        StatusCode::OK},
-      {"DeleteSubscription by its consumer", [&] { return DeleteSubscription("t-billing", "billing"); },
-       StatusCode::PERMISSION_DENIED},
+      {"DeleteSubscription by its consumer",
+       [&] { return DeleteSubscription("t-billing", "billing"); }, StatusCode::PERMISSION_DENIED},
   };
   for (const Row& row : matrix) {
     const std::string before = RowCounts();

@@ -41,15 +41,17 @@ TEST_F(BufCurlTest, PublishPullAndAckThroughReflection) {
            R"({"name":"billing","topic":"orders","deliveryGuarantee":"EXACTLY_ONCE"})");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
-  r = Call("hub.v1.Publisher/Publish",
-           R"({"topic":"orders","messages":[{"data":"aGVsbG8=","attributes":{"kind":"order"},"idempotencyKey":"k1"}]})");
+  r = Call(
+      "hub.v1.Publisher/Publish",
+      R"({"topic":"orders","messages":[{"data":"aGVsbG8=","attributes":{"kind":"order"},"idempotencyKey":"k1"}]})");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, R"("messageId": "1")")) << r.output;
   r = Call("hub.v1.Publisher/Publish",
            R"({"topic":"orders","messages":[{"data":"aGVsbG8=","idempotencyKey":"k1"}]})");
   EXPECT_TRUE(absl::StrContains(r.output, R"("duplicate": true)")) << r.output;
 
-  r = Call("hub.v1.Subscriber/Pull", R"({"subscription":"billing","maxMessages":10,"maxWait":"2s"})");
+  r = Call("hub.v1.Subscriber/Pull",
+           R"({"subscription":"billing","maxMessages":10,"maxWait":"2s"})");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, R"("data": "aGVsbG8=")")) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, R"("deliveryAttempt": 1)")) << r.output;

@@ -55,8 +55,7 @@ class ClientTest : public HubTest {
 
   // With `backoff`, a lease that runs out is redelivered that long after.
   void CreateSub(const std::string& name, int ack_deadline,
-                 v1::DeliveryGuarantee guarantee = v1::AT_LEAST_ONCE,
-                 int backoff_seconds = 0) {
+                 v1::DeliveryGuarantee guarantee = v1::AT_LEAST_ONCE, int backoff_seconds = 0) {
     v1::Subscription sub;
     sub.set_name(name);
     sub.set_topic("orders");

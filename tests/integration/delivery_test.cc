@@ -57,14 +57,14 @@ TEST_F(DeliveryTest, TenThousandMessagesFromEightPublishersAllArrive) {
   int64_t deliveries = 0;
   std::vector<std::unique_ptr<StreamConsumer>> consumers;
   for (int i = 0; i < 4; ++i) {
-    consumers.push_back(std::make_unique<StreamConsumer>(
-        [this] { return hubd_->Channel(); }, "billing",
-        [&](const v1::ReceivedMessage& m) {
-          absl::MutexLock lock(&mu);
-          received.insert(m.message().data());
-          ++deliveries;
-          return StreamConsumer::Reply::kAck;
-        }));
+    consumers.push_back(std::make_unique<StreamConsumer>([this] { return hubd_->Channel(); },
+                                                         "billing",
+                                                         [&](const v1::ReceivedMessage& m) {
+                                                           absl::MutexLock lock(&mu);
+                                                           received.insert(m.message().data());
+                                                           ++deliveries;
+                                                           return StreamConsumer::Reply::kAck;
+                                                         }));
   }
 
   const absl::Time start = absl::Now();
@@ -267,10 +267,8 @@ TEST_F(DeliveryTest, RequestLimitsAreInvalidArgument) {
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Pull(*subscriber_, "missing", 1, absl::ZeroDuration(), &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(Modify("billing", "1-1-1", 601).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Modify("billing", "1-1-1", -1).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Modify("billing", "1-1-1", 601).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Modify("billing", "1-1-1", -1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(DeliveryTest, StreamStopsAtItsOutstandingLimitUntilAcked) {

@@ -95,7 +95,8 @@ TEST_F(HubctlTest, SubscriptionCommandsTakeEveryOption) {
 
   EXPECT_EQ(Hubctl("subscriptions create sub_x1 --topic orders --guarantee twice").exit_code, 2);
   EXPECT_EQ(Hubctl("subscriptions create sub_x2 --topic nowhere").exit_code, 3);
-  EXPECT_EQ(Hubctl("subscriptions create sub_x3 --topic orders --filter 'attributes.'").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions create sub_x3 --topic orders --filter 'attributes.'").exit_code,
+            2);
   EXPECT_EQ(Hubctl("subscriptions create sub_x4").exit_code, 2);  // --topic is required
   EXPECT_EQ(Hubctl("subscriptions delete audit").exit_code, 0);
   EXPECT_EQ(Hubctl("subscriptions get audit").exit_code, 3);
@@ -116,10 +117,10 @@ TEST_F(HubctlTest, PublishPullTailAndStats) {
   EXPECT_EQ(absl::StrSplit(stdin_publish.out, '\n', absl::SkipEmpty()).begin()->size() > 0, true);
   const std::string file = absl::StrCat("/tmp/hubctl-test-", getpid(), ".txt");
   std::ofstream(file) << "five\nsix\n";
-  nlohmann::json keyed = Json(absl::StrCat("publish orders --file ", file,
-                                           " --idempotency_key import-1"));
-  nlohmann::json repeated = Json(absl::StrCat("publish orders --file ", file,
-                                              " --idempotency_key import-1"));
+  nlohmann::json keyed =
+      Json(absl::StrCat("publish orders --file ", file, " --idempotency_key import-1"));
+  nlohmann::json repeated =
+      Json(absl::StrCat("publish orders --file ", file, " --idempotency_key import-1"));
   std::remove(file.c_str());
   ASSERT_EQ(repeated.size(), 2u);
   EXPECT_EQ(repeated[0]["duplicate"], true);
@@ -193,8 +194,8 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
 }
 
 TEST_F(HubctlTest, UnreachableHubAndBadUsageHaveTheirExitCodes) {
-  CommandResult down = RunCommand(
-      absl::StrCat(HubctlPath(), " --endpoint 127.0.0.1:", FreePort(), " --timeout 2s topics list"));
+  CommandResult down = RunCommand(absl::StrCat(HubctlPath(), " --endpoint 127.0.0.1:", FreePort(),
+                                               " --timeout 2s topics list"));
   EXPECT_EQ(down.exit_code, 5);
   EXPECT_TRUE(absl::StrContains(down.err, "UNAVAILABLE")) << down.err;
   EXPECT_EQ(Hubctl("frobnicate").exit_code, 2);

@@ -47,7 +47,7 @@ TEST(MigrationsTest, TheBaselineMakesTheSchemaOfThePreReleaseChain) {
   pqxx::connection conn(url);
   ASSERT_TRUE(pg::ApplyMigrations(conn, migrations.subspan(0, 1)).ok());
   std::ifstream file(std::string(HUB_SOURCE_DIR) +
-                     "/tests/integration/testdata/pre_baseline_schema.sql");
+                     "/tests/integration/testdata/pre_baseline_schema.golden");
   ASSERT_TRUE(file.good());
   std::stringstream chain;
   chain << file.rdbuf();
@@ -72,7 +72,8 @@ TEST(MigrationsTest, ReplicasStartingTogetherApplyEachMigrationOnce) {
   EXPECT_GE(std::stoi(applied), 1);
 
   // A restart applies nothing new and changes nothing.
-  const std::string before = QueryValue(url, "SELECT max(applied_at)::text FROM hub_schema_migrations");
+  const std::string before =
+      QueryValue(url, "SELECT max(applied_at)::text FROM hub_schema_migrations");
   replicas[0]->Kill();
   replicas[0]->Start();
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM hub_schema_migrations"), applied);

@@ -51,8 +51,7 @@ TEST_F(PublishTest, ResultsComeInRequestOrderWithDistinctIds) {
     ids.insert(r.message_id());
   }
   EXPECT_EQ(ids.size(), 3u);
-  EXPECT_LT(std::stoll(resp.results(0).message_id()),
-            std::stoll(resp.results(2).message_id()));
+  EXPECT_LT(std::stoll(resp.results(0).message_id()), std::stoll(resp.results(2).message_id()));
   EXPECT_EQ(StoredMessages(), 3);
 }
 
@@ -65,10 +64,8 @@ TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
   };
   const std::vector<Case> cases = {
       {"no messages", [](v1::PublishRequest& r) { r.clear_messages(); }},
-      {"1001 messages",
-       [](v1::PublishRequest& r) { r = RequestOf(1001); }},
-      {"empty message",
-       [](v1::PublishRequest& r) { r.add_messages(); }},
+      {"1001 messages", [](v1::PublishRequest& r) { r = RequestOf(1001); }},
+      {"empty message", [](v1::PublishRequest& r) { r.add_messages(); }},
       {"101 attributes",
        [](v1::PublishRequest& r) {
          auto* m = r.add_messages();
@@ -103,7 +100,9 @@ TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
          m->set_ordering_key(std::string("a\0b", 3));
        }},
       {"one message over 1 MiB",
-       [](v1::PublishRequest& r) { r.add_messages()->set_data(std::string(1024 * 1024 + 1, 'd')); }},
+       [](v1::PublishRequest& r) {
+         r.add_messages()->set_data(std::string(1024 * 1024 + 1, 'd'));
+       }},
       {"over 10 MiB in all",
        [](v1::PublishRequest& r) { r = RequestOf(11, std::string(1000 * 1000, 'd')); }},
       {"bad topic name", [](v1::PublishRequest& r) { r.set_topic("no such/topic"); }},
@@ -112,8 +111,7 @@ TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
     v1::PublishRequest req = RequestOf(2);
     c.spoil(req);
     v1::PublishResponse resp;
-    EXPECT_EQ(Publish(req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-        << c.name;
+    EXPECT_EQ(Publish(req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
   }
   EXPECT_EQ(StoredMessages(), 0);
   EXPECT_EQ(CountRows("SELECT next_position FROM topic_heads"), 1);
@@ -227,16 +225,17 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
   // Costs that make JIT compilation and parallel workers look worthwhile to
   // any plan, as a large analyzed partition made them for the lookup; the
   // function's settings must keep both out.
-  for (const char* cheap : {"SET jit_above_cost = 0", "SET parallel_setup_cost = 0",
-                            "SET parallel_tuple_cost = 0", "SET min_parallel_index_scan_size = 0",
-                            "SET min_parallel_table_scan_size = 0"}) {
+  for (const char* cheap :
+       {"SET jit_above_cost = 0", "SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
+        "SET min_parallel_index_scan_size = 0", "SET min_parallel_table_scan_size = 0"}) {
     tx.exec(cheap);
   }
   // hub_publish runs hub_known_keys with its own settings, prepared, with
   // the keys as one array parameter: explained the same way.
-  const std::string settings = tx.exec1(
-      "SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = 'hub_publish'")[0]
-                                   .as<std::string>();
+  const std::string settings =
+      tx.exec1(
+            "SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = 'hub_publish'")[0]
+          .as<std::string>();
   for (absl::string_view setting : absl::StrSplit(settings, ',')) {
     const std::pair<std::string, std::string> kv = absl::StrSplit(setting, '=');
     tx.exec(absl::StrCat("SET ", kv.first, " = ", kv.second));
@@ -303,12 +302,20 @@ TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   // each counted as often as it looped.
   auto head_lookups = [&](int count) {
     plans.text.clear();
-    tx.exec(absl::StrCat(
-        "SELECT count(*) FROM hub_publish(array_fill('orders'::text, ARRAY[", count, "]), "
-        "decode(repeat('ab', ", count, "), 'hex'), "
-        "(SELECT array_agg(i) FROM generate_series(1, ", count, ") i), "
-        "array_fill(1, ARRAY[", count, "]), array_fill(NULL::jsonb, ARRAY[", count, "]), "
-        "array_fill(''::text, ARRAY[", count, "]), array_fill(''::text, ARRAY[", count, "]))"));
+    tx.exec(absl::StrCat("SELECT count(*) FROM hub_publish(array_fill('orders'::text, ARRAY[",
+                         count,
+                         "]), "
+                         "decode(repeat('ab', ",
+                         count,
+                         "), 'hex'), "
+                         "(SELECT array_agg(i) FROM generate_series(1, ",
+                         count,
+                         ") i), "
+                         "array_fill(1, ARRAY[",
+                         count, "]), array_fill(NULL::jsonb, ARRAY[", count,
+                         "]), "
+                         "array_fill(''::text, ARRAY[",
+                         count, "]), array_fill(''::text, ARRAY[", count, "]))"));
     int64_t lookups = 0;
     for (absl::string_view line : absl::StrSplit(plans.text, '\n')) {
       const size_t loops = line.find("loops=");

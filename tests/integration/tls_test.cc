@@ -34,7 +34,8 @@ class Certificates {
     Authority("ca");
     Authority("other-ca");
     Leaf("server", "ca", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
-    Leaf("server2", "other-ca", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
+    Leaf("server2", "other-ca",
+         "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
     Leaf("orders", "ca", "subjectAltName=DNS:orders\nextendedKeyUsage=clientAuth");
     Leaf("billing", "ca", "extendedKeyUsage=clientAuth");  // CN only
     Leaf("foreign", "other-ca", "subjectAltName=DNS:orders\nextendedKeyUsage=clientAuth");
@@ -78,9 +79,10 @@ class Certificates {
   // Valid for one day in 2020: `openssl ca` is the tool that sets dates.
   void Expired(const std::string& name, const std::string& ca, const std::string& extensions) {
     Request(name, extensions);
-    std::ofstream(Path("ca.cnf")) << "[ca]\ndefault_ca = d\n[d]\ndatabase = " << dir_
-                                  << "/index.txt\nnew_certs_dir = " << dir_ << "\nserial = " << dir_
-                                  << "/serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n";
+    std::ofstream(Path("ca.cnf"))
+        << "[ca]\ndefault_ca = d\n[d]\ndatabase = " << dir_
+        << "/index.txt\nnew_certs_dir = " << dir_ << "\nserial = " << dir_
+        << "/serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n";
     std::ofstream(Path("index.txt")).close();
     std::ofstream(Path("serial")) << "1000\n";
     Run(absl::StrCat("openssl ca -batch -notext -config ca.cnf -cert ", ca, ".pem -keyfile ", ca,
@@ -107,7 +109,8 @@ class TlsTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(hubd_->Start());
   }
 
-  std::unique_ptr<v1::Publisher::Stub> PublisherAs(std::shared_ptr<grpc::ChannelCredentials> creds) {
+  std::unique_ptr<v1::Publisher::Stub> PublisherAs(
+      std::shared_ptr<grpc::ChannelCredentials> creds) {
     return v1::Publisher::NewStub(MakeChannel(hubd_->address(), std::move(creds)));
   }
   int64_t Messages() { return std::stoll(QueryValue(url_, "SELECT count(*) FROM messages")); }
@@ -125,15 +128,18 @@ TEST_F(TlsTest, ServesTlsAndRefusesPlaintextAndUntrustedServers) {
   // call through.
   EXPECT_EQ(PublishOne(*PublisherAs(nullptr), "orders", "plain", "").error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(PublishOne(*PublisherAs(Certs().Credentials("other-ca")), "orders", "x", "").error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      PublishOne(*PublisherAs(Certs().Credentials("other-ca")), "orders", "x", "").error_code(),
+      grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Messages(), 1);
 }
 
 TEST_F(TlsTest, MutualTlsTakesThePrincipalFromTheCertificate) {
-  const std::string policy = absl::StrCat(Certs().Path("policy-"), ::testing::UnitTest::GetInstance()->random_seed());
-  std::ofstream(policy) << "allow orders publish topic:orders\nallow billing publish topic:billing\n"
-                           "allow ops * *\n";
+  const std::string policy =
+      absl::StrCat(Certs().Path("policy-"), ::testing::UnitTest::GetInstance()->random_seed());
+  std::ofstream(policy)
+      << "allow orders publish topic:orders\nallow billing publish topic:billing\n"
+         "allow ops * *\n";
   const std::string token = "t-ops-secret";
   const std::string tokens = policy + ".tokens";
   CommandResult hash = RunCommand(absl::StrCat("printf %s ", token, " | sha256sum | cut -c1-64"));
@@ -141,14 +147,15 @@ TEST_F(TlsTest, MutualTlsTakesThePrincipalFromTheCertificate) {
   ASSERT_NO_FATAL_FAILURE(StartHub({"--tls_client_ca_file=" + Certs().Path("ca.pem"),
                                     "--policy_file=" + policy, "--tokens_file=" + tokens}));
   // The operator, by token over TLS, without a certificate.
-  auto ops = PublisherAs(grpc::CompositeChannelCredentials(
-      Certs().Credentials("ca"), grpc::AccessTokenCredentials(token)));
+  auto ops = PublisherAs(grpc::CompositeChannelCredentials(Certs().Credentials("ca"),
+                                                           grpc::AccessTokenCredentials(token)));
   ASSERT_TRUE(CreateTopic(*ops, "orders").ok());
   ASSERT_TRUE(CreateTopic(*ops, "billing").ok());
 
   auto orders = PublisherAs(Certs().Credentials("ca", "orders"));
   EXPECT_TRUE(PublishOne(*orders, "orders", "o1", "").ok());  // SAN DNS:orders
-  EXPECT_TRUE(PublishOne(*PublisherAs(Certs().Credentials("ca", "billing")), "billing", "b1", "").ok());  // CN
+  EXPECT_TRUE(PublishOne(*PublisherAs(Certs().Credentials("ca", "billing")), "billing", "b1", "")
+                  .ok());  // CN
   // The client library (and so hubctl and the adapters) over mutual TLS.
   auto connection = client::Connection::Open({.endpoint = hubd_->address(),
                                               .ca_file = Certs().Path("ca.pem"),
@@ -176,8 +183,8 @@ TEST_F(TlsTest, MutualTlsTakesThePrincipalFromTheCertificate) {
        grpc::StatusCode::UNAUTHENTICATED, "unable to get local issuer certificate"},
       {"an expired certificate", Certs().Credentials("ca", "expired"), "orders",
        grpc::StatusCode::UNAUTHENTICATED, "certificate has expired"},
-      {"a server certificate used by a client", Certs().Credentials("ca", "server-as-client"), "orders",
-       grpc::StatusCode::UNAUTHENTICATED, "unsuitable certificate purpose"},
+      {"a server certificate used by a client", Certs().Credentials("ca", "server-as-client"),
+       "orders", grpc::StatusCode::UNAUTHENTICATED, "unsuitable certificate purpose"},
       {"a valid certificate with a wrong token",
        grpc::CompositeChannelCredentials(Certs().Credentials("ca", "orders"),
                                          grpc::AccessTokenCredentials("t-wrong")),
@@ -196,7 +203,9 @@ TEST_F(TlsTest, ServerCertificateIsReloadedWithoutARestart) {
   // The files hubd watches, replaced later by rename as a Secret update is.
   const std::string cert = Certs().Path("live.pem"), key = Certs().Path("live.key");
   ASSERT_EQ(RunCommand(absl::StrCat("cp ", Certs().Path("server.pem"), " ", cert, " && cp ",
-                                    Certs().Path("server.key"), " ", key)).exit_code, 0);
+                                    Certs().Path("server.key"), " ", key))
+                .exit_code,
+            0);
   url_ = SharedPostgres().CreateDatabase();
   hubd_ = std::make_unique<HubProcess>(
       url_, std::vector<std::string>{"--tls_cert_file=" + cert, "--tls_key_file=" + key,
@@ -208,7 +217,9 @@ TEST_F(TlsTest, ServerCertificateIsReloadedWithoutARestart) {
 
   ASSERT_EQ(RunCommand(absl::StrCat("cp ", Certs().Path("server2.pem"), " ", cert, ".new && cp ",
                                     Certs().Path("server2.key"), " ", key, ".new && mv ", key,
-                                    ".new ", key, " && mv ", cert, ".new ", cert)).exit_code, 0);
+                                    ".new ", key, " && mv ", cert, ".new ", cert))
+                .exit_code,
+            0);
   const pid_t pid = hubd_->pid();
   grpc::Status renewed;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -229,8 +240,8 @@ TEST(TlsStartTest, BadTlsFilesStopHubdAtStart) {
     std::string flags, expected;
   } cases[] = {
       {"--tls_cert_file=" + Certs().Path("server.pem"), "go together"},
-      {absl::StrCat("--tls_cert_file=", Certs().Path("server.pem"), " --tls_key_file=",
-                    Certs().Path("orders.key")),
+      {absl::StrCat("--tls_cert_file=", Certs().Path("server.pem"),
+                    " --tls_key_file=", Certs().Path("orders.key")),
        "not a PEM certificate and its private key"},
       {"--tls_client_ca_file=" + Certs().Path("ca.pem"), "needs --tls_cert_file"},
       {absl::StrCat("--tls_cert_file=", Certs().Path("server.pem"), " --tls_key_file=",
@@ -238,8 +249,9 @@ TEST(TlsStartTest, BadTlsFilesStopHubdAtStart) {
        "cannot read --tls_client_ca_file"},
   };
   for (const Case& c : cases) {
-    CommandResult r = RunCommand(absl::StrCat("HUB_DATABASE_URL='", url, "' ", HUBD_PATH,
-                                              " --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 ", c.flags));
+    CommandResult r =
+        RunCommand(absl::StrCat("HUB_DATABASE_URL='", url, "' ", HUBD_PATH,
+                                " --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 ", c.flags));
     EXPECT_EQ(r.exit_code, 2) << c.flags << "\n" << r.err;
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.flags << "\n" << r.err;
   }

@@ -33,8 +33,17 @@ TEST_F(VersionTest, HubdTheMetricTheChartAndTheChangelogAgree) {
   const std::string changelog = ReadSourceFile("CHANGELOG.md");
   const size_t newest = changelog.find("\n## ", changelog.find("## Unreleased") + 1);
   ASSERT_NE(newest, std::string::npos);
-  EXPECT_EQ(changelog.substr(newest + 4, changelog.find('\n', newest + 1) - newest - 4),
-            kVersion);
+  EXPECT_EQ(changelog.substr(newest + 4, changelog.find('\n', newest + 1) - newest - 4), kVersion);
+}
+
+// --help lists hubd's own flags (Abseil's would hide them: "No flags
+// matched").
+TEST(HubdHelpTest, ListsEveryFlagOfHubd) {
+  const CommandResult help = RunCommand(absl::StrCat(HUBD_PATH, " --help"));
+  for (const char* flag : {"--listen", "--database_url", "--metrics_listen", "--tls_cert_file",
+                           "--policy_file", "--max_message_bytes", "--migrate_only"}) {
+    EXPECT_TRUE(absl::StrContains(help.out + help.err, flag)) << flag;
+  }
 }
 
 }  // namespace

@@ -26,7 +26,8 @@
 namespace hub::testing {
 namespace {
 
-const std::string kRules = std::string(HUB_SOURCE_DIR) + "/charts/message-hub/rules/hub-alerts.yaml";
+const std::string kRules =
+    std::string(HUB_SOURCE_DIR) + "/charts/message-hub/rules/hub-alerts.yaml";
 const std::string kDashboard =
     std::string(HUB_SOURCE_DIR) + "/charts/message-hub/dashboards/hub.json";
 
@@ -91,9 +92,12 @@ class PrometheusTest : public ::testing::Test {
     prometheus_port_ = FreePort();
     std::ofstream(dir_ + "/prometheus.yml") << absl::StrCat(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "rule_files:\n  - ", kRules, "\n"
+        "rule_files:\n  - ",
+        kRules,
+        "\n"
         "scrape_configs:\n  - job_name: message-hub\n    static_configs:\n"
-        "      - targets: ['127.0.0.1:", hubd_->metrics_port(), "']\n");
+        "      - targets: ['127.0.0.1:",
+        hubd_->metrics_port(), "']\n");
     prometheus_ = std::make_unique<ChildProcess>(std::vector<std::string>{
         "/usr/bin/prometheus", "--config.file=" + dir_ + "/prometheus.yml",
         "--storage.tsdb.path=" + dir_ + "/data",
@@ -177,8 +181,8 @@ class Load {
   void Publish(int first, int count) {
     client::Publisher publisher(*connection_, "orders");
     for (int i = first; i < first + count; ++i) {
-      publisher.Publish({.data = absl::StrCat("order ", i),
-                         .idempotency_key = absl::StrCat("k", i)});
+      publisher.Publish(
+          {.data = absl::StrCat("order ", i), .idempotency_key = absl::StrCat("k", i)});
     }
     publisher.Flush();
   }
@@ -229,10 +233,11 @@ TEST_F(PrometheusTest, EvaluatesEveryDashboardAndRuleExpression) {
   for (const auto& panel : dashboard["panels"]) {
     if (panel["type"] == "row") continue;
     for (const auto& target : panel["targets"]) {
-      const std::string expr = absl::StrReplaceAll(
-          target["expr"].get<std::string>(),
-          {{"$__rate_interval", "5s"}, {"$topic", ".*"}, {"$subscription", ".*"},
-           {"$instance", ".*"}});
+      const std::string expr =
+          absl::StrReplaceAll(target["expr"].get<std::string>(), {{"$__rate_interval", "5s"},
+                                                                  {"$topic", ".*"},
+                                                                  {"$subscription", ".*"},
+                                                                  {"$instance", ".*"}});
       const std::string name =
           absl::StrCat(panel["title"].get<std::string>(), "/", target["refId"].get<std::string>());
       const nlohmann::json answer = Query(expr);
@@ -261,8 +266,8 @@ TEST_F(PrometheusTest, EvaluatesEveryDashboardAndRuleExpression) {
   // rejects messages) and a growing backlog, of "exact" alone (nobody
   // consumes it); the others stay quiet on a healthy hub. Every metric they
   // read exists.
-  const std::map<std::string, std::set<std::string>> firing = {
-      {"HubDeadLetters", {"readers"}}, {"HubBacklogGrowing", {"exact"}}};
+  const std::map<std::string, std::set<std::string>> firing = {{"HubDeadLetters", {"readers"}},
+                                                               {"HubBacklogGrowing", {"exact"}}};
   const nlohmann::json rules = Api("/api/v1/rules");
   int alerts = 0;
   for (const auto& group : rules["data"]["groups"]) {
@@ -298,8 +303,8 @@ TEST_F(PrometheusTest, EvaluatesEveryDashboardAndRuleExpression) {
   load.StopConsuming();
   load.Publish(100000, 300);
   absl::SleepFor(absl::Seconds(3));  // a stats interval and a scrape
-  CommandResult stats =
-      RunCommand(absl::StrCat(HubctlPath(), " --endpoint ", hubd_->address(), " stats exact -o json"));
+  CommandResult stats = RunCommand(
+      absl::StrCat(HubctlPath(), " --endpoint ", hubd_->address(), " stats exact -o json"));
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   const nlohmann::json doc = nlohmann::json::parse(stats.out);
   const nlohmann::json& row = doc.is_array() ? doc.at(0) : doc;
@@ -335,8 +340,9 @@ TEST_F(PrometheusTest, ScrapeCountsWhatHappenedAndPassesPromtool) {
   for (int i = 0; i < 100; ++i) {
     scrape = "\n" + HttpGet(hubd_->metrics_port(), "/metrics");
     if (Sample(scrape, "hub_acks_total{subscription=\"readers\"}") +
-            Sample(scrape,
-                   "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}") ==
+            Sample(
+                scrape,
+                "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}") ==
         200) {
       break;
     }
@@ -344,11 +350,15 @@ TEST_F(PrometheusTest, ScrapeCountsWhatHappenedAndPassesPromtool) {
   }
   EXPECT_EQ(Sample(scrape, "hub_published_messages_total{topic=\"orders\"}"), 200);
   EXPECT_EQ(Sample(scrape, "hub_publish_duplicates_total{topic=\"orders\"}"), 50);
-  EXPECT_EQ(Sample(scrape, "hub_acks_total{subscription=\"readers\"}") +
-                Sample(scrape,
-                       "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}"),
-            200);
-  EXPECT_GE(Sample(scrape, "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}"), 2);
+  EXPECT_EQ(
+      Sample(scrape, "hub_acks_total{subscription=\"readers\"}") +
+          Sample(scrape,
+                 "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}"),
+      200);
+  EXPECT_GE(
+      Sample(scrape,
+             "hub_dead_lettered_messages_total{reason=\"rejected\",subscription=\"readers\"}"),
+      2);
   const double nacks = Sample(scrape, "hub_nacks_total{subscription=\"readers\"}");
   EXPECT_GE(nacks, 1);
   EXPECT_EQ(Sample(scrape, "hub_redeliveries_total{subscription=\"readers\"}"), nacks);

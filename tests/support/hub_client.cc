@@ -37,8 +37,8 @@ grpc::Status PublishOne(v1::Publisher::Stub& stub, const std::string& topic,
   return stub.Publish(&ctx, req, response != nullptr ? response : &local);
 }
 
-grpc::Status Pull(v1::Subscriber::Stub& stub, const std::string& subscription,
-                  int max_messages, absl::Duration max_wait, v1::PullResponse* response) {
+grpc::Status Pull(v1::Subscriber::Stub& stub, const std::string& subscription, int max_messages,
+                  absl::Duration max_wait, v1::PullResponse* response) {
   grpc::ClientContext ctx;
   v1::PullRequest req;
   req.set_subscription(subscription);

@@ -27,8 +27,8 @@ grpc::Status PublishOne(v1::Publisher::Stub& stub, const std::string& topic,
                         const std::string& data, const std::string& key,
                         v1::PublishResponse* response = nullptr);
 
-grpc::Status Pull(v1::Subscriber::Stub& stub, const std::string& subscription,
-                  int max_messages, absl::Duration max_wait, v1::PullResponse* response);
+grpc::Status Pull(v1::Subscriber::Stub& stub, const std::string& subscription, int max_messages,
+                  absl::Duration max_wait, v1::PullResponse* response);
 grpc::Status Ack(v1::Subscriber::Stub& stub, const std::string& subscription,
                  const std::vector<std::string>& ack_ids);
 
@@ -39,9 +39,8 @@ class StreamConsumer {
   enum class Reply { kAck, kNack, kIgnore };
   using Handler = std::function<Reply(const v1::ReceivedMessage&)>;
 
-  StreamConsumer(std::function<std::shared_ptr<grpc::Channel>()> connect,
-                 std::string subscription, Handler handler,
-                 int64_t max_outstanding_messages = 0);
+  StreamConsumer(std::function<std::shared_ptr<grpc::Channel>()> connect, std::string subscription,
+                 Handler handler, int64_t max_outstanding_messages = 0);
   ~StreamConsumer();
 
   void Stop();

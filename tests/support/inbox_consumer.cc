@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   auto inbox = hub::client::Inbox::Open(
       argv[3], argv[2],
       [](pqxx::work& tx, const hub::client::Message& m) {
-        tx.exec_params("INSERT INTO side_effects (message_id, data) VALUES ($1, $2)",
-                       m.message_id, m.data);
+        tx.exec_params("INSERT INTO side_effects (message_id, data) VALUES ($1, $2)", m.message_id,
+                       m.data);
         return absl::OkStatus();
       },
       options);

@@ -26,9 +26,9 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <vector>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <grpcpp/create_channel.h>
 

@@ -11,12 +11,12 @@
 
 #include <sys/select.h>
 
+#include <fcntl.h>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <cstdlib>
-#include <fcntl.h>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -69,8 +69,8 @@ PostgresServer::PostgresServer(std::string settings)
 }
 
 void PostgresServer::Start() {
-  RunOrDie(absl::StrCat("PG_EXTRA_OPTIONS='", settings_, "' ", Script("pg-start"), " ",
-                        data_dir_, " ", port_, " ", getpid()));
+  RunOrDie(absl::StrCat("PG_EXTRA_OPTIONS='", settings_, "' ", Script("pg-start"), " ", data_dir_,
+                        " ", port_, " ", getpid()));
 }
 
 void PostgresServer::Stop(const std::string& mode) {
@@ -151,10 +151,9 @@ HubProcess::~HubProcess() {
 std::string HubProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 void HubProcess::Start() {
-  std::vector<std::string> args = {
-      HUBD_PATH, absl::StrCat("--listen=", address()),
-      absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
-      "--poll_interval=100ms", "--shutdown_grace=3s"};
+  std::vector<std::string> args = {HUBD_PATH, absl::StrCat("--listen=", address()),
+                                   absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
+                                   "--poll_interval=100ms", "--shutdown_grace=3s"};
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
   const pid_t parent = getpid();
   pid_ = fork();
@@ -286,8 +285,8 @@ std::string ChildProcess::ReadLine(absl::Duration limit) {
     fd_set fds;
     FD_ZERO(&fds);
     FD_SET(out_, &fds);
-    timeval tv{0, static_cast<suseconds_t>(
-                      std::min<int64_t>(absl::ToInt64Microseconds(left), 200000))};
+    timeval tv{
+        0, static_cast<suseconds_t>(std::min<int64_t>(absl::ToInt64Microseconds(left), 200000))};
     if (select(out_ + 1, &fds, nullptr, nullptr, &tv) <= 0) continue;
     char chunk[4096];
     const ssize_t n = read(out_, chunk, sizeof(chunk));

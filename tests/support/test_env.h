@@ -66,7 +66,7 @@ class HubProcess {
   // it from the test's main thread: hubd dies with the thread that started
   // it (PR_SET_PDEATHSIG).
   void Start();
-  void Kill();       // SIGKILL, and reap
+  void Kill();  // SIGKILL, and reap
   // SIGTERM; returns how long the exit took, or an error if it did not exit
   // within `limit` (it is then killed).
   absl::StatusOr<absl::Duration> Terminate(absl::Duration limit = absl::Seconds(10));
