@@ -9,6 +9,22 @@ namespace {
 // Limits::kMaxPageSize in hub/validation.h).
 constexpr int kListPageSize = 1000;
 
+// Every item of a paged list: `call(request)` answers one page, `items` of
+// a page are what it lists.
+template <typename Request, typename Call, typename Items>
+auto AllPages(Request request, Call call, Items items) -> absl::StatusOr<
+    std::vector<typename std::decay_t<decltype(items(*call(request)))>::value_type>> {
+  std::vector<typename std::decay_t<decltype(items(*call(request)))>::value_type> all;
+  request.set_page_size(kListPageSize);
+  do {
+    auto page = call(request);
+    if (!page.ok()) return page.status();
+    all.insert(all.end(), items(*page).begin(), items(*page).end());
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Topic> AdminClient::CreateTopic(const v1::Topic& topic) {
@@ -22,16 +38,10 @@ absl::StatusOr<v1::Topic> AdminClient::GetTopic(const std::string& name) {
 }
 
 absl::StatusOr<std::vector<v1::Topic>> AdminClient::ListTopics() {
-  std::vector<v1::Topic> topics;
-  v1::ListTopicsRequest request;
-  request.set_page_size(kListPageSize);
-  do {
-    absl::StatusOr<v1::ListTopicsResponse> page = connection_.stub()->ListTopics(request);
-    if (!page.ok()) return page.status();
-    topics.insert(topics.end(), page->topics().begin(), page->topics().end());
-    request.set_page_token(page->next_page_token());
-  } while (!request.page_token().empty());
-  return topics;
+  return AllPages(
+      v1::ListTopicsRequest(),
+      [this](const v1::ListTopicsRequest& r) { return connection_.stub()->ListTopics(r); },
+      [](const v1::ListTopicsResponse& page) -> const auto& { return page.topics(); });
 }
 
 absl::Status AdminClient::DeleteTopic(const std::string& name) {
@@ -53,19 +63,16 @@ absl::StatusOr<v1::Subscription> AdminClient::GetSubscription(const std::string&
 
 absl::StatusOr<std::vector<v1::Subscription>> AdminClient::ListSubscriptions(
     const std::string& topic) {
-  std::vector<v1::Subscription> subscriptions;
   v1::ListSubscriptionsRequest request;
   request.set_topic(topic);
-  request.set_page_size(kListPageSize);
-  do {
-    absl::StatusOr<v1::ListSubscriptionsResponse> page =
-        connection_.stub()->ListSubscriptions(request);
-    if (!page.ok()) return page.status();
-    subscriptions.insert(subscriptions.end(), page->subscriptions().begin(),
-                         page->subscriptions().end());
-    request.set_page_token(page->next_page_token());
-  } while (!request.page_token().empty());
-  return subscriptions;
+  return AllPages(
+      request,
+      [this](const v1::ListSubscriptionsRequest& r) {
+        return connection_.stub()->ListSubscriptions(r);
+      },
+      [](const v1::ListSubscriptionsResponse& page) -> const auto& {
+        return page.subscriptions();
+      });
 }
 
 absl::Status AdminClient::DeleteSubscription(const std::string& name) {

@@ -142,13 +142,19 @@ TEST(BatchingPublisherTest, KeepsSeveralBatchesInFlight) {
   publisher.Flush();
 }
 
-TEST(BatchingPublisherTest, FlowControlBlocksUntilThereIsRoom) {
+// A stub whose publishes are answered once `release` is notified.
+std::shared_ptr<MockHubStub> StubAnsweringAfter(absl::Notification& release) {
   auto stub = std::make_shared<MockHubStub>();
-  absl::Notification release;
-  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&release](const v1::PublishRequest& r) {
     release.WaitForNotificationWithTimeout(absl::Seconds(5));
     return absl::StatusOr<v1::PublishResponse>(Answer(r));
   }));
+  return stub;
+}
+
+TEST(BatchingPublisherTest, FlowControlBlocksUntilThereIsRoom) {
+  absl::Notification release;
+  auto stub = StubAnsweringAfter(release);
   PublisherOptions o = NoTimer();
   o.max_batch_messages = 1;
   o.max_pending_messages = 2;
@@ -169,12 +175,8 @@ TEST(BatchingPublisherTest, FlowControlBlocksUntilThereIsRoom) {
 }
 
 TEST(BatchingPublisherTest, FlowControlRejectsWhenSoConfigured) {
-  auto stub = std::make_shared<MockHubStub>();
   absl::Notification release;
-  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
-    release.WaitForNotificationWithTimeout(absl::Seconds(5));
-    return absl::StatusOr<v1::PublishResponse>(Answer(r));
-  }));
+  auto stub = StubAnsweringAfter(release);
   PublisherOptions o = NoTimer();
   o.max_batch_messages = 1;
   o.max_pending_messages = 2;

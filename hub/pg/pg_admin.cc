@@ -12,6 +12,20 @@
 
 namespace hub::pg {
 
+template <typename T>
+absl::StatusOr<T> PgStore::ReadNamed(absl::string_view kind, absl::string_view name,
+                                     const Statement& statement, T (*from_row)(const pqxx::row&)) {
+  std::optional<T> found;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = Exec(tx, statement, std::string(name));
+    if (r.empty()) return absl::NotFoundError(absl::StrCat(kind, " ", name, " not found"));
+    found = from_row(r[0]);
+    return absl::OkStatus();
+  }));
+  return *std::move(found);
+}
+
 template <typename... Args>
 absl::Status PgStore::ChangeNamed(absl::string_view kind, absl::string_view name,
                                   const Statement& statement, const Args&... args) {
@@ -40,17 +54,7 @@ absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
 }
 
 absl::StatusOr<TopicConfig> PgStore::GetTopic(absl::string_view name) {
-  TopicConfig topic;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = Exec(tx, sql::kGetTopic, std::string(name));
-    if (r.empty()) {
-      return absl::NotFoundError(absl::StrCat("topic ", name, " not found"));
-    }
-    topic = TopicFromRow(r[0]);
-    return absl::OkStatus();
-  }));
-  return topic;
+  return ReadNamed("topic", name, sql::kGetTopic, &TopicFromRow);
 }
 
 absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(absl::string_view after, int limit) {
@@ -92,17 +96,7 @@ absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
 }
 
 absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(absl::string_view name) {
-  SubscriptionRecord record;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    pqxx::result r = Exec(tx, sql::kGetSubscription, std::string(name));
-    if (r.empty()) {
-      return absl::NotFoundError(absl::StrCat("subscription ", name, " not found"));
-    }
-    record = SubscriptionFromRow(r[0]);
-    return absl::OkStatus();
-  }));
-  return record;
+  return ReadNamed("subscription", name, sql::kGetSubscription, &SubscriptionFromRow);
 }
 
 absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(absl::string_view topic,

@@ -107,6 +107,11 @@ class PgStore final : public Store {
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn,
                    Commit commit = Commit::kDurable);
 
+  // The row `statement` finds by name, converted; NOT_FOUND ("<kind> <name>
+  // not found") when there is none.
+  template <typename T>
+  absl::StatusOr<T> ReadNamed(absl::string_view kind, absl::string_view name,
+                              const Statement& statement, T (*from_row)(const pqxx::row&));
   // Runs `statement` on one named row in a transaction of its own;
   // NOT_FOUND ("<kind> <name> not found") when it changed no row.
   template <typename... Args>
