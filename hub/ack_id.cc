@@ -20,9 +20,11 @@ std::optional<AckId> ParseAckId(absl::string_view text) {
       !absl::SimpleAtoi(parts[2], &id.position)) {
     return std::nullopt;
   }
-  if (id.lease_id <= 0 || id.generation <= 0 || id.position <= 0) {
-    return std::nullopt;
-  }
+  // Lease 0 of generation 0 is an at-most-once delivery, which keeps no
+  // lease row; every other id names a row.
+  const bool at_most_once = id.lease_id == 0 && id.generation == 0;
+  if (!at_most_once && (id.lease_id <= 0 || id.generation <= 0)) return std::nullopt;
+  if (id.position <= 0) return std::nullopt;
   // SimpleAtoi accepts "+1" and surrounding spaces; only our own encoding
   // round-trips.
   if (EncodeAckId(id) != text) return std::nullopt;

@@ -8,7 +8,8 @@
 
 // An ack id names one delivery attempt of one message: the lease row the
 // delivery belongs to, the row's generation at delivery time and the
-// message's position (docs/design.md, "Delivery: batch leases"). Clients
+// message's position (docs/design.md, "Delivery: batch leases"). An
+// at-most-once delivery keeps no lease: its id is 0-0-<position>. Clients
 // treat it as opaque.
 namespace hub {
 

@@ -19,5 +19,12 @@ TEST(AckIdTest, RejectsAnythingItDidNotProduce) {
   }
 }
 
+TEST(AckIdTest, AtMostOnceDeliveriesNameNoLease) {
+  const std::optional<AckId> parsed = ParseAckId(EncodeAckId(AckId{0, 0, 42}));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->position, 42);
+  EXPECT_FALSE(ParseAckId("0-0-0").has_value());
+}
+
 }  // namespace
 }  // namespace hub

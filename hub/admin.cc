@@ -63,6 +63,22 @@ absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionCon
   return absl::OkStatus();
 }
 
+// Durations are stored in whole milliseconds; what a call answers is what
+// was stored, so the request's are cut to that before anything else.
+absl::Duration Stored(absl::Duration d) { return absl::Trunc(d, absl::Milliseconds(1)); }
+
+TopicConfig AsStored(TopicConfig topic) {
+  topic.message_retention = Stored(topic.message_retention);
+  topic.dedup_window = Stored(topic.dedup_window);
+  return topic;
+}
+
+SubscriptionConfig AsStored(SubscriptionConfig sub) {
+  sub.retry_policy.minimum_backoff = Stored(sub.retry_policy.minimum_backoff);
+  sub.retry_policy.maximum_backoff = Stored(sub.retry_policy.maximum_backoff);
+  return sub;
+}
+
 }  // namespace
 
 void ApplySubscriptionDefaults(SubscriptionConfig& sub) {
@@ -72,7 +88,8 @@ void ApplySubscriptionDefaults(SubscriptionConfig& sub) {
   }
 }
 
-absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& topic) {
+absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& requested) {
+  const TopicConfig topic = AsStored(requested);
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
   RETURN_IF_ERROR(store_.CreateTopic(topic));
   return topic;
@@ -101,7 +118,9 @@ absl::StatusOr<TopicConfig> Admin::UpdateTopic(const TopicConfig& update,
   RETURN_IF_ERROR(ValidateName("topic", update.name));
   if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
   ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(update.name));
-  for (const std::string& path : paths) RETURN_IF_ERROR(ApplyTopicPath(path, update, topic));
+  for (const std::string& path : paths) {
+    RETURN_IF_ERROR(ApplyTopicPath(path, AsStored(update), topic));
+  }
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
   RETURN_IF_ERROR(store_.UpdateTopic(topic));
   return topic;
@@ -112,6 +131,12 @@ absl::Status Admin::ValidateForStore(const SubscriptionConfig& sub) {
   RETURN_IF_ERROR(Filter::Parse(sub.filter).status());
   const std::string& topic = sub.dead_letter_policy.topic;
   if (topic.empty()) return absl::OkStatus();
+  if (topic == sub.topic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dead_letter_topic ", topic,
+                     " is the subscription's own topic: its dead letters would "
+                     "come back to it"));
+  }
   absl::StatusOr<TopicConfig> found = store_.GetTopic(topic);
   if (found.status().code() == absl::StatusCode::kNotFound) {
     return absl::NotFoundError(absl::StrCat("dead_letter_topic ", topic, " not found"));
@@ -120,7 +145,7 @@ absl::Status Admin::ValidateForStore(const SubscriptionConfig& sub) {
 }
 
 absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(const SubscriptionConfig& requested) {
-  SubscriptionConfig sub = requested;
+  SubscriptionConfig sub = AsStored(requested);
   ApplySubscriptionDefaults(sub);
   RETURN_IF_ERROR(ValidateForStore(sub));
   RETURN_IF_ERROR(store_.CreateSubscription(sub));
@@ -134,7 +159,7 @@ absl::StatusOr<SubscriptionConfig> Admin::UpdateSubscription(
   ASSIGN_OR_RETURN(SubscriptionRecord record, store_.GetSubscription(update.name));
   SubscriptionConfig sub = record.config;
   for (const std::string& path : paths) {
-    RETURN_IF_ERROR(ApplySubscriptionPath(path, update, sub));
+    RETURN_IF_ERROR(ApplySubscriptionPath(path, AsStored(update), sub));
   }
   ApplySubscriptionDefaults(sub);
   RETURN_IF_ERROR(ValidateForStore(sub));

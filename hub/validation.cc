@@ -216,12 +216,20 @@ absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
   if (ack_ids.empty() && publishes.empty()) {
     return Invalid("a transaction needs ack ids or publishes");
   }
-  int64_t total = 0;
+  // One transaction holds what one Publish may: its bounds apply to each
+  // publish and to all of them together.
+  int64_t bytes = 0;
+  size_t messages = 0;
   for (const TransactPublish& p : publishes) {
     RETURN_IF_ERROR(ValidatePublish(p.topic, p.messages, limits));
-    for (const Message& m : p.messages) total += MessageBytes(m);
+    for (const Message& m : p.messages) bytes += MessageBytes(m);
+    messages += p.messages.size();
   }
-  if (total > Limits::kMaxPublishRequestBytes) {
+  if (messages > static_cast<size_t>(Limits::kMaxMessagesPerPublish)) {
+    return Invalid(absl::StrCat("the publishes of a transaction hold ", messages,
+                                " messages; the limit is ", Limits::kMaxMessagesPerPublish));
+  }
+  if (bytes > Limits::kMaxPublishRequestBytes) {
     return Invalid("the publishes of a transaction hold more than 10 MiB");
   }
   return absl::OkStatus();

@@ -103,5 +103,16 @@ TEST(ValidationTest, TopicDurations) {
   EXPECT_FALSE(ValidateTopicConfig(topic).ok());
 }
 
+TEST(ValidationTest, ATransactionHoldsNoMoreThanOnePublishMay) {
+  Message m;
+  m.data = "x";
+  const std::vector<TransactPublish> within = {{"orders", std::vector<Message>(500, m)},
+                                               {"billing", std::vector<Message>(500, m)}};
+  EXPECT_TRUE(ValidateTransact({}, within, Limits{}).ok());
+  const std::vector<TransactPublish> over = {{"orders", std::vector<Message>(600, m)},
+                                             {"billing", std::vector<Message>(600, m)}};
+  EXPECT_EQ(ValidateTransact({}, over, Limits{}).code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace hub

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 #include "services/convert.h"
 #include "services/status_mapping.h"
 
@@ -14,6 +16,30 @@ std::vector<auth::Need> Administer(const std::string& topic) {
 }
 
 }  // namespace
+
+// Deleting a topic deletes its subscriptions: the caller must be allowed to
+// delete each of them. (One created between this look and the delete goes
+// with the topic unchecked; creating it needed subscribe on the topic.)
+grpc::Status PublisherService::MayDeleteSubscriptionsOf(const grpc::ServerContext& context,
+                                                        const std::string& topic) {
+  if (!access_.enabled()) return grpc::Status::OK;
+  const auto visible = access_.Visible(context, auth::Action::kAdmin);
+  std::string token;
+  do {
+    absl::StatusOr<Page<SubscriptionConfig>> page =
+        hub_.ListSubscriptions(topic, Limits::kMaxPageSize, token);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    for (const SubscriptionConfig& sub : page->items) {
+      if (!visible(auth::Subscription(sub.name))) {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            absl::StrCat("deleting topic ", topic, " deletes subscription ",
+                                         sub.name, ", which the caller may not administer"));
+      }
+    }
+    token = page->next_page_token;
+  } while (!token.empty());
+  return grpc::Status::OK;
+}
 
 grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
                                            v1::Topic* response) {
@@ -36,10 +62,13 @@ grpc::Status PublisherService::ListTopics(grpc::ServerContext* context,
                                           const v1::ListTopicsRequest* request,
                                           v1::ListTopicsResponse* response) {
   return access_.IfAllowed(*context, Administer(""), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
     return Respond(hub_.ListTopics(request->page_size(), request->page_token()),
                    [&](const Page<TopicConfig>& page) {
                      for (const TopicConfig& topic : page.items) {
-                       TopicToProto(topic, response->add_topics());
+                       if (visible(auth::Topic(topic.name))) {
+                         TopicToProto(topic, response->add_topics());
+                       }
                      }
                      response->set_next_page_token(page.next_page_token);
                    });
@@ -59,8 +88,10 @@ grpc::Status PublisherService::UpdateTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::DeleteTopic(grpc::ServerContext* context,
                                            const v1::DeleteTopicRequest* request,
                                            google::protobuf::Empty*) {
-  return access_.IfAllowed(*context, Administer(request->name()),
-                           [&] { return ToGrpcStatus(hub_.DeleteTopic(request->name())); });
+  return access_.IfAllowed(*context, Administer(request->name()), [&] {
+    if (grpc::Status s = MayDeleteSubscriptionsOf(*context, request->name()); !s.ok()) return s;
+    return ToGrpcStatus(hub_.DeleteTopic(request->name()));
+  });
 }
 
 grpc::Status PublisherService::Publish(grpc::ServerContext* context,

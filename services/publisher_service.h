@@ -26,6 +26,9 @@ class PublisherService final : public v1::Publisher::Service {
                        v1::PublishResponse* response) override;
 
  private:
+  grpc::Status MayDeleteSubscriptionsOf(const grpc::ServerContext& context,
+                                        const std::string& topic);
+
   Hub& hub_;
   const auth::AccessControl& access_;
 };

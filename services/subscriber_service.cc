@@ -67,11 +67,14 @@ grpc::Status SubscriberService::ListSubscriptions(grpc::ServerContext* context,
                                                   const v1::ListSubscriptionsRequest* request,
                                                   v1::ListSubscriptionsResponse* response) {
   return access_.IfAllowed(*context, Administer(""), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
     return Respond(
         hub_.ListSubscriptions(request->topic(), request->page_size(), request->page_token()),
         [&](const Page<SubscriptionConfig>& page) {
           for (const SubscriptionConfig& sub : page.items) {
-            SubscriptionToProto(sub, response->add_subscriptions());
+            if (visible(auth::Subscription(sub.name))) {
+              SubscriptionToProto(sub, response->add_subscriptions());
+            }
           }
           response->set_next_page_token(page.next_page_token);
         });

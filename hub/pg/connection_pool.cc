@@ -62,7 +62,7 @@ absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wa
     Forget();
     const DbErrorKind kind = ClassifyException(e);
     if (observer_.connect_failed) observer_.connect_failed(kind);
-    return StatusFromDbError(kind, e.what());
+    return ReportDbError(kind, e.what());
   }
 }
 

@@ -133,9 +133,17 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, kAvailableLeaseRows)) {
     due.push_back(LeaseFromRow(row));
   }
-  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, ack_deadline);
+  // Messages out of attempts wait for a dead-letter topic that was deleted
+  // (they are redelivered meanwhile) rather than being dropped.
+  const std::string& dlq = sub.config.dead_letter_policy.topic;
+  const bool dlq_gone = !dlq.empty() && Exec(tx, sql::kTopicExists, dlq).empty();
+  SubscriptionRecord planned = sub;
+  if (dlq_gone) planned.config.dead_letter_policy = DeadLetterPolicy{};
+  ClaimPlan plan = PlanRedelivery(planned, due, max_messages, ack_deadline);
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.changes);
-  SendToDeadLetterTopic(tx, sub, plan.changes.dead_letters);
+  // A topic deleted since the look above: roll back; the next claim plans
+  // without it.
+  if (!SendToDeadLetterTopic(tx, sub, plan.changes.dead_letters).ok()) return {};
   std::vector<Delivery> out = Deliver(tx, sub.topic_id, std::move(plan.leased), inserted);
   tx.commit();
   if (!plan.changes.dead_letters.empty()) {

@@ -1,9 +1,13 @@
 #include "hub/pg/pg_errors.h"
 
+#include <atomic>
+
 #include <pqxx/except>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 
 namespace hub::pg {
 
@@ -45,35 +49,46 @@ DbErrorKind ClassifyException(const std::exception& e) {
   return DbErrorKind::kOther;
 }
 
-absl::Status StatusFromDbError(DbErrorKind kind, absl::string_view message) {
+absl::Status StatusFromDbError(DbErrorKind kind) {
   switch (kind) {
     case DbErrorKind::kConnection:
-      return absl::UnavailableError(absl::StrCat("database unavailable: ", message));
+      return absl::UnavailableError("database unavailable");
     case DbErrorKind::kCommitUnknown:
       return absl::UnavailableError(
-          absl::StrCat("database connection lost during commit; retry with the same "
-                       "idempotency keys: ",
-                       message));
+          "database connection lost during commit; retry with the same idempotency keys");
     case DbErrorKind::kConflict:
-      return absl::AbortedError(absl::StrCat("transaction conflict, retry: ", message));
+      return absl::AbortedError("transaction conflict, retry");
     case DbErrorKind::kUniqueViolation:
-      return absl::AlreadyExistsError(message);
+      return absl::AlreadyExistsError("the resource already exists");
     case DbErrorKind::kForeignKeyViolation:
-      return absl::NotFoundError(message);
+      return absl::NotFoundError("a resource the call names is gone");
     case DbErrorKind::kServerShutdown:
-      return absl::UnavailableError(absl::StrCat("database is restarting: ", message));
+      return absl::UnavailableError("database is restarting");
     case DbErrorKind::kCanceled:
-      return absl::UnavailableError(absl::StrCat("database statement canceled: ", message));
+      return absl::UnavailableError("database statement canceled");
     case DbErrorKind::kResources:
-      return absl::UnavailableError(absl::StrCat("database out of resources: ", message));
+      return absl::UnavailableError("database out of resources");
     case DbErrorKind::kOther:
-      return absl::InternalError(absl::StrCat("database error: ", message));
+      return absl::InternalError("database error");
   }
   return absl::InternalError("unclassified database error");
 }
 
+absl::Status ReportDbError(DbErrorKind kind, absl::string_view detail) {
+  // One line per kind a second at most: an outage fails every call at once.
+  static std::atomic<int64_t> last_logged[static_cast<int>(DbErrorKind::kOther) + 1] = {};
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  std::atomic<int64_t>& last = last_logged[static_cast<int>(kind)];
+  int64_t before = last.load();
+  if (now > before && last.compare_exchange_strong(before, now)) {
+    Log(kind == DbErrorKind::kOther ? LogLevel::kError : LogLevel::kWarning, "database_error",
+        {{"kind", std::string(DbErrorKindName(kind))}, {"detail", std::string(detail)}});
+  }
+  return StatusFromDbError(kind);
+}
+
 absl::Status StatusFromException(const std::exception& e) {
-  return StatusFromDbError(ClassifyException(e), e.what());
+  return ReportDbError(ClassifyException(e), e.what());
 }
 
 absl::string_view DbErrorKindName(DbErrorKind kind) {

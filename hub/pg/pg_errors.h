@@ -27,9 +27,15 @@ enum class DbErrorKind {
 DbErrorKind ClassifySqlState(absl::string_view sqlstate);
 DbErrorKind ClassifyException(const std::exception& e);
 
-absl::Status StatusFromDbError(DbErrorKind kind, absl::string_view message);
+// What the caller is told: a code by what to do, and a message that names
+// the kind of failure only. Database details (server addresses, SQL, table
+// names) stay in the log.
+absl::Status StatusFromDbError(DbErrorKind kind);
 
-// Convenience for catch blocks: classify and map.
+// Logs `detail` (at most one line per kind a second) and maps the kind.
+absl::Status ReportDbError(DbErrorKind kind, absl::string_view detail);
+
+// Convenience for catch blocks: classify, report and map.
 absl::Status StatusFromException(const std::exception& e);
 
 absl::string_view DbErrorKindName(DbErrorKind kind);

@@ -56,8 +56,21 @@ TEST(PgErrorsTest, KindsMapToTheCodeThatSaysWhatToDo) {
       {DbErrorKind::kOther, absl::StatusCode::kInternal},
   };
   for (const auto& row : table) {
-    EXPECT_EQ(StatusFromDbError(row.kind, "m").code(), row.code) << DbErrorKindName(row.kind);
+    EXPECT_EQ(StatusFromDbError(row.kind).code(), row.code) << DbErrorKindName(row.kind);
   }
+}
+
+// Callers never read the database's own words: a server address, SQL or a
+// table name is the operator's to see, in the log.
+TEST(PgErrorsTest, ReportedStatusesCarryNoDatabaseDetail) {
+  const std::string detail =
+      "connection to server at \"127.0.0.1\", port 5701 failed: Connection refused";
+  for (int k = 0; k <= static_cast<int>(DbErrorKind::kOther); ++k) {
+    const absl::Status status = ReportDbError(static_cast<DbErrorKind>(k), detail);
+    EXPECT_EQ(status.message().find("127.0.0.1"), absl::string_view::npos) << status;
+    EXPECT_EQ(status.message().find("port"), absl::string_view::npos) << status;
+  }
+  EXPECT_EQ(StatusFromException(pqxx::broken_connection(detail)).message(), "database unavailable");
 }
 
 }  // namespace

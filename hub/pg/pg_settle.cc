@@ -7,7 +7,6 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
 #include "common/status_macros.h"
 #include "hub/dead_letter.h"
 #include "hub/pg/lease_writes.h"
@@ -55,10 +54,10 @@ SettlePlan PgStore::SettleInTransaction(pqxx::work& tx, const SubscriptionRecord
   return plan;
 }
 
-void PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
-                                    const std::vector<DeadLetter>& letters) {
+absl::Status PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+                                            const std::vector<DeadLetter>& letters) {
   const std::string& topic = sub.config.dead_letter_policy.topic;
-  if (letters.empty() || topic.empty()) return;
+  if (letters.empty() || topic.empty()) return absl::OkStatus();
   std::vector<int64_t> positions;
   for (const DeadLetter& l : letters) positions.push_back(l.position);
   std::map<int64_t, Message> messages = FetchMessages(tx, sub.topic_id, positions);
@@ -68,15 +67,15 @@ void PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& su
     if (it == messages.end()) continue;
     item.messages.push_back(DeadLetterMessage(it->second, sub.config.name, l.attempts, l.reason));
   }
-  if (item.messages.empty()) return;
+  if (item.messages.empty()) return absl::OkStatus();
   PublishItem* items[] = {&item};
   WriteMessages(tx, items);
   if (!item.status.ok()) {
-    Log(LogLevel::kWarning, "dead_letter_topic_missing",
-        {{"subscription", sub.config.name},
-         {"topic", topic},
-         {"dropped", absl::StrCat(item.messages.size())}});
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dead_letter_topic ", topic, " of subscription ", sub.config.name,
+        " does not exist; nothing was sent to it (create the topic, or change the policy)"));
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord& sub,
@@ -90,9 +89,12 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
     statuses = std::move(plan.statuses);
     rejected = 0;
     if (kind == SettleKind::kReject) {
-      for (DeadLetter& l : plan.settled)
+      for (DeadLetter& l : plan.settled) {
         l.reason = reason.empty() ? std::string(kEndRejected) : std::string(reason);
-      SendToDeadLetterTopic(tx, sub, plan.settled);
+      }
+      // Without its dead-letter topic a reject would drop the message: it is
+      // refused, and the verdicts roll back with the transaction.
+      RETURN_IF_ERROR(SendToDeadLetterTopic(tx, sub, plan.settled));
       rejected = static_cast<int64_t>(plan.settled.size());
     }
     tx.commit();

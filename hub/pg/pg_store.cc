@@ -96,7 +96,7 @@ absl::Status PgStore::Run(const std::function<absl::Status(pqxx::connection&)>& 
     probe_.Error(kind);
     if (DropsConnection(kind)) conn.Discard();
     if (kind == DbErrorKind::kConflict && attempt < kConflictRetries) continue;
-    return StatusFromDbError(kind, what);
+    return ReportDbError(kind, what);
   }
 }
 

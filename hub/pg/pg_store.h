@@ -154,8 +154,9 @@ class PgStore final : public Store {
   // writes the lease changes.
   SettlePlan SettleInTransaction(pqxx::work& tx, const SubscriptionRecord& sub,
                                  absl::Span<const AckId> ids);
-  void SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
-                             const std::vector<DeadLetter>& letters);
+  // FAILED_PRECONDITION when the subscription's dead-letter topic is gone.
+  absl::Status SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+                                     const std::vector<DeadLetter>& letters);
   // Moves cursors and lease rows of the topic's subscriptions past messages
   // older than `retention`, counting what left each subscription unacked.
   void ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id, absl::Duration retention,

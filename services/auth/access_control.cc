@@ -82,6 +82,16 @@ grpc::Status AccessControl::Check(const grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
+std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerContext& context,
+                                                            Action action) const {
+  if (!enabled() || !policy_) return [](const Resource&) { return true; };
+  absl::StatusOr<std::string> principal = Principal(context);
+  if (!principal.ok()) return [](const Resource&) { return false; };
+  return [this, action, principal = *std::move(principal)](const Resource& resource) {
+    return policy_->Allows(principal, action, resource);
+  };
+}
+
 namespace {
 
 // The file at `path` parsed by T::Parse; nullopt when no path is given.

@@ -1,6 +1,7 @@
 #ifndef SERVICES_AUTH_ACCESS_CONTROL_H_
 #define SERVICES_AUTH_ACCESS_CONTROL_H_
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -49,6 +50,13 @@ class AccessControl {
     if (grpc::Status s = Check(context, needs); !s.ok()) return s;
     return call();
   }
+
+  // After Check allowed a list or a cascade: whether the caller may `action`
+  // each resource it would show or touch (deny rules name single
+  // resources; a list is allowed as a whole). The principal is resolved
+  // once. Everything is visible without a policy.
+  std::function<bool(const Resource&)> Visible(const grpc::ServerContext& context,
+                                               Action action) const;
 
   bool enabled() const {
     return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;

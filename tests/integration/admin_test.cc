@@ -316,5 +316,37 @@ TEST_F(AdminTest, SubscriptionStartsAfterExistingMessages) {
   EXPECT_EQ(resp.received_messages(0).message().data(), "after");
 }
 
+// Durations are stored in milliseconds; the answer is what was stored.
+TEST_F(AdminTest, CreateTopicEchoesTheRetentionItStored) {
+  grpc::ClientContext ctx;
+  v1::Topic topic;
+  topic.set_name("orders");
+  topic.mutable_message_retention()->set_seconds(60);
+  topic.mutable_message_retention()->set_nanos(500000);  // 60.0005 s
+  v1::Topic created;
+  ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &created).ok());
+  EXPECT_EQ(created.message_retention().seconds(), 60);
+  EXPECT_EQ(created.message_retention().nanos(), 0);
+  grpc::ClientContext get_ctx;
+  v1::GetTopicRequest get;
+  get.set_name("orders");
+  v1::Topic stored;
+  ASSERT_TRUE(publisher_->GetTopic(&get_ctx, get, &stored).ok());
+  EXPECT_EQ(stored.message_retention().SerializeAsString(),
+            created.message_retention().SerializeAsString());
+}
+
+TEST_F(AdminTest, ASubscriptionMayNotDeadLetterIntoItsOwnTopic) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());
+  grpc::ClientContext ctx;
+  v1::Subscription sub;
+  sub.set_name("loop");
+  sub.set_topic("orders");
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("orders");
+  v1::Subscription out;
+  EXPECT_EQ(subscriber_->CreateSubscription(&ctx, sub, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace hub::testing

@@ -24,6 +24,12 @@ allow billing  subscribe  subscription:billing*
 allow billing  publish    topic:payments
 allow team     admin      subscription:team-*
 allow team     subscribe  topic:orders
+allow lister   admin      topic:*
+allow lister   admin      subscription:*
+deny  lister   admin      topic:secret*
+deny  lister   admin      subscription:billing-eu
+allow cleaner  admin      topic:*
+allow cleaner  admin      subscription:scratch*
 )";
 
 class AuthTest : public ::testing::Test {
@@ -32,7 +38,7 @@ class AuthTest : public ::testing::Test {
     char tmpl[] = "/tmp/hub-auth-XXXXXX";
     dir_ = mkdtemp(tmpl);
     std::ofstream tokens(dir_ + "/tokens");
-    for (const char* principal : {"ops", "orders", "billing", "team"}) {
+    for (const char* principal : {"ops", "orders", "billing", "team", "lister", "cleaner"}) {
       tokens
           << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
           << " " << principal << "\n";
@@ -258,6 +264,50 @@ TEST(AuthStartTest, RefusesAnOpenAddressWithoutAllowInsecure) {
                                             "' ", HUBD_PATH, " --listen=0.0.0.0:0"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("allow_insecure"), std::string::npos) << r.err;
+}
+
+// A deny rule hides what it denies from lists too: the list as a whole is
+// allowed, each item is shown only if the caller may administer it.
+TEST_F(AuthTest, ListsShowOnlyWhatTheCallerMayAdminister) {
+  grpc::ClientContext topics_ctx;
+  As(topics_ctx, "t-lister");
+  v1::ListTopicsRequest list_topics;
+  v1::ListTopicsResponse topics;
+  ASSERT_TRUE(publisher_->ListTopics(&topics_ctx, list_topics, &topics).ok());
+  std::vector<std::string> names;
+  for (const v1::Topic& t : topics.topics()) names.push_back(t.name());
+  EXPECT_EQ(names, (std::vector<std::string>{"orders", "orders.frozen", "orders.v2", "payments"}));
+
+  grpc::ClientContext subs_ctx;
+  As(subs_ctx, "t-lister");
+  v1::ListSubscriptionsRequest list_subs;
+  list_subs.set_topic("orders");
+  v1::ListSubscriptionsResponse subs;
+  ASSERT_TRUE(subscriber_->ListSubscriptions(&subs_ctx, list_subs, &subs).ok());
+  names.clear();
+  for (const v1::Subscription& s : subs.subscriptions()) names.push_back(s.name());
+  EXPECT_EQ(names, (std::vector<std::string>{"billing", "scratch"}));
+}
+
+// Deleting a topic deletes its subscriptions, so it needs admin on each.
+TEST_F(AuthTest, DeletingATopicNeedsAdminOnEverySubscriptionOfIt) {
+  grpc::ClientContext ctx;
+  As(ctx, "t-cleaner");
+  v1::DeleteTopicRequest del;
+  del.set_name("orders");
+  google::protobuf::Empty empty;
+  EXPECT_EQ(publisher_->DeleteTopic(&ctx, del, &empty).error_code(), StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext get_ctx;
+  As(get_ctx, "t-ops");
+  v1::GetSubscriptionRequest get;
+  get.set_name("billing");
+  v1::Subscription billing;
+  EXPECT_TRUE(subscriber_->GetSubscription(&get_ctx, get, &billing).ok());
+  // A topic whose subscriptions the caller may administer goes.
+  grpc::ClientContext payments_ctx;
+  As(payments_ctx, "t-cleaner");
+  del.set_name("payments");
+  EXPECT_TRUE(publisher_->DeleteTopic(&payments_ctx, del, &empty).ok());
 }
 
 }  // namespace

@@ -184,6 +184,25 @@ TEST_F(SemanticsTest, ExactlyOnceStreamReportsAckResults) {
   EXPECT_EQ(results["bogus"], v1::INVALID);
 }
 
+// At-most-once deliveries are done when sent: acking them is a no-op, and
+// their own ack ids are answered OK, not INVALID.
+TEST_F(SemanticsTest, AtMostOnceAcksOfItsOwnIdsAreOk) {
+  v1::Subscription sub = Sub("telemetry");
+  sub.set_delivery_guarantee(v1::AT_MOST_ONCE);
+  ASSERT_TRUE(Create(sub).ok());
+  PublishMany(2, "m");
+  v1::PullResponse resp = PullNow("telemetry", 10, absl::Seconds(2));
+  ASSERT_EQ(resp.received_messages_size(), 2);
+  grpc::ClientContext ctx;
+  v1::AcknowledgeRequest ack;
+  ack.set_subscription("telemetry");
+  for (const auto& m : resp.received_messages()) ack.add_ack_ids(m.ack_id());
+  v1::AcknowledgeResponse acked;
+  ASSERT_TRUE(subscriber_->Acknowledge(&ctx, ack, &acked).ok());
+  ASSERT_EQ(acked.results_size(), 2);
+  for (const auto& r : acked.results()) EXPECT_EQ(r.status(), v1::OK) << r.ack_id();
+}
+
 // At-most-once: a consumer process is killed mid-stream and a second one
 // drains the rest. No message is delivered twice; what the first had in
 // hand may be lost.
@@ -393,6 +412,40 @@ TEST_F(SemanticsTest, RejectDeadLettersAtOnceOrDropsWithoutATopic) {
     EXPECT_EQ(m.message().attributes().at("hub.dead_letter.subscription"), "with-dlq");
     EXPECT_EQ(m.message().attributes().at("hub.dead_letter.delivery_attempts"), "1");
   }
+}
+
+// A deleted dead-letter topic loses nothing: Reject is refused and changes
+// nothing, and messages out of attempts stay and are redelivered until a
+// topic exists again.
+TEST_F(SemanticsTest, WithItsDeadLetterTopicDeletedNothingIsDropped) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "dead").ok());
+  v1::Subscription sub = Sub("billing");
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("dead");
+  sub.mutable_dead_letter_policy()->set_max_delivery_attempts(1);
+  ASSERT_TRUE(Create(sub).ok());
+  PublishMany(1, "kept");
+  {
+    grpc::ClientContext ctx;
+    v1::DeleteTopicRequest del;
+    del.set_name("dead");
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(publisher_->DeleteTopic(&ctx, del, &empty).ok());
+  }
+  v1::PullResponse first = PullNow("billing", 10, absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  grpc::ClientContext ctx;
+  v1::RejectRequest reject;
+  reject.set_subscription("billing");
+  reject.add_ack_ids(first.received_messages(0).ack_id());
+  v1::RejectResponse rejected;
+  EXPECT_EQ(subscriber_->Reject(&ctx, reject, &rejected).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // Out of attempts (1) and nacked: redelivered, not dropped.
+  ASSERT_TRUE(Nack("billing", first.received_messages(0).ack_id()).ok());
+  v1::PullResponse again = PullNow("billing", 10, absl::Seconds(3));
+  ASSERT_EQ(again.received_messages_size(), 1);
+  EXPECT_EQ(again.received_messages(0).message().data(), "kept0");
+  EXPECT_EQ(again.received_messages(0).delivery_attempt(), 2);
 }
 
 // Nacked four times with backoff 1 s .. 3 s: the gaps are about 1, 2, 3, 3
