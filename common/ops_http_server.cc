@@ -7,36 +7,79 @@
 #include <prometheus/text_serializer.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace hub {
+
+namespace {
+
+// Compares in time that depends on the lengths only, so that a caller
+// cannot find the token a byte at a time.
+bool SameSecret(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+const char* Reason(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 401:
+      return "Unauthorized";
+    default:
+      return "Service Unavailable";
+  }
+}
+
+}  // namespace
 
 class OpsHttpServer::Handler final : public CivetHandler {
  public:
   // Returns the HTTP status and body of a GET.
   using Respond = std::function<std::pair<int, std::string>()>;
-  Handler(std::string content_type, Respond respond)
-      : content_type_(std::move(content_type)), respond_(std::move(respond)) {}
+  // `token`: the bearer token a request must carry; empty for none.
+  Handler(std::string content_type, Respond respond, std::string token = "")
+      : content_type_(std::move(content_type)),
+        respond_(std::move(respond)),
+        token_(std::move(token)) {}
 
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    auto [code, body] = respond_();
+    auto [code, body] =
+        Authorized(conn) ? respond_() : std::pair(401, std::string("token required\n"));
     mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
               "Connection: close\r\n\r\n",
-              code, code == 200 ? "OK" : "Service Unavailable", content_type_.c_str(), body.size());
+              code, Reason(code), content_type_.c_str(), body.size(),
+              code == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
     mg_write(conn, body.data(), body.size());
     return true;
   }
 
  private:
+  bool Authorized(mg_connection* conn) const {
+    if (token_.empty()) return true;
+    const char* header = mg_get_header(conn, "Authorization");
+    absl::string_view value = header == nullptr ? "" : header;
+    return absl::ConsumePrefix(&value, "Bearer ") && SameSecret(value, token_);
+  }
+
   const std::string content_type_;
   const Respond respond_;
+  const std::string token_;
 };
 
-OpsHttpServer::OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready)
-    : registry_(registry), ready_(std::move(ready)) {
-  metrics_ = std::make_unique<Handler>("text/plain; version=0.0.4; charset=utf-8", [this] {
-    return std::pair(200, prometheus::TextSerializer().Serialize(registry_.Collect()));
-  });
+OpsHttpServer::OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready,
+                             std::string metrics_token)
+    : registry_(registry), ready_(std::move(ready)), metrics_token_(std::move(metrics_token)) {
+  metrics_ = std::make_unique<Handler>(
+      "text/plain; version=0.0.4; charset=utf-8",
+      [this] {
+        return std::pair(200, prometheus::TextSerializer().Serialize(registry_.Collect()));
+      },
+      metrics_token_);
   healthz_ =
       std::make_unique<Handler>("text/plain", [] { return std::pair(200, std::string("ok\n")); });
   readyz_ = std::make_unique<Handler>("text/plain", [this] {

@@ -14,10 +14,14 @@ class CivetServer;
 namespace hub {
 
 // The metrics port: /metrics (Prometheus text format), /healthz (the
-// process runs) and /readyz (200 only while `ready` says so).
+// process runs) and /readyz (200 only while `ready` says so). With a
+// `metrics_token`, /metrics answers only requests that carry it as
+// `Authorization: Bearer <token>` (401 otherwise): its labels name every
+// topic and subscription. The probes stay open.
 class OpsHttpServer {
  public:
-  OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready);
+  OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready,
+                std::string metrics_token = "");
   ~OpsHttpServer();
 
   // `listen` is host:port.
@@ -27,6 +31,7 @@ class OpsHttpServer {
   class Handler;
   prometheus::Registry& registry_;
   std::function<bool()> ready_;
+  const std::string metrics_token_;
   std::unique_ptr<Handler> metrics_, healthz_, readyz_;
   std::unique_ptr<CivetServer> server_;
 };

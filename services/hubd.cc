@@ -128,7 +128,8 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
                           service_probe.DatabaseUp(serving);
                         },
                         absl::Seconds(1));
-  OpsHttpServer ops(registry, [&monitor] { return monitor.serving(); });
+  OpsHttpServer ops(
+      registry, [&monitor] { return monitor.serving(); }, config.metrics_token);
   if (absl::Status s = ops.Start(config.metrics_listen); !s.ok()) {
     Log(LogLevel::kError, "listen_failed",
         {{"address", config.metrics_listen}, {"error", std::string(s.message())}});

@@ -1,6 +1,7 @@
 #include "services/server_config.h"
 
 #include <fstream>
+#include <sstream>
 
 #include <cstdlib>
 
@@ -43,6 +44,9 @@ ABSL_FLAG(std::string, database_url, "",
           "variable, which does not show in ps");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "address of /metrics, /healthz and /readyz, host:port");
+ABSL_FLAG(std::string, metrics_token_file, "",
+          "a file holding a bearer token that /metrics then requires (its labels name every "
+          "topic and subscription); /healthz and /readyz stay open");
 ABSL_FLAG(int64_t, max_message_bytes, 1024 * 1024,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
 ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per hubd");
@@ -97,7 +101,8 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "tls_client_ca_file",
                                       "tls_reload_interval",
                                       "max_streams_per_connection",
-                                      "max_metadata_bytes"};
+                                      "max_metadata_bytes",
+                                      "metrics_token_file"};
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
@@ -138,6 +143,16 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  if (const std::string file = absl::GetFlag(FLAGS_metrics_token_file); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    c.metrics_token = std::string(absl::StripAsciiWhitespace(text.str()));
+    if (!in || c.metrics_token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read a token from --metrics_token_file ", file));
+    }
+  }
   if (const std::string file = absl::GetFlag(FLAGS_database_url_file); !file.empty()) {
     std::ifstream in(file);
     if (!in || !std::getline(in, c.database_url)) {

@@ -16,6 +16,8 @@ struct ServerConfig {
   std::string listen;
   std::string database_url;
   std::string metrics_listen;
+  // Required on /metrics when not empty.
+  std::string metrics_token;
   int db_pool_size;
   bool migrate;
   // Apply the migrations and exit (a deployment's migration job).

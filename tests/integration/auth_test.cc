@@ -310,5 +310,27 @@ TEST_F(AuthTest, DeletingATopicNeedsAdminOnEverySubscriptionOfIt) {
   EXPECT_TRUE(publisher_->DeleteTopic(&payments_ctx, del, &empty).ok());
 }
 
+// /metrics names every topic and subscription; with --metrics_token_file
+// it answers only the holder of the token. The probes stay open.
+TEST(MetricsTokenTest, MetricsNeedTheTokenAndProbesDoNot) {
+  char tmpl[] = "/tmp/hub-metrics-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/token") << "s3cret\n";
+  HubProcess hubd(SharedPostgres().CreateDatabase(), {"--metrics_token_file=" + dir + "/token"});
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  const std::string base = absl::StrCat("http://127.0.0.1:", hubd.metrics_port());
+  auto code = [&](const std::string& path, const std::string& header) {
+    return RunCommand(absl::StrCat("curl -s -o /dev/null -w '%{http_code}' ",
+                                   header.empty() ? "" : "-H '" + header + "' ", base, path))
+        .out;
+  };
+  EXPECT_EQ(code("/metrics", ""), "401");
+  EXPECT_EQ(code("/metrics", "Authorization: Bearer wrong"), "401");
+  EXPECT_EQ(code("/metrics", "Authorization: Bearer s3cret"), "200");
+  EXPECT_EQ(code("/healthz", ""), "200");
+  EXPECT_EQ(code("/readyz", ""), "200");
+  RunCommand("rm -rf " + dir);
+}
+
 }  // namespace
 }  // namespace hub::testing
