@@ -23,17 +23,6 @@ bool SameSecret(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
-const char* Reason(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 401:
-      return "Unauthorized";
-    default:
-      return "Service Unavailable";
-  }
-}
-
 }  // namespace
 
 class OpsHttpServer::Handler final : public CivetHandler {
@@ -52,7 +41,7 @@ class OpsHttpServer::Handler final : public CivetHandler {
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
               "Connection: close\r\n\r\n",
-              code, Reason(code), content_type_.c_str(), body.size(),
+              code, mg_get_response_code_text(conn, code), content_type_.c_str(), body.size(),
               code == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
     mg_write(conn, body.data(), body.size());
     return true;

@@ -1,5 +1,9 @@
 #include "services/hubd.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +16,7 @@
 #include <grpcpp/server_builder.h>
 #include <prometheus/registry.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/ops_http_server.h"
@@ -82,6 +87,27 @@ absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
   return security;
 }
 
+int Millis(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+}
+
+void AddConnectionLimits(const ConnectionLimits& limits, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             Millis(limits.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, Millis(limits.max_idle));
+  if (limits.max_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Millis(limits.max_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, Millis(limits.max_age_grace));
+  }
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(limits.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(limits.keepalive_timeout));
+  // Pings of a connection with no call are what detect a vanished peer.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Millis(limits.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+}
+
 std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Security& security,
                                           const std::vector<grpc::Service*>& services,
                                           ServiceProbe& probe) {
@@ -95,6 +121,7 @@ std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Secu
   // runs: open streams, and header bytes.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_streams_per_connection);
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, config.max_metadata_bytes);
+  AddConnectionLimits(config.connections, builder);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<CallInterceptorFactory>(probe));
@@ -108,7 +135,7 @@ std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Secu
 // sending; then the engine stops handing out messages and commits what it
 // has; then the server drains.
 int Serve(const ServerConfig& config, const Security& security, pg::PgStore& store,
-          prometheus::Registry& registry, const StopSignals& signals) {
+          prometheus::Registry& registry, const StopSignals& signals, int64_t open_files) {
   HubProbe probe(registry);
   ServiceProbe service_probe(registry, kVersion);
   Hub engine(store, config.hub, probe);
@@ -139,6 +166,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
       {{"listen", config.listen},
        {"metrics_listen", config.metrics_listen},
        {"version", kVersion},
+       {"open_file_limit", absl::StrCat(open_files)},
        {"tls", !config.tls_enabled()          ? "off"
                : security.client_certificates ? "mutual"
                                               : "on"}});
@@ -152,6 +180,20 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
 
 }  // namespace
 
+// Every connection holds a file descriptor, and one accept that fails for
+// want of one stops gRPC's listener for good: the soft limit goes up to the
+// hard one, and the start log says what it is.
+int64_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<int64_t>(limit.rlim_cur);
+}
+
 int RunHubd(int argc, char** argv, const StopSignals& signals) {
   absl::StatusOr<ServerConfig> config = LoadServerConfig(argc, argv);
   if (!config.ok()) {
@@ -159,6 +201,7 @@ int RunHubd(int argc, char** argv, const StopSignals& signals) {
     return kExitBadConfiguration;
   }
   SetLogLevel(config->log_level);
+  const int64_t open_files = RaiseOpenFileLimit();
   prometheus::Registry registry;
   pg::PgProbe pg_probe(registry);
   pg::PgStore store(pg::PgStoreOptions{config->database_url, config->db_pool_size}, pg_probe);
@@ -172,7 +215,7 @@ int RunHubd(int argc, char** argv, const StopSignals& signals) {
     LogError("bad_configuration", security.status());
     return kExitBadConfiguration;
   }
-  return Serve(*config, *security, store, registry, signals);
+  return Serve(*config, *security, store, registry, signals, open_files);
 }
 
 }  // namespace hub::services

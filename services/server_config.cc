@@ -39,6 +39,23 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
 ABSL_FLAG(int, max_streams_per_connection, 1000,
           "concurrent calls (streams) one connection may have open");
 ABSL_FLAG(int, max_metadata_bytes, 16 * 1024, "largest request metadata (headers) accepted");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "a connection that has not finished its HTTP/2 (and TLS) handshake this long after "
+          "it was accepted is closed");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(10),
+          "a connection with no call open this long is closed (clients reconnect when needed)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+          "a connection this old is asked to go away (GOAWAY), so that clients spread over "
+          "new replicas; 0 for never");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(1),
+          "how long calls of a connection asked to go away may still run");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(1),
+          "hubd pings a connection this long silent, and closes it when the ping is not "
+          "answered within --keepalive_timeout (a peer that vanished)");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20), "see --keepalive_time");
+ABSL_FLAG(absl::Duration, min_client_ping_interval, absl::Seconds(10),
+          "clients may ping at most this often without calls; more often, and the connection "
+          "is closed (HTTP/2 GOAWAY too_many_pings)");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
@@ -77,42 +94,20 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 namespace hub::services {
 namespace {
 
-constexpr const char* kFlagNames[] = {"listen",
-                                      "database_url",
-                                      "metrics_listen",
-                                      "max_message_bytes",
-                                      "db_pool_size",
-                                      "publish_committers",
-                                      "poll_interval",
-                                      "max_outstanding_messages",
-                                      "max_outstanding_bytes",
-                                      "shutdown_grace",
-                                      "maintenance_interval",
-                                      "migrate",
-                                      "log_level",
-                                      "stats_interval",
-                                      "migrate_only",
-                                      "database_url_file",
-                                      "tokens_file",
-                                      "policy_file",
-                                      "allow_insecure",
-                                      "tls_cert_file",
-                                      "tls_key_file",
-                                      "tls_client_ca_file",
-                                      "tls_reload_interval",
-                                      "max_streams_per_connection",
-                                      "max_metadata_bytes",
-                                      "metrics_token_file"};
+// hubd's own flags: those of this file.
+bool IsHubdFlagFile(absl::string_view file) {
+  return absl::EndsWith(file, "services/server_config.cc");
+}
 
 // Environment first, so that the command line parsed afterwards wins.
 absl::Status ApplyEnvironment() {
-  for (const char* name : kFlagNames) {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!IsHubdFlagFile(flag->Filename())) continue;
     const std::string env = absl::StrCat("HUB_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+    if (!flag->ParseFrom(value, &error)) {
       return absl::InvalidArgumentError(absl::StrCat("environment variable ", env, ": ", error));
     }
   }
@@ -143,6 +138,11 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  c.connections = ConnectionLimits{
+      absl::GetFlag(FLAGS_handshake_timeout),       absl::GetFlag(FLAGS_max_connection_idle),
+      absl::GetFlag(FLAGS_max_connection_age),      absl::GetFlag(FLAGS_max_connection_age_grace),
+      absl::GetFlag(FLAGS_keepalive_time),          absl::GetFlag(FLAGS_keepalive_timeout),
+      absl::GetFlag(FLAGS_min_client_ping_interval)};
   if (const std::string file = absl::GetFlag(FLAGS_metrics_token_file); !file.empty()) {
     std::ifstream in(file);
     std::stringstream text;
@@ -203,6 +203,16 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
     }
     Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
   }
+  const ConnectionLimits& l = c.connections;
+  if (l.handshake_timeout <= absl::ZeroDuration() || l.max_idle <= absl::ZeroDuration() ||
+      l.max_age < absl::ZeroDuration() || l.max_age_grace < absl::ZeroDuration() ||
+      l.keepalive_time <= absl::ZeroDuration() || l.keepalive_timeout <= absl::ZeroDuration() ||
+      l.min_client_ping_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--handshake_timeout, --max_connection_idle, --keepalive_time and --keepalive_timeout "
+        "must be positive; --max_connection_age, its grace and --min_client_ping_interval not "
+        "negative");
+  }
   if (c.hub.limits.max_message_bytes < 1 ||
       c.hub.limits.max_message_bytes > Limits::kMaxConfigurableMessageBytes) {
     return absl::InvalidArgumentError("--max_message_bytes must be 1..10485760");
@@ -226,9 +236,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
       "environment variable HUB_NAME (upper case); the command line wins.");
   absl::FlagsUsageConfig usage;
   // --help lists hubd's own flags (those of this file), not Abseil's.
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "services/server_config.cc");
-  };
+  usage.contains_help_flags = &IsHubdFlagFile;
   usage.contains_helpshort_flags = usage.contains_help_flags;
   // Paths as in the repository, not the build machine's.
   usage.normalize_filename = [](absl::string_view file) {

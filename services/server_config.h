@@ -12,6 +12,18 @@
 
 namespace hub::services {
 
+// What hubd allows a connection, so that idle, half-open or vanished peers
+// do not hold its file descriptors (docs/security.md, "Connections").
+struct ConnectionLimits {
+  absl::Duration handshake_timeout;
+  absl::Duration max_idle;
+  absl::Duration max_age;  // zero: never
+  absl::Duration max_age_grace;
+  absl::Duration keepalive_time;
+  absl::Duration keepalive_timeout;
+  absl::Duration min_client_ping_interval;
+};
+
 struct ServerConfig {
   std::string listen;
   std::string database_url;
@@ -31,6 +43,7 @@ struct ServerConfig {
   bool tls_enabled() const { return !tls.cert_file.empty(); }
   int max_streams_per_connection;
   int max_metadata_bytes;
+  ConnectionLimits connections;
   LogLevel log_level;
   HubOptions hub;
 };

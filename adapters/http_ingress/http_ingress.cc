@@ -15,33 +15,6 @@
 namespace hub::adapters {
 namespace {
 
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Content Too Large";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Internal Server Error";
-  }
-}
-
 HttpIngress::Response ErrorResponse(const absl::Status& status) {
   return {HttpStatusFor(status.code()), ErrorBody(status)};
 }
@@ -86,7 +59,8 @@ class HttpIngress::Handler final : public CivetHandler {
     const char* retry = response.status == 503 ? "Retry-After: 1\r\n" : "";
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-              response.status, ReasonPhrase(response.status), response.body.size(), retry);
+              response.status, mg_get_response_code_text(conn, response.status),
+              response.body.size(), retry);
     mg_write(conn, response.body.data(), response.body.size());
     return true;
   }
