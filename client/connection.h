@@ -23,6 +23,14 @@ class Connection {
 
   const std::shared_ptr<internal::HubStub>& stub() const { return stub_; }
 
+  // Waits until the hub answers a connection or `timeout` passes; then
+  // UNAVAILABLE naming the endpoint. Calls need not wait for it: they
+  // connect by themselves. For tools that should say at once when there is
+  // no hub (hubctl).
+  absl::Status WaitUntilReachable(absl::Duration timeout) const {
+    return stub_->WaitUntilReachable(timeout);
+  }
+
  private:
   std::shared_ptr<internal::HubStub> stub_;
 };

@@ -33,6 +33,8 @@ inline constexpr int kExitNotFound = 3;
 inline constexpr int kExitAlreadyExists = 4;
 inline constexpr int kExitUnavailable = 5;
 inline constexpr int kExitDenied = 6;
+// Ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+inline constexpr int kExitInterrupted = 130;
 int ExitCode(absl::StatusCode code);
 
 }  // namespace hub::hubctl

@@ -143,7 +143,7 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   });
 }
 
-void AddMessageCommands(CLI::App& app, Cli& cli, const std::atomic<bool>& interrupted) {
+void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   PublishArgs& publish = cli.publish;
   PullArgs& pull = cli.pull;
   TailArgs& tail = cli.tail;
@@ -180,7 +180,8 @@ void AddMessageCommands(CLI::App& app, Cli& cli, const std::atomic<bool>& interr
       ->capture_default_str();
   tl->callback([&] {
     command = [&](const client::Connection& c, Printer& out) {
-      return Tail(c, tail, interrupted, out);
+      interrupt.handled = true;
+      return Tail(c, tail, interrupt.requested, out);
     };
   });
 }
@@ -219,7 +220,7 @@ absl::StatusOr<client::ConnectionOptions> ConnectionOf(const Cli& cli) {
 
 }  // namespace
 
-int RunHubctl(int argc, char** argv, const std::atomic<bool>& interrupted) {
+int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   CLI::App app{"hubctl: manage topics and subscriptions, publish and receive messages."};
   app.require_subcommand(1);
   // Global options may come after the command too: hubctl topics list -o json.
@@ -228,7 +229,7 @@ int RunHubctl(int argc, char** argv, const std::atomic<bool>& interrupted) {
   AddGlobalOptions(app, cli);
   AddTopicCommands(app, cli);
   AddSubscriptionCommands(app, cli);
-  AddMessageCommands(app, cli, interrupted);
+  AddMessageCommands(app, cli, interrupt);
   AddStatsCommand(app, cli);
   try {
     app.parse(argc, argv);
@@ -242,6 +243,9 @@ int RunHubctl(int argc, char** argv, const std::atomic<bool>& interrupted) {
   }
   absl::StatusOr<client::Connection> conn = client::Connection::Open(*options);
   absl::Status status = conn.status();
+  // A hub that is not there is said within --timeout, before any command
+  // retries against it.
+  if (status.ok()) status = conn->WaitUntilReachable(options->call_timeout);
   if (status.ok()) {
     Printer out(cli.output == "json" ? OutputFormat::kJson : OutputFormat::kText, std::cout);
     status = cli.command(*conn, out);

@@ -1,18 +1,21 @@
 // hubctl: the hub from the command line. hubctl/cli.cc wires the arguments
 // to the commands in commands.cc; docs/client.md describes every command.
-#include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include "common/stop_signals.h"
+#include "hubctl/args.h"
 #include "hubctl/cli.h"
 
 int main(int argc, char** argv) {
-  // SIGINT and SIGTERM end `tail` gracefully; a thread turns them into a flag.
+  // SIGINT and SIGTERM end `tail` gracefully and every other command at
+  // once; a thread turns them into that.
   static const hub::StopSignals signals;
-  static std::atomic<bool> interrupted{false};
+  static hub::hubctl::Interrupt interrupt;
   std::thread([] {
     signals.Wait();
-    interrupted = true;
+    interrupt.requested = true;
+    if (!interrupt.handled) std::_Exit(hub::hubctl::kExitInterrupted);
   }).detach();
-  return hub::hubctl::RunHubctl(argc, argv, interrupted);
+  return hub::hubctl::RunHubctl(argc, argv, interrupt);
 }

@@ -8,11 +8,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/flag_usage.h"
 #include "common/status_macros.h"
 #include "common/version.h"
 
@@ -231,20 +230,9 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
 }  // namespace
 
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "the message hub server. Every flag --name can also be set by the "
-      "environment variable HUB_NAME (upper case); the command line wins.");
-  absl::FlagsUsageConfig usage;
-  // --help lists hubd's own flags (those of this file), not Abseil's.
-  usage.contains_help_flags = &IsHubdFlagFile;
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  // Paths as in the repository, not the build machine's.
-  usage.normalize_filename = [](absl::string_view file) {
-    const size_t from = file.rfind("services/");
-    return std::string(from == absl::string_view::npos ? file : file.substr(from));
-  };
-  usage.version_string = [] { return absl::StrCat("hubd ", kVersion, "\n"); };
-  absl::SetFlagsUsageConfig(usage);
+  ConfigureFlagUsage("hubd", "services/server_config.cc",
+                     "the message hub server. Every flag --name can also be set by the "
+                     "environment variable HUB_NAME (upper case); the command line wins.");
   if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
   absl::ParseCommandLine(argc, argv);
 

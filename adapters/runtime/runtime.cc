@@ -1,12 +1,13 @@
 #include "adapters/runtime/runtime.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/flag_usage.h"
 #include "common/log.h"
 #include "common/ops_http_server.h"
 #include "common/stop_signals.h"
@@ -54,8 +55,11 @@ client::PublisherOptions KeyedSourcePublisherOptions(int64_t batch_records) {
 }
 
 int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFactory& factory) {
-  absl::SetProgramUsageMessage(
-      absl::StrCat("hub adapter ", name, "; usage: ", name, " --config FILE (docs/adapters.md)"));
+  std::string binary = absl::StrCat("hub-", name);
+  std::replace(binary.begin(), binary.end(), '_', '-');
+  ConfigureFlagUsage(
+      binary, "adapters/runtime/runtime.cc",
+      absl::StrCat("hub adapter ", name, "; usage: ", binary, " --config FILE (docs/adapters.md)"));
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);
   auto fail = [&](const absl::Status& status) {

@@ -129,7 +129,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectionOptio
 }
 
 GrpcHubStub::GrpcHubStub(std::shared_ptr<grpc::Channel> channel, const ConnectionOptions& options)
-    : publisher_(v1::Publisher::NewStub(channel)),
+    : channel_(channel),
+      endpoint_(options.endpoint),
+      publisher_(v1::Publisher::NewStub(channel)),
       subscriber_(v1::Subscriber::NewStub(channel)),
       authorization_(options.bearer_token.empty() ? std::string()
                                                   : absl::StrCat("Bearer ", options.bearer_token)),
@@ -236,6 +238,26 @@ std::unique_ptr<PullStream> GrpcHubStub::StreamingPull() {
   // A stream lives until either side ends it; no deadline.
   Prepare(*context, absl::InfiniteDuration());
   return std::make_unique<GrpcPullStream>(*subscriber_, std::move(context));
+}
+
+absl::Status GrpcHubStub::WaitUntilReachable(absl::Duration timeout) {
+  const auto deadline = absl::ToChronoTime(absl::Now() + timeout);
+  // Until connected, refused (every address failed once: no reason to wait
+  // out the reconnect backoff), or out of time.
+  for (grpc_connectivity_state state = channel_->GetState(true);;
+       state = channel_->GetState(true)) {
+    if (state == GRPC_CHANNEL_READY) return absl::OkStatus();
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      return absl::UnavailableError(
+          absl::StrCat("no hub at ", endpoint_,
+                       ": the connection failed (is hubd running there, and TLS as "
+                       "configured?)"));
+    }
+    if (!channel_->WaitForStateChange(state, deadline)) {
+      return absl::UnavailableError(absl::StrCat("no hub answered at ", endpoint_, " within ",
+                                                 absl::FormatDuration(timeout)));
+    }
+  }
 }
 
 }  // namespace hub::client::internal

@@ -57,6 +57,7 @@ class GrpcHubStub : public HubStub {
   absl::StatusOr<v1::TransactResponse> Transact(const v1::TransactRequest& request) override;
 
   std::unique_ptr<PullStream> StreamingPull() override;
+  absl::Status WaitUntilReachable(absl::Duration timeout) override;
 
  private:
   // Runs one unary call of either service with a fresh context.
@@ -65,6 +66,8 @@ class GrpcHubStub : public HubStub {
                                 absl::Duration extra_time = absl::ZeroDuration());
   void Prepare(grpc::ClientContext& context, absl::Duration timeout) const;
 
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::string endpoint_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;
   std::unique_ptr<v1::Subscriber::Stub> subscriber_;
   const std::string authorization_;

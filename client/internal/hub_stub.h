@@ -62,6 +62,11 @@ class HubStub {
   virtual absl::StatusOr<v1::TransactResponse> Transact(const v1::TransactRequest& request) = 0;
 
   virtual std::unique_ptr<PullStream> StreamingPull() = 0;
+
+  // Waits until the hub answers a connection or `timeout` passes:
+  // UNAVAILABLE naming the endpoint when nothing did. A stub with no network
+  // under it (a fake) is always reachable.
+  virtual absl::Status WaitUntilReachable(absl::Duration timeout) { return absl::OkStatus(); }
 };
 
 }  // namespace hub::client::internal

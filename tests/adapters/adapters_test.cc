@@ -17,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -571,6 +572,18 @@ TEST_F(AdaptersTest, AConfigurationWithATypoIsRefusedAtStart) {
   result = RunCommand(absl::StrCat(FILE_SOURCE_PATH, " --config=", config));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("unknown key file_source.extra"), std::string::npos) << result.err;
+}
+
+// Each adapter's --help lists its flag, and --version says what it is.
+TEST(AdapterHelpTest, HelpListsTheFlagAndVersionNamesTheBinary) {
+  for (const char* path :
+       {FILE_SOURCE_PATH, HTTP_INGRESS_PATH, WEBHOOK_SINK_PATH, PG_OUTBOX_PATH}) {
+    const CommandResult help = RunCommand(absl::StrCat(path, " --help"));
+    EXPECT_TRUE(absl::StrContains(help.out + help.err, "--config")) << path << help.out;
+    EXPECT_FALSE(absl::StrContains(help.out + help.err, "No flags matched")) << path;
+    const CommandResult version = RunCommand(absl::StrCat(path, " --version"));
+    EXPECT_TRUE(absl::StartsWith(version.out, "hub-")) << path << version.out;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,11 @@
 // hubctl against a real hubd: every command, text and --output json, and
 // the exit codes scripts rely on.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -201,6 +207,49 @@ TEST_F(HubctlTest, UnreachableHubAndBadUsageHaveTheirExitCodes) {
   EXPECT_EQ(Hubctl("frobnicate").exit_code, 2);
   EXPECT_EQ(Hubctl("--timeout never topics list").exit_code, 2);
   EXPECT_EQ(Hubctl("").exit_code, 2);
+}
+
+// No hub where hubctl looks: said plainly and at once when the connection
+// is refused, and within --timeout when something accepts but never speaks.
+TEST(HubctlWithoutAHubTest, SaysSoWithinTheTimeout) {
+  const int refused = FreePort();
+  const absl::Time start = absl::Now();
+  CommandResult r = RunCommand(absl::StrCat(HubctlPath(), " --endpoint 127.0.0.1:", refused,
+                                            " --timeout 20s publish orders hello"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, absl::StrCat("no hub at 127.0.0.1:", refused))) << r.err;
+
+  // A listener that never accepts: the TCP handshake completes, HTTP/2's
+  // does not.
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(silent, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  const absl::Time again = absl::Now();
+  r = RunCommand(absl::StrCat(HubctlPath(), " --endpoint 127.0.0.1:", ntohs(addr.sin_port),
+                              " --timeout 2s topics list"));
+  EXPECT_LT(absl::Now() - again, absl::Seconds(5));
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "within 2s")) << r.err;
+  close(silent);
+}
+
+// Ctrl-C ends a command at once (exit 130), also one waiting for messages.
+TEST_F(HubctlTest, InterruptEndsAWaitingCommandAtOnce) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ChildProcess pull(
+      {HubctlPath(), "--endpoint", hubd_->address(), "pull", "billing", "--wait", "30s"});
+  absl::SleepFor(absl::Milliseconds(500));
+  const absl::Time start = absl::Now();
+  pull.Signal(SIGINT);
+  EXPECT_EQ(pull.Wait(), 130);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
 }  // namespace
