@@ -43,7 +43,10 @@ TEST(StatusMappingTest, MessageIsKept) {
   EXPECT_EQ(s.error_message(), "topic orders not found");
 }
 
-TEST(StatusMappingTest, OkIsOk) { EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok()); }
+TEST(StatusMappingTest, OkIsOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_EQ(ToGrpcCode(absl::StatusCode::kOk), grpc::StatusCode::OK);
+}
 
 }  // namespace
 }  // namespace hub::services

@@ -31,9 +31,11 @@ TEST_F(VersionTest, HubdTheMetricTheChartAndTheChangelogAgree) {
   EXPECT_TRUE(absl::StrContains(ReadSourceFile("charts/message-hub/Chart.yaml"),
                                 absl::StrCat("appVersion: \"", kVersion, "\"")));
   const std::string changelog = ReadSourceFile("CHANGELOG.md");
-  const size_t newest = changelog.find("\n## ", changelog.find("## Unreleased") + 1);
+  // The newest entry is the first "## <version>" heading.
+  const size_t newest = changelog.find("\n## ");
   ASSERT_NE(newest, std::string::npos);
-  EXPECT_EQ(changelog.substr(newest + 4, changelog.find('\n', newest + 1) - newest - 4), kVersion);
+  const size_t end = changelog.find_first_of(" \n", newest + 4);
+  EXPECT_EQ(changelog.substr(newest + 4, end - newest - 4), kVersion);
 }
 
 // --help lists hubd's own flags (Abseil's would hide them: "No flags
