@@ -133,13 +133,16 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, kAvailableLeaseRows)) {
     due.push_back(LeaseFromRow(row));
   }
+  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, ack_deadline);
   // Messages out of attempts wait for a dead-letter topic that was deleted
-  // (they are redelivered meanwhile) rather than being dropped.
-  const std::string& dlq = sub.config.dead_letter_policy.topic;
-  const bool dlq_gone = !dlq.empty() && Exec(tx, sql::kTopicExists, dlq).empty();
-  SubscriptionRecord planned = sub;
-  if (dlq_gone) planned.config.dead_letter_policy = DeadLetterPolicy{};
-  ClaimPlan plan = PlanRedelivery(planned, due, max_messages, ack_deadline);
+  // (they are redelivered meanwhile) rather than being dropped. Looked up
+  // only when the plan has letters to send.
+  if (!plan.changes.dead_letters.empty() &&
+      Exec(tx, sql::kTopicExists, sub.config.dead_letter_policy.topic).empty()) {
+    SubscriptionRecord without = sub;
+    without.config.dead_letter_policy = DeadLetterPolicy{};
+    plan = PlanRedelivery(without, due, max_messages, ack_deadline);
+  }
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.changes);
   // A topic deleted since the look above: roll back; the next claim plans
   // without it.
