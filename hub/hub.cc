@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace hub {
@@ -15,8 +16,15 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
       admin_(store_),
       publishing_(store_, probe_, wake_ups_, options_.publish_committers,
                   options_.max_publish_batch_bytes),
-      claims_(store_, probe_, wake_ups_, options_.poll_interval),
       settlement_(store_, probe_, wake_ups_, options_.max_ack_batch),
+      unsent_(options_.max_unsent_stream_bytes),
+      dispatcher_(
+          store_, probe_, wake_ups_,
+          [this](const SubscriptionRecord& sub, const std::vector<Delivery>& deliveries) {
+            GiveBack(sub, deliveries);
+          },
+          DispatcherOptions{options_.claim_threads, options_.poll_interval}),
+      stream_work_(options_.stream_workers),
       housekeeping_(store_, probe_, options_.maintenance_interval, options_.stats_interval) {
   store_.WatchPublishes([this](int64_t topic_id) { wake_ups_.Notify(topic_id); });
 }
@@ -25,7 +33,7 @@ Hub::~Hub() { Shutdown(); }
 
 void Hub::Shutdown() {
   if (shutting_down_.exchange(true)) return;
-  claims_.Stop();
+  dispatcher_.Stop();
   publishing_.Stop();
   settlement_.Stop();
   housekeeping_.Stop();
@@ -48,14 +56,15 @@ absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
   return publishing_.Publish(std::move(topic), std::move(messages));
 }
 
-absl::StatusOr<std::vector<Delivery>> Hub::Pull(absl::string_view subscription, int max_messages,
-                                                absl::Duration max_wait) {
+absl::StatusOr<std::unique_ptr<PendingPull>> Hub::Pull(absl::string_view subscription,
+                                                       int max_messages, absl::Duration max_wait,
+                                                       PendingPull::Answer answer) {
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidatePull(max_messages, max_wait));
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
-  return claims_.ClaimOrWait(sub, max_messages, options_.max_claim_bytes,
-                             absl::Seconds(sub.config.ack_deadline_seconds),
-                             absl::Now() + max_wait);
+  RETURN_IF_ERROR(CheckRunning());
+  return std::make_unique<PendingPull>(dispatcher_, std::string(subscription), max_messages,
+                                       options_.max_claim_bytes, absl::Now() + max_wait,
+                                       std::move(answer));
 }
 
 absl::StatusOr<std::vector<AckResult>> Hub::Acknowledge(absl::string_view subscription,
@@ -127,41 +136,32 @@ absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
 
 absl::StatusOr<std::unique_ptr<StreamSession>> Hub::OpenStream(const StreamSettings& settings) {
   RETURN_IF_ERROR(ValidateStreamSettings(settings));
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(settings.subscription));
-  const int deadline = settings.ack_deadline_seconds != 0 ? settings.ack_deadline_seconds
-                                                          : sub.config.ack_deadline_seconds;
+  RETURN_IF_ERROR(CheckRunning());
   const int64_t max_messages = settings.max_outstanding_messages != 0
                                    ? settings.max_outstanding_messages
                                    : options_.default_max_outstanding_messages;
   const int64_t max_bytes = settings.max_outstanding_bytes != 0
                                 ? settings.max_outstanding_bytes
                                 : options_.default_max_outstanding_bytes;
-  const StreamLimits limits{options_.poll_interval, options_.max_claim_batch,
-                            options_.max_claim_bytes};
-  StreamBackend& backend = *this;
-  return std::make_unique<StreamSession>(backend, probe_, limits, std::move(sub),
-                                         absl::Seconds(deadline), max_messages, max_bytes);
+  const StreamLimits limits{options_.max_claim_batch, options_.max_claim_bytes};
+  // Zero: the subscription's own deadline, read when the dispatcher claims.
+  return std::make_unique<StreamSession>(
+      StreamParts{dispatcher_, settlement_, stream_work_, probe_, unsent_}, limits,
+      settings.subscription, absl::Seconds(settings.ack_deadline_seconds), max_messages, max_bytes);
 }
 
-absl::StatusOr<SubscriptionRecord> Hub::LoadSubscription(absl::string_view name) {
-  return store_.GetSubscription(name);
-}
-
-absl::StatusOr<std::vector<Delivery>> Hub::ClaimOrWait(const SubscriptionRecord& sub,
-                                                       int max_messages, int64_t max_bytes,
-                                                       absl::Duration ack_deadline,
-                                                       absl::Time deadline) {
-  return claims_.ClaimOrWait(sub, max_messages, max_bytes, ack_deadline, deadline);
-}
-
-absl::StatusOr<std::vector<AckResult>> Hub::Ack(const SubscriptionRecord& sub,
-                                                const std::vector<std::string>& ack_ids) {
-  return settlement_.Settle(sub, ack_ids, SettleKind::kAck, "");
-}
-
-absl::Status Hub::ModifyDeadline(const SubscriptionRecord& sub,
-                                 const std::vector<std::string>& ack_ids, int seconds) {
-  return settlement_.ModifyDeadline(sub, ack_ids, seconds).status();
+// Messages claimed for a consumer that left before it got them: due again at
+// once (at-most-once has none to give back: delivered is done).
+void Hub::GiveBack(const SubscriptionRecord& sub, const std::vector<Delivery>& deliveries) {
+  if (sub.config.delivery_guarantee == DeliveryGuarantee::kAtMostOnce) return;
+  std::vector<std::string> ids;
+  ids.reserve(deliveries.size());
+  for (const Delivery& d : deliveries) ids.push_back(d.ack_id);
+  if (absl::Status s = settlement_.ModifyDeadline(sub, ids, 0).status(); !s.ok()) {
+    // The leases expire by themselves; only the redelivery is later.
+    Log(LogLevel::kWarning, "give_back_failed",
+        {{"subscription", sub.config.name}, {"error", std::string(s.message())}});
+  }
 }
 
 }  // namespace hub

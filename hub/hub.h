@@ -12,9 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hub/admin.h"
-#include "hub/claim_waiter.h"
+#include "hub/dispatcher.h"
 #include "hub/housekeeping.h"
 #include "hub/hub_probe.h"
+#include "hub/pending_pull.h"
 #include "hub/publish_committer.h"
 #include "hub/settlement.h"
 #include "hub/store.h"
@@ -22,6 +23,7 @@
 #include "hub/types.h"
 #include "hub/validation.h"
 #include "hub/wake_up_board.h"
+#include "hub/work_queue.h"
 
 namespace hub {
 
@@ -38,9 +40,17 @@ struct HubOptions {
   // Data one Pull response or one claim of a stream carries at most (a
   // single larger message still goes out alone).
   int64_t max_claim_bytes = 4 * kMiB;
-  // How often an idle waiter looks again without a wake-up: bounds the delay
-  // of redelivering expired leases and of a missed notification.
+  // How often a subscription with waiting consumers is claimed for without
+  // a wake-up: bounds the delay of redelivering expired leases and of a
+  // missed notification.
   absl::Duration poll_interval = absl::Seconds(1);
+  // Threads (and so database connections) that claim for every waiting Pull
+  // and stream, and that apply the requests of streams.
+  int claim_threads = 2;
+  int stream_workers = 4;
+  // Deliveries handed to stream writers and not yet taken by the transport,
+  // across all streams: what clients that do not read can make hubd hold.
+  int64_t max_unsent_stream_bytes = 64 * kMiB;
   absl::Duration maintenance_interval = absl::Minutes(1);
   // How often the backlog gauges of every subscription are read from the
   // store (one query over cursors, heads and lease rows).
@@ -52,13 +62,13 @@ struct HubOptions {
 
 // The engine: validates requests, decides, and drives the store. Knows
 // nothing of gRPC. The work is done by its parts: Admin (topics and
-// subscriptions), PublishCommitter, ClaimWaiter, Settlement, StreamSession
-// and Housekeeping; this class validates what each call carries and wires
-// them together.
-class Hub final : private StreamBackend {
+// subscriptions), PublishCommitter, Dispatcher (claims for waiting Pulls and
+// streams), Settlement, StreamSession and Housekeeping; this class validates
+// what each call carries and wires them together.
+class Hub final {
  public:
   Hub(Store& store, HubOptions options, HubProbe& probe);
-  ~Hub() override;
+  ~Hub();
 
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -103,8 +113,10 @@ class Hub final : private StreamBackend {
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages);
 
-  absl::StatusOr<std::vector<Delivery>> Pull(absl::string_view subscription, int max_messages,
-                                             absl::Duration max_wait);
+  // A Pull that waits up to `max_wait` for messages; the caller starts it.
+  absl::StatusOr<std::unique_ptr<PendingPull>> Pull(absl::string_view subscription,
+                                                    int max_messages, absl::Duration max_wait,
+                                                    PendingPull::Answer answer);
   absl::StatusOr<std::vector<AckResult>> Acknowledge(absl::string_view subscription,
                                                      const std::vector<std::string>& ack_ids);
   absl::StatusOr<std::vector<AckResult>> ModifyAckDeadline(absl::string_view subscription,
@@ -121,21 +133,13 @@ class Hub final : private StreamBackend {
                                            const std::vector<std::string>& ack_ids,
                                            std::vector<TransactPublish> publishes);
 
+  // A stream's session; the caller starts it with its sink.
   absl::StatusOr<std::unique_ptr<StreamSession>> OpenStream(const StreamSettings& settings);
 
   const HubOptions& options() const { return options_; }
 
  private:
-  // StreamBackend, for the streams this engine opens.
-  absl::StatusOr<SubscriptionRecord> LoadSubscription(absl::string_view name) override;
-  absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub, int max_messages,
-                                                    int64_t max_bytes, absl::Duration ack_deadline,
-                                                    absl::Time deadline) override;
-  absl::StatusOr<std::vector<AckResult>> Ack(const SubscriptionRecord& sub,
-                                             const std::vector<std::string>& ack_ids) override;
-  absl::Status ModifyDeadline(const SubscriptionRecord& sub,
-                              const std::vector<std::string>& ack_ids, int seconds) override;
-
+  void GiveBack(const SubscriptionRecord& sub, const std::vector<Delivery>& deliveries);
   absl::Status CheckRunning();
   // The running subscription named by a request, after the name's check.
   absl::StatusOr<SubscriptionRecord> RunningSubscription(absl::string_view name);
@@ -147,8 +151,11 @@ class Hub final : private StreamBackend {
   std::atomic<bool> shutting_down_{false};
   Admin admin_;
   PublishCommitter publishing_;
-  ClaimWaiter claims_;
   Settlement settlement_;
+  UnsentBytes unsent_;
+  Dispatcher dispatcher_;
+  // After the dispatcher: its tasks use it, and it goes first.
+  WorkQueue stream_work_;
   Housekeeping housekeeping_;
 };
 

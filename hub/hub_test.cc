@@ -3,6 +3,7 @@
 #include "hub/hub.h"
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -11,12 +12,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "hub/filter.h"
 #include "hub/lease_rules.h"
 
 namespace hub {
 namespace {
+
+int ThreadCount() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    ++n;
+  }
+  return n;
+}
 
 // An in-memory Store with the semantics the engine relies on: positions per
 // topic, a cursor and lease rows per subscription, decided by the engine's
@@ -67,6 +77,7 @@ class FakeStore final : public Store {
     return absl::OkStatus();
   }
   absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) override {
+    ++subscription_reads;
     absl::MutexLock lock(&mu_);
     auto it = subs_.find(std::string(name));
     if (it == subs_.end()) return absl::NotFoundError("subscription");
@@ -102,6 +113,8 @@ class FakeStore final : public Store {
   absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub, int max_messages,
                                               int64_t max_bytes,
                                               absl::Duration ack_deadline) override {
+    ++claims;
+    absl::SleepFor(claim_delay);
     absl::MutexLock lock(&mu_);
     Sub* s = FindSub(sub.id);
     if (s == nullptr) return absl::NotFoundError("subscription");
@@ -205,6 +218,9 @@ class FakeStore final : public Store {
   absl::Status Ping() override { return absl::OkStatus(); }
 
   absl::Duration publish_delay = absl::ZeroDuration();
+  absl::Duration claim_delay = absl::ZeroDuration();
+  std::atomic<int> claims{0};
+  std::atomic<int> subscription_reads{0};
   std::atomic<int> publish_calls{0};
   std::atomic<int> acked{0};
   std::atomic<int> nacked{0};
@@ -301,6 +317,83 @@ class FakeStore final : public Store {
   std::map<std::string, Sub> subs_ ABSL_GUARDED_BY(mu_);
 };
 
+// A stream's writer for tests: keeps what the session sends, and says it
+// sent it unless told to stall (a client that does not read).
+class TestSink final : public StreamSink {
+ public:
+  void Send(std::vector<Delivery> deliveries, int64_t bytes) override {
+    absl::MutexLock lock(&mu_);
+    for (Delivery& d : deliveries) got_.push_back(std::move(d));
+    ++responses_;
+    if (stall_) {
+      unsent_.push_back(bytes);
+    } else {
+      sent_.push_back(bytes);
+    }
+  }
+  void End(absl::Status status) override {
+    absl::MutexLock lock(&mu_);
+    ended_ = std::move(status);
+  }
+  // Reports the sends to `session` (as a writer's OnWriteDone would).
+  void Flush(StreamSession& session) {
+    std::vector<int64_t> sent;
+    {
+      absl::MutexLock lock(&mu_);
+      sent.swap(sent_);
+    }
+    for (int64_t b : sent) session.Sent(b);
+  }
+  void Stall(bool stall) {
+    absl::MutexLock lock(&mu_);
+    stall_ = stall;
+  }
+  // Waits up to `timeout` until `n` messages came in all.
+  std::vector<Delivery> WaitFor(size_t n, absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return got_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    return got_;
+  }
+  std::optional<absl::Status> WaitForEnd(absl::Duration timeout = absl::Seconds(5)) {
+    absl::MutexLock lock(&mu_);
+    auto ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ended_.has_value(); };
+    mu_.AwaitWithTimeout(absl::Condition(&ended), timeout);
+    return ended_;
+  }
+  int responses() {
+    absl::MutexLock lock(&mu_);
+    return responses_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Delivery> got_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> sent_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> unsent_ ABSL_GUARDED_BY(mu_);
+  int responses_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stall_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<absl::Status> ended_ ABSL_GUARDED_BY(mu_);
+};
+
+// A started stream and its sink.
+struct TestStream {
+  TestSink sink;
+  std::unique_ptr<StreamSession> session;
+
+  // Applies `request` and waits for its result.
+  absl::StatusOr<std::vector<AckResult>> Handle(StreamRequest request) {
+    absl::Notification done;
+    absl::StatusOr<std::vector<AckResult>> result;
+    session->Handle(std::move(request), [&](absl::StatusOr<std::vector<AckResult>> r) {
+      result = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+};
+
 class HubTest : public ::testing::Test {
  protected:
   HubOptions Options() {
@@ -322,9 +415,35 @@ class HubTest : public ::testing::Test {
     ASSERT_TRUE(hub_->CreateSubscription(sub).ok());
   }
 
+  // A Pull, waited for.
+  absl::StatusOr<std::vector<Delivery>> Pull(absl::string_view subscription, int max_messages,
+                                             absl::Duration max_wait) {
+    absl::Notification answered;
+    absl::StatusOr<std::vector<Delivery>> got;
+    absl::StatusOr<std::unique_ptr<PendingPull>> pull = hub_->Pull(
+        subscription, max_messages, max_wait, [&](absl::StatusOr<std::vector<Delivery>> answer) {
+          got = std::move(answer);
+          answered.Notify();
+        });
+    if (!pull.ok()) return pull.status();
+    if (absl::Status s = (*pull)->Start(); !s.ok()) return s;
+    answered.WaitForNotification();
+    return got;
+  }
+
+  std::unique_ptr<TestStream> OpenStream(const StreamSettings& settings) {
+    auto stream = std::make_unique<TestStream>();
+    absl::StatusOr<std::unique_ptr<StreamSession>> session = hub_->OpenStream(settings);
+    EXPECT_TRUE(session.ok()) << session.status();
+    if (!session.ok()) return nullptr;
+    stream->session = *std::move(session);
+    EXPECT_TRUE(stream->session->Start(&stream->sink).ok());
+    return stream;
+  }
+
   // The ack id of the one message a Pull of `subscription` gets.
   std::string PullOne(absl::string_view subscription) {
-    absl::StatusOr<std::vector<Delivery>> got = hub_->Pull(subscription, 1, absl::ZeroDuration());
+    absl::StatusOr<std::vector<Delivery>> got = Pull(subscription, 1, absl::ZeroDuration());
     EXPECT_TRUE(got.ok() && got->size() == 1u);
     return got.ok() && !got->empty() ? got->front().ack_id : "";
   }
@@ -350,7 +469,7 @@ TEST_F(HubTest, InvalidPublishNeverReachesTheStore) {
 
 TEST_F(HubTest, StatsCountBacklogAndUnacked) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
-  ASSERT_TRUE(hub_->Pull("billing", 2, absl::ZeroDuration()).ok());
+  ASSERT_TRUE(Pull("billing", 2, absl::ZeroDuration()).ok());
   absl::StatusOr<SubscriptionStats> stats = hub_->GetSubscriptionStats("billing");
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->backlog_messages, 3);
@@ -383,7 +502,7 @@ TEST_F(HubTest, WaitingPullWakesOnPublishNotOnPoll) {
     EXPECT_TRUE(PublishData("late").ok());
   });
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<Delivery>> got = hub_->Pull("billing", 10, absl::Seconds(5));
+  absl::StatusOr<std::vector<Delivery>> got = Pull("billing", 10, absl::Seconds(5));
   publisher.join();
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
@@ -393,7 +512,7 @@ TEST_F(HubTest, WaitingPullWakesOnPublishNotOnPoll) {
 
 TEST_F(HubTest, PullWithoutWaitReturnsEmptyAtOnce) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<Delivery>> got = hub_->Pull("billing", 10, absl::ZeroDuration());
+  absl::StatusOr<std::vector<Delivery>> got = Pull("billing", 10, absl::ZeroDuration());
   ASSERT_TRUE(got.ok());
   EXPECT_TRUE(got->empty());
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
@@ -404,72 +523,238 @@ TEST_F(HubTest, StreamHoldsAtItsOutstandingLimitUntilAcked) {
   StreamSettings settings;
   settings.subscription = "billing";
   settings.max_outstanding_messages = 3;
-  auto session = hub_->OpenStream(settings);
-  ASSERT_TRUE(session.ok());
-  absl::StatusOr<std::vector<Delivery>> first = (*session)->Next();
-  ASSERT_TRUE(first.ok());
-  ASSERT_EQ(first->size(), 3u);
-
-  std::atomic<bool> returned{false};
-  std::thread next([&] {
-    absl::StatusOr<std::vector<Delivery>> more = (*session)->Next();
-    ASSERT_TRUE(more.ok());
-    EXPECT_EQ(more->size(), 1u);  // room for exactly the one acked
-    returned = true;
-  });
+  std::unique_ptr<TestStream> stream = OpenStream(settings);
+  ASSERT_NE(stream, nullptr);
+  std::vector<Delivery> first = stream->sink.WaitFor(3);
+  ASSERT_EQ(first.size(), 3u);
+  stream->sink.Flush(*stream->session);
   absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(returned.load());
+  EXPECT_EQ(stream->sink.WaitFor(4, absl::ZeroDuration()).size(), 3u);  // held at its limit
+
   StreamRequest ack;
-  ack.ack_ids = {(*first)[0].ack_id};
-  ASSERT_TRUE((*session)->Handle(ack).ok());
-  next.join();
-  EXPECT_TRUE(returned.load());
+  ack.ack_ids = {first[0].ack_id};
+  ASSERT_TRUE(stream->Handle(ack).ok());
+  // Room for exactly the one acked, without waiting for a poll.
+  EXPECT_EQ(stream->sink.WaitFor(4, absl::Seconds(2)).size(), 4u);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(stream->sink.WaitFor(5, absl::ZeroDuration()).size(), 4u);
   EXPECT_EQ(store_.acked.load(), 1);
 }
 
 TEST_F(HubTest, StreamRejectsMismatchedModifyArrays) {
-  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-  ASSERT_TRUE(session.ok());
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_NE(stream, nullptr);
   StreamRequest bad;
   bad.modify_deadline_ack_ids = {"1-1-1", "1-1-2"};
   bad.modify_deadline_seconds = {10};
-  EXPECT_EQ((*session)->Handle(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stream->Handle(bad).status().code(), absl::StatusCode::kInvalidArgument);
   StreamRequest too_long;
   too_long.modify_deadline_ack_ids = {"1-1-1"};
   too_long.modify_deadline_seconds = {601};
-  EXPECT_EQ((*session)->Handle(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stream->Handle(too_long).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(HubTest, NackIdsReachTheStore) {
-  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-  ASSERT_TRUE(session.ok());
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_NE(stream, nullptr);
   StreamRequest nack;
   nack.nack_ids = {"1-1-1", "garbage"};
   nack.modify_deadline_ack_ids = {"1-1-2"};
   nack.modify_deadline_seconds = {0};
-  ASSERT_TRUE((*session)->Handle(nack).ok());
+  ASSERT_TRUE(stream->Handle(nack).ok());
   EXPECT_EQ(store_.nacked.load(), 2);  // the malformed id is dropped
 }
 
-TEST_F(HubTest, ShutdownEndsWaitingStreamsWithUnavailable) {
-  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-  ASSERT_TRUE(session.ok());
-  absl::StatusCode code = absl::StatusCode::kOk;
-  std::thread next([&] { code = (*session)->Next().status().code(); });
+TEST_F(HubTest, ShutdownEndsWaitingStreamsAndPullsWithUnavailable) {
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_NE(stream, nullptr);
+  absl::StatusCode pulled = absl::StatusCode::kOk;
+  std::thread pull([&] { pulled = Pull("billing", 1, absl::Seconds(30)).status().code(); });
   absl::SleepFor(absl::Milliseconds(100));
   const absl::Time start = absl::Now();
   hub_->Shutdown();
-  next.join();
-  EXPECT_EQ(code, absl::StatusCode::kUnavailable);
+  pull.join();
+  std::optional<absl::Status> ended = stream->sink.WaitForEnd();
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(pulled, absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(PublishData("after").code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(HubTest, DeletedSubscriptionEndsTheStreamWithNotFound) {
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_NE(stream, nullptr);
+  ASSERT_TRUE(hub_->DeleteSubscription("billing").ok());
+  // Within the poll interval (10 s here) the record is read again; a
+  // publish makes it look at once.
+  ASSERT_TRUE(PublishData("x").ok());
+  std::optional<absl::Status> ended = stream->sink.WaitForEnd(absl::Seconds(15));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(HubTest, StreamOnAMissingSubscriptionEndsWithNotFound) {
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"nowhere", 0, 0, 0});
+  ASSERT_NE(stream, nullptr);
+  std::optional<absl::Status> ended = stream->sink.WaitForEnd();
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Pull("nowhere", 1, absl::Seconds(5)).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Issue 20, findings 2 and 3: waiting consumers cost neither threads nor
+// claims each. A thousand waiting Pulls and a thousand idle streams on one
+// subscription are claimed for once per poll, by the dispatcher's threads.
+TEST_F(HubTest, ThousandsOfWaitersShareClaimsAndThreads) {
+  hub_.reset();
+  HubOptions options = Options();
+  options.poll_interval = absl::Milliseconds(100);
+  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  const int threads_before = ThreadCount();
+  std::vector<std::unique_ptr<PendingPull>> pulls;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 1000; ++i) {
+    auto pull = hub_->Pull("billing", 1, absl::Seconds(60),
+                           [&](absl::StatusOr<std::vector<Delivery>>) { ++answered; });
+    ASSERT_TRUE(pull.ok());
+    ASSERT_TRUE((*pull)->Start().ok());
+    pulls.push_back(*std::move(pull));
+  }
+  std::vector<std::unique_ptr<TestStream>> streams;
+  for (int i = 0; i < 1000; ++i) streams.push_back(OpenStream(StreamSettings{"billing", 0, 0, 0}));
+  absl::SleepFor(absl::Milliseconds(300));
+  const int claims_before = store_.claims.load();
+  const int reads_before = store_.subscription_reads.load();
+  absl::SleepFor(absl::Seconds(1));
+  // About ten polls of one subscription, not 2,000 waiters' each.
+  EXPECT_LE(store_.claims.load() - claims_before, 25);
+  EXPECT_LE(store_.subscription_reads.load() - reads_before, 25);
+  EXPECT_EQ(ThreadCount(), threads_before);
+  EXPECT_EQ(answered.load(), 0);
+
+  // Abandoned Pulls leave at once and get nothing; the rest are served.
+  for (int i = 0; i < 999; ++i) EXPECT_TRUE(pulls[i]->Cancel());
+  ASSERT_TRUE(PublishData("one").ok());
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(answered.load(), 1);
+  EXPECT_FALSE(pulls[999]->Cancel());  // it was answered
+}
+
+// Issue 20, finding 4: a stream whose writer cannot send (the transport's
+// flow control holds it while the client does not read) gets no new leases
+// past what its writer holds, and a reading consumer gets the rest.
+TEST_F(HubTest, AStreamWhoseWriterIsStuckGetsNoMoreAndOthersAreServed) {
+  // Claims of at most 5 messages, so that one response does not take all.
+  hub_.reset();
+  HubOptions options = Options();
+  options.max_claim_batch = 5;
+  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
+  auto stuck = std::make_unique<TestStream>();
+  stuck->sink.Stall(true);
   auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
   ASSERT_TRUE(session.ok());
-  ASSERT_TRUE(hub_->DeleteSubscription("billing").ok());
-  EXPECT_EQ((*session)->Next().status().code(), absl::StatusCode::kNotFound);
+  stuck->session = *std::move(session);
+  ASSERT_TRUE(stuck->session->Start(&stuck->sink).ok());
+  StreamRequest hello;  // the client has spoken: it reads, until it stops
+  hello.ack_ids = {"1-1-1"};
+  ASSERT_TRUE(stuck->Handle(hello).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  // One response being written and one queued, then nothing.
+  EXPECT_EQ(stuck->sink.responses(), 2);
+  EXPECT_EQ(stuck->sink.WaitFor(0, absl::ZeroDuration()).size(), 10u);
+  absl::StatusOr<std::vector<Delivery>> pulled = Pull("billing", 100, absl::ZeroDuration());
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(pulled->size(), 40u);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(stuck->sink.responses(), 2);
+}
+
+// A stream whose client has not said a word yet gets one response: a
+// client that never reads costs one response's messages, not its window's.
+TEST_F(HubTest, AStreamThatNeverSpeaksGetsOneResponse) {
+  hub_.reset();
+  HubOptions options = Options();
+  options.max_claim_batch = 5;
+  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
+  std::unique_ptr<TestStream> mute = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_NE(mute, nullptr);
+  ASSERT_EQ(mute->sink.WaitFor(5).size(), 5u);
+  mute->sink.Flush(*mute->session);  // the transport took it
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(mute->sink.responses(), 1);
+  StreamRequest ack;
+  ack.ack_ids = {mute->sink.WaitFor(0, absl::ZeroDuration())[0].ack_id};
+  ASSERT_TRUE(mute->Handle(ack).ok());
+  // Once it speaks, two responses may be out before it speaks again.
+  EXPECT_EQ(mute->sink.WaitFor(15).size(), 15u);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(mute->sink.responses(), 3);
+}
+
+// A lease that ran out does not free the stream's room: only the client's
+// settling does, so what a silent client held goes to others.
+TEST_F(HubTest, ExpiredLeasesGoToOthersNotBackToTheStreamThatHeldThem) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
+  std::unique_ptr<TestStream> silent = OpenStream(StreamSettings{"billing", 1, 2, 0});
+  ASSERT_NE(silent, nullptr);
+  ASSERT_EQ(silent->sink.WaitFor(2).size(), 2u);
+  silent->sink.Flush(*silent->session);
+  store_.ExpireLeases();
+  absl::SleepFor(absl::Milliseconds(1200));  // past the stream's 1 s deadline
+  absl::StatusOr<std::vector<Delivery>> pulled = Pull("billing", 10, absl::ZeroDuration());
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(pulled->size(), 5u);  // the two it held, and the three it never had
+  EXPECT_EQ(silent->sink.WaitFor(3, absl::Milliseconds(200)).size(), 2u);
+}
+
+// The total of unsent deliveries over all streams is bounded too.
+TEST_F(HubTest, UnsentBytesOfAllStreamsStayWithinTheirLimit) {
+  hub_.reset();
+  HubOptions options = Options();
+  options.max_claim_batch = 1;
+  options.max_unsent_stream_bytes = 3000;
+  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(PublishData(std::string(1000, 'x')).ok());
+  std::vector<std::unique_ptr<TestStream>> streams;
+  for (int i = 0; i < 10; ++i) {
+    auto stream = std::make_unique<TestStream>();
+    stream->sink.Stall(true);
+    auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
+    ASSERT_TRUE(session.ok());
+    stream->session = *std::move(session);
+    ASSERT_TRUE(stream->session->Start(&stream->sink).ok());
+    streams.push_back(std::move(stream));
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  size_t delivered = 0;
+  for (auto& s : streams) delivered += s->sink.WaitFor(0, absl::ZeroDuration()).size();
+  // Each claim asks for no more bytes than remain: three 1000-byte
+  // messages, then nothing for anyone.
+  EXPECT_EQ(delivered, 3u);
+}
+
+// A Pull that left while its claim ran does not take the messages with it.
+TEST_F(HubTest, MessagesClaimedForAPullThatLeftAreGivenBack) {
+  ASSERT_TRUE(PublishData("kept").ok());
+  store_.claim_delay = absl::Milliseconds(300);
+  std::atomic<bool> answered{false};
+  auto pull = hub_->Pull("billing", 1, absl::Seconds(10),
+                         [&](absl::StatusOr<std::vector<Delivery>>) { answered = true; });
+  ASSERT_TRUE(pull.ok());
+  ASSERT_TRUE((*pull)->Start().ok());
+  absl::SleepFor(absl::Milliseconds(100));  // its claim runs
+  EXPECT_TRUE((*pull)->Cancel());
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_FALSE(answered.load());
+  EXPECT_EQ(store_.nacked.load(), 1);
+  store_.claim_delay = absl::ZeroDuration();
+  absl::StatusOr<std::vector<Delivery>> again = Pull("billing", 1, absl::Seconds(2));
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ(again->front().message.data, "kept");
 }
 
 TEST_F(HubTest, AcknowledgeReportsMalformedIdsInvalid) {
@@ -523,19 +808,19 @@ TEST_F(HubTest, AcksAreRoutedByGuarantee) {
 TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
   ASSERT_TRUE(
       hub_->CreateSubscription(NewSubscription("exact", DeliveryGuarantee::kExactlyOnce)).ok());
-  auto exact = hub_->OpenStream(StreamSettings{"exact", 0, 0, 0});
-  auto plain = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-  ASSERT_TRUE(exact.ok() && plain.ok());
+  std::unique_ptr<TestStream> exact = OpenStream(StreamSettings{"exact", 0, 0, 0});
+  std::unique_ptr<TestStream> plain = OpenStream(StreamSettings{"billing", 0, 0, 0});
+  ASSERT_TRUE(exact != nullptr && plain != nullptr);
   ASSERT_TRUE(PublishData("once").ok());
-  absl::StatusOr<std::vector<Delivery>> delivered = (*exact)->Next();
-  ASSERT_TRUE(delivered.ok() && delivered->size() == 1u);
+  std::vector<Delivery> delivered = exact->sink.WaitFor(1);
+  ASSERT_EQ(delivered.size(), 1u);
   StreamRequest ack;
-  ack.ack_ids = {delivered->front().ack_id};
-  absl::StatusOr<std::vector<AckResult>> reported = (*exact)->Handle(ack);
+  ack.ack_ids = {delivered.front().ack_id};
+  absl::StatusOr<std::vector<AckResult>> reported = exact->Handle(ack);
   ASSERT_TRUE(reported.ok());
   ASSERT_EQ(reported->size(), 1u);
   EXPECT_EQ((*reported)[0].status, AckStatus::kOk);
-  reported = (*plain)->Handle(ack);
+  reported = plain->Handle(ack);
   ASSERT_TRUE(reported.ok());
   EXPECT_TRUE(reported->empty());
 }

@@ -9,113 +9,140 @@
 
 namespace hub {
 
-StreamSession::StreamSession(StreamBackend& backend, HubProbe& probe, StreamLimits limits,
-                             SubscriptionRecord sub, absl::Duration ack_deadline,
-                             int64_t max_messages, int64_t max_bytes)
-    : backend_(backend),
-      probe_(probe),
+StreamSession::StreamSession(StreamParts parts, StreamLimits limits, std::string subscription,
+                             absl::Duration ack_deadline, int64_t max_messages, int64_t max_bytes)
+    : parts_(parts),
       limits_(limits),
-      name_(sub.config.name),
+      name_(std::move(subscription)),
       ack_deadline_(ack_deadline),
       max_messages_(max_messages),
-      max_bytes_(max_bytes),
-      sub_(std::move(sub)),
-      refreshed_(absl::Now()) {
-  probe_.StreamOpened(name_);
+      max_bytes_(max_bytes) {
+  parts_.probe.StreamOpened(name_);
 }
 
-StreamSession::~StreamSession() { probe_.StreamClosed(name_); }
-
-absl::StatusOr<SubscriptionRecord> StreamSession::CurrentSubscription() {
-  std::string name;
-  {
-    absl::MutexLock lock(&mu_);
-    if (absl::Now() - refreshed_ < limits_.poll_interval) return sub_;
-    name = sub_.config.name;
-  }
-  ASSIGN_OR_RETURN(SubscriptionRecord fresh, backend_.LoadSubscription(name));
-  absl::MutexLock lock(&mu_);
-  sub_ = std::move(fresh);
-  refreshed_ = absl::Now();
-  return sub_;
+StreamSession::~StreamSession() {
+  Close();
+  parts_.probe.StreamClosed(name_);
 }
 
-bool StreamSession::HasRoom() {
-  return static_cast<int64_t>(held_.size()) < max_messages_ && held_bytes_ < max_bytes_;
+absl::Status StreamSession::Start(StreamSink* sink) {
+  sink_ = sink;
+  // Set first: once added, the sink may hear of the end and the session go
+  // before Add returns.
+  started_ = true;
+  absl::Status added = parts_.dispatcher.Add(name_, this, Waiting::kUntilRemoved);
+  if (!added.ok()) started_ = false;
+  return added;
 }
 
-// A lease that ran out no longer counts against flow control: the message is
-// the hub's to redeliver, whatever this client still does with it.
-void StreamSession::DropExpired(absl::Time now) {
+bool StreamSession::Close() { return started_ && parts_.dispatcher.Remove(this); }
+
+// A lease that ran out still counts against flow control until the client
+// settles the message (an ack, even a late one, or a nack): the room of a
+// stream is what its client has actually dealt with. And a stream whose
+// leases ran out with not a word from its client since they were delivered
+// (no ack, nack or deadline change; client libraries extend leases well
+// before they end) has stopped reading: it gets nothing more until it
+// speaks, so what it held goes to others instead of to streams like it.
+void StreamSession::CountExpired(absl::Time now) {
   int64_t expired = 0;
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.expires <= now) {
-      held_bytes_ -= it->second.bytes;
-      held_.erase(it++);
+  for (auto& [id, held] : held_) {
+    if (!held.expired && held.expires <= now) {
+      held.expired = true;
       ++expired;
-    } else {
-      ++it;
+      if (held.delivered > last_heard_) silent_ = true;
     }
   }
-  if (expired > 0) probe_.LeasesExpired(name_, expired);
+  if (expired > 0) parts_.probe.LeasesExpired(name_, expired);
 }
 
-absl::StatusOr<std::optional<StreamSession::Room>> StreamSession::WaitForRoom() {
+Room StreamSession::Wants() {
   absl::MutexLock lock(&mu_);
-  DropExpired(absl::Now());
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || HasRoom(); };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), limits_.poll_interval);
-  if (closed_) return absl::UnavailableError("the stream was closed");
-  if (!HasRoom()) return std::nullopt;
-  return Room{static_cast<int>(std::min<int64_t>(max_messages_ - static_cast<int64_t>(held_.size()),
-                                                 limits_.max_claim_batch)),
-              std::min(max_bytes_ - held_bytes_, limits_.max_claim_bytes)};
+  CountExpired(absl::Now());
+  const int64_t messages = std::min<int64_t>(max_messages_ - static_cast<int64_t>(held_.size()),
+                                             limits_.max_claim_batch);
+  const int64_t bytes =
+      std::min({max_bytes_ - held_bytes_, limits_.max_claim_bytes, parts_.unsent.Room()});
+  // Until its client first speaks a stream gets one response: a client that
+  // never reads costs the messages of one response, not of its window.
+  const int unheard_limit = last_heard_ == absl::InfinitePast() ? 1 : limits_.max_unheard_responses;
+  if (silent_ || messages <= 0 || bytes <= 0 || unsent_responses_ >= limits_.max_unsent_responses ||
+      unheard_responses_ >= unheard_limit) {
+    starved_ = true;
+    return Room{};
+  }
+  return Room{static_cast<int>(messages), bytes, ack_deadline_};
 }
 
-void StreamSession::Hold(const std::vector<Delivery>& deliveries) {
-  absl::MutexLock lock(&mu_);
-  const absl::Time expires = absl::Now() + ack_deadline_;
-  for (const Delivery& d : deliveries) {
-    const int64_t bytes = MessageBytes(d.message);
-    held_[d.ack_id] = Held{bytes, expires, d.message.publish_time};
-    held_bytes_ += bytes;
+void StreamSession::Take(const SubscriptionRecord& sub, std::vector<Delivery> deliveries) {
+  const absl::Duration deadline = ack_deadline_ > absl::ZeroDuration()
+                                      ? ack_deadline_
+                                      : absl::Seconds(sub.config.ack_deadline_seconds);
+  int64_t total = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    const absl::Time expires = now + deadline;
+    for (const Delivery& d : deliveries) {
+      const int64_t bytes = MessageBytes(d.message);
+      held_[d.ack_id] = Held{bytes, now, expires, d.message.publish_time, false};
+      held_bytes_ += bytes;
+      total += bytes;
+    }
+    ++unsent_responses_;
+    ++unheard_responses_;
+    starved_ = false;
   }
+  parts_.unsent.Add(total);
+  sink_->Send(std::move(deliveries), total);
 }
 
-absl::StatusOr<std::vector<Delivery>> StreamSession::Next() {
-  for (;;) {
-    ASSIGN_OR_RETURN(std::optional<Room> room, WaitForRoom());
-    if (!room) continue;
-    ASSIGN_OR_RETURN(SubscriptionRecord sub, CurrentSubscription());
-    ASSIGN_OR_RETURN(std::vector<Delivery> deliveries,
-                     backend_.ClaimOrWait(sub, room->messages, room->bytes, ack_deadline_,
-                                          absl::Now() + limits_.poll_interval));
-    if (deliveries.empty()) continue;
-    Hold(deliveries);
-    return deliveries;
+void StreamSession::End(absl::Status status) { sink_->End(std::move(status)); }
+
+void StreamSession::Sent(int64_t bytes) {
+  parts_.unsent.Sent(bytes);
+  {
+    absl::MutexLock lock(&mu_);
+    --unsent_responses_;
   }
+  RoomFreed();
+}
+
+void StreamSession::RoomFreed() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!starved_) return;
+    starved_ = false;
+  }
+  parts_.dispatcher.Ready(this);
 }
 
 void StreamSession::ReleaseAcked(absl::Span<const AckResult> results) {
   const absl::Time now = absl::Now();
-  absl::MutexLock lock(&mu_);
-  for (const AckResult& r : results) {
-    auto it = held_.find(r.ack_id);
-    if (it == held_.end()) continue;
-    if (r.status == AckStatus::kOk) probe_.EndToEnd(now - it->second.published);
-    held_bytes_ -= it->second.bytes;
-    held_.erase(it);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const AckResult& r : results) {
+      auto it = held_.find(r.ack_id);
+      if (it == held_.end()) continue;
+      if (r.status == AckStatus::kOk) parts_.probe.EndToEnd(now - it->second.published);
+      held_bytes_ -= it->second.bytes;
+      held_.erase(it);
+    }
   }
+  RoomFreed();
 }
 
 void StreamSession::Release(absl::Span<const std::string> ack_ids) {
-  absl::MutexLock lock(&mu_);
-  for (const std::string& id : ack_ids) {
-    auto it = held_.find(id);
-    if (it == held_.end()) continue;
-    held_bytes_ -= it->second.bytes;
-    held_.erase(it);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : ack_ids) {
+      auto it = held_.find(id);
+      if (it == held_.end()) continue;
+      held_bytes_ -= it->second.bytes;
+      held_.erase(it);
+    }
   }
+  RoomFreed();
 }
 
 void StreamSession::Extend(absl::Span<const std::string> ack_ids, int seconds) {
@@ -123,11 +150,16 @@ void StreamSession::Extend(absl::Span<const std::string> ack_ids, int seconds) {
   const absl::Time expires = absl::Now() + absl::Seconds(seconds);
   for (const std::string& id : ack_ids) {
     auto it = held_.find(id);
-    if (it != held_.end()) it->second.expires = expires;
+    if (it != held_.end() && !it->second.expired) it->second.expires = expires;
   }
 }
 
-absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(const StreamRequest& request) {
+void StreamSession::Handle(StreamRequest request, Handled done) {
+  parts_.work.Post(
+      [this, request = std::move(request), done = std::move(done)] { done(Apply(request)); });
+}
+
+absl::StatusOr<std::vector<AckResult>> StreamSession::Apply(const StreamRequest& request) {
   RETURN_IF_ERROR(ValidateStreamRequest(request));
   // Deadline changes grouped by their seconds, so each group is one
   // statement; nacks are changes to 0.
@@ -135,13 +167,24 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(const StreamRequest
   for (size_t i = 0; i < request.modify_deadline_ack_ids.size(); ++i) {
     modify[request.modify_deadline_seconds[i]].push_back(request.modify_deadline_ack_ids[i]);
   }
-  modify[0].insert(modify[0].end(), request.nack_ids.begin(), request.nack_ids.end());
+  if (!request.nack_ids.empty()) {
+    modify[0].insert(modify[0].end(), request.nack_ids.begin(), request.nack_ids.end());
+  }
+  if (request.ack_ids.empty() && modify.empty()) return std::vector<AckResult>();
+  {
+    absl::MutexLock lock(&mu_);
+    last_heard_ = absl::Now();
+    silent_ = false;
+    unheard_responses_ = 0;
+  }
+  RoomFreed();
 
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, CurrentSubscription());
-  ASSIGN_OR_RETURN(std::vector<AckResult> results, backend_.Ack(sub, request.ack_ids));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, parts_.dispatcher.Current(name_));
+  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+                   parts_.settlement.Settle(sub, request.ack_ids, SettleKind::kAck, ""));
   ReleaseAcked(results);
   for (const auto& [seconds, ids] : modify) {
-    RETURN_IF_ERROR(backend_.ModifyDeadline(sub, ids, seconds));
+    RETURN_IF_ERROR(parts_.settlement.ModifyDeadline(sub, ids, seconds).status());
     if (seconds == 0) {
       Release(ids);
     } else {
@@ -152,11 +195,6 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Handle(const StreamRequest
   // streams report none.
   if (sub.config.delivery_guarantee != DeliveryGuarantee::kExactlyOnce) results.clear();
   return results;
-}
-
-void StreamSession::Close() {
-  absl::MutexLock lock(&mu_);
-  closed_ = true;
 }
 
 }  // namespace hub

@@ -1,104 +1,143 @@
 #ifndef HUB_STREAM_SESSION_H_
 #define HUB_STREAM_SESSION_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "hub/dispatcher.h"
 #include "hub/hub_probe.h"
+#include "hub/settlement.h"
 #include "hub/types.h"
+#include "hub/work_queue.h"
 
 namespace hub {
 
-// What a stream needs of the engine: the subscription, claims, and the
-// settling of what it delivered.
-class StreamBackend {
+// Where a stream's deliveries go: the gRPC layer's writer. Called on the
+// dispatcher's threads; neither call may block.
+class StreamSink {
  public:
-  virtual ~StreamBackend() = default;
-  virtual absl::StatusOr<SubscriptionRecord> LoadSubscription(absl::string_view name) = 0;
-  virtual absl::StatusOr<std::vector<Delivery>> ClaimOrWait(const SubscriptionRecord& sub,
-                                                            int max_messages, int64_t max_bytes,
-                                                            absl::Duration ack_deadline,
-                                                            absl::Time deadline) = 0;
-  virtual absl::StatusOr<std::vector<AckResult>> Ack(const SubscriptionRecord& sub,
-                                                     const std::vector<std::string>& ack_ids) = 0;
-  virtual absl::Status ModifyDeadline(const SubscriptionRecord& sub,
-                                      const std::vector<std::string>& ack_ids, int seconds) = 0;
+  virtual ~StreamSink() = default;
+  // Sends messages leased to the stream. The session counts them unsent
+  // until the sink says Sent.
+  virtual void Send(std::vector<Delivery> deliveries, int64_t bytes) = 0;
+  // Delivery is over: UNAVAILABLE at shutdown, NOT_FOUND when the
+  // subscription was deleted, or the error of a failed claim.
+  virtual void End(absl::Status status) = 0;
+};
+
+// Bytes the streams of one hub have handed their writers and the writers
+// have not sent yet: a client that does not read holds them.
+class UnsentBytes {
+ public:
+  explicit UnsentBytes(int64_t limit) : limit_(limit) {}
+  int64_t Room() const { return std::max<int64_t>(0, limit_ - unsent_.load()); }
+  void Add(int64_t bytes) { unsent_ += bytes; }
+  void Sent(int64_t bytes) { unsent_ -= bytes; }
+
+ private:
+  const int64_t limit_;
+  std::atomic<int64_t> unsent_{0};
 };
 
 // How a stream claims.
 struct StreamLimits {
-  // Also how often the subscription's configuration is read again, so that
-  // UpdateSubscription reaches an open stream.
-  absl::Duration poll_interval = absl::Seconds(1);
   int max_claim_batch = 100;
   int64_t max_claim_bytes = 4 * 1024 * 1024;
+  // Responses a stream's writer may hold unsent: one being written and one
+  // queued, so a claim overlaps a write but a stuck write stops claims.
+  int max_unsent_responses = 2;
+  // Responses a stream may be sent with no word from its client since (an
+  // ack, a nack or a deadline change): a reading client speaks while it
+  // works through them. Before its first word, one.
+  int max_unheard_responses = 2;
 };
 
-// The engine side of one StreamingPull: flow control and the claim loop.
-// One thread calls Next, another Handle; Close may come from either.
-class StreamSession {
+// What a stream is given to work with.
+struct StreamParts {
+  Dispatcher& dispatcher;
+  Settlement& settlement;
+  WorkQueue& work;
+  HubProbe& probe;
+  UnsentBytes& unsent;
+};
+
+// The engine side of one StreamingPull: flow control, and the requests of
+// the client. Messages are claimed for it by the dispatcher, as long as it
+// has room: fewer than its outstanding limits held and not yet settled by
+// the client, and its writer keeping up. A client that stops reading gets
+// no new leases; what it holds expires and goes to others, not back to it.
+class StreamSession final : public Waiter {
  public:
-  StreamSession(StreamBackend& backend, HubProbe& probe, StreamLimits limits,
-                SubscriptionRecord sub, absl::Duration ack_deadline, int64_t max_messages,
-                int64_t max_bytes);
-  ~StreamSession();
+  StreamSession(StreamParts parts, StreamLimits limits, std::string subscription,
+                absl::Duration ack_deadline, int64_t max_messages, int64_t max_bytes);
+  ~StreamSession() override;
 
-  // Blocks until there are messages to send and room for them. An error
-  // ends the stream: UNAVAILABLE on shutdown or Close, NOT_FOUND when the
-  // subscription was deleted.
-  absl::StatusOr<std::vector<Delivery>> Next();
+  // Starts delivering into `sink`, which must outlive Close.
+  absl::Status Start(StreamSink* sink);
 
-  // Applies a client request once committed. Returns the ack results to
-  // report on the stream (exactly-once subscriptions only), or
-  // INVALID_ARGUMENT for a malformed request, which ends the stream.
-  absl::StatusOr<std::vector<AckResult>> Handle(const StreamRequest& request);
+  // Applies a client request on the engine's work queue once committed;
+  // `done` gets the ack results to report on the stream (exactly-once
+  // subscriptions only), or INVALID_ARGUMENT for a malformed request, which
+  // ends the stream.
+  using Handled = std::function<void(absl::StatusOr<std::vector<AckResult>>)>;
+  void Handle(StreamRequest request, Handled done);
 
-  void Close();
+  // The sink's writer sent a response of `bytes` deliveries (or dropped it).
+  void Sent(int64_t bytes);
+
+  // Stops delivery. After it returns no call of the sink starts; false when
+  // delivery had ended already (the sink's End was or is being called).
+  bool Close();
+
+  // Waiter, for the dispatcher.
+  Room Wants() override;
+  void Take(const SubscriptionRecord& sub, std::vector<Delivery> deliveries) override;
+  void End(absl::Status status) override;
 
  private:
   struct Held {
     int64_t bytes;
+    absl::Time delivered;
     absl::Time expires;
     absl::Time published;
+    bool expired;  // counted in the lease metric
   };
-  // What a claim may take now: messages and bytes.
-  struct Room {
-    int messages = 0;
-    int64_t bytes = 0;
-  };
-  // Waits up to a poll interval for room; nullopt when there is none yet.
-  absl::StatusOr<std::optional<Room>> WaitForRoom();
-  void Hold(const std::vector<Delivery>& deliveries);
+  absl::StatusOr<std::vector<AckResult>> Apply(const StreamRequest& request);
   void Release(absl::Span<const std::string> ack_ids);
   // Releases acked messages; those acked OK count toward end-to-end latency.
   void ReleaseAcked(absl::Span<const AckResult> results);
   void Extend(absl::Span<const std::string> ack_ids, int seconds);
-  bool HasRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The subscription as of the last refresh; changes made by
-  // UpdateSubscription reach an open stream within a poll interval.
-  absl::StatusOr<SubscriptionRecord> CurrentSubscription();
+  void CountExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the dispatcher when the stream had run out of room.
+  void RoomFreed();
 
-  StreamBackend& backend_;
-  HubProbe& probe_;
+  const StreamParts parts_;
   const StreamLimits limits_;
   const std::string name_;
   const absl::Duration ack_deadline_;
   const int64_t max_messages_;
   const int64_t max_bytes_;
+  StreamSink* sink_ = nullptr;
   absl::Mutex mu_;
-  SubscriptionRecord sub_ ABSL_GUARDED_BY(mu_);
-  absl::Time refreshed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Held> held_ ABSL_GUARDED_BY(mu_);
   int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int unsent_responses_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the client last acked, nacked or changed a deadline; whether a
+  // lease ran out unheard of since (see CountExpired).
+  absl::Time last_heard_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool silent_ ABSL_GUARDED_BY(mu_) = false;
+  int unheard_responses_ ABSL_GUARDED_BY(mu_) = 0;
+  // Wants found no room since the last claim for it.
+  bool starved_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_ = false;
 };
 
 }  // namespace hub

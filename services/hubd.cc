@@ -26,6 +26,7 @@
 #include "services/auth/access_control.h"
 #include "services/call_interceptor.h"
 #include "services/health_monitor.h"
+#include "services/listener.h"
 #include "services/publisher_service.h"
 #include "services/server_config.h"
 #include "services/service_probe.h"
@@ -108,14 +109,16 @@ void AddConnectionLimits(const ConnectionLimits& limits, grpc::ServerBuilder& bu
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
 }
 
+// The gRPC server, fed by `listener`.
 std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Security& security,
                                           const std::vector<grpc::Service*>& services,
-                                          ServiceProbe& probe) {
+                                          ServiceProbe& probe, Listener& listener) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config.listen, security.credentials, &port);
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      security.credentials);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   // Bounds on what one connection may make hubd hold before any handler
   // runs: open streams, and header bytes.
@@ -127,7 +130,7 @@ std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Secu
   interceptors.push_back(std::make_unique<CallInterceptorFactory>(probe));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (port == 0) return nullptr;
+  if (server != nullptr) listener.Start(std::move(acceptor));
   return server;
 }
 
@@ -140,9 +143,18 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   ServiceProbe service_probe(registry, kVersion);
   Hub engine(store, config.hub, probe);
   PublisherService publisher(engine, *security.access);
-  SubscriberService subscriber(engine, *security.access);
+  SubscriberService subscriber(engine, *security.access, config.max_streams_per_principal);
+  const int max_connections =
+      config.max_connections != 0 ? config.max_connections : DefaultMaxConnections(open_files);
+  absl::StatusOr<std::unique_ptr<Listener>> listener =
+      Listener::Bind(config.listen, max_connections, service_probe);
+  if (!listener.ok()) {
+    Log(LogLevel::kError, "listen_failed",
+        {{"address", config.listen}, {"error", std::string(listener.status().message())}});
+    return kExitListenFailed;
+  }
   std::unique_ptr<grpc::Server> server =
-      BuildServer(config, security, {&publisher, &subscriber}, service_probe);
+      BuildServer(config, security, {&publisher, &subscriber}, service_probe, **listener);
   if (server == nullptr) {
     Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
     return kExitListenFailed;
@@ -155,8 +167,11 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
                           service_probe.DatabaseUp(serving);
                         },
                         absl::Seconds(1));
+  // Ready: the database answers and the port takes connections.
+  Listener& port = **listener;
   OpsHttpServer ops(
-      registry, [&monitor] { return monitor.serving(); }, config.metrics_token);
+      registry, [&monitor, &port] { return monitor.serving() && port.accepting(); },
+      config.metrics_token);
   if (absl::Status s = ops.Start(config.metrics_listen); !s.ok()) {
     Log(LogLevel::kError, "listen_failed",
         {{"address", config.metrics_listen}, {"error", std::string(s.message())}});
@@ -167,11 +182,13 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
        {"metrics_listen", config.metrics_listen},
        {"version", kVersion},
        {"open_file_limit", absl::StrCat(open_files)},
+       {"max_connections", absl::StrCat(max_connections)},
        {"tls", !config.tls_enabled()          ? "off"
                : security.client_certificates ? "mutual"
                                               : "on"}});
   Log(LogLevel::kInfo, "stopping", {{"signal", signals.Wait()}});
   monitor.Stop();
+  port.Stop();
   engine.Shutdown();
   server->Shutdown(absl::ToChronoTime(absl::Now() + config.shutdown_grace));
   Log(LogLevel::kInfo, "stopped");
@@ -180,9 +197,9 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
 
 }  // namespace
 
-// Every connection holds a file descriptor, and one accept that fails for
-// want of one stops gRPC's listener for good: the soft limit goes up to the
-// hard one, and the start log says what it is.
+// Every connection holds a file descriptor: the soft limit goes up to the
+// hard one (the connection cap follows from it), and the start log says
+// what it is.
 int64_t RaiseOpenFileLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;

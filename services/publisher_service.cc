@@ -20,7 +20,7 @@ std::vector<auth::Need> Administer(const std::string& topic) {
 // Deleting a topic deletes its subscriptions: the caller must be allowed to
 // delete each of them. (One created between this look and the delete goes
 // with the topic unchecked; creating it needed subscribe on the topic.)
-grpc::Status PublisherService::MayDeleteSubscriptionsOf(const grpc::ServerContext& context,
+grpc::Status PublisherService::MayDeleteSubscriptionsOf(const grpc::ServerContextBase& context,
                                                         const std::string& topic) {
   if (!access_.enabled()) return grpc::Status::OK;
   const auto visible = access_.Visible(context, auth::Action::kAdmin);

@@ -26,7 +26,7 @@ class PublisherService final : public v1::Publisher::Service {
                        v1::PublishResponse* response) override;
 
  private:
-  grpc::Status MayDeleteSubscriptionsOf(const grpc::ServerContext& context,
+  grpc::Status MayDeleteSubscriptionsOf(const grpc::ServerContextBase& context,
                                         const std::string& topic);
 
   Hub& hub_;

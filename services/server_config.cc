@@ -35,8 +35,14 @@ ABSL_FLAG(std::string, tls_client_ca_file, "",
 ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
           "how often the TLS files are read again; changes apply to new "
           "connections");
+ABSL_FLAG(int, max_connections, 0,
+          "connections the gRPC port keeps open at once; more are closed at once and /readyz "
+          "says not ready meanwhile. 0: nine tenths of the open-file limit, less 64");
 ABSL_FLAG(int, max_streams_per_connection, 1000,
           "concurrent calls (streams) one connection may have open");
+ABSL_FLAG(int, max_streams_per_principal, 10000,
+          "StreamingPulls one principal (token, certificate, or everyone when there are no "
+          "credentials: 'anonymous') may have open; more are RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_metadata_bytes, 16 * 1024, "largest request metadata (headers) accepted");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
           "a connection that has not finished its HTTP/2 (and TLS) handshake this long after "
@@ -70,8 +76,16 @@ ABSL_FLAG(int, publish_committers, 2,
           "publish transactions that may run at once, for different topics (a "
           "topic's publishes share one transaction at a time)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
-          "longest an idle consumer waits before looking again without a "
+          "how often a subscription with waiting consumers is looked at again without a "
           "wake-up; bounds the redelivery delay of expired leases");
+ABSL_FLAG(int, claim_threads, 2,
+          "threads that claim messages for every waiting Pull and StreamingPull (each holds a "
+          "database connection while it claims)");
+ABSL_FLAG(int, stream_workers, 4,
+          "threads that apply the acks and deadline changes of StreamingPulls");
+ABSL_FLAG(int64_t, max_unsent_stream_bytes, 64 * 1024 * 1024,
+          "deliveries hubd holds for streams whose clients have not read them yet, all "
+          "streams together; past it no stream gets new messages until clients read");
 ABSL_FLAG(int64_t, max_outstanding_messages, 1000,
           "StreamingPull flow control default when the client sets none");
 ABSL_FLAG(int64_t, max_outstanding_bytes, 10 * 1024 * 1024,
@@ -135,6 +149,8 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   c.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  c.max_streams_per_principal = absl::GetFlag(FLAGS_max_streams_per_principal);
+  c.max_connections = absl::GetFlag(FLAGS_max_connections);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
   c.connections = ConnectionLimits{
@@ -165,6 +181,9 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.hub.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.hub.publish_committers = absl::GetFlag(FLAGS_publish_committers);
   c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  c.hub.claim_threads = absl::GetFlag(FLAGS_claim_threads);
+  c.hub.stream_workers = absl::GetFlag(FLAGS_stream_workers);
+  c.hub.max_unsent_stream_bytes = absl::GetFlag(FLAGS_max_unsent_stream_bytes);
   c.hub.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   c.hub.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   c.hub.default_max_outstanding_messages = absl::GetFlag(FLAGS_max_outstanding_messages);
@@ -187,6 +206,17 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   }
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (c.max_connections < 0) {
+    return absl::InvalidArgumentError("--max_connections must be 0 (automatic) or more");
+  }
+  if (c.max_streams_per_principal < 1 || c.hub.claim_threads < 1 || c.hub.stream_workers < 1) {
+    return absl::InvalidArgumentError(
+        "--max_streams_per_principal, --claim_threads and --stream_workers must be at least 1");
+  }
+  if (c.hub.max_unsent_stream_bytes < 4 * kMiB) {
+    return absl::InvalidArgumentError(
+        "--max_unsent_stream_bytes must be at least 4 MiB (one stream response)");
   }
   if (c.max_streams_per_connection < 1 || c.max_metadata_bytes < 1024) {
     return absl::InvalidArgumentError(

@@ -42,6 +42,9 @@ struct ServerConfig {
   auth::TlsFiles tls;
   bool tls_enabled() const { return !tls.cert_file.empty(); }
   int max_streams_per_connection;
+  int max_streams_per_principal;
+  // 0: DefaultMaxConnections of the open-file limit.
+  int max_connections;
   int max_metadata_bytes;
   ConnectionLimits connections;
   LogLevel log_level;

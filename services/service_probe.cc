@@ -30,7 +30,18 @@ ServiceProbe::ServiceProbe(prometheus::Registry& registry, absl::string_view ver
                        .Name("hub_database_up")
                        .Help("1 while the database answers the health probe, else 0")
                        .Register(registry)
-                       .Add({})) {
+                       .Add({})),
+      connections_(prometheus::BuildGauge()
+                       .Name("hub_grpc_connections")
+                       .Help("Connections open on the gRPC port")
+                       .Register(registry)
+                       .Add({})),
+      connections_refused_(prometheus::BuildCounter()
+                               .Name("hub_grpc_connections_refused_total")
+                               .Help("Connections closed at once: past --max_connections, or "
+                                     "with no file descriptor free")
+                               .Register(registry)
+                               .Add({})) {
   prometheus::BuildGauge()
       .Name("hub_build_info")
       .Help("Always 1; labels name the build")
@@ -47,5 +58,9 @@ void ServiceProbe::Call(absl::string_view method, grpc::StatusCode code,
 }
 
 void ServiceProbe::DatabaseUp(bool up) { database_up_.Set(up ? 1 : 0); }
+
+void ServiceProbe::Connections(int64_t open) { connections_.Set(static_cast<double>(open)); }
+
+void ServiceProbe::ConnectionRefused() { connections_refused_.Increment(); }
 
 }  // namespace hub::services

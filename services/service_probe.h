@@ -13,12 +13,13 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/listener.h"
 
 namespace hub::services {
 
 // The gRPC layer's metrics: calls by method and code, unary latency, the
-// database as readiness sees it, and the build.
-class ServiceProbe {
+// database as readiness sees it, connections, and the build.
+class ServiceProbe final : public ListenerProbe {
  public:
   ServiceProbe(prometheus::Registry& registry, absl::string_view version);
 
@@ -27,11 +28,15 @@ class ServiceProbe {
   // stream's lifetime is no latency).
   void Call(absl::string_view method, grpc::StatusCode code, std::optional<absl::Duration> took);
   void DatabaseUp(bool up);
+  void Connections(int64_t open) override;
+  void ConnectionRefused() override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge& database_up_;
+  prometheus::Gauge& connections_;
+  prometheus::Counter& connections_refused_;
 };
 
 }  // namespace hub::services

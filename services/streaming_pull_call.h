@@ -1,50 +1,78 @@
 #ifndef SERVICES_STREAMING_PULL_CALL_H_
 #define SERVICES_STREAMING_PULL_CALL_H_
 
-#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include <grpcpp/server_context.h>
-#include <grpcpp/support/sync_stream.h>
+#include <grpcpp/support/server_callback.h>
 
-#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "hub/hub.h"
 #include "hub/stream_session.h"
 #include "hub/v1/subscriber.grpc.pb.h"
+#include "services/auth/access_control.h"
+#include "services/stream_quota.h"
 
 namespace hub::services {
 
-// One StreamingPull call after its first request opened the session. The
-// sync API allows one reader and one writer at a time: the calling thread
-// writes deliveries, a second one reads acks. When delivery ends while the
-// client still sends (shutdown, deleted subscription, a failed write) the
-// call is cancelled, the only way to release the reader from a blocking
-// Read; the client then sees CANCELLED and reconnects.
-class StreamingPullCall {
+// One StreamingPull on gRPC's callback API: it holds no thread. Reads, and
+// the engine's work on each request, go one at a time (so a client's
+// requests apply in order and a flood of them waits on the one before);
+// deliveries and ack results are written in turn, one write in flight. The
+// call deletes itself when gRPC is done with it and the engine's last
+// answer came.
+class StreamingPullCall final
+    : public grpc::ServerBidiReactor<v1::StreamingPullRequest, v1::StreamingPullResponse>,
+      private StreamSink {
  public:
-  using Stream = grpc::ServerReaderWriter<v1::StreamingPullResponse, v1::StreamingPullRequest>;
+  StreamingPullCall(Hub& hub, const auth::AccessControl& access, StreamQuota& quota,
+                    grpc::CallbackServerContext* context);
 
-  StreamingPullCall(grpc::ServerContext& context, Stream& stream, StreamSession& session)
-      : context_(context), stream_(stream), session_(session) {}
-
-  // Applies `first` (which may carry acks too), then serves until either
-  // side ends; the call's status.
-  grpc::Status Run(const v1::StreamingPullRequest& first);
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
 
  private:
-  // Applies one request's acks and deadline changes, writing ack results on
-  // exactly-once subscriptions; false when the request ends the stream.
-  bool Handle(const v1::StreamingPullRequest& request);
-  // Writes deliveries until the session or the stream ends; the session's
-  // status (OK when the write failed).
-  absl::Status WriteDeliveries();
+  struct Outgoing {
+    v1::StreamingPullResponse response;
+    // Bytes of deliveries in it, for the session's accounting.
+    int64_t delivery_bytes;
+  };
+  ~StreamingPullCall() override = default;
 
-  grpc::ServerContext& context_;
-  Stream& stream_;
-  StreamSession& session_;
-  absl::Mutex write_mu_;
-  absl::Mutex status_mu_;
-  absl::Status reader_status_ ABSL_GUARDED_BY(status_mu_);
-  std::atomic<bool> reader_done_{false};
+  // The first request: who may read, then the session.
+  grpc::Status Open();
+  void Handled(absl::StatusOr<std::vector<AckResult>> results);
+  void Write(Outgoing outgoing);
+  // Ends the call once with `status`: delivery stops, and the status goes
+  // out after the write in flight.
+  void End(const grpc::Status& status);
+
+  // StreamSink, for the session.
+  void Send(std::vector<Delivery> deliveries, int64_t bytes) override;
+  void End(absl::Status status) override;
+
+  Hub& hub_;
+  const auth::AccessControl& access_;
+  StreamQuota& quota_;
+  grpc::CallbackServerContext* const context_;
+  v1::StreamingPullRequest request_;
+  std::unique_ptr<StreamSession> session_;
+  std::optional<StreamQuota::Slot> slot_;
+
+  absl::Mutex mu_;
+  std::deque<Outgoing> outbox_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> ending_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The engine works on a request; its answer still comes.
+  bool handling_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace hub::services

@@ -42,6 +42,51 @@ std::vector<auth::Need> TransactNeeds(const v1::TransactRequest& request) {
   return needs;
 }
 
+// One Pull on gRPC's callback API: while it waits for messages it holds no
+// thread; it deletes itself when gRPC is done with it.
+class PullCall final : public grpc::ServerUnaryReactor {
+ public:
+  PullCall(Hub& hub, const auth::AccessControl& access, grpc::CallbackServerContext* context,
+           const v1::PullRequest& request, v1::PullResponse* response)
+      : response_(response) {
+    if (grpc::Status s = access.Check(*context, Consume(request.subscription())); !s.ok()) {
+      Finish(s);
+      return;
+    }
+    absl::StatusOr<absl::Duration> max_wait = absl::ZeroDuration();
+    if (request.has_max_wait()) max_wait = DurationFromProto(request.max_wait(), "max_wait");
+    if (!max_wait.ok()) {
+      Finish(ToGrpcStatus(max_wait.status()));
+      return;
+    }
+    absl::StatusOr<std::unique_ptr<PendingPull>> pull =
+        hub.Pull(request.subscription(), request.max_messages(), *max_wait,
+                 [this](absl::StatusOr<std::vector<Delivery>> got) { Answer(std::move(got)); });
+    if (!pull.ok()) {
+      Finish(ToGrpcStatus(pull.status()));
+      return;
+    }
+    pending_ = *std::move(pull);
+    // The answer may come, and this call end, before Start returns.
+    if (absl::Status started = pending_->Start(); !started.ok()) Finish(ToGrpcStatus(started));
+  }
+
+  void OnCancel() override {
+    if (pending_ != nullptr && pending_->Cancel()) Finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Answer(absl::StatusOr<std::vector<Delivery>> got) {
+    Finish(Respond(got, [this](const std::vector<Delivery>& deliveries) {
+      for (const Delivery& d : deliveries) DeliveryToProto(d, response_->add_received_messages());
+    }));
+  }
+
+  v1::PullResponse* const response_;
+  std::unique_ptr<PendingPull> pending_;
+};
+
 }  // namespace
 
 grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
@@ -151,19 +196,10 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SubscriberService::Pull(grpc::ServerContext* context, const v1::PullRequest* request,
-                                     v1::PullResponse* response) {
-  return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
-    absl::StatusOr<absl::Duration> max_wait = absl::ZeroDuration();
-    if (request->has_max_wait()) max_wait = DurationFromProto(request->max_wait(), "max_wait");
-    if (!max_wait.ok()) return ToGrpcStatus(max_wait.status());
-    return Respond(hub_.Pull(request->subscription(), request->max_messages(), *max_wait),
-                   [&](const std::vector<Delivery>& deliveries) {
-                     for (const Delivery& d : deliveries) {
-                       DeliveryToProto(d, response->add_received_messages());
-                     }
-                   });
-  });
+grpc::ServerUnaryReactor* SubscriberService::Pull(grpc::CallbackServerContext* context,
+                                                  const v1::PullRequest* request,
+                                                  v1::PullResponse* response) {
+  return new PullCall(hub_, access_, context, *request, response);
 }
 
 grpc::Status SubscriberService::Acknowledge(grpc::ServerContext* context,
@@ -189,16 +225,9 @@ grpc::Status SubscriberService::ModifyAckDeadline(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SubscriberService::StreamingPull(grpc::ServerContext* context,
-                                              StreamingPullCall::Stream* stream) {
-  v1::StreamingPullRequest first;
-  if (!stream->Read(&first)) return grpc::Status::OK;
-  return access_.IfAllowed(*context, Consume(first.subscription()), [&] {
-    absl::StatusOr<std::unique_ptr<StreamSession>> session =
-        hub_.OpenStream(StreamSettingsFromProto(first));
-    if (!session.ok()) return ToGrpcStatus(session.status());
-    return StreamingPullCall(*context, *stream, **session).Run(first);
-  });
+grpc::ServerBidiReactor<v1::StreamingPullRequest, v1::StreamingPullResponse>*
+SubscriberService::StreamingPull(grpc::CallbackServerContext* context) {
+  return new StreamingPullCall(hub_, access_, streams_, context);
 }
 
 }  // namespace hub::services

@@ -4,13 +4,18 @@
 #include "hub/hub.h"
 #include "hub/v1/subscriber.grpc.pb.h"
 #include "services/auth/access_control.h"
+#include "services/stream_quota.h"
 
 namespace hub::services {
 
-// hub.v1.Subscriber over the engine. Translation only.
-class SubscriberService final : public v1::Subscriber::Service {
+// hub.v1.Subscriber over the engine. Translation only. Pull and
+// StreamingPull are on gRPC's callback API: a waiting call holds no thread.
+class SubscriberService final
+    : public v1::Subscriber::WithCallbackMethod_StreamingPull<
+          v1::Subscriber::WithCallbackMethod_Pull<v1::Subscriber::Service>> {
  public:
-  SubscriberService(Hub& hub, const auth::AccessControl& access) : hub_(hub), access_(access) {}
+  SubscriberService(Hub& hub, const auth::AccessControl& access, int max_streams_per_principal)
+      : hub_(hub), access_(access), streams_(max_streams_per_principal) {}
 
   grpc::Status CreateSubscription(grpc::ServerContext* context, const v1::Subscription* request,
                                   v1::Subscription* response) override;
@@ -35,11 +40,11 @@ class SubscriberService final : public v1::Subscriber::Service {
   grpc::Status DeleteSubscription(grpc::ServerContext* context,
                                   const v1::DeleteSubscriptionRequest* request,
                                   google::protobuf::Empty* response) override;
-  grpc::Status Pull(grpc::ServerContext* context, const v1::PullRequest* request,
-                    v1::PullResponse* response) override;
-  grpc::Status StreamingPull(grpc::ServerContext* context,
-                             grpc::ServerReaderWriter<v1::StreamingPullResponse,
-                                                      v1::StreamingPullRequest>* stream) override;
+  grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
+                                 const v1::PullRequest* request,
+                                 v1::PullResponse* response) override;
+  grpc::ServerBidiReactor<v1::StreamingPullRequest, v1::StreamingPullResponse>* StreamingPull(
+      grpc::CallbackServerContext* context) override;
   grpc::Status Acknowledge(grpc::ServerContext* context, const v1::AcknowledgeRequest* request,
                            v1::AcknowledgeResponse* response) override;
   grpc::Status ModifyAckDeadline(grpc::ServerContext* context,
@@ -49,6 +54,7 @@ class SubscriberService final : public v1::Subscriber::Service {
  private:
   Hub& hub_;
   const auth::AccessControl& access_;
+  StreamQuota streams_;
 };
 
 }  // namespace hub::services

@@ -29,7 +29,7 @@ std::string ResourceName(const Resource& r) {
 
 }  // namespace
 
-absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContext& context) const {
+absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBase& context) const {
   // A certificate, when presented, must verify even if a token comes too:
   // a forged or expired one is an attack, not a detail.
   std::optional<std::string> certified;
@@ -63,7 +63,7 @@ absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContext& 
   return std::string("anonymous");
 }
 
-grpc::Status AccessControl::Check(const grpc::ServerContext& context,
+grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
                                   const std::vector<Need>& needs) const {
   if (!enabled()) return grpc::Status::OK;
   absl::StatusOr<std::string> principal = Principal(context);
@@ -82,7 +82,7 @@ grpc::Status AccessControl::Check(const grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
-std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerContext& context,
+std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerContextBase& context,
                                                             Action action) const {
   if (!enabled() || !policy_) return [](const Resource&) { return true; };
   absl::StatusOr<std::string> principal = Principal(context);

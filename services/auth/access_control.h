@@ -37,15 +37,16 @@ class AccessControl {
   // does not verify; neither credential while one is required) or
   // PERMISSION_DENIED (the policy does not allow one of `needs`). Checked
   // before any work, so a refused call changes nothing.
-  grpc::Status Check(const grpc::ServerContext& context, const std::vector<Need>& needs) const;
-  grpc::Status Check(const grpc::ServerContext& context, Action action, Resource resource) const {
+  grpc::Status Check(const grpc::ServerContextBase& context, const std::vector<Need>& needs) const;
+  grpc::Status Check(const grpc::ServerContextBase& context, Action action,
+                     Resource resource) const {
     return Check(context, std::vector<Need>{{action, std::move(resource)}});
   }
 
   // Runs `call` when the caller has every one of `needs`; Check's refusal
   // otherwise. The one check of each RPC.
   template <typename Call>
-  grpc::Status IfAllowed(const grpc::ServerContext& context, const std::vector<Need>& needs,
+  grpc::Status IfAllowed(const grpc::ServerContextBase& context, const std::vector<Need>& needs,
                          Call call) const {
     if (grpc::Status s = Check(context, needs); !s.ok()) return s;
     return call();
@@ -55,16 +56,17 @@ class AccessControl {
   // each resource it would show or touch (deny rules name single
   // resources; a list is allowed as a whole). The principal is resolved
   // once. Everything is visible without a policy.
-  std::function<bool(const Resource&)> Visible(const grpc::ServerContext& context,
+  std::function<bool(const Resource&)> Visible(const grpc::ServerContextBase& context,
                                                Action action) const;
+
+  // Who the caller is: "anonymous" when no credential is configured.
+  absl::StatusOr<std::string> Principal(const grpc::ServerContextBase& context) const;
 
   bool enabled() const {
     return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;
   }
 
  private:
-  absl::StatusOr<std::string> Principal(const grpc::ServerContext& context) const;
-
   const std::optional<TokenStore> tokens_;
   const std::optional<Policy> policy_;
   const std::shared_ptr<ClientCertificates> certificates_;

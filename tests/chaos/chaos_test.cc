@@ -39,6 +39,7 @@ namespace {
 using ::hub::testing::ChildProcess;
 using ::hub::testing::HubProcess;
 using ::hub::testing::PostgresServer;
+using ::hub::testing::RssMiB;
 
 absl::Duration FaultDuration() {
   absl::Duration d = absl::Seconds(20);
@@ -54,19 +55,6 @@ unsigned Seed() {
     if (!absl::SimpleAtoi(text, &seed)) seed = 1;
   }
   return seed;
-}
-
-// The resident set of a process, in MiB.
-double RssMiB(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  for (std::string line; std::getline(status, line);) {
-    if (!absl::StartsWith(line, "VmRSS:")) continue;
-    int64_t kib = 0;
-    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib)) {
-      return kib / 1024.0;
-    }
-  }
-  return 0;
 }
 
 class ChaosTest : public ::testing::Test {

@@ -1,14 +1,21 @@
 // Connection bounds (docs/security.md, "Connections"): sockets that never
 // finish the HTTP/2 handshake, and connections with no call, are closed, so
-// that they cannot hold hubd's file descriptors.
+// that they cannot hold hubd's file descriptors; past the cap or the
+// open-file limit the port sheds connections and is not ready, and serves
+// again once they go. With HUB_SERVING_SCALE=full at the scale of issue 20.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/test_env.h"
@@ -22,7 +29,10 @@ int Connect(int port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
   return fd;
 }
 
@@ -38,6 +48,14 @@ bool ClosedWithin(int fd, absl::Duration limit) {
     }
   }
   return false;
+}
+
+// A metric's value on /metrics (0 when absent).
+double Metric(const HubProcess& hubd, const std::string& name) {
+  const std::string text = HttpGet(hubd.metrics_port(), "/metrics");
+  const size_t at = text.find(absl::StrCat("\n", name, " "));
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + name.size() + 2));
 }
 
 int PortOf(const HubProcess& hubd) {
@@ -82,6 +100,109 @@ TEST(ConnectionLimitsTest, ConnectionsWithNoCallAreClosedWhenIdle) {
   EXPECT_NE(channel->GetState(false), GRPC_CHANNEL_READY);
   EXPECT_LT(absl::Now() - start, absl::Seconds(15)) << absl::Now() - start;
   EXPECT_TRUE(CreateTopic(*publisher, "billing").ok());
+}
+
+bool FullScale() {
+  const char* scale = std::getenv("HUB_SERVING_SCALE");
+  return scale != nullptr && std::string(scale) == "full";
+}
+
+// Waits until /readyz says `body`.
+bool ReadyzSays(const HubProcess& hubd, const std::string& body, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (absl::Now() < deadline) {
+    if (HttpGet(hubd.metrics_port(), "/readyz") == body) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
+// One call on a fresh connection, with `limit` to succeed.
+grpc::Status CallWithin(const HubProcess& hubd, absl::Duration limit) {
+  auto publisher = v1::Publisher::NewStub(hubd.Channel());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + limit));
+  v1::ListTopicsRequest request;
+  v1::ListTopicsResponse response;
+  return publisher->ListTopics(&context, request, &response);
+}
+
+// Opens up to `count` sockets to hubd that send nothing.
+std::vector<int> SilentSockets(const HubProcess& hubd, int count) {
+  std::vector<int> fds;
+  for (int i = 0; i < count; ++i) {
+    const int fd = Connect(PortOf(hubd));
+    if (fd < 0) break;
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+// Issue 20, finding 1: silent sockets past hubd's open-file limit stopped
+// gRPC's listener for good. With the default cap (below the limit) hubd
+// closes what is past it, says it is not ready meanwhile, and serves again
+// as soon as they close.
+TEST(ConnectionLimitsTest, SilentSocketsPastTheDefaultCapAreShedAndThePortRecovers) {
+  const int limit = FullScale() ? 16384 : 1024;
+  const int sockets = FullScale() ? 19000 : 1200;
+  HubProcess hubd(SharedPostgres().CreateDatabase(), {"--handshake_timeout=120s"});
+  hubd.LimitOpenFiles(limit);
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  std::vector<int> fds = SilentSockets(hubd, sockets);
+  EXPECT_TRUE(ReadyzSays(hubd, "not ready\n", absl::Seconds(10)));
+  const double refused = Metric(hubd, "hub_grpc_connections_refused_total");
+  EXPECT_GT(refused, 0);
+  for (int fd : fds) close(fd);
+  const absl::Time closed = absl::Now();
+  const grpc::Status call = CallWithin(hubd, absl::Seconds(1));
+  std::printf(
+      "%zu silent sockets, open-file limit %d: %.0f refused; a call %s %s after they "
+      "closed\n",
+      fds.size(), limit, refused, call.ok() ? "succeeded" : "failed",
+      absl::FormatDuration(absl::Now() - closed).c_str());
+  EXPECT_TRUE(call.ok()) << call.error_message();
+  EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
+}
+
+// With a cap above the open-file limit, accept itself fails for want of a
+// descriptor; hubd resets what it cannot take, and its port comes back.
+TEST(ConnectionLimitsTest, AcceptOutOfFileDescriptorsRecovers) {
+  HubProcess hubd(SharedPostgres().CreateDatabase(),
+                  {"--handshake_timeout=120s", "--max_connections=100000"});
+  hubd.LimitOpenFiles(1024);
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  std::vector<int> fds = SilentSockets(hubd, 1200);
+  absl::SleepFor(absl::Seconds(2));
+  for (int fd : fds) close(fd);
+  const absl::Time closed = absl::Now();
+  const grpc::Status call = CallWithin(hubd, absl::Seconds(1));
+  EXPECT_TRUE(call.ok()) << call.error_message() << " after "
+                         << absl::FormatDuration(absl::Now() - closed);
+  EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
+  EXPECT_GT(Metric(hubd, "hub_grpc_connections_refused_total"), 0);
+}
+
+// Connections past --max_connections are closed at once, and the port is
+// not ready until there is room.
+TEST(ConnectionLimitsTest, ConnectionsPastTheCapAreClosedAtOnce) {
+  HubProcess hubd(SharedPostgres().CreateDatabase(),
+                  {"--handshake_timeout=120s", "--max_connections=50"});
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  // The harness's readiness check used a connection; wait for it to go.
+  ASSERT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(5)));
+  std::vector<int> fds;
+  for (int i = 0; i < 80; ++i) fds.push_back(Connect(PortOf(hubd)));
+  int closed = 0;
+  for (int fd : fds) closed += ClosedWithin(fd, absl::Milliseconds(100));
+  // The harness's own channel may hold one of the 50.
+  EXPECT_GE(closed, 30);
+  EXPECT_LE(closed, 31);
+  EXPECT_TRUE(ReadyzSays(hubd, "not ready\n", absl::Seconds(2)));
+  EXPECT_FALSE(CallWithin(hubd, absl::Seconds(1)).ok());
+  for (int fd : fds) close(fd);
+  EXPECT_TRUE(CallWithin(hubd, absl::Seconds(1)).ok());
+  EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
+  EXPECT_GE(Metric(hubd, "hub_grpc_connections_refused_total"), 30);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,7 +26,9 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace hub::testing {
@@ -165,6 +168,11 @@ void HubProcess::Start() {
     dup2(log, 1);
     dup2(log, 2);
     setenv("HUB_DATABASE_URL", database_url_.c_str(), 1);
+    if (open_file_limit_ > 0) {
+      const rlimit limit{static_cast<rlim_t>(open_file_limit_),
+                         static_cast<rlim_t>(open_file_limit_)};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -216,6 +224,27 @@ absl::StatusOr<absl::Duration> HubProcess::Terminate(absl::Duration limit) {
   }
   Kill();
   return absl::DeadlineExceededError("hubd did not exit after SIGTERM");
+}
+
+int ThreadCount(pid_t pid) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"))) {
+    ++n;
+  }
+  return n;
+}
+
+double RssMiB(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (!absl::StartsWith(line, "VmRSS:")) continue;
+    int64_t kib = 0;
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib)) {
+      return kib / 1024.0;
+    }
+  }
+  return 0;
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
@@ -353,6 +382,10 @@ std::string HttpGet(int port, const std::string& path) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
+  // A server that does not answer (one out of file descriptors) is an
+  // empty answer after a while, not a test that hangs.
+  const timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
     return "";

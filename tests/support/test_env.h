@@ -83,6 +83,8 @@ class HubProcess {
     credentials_ = std::move(credentials);
   }
   std::string log_path() const { return log_path_; }
+  // hubd starts with this open-file limit (soft and hard); 0: inherited.
+  void LimitOpenFiles(int limit) { open_file_limit_ = limit; }
 
  private:
   std::string database_url_;
@@ -92,6 +94,7 @@ class HubProcess {
   std::string log_path_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   pid_t pid_ = -1;
+  int open_file_limit_ = 0;
 };
 
 // A helper program run as its own process (so it can be SIGSTOPped or
@@ -133,13 +136,18 @@ struct CommandResult {
 // Runs `command` with /bin/sh and waits for it; stdout and stderr apart.
 CommandResult RunCommand(const std::string& command);
 
-// GET http://127.0.0.1:port/path; the body, or an empty string.
+// GET http://127.0.0.1:port/path; the body, or an empty string (also when
+// no answer came within 5 s).
 std::string HttpGet(int port, const std::string& path);
 
 // A channel to `address` with no receive size limit; plaintext unless
 // `credentials` are given.
 std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+// Of a running process: its threads, and its resident set in MiB.
+int ThreadCount(pid_t pid);
+double RssMiB(pid_t pid);
 
 // Runs a SQL query against `url` and returns the first column of the first
 // row as text (empty when there is none).
