@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -129,6 +130,11 @@ grpc::Status CallWithin(const HubProcess& hubd, absl::Duration limit) {
 
 // Opens up to `count` sockets to hubd that send nothing.
 std::vector<int> SilentSockets(const HubProcess& hubd, int count) {
+  // This process needs a descriptor for each of them too.
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
   std::vector<int> fds;
   for (int i = 0; i < count; ++i) {
     const int fd = Connect(PortOf(hubd));
