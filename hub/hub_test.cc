@@ -122,7 +122,8 @@ class FakeStore final : public Store {
     for (auto& [id, row] : s->rows) {
       if (!row.valid) due.push_back(row);
     }
-    std::vector<Delivery> out = Apply(*s, PlanRedelivery(sub, due, max_messages, ack_deadline));
+    std::vector<Delivery> out =
+        Apply(*s, PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline));
     const std::vector<Message>& messages = TopicById(sub.topic_id).messages;
     std::vector<ScannedMessage> scan;
     for (int64_t p = s->cursor; p <= static_cast<int64_t>(messages.size()); ++p) {

@@ -163,14 +163,21 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
 }
 
 ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
-                         absl::Duration ack_deadline) {
+                         int64_t max_bytes, absl::Duration ack_deadline) {
   ClaimPlan plan;
+  int64_t bytes = 0;
   for (const LeaseRow& row : due) {
+    // By count alone, a claim's response could carry a hundred rows of
+    // large messages: past what one stream response and a client's receive
+    // limit hold.
+    if (bytes > 0 && bytes + row.bytes > max_bytes) break;
+    const size_t leased = plan.leased.size();
     if (!row.ordering_key.empty()) {
       PlanKeyedRedelivery(sub, row, room, ack_deadline, plan);
     } else {
       PlanBatchRedelivery(sub, row, room, ack_deadline, plan);
     }
+    if (plan.leased.size() > leased) bytes += row.bytes;
   }
   return plan;
 }

@@ -36,6 +36,8 @@ struct LeaseRow {
   std::string last_end = kEndLeaseExpired;
   // The current delivery's lease has not run out (read when settling).
   bool valid = false;
+  // Data bytes of the pending messages (read when redelivering).
+  int64_t bytes = 0;
 };
 
 // A row's whole new state. Durations count from the statement's now().
@@ -119,12 +121,14 @@ struct ClaimPlan {
 };
 
 // Redelivery of rows that are due (their lease ran out or was nacked), at
-// most `room` messages: a row out of attempts goes to the dead-letter topic
-// (a keyed row loses its head only, and its next message becomes the head),
-// a row that fits goes out whole under its next generation, a larger one is
-// split (its first `room` positions go out under a new row).
+// most `room` messages and, but for the first row, `max_bytes` of data: a
+// row out of attempts goes to the dead-letter topic (a keyed row loses its
+// head only, and its next message becomes the head), a row that fits goes
+// out whole under its next generation, a larger one is split (its first
+// `room` positions go out under a new row). Rows past the byte budget stay
+// due for the next claim.
 ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
-                         absl::Duration ack_deadline);
+                         int64_t max_bytes, absl::Duration ack_deadline);
 
 // Nacks: only the current delivery of a row may end it early (an older one
 // would take the message from its new holder). A whole row, or a keyed row's

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "hub/filter.h"
+#include "hub/validation.h"
 
 namespace hub {
 namespace {
@@ -140,7 +141,7 @@ TEST(PlanSettleTest, RefusedIdsWriteNothing) {
 TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
   SubscriptionRecord sub = Sub();
   sub.config.retry_policy = {absl::Seconds(1), absl::Seconds(60)};
-  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 1, 1)}, 5, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 1, 1)}, 5, kMiB, absl::Seconds(30));
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   const LeaseRewrite& r = plan.changes.rewrites[0];
   EXPECT_EQ(r.attempt, 2);
@@ -154,8 +155,8 @@ TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
 }
 
 TEST(PlanRedeliveryTest, ARowLargerThanTheRoomIsSplit) {
-  const ClaimPlan plan =
-      PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2,
+                                        kMiB, absl::Seconds(30));
   ASSERT_EQ(plan.changes.set_pending.size(), 1u);
   EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{12}));
   ASSERT_EQ(plan.changes.inserts.size(), 1u);
@@ -172,20 +173,20 @@ TEST(PlanRedeliveryTest, RowsOutOfAttemptsGoToTheDeadLetterTopic) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(), 3);
   LeaseRow row = Row(1, {10, 11}, 3, 3);
   row.last_end = kEndNacked;
-  const ClaimPlan plan = PlanRedelivery(sub, {row}, 5, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(sub, {row}, 5, kMiB, absl::Seconds(30));
   ASSERT_EQ(plan.changes.dead_letters.size(), 2u);
   EXPECT_EQ(plan.changes.dead_letters[0].attempts, 3);
   EXPECT_EQ(plan.changes.dead_letters[0].reason, "nack");
   EXPECT_EQ(plan.changes.deletes, (vector<int64_t>{1}));
   EXPECT_TRUE(plan.leased.empty());
   // Without a dead-letter topic attempts never run out.
-  EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, absl::Seconds(30)).leased.size(), 2u);
+  EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, kMiB, absl::Seconds(30)).leased.size(), 2u);
 }
 
 TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
   const ClaimPlan plan =
-      PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5, absl::Seconds(30));
+      PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5, kMiB, absl::Seconds(30));
   ASSERT_EQ(plan.changes.dead_letters.size(), 1u);
   EXPECT_EQ(plan.changes.dead_letters[0].position, 10);
   ASSERT_EQ(plan.leased.size(), 1u);
@@ -198,12 +199,26 @@ TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
 
 TEST(PlanRedeliveryTest, AKeyWithoutRoomKeepsItsNewHeadUndelivered) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
-  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, absl::Seconds(30));
+  const ClaimPlan plan =
+      PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, kMiB, absl::Seconds(30));
   EXPECT_TRUE(plan.leased.empty());
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   EXPECT_EQ(plan.changes.rewrites[0].attempt, 0);
   EXPECT_EQ(plan.changes.rewrites[0].due, absl::ZeroDuration());
   EXPECT_EQ(plan.changes.dead_letters.size(), 1u);
+}
+
+TEST(PlanRedeliveryTest, RowsPastTheByteBudgetStayDueButTheFirstAlwaysGoes) {
+  vector<LeaseRow> due = {Row(1, {10, 11, 12, 13}, 1, 1), Row(2, {20, 21, 22, 23}, 1, 1),
+                          Row(3, {30}, 1, 1)};
+  for (LeaseRow& row : due) row.bytes = 3 * kMiB;
+  const ClaimPlan plan = PlanRedelivery(Sub(), due, 100, 4 * kMiB, absl::Seconds(30));
+  ASSERT_EQ(plan.leased.size(), 4u);  // row 1 alone: row 2 would pass 4 MiB
+  EXPECT_EQ(plan.leased.front().position, 10);
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].lease_id, 1);
+  // One row larger than the budget still goes: it is what is due.
+  EXPECT_EQ(PlanRedelivery(Sub(), due, 100, kMiB, absl::Seconds(30)).leased.size(), 4u);
 }
 
 TEST(PlanNackTest, OnlyTheCurrentDeliveryNacksAndTheNackedPartMoves) {

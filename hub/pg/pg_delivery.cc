@@ -1,6 +1,8 @@
 // PgStore's claims: new messages and due redeliveries leased to a consumer.
 // docs/design.md explains the lease rows and their invariants; the decisions
 // are the rules of hub/lease_rules.h.
+#include <map>
+
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -66,7 +68,7 @@ void PgStore::FoundDue(int64_t subscription_id, bool due) {
 }
 
 void PgStore::ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
-                       absl::Duration ack_deadline, std::vector<Delivery>& out) {
+                       int64_t max_bytes, absl::Duration ack_deadline, std::vector<Delivery>& out) {
   bool due;
   {
     pqxx::nontransaction check(conn);
@@ -74,7 +76,9 @@ void PgStore::ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, in
   }
   FoundDue(sub.id, due);
   if (!due) return;
-  for (Delivery& d : ClaimAvailable(conn, sub, room, ack_deadline)) out.push_back(std::move(d));
+  for (Delivery& d : ClaimAvailable(conn, sub, room, max_bytes, ack_deadline)) {
+    out.push_back(std::move(d));
+  }
 }
 
 absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& sub,
@@ -89,16 +93,18 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
     // found none, claims that find new messages skip it for a moment.
     const bool redelivers = !AtMostOnce(sub);
     const bool looked = redelivers && ShouldLookForDue(sub.id);
-    if (looked) ClaimDue(conn, sub, max_messages, ack_deadline, deliveries);
+    if (looked) ClaimDue(conn, sub, max_messages, max_bytes, ack_deadline, deliveries);
     const int room = max_messages - static_cast<int>(deliveries.size());
-    if (room <= 0) return absl::OkStatus();
+    int64_t bytes_left = max_bytes;
+    for (const Delivery& d : deliveries) bytes_left -= static_cast<int64_t>(d.message.data.size());
+    if (room <= 0 || (!deliveries.empty() && bytes_left <= 0)) return absl::OkStatus();
 
     bool exists = true;
     if (IsPlain(sub)) {
       pqxx::nontransaction tx(conn);
       for (const auto& row :
            Exec(tx, sql::kClaimNew, sub.id, sub.topic_id, room, Millis(ack_deadline),
-                Millis(RetryBackoff(sub.config.retry_policy, 1)), max_bytes)) {
+                Millis(RetryBackoff(sub.config.retry_policy, 1)), bytes_left)) {
         const int64_t lease_id = row[0].as<int64_t>();
         auto [position, message] = MessageFromRow(row, 1);
         deliveries.push_back(
@@ -108,12 +114,12 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
     } else if (deliveries.empty()) {
       // A claim that redelivered returns what it has: a checked claim may
       // scan up to kMaxScans times.
-      CheckedClaim checked = ClaimNewChecked(conn, sub, room, max_bytes, ack_deadline);
+      CheckedClaim checked = ClaimNewChecked(conn, sub, room, bytes_left, ack_deadline);
       exists = checked.subscription_exists;
       for (Delivery& d : checked.deliveries) deliveries.push_back(std::move(d));
     }
     if (redelivers && !looked && deliveries.empty()) {
-      ClaimDue(conn, sub, max_messages, ack_deadline, deliveries);
+      ClaimDue(conn, sub, max_messages, max_bytes, ack_deadline, deliveries);
     }
     if (!exists && deliveries.empty()) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " was deleted"));
@@ -127,13 +133,22 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
 }
 
 std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
-                                              int max_messages, absl::Duration ack_deadline) {
+                                              int max_messages, int64_t max_bytes,
+                                              absl::Duration ack_deadline) {
   pqxx::work tx(conn);
   std::vector<LeaseRow> due;
+  std::vector<int64_t> ids;
   for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, kAvailableLeaseRows)) {
     due.push_back(LeaseFromRow(row));
+    ids.push_back(due.back().lease_id);
   }
-  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, ack_deadline);
+  if (due.empty()) return {};
+  std::map<int64_t, int64_t> bytes;
+  for (const auto& row : Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id)) {
+    bytes[row[0].as<int64_t>()] = row[1].as<int64_t>();
+  }
+  for (LeaseRow& row : due) row.bytes = bytes[row.lease_id];
+  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline);
   // Messages out of attempts wait for a dead-letter topic that was deleted
   // (they are redelivered meanwhile) rather than being dropped. Looked up
   // only when the plan has letters to send.
@@ -141,7 +156,7 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
       Exec(tx, sql::kTopicExists, sub.config.dead_letter_policy.topic).empty()) {
     SubscriptionRecord without = sub;
     without.config.dead_letter_policy = DeadLetterPolicy{};
-    plan = PlanRedelivery(without, due, max_messages, ack_deadline);
+    plan = PlanRedelivery(without, due, max_messages, max_bytes, ack_deadline);
   }
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.changes);
   // A topic deleted since the look above: roll back; the next claim plans

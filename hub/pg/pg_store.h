@@ -129,11 +129,13 @@ class PgStore final : public Store {
   // and what a look found.
   bool ShouldLookForDue(int64_t subscription_id);
   void FoundDue(int64_t subscription_id, bool due);
-  // Looks for due lease rows and claims them into `out` (at most `room`).
-  void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
+  // Looks for due lease rows and claims them into `out` (at most `room`
+  // messages and, but for the first row, `max_bytes` of data).
+  void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room, int64_t max_bytes,
                 absl::Duration ack_deadline, std::vector<Delivery>& out);
   std::vector<Delivery> ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
-                                       int max_messages, absl::Duration ack_deadline);
+                                       int max_messages, int64_t max_bytes,
+                                       absl::Duration ack_deadline);
   // New messages of a subscription with a filter, ordering or at-most-once:
   // up to kMaxScans scans, each decided by PlanNewClaim.
   struct CheckedClaim {

@@ -118,6 +118,14 @@ WHERE subscription_id = $1 AND available_at <= now()
 ORDER BY available_at LIMIT $2
 FOR UPDATE SKIP LOCKED)sql"};
 
+// The data bytes of each due row's pending messages ($1 lease ids, $2 the
+// topic), so that a redelivery claim keeps to its byte budget.
+inline constexpr Statement kDueRowBytes{"due_row_bytes", R"sql(
+SELECT l.lease_id, COALESCE(sum(octet_length(m.data)), 0)::bigint
+FROM leases l JOIN messages m ON m.topic_id = $2 AND m.position = ANY (l.pending)
+WHERE l.lease_id = ANY ($1::bigint[])
+GROUP BY l.lease_id)sql"};
+
 // Lease rows named by ack ids, locked for settling them; the last column
 // says whether the current delivery's lease still runs.
 inline constexpr Statement kLockLeases{"lock_leases", R"sql(
@@ -197,9 +205,10 @@ ORDER BY position LIMIT $3)sql"};
 // for all of them and advances the cursor past them. By invariant P the rows
 // read are a contiguous run from the cursor, so the cursor never passes an
 // unread message (invariant C). $3 max messages, $4 ack deadline, $5 the
-// first retry backoff (ms), $6 a byte budget for the data (the first
-// message is always taken). The rule of PlanNewClaim for the plain case, in
-// SQL because this is the hot path: one round trip for the whole claim.
+// first retry backoff (ms), $6 a byte budget for the data: messages while
+// their running total stays within it, the first always (its running total
+// is its own size). The rule of PlanNewClaim for the plain case, in SQL
+// because this is the hot path: one round trip for the whole claim.
 inline constexpr Statement kClaimNew{"claim_new", R"sql(
 WITH c AS (
   SELECT next_position FROM subscription_cursors
@@ -211,7 +220,7 @@ m AS (
           WHERE topic_id = $2 AND publish_time < now() + interval '1 hour'
             AND position >= (SELECT next_position FROM c)
           ORDER BY position LIMIT $3::int) AS first_n) AS sized
-  WHERE upto - octet_length(data) < $6::bigint),
+  WHERE upto <= $6::bigint OR upto = octet_length(data)),
 l AS (
   INSERT INTO leases (subscription_id, pending, attempt, generation,
                       expires_at, available_at)
@@ -380,6 +389,7 @@ inline constexpr const Statement* kPrepared[] = {
     &kPublish,
     &kHasAvailableLeases,
     &kLockAvailableLeases,
+    &kDueRowBytes,
     &kLockLeases,
     &kRewriteLease,
     &kInsertLease,

@@ -159,14 +159,21 @@ TEST(ConnectionLimitsTest, SilentSocketsPastTheDefaultCapAreShedAndThePortRecove
   const double refused = Metric(hubd, "hub_grpc_connections_refused_total");
   EXPECT_GT(refused, 0);
   for (int fd : fds) close(fd);
+  // gRPC closes its side of each socket as it sees the end of it: at the
+  // full scale (14,681 connections on two cores) that takes longer than a
+  // second, and a connection that comes first meets the cap.
   const absl::Time closed = absl::Now();
-  const grpc::Status call = CallWithin(hubd, absl::Seconds(1));
+  grpc::Status call = CallWithin(hubd, absl::Seconds(1));
+  while (!call.ok() && absl::Now() - closed < absl::Seconds(30)) {
+    call = CallWithin(hubd, absl::Seconds(1));
+  }
+  const absl::Duration recovered = absl::Now() - closed;
   std::printf(
-      "%zu silent sockets, open-file limit %d: %.0f refused; a call %s %s after they "
-      "closed\n",
-      fds.size(), limit, refused, call.ok() ? "succeeded" : "failed",
-      absl::FormatDuration(absl::Now() - closed).c_str());
+      "%zu silent sockets, open-file limit %d: %.0f refused; a call succeeded %s after "
+      "they closed\n",
+      fds.size(), limit, refused, absl::FormatDuration(recovered).c_str());
   EXPECT_TRUE(call.ok()) << call.error_message();
+  EXPECT_LT(recovered, FullScale() ? absl::Seconds(10) : absl::Seconds(1));
   EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
 }
 
