@@ -14,7 +14,7 @@ namespace hub::client {
 
 // Topics and subscriptions, one-off pulls and acks, and subscription
 // statistics: the calls of tools (hubctl) and of services that set up their
-// own resources. Resources are the API's messages (API.md).
+// own resources. Resources are the API's messages (docs/api.md).
 class AdminClient {
  public:
   explicit AdminClient(Connection connection) : connection_(std::move(connection)) {}

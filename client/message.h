@@ -8,7 +8,7 @@
 
 namespace hub::client {
 
-// A message as published and as received. Limits are API.md's: data may be
+// A message as published and as received. Limits are docs/api.md's: data may be
 // empty only when attributes are not; at most 100 attributes.
 struct Message {
   std::string data;

@@ -34,7 +34,7 @@ class Publisher {
   Publisher& operator=(Publisher&&) noexcept;
 
   // The result: the message id once committed, or why not. Errors: those of
-  // the hub (API.md), RESOURCE_EXHAUSTED when flow control is full and set to
+  // the hub (docs/api.md), RESOURCE_EXHAUSTED when flow control is full and set to
   // reject, FAILED_PRECONDITION when the message's ordering key is paused
   // after a failure.
   std::future<absl::StatusOr<PublishAck>> Publish(Message message);

@@ -35,7 +35,7 @@ class AckHandler {
   std::future<absl::Status> Ack() &&;
   // Redelivery after the subscription's retry backoff.
   void Nack() &&;
-  // Ends delivery at once: to the dead-letter topic, or dropped (API.md).
+  // Ends delivery at once: to the dead-letter topic, or dropped (docs/api.md).
   absl::Status Reject(const std::string& reason) &&;
 
   const std::string& ack_id() const { return ack_id_; }

@@ -83,9 +83,13 @@ absl::Status OpsHttpServer::Start(const std::string& listen) {
   std::vector<std::string> options = {"listening_ports", listen, "num_threads", "2"};
   try {
     server_ = std::make_unique<CivetServer>(options);
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
+    // civetweb says only "null context"; its log has the reason, which is
+    // nearly always a port in use.
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", listen, " for metrics: ", e.what()));
+        absl::StrCat("cannot listen on ", listen,
+                     " for metrics: the port is in use or the address is not this host's "
+                     "(another hubd? `ss -ltnp` names the process that holds it)"));
   }
   server_->addHandler("/metrics", metrics_.get());
   server_->addHandler("/healthz", healthz_.get());

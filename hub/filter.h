@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "hub/types.h"
 
-// The attribute filter language of API.md:
+// The attribute filter language of docs/api.md:
 //
 //   expr      := term ("OR" term)*
 //   term      := factor ("AND" factor)*

@@ -689,7 +689,8 @@ TEST_F(HubTest, AStreamThatNeverSpeaksGetsOneResponse) {
   StreamRequest ack;
   ack.ack_ids = {mute->sink.WaitFor(0, absl::ZeroDuration())[0].ack_id};
   ASSERT_TRUE(mute->Handle(ack).ok());
-  // Once it speaks, two responses may be out before it speaks again.
+  // Once it spoke it gets what its writer takes: here two unsent responses,
+  // as this writer has not sent them.
   EXPECT_EQ(mute->sink.WaitFor(15).size(), 15u);
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(mute->sink.responses(), 3);

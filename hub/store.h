@@ -77,7 +77,7 @@ class Store {
                                                                             absl::string_view after,
                                                                             int limit) = 0;
   virtual absl::Status DeleteSubscription(absl::string_view name) = 0;
-  // Stores the mutable fields (API.md, UpdateSubscription).
+  // Stores the mutable fields (docs/api.md, UpdateSubscription).
   virtual absl::Status UpdateSubscription(const SubscriptionConfig& sub) = 0;
 
   // Stores every item's messages in one transaction. A non-OK return means
@@ -95,7 +95,7 @@ class Store {
   // subscriptions in one statement. Idempotent; no per-id outcome.
   virtual absl::Status Acknowledge(absl::Span<const AckRef> acks) = 0;
   // Acks or rejects deliveries with a checked outcome per id, in order (the
-  // exactly-once rules of API.md; ordered subscriptions release the next
+  // exactly-once rules of docs/api.md; ordered subscriptions release the next
   // message of a key). Rejected messages go to the dead-letter topic with
   // `reason` in the same transaction.
   virtual absl::StatusOr<std::vector<AckStatus>> Settle(const SubscriptionRecord& sub,

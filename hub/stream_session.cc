@@ -64,10 +64,11 @@ Room StreamSession::Wants() {
   const int64_t bytes =
       std::min({max_bytes_ - held_bytes_, limits_.max_claim_bytes, parts_.unsent.Room()});
   // Until its client first speaks a stream gets one response: a client that
-  // never reads costs the messages of one response, not of its window.
-  const int unheard_limit = last_heard_ == absl::InfinitePast() ? 1 : limits_.max_unheard_responses;
-  if (silent_ || messages <= 0 || bytes <= 0 || unsent_responses_ >= limits_.max_unsent_responses ||
-      unheard_responses_ >= unheard_limit) {
+  // never reads costs the messages of one response, not of its window. One
+  // that spoke reads; should it stop, its leases run out unheard (silent_).
+  const bool unproven = last_heard_ == absl::InfinitePast() && responses_ >= 1;
+  if (silent_ || unproven || messages <= 0 || bytes <= 0 ||
+      unsent_responses_ >= limits_.max_unsent_responses) {
     starved_ = true;
     return Room{};
   }
@@ -90,7 +91,7 @@ void StreamSession::Take(const SubscriptionRecord& sub, std::vector<Delivery> de
       total += bytes;
     }
     ++unsent_responses_;
-    ++unheard_responses_;
+    ++responses_;
     starved_ = false;
   }
   parts_.unsent.Add(total);
@@ -175,7 +176,6 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Apply(const StreamRequest&
     absl::MutexLock lock(&mu_);
     last_heard_ = absl::Now();
     silent_ = false;
-    unheard_responses_ = 0;
   }
   RoomFreed();
 

@@ -54,10 +54,6 @@ struct StreamLimits {
   // Responses a stream's writer may hold unsent: one being written and one
   // queued, so a claim overlaps a write but a stuck write stops claims.
   int max_unsent_responses = 2;
-  // Responses a stream may be sent with no word from its client since (an
-  // ack, a nack or a deadline change): a reading client speaks while it
-  // works through them. Before its first word, one.
-  int max_unheard_responses = 2;
 };
 
 // What a stream is given to work with.
@@ -134,7 +130,7 @@ class StreamSession final : public Waiter {
   // lease ran out unheard of since (see CountExpired).
   absl::Time last_heard_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool silent_ ABSL_GUARDED_BY(mu_) = false;
-  int unheard_responses_ ABSL_GUARDED_BY(mu_) = 0;
+  int responses_ ABSL_GUARDED_BY(mu_) = 0;
   // Wants found no room since the last claim for it.
   bool starved_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ = false;

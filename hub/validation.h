@@ -10,7 +10,7 @@
 #include "absl/types/span.h"
 #include "hub/types.h"
 
-// The limits of API.md, checked before anything is written. Every failure
+// The limits of docs/api.md, checked before anything is written. Every failure
 // is INVALID_ARGUMENT with a message that names the field and the bound.
 namespace hub {
 

@@ -11,7 +11,7 @@ namespace hub::services {
 // it cannot parse (a string field that is not UTF-8, a truncated message) with
 // INTERNAL and no message, before any handler runs; that is the client's
 // fault, not the server's, so the interceptor turns it into INVALID_ARGUMENT
-// with a message that says what is wrong (API.md: bad input is
+// with a message that says what is wrong (docs/api.md: bad input is
 // INVALID_ARGUMENT). It also counts every call, by method and final code,
 // and times unary ones.
 class CallInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {

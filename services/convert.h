@@ -11,7 +11,7 @@
 #include "hub/v1/publisher.pb.h"
 #include "hub/v1/subscriber.pb.h"
 
-// proto <-> domain. Defaults of API.md for fields the client left unset are
+// proto <-> domain. Defaults of docs/api.md for fields the client left unset are
 // applied here, where "unset" is still visible.
 namespace hub::services {
 

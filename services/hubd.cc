@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/ops_http_server.h"
 #include "common/version.h"
+#include "health/v1/health.pb.h"
 #include "hub/hub.h"
 #include "hub/pg/pg_store.h"
 #include "services/auth/access_control.h"
@@ -113,6 +114,10 @@ void AddConnectionLimits(const ConnectionLimits& limits, grpc::ServerBuilder& bu
 std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Security& security,
                                           const std::vector<grpc::Service*>& services,
                                           ServiceProbe& probe, Listener& listener) {
+  // gRPC's health service is not built from protobuf descriptors; naming
+  // one of its messages links them in, so that reflection, which lists the
+  // service, can describe it too.
+  [[maybe_unused]] const auto* health = grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

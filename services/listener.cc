@@ -25,7 +25,10 @@ constexpr int kBacklog = 1024;
 constexpr absl::Duration kSweepInterval = absl::Milliseconds(200);
 
 absl::Status Errno(absl::string_view what, const std::string& address) {
-  return absl::UnavailableError(absl::StrCat(what, " ", address, ": ", std::strerror(errno)));
+  const bool taken = errno == EADDRINUSE;
+  return absl::UnavailableError(
+      absl::StrCat(what, " ", address, ": ", std::strerror(errno),
+                   taken ? " (another hubd? `ss -ltnp` names the process that holds it)" : ""));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 namespace hub::services {
 
 // absl::Status -> grpc::Status, one code for one code, message kept. The
-// engine chooses codes by what the caller should do (API.md, "Errors"); this
+// engine chooses codes by what the caller should do (docs/api.md, "Errors"); this
 // layer only translates.
 grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 grpc::Status ToGrpcStatus(const absl::Status& status);

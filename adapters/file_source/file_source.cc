@@ -19,6 +19,8 @@ namespace hub::adapters {
 namespace {
 
 constexpr size_t kReadBytes = 4 * 1024 * 1024;
+// How often the log says what was published, per file.
+constexpr absl::Duration kReportInterval = absl::Seconds(10);
 
 // Device, inode and birth time: stable across renames, new for a new file
 // even when the file system reuses the inode of a deleted one (where it
@@ -112,9 +114,23 @@ absl::Status FileSource::Run(const absl::Notification& stop) {
       // committed, so the next scan simply tries again.
       Log(LogLevel::kWarning, "file_source_publish_failed", {{"error", status.ToString()}});
     }
+    Report(absl::Now(), false);
     stop.WaitForNotificationWithTimeout(config_.poll_interval);
   }
+  Report(absl::Now(), true);
   return absl::OkStatus();
+}
+
+void FileSource::Report(absl::Time now, bool last) {
+  if (!last && now - reported_ < kReportInterval) return;
+  reported_ = now;
+  for (const auto& [path, counts] : unreported_) {
+    Log(LogLevel::kInfo, "file_source_published",
+        {{"path", path},
+         {"records", absl::StrCat(counts.first)},
+         {"duplicates", absl::StrCat(counts.second)}});
+  }
+  unreported_.clear();
 }
 
 absl::Status FileSource::Scan(const absl::Notification& stop) {
@@ -190,7 +206,7 @@ absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) 
   std::vector<std::future<absl::StatusOr<client::PublishAck>>> acks;
   std::vector<int64_t> offsets;
   for (const RecordSpan& record : records) {
-    if (record.length == 0) continue;  // an empty line is no message (API.md)
+    if (record.length == 0) continue;  // an empty line is no message (docs/api.md)
     int64_t offset = position.offset + static_cast<int64_t>(record.begin);
     client::Message message{.data = buffer_.substr(record.begin, record.length),
                             .attributes = config_.attributes};
@@ -205,6 +221,8 @@ absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) 
     absl::StatusOr<client::PublishAck> ack = acks[i].get();
     if (ack.ok()) {
       (ack->duplicate ? duplicates_ : published_).Increment();
+      auto& [records, duplicates] = unreported_[position.path];
+      ++(ack->duplicate ? duplicates : records);
     } else if (absl::IsInvalidArgument(ack.status())) {
       // The hub will never take this record (too large for its limit, not
       // a valid message); retrying forever would stall the whole file.

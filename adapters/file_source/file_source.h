@@ -28,7 +28,7 @@ struct FileSourceConfig {
   // Where to start in a file never seen before.
   bool start_at_end = false;
   std::string key_prefix;
-  // Create the topic at start when it does not exist (defaults of API.md).
+  // Create the topic at start when it does not exist (defaults of docs/api.md).
   bool create_topic = false;
 
   static absl::StatusOr<FileSourceConfig> Read(ConfigSection& section);
@@ -63,6 +63,9 @@ class FileSource final : public Adapter {
   absl::Status SavePositions();
   // Until it exists, or an error waiting cannot fix.
   absl::Status EnsureTopic(const absl::Notification& stop);
+  // Logs what was published per file since the last report (every
+  // kReportInterval, and at the end), so the log says what the adapter did.
+  void Report(absl::Time now, bool last);
 
   const FileSourceConfig config_;
   const client::Connection connection_;
@@ -76,6 +79,9 @@ class FileSource final : public Adapter {
   // adapter was down are forgotten.
   std::map<std::string, FilePosition> saved_;
   std::string buffer_;
+  // Records published and found duplicate since the last report, by path.
+  std::map<std::string, std::pair<int64_t, int64_t>> unreported_;
+  absl::Time reported_ = absl::Now();
 };
 
 }  // namespace hub::adapters

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <CivetServer.h>
@@ -57,7 +59,16 @@ class AdapterProcess {
     ++starts_;
   }
   void Kill() { process_->Kill(); }
+  // SIGTERM, the graceful stop; its exit code.
+  int Stop() {
+    process_->Signal(SIGTERM);
+    return process_->Wait();
+  }
   int starts() const { return starts_; }
+  std::string log() const {
+    std::ifstream in(log_path_);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
 
  private:
   const std::string binary_, config_path_, log_path_;
@@ -198,6 +209,12 @@ TEST_F(AdaptersTest, FileSourceTruncationAndRestartNeitherLoseNorRepeat) {
             "0");
   EXPECT_EQ(Metric("hub_adapter_messages_total{adapter=\"file_source\",outcome=\"published\"}"),
             "1");
+  // The log says what was published, per file (every 10 s, and at a stop).
+  EXPECT_EQ(adapter->Stop(), 0);
+  EXPECT_TRUE(absl::StrContains(
+      adapter->log(), absl::StrCat(R"("event":"file_source_published","level":"info","path":")",
+                                   log, R"(","records":"1")")))
+      << adapter->log();
 }
 
 // --- HTTP ingress ----------------------------------------------------------

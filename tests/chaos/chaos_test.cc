@@ -562,7 +562,7 @@ TEST_F(ChaosTest, SlowConsumerAndFullClient) {
          false);
 }
 
-// 10. Bad input: each limit of API.md one past its bound, a name that is not
+// 10. Bad input: each limit of docs/api.md one past its bound, a name that is not
 // UTF-8, an empty message, garbage on the gRPC port, 500 streams from a
 // client that vanishes: the right code each time, hubd up and serving, and
 // nothing of a refused request stored.

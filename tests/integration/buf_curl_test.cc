@@ -67,6 +67,25 @@ TEST_F(BufCurlTest, PublishPullAndAckThroughReflection) {
   EXPECT_TRUE(absl::StrContains(r.output, R"("status": "INVALID")")) << r.output;
 }
 
+// Reflection describes every service it lists, the health service too.
+TEST_F(BufCurlTest, ReflectionDescribesTheHealthService) {
+  FILE* pipe = popen(absl::StrCat(BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
+                                  "--list-methods http://", hubd_->address(), " 2>&1")
+                         .c_str(),
+                     "r");
+  std::string methods;
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), pipe)) > 0) methods.append(chunk, n);
+  EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 0) << methods;
+  EXPECT_TRUE(absl::StrContains(methods, "grpc.health.v1.Health/Check")) << methods;
+  EXPECT_TRUE(absl::StrContains(methods, "hub.v1.Publisher/Publish")) << methods;
+
+  const CurlResult r = Call("grpc.health.v1.Health/Check", "{}");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, R"("status": "SERVING")")) << r.output;
+}
+
 TEST_F(BufCurlTest, ErrorsCarryTheApiCodes) {
   CurlResult r = Call("hub.v1.Publisher/GetTopic", R"({"name":"missing"})");
   EXPECT_NE(r.exit_code, 0);

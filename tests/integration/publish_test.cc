@@ -55,7 +55,7 @@ TEST_F(PublishTest, ResultsComeInRequestOrderWithDistinctIds) {
   EXPECT_EQ(StoredMessages(), 3);
 }
 
-// Each case is one past a limit of API.md, in an otherwise valid request
+// Each case is one past a limit of docs/api.md, in an otherwise valid request
 // that carries other valid messages: nothing of it may be stored.
 TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
   struct Case {

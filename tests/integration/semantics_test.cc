@@ -1,4 +1,4 @@
-// The delivery guarantees of API.md, each by a test that fails if the
+// The delivery guarantees of docs/api.md, each by a test that fails if the
 // guarantee breaks: exactly-once leases, at-most-once, ordering keys, dead
 // letters and Reject, retry backoff, Seek and filters.
 #include <signal.h>
