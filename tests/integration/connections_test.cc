@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "tests/support/hub_client.h"
@@ -216,6 +217,32 @@ TEST(ConnectionLimitsTest, ConnectionsPastTheCapAreClosedAtOnce) {
   EXPECT_TRUE(CallWithin(hubd, absl::Seconds(1)).ok());
   EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
   EXPECT_GE(Metric(hubd, "hub_grpc_connections_refused_total"), 30);
+}
+
+}  // namespace
+}  // namespace hub::testing
+
+namespace hub::testing {
+namespace {
+
+// A second hubd on a port in use says so, and exits 1 (issue 22: a second
+// `make run`).
+TEST(ListenTest, APortInUseIsNamedAsSuch) {
+  const int port = FreePort();
+  const int taken = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(taken, 1), 0);
+  const CommandResult run = RunCommand(
+      absl::StrCat("HUB_DATABASE_URL='", SharedPostgres().CreateDatabase(), "' ", HUBD_PATH,
+                   " --listen=127.0.0.1:", port, " --metrics_listen=127.0.0.1:", FreePort()));
+  close(taken);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "Address already in use")) << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "another hubd?")) << run.err;
 }
 
 }  // namespace
