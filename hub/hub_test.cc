@@ -432,8 +432,17 @@ class HubTest : public ::testing::Test {
     return got;
   }
 
-  std::unique_ptr<TestStream> OpenStream(const StreamSettings& settings) {
+  // A new engine over the same store, with `options`.
+  void Restart(const HubOptions& options) {
+    hub_.reset();
+    hub_ = std::make_unique<Hub>(store_, options, probe_);
+  }
+
+  // A started stream; `stalled`: its writer sends nothing (a client that
+  // does not read) from the start.
+  std::unique_ptr<TestStream> OpenStream(const StreamSettings& settings, bool stalled = false) {
     auto stream = std::make_unique<TestStream>();
+    stream->sink.Stall(stalled);
     absl::StatusOr<std::unique_ptr<StreamSession>> session = hub_->OpenStream(settings);
     EXPECT_TRUE(session.ok()) << session.status();
     if (!session.ok()) return nullptr;
@@ -608,10 +617,9 @@ TEST_F(HubTest, StreamOnAMissingSubscriptionEndsWithNotFound) {
 // claims each. A thousand waiting Pulls and a thousand idle streams on one
 // subscription are claimed for once per poll, by the dispatcher's threads.
 TEST_F(HubTest, ThousandsOfWaitersShareClaimsAndThreads) {
-  hub_.reset();
   HubOptions options = Options();
   options.poll_interval = absl::Milliseconds(100);
-  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  Restart(options);
   const int threads_before = ThreadCount();
   std::vector<std::unique_ptr<PendingPull>> pulls;
   std::atomic<int> answered{0};
@@ -647,17 +655,12 @@ TEST_F(HubTest, ThousandsOfWaitersShareClaimsAndThreads) {
 // past what its writer holds, and a reading consumer gets the rest.
 TEST_F(HubTest, AStreamWhoseWriterIsStuckGetsNoMoreAndOthersAreServed) {
   // Claims of at most 5 messages, so that one response does not take all.
-  hub_.reset();
   HubOptions options = Options();
   options.max_claim_batch = 5;
-  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  Restart(options);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
-  auto stuck = std::make_unique<TestStream>();
-  stuck->sink.Stall(true);
-  auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-  ASSERT_TRUE(session.ok());
-  stuck->session = *std::move(session);
-  ASSERT_TRUE(stuck->session->Start(&stuck->sink).ok());
+  std::unique_ptr<TestStream> stuck = OpenStream(StreamSettings{"billing", 0, 0, 0}, true);
+  ASSERT_NE(stuck, nullptr);
   StreamRequest hello;  // the client has spoken: it reads, until it stops
   hello.ack_ids = {"1-1-1"};
   ASSERT_TRUE(stuck->Handle(hello).ok());
@@ -675,10 +678,9 @@ TEST_F(HubTest, AStreamWhoseWriterIsStuckGetsNoMoreAndOthersAreServed) {
 // A stream whose client has not said a word yet gets one response: a
 // client that never reads costs one response's messages, not its window's.
 TEST_F(HubTest, AStreamThatNeverSpeaksGetsOneResponse) {
-  hub_.reset();
   HubOptions options = Options();
   options.max_claim_batch = 5;
-  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  Restart(options);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(PublishData(absl::StrCat(i)).ok());
   std::unique_ptr<TestStream> mute = OpenStream(StreamSettings{"billing", 0, 0, 0});
   ASSERT_NE(mute, nullptr);
@@ -714,21 +716,15 @@ TEST_F(HubTest, ExpiredLeasesGoToOthersNotBackToTheStreamThatHeldThem) {
 
 // The total of unsent deliveries over all streams is bounded too.
 TEST_F(HubTest, UnsentBytesOfAllStreamsStayWithinTheirLimit) {
-  hub_.reset();
   HubOptions options = Options();
   options.max_claim_batch = 1;
   options.max_unsent_stream_bytes = 3000;
-  hub_ = std::make_unique<Hub>(store_, options, probe_);
+  Restart(options);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(PublishData(std::string(1000, 'x')).ok());
   std::vector<std::unique_ptr<TestStream>> streams;
   for (int i = 0; i < 10; ++i) {
-    auto stream = std::make_unique<TestStream>();
-    stream->sink.Stall(true);
-    auto session = hub_->OpenStream(StreamSettings{"billing", 0, 0, 0});
-    ASSERT_TRUE(session.ok());
-    stream->session = *std::move(session);
-    ASSERT_TRUE(stream->session->Start(&stream->sink).ok());
-    streams.push_back(std::move(stream));
+    streams.push_back(OpenStream(StreamSettings{"billing", 0, 0, 0}, true));
+    ASSERT_NE(streams.back(), nullptr);
   }
   absl::SleepFor(absl::Milliseconds(300));
   size_t delivered = 0;
