@@ -6,16 +6,9 @@
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY . .
-# The build's own dependencies; the test-only tools (buf, helm, PostgreSQL
-# server, Prometheus) that scripts/install-deps also installs are not needed.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake ninja-build g++ pkg-config \
-      libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev libpqxx-dev prometheus-cpp-dev libcivetweb-dev \
-      nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libcli11-dev \
-      librabbitmq-dev libnats-dev \
- && rm -rf /var/lib/apt/lists/*
+# The project's own installer: the Debian packages, and the npm packages
+# whose protos the build compiles (grpc.health.v1, google.pubsub.v1).
+RUN scripts/install-deps && rm -rf /var/lib/apt/lists/*
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build build -j"$(nproc)" --target hubd hubctl \
       hub-file-source hub-http-ingress hub-webhook-sink hub-pg-outbox \

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 
+#include <grpcpp/create_channel.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
@@ -15,12 +17,14 @@
 #include "bench/hub_broker.h"
 #include "bench/nats_broker.h"
 #include "bench/pg_brokers.h"
+#include "bench/pubsub_broker.h"
 #include "bench/rabbitmq_broker.h"
 #include "bench/report.h"
 #include "bench/scenarios.h"
 
 ABSL_FLAG(std::string, mode, "quick", "smoke (seconds, for CI), quick (minutes) or full");
 ABSL_FLAG(std::string, hub, "127.0.0.1:50051", "hub endpoint");
+ABSL_FLAG(std::string, pubsub_project, "hub", "hubd's --pubsub_project");
 ABSL_FLAG(std::string, hub_database_url, "", "the hub's database (for the held transaction)");
 ABSL_FLAG(int, hubd_pid, 0, "hubd's process id (for its peak RSS)");
 ABSL_FLAG(std::string, pg_url, "", "a database for the PostgreSQL baselines");
@@ -28,9 +32,10 @@ ABSL_FLAG(std::string, rabbitmq, "", "RabbitMQ host:port; empty: left out");
 ABSL_FLAG(std::string, nats, "", "NATS URL; empty: left out");
 ABSL_FLAG(std::string, report, "", "Markdown file to write the results into");
 ABSL_FLAG(std::string, environment, "", "machine, versions and settings, for the report");
-ABSL_FLAG(std::vector<std::string>, systems, {},
-          "run only these (rawpg, skiplocked, rabbitmq, nats, hub, hub_nokeys, hub_eo); "
-          "default all");
+ABSL_FLAG(
+    std::vector<std::string>, systems, {},
+    "run only these (rawpg, skiplocked, rabbitmq, nats, hub, hub_nokeys, hub_eo, hub_pubsub); "
+    "default all");
 ABSL_FLAG(std::vector<std::string>, scenarios, {}, "run only these (P1 .. P5); default all");
 
 namespace hub::bench {
@@ -123,6 +128,10 @@ int Main() {
       std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{.idempotency_keys = false}));
   brokers.emplace_back("hub_eo", std::make_unique<HubBroker>(
                                      *hub_connection, HubBroker::Variant{.exactly_once = true}));
+  brokers.emplace_back("hub_pubsub", std::make_unique<PubSubBroker>(
+                                         grpc::CreateChannel(absl::GetFlag(FLAGS_hub),
+                                                             grpc::InsecureChannelCredentials()),
+                                         absl::GetFlag(FLAGS_pubsub_project)));
   if (const std::vector<std::string> only = absl::GetFlag(FLAGS_systems); !only.empty()) {
     std::erase_if(brokers, [&](const auto& b) {
       return std::find(only.begin(), only.end(), b.first) == only.end();
@@ -314,6 +323,15 @@ int Main() {
   if (rss > 0)
     run.targets.push_back(
         {"P6 hubd peak RSS <= 256 MiB", absl::StrFormat("%.0f MiB", rss), rss <= 256});
+
+  // The Pub/Sub path (docs/pubsub.md) against hub.v1's, same load, same run.
+  for (const char* scenario : {"P1 publish", "P2 end to end"}) {
+    const double through_pubsub = run.Value(scenario, "hub via google.pubsub.v1");
+    if (through_pubsub > 0) {
+      run.Ratio(absl::StrCat(scenario, ": google.pubsub.v1 >= 0.9x hub.v1"), through_pubsub,
+                run.Value(scenario, "hub"), 0.9, true, "msg/s");
+    }
+  }
 
   const std::string targets = TargetsMarkdown(run.targets);
   std::printf("\n%s", targets.c_str());

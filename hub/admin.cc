@@ -21,8 +21,17 @@ Page<T> MakePage(std::vector<T> items, int limit) {
   return page;
 }
 
-int EffectivePageSize(int page_size) {
-  return page_size == 0 ? Limits::kDefaultPageSize : page_size;
+// One page of a list: `fetch(after, limit)` reads one item more than the
+// page holds, which says whether another page follows.
+template <typename Fetch>
+auto ListPage(int page_size, absl::string_view page_token, Fetch fetch)
+    -> absl::StatusOr<Page<typename decltype(fetch(page_token, 0))::value_type::value_type>> {
+  RETURN_IF_ERROR(ValidatePageSize(page_size));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
+  const int limit = page_size == 0 ? Limits::kDefaultPageSize : page_size;
+  auto items = fetch(page_token, limit + 1);
+  if (!items.ok()) return items.status();
+  return MakePage(*std::move(items), limit);
 }
 
 absl::Status UnknownPath(absl::string_view path) {
@@ -100,12 +109,11 @@ absl::StatusOr<TopicConfig> Admin::GetTopic(absl::string_view name) {
   return store_.GetTopic(name);
 }
 
-absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(int page_size, absl::string_view page_token) {
-  RETURN_IF_ERROR(ValidatePageSize(page_size));
-  RETURN_IF_ERROR(ValidatePageToken(page_token));
-  const int limit = EffectivePageSize(page_size);
-  ASSIGN_OR_RETURN(std::vector<TopicConfig> topics, store_.ListTopics(page_token, limit + 1));
-  return MakePage(std::move(topics), limit);
+absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(const NameScope& scope, int page_size,
+                                                    absl::string_view page_token) {
+  return ListPage(page_size, page_token, [&](absl::string_view after, int limit) {
+    return store_.ListTopics(scope, after, limit);
+  });
 }
 
 absl::Status Admin::DeleteTopic(absl::string_view name) {
@@ -173,21 +181,66 @@ absl::StatusOr<SubscriptionConfig> Admin::GetSubscription(absl::string_view name
   return record.config;
 }
 
-absl::StatusOr<Page<SubscriptionConfig>> Admin::ListSubscriptions(absl::string_view topic,
+absl::StatusOr<Page<SubscriptionConfig>> Admin::ListSubscriptions(const NameScope& scope,
+                                                                  absl::string_view topic,
                                                                   int page_size,
                                                                   absl::string_view page_token) {
   if (!topic.empty()) RETURN_IF_ERROR(ValidateName("topic", topic));
-  RETURN_IF_ERROR(ValidatePageSize(page_size));
-  RETURN_IF_ERROR(ValidatePageToken(page_token));
-  const int limit = EffectivePageSize(page_size);
-  ASSIGN_OR_RETURN(std::vector<SubscriptionConfig> subs,
-                   store_.ListSubscriptions(topic, page_token, limit + 1));
-  return MakePage(std::move(subs), limit);
+  return ListPage(page_size, page_token, [&](absl::string_view after, int limit) {
+    return store_.ListSubscriptions(scope, topic, after, limit);
+  });
 }
 
 absl::Status Admin::DeleteSubscription(absl::string_view name) {
   RETURN_IF_ERROR(ValidateName("subscription", name));
   return store_.DeleteSubscription(name);
+}
+
+absl::Status Admin::DetachSubscription(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("subscription", name));
+  return store_.DetachSubscription(name);
+}
+
+absl::StatusOr<SnapshotConfig> Admin::CreateSnapshot(const SnapshotConfig& snapshot,
+                                                     absl::string_view subscription) {
+  RETURN_IF_ERROR(ValidateName("snapshot", snapshot.name));
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateLabels(snapshot.labels));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  RETURN_IF_ERROR(ValidateAttached(sub));
+  ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(sub.config.topic));
+  return store_.CreateSnapshot(sub, snapshot, topic.message_retention);
+}
+
+absl::StatusOr<SnapshotConfig> Admin::GetSnapshot(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("snapshot", name));
+  return store_.GetSnapshot(name);
+}
+
+absl::StatusOr<Page<SnapshotConfig>> Admin::ListSnapshots(const NameScope& scope, int page_size,
+                                                          absl::string_view page_token) {
+  return ListPage(page_size, page_token, [&](absl::string_view after, int limit) {
+    return store_.ListSnapshots(scope, after, limit);
+  });
+}
+
+absl::StatusOr<SnapshotConfig> Admin::UpdateSnapshot(const SnapshotConfig& update,
+                                                     const std::vector<std::string>& paths) {
+  RETURN_IF_ERROR(ValidateName("snapshot", update.name));
+  if (paths.empty()) return absl::InvalidArgumentError("update_mask names no field");
+  ASSIGN_OR_RETURN(SnapshotConfig snapshot, store_.GetSnapshot(update.name));
+  for (const std::string& path : paths) {
+    if (path != "labels") return UnknownPath(path);
+    snapshot.labels = update.labels;
+  }
+  RETURN_IF_ERROR(ValidateLabels(snapshot.labels));
+  RETURN_IF_ERROR(store_.UpdateSnapshot(snapshot));
+  return snapshot;
+}
+
+absl::Status Admin::DeleteSnapshot(absl::string_view name) {
+  RETURN_IF_ERROR(ValidateName("snapshot", name));
+  return store_.DeleteSnapshot(name);
 }
 
 absl::StatusOr<SubscriptionStats> Admin::GetSubscriptionStats(absl::string_view name) {

@@ -23,7 +23,8 @@ class Admin {
 
   absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic);
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name);
-  absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size, absl::string_view page_token);
+  absl::StatusOr<Page<TopicConfig>> ListTopics(const NameScope& scope, int page_size,
+                                               absl::string_view page_token);
   absl::Status DeleteTopic(absl::string_view name);
   // Changes the fields named in `paths` (message_retention, dedup_window,
   // labels); any other path is INVALID_ARGUMENT.
@@ -32,7 +33,8 @@ class Admin {
 
   absl::StatusOr<SubscriptionConfig> CreateSubscription(const SubscriptionConfig& sub);
   absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name);
-  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic, int page_size,
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(const NameScope& scope,
+                                                             absl::string_view topic, int page_size,
                                                              absl::string_view page_token);
   absl::Status DeleteSubscription(absl::string_view name);
   // Changes ack_deadline_seconds, filter, dead_letter_policy, retry_policy
@@ -41,6 +43,19 @@ class Admin {
   absl::StatusOr<SubscriptionConfig> UpdateSubscription(const SubscriptionConfig& sub,
                                                         const std::vector<std::string>& paths);
   absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name);
+  // Drops the subscription's messages for good; it stays, detached.
+  absl::Status DetachSubscription(absl::string_view name);
+
+  // Snapshots: `subscription`'s acknowledgement state under a name of its
+  // own; only labels change later.
+  absl::StatusOr<SnapshotConfig> CreateSnapshot(const SnapshotConfig& snapshot,
+                                                absl::string_view subscription);
+  absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name);
+  absl::StatusOr<Page<SnapshotConfig>> ListSnapshots(const NameScope& scope, int page_size,
+                                                     absl::string_view page_token);
+  absl::StatusOr<SnapshotConfig> UpdateSnapshot(const SnapshotConfig& snapshot,
+                                                const std::vector<std::string>& paths);
+  absl::Status DeleteSnapshot(absl::string_view name);
 
  private:
   // What a stored subscription must satisfy beyond its own fields: a filter

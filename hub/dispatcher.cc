@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "hub/validation.h"
 
 namespace hub {
@@ -110,6 +111,7 @@ absl::StatusOr<SubscriptionRecord> Dispatcher::Current(absl::string_view subscri
   }
   absl::StatusOr<SubscriptionRecord> record = store_.GetSubscription(name);
   if (!record.ok()) return record.status();
+  RETURN_IF_ERROR(ValidateAttached(*record));
   absl::MutexLock lock(&mu_);
   if (subs_.contains(name)) Remember(name, *record);
   return record;
@@ -243,6 +245,10 @@ void Dispatcher::ClaimFor(const std::string& name) {
 
   mu_.Unlock();
   absl::StatusOr<SubscriptionRecord> record = stale ? store_.GetSubscription(name) : *known;
+  if (record.ok()) {
+    // Detached meanwhile: its waiters hear so, as of a deleted one.
+    if (absl::Status attached = ValidateAttached(*record); !attached.ok()) record = attached;
+  }
   absl::StatusOr<std::vector<Delivery>> claimed = std::vector<Delivery>();
   if (record.ok() && pick) {
     const absl::Duration ack_deadline = pick->room.ack_deadline > absl::ZeroDuration()

@@ -46,7 +46,9 @@ absl::Status Hub::CheckRunning() {
 
 absl::StatusOr<SubscriptionRecord> Hub::RunningSubscription(absl::string_view name) {
   RETURN_IF_ERROR(CheckRunning());
-  return store_.GetSubscription(name);
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(name));
+  RETURN_IF_ERROR(ValidateAttached(sub));
+  return sub;
 }
 
 absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
@@ -72,7 +74,10 @@ absl::StatusOr<std::vector<AckResult>> Hub::Acknowledge(absl::string_view subscr
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
-  return settlement_.Settle(sub, ack_ids, SettleKind::kAck, "");
+  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+                   settlement_.Settle(sub, ack_ids, SettleKind::kAck, ""));
+  streams_.Acked(sub.config.name, results);
+  return results;
 }
 
 absl::StatusOr<std::vector<AckResult>> Hub::Reject(absl::string_view subscription,
@@ -82,7 +87,10 @@ absl::StatusOr<std::vector<AckResult>> Hub::Reject(absl::string_view subscriptio
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   RETURN_IF_ERROR(ValidateRejectReason(reason));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
-  return settlement_.Settle(sub, ack_ids, SettleKind::kReject, reason);
+  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+                   settlement_.Settle(sub, ack_ids, SettleKind::kReject, reason));
+  streams_.Acked(sub.config.name, results);
+  return results;
 }
 
 absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
@@ -92,7 +100,10 @@ absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   RETURN_IF_ERROR(ValidateModifyDeadline(ack_deadline_seconds));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
-  return settlement_.ModifyDeadline(sub, ack_ids, ack_deadline_seconds);
+  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+                   settlement_.ModifyDeadline(sub, ack_ids, ack_deadline_seconds));
+  streams_.DeadlinesChanged(sub.config.name, ack_ids, ack_deadline_seconds);
+  return results;
 }
 
 absl::Status Hub::Seek(absl::string_view subscription, absl::Time time) {
@@ -102,6 +113,15 @@ absl::Status Hub::Seek(absl::string_view subscription, absl::Time time) {
   // Retention has removed, or is about to remove, what is older.
   const absl::Time retained_from = absl::Now() - topic.message_retention;
   RETURN_IF_ERROR(store_.Seek(sub, std::max(time, retained_from)));
+  wake_ups_.Notify(sub.topic_id);
+  return absl::OkStatus();
+}
+
+absl::Status Hub::SeekToSnapshot(absl::string_view subscription, absl::string_view snapshot) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  RETURN_IF_ERROR(ValidateName("snapshot", snapshot));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
+  RETURN_IF_ERROR(store_.SeekToSnapshot(sub, snapshot));
   wake_ups_.Notify(sub.topic_id);
   return absl::OkStatus();
 }
@@ -146,7 +166,7 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Hub::OpenStream(const StreamSetti
   const StreamLimits limits{options_.max_claim_batch, options_.max_claim_bytes};
   // Zero: the subscription's own deadline, read when the dispatcher claims.
   return std::make_unique<StreamSession>(
-      StreamParts{dispatcher_, settlement_, stream_work_, probe_, unsent_}, limits,
+      StreamParts{dispatcher_, settlement_, stream_work_, probe_, unsent_, streams_}, limits,
       settings.subscription, absl::Seconds(settings.ack_deadline_seconds), max_messages, max_bytes);
 }
 

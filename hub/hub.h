@@ -19,6 +19,7 @@
 #include "hub/publish_committer.h"
 #include "hub/settlement.h"
 #include "hub/store.h"
+#include "hub/stream_directory.h"
 #include "hub/stream_session.h"
 #include "hub/types.h"
 #include "hub/validation.h"
@@ -81,8 +82,9 @@ class Hub final {
     return admin_.CreateTopic(topic);
   }
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) { return admin_.GetTopic(name); }
-  absl::StatusOr<Page<TopicConfig>> ListTopics(int page_size, absl::string_view page_token) {
-    return admin_.ListTopics(page_size, page_token);
+  absl::StatusOr<Page<TopicConfig>> ListTopics(const NameScope& scope, int page_size,
+                                               absl::string_view page_token) {
+    return admin_.ListTopics(scope, page_size, page_token);
   }
   absl::Status DeleteTopic(absl::string_view name) { return admin_.DeleteTopic(name); }
   absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
@@ -95,9 +97,10 @@ class Hub final {
   absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name) {
     return admin_.GetSubscription(name);
   }
-  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(absl::string_view topic, int page_size,
+  absl::StatusOr<Page<SubscriptionConfig>> ListSubscriptions(const NameScope& scope,
+                                                             absl::string_view topic, int page_size,
                                                              absl::string_view page_token) {
-    return admin_.ListSubscriptions(topic, page_size, page_token);
+    return admin_.ListSubscriptions(scope, topic, page_size, page_token);
   }
   absl::Status DeleteSubscription(absl::string_view name) {
     return admin_.DeleteSubscription(name);
@@ -109,6 +112,25 @@ class Hub final {
   absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name) {
     return admin_.GetSubscriptionStats(name);
   }
+  absl::Status DetachSubscription(absl::string_view name) {
+    return admin_.DetachSubscription(name);
+  }
+  absl::StatusOr<SnapshotConfig> CreateSnapshot(const SnapshotConfig& snapshot,
+                                                absl::string_view subscription) {
+    return admin_.CreateSnapshot(snapshot, subscription);
+  }
+  absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name) {
+    return admin_.GetSnapshot(name);
+  }
+  absl::StatusOr<Page<SnapshotConfig>> ListSnapshots(const NameScope& scope, int page_size,
+                                                     absl::string_view page_token) {
+    return admin_.ListSnapshots(scope, page_size, page_token);
+  }
+  absl::StatusOr<SnapshotConfig> UpdateSnapshot(const SnapshotConfig& snapshot,
+                                                const std::vector<std::string>& paths) {
+    return admin_.UpdateSnapshot(snapshot, paths);
+  }
+  absl::Status DeleteSnapshot(absl::string_view name) { return admin_.DeleteSnapshot(name); }
 
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages);
@@ -129,6 +151,9 @@ class Hub final {
   // after it are delivered again; nothing older than the topic's retention
   // comes back.
   absl::Status Seek(absl::string_view subscription, absl::Time time);
+  // The subscription's acknowledgement state becomes the snapshot's: what
+  // it held unacknowledged then is delivered again, what it had acked is not.
+  absl::Status SeekToSnapshot(absl::string_view subscription, absl::string_view snapshot);
   absl::StatusOr<TransactOutcome> Transact(absl::string_view subscription,
                                            const std::vector<std::string>& ack_ids,
                                            std::vector<TransactPublish> publishes);
@@ -153,6 +178,7 @@ class Hub final {
   PublishCommitter publishing_;
   Settlement settlement_;
   UnsentBytes unsent_;
+  StreamDirectory streams_;
   Dispatcher dispatcher_;
   // After the dispatcher: its tasks use it, and it goes first.
   WorkQueue stream_work_;

@@ -45,12 +45,13 @@ class FakeStore final : public Store {
     if (it == topics_.end()) return absl::NotFoundError("topic");
     return it->second.config;
   }
-  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after, int limit) override {
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(const NameScope& scope,
+                                                      absl::string_view after, int limit) override {
     absl::MutexLock lock(&mu_);
     std::vector<TopicConfig> out;
     for (auto it = topics_.upper_bound(std::string(after));
          it != topics_.end() && static_cast<int>(out.size()) < limit; ++it) {
-      out.push_back(it->second.config);
+      if (scope.Holds(it->first)) out.push_back(it->second.config);
     }
     return out;
   }
@@ -83,10 +84,36 @@ class FakeStore final : public Store {
     if (it == subs_.end()) return absl::NotFoundError("subscription");
     return it->second.record;
   }
-  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view,
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(const NameScope&,
+                                                                    absl::string_view,
                                                                     absl::string_view,
                                                                     int) override {
     return std::vector<SubscriptionConfig>{};
+  }
+  absl::Status DetachSubscription(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    auto it = subs_.find(std::string(name));
+    if (it == subs_.end()) return absl::NotFoundError("subscription");
+    it->second.record.config.detached = true;
+    return absl::OkStatus();
+  }
+  // Snapshots are PgStore's alone; the engine only passes them through.
+  absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord&, const SnapshotConfig&,
+                                                absl::Duration) override {
+    return NoSnapshots();
+  }
+  absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view) override { return NoSnapshots(); }
+  absl::StatusOr<std::vector<SnapshotConfig>> ListSnapshots(const NameScope&, absl::string_view,
+                                                            int) override {
+    return NoSnapshots();
+  }
+  absl::Status UpdateSnapshot(const SnapshotConfig&) override { return NoSnapshots(); }
+  absl::Status DeleteSnapshot(absl::string_view) override { return NoSnapshots(); }
+  absl::Status SeekToSnapshot(const SubscriptionRecord&, absl::string_view) override {
+    return NoSnapshots();
+  }
+  static absl::Status NoSnapshots() {
+    return absl::UnimplementedError("the fake store keeps no snapshots");
   }
   absl::Status DeleteSubscription(absl::string_view name) override {
     absl::MutexLock lock(&mu_);
@@ -322,9 +349,9 @@ class FakeStore final : public Store {
 // sent it unless told to stall (a client that does not read).
 class TestSink final : public StreamSink {
  public:
-  void Send(std::vector<Delivery> deliveries, int64_t bytes) override {
+  void Send(Claimed leased, int64_t bytes) override {
     absl::MutexLock lock(&mu_);
-    for (Delivery& d : deliveries) got_.push_back(std::move(d));
+    for (Delivery& d : leased.deliveries) got_.push_back(std::move(d));
     ++responses_;
     if (stall_) {
       unsent_.push_back(bytes);
@@ -383,10 +410,10 @@ struct TestStream {
   std::unique_ptr<StreamSession> session;
 
   // Applies `request` and waits for its result.
-  absl::StatusOr<std::vector<AckResult>> Handle(StreamRequest request) {
+  absl::StatusOr<StreamOutcome> Handle(StreamRequest request) {
     absl::Notification done;
-    absl::StatusOr<std::vector<AckResult>> result;
-    session->Handle(std::move(request), [&](absl::StatusOr<std::vector<AckResult>> r) {
+    absl::StatusOr<StreamOutcome> result;
+    session->Handle(std::move(request), [&](absl::StatusOr<StreamOutcome> r) {
       result = std::move(r);
       done.Notify();
     });
@@ -421,9 +448,13 @@ class HubTest : public ::testing::Test {
                                              absl::Duration max_wait) {
     absl::Notification answered;
     absl::StatusOr<std::vector<Delivery>> got;
-    absl::StatusOr<std::unique_ptr<PendingPull>> pull = hub_->Pull(
-        subscription, max_messages, max_wait, [&](absl::StatusOr<std::vector<Delivery>> answer) {
-          got = std::move(answer);
+    absl::StatusOr<std::unique_ptr<PendingPull>> pull =
+        hub_->Pull(subscription, max_messages, max_wait, [&](absl::StatusOr<Claimed> answer) {
+          if (answer.ok()) {
+            got = std::move(answer->deliveries);
+          } else {
+            got = answer.status();
+          }
           answered.Notify();
         });
     if (!pull.ok()) return pull.status();
@@ -624,8 +655,8 @@ TEST_F(HubTest, ThousandsOfWaitersShareClaimsAndThreads) {
   std::vector<std::unique_ptr<PendingPull>> pulls;
   std::atomic<int> answered{0};
   for (int i = 0; i < 1000; ++i) {
-    auto pull = hub_->Pull("billing", 1, absl::Seconds(60),
-                           [&](absl::StatusOr<std::vector<Delivery>>) { ++answered; });
+    auto pull =
+        hub_->Pull("billing", 1, absl::Seconds(60), [&](absl::StatusOr<Claimed>) { ++answered; });
     ASSERT_TRUE(pull.ok());
     ASSERT_TRUE((*pull)->Start().ok());
     pulls.push_back(*std::move(pull));
@@ -740,7 +771,7 @@ TEST_F(HubTest, MessagesClaimedForAPullThatLeftAreGivenBack) {
   store_.claim_delay = absl::Milliseconds(300);
   std::atomic<bool> answered{false};
   auto pull = hub_->Pull("billing", 1, absl::Seconds(10),
-                         [&](absl::StatusOr<std::vector<Delivery>>) { answered = true; });
+                         [&](absl::StatusOr<Claimed>) { answered = true; });
   ASSERT_TRUE(pull.ok());
   ASSERT_TRUE((*pull)->Start().ok());
   absl::SleepFor(absl::Milliseconds(100));  // its claim runs
@@ -814,13 +845,44 @@ TEST_F(HubTest, ExactlyOnceStreamReportsAckResults) {
   ASSERT_EQ(delivered.size(), 1u);
   StreamRequest ack;
   ack.ack_ids = {delivered.front().ack_id};
-  absl::StatusOr<std::vector<AckResult>> reported = exact->Handle(ack);
+  ack.modify_deadline_ack_ids = {"nope"};
+  ack.modify_deadline_seconds = {30};
+  absl::StatusOr<StreamOutcome> reported = exact->Handle(ack);
   ASSERT_TRUE(reported.ok());
-  ASSERT_EQ(reported->size(), 1u);
-  EXPECT_EQ((*reported)[0].status, AckStatus::kOk);
+  ASSERT_EQ(reported->acks.size(), 1u);
+  EXPECT_EQ(reported->acks[0].status, AckStatus::kOk);
+  // Deadline changes have their verdicts too (docs/api.md: malformed ids).
+  ASSERT_EQ(reported->deadline_changes.size(), 1u);
+  EXPECT_EQ(reported->deadline_changes[0].ack_id, "nope");
+  EXPECT_EQ(reported->deadline_changes[0].status, AckStatus::kInvalid);
   reported = plain->Handle(ack);
   ASSERT_TRUE(reported.ok());
-  EXPECT_TRUE(reported->empty());
+  EXPECT_TRUE(reported->acks.empty());
+  EXPECT_TRUE(reported->deadline_changes.empty());
+}
+
+// Pub/Sub's clients settle what a stream delivered through unary calls and
+// say nothing on the stream: those acks are the stream's client speaking,
+// and free its room.
+TEST_F(HubTest, UnaryAcksOfAStreamsMessagesCountAsItsClientsWord) {
+  // Published first, so that the first response is a full window.
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(PublishData(absl::StrCat("m", i)).ok());
+  std::unique_ptr<TestStream> stream = OpenStream(StreamSettings{"billing", 0, 2, 0});
+  ASSERT_TRUE(stream != nullptr);
+  std::vector<Delivery> first = stream->sink.WaitFor(2);
+  ASSERT_EQ(first.size(), 2u);
+  stream->sink.Flush(*stream->session);
+  // Its window of two is full until the client settles.
+  EXPECT_EQ(stream->sink.WaitFor(3, absl::Milliseconds(300)).size(), 2u);
+  std::vector<std::string> ids;
+  for (const Delivery& d : first) ids.push_back(d.ack_id);
+  ASSERT_TRUE(hub_->Acknowledge("billing", ids).ok());
+  std::vector<Delivery> more = stream->sink.WaitFor(4);
+  ASSERT_EQ(more.size(), 4u);
+  stream->sink.Flush(*stream->session);
+  // A unary nack frees room too.
+  ASSERT_TRUE(hub_->ModifyAckDeadline("billing", {more[2].ack_id, more[3].ack_id}, 0).ok());
+  EXPECT_EQ(stream->sink.WaitFor(6).size(), 6u);
 }
 
 TEST_F(HubTest, TransactOnExactlyOnceAbortsOnAMalformedAckIdWithoutCallingTheStore) {
@@ -889,11 +951,11 @@ TEST_F(HubTest, ListTopicsPages) {
     t.name = name;
     ASSERT_TRUE(hub_->CreateTopic(t).ok());
   }
-  absl::StatusOr<Page<TopicConfig>> page = hub_->ListTopics(2, "");
+  absl::StatusOr<Page<TopicConfig>> page = hub_->ListTopics(NameScope::All(), 2, "");
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->items.size(), 2u);
   EXPECT_EQ(page->next_page_token, "bravo");
-  page = hub_->ListTopics(2, page->next_page_token);
+  page = hub_->ListTopics(NameScope::All(), 2, page->next_page_token);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->items.size(), 2u);  // charlie, orders
   EXPECT_EQ(page->next_page_token, "");

@@ -20,7 +20,7 @@ class PendingPull final : public Waiter {
  public:
   // Called once, on a dispatcher thread; the PendingPull may be destroyed as
   // soon as it is called.
-  using Answer = std::function<void(absl::StatusOr<std::vector<Delivery>>)>;
+  using Answer = std::function<void(absl::StatusOr<Claimed>)>;
 
   PendingPull(Dispatcher& dispatcher, std::string subscription, int max_messages, int64_t max_bytes,
               absl::Time deadline, Answer answer)
@@ -38,14 +38,14 @@ class PendingPull final : public Waiter {
   bool Cancel() { return dispatcher_.Remove(this); }
 
   Room Wants() override { return room_; }
-  void Take(const SubscriptionRecord&, std::vector<Delivery> deliveries) override {
+  void Take(const SubscriptionRecord& sub, std::vector<Delivery> deliveries) override {
     Answer answer = std::move(answer_);
-    answer(std::move(deliveries));
+    answer(Claimed{sub.config, std::move(deliveries)});
   }
   void End(absl::Status status) override {
     Answer answer = std::move(answer_);
     if (status.ok()) {
-      answer(std::vector<Delivery>());
+      answer(Claimed());
     } else {
       answer(std::move(status));
     }

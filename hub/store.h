@@ -62,8 +62,9 @@ class Store {
 
   virtual absl::Status CreateTopic(const TopicConfig& topic) = 0;
   virtual absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) = 0;
-  // Topics with names after `after`, in name order.
-  virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after,
+  // Topics of `scope` with names after `after`, in name order.
+  virtual absl::StatusOr<std::vector<TopicConfig>> ListTopics(const NameScope& scope,
+                                                              absl::string_view after,
                                                               int limit) = 0;
   virtual absl::Status DeleteTopic(absl::string_view name) = 0;
   // Stores retention, dedup window and labels; NOT_FOUND when missing.
@@ -71,14 +72,39 @@ class Store {
 
   virtual absl::Status CreateSubscription(const SubscriptionConfig& sub) = 0;
   virtual absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) = 0;
-  // Subscriptions (of `topic`, or of all topics when it is empty) with names
-  // after `after`, in name order. NOT_FOUND when `topic` does not exist.
-  virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+  // Subscriptions of `scope` (of `topic`, or of all topics when it is
+  // empty) with names after `after`, in name order. NOT_FOUND when `topic`
+  // does not exist.
+  virtual absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(const NameScope& scope,
+                                                                            absl::string_view topic,
                                                                             absl::string_view after,
                                                                             int limit) = 0;
   virtual absl::Status DeleteSubscription(absl::string_view name) = 0;
   // Stores the mutable fields (docs/api.md, UpdateSubscription).
   virtual absl::Status UpdateSubscription(const SubscriptionConfig& sub) = 0;
+  // Marks the subscription detached and drops its cursor's backlog and its
+  // leases, in one transaction. NOT_FOUND when missing.
+  virtual absl::Status DetachSubscription(absl::string_view name) = 0;
+
+  // Stores the acknowledgement state of `sub` as `snapshot` (name and
+  // labels) and answers it with its topic and expiry: the publish time of
+  // the oldest message it holds (now when none) plus `retention`.
+  // ALREADY_EXISTS for a taken name.
+  virtual absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord& sub,
+                                                        const SnapshotConfig& snapshot,
+                                                        absl::Duration retention) = 0;
+  virtual absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<SnapshotConfig>> ListSnapshots(const NameScope& scope,
+                                                                    absl::string_view after,
+                                                                    int limit) = 0;
+  // Stores the labels; NOT_FOUND when missing.
+  virtual absl::Status UpdateSnapshot(const SnapshotConfig& snapshot) = 0;
+  virtual absl::Status DeleteSnapshot(absl::string_view name) = 0;
+  // Puts the subscription's cursor and leases where the snapshot has them,
+  // every held message due at once. NOT_FOUND for a missing snapshot,
+  // FAILED_PRECONDITION when it is of another topic.
+  virtual absl::Status SeekToSnapshot(const SubscriptionRecord& sub,
+                                      absl::string_view snapshot) = 0;
 
   // Stores every item's messages in one transaction. A non-OK return means
   // nothing was stored for any item.

@@ -30,12 +30,55 @@ absl::Status StreamSession::Start(StreamSink* sink) {
   // Set first: once added, the sink may hear of the end and the session go
   // before Add returns.
   started_ = true;
+  parts_.directory.Add(name_, this);
   absl::Status added = parts_.dispatcher.Add(name_, this, Waiting::kUntilRemoved);
-  if (!added.ok()) started_ = false;
+  if (!added.ok()) {
+    parts_.directory.Remove(name_, this);
+    started_ = false;
+  }
   return added;
 }
 
-bool StreamSession::Close() { return started_ && parts_.dispatcher.Remove(this); }
+bool StreamSession::Close() {
+  if (!started_) return false;
+  parts_.directory.Remove(name_, this);
+  return parts_.dispatcher.Remove(this);
+}
+
+void StreamSession::Heard() {
+  last_heard_ = absl::Now();
+  silent_ = false;
+}
+
+bool StreamSession::HeardOf(const std::string& ack_id) {
+  if (!held_.contains(ack_id)) return false;
+  Heard();
+  return true;
+}
+
+void StreamSession::AckedElsewhere(absl::Span<const AckResult> results) {
+  {
+    absl::MutexLock lock(&mu_);
+    bool held = false;
+    for (const AckResult& r : results) held = HeardOf(r.ack_id) || held;
+    if (!held) return;
+  }
+  ReleaseAcked(results);
+}
+
+void StreamSession::DeadlinesChangedElsewhere(absl::Span<const std::string> ack_ids, int seconds) {
+  {
+    absl::MutexLock lock(&mu_);
+    bool held = false;
+    for (const std::string& id : ack_ids) held = HeardOf(id) || held;
+    if (!held) return;
+  }
+  if (seconds == 0) {
+    Release(ack_ids);
+  } else {
+    Extend(ack_ids, seconds);
+  }
+}
 
 // A lease that ran out still counts against flow control until the client
 // settles the message (an ack, even a late one, or a nack): the room of a
@@ -95,7 +138,7 @@ void StreamSession::Take(const SubscriptionRecord& sub, std::vector<Delivery> de
     starved_ = false;
   }
   parts_.unsent.Add(total);
-  sink_->Send(std::move(deliveries), total);
+  sink_->Send(Claimed{sub.config, std::move(deliveries)}, total);
 }
 
 void StreamSession::End(absl::Status status) { sink_->End(std::move(status)); }
@@ -160,7 +203,7 @@ void StreamSession::Handle(StreamRequest request, Handled done) {
       [this, request = std::move(request), done = std::move(done)] { done(Apply(request)); });
 }
 
-absl::StatusOr<std::vector<AckResult>> StreamSession::Apply(const StreamRequest& request) {
+absl::StatusOr<StreamOutcome> StreamSession::Apply(const StreamRequest& request) {
   RETURN_IF_ERROR(ValidateStreamRequest(request));
   // Deadline changes grouped by their seconds, so each group is one
   // statement; nacks are changes to 0.
@@ -171,30 +214,32 @@ absl::StatusOr<std::vector<AckResult>> StreamSession::Apply(const StreamRequest&
   if (!request.nack_ids.empty()) {
     modify[0].insert(modify[0].end(), request.nack_ids.begin(), request.nack_ids.end());
   }
-  if (request.ack_ids.empty() && modify.empty()) return std::vector<AckResult>();
+  if (request.ack_ids.empty() && modify.empty()) return StreamOutcome();
   {
     absl::MutexLock lock(&mu_);
-    last_heard_ = absl::Now();
-    silent_ = false;
+    Heard();
   }
   RoomFreed();
 
   ASSIGN_OR_RETURN(SubscriptionRecord sub, parts_.dispatcher.Current(name_));
-  ASSIGN_OR_RETURN(std::vector<AckResult> results,
+  StreamOutcome outcome;
+  ASSIGN_OR_RETURN(outcome.acks,
                    parts_.settlement.Settle(sub, request.ack_ids, SettleKind::kAck, ""));
-  ReleaseAcked(results);
+  ReleaseAcked(outcome.acks);
   for (const auto& [seconds, ids] : modify) {
-    RETURN_IF_ERROR(parts_.settlement.ModifyDeadline(sub, ids, seconds).status());
+    ASSIGN_OR_RETURN(std::vector<AckResult> changed,
+                     parts_.settlement.ModifyDeadline(sub, ids, seconds));
     if (seconds == 0) {
       Release(ids);
     } else {
       Extend(ids, seconds);
     }
+    outcome.deadline_changes.insert(outcome.deadline_changes.end(), changed.begin(), changed.end());
   }
   // Per-id results on the stream are the exactly-once guarantee's; other
   // streams report none.
-  if (sub.config.delivery_guarantee != DeliveryGuarantee::kExactlyOnce) results.clear();
-  return results;
+  if (sub.config.delivery_guarantee != DeliveryGuarantee::kExactlyOnce) outcome = StreamOutcome();
+  return outcome;
 }
 
 }  // namespace hub

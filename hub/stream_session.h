@@ -15,6 +15,7 @@
 #include "hub/dispatcher.h"
 #include "hub/hub_probe.h"
 #include "hub/settlement.h"
+#include "hub/stream_directory.h"
 #include "hub/types.h"
 #include "hub/work_queue.h"
 
@@ -27,7 +28,7 @@ class StreamSink {
   virtual ~StreamSink() = default;
   // Sends messages leased to the stream. The session counts them unsent
   // until the sink says Sent.
-  virtual void Send(std::vector<Delivery> deliveries, int64_t bytes) = 0;
+  virtual void Send(Claimed leased, int64_t bytes) = 0;
   // Delivery is over: UNAVAILABLE at shutdown, NOT_FOUND when the
   // subscription was deleted, or the error of a failed claim.
   virtual void End(absl::Status status) = 0;
@@ -63,6 +64,7 @@ struct StreamParts {
   WorkQueue& work;
   HubProbe& probe;
   UnsentBytes& unsent;
+  StreamDirectory& directory;
 };
 
 // The engine side of one StreamingPull: flow control, and the requests of
@@ -83,7 +85,7 @@ class StreamSession final : public Waiter {
   // `done` gets the ack results to report on the stream (exactly-once
   // subscriptions only), or INVALID_ARGUMENT for a malformed request, which
   // ends the stream.
-  using Handled = std::function<void(absl::StatusOr<std::vector<AckResult>>)>;
+  using Handled = std::function<void(absl::StatusOr<StreamOutcome>)>;
   void Handle(StreamRequest request, Handled done);
 
   // The sink's writer sent a response of `bytes` deliveries (or dropped it).
@@ -92,6 +94,12 @@ class StreamSession final : public Waiter {
   // Stops delivery. After it returns no call of the sink starts; false when
   // delivery had ended already (the sink's End was or is being called).
   bool Close();
+
+  // Acks and deadline changes of unary calls (StreamDirectory): what the
+  // stream holds of them is settled as if the stream had carried them, and
+  // counts as its client's word.
+  void AckedElsewhere(absl::Span<const AckResult> results);
+  void DeadlinesChangedElsewhere(absl::Span<const std::string> ack_ids, int seconds);
 
   // Waiter, for the dispatcher.
   Room Wants() override;
@@ -106,11 +114,15 @@ class StreamSession final : public Waiter {
     absl::Time published;
     bool expired;  // counted in the lease metric
   };
-  absl::StatusOr<std::vector<AckResult>> Apply(const StreamRequest& request);
+  absl::StatusOr<StreamOutcome> Apply(const StreamRequest& request);
   void Release(absl::Span<const std::string> ack_ids);
   // Releases acked messages; those acked OK count toward end-to-end latency.
   void ReleaseAcked(absl::Span<const AckResult> results);
   void Extend(absl::Span<const std::string> ack_ids, int seconds);
+  // The client spoke: acked, nacked or changed a deadline.
+  void Heard() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks the client heard when the stream holds `ack_id`.
+  bool HeardOf(const std::string& ack_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the dispatcher when the stream had run out of room.
   void RoomFreed();

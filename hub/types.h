@@ -6,8 +6,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 // Domain types of the engine. They mirror the API's resources but carry no
@@ -48,6 +50,36 @@ struct SubscriptionConfig {
   DeadLetterPolicy dead_letter_policy;
   RetryPolicy retry_policy;
   Labels labels;
+  // Output only: DetachSubscription dropped its messages; it delivers
+  // nothing more.
+  bool detached = false;
+};
+
+// A subscription's acknowledgement state at one moment (its cursor and the
+// positions its leases held), to seek any subscription of the topic back to.
+struct SnapshotConfig {
+  std::string name;
+  std::string topic;       // output only: the subscription's topic
+  absl::Time expire_time;  // output only: when its oldest message leaves the topic
+  Labels labels;
+};
+
+// Which names a list returns. A name's namespace is what comes before its
+// first '~', or "" when it has none; the Pub/Sub API maps each project onto
+// one (docs/pubsub.md, "Names").
+struct NameScope {
+  bool all = true;
+  std::string name_space;
+
+  static NameScope All() { return {}; }
+  static NameScope In(std::string name_space) { return {false, std::move(name_space)}; }
+
+  bool Holds(absl::string_view name) const {
+    if (all) return true;
+    const size_t tilde = name.find('~');
+    return (tilde == absl::string_view::npos ? absl::string_view() : name.substr(0, tilde)) ==
+           name_space;
+  }
 };
 
 // A subscription as the store knows it: configuration plus the internal ids
@@ -78,6 +110,13 @@ struct Delivery {
   std::string ack_id;
   Message message;
   int delivery_attempt = 1;
+};
+
+// What one claim leased for one consumer, with the subscription as the
+// claim read it (how a translation reports deliveries may depend on it).
+struct Claimed {
+  SubscriptionConfig subscription;
+  std::vector<Delivery> deliveries;
 };
 
 enum class AckStatus { kOk, kExpired, kInvalid };
@@ -111,6 +150,13 @@ struct StreamRequest {
   std::vector<std::string> nack_ids;
   std::vector<std::string> modify_deadline_ack_ids;
   std::vector<int32_t> modify_deadline_seconds;
+};
+
+// The verdicts of a stream request on an exactly-once subscription (other
+// streams get none): its acks, and its deadline changes and nacks.
+struct StreamOutcome {
+  std::vector<AckResult> acks;
+  std::vector<AckResult> deadline_changes;
 };
 
 // One publish of a Transact call.

@@ -26,6 +26,17 @@ absl::Status ValidateText(absl::string_view what, absl::string_view text, size_t
   return absl::OkStatus();
 }
 
+absl::Status ValidateDuration(absl::string_view what, absl::Duration d, absl::Duration min,
+                              absl::Duration max) {
+  if (d < min || d > max) {
+    return Invalid(absl::StrCat(what, " must be between ", absl::FormatDuration(min), " and ",
+                                absl::FormatDuration(max), ", got ", absl::FormatDuration(d)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateLabels(const Labels& labels) {
   if (labels.size() > Limits::kMaxLabels) {
     return Invalid(absl::StrCat("at most ", Limits::kMaxLabels, " labels are allowed"));
@@ -38,16 +49,11 @@ absl::Status ValidateLabels(const Labels& labels) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateDuration(absl::string_view what, absl::Duration d, absl::Duration min,
-                              absl::Duration max) {
-  if (d < min || d > max) {
-    return Invalid(absl::StrCat(what, " must be between ", absl::FormatDuration(min), " and ",
-                                absl::FormatDuration(max), ", got ", absl::FormatDuration(d)));
-  }
-  return absl::OkStatus();
+absl::Status ValidateAttached(const SubscriptionRecord& sub) {
+  if (!sub.config.detached) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("subscription ", sub.config.name, " is detached from its topic"));
 }
-
-}  // namespace
 
 int64_t MessageBytes(const Message& message) {
   int64_t bytes = static_cast<int64_t>(message.data.size() + message.ordering_key.size() +

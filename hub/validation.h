@@ -38,7 +38,8 @@ struct Limits {
   static constexpr int kDefaultDeliveryAttempts = 20;
   static constexpr int kMaxLabels = 64;
   static constexpr int kMaxLabelBytes = 63;
-  static constexpr int kMaxAckIdsPerRequest = 2500;
+  // Pub/Sub's clients send up to 3000 (Node) in one request.
+  static constexpr int kMaxAckIdsPerRequest = 5000;
   static constexpr int kMaxFilterBytes = 1024;
   static constexpr int kMaxRejectReasonBytes = 1024;
 
@@ -56,6 +57,7 @@ inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
 int64_t MessageBytes(const Message& message);
 
 absl::Status ValidateName(absl::string_view what, absl::string_view name);
+absl::Status ValidateLabels(const Labels& labels);
 absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);
 absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,
@@ -75,6 +77,8 @@ absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
                               absl::Span<const TransactPublish> publishes, const Limits& limits);
 absl::Status ValidateStreamSettings(const StreamSettings& settings);
 absl::Status ValidateStreamRequest(const StreamRequest& request);
+// A detached subscription takes no delivery calls (FAILED_PRECONDITION).
+absl::Status ValidateAttached(const SubscriptionRecord& sub);
 
 }  // namespace hub
 

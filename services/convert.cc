@@ -9,7 +9,6 @@
 #include "common/status_macros.h"
 
 namespace hub::services {
-namespace {
 
 Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& map) {
   return Labels(map.begin(), map.end());
@@ -18,12 +17,6 @@ Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& ma
 void LabelsToProto(const Labels& labels, google::protobuf::Map<std::string, std::string>* out) {
   for (const auto& [key, value] : labels) (*out)[key] = value;
 }
-
-// Pub/Sub's defaults for a retry policy whose bounds are left unset.
-constexpr absl::Duration kDefaultMinimumBackoff = absl::Seconds(10);
-constexpr absl::Duration kDefaultMaximumBackoff = absl::Seconds(600);
-
-}  // namespace
 
 absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
                                                  absl::string_view field) {
@@ -85,17 +78,7 @@ absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription&
         proto.dead_letter_policy().max_delivery_attempts();
   }
   if (proto.has_retry_policy()) {
-    const v1::RetryPolicy& retry = proto.retry_policy();
-    sub.retry_policy.minimum_backoff = kDefaultMinimumBackoff;
-    sub.retry_policy.maximum_backoff = kDefaultMaximumBackoff;
-    if (retry.has_minimum_backoff()) {
-      ASSIGN_OR_RETURN(sub.retry_policy.minimum_backoff,
-                       DurationFromProto(retry.minimum_backoff(), "minimum_backoff"));
-    }
-    if (retry.has_maximum_backoff()) {
-      ASSIGN_OR_RETURN(sub.retry_policy.maximum_backoff,
-                       DurationFromProto(retry.maximum_backoff(), "maximum_backoff"));
-    }
+    ASSIGN_OR_RETURN(sub.retry_policy, RetryPolicyFromProto(proto.retry_policy()));
   }
   sub.labels = LabelsFromProto(proto.labels());
   return sub;
@@ -124,10 +107,7 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
         sub.dead_letter_policy.max_delivery_attempts);
   }
   if (sub.retry_policy.maximum_backoff > absl::ZeroDuration()) {
-    ToProtoDuration(sub.retry_policy.minimum_backoff,
-                    out->mutable_retry_policy()->mutable_minimum_backoff());
-    ToProtoDuration(sub.retry_policy.maximum_backoff,
-                    out->mutable_retry_policy()->mutable_maximum_backoff());
+    RetryPolicyToProto(sub.retry_policy, out->mutable_retry_policy());
   }
   LabelsToProto(sub.labels, out->mutable_labels());
 }

@@ -6,6 +6,8 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "absl/status/statusor.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
 #include "hub/hub.h"
 #include "hub/types.h"
 #include "hub/v1/publisher.pb.h"
@@ -17,6 +19,30 @@ namespace hub::services {
 
 absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
                                                  absl::string_view field);
+
+Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& map);
+void LabelsToProto(const Labels& labels, google::protobuf::Map<std::string, std::string>* out);
+
+// A retry policy of hub.v1 or of Pub/Sub (the same message in both): a bound
+// left unset takes Pub/Sub's default, 10 s and 600 s.
+template <typename Proto>
+absl::StatusOr<RetryPolicy> RetryPolicyFromProto(const Proto& proto) {
+  RetryPolicy retry{absl::Seconds(10), absl::Seconds(600)};
+  if (proto.has_minimum_backoff()) {
+    ASSIGN_OR_RETURN(retry.minimum_backoff,
+                     DurationFromProto(proto.minimum_backoff(), "minimum_backoff"));
+  }
+  if (proto.has_maximum_backoff()) {
+    ASSIGN_OR_RETURN(retry.maximum_backoff,
+                     DurationFromProto(proto.maximum_backoff(), "maximum_backoff"));
+  }
+  return retry;
+}
+template <typename Proto>
+void RetryPolicyToProto(const RetryPolicy& retry, Proto* out) {
+  ToProtoDuration(retry.minimum_backoff, out->mutable_minimum_backoff());
+  ToProtoDuration(retry.maximum_backoff, out->mutable_maximum_backoff());
+}
 
 absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto);
 void TopicToProto(const TopicConfig& topic, v1::Topic* out);

@@ -29,6 +29,8 @@
 #include "services/health_monitor.h"
 #include "services/listener.h"
 #include "services/publisher_service.h"
+#include "services/pubsub/publisher_service.h"
+#include "services/pubsub/subscriber_service.h"
 #include "services/server_config.h"
 #include "services/service_probe.h"
 #include "services/subscriber_service.h"
@@ -148,7 +150,11 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   ServiceProbe service_probe(registry, kVersion);
   Hub engine(store, config.hub, probe);
   PublisherService publisher(engine, *security.access);
-  SubscriberService subscriber(engine, *security.access, config.max_streams_per_principal);
+  StreamQuota streams(config.max_streams_per_principal);
+  SubscriberService subscriber(engine, *security.access, streams);
+  const pubsub::Names pubsub_names(config.pubsub_project);
+  pubsub::PublisherService pubsub_publisher(engine, *security.access, pubsub_names);
+  pubsub::SubscriberService pubsub_subscriber(engine, *security.access, pubsub_names, streams);
   const int max_connections =
       config.max_connections != 0 ? config.max_connections : DefaultMaxConnections(open_files);
   absl::StatusOr<std::unique_ptr<Listener>> listener =
@@ -158,8 +164,9 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
         {{"address", config.listen}, {"error", std::string(listener.status().message())}});
     return kExitListenFailed;
   }
-  std::unique_ptr<grpc::Server> server =
-      BuildServer(config, security, {&publisher, &subscriber}, service_probe, **listener);
+  std::unique_ptr<grpc::Server> server = BuildServer(
+      config, security, {&publisher, &subscriber, &pubsub_publisher, &pubsub_subscriber},
+      service_probe, **listener);
   if (server == nullptr) {
     Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
     return kExitListenFailed;

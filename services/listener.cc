@@ -138,11 +138,12 @@ bool Listener::Shed() {
   if (spare_ < 0) return false;
   close(spare_);
   const int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (fd >= 0) close(fd);
+  if (fd >= 0) {
+    probe_.ConnectionRefused();  // before the close, which the peer sees at once
+    close(fd);
+  }
   spare_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  probe_.ConnectionRefused();
-  return true;
+  return fd >= 0;
 }
 
 void Listener::AcceptAll() {
@@ -167,12 +168,13 @@ void Listener::AcceptAll() {
       // Recounted now, not at the last sweep: only a true cap refuses.
       swept_ = absl::InfinitePast();
       if (Sweep(absl::Now()) >= max_connections_) {
-        close(fd);
+        // Counted and said before the close, which the peer sees at once.
         probe_.ConnectionRefused();
         if (accepting_.exchange(false)) {
           Log(LogLevel::kWarning, "connection_cap_reached",
               {{"max_connections", absl::StrCat(max_connections_)}});
         }
+        close(fd);
         continue;
       }
     }

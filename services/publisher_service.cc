@@ -4,46 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "services/access_needs.h"
 #include "services/convert.h"
 #include "services/status_mapping.h"
 
 namespace hub::services {
-namespace {
-
-// What each call needs of the access policy (docs/security.md).
-std::vector<auth::Need> Administer(const std::string& topic) {
-  return {{auth::Action::kAdmin, auth::Topic(topic)}};
-}
-
-}  // namespace
-
-// Deleting a topic deletes its subscriptions: the caller must be allowed to
-// delete each of them. (One created between this look and the delete goes
-// with the topic unchecked; creating it needed subscribe on the topic.)
-grpc::Status PublisherService::MayDeleteSubscriptionsOf(const grpc::ServerContextBase& context,
-                                                        const std::string& topic) {
-  if (!access_.enabled()) return grpc::Status::OK;
-  const auto visible = access_.Visible(context, auth::Action::kAdmin);
-  std::string token;
-  do {
-    absl::StatusOr<Page<SubscriptionConfig>> page =
-        hub_.ListSubscriptions(topic, Limits::kMaxPageSize, token);
-    if (!page.ok()) return ToGrpcStatus(page.status());
-    for (const SubscriptionConfig& sub : page->items) {
-      if (!visible(auth::Subscription(sub.name))) {
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                            absl::StrCat("deleting topic ", topic, " deletes subscription ",
-                                         sub.name, ", which the caller may not administer"));
-      }
-    }
-    token = page->next_page_token;
-  } while (!token.empty());
-  return grpc::Status::OK;
-}
 
 grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context, const v1::Topic* request,
                                            v1::Topic* response) {
-  return access_.IfAllowed(*context, Administer(request->name()), [&] {
+  return access_.IfAllowed(*context, AdministerTopic(request->name()), [&] {
     absl::StatusOr<TopicConfig> topic = TopicFromProto(*request);
     if (topic.ok()) topic = hub_.CreateTopic(*topic);
     return Respond(topic, [&](const TopicConfig& t) { TopicToProto(t, response); });
@@ -52,7 +21,7 @@ grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context, const v
 
 grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
                                         const v1::GetTopicRequest* request, v1::Topic* response) {
-  return access_.IfAllowed(*context, Administer(request->name()), [&] {
+  return access_.IfAllowed(*context, AdministerTopic(request->name()), [&] {
     return Respond(hub_.GetTopic(request->name()),
                    [&](const TopicConfig& t) { TopicToProto(t, response); });
   });
@@ -61,9 +30,9 @@ grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::ListTopics(grpc::ServerContext* context,
                                           const v1::ListTopicsRequest* request,
                                           v1::ListTopicsResponse* response) {
-  return access_.IfAllowed(*context, Administer(""), [&] {
+  return access_.IfAllowed(*context, AdministerTopic(""), [&] {
     const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-    return Respond(hub_.ListTopics(request->page_size(), request->page_token()),
+    return Respond(hub_.ListTopics(NameScope::All(), request->page_size(), request->page_token()),
                    [&](const Page<TopicConfig>& page) {
                      for (const TopicConfig& topic : page.items) {
                        if (visible(auth::Topic(topic.name))) {
@@ -78,7 +47,7 @@ grpc::Status PublisherService::ListTopics(grpc::ServerContext* context,
 grpc::Status PublisherService::UpdateTopic(grpc::ServerContext* context,
                                            const v1::UpdateTopicRequest* request,
                                            v1::Topic* response) {
-  return access_.IfAllowed(*context, Administer(request->topic().name()), [&] {
+  return access_.IfAllowed(*context, AdministerTopic(request->topic().name()), [&] {
     absl::StatusOr<TopicConfig> topic = TopicFromProto(request->topic());
     if (topic.ok()) topic = hub_.UpdateTopic(*topic, MaskPaths(request->update_mask()));
     return Respond(topic, [&](const TopicConfig& t) { TopicToProto(t, response); });
@@ -88,8 +57,11 @@ grpc::Status PublisherService::UpdateTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::DeleteTopic(grpc::ServerContext* context,
                                            const v1::DeleteTopicRequest* request,
                                            google::protobuf::Empty*) {
-  return access_.IfAllowed(*context, Administer(request->name()), [&] {
-    if (grpc::Status s = MayDeleteSubscriptionsOf(*context, request->name()); !s.ok()) return s;
+  return access_.IfAllowed(*context, AdministerTopic(request->name()), [&] {
+    if (grpc::Status s = MayDeleteSubscriptionsOf(hub_, access_, *context, request->name());
+        !s.ok()) {
+      return s;
+    }
     return ToGrpcStatus(hub_.DeleteTopic(request->name()));
   });
 }
@@ -97,17 +69,15 @@ grpc::Status PublisherService::DeleteTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::Publish(grpc::ServerContext* context,
                                        const v1::PublishRequest* request,
                                        v1::PublishResponse* response) {
-  return access_.IfAllowed(*context, {{auth::Action::kPublish, auth::Topic(request->topic())}},
-                           [&] {
-                             std::vector<Message> messages;
-                             messages.reserve(request->messages_size());
-                             for (const v1::Message& m : request->messages())
-                               messages.push_back(MessageFromProto(m));
-                             return Respond(hub_.Publish(request->topic(), std::move(messages)),
-                                            [&](const std::vector<PublishResult>& results) {
-                                              PublishResultsToProto(results, response);
-                                            });
-                           });
+  return access_.IfAllowed(*context, PublishTo(request->topic()), [&] {
+    std::vector<Message> messages;
+    messages.reserve(request->messages_size());
+    for (const v1::Message& m : request->messages()) messages.push_back(MessageFromProto(m));
+    return Respond(hub_.Publish(request->topic(), std::move(messages)),
+                   [&](const std::vector<PublishResult>& results) {
+                     PublishResultsToProto(results, response);
+                   });
+  });
 }
 
 }  // namespace hub::services

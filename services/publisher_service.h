@@ -26,9 +26,6 @@ class PublisherService final : public v1::Publisher::Service {
                        v1::PublishResponse* response) override;
 
  private:
-  grpc::Status MayDeleteSubscriptionsOf(const grpc::ServerContextBase& context,
-                                        const std::string& topic);
-
   Hub& hub_;
   const auth::AccessControl& access_;
 };

@@ -1,5 +1,7 @@
 #include "services/server_config.h"
 
+#include "services/pubsub/names.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -43,6 +45,10 @@ ABSL_FLAG(int, max_streams_per_connection, 1000,
 ABSL_FLAG(int, max_streams_per_principal, 10000,
           "StreamingPulls one principal (token, certificate, or everyone when there are no "
           "credentials: 'anonymous') may have open; more are RESOURCE_EXHAUSTED");
+ABSL_FLAG(std::string, pubsub_project, "hub",
+          "the Pub/Sub project whose topics, subscriptions and snapshots are the hub's plain "
+          "names (projects/hub/topics/orders is topic orders); another project's names carry "
+          "its id and '~' (docs/pubsub.md)");
 ABSL_FLAG(int, max_metadata_bytes, 16 * 1024, "largest request metadata (headers) accepted");
 ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
           "a connection that has not finished its HTTP/2 (and TLS) handshake this long after "
@@ -150,6 +156,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   c.max_streams_per_principal = absl::GetFlag(FLAGS_max_streams_per_principal);
+  c.pubsub_project = absl::GetFlag(FLAGS_pubsub_project);
   c.max_connections = absl::GetFlag(FLAGS_max_connections);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
@@ -206,6 +213,11 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   }
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (!pubsub::IsProjectId(c.pubsub_project)) {
+    return absl::InvalidArgumentError(
+        "--pubsub_project must be a project id: a lowercase letter, then lowercase letters, "
+        "digits and hyphens, at most 30");
   }
   if (c.max_connections < 0) {
     return absl::InvalidArgumentError("--max_connections must be 0 (automatic) or more");

@@ -43,6 +43,8 @@ struct ServerConfig {
   bool tls_enabled() const { return !tls.cert_file.empty(); }
   int max_streams_per_connection;
   int max_streams_per_principal;
+  // Pub/Sub's project for the hub's plain names.
+  std::string pubsub_project;
   // 0: DefaultMaxConnections of the open-file limit.
   int max_connections;
   int max_metadata_bytes;

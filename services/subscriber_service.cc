@@ -3,7 +3,10 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "services/access_needs.h"
 #include "services/convert.h"
+#include "services/pull_call.h"
 #include "services/status_mapping.h"
 #include "services/streaming_pull_call.h"
 
@@ -14,77 +17,54 @@ std::vector<std::string> Strings(const google::protobuf::RepeatedPtrField<std::s
   return std::vector<std::string>(field.begin(), field.end());
 }
 
-// What each call needs of the access policy (docs/security.md).
-std::vector<auth::Need> Consume(const std::string& subscription) {
-  return {{auth::Action::kSubscribe, auth::Subscription(subscription)}};
-}
-
-std::vector<auth::Need> Administer(const std::string& subscription) {
-  return {{auth::Action::kAdmin, auth::Subscription(subscription)}};
-}
-
-// Creating a subscription reads its topic through it; naming a dead-letter
-// topic (at creation or later) is publishing to it.
 std::vector<auth::Need> Configure(const v1::Subscription& sub, bool creating) {
-  std::vector<auth::Need> needs = Administer(sub.name());
-  if (creating) needs.push_back({auth::Action::kSubscribe, auth::Topic(sub.topic())});
-  if (const std::string& dlq = sub.dead_letter_policy().dead_letter_topic(); !dlq.empty()) {
-    needs.push_back({auth::Action::kPublish, auth::Topic(dlq)});
-  }
-  return needs;
+  return ConfigureSubscription(sub.name(), creating ? sub.topic() : "",
+                               sub.dead_letter_policy().dead_letter_topic());
 }
 
 std::vector<auth::Need> TransactNeeds(const v1::TransactRequest& request) {
   std::vector<auth::Need> needs = Consume(request.subscription());
   for (const v1::PublishRequest& p : request.publishes()) {
-    needs.push_back({auth::Action::kPublish, auth::Topic(p.topic())});
+    const std::vector<auth::Need> publish = PublishTo(p.topic());
+    needs.insert(needs.end(), publish.begin(), publish.end());
   }
   return needs;
 }
 
-// One Pull on gRPC's callback API: while it waits for messages it holds no
-// thread; it deletes itself when gRPC is done with it.
-class PullCall final : public grpc::ServerUnaryReactor {
- public:
-  PullCall(Hub& hub, const auth::AccessControl& access, grpc::CallbackServerContext* context,
-           const v1::PullRequest& request, v1::PullResponse* response)
-      : response_(response) {
-    if (grpc::Status s = access.Check(*context, Consume(request.subscription())); !s.ok()) {
-      Finish(s);
-      return;
-    }
-    absl::StatusOr<absl::Duration> max_wait = absl::ZeroDuration();
-    if (request.has_max_wait()) max_wait = DurationFromProto(request.max_wait(), "max_wait");
-    if (!max_wait.ok()) {
-      Finish(ToGrpcStatus(max_wait.status()));
-      return;
-    }
-    absl::StatusOr<std::unique_ptr<PendingPull>> pull =
-        hub.Pull(request.subscription(), request.max_messages(), *max_wait,
-                 [this](absl::StatusOr<std::vector<Delivery>> got) { Answer(std::move(got)); });
-    if (!pull.ok()) {
-      Finish(ToGrpcStatus(pull.status()));
-      return;
-    }
-    pending_ = *std::move(pull);
-    // The answer may come, and this call end, before Start returns.
-    if (absl::Status started = pending_->Start(); !started.ok()) Finish(ToGrpcStatus(started));
-  }
+// hub.v1's Pull and StreamingPull messages, for PullCall and
+// StreamingPullCall.
+struct HubPull {
+  using Request = v1::PullRequest;
+  using Response = v1::PullResponse;
 
-  void OnCancel() override {
-    if (pending_ != nullptr && pending_->Cancel()) Finish(grpc::Status::CANCELLED);
+  absl::StatusOr<PullArgs> Args(const Request& request, const grpc::CallbackServerContext&) {
+    PullArgs args{request.subscription(), request.max_messages(), absl::ZeroDuration()};
+    if (request.has_max_wait()) {
+      ASSIGN_OR_RETURN(args.max_wait, DurationFromProto(request.max_wait(), "max_wait"));
+    }
+    return args;
   }
-  void OnDone() override { delete this; }
-
- private:
-  void Answer(absl::StatusOr<std::vector<Delivery>> got) {
-    Finish(Respond(got, [this](const std::vector<Delivery>& deliveries) {
-      for (const Delivery& d : deliveries) DeliveryToProto(d, response_->add_received_messages());
-    }));
+  void Deliveries(const Claimed& claimed, Response* out) {
+    for (const Delivery& d : claimed.deliveries) DeliveryToProto(d, out->add_received_messages());
   }
+};
 
-  v1::PullResponse* const response_;
-  std::unique_ptr<PendingPull> pending_;
+struct HubStream {
+  using Request = v1::StreamingPullRequest;
+  using Response = v1::StreamingPullResponse;
+
+  absl::StatusOr<StreamSettings> Settings(const Request& first) {
+    return StreamSettingsFromProto(first);
+  }
+  StreamRequest Requests(const Request& request) { return StreamRequestFromProto(request); }
+  bool Outcome(const StreamOutcome& outcome, Response* out) {
+    if (outcome.acks.empty()) return false;
+    AckResultsToProto(outcome.acks, out->mutable_ack_results());
+    return true;
+  }
+  void Deliveries(const Claimed& claimed, Response* out) {
+    for (const Delivery& d : claimed.deliveries) DeliveryToProto(d, out->add_received_messages());
+  }
 };
 
 }  // namespace
@@ -102,7 +82,7 @@ grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
 grpc::Status SubscriberService::GetSubscription(grpc::ServerContext* context,
                                                 const v1::GetSubscriptionRequest* request,
                                                 v1::Subscription* response) {
-  return access_.IfAllowed(*context, Administer(request->name()), [&] {
+  return access_.IfAllowed(*context, AdministerSubscription(request->name()), [&] {
     return Respond(hub_.GetSubscription(request->name()),
                    [&](const SubscriptionConfig& s) { SubscriptionToProto(s, response); });
   });
@@ -111,18 +91,18 @@ grpc::Status SubscriberService::GetSubscription(grpc::ServerContext* context,
 grpc::Status SubscriberService::ListSubscriptions(grpc::ServerContext* context,
                                                   const v1::ListSubscriptionsRequest* request,
                                                   v1::ListSubscriptionsResponse* response) {
-  return access_.IfAllowed(*context, Administer(""), [&] {
+  return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
     const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-    return Respond(
-        hub_.ListSubscriptions(request->topic(), request->page_size(), request->page_token()),
-        [&](const Page<SubscriptionConfig>& page) {
-          for (const SubscriptionConfig& sub : page.items) {
-            if (visible(auth::Subscription(sub.name))) {
-              SubscriptionToProto(sub, response->add_subscriptions());
-            }
-          }
-          response->set_next_page_token(page.next_page_token);
-        });
+    return Respond(hub_.ListSubscriptions(NameScope::All(), request->topic(), request->page_size(),
+                                          request->page_token()),
+                   [&](const Page<SubscriptionConfig>& page) {
+                     for (const SubscriptionConfig& sub : page.items) {
+                       if (visible(auth::Subscription(sub.name))) {
+                         SubscriptionToProto(sub, response->add_subscriptions());
+                       }
+                     }
+                     response->set_next_page_token(page.next_page_token);
+                   });
   });
 }
 
@@ -140,7 +120,7 @@ grpc::Status SubscriberService::GetSubscriptionStats(grpc::ServerContext* contex
 grpc::Status SubscriberService::DeleteSubscription(grpc::ServerContext* context,
                                                    const v1::DeleteSubscriptionRequest* request,
                                                    google::protobuf::Empty*) {
-  return access_.IfAllowed(*context, Administer(request->name()),
+  return access_.IfAllowed(*context, AdministerSubscription(request->name()),
                            [&] { return ToGrpcStatus(hub_.DeleteSubscription(request->name())); });
 }
 
@@ -199,7 +179,7 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
 grpc::ServerUnaryReactor* SubscriberService::Pull(grpc::CallbackServerContext* context,
                                                   const v1::PullRequest* request,
                                                   v1::PullResponse* response) {
-  return new PullCall(hub_, access_, context, *request, response);
+  return new PullCall<HubPull>(hub_, access_, context, *request, response, HubPull());
 }
 
 grpc::Status SubscriberService::Acknowledge(grpc::ServerContext* context,
@@ -227,7 +207,7 @@ grpc::Status SubscriberService::ModifyAckDeadline(grpc::ServerContext* context,
 
 grpc::ServerBidiReactor<v1::StreamingPullRequest, v1::StreamingPullResponse>*
 SubscriberService::StreamingPull(grpc::CallbackServerContext* context) {
-  return new StreamingPullCall(hub_, access_, streams_, context);
+  return new StreamingPullCall<HubStream>(hub_, access_, streams_, context, HubStream());
 }
 
 }  // namespace hub::services

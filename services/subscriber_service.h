@@ -14,8 +14,10 @@ class SubscriberService final
     : public v1::Subscriber::WithCallbackMethod_StreamingPull<
           v1::Subscriber::WithCallbackMethod_Pull<v1::Subscriber::Service>> {
  public:
-  SubscriberService(Hub& hub, const auth::AccessControl& access, int max_streams_per_principal)
-      : hub_(hub), access_(access), streams_(max_streams_per_principal) {}
+  // `streams` caps the streams of each principal, hub.v1's and Pub/Sub's
+  // together.
+  SubscriberService(Hub& hub, const auth::AccessControl& access, StreamQuota& streams)
+      : hub_(hub), access_(access), streams_(streams) {}
 
   grpc::Status CreateSubscription(grpc::ServerContext* context, const v1::Subscription* request,
                                   v1::Subscription* response) override;
@@ -54,7 +56,7 @@ class SubscriberService final
  private:
   Hub& hub_;
   const auth::AccessControl& access_;
-  StreamQuota streams_;
+  StreamQuota& streams_;
 };
 
 }  // namespace hub::services

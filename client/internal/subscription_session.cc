@@ -11,7 +11,7 @@
 namespace hub::client::internal {
 namespace {
 
-// The hub takes at most 2500 ack ids per request, acks, nacks and deadline
+// The hub takes at most 5000 ack ids per request, acks, nacks and deadline
 // changes together (the API's limit: Limits::kMaxAckIdsPerRequest in
 // hub/validation.h, README "Limits"); a stream request's share of each.
 constexpr size_t kMaxAcksPerRequest = 1000;

@@ -57,12 +57,14 @@ absl::StatusOr<TopicConfig> PgStore::GetTopic(absl::string_view name) {
   return ReadNamed("topic", name, sql::kGetTopic, &TopicFromRow);
 }
 
-absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(absl::string_view after, int limit) {
+absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(const NameScope& scope,
+                                                             absl::string_view after, int limit) {
   std::vector<TopicConfig> topics;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     topics.clear();
     pqxx::nontransaction tx(conn);
-    for (const auto& row : Exec(tx, sql::kListTopics, std::string(after), limit)) {
+    for (const auto& row :
+         Exec(tx, sql::kListTopics, std::string(after), limit, scope.all, scope.name_space)) {
       topics.push_back(TopicFromRow(row));
     }
     return absl::OkStatus();
@@ -99,15 +101,16 @@ absl::StatusOr<SubscriptionRecord> PgStore::GetSubscription(absl::string_view na
   return ReadNamed("subscription", name, sql::kGetSubscription, &SubscriptionFromRow);
 }
 
-absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(absl::string_view topic,
+absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(const NameScope& scope,
+                                                                           absl::string_view topic,
                                                                            absl::string_view after,
                                                                            int limit) {
   std::vector<SubscriptionConfig> subs;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     subs.clear();
     pqxx::nontransaction tx(conn);
-    for (const auto& row :
-         Exec(tx, sql::kListSubscriptions, std::string(topic), std::string(after), limit)) {
+    for (const auto& row : Exec(tx, sql::kListSubscriptions, std::string(topic), std::string(after),
+                                limit, scope.all, scope.name_space)) {
       subs.push_back(SubscriptionFromRow(row).config);
     }
     if (subs.empty() && !topic.empty() && Exec(tx, sql::kTopicExists, std::string(topic)).empty()) {
@@ -134,6 +137,67 @@ absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
                      sub.dead_letter_policy.max_delivery_attempts,
                      Millis(sub.retry_policy.minimum_backoff),
                      Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+}
+
+absl::Status PgStore::DetachSubscription(absl::string_view name) {
+  return ChangeNamed("subscription", name, sql::kDetachSubscription, std::string(name));
+}
+
+absl::StatusOr<SnapshotConfig> PgStore::CreateSnapshot(const SubscriptionRecord& sub,
+                                                       const SnapshotConfig& snapshot,
+                                                       absl::Duration retention) {
+  SnapshotConfig made = snapshot;
+  made.topic = sub.config.topic;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    // The cursor's lock keeps claims out, so that the cursor and the lease
+    // rows copied are of one moment.
+    const pqxx::result cursor = Exec(tx, sql::kLockCursor, sub.id);
+    if (cursor.empty()) {
+      return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
+    }
+    pqxx::result r;
+    try {
+      r = Exec(tx, sql::kCreateSnapshot, snapshot.name, sub.id, sub.topic_id,
+               cursor[0][0].as<int64_t>(), Millis(retention), LabelsToJson(snapshot.labels));
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("snapshot ", snapshot.name, " already exists"));
+    }
+    Exec(tx, sql::kCopyLeasesToSnapshot, r[0][0].as<int64_t>(), sub.id);
+    tx.commit();
+    made.expire_time = absl::FromUnixMicros(r[0][1].as<int64_t>());
+    return absl::OkStatus();
+  }));
+  return made;
+}
+
+absl::StatusOr<SnapshotConfig> PgStore::GetSnapshot(absl::string_view name) {
+  return ReadNamed("snapshot", name, sql::kGetSnapshot, &SnapshotFromRow);
+}
+
+absl::StatusOr<std::vector<SnapshotConfig>> PgStore::ListSnapshots(const NameScope& scope,
+                                                                   absl::string_view after,
+                                                                   int limit) {
+  std::vector<SnapshotConfig> snapshots;
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+    snapshots.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row :
+         Exec(tx, sql::kListSnapshots, std::string(after), limit, scope.all, scope.name_space)) {
+      snapshots.push_back(SnapshotFromRow(row));
+    }
+    return absl::OkStatus();
+  }));
+  return snapshots;
+}
+
+absl::Status PgStore::UpdateSnapshot(const SnapshotConfig& snapshot) {
+  return ChangeNamed("snapshot", snapshot.name, sql::kUpdateSnapshot, snapshot.name,
+                     LabelsToJson(snapshot.labels));
+}
+
+absl::Status PgStore::DeleteSnapshot(absl::string_view name) {
+  return ChangeNamed("snapshot", name, sql::kDeleteSnapshot, std::string(name));
 }
 
 absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(

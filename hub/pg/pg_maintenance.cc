@@ -98,6 +98,10 @@ void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) 
   for (auto& [name, count] : expired) {
     if (count > 0) report.expired.emplace_back(name, count);
   }
+  {
+    pqxx::nontransaction tx(conn);
+    Exec(tx, sql::kDeleteExpiredSnapshots);
+  }
   report.partitions_dropped = DropPartitionsBefore(conn, absl::Now() - longest);
 }
 

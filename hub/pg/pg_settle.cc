@@ -144,6 +144,29 @@ absl::Status PgStore::Seek(const SubscriptionRecord& sub, absl::Time time) {
   });
 }
 
+absl::Status PgStore::SeekToSnapshot(const SubscriptionRecord& sub, absl::string_view snapshot) {
+  return Run([&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    if (Exec(tx, sql::kLockCursor, sub.id).empty()) {
+      return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
+    }
+    const pqxx::result found = Exec(tx, sql::kGetSnapshot, std::string(snapshot));
+    if (found.empty())
+      return absl::NotFoundError(absl::StrCat("snapshot ", snapshot, " not found"));
+    if (found[0][5].as<int64_t>() != sub.topic_id) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("snapshot ", snapshot, " is of topic ", found[0][1].as<std::string>(),
+                       ", not of the subscription's topic ", sub.config.topic));
+    }
+    Exec(tx, sql::kDeleteAllLeases, sub.id);
+    Exec(tx, sql::kSetCursor, sub.id, found[0][6].as<int64_t>());
+    Exec(tx, sql::kRestoreSnapshotLeases, sub.id, found[0][4].as<int64_t>());
+    tx.commit();
+    FoundDue(sub.id, true);  // the restored rows are due now
+    return absl::OkStatus();
+  });
+}
+
 absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) {
   const std::vector<int64_t> lease_ids = LeaseIdsOf(ids);
   return Run(
@@ -163,20 +186,20 @@ absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId
 
 absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
                                    absl::Duration deadline) {
-  std::set<std::pair<int64_t, int>> rows;
-  for (const AckId& id : ids) rows.insert({id.lease_id, id.generation});
   std::vector<int64_t> lease_ids;
   std::vector<int32_t> generations;
-  for (const auto& [lease_id, generation] : rows) {
-    lease_ids.push_back(lease_id);
-    generations.push_back(generation);
+  std::vector<int64_t> positions;
+  for (const AckId& id : ids) {
+    lease_ids.push_back(id.lease_id);
+    generations.push_back(id.generation);
+    positions.push_back(id.position);
   }
   return Run(
       [&](pqxx::connection& conn) {
         pqxx::nontransaction tx(conn);
         Exec(tx, sql::kExtendLeases, sub.id, IntArray(lease_ids), IntArray(generations),
              Millis(deadline), Millis(sub.config.retry_policy.minimum_backoff),
-             Millis(sub.config.retry_policy.maximum_backoff));
+             Millis(sub.config.retry_policy.maximum_backoff), IntArray(positions));
         return absl::OkStatus();
       },
       Commit::kRelaxed);

@@ -53,17 +53,31 @@ class PgStore final : public Store {
 
   absl::Status CreateTopic(const TopicConfig& topic) override;
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name) override;
-  absl::StatusOr<std::vector<TopicConfig>> ListTopics(absl::string_view after, int limit) override;
+  absl::StatusOr<std::vector<TopicConfig>> ListTopics(const NameScope& scope,
+                                                      absl::string_view after, int limit) override;
   absl::Status DeleteTopic(absl::string_view name) override;
   absl::Status UpdateTopic(const TopicConfig& topic) override;
 
   absl::Status CreateSubscription(const SubscriptionConfig& sub) override;
   absl::StatusOr<SubscriptionRecord> GetSubscription(absl::string_view name) override;
-  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(absl::string_view topic,
+  absl::StatusOr<std::vector<SubscriptionConfig>> ListSubscriptions(const NameScope& scope,
+                                                                    absl::string_view topic,
                                                                     absl::string_view after,
                                                                     int limit) override;
   absl::Status DeleteSubscription(absl::string_view name) override;
   absl::Status UpdateSubscription(const SubscriptionConfig& sub) override;
+  absl::Status DetachSubscription(absl::string_view name) override;
+
+  absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord& sub,
+                                                const SnapshotConfig& snapshot,
+                                                absl::Duration retention) override;
+  absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name) override;
+  absl::StatusOr<std::vector<SnapshotConfig>> ListSnapshots(const NameScope& scope,
+                                                            absl::string_view after,
+                                                            int limit) override;
+  absl::Status UpdateSnapshot(const SnapshotConfig& snapshot) override;
+  absl::Status DeleteSnapshot(absl::string_view name) override;
+  absl::Status SeekToSnapshot(const SubscriptionRecord& sub, absl::string_view snapshot) override;
 
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 

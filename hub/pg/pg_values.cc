@@ -125,6 +125,15 @@ TopicConfig TopicFromRow(const pqxx::row& row) {
   return topic;
 }
 
+SnapshotConfig SnapshotFromRow(const pqxx::row& row) {
+  SnapshotConfig snapshot;
+  snapshot.name = row[0].as<std::string>();
+  snapshot.topic = row[1].as<std::string>();
+  snapshot.expire_time = absl::FromUnixMicros(row[2].as<int64_t>());
+  snapshot.labels = LabelsFromJson(row[3].as<std::string>());
+  return snapshot;
+}
+
 SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
   SubscriptionRecord rec;
   rec.id = row[0].as<int64_t>();
@@ -141,6 +150,7 @@ SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
   c.retry_policy.minimum_backoff = absl::Milliseconds(row[10].as<int64_t>());
   c.retry_policy.maximum_backoff = absl::Milliseconds(row[11].as<int64_t>());
   c.labels = LabelsFromJson(row[12].as<std::string>());
+  c.detached = row[13].as<bool>();
   // Validated at creation; a filter that no longer parses matches nothing
   // rather than everything.
   absl::StatusOr<Filter> filter = Filter::Parse(c.filter);

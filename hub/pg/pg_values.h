@@ -43,6 +43,8 @@ DeliveryGuarantee GuaranteeFromStored(int stored);
 
 // Columns of kGetTopic / kListTopics.
 TopicConfig TopicFromRow(const pqxx::row& row);
+// Columns of kGetSnapshot / kListSnapshots.
+SnapshotConfig SnapshotFromRow(const pqxx::row& row);
 // Columns of kGetSubscription / kListSubscriptions; parses the filter.
 SubscriptionRecord SubscriptionFromRow(const pqxx::row& row);
 // The message columns of kFetchMessages from column `first`: (position,

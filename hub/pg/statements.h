@@ -35,9 +35,12 @@ inline constexpr Statement kGetTopic{"get_topic", R"sql(
 SELECT name, message_retention_ms, dedup_window_ms, labels::text
 FROM topics WHERE name = $1)sql"};
 
+// $3/$4 the NameScope (all, or the namespace: the name's part before its
+// first '~'), here and in the other lists.
 inline constexpr Statement kListTopics{"list_topics", R"sql(
 SELECT name, message_retention_ms, dedup_window_ms, labels::text
-FROM topics WHERE name > $1 ORDER BY name LIMIT $2)sql"};
+FROM topics WHERE name > $1 AND ($3::boolean OR CASE WHEN strpos(name, '~') = 0 THEN '' ELSE split_part(name, '~', 1) END = $4)
+ORDER BY name LIMIT $2)sql"};
 
 inline constexpr Statement kDeleteTopic{"delete_topic", "DELETE FROM topics WHERE name = $1"};
 
@@ -69,16 +72,16 @@ SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql"};
 inline constexpr Statement kGetSubscription{"get_subscription", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE s.name = $1)sql"};
 
 inline constexpr Statement kListSubscriptions{"list_subscriptions", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
-WHERE ($1 = '' OR t.name = $1) AND s.name > $2
+WHERE ($1 = '' OR t.name = $1) AND s.name > $2 AND ($4::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $5)
 ORDER BY s.name LIMIT $3)sql"};
 
 inline constexpr Statement kDeleteSubscription{"delete_subscription",
@@ -93,6 +96,70 @@ SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
     max_delivery_attempts = $5, minimum_backoff_ms = $6,
     maximum_backoff_ms = $7, labels = $8::jsonb
 WHERE name = $1)sql"};
+
+// Detaching drops what the subscription held: its leases go and its cursor
+// moves to the topic's head, in the statement that marks it.
+inline constexpr Statement kDetachSubscription{"detach_subscription", R"sql(
+WITH s AS (
+  UPDATE subscriptions SET detached = true WHERE name = $1 RETURNING id, topic_id),
+l AS (
+  DELETE FROM leases l USING s WHERE l.subscription_id = s.id)
+UPDATE subscription_cursors c SET next_position = h.next_position
+FROM s JOIN topic_heads h ON h.topic_id = s.topic_id
+WHERE c.subscription_id = s.id RETURNING 1)sql"};
+
+// A snapshot of the subscription $2 of topic $3, its cursor at $4 (locked by
+// the caller): it expires $5 ms after the publish time of the oldest
+// message it holds (its lowest pending position, else the cursor's), or
+// after now when it holds none.
+inline constexpr Statement kCreateSnapshot{"create_snapshot", R"sql(
+INSERT INTO snapshots (name, topic_id, next_position, expire_time, labels)
+SELECT $1, $3, $4,
+  COALESCE((SELECT m.publish_time FROM messages m
+            WHERE m.topic_id = $3 AND m.publish_time < now() + interval '1 hour'
+              AND m.position = (SELECT LEAST(min(p), $4)
+                                FROM leases l, unnest(l.pending) p
+                                WHERE l.subscription_id = $2)),
+           now()) + $5::bigint * interval '1 millisecond',
+  $6::jsonb
+RETURNING id, (extract(epoch FROM expire_time) * 1e6)::bigint)sql"};
+
+inline constexpr Statement kCopyLeasesToSnapshot{"copy_leases_to_snapshot", R"sql(
+INSERT INTO snapshot_leases (snapshot_id, pending, ordering_key)
+SELECT $1, pending, ordering_key FROM leases WHERE subscription_id = $2)sql"};
+
+// Columns read by SnapshotFromRow (pg_values.h).
+inline constexpr Statement kGetSnapshot{"get_snapshot", R"sql(
+SELECT s.name, t.name, (extract(epoch FROM s.expire_time) * 1e6)::bigint, s.labels::text,
+       s.id, s.topic_id, s.next_position
+FROM snapshots s JOIN topics t ON t.id = s.topic_id
+WHERE s.name = $1)sql"};
+
+inline constexpr Statement kListSnapshots{"list_snapshots", R"sql(
+SELECT s.name, t.name, (extract(epoch FROM s.expire_time) * 1e6)::bigint, s.labels::text,
+       s.id, s.topic_id, s.next_position
+FROM snapshots s JOIN topics t ON t.id = s.topic_id
+WHERE s.name > $1 AND ($3::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $4)
+ORDER BY s.name LIMIT $2)sql"};
+
+inline constexpr Statement kUpdateSnapshot{
+    "update_snapshot", "UPDATE snapshots SET labels = $2::jsonb WHERE name = $1"};
+
+inline constexpr Statement kDeleteSnapshot{"delete_snapshot",
+                                           "DELETE FROM snapshots WHERE name = $1"};
+
+// The snapshot's lease rows back as rows of subscription $1, due at once and
+// not yet delivered (attempt 0), under new lease ids: no ack id of before
+// the seek settles them.
+inline constexpr Statement kRestoreSnapshotLeases{"restore_snapshot_leases", R"sql(
+INSERT INTO leases (subscription_id, pending, attempt, generation, ordering_key, expires_at,
+                    available_at)
+SELECT $1, pending, 0, 1, ordering_key, now(), now()
+FROM snapshot_leases WHERE snapshot_id = $2)sql"};
+
+// Snapshots whose oldest message has left the topic: retention ends them.
+inline constexpr Statement kDeleteExpiredSnapshots{
+    "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
 
 // A publish batch in one call (hub_publish in migrations/0001_baseline.sql):
 // locks the topics (invariant P), resolves idempotency keys, writes the
@@ -239,43 +306,65 @@ FROM m CROSS JOIN l ORDER BY m.position)sql"};
 // At-least-once acks of plain subscriptions, for any number of
 // subscriptions in one statement: positions leave their rows; a row left
 // with nothing pending is deleted instead. No verdict is read back, which is
-// why this takes no lock and no round trip per row (PlanSettle decides
-// where a verdict is owed). The `= ANY` conditions repeat the join's so that
-// the scan of `leases` can take both key columns as index conditions
-// (joined only, a plan made on a small table read every row).
+// why this takes no round trip per row (PlanSettle decides where a verdict
+// is owed). The rows are locked first (k), and both changes decide on the
+// rows as locked: a nack that split a row while this statement waited for it
+// (the clients send a batch's acks and its nacks as calls at once) left it
+// with other positions, and the delete and the update, deciding on the
+// version they first saw, would each have passed it by, losing the acks.
+// The `= ANY` conditions repeat the join's so that the scan of `leases` can
+// take both key columns as index conditions (joined only, a plan made on a
+// small table read every row).
 inline constexpr Statement kAcknowledge{"acknowledge", R"sql(
 WITH a AS (
   SELECT s, l, array_agg(p) AS ps
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t (s, l, p)
   GROUP BY s, l),
-d AS (
-  DELETE FROM leases x USING a
+k AS (
+  SELECT x.subscription_id AS s, x.lease_id AS l, x.pending, a.ps
+  FROM leases x JOIN a ON x.subscription_id = a.s AND x.lease_id = a.l
   WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
-    AND x.subscription_id = a.s AND x.lease_id = a.l AND x.pending <@ a.ps
+  FOR UPDATE OF x),
+d AS (
+  DELETE FROM leases x USING k
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = k.s AND x.lease_id = k.l AND k.pending <@ k.ps
   RETURNING 1),
 u AS (
   UPDATE leases x
-  SET pending = ARRAY(SELECT e FROM unnest(x.pending) AS e WHERE e <> ALL (a.ps))
-  FROM a
+  SET pending = ARRAY(SELECT e FROM unnest(k.pending) AS e WHERE e <> ALL (k.ps))
+  FROM k
   WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
-    AND x.subscription_id = a.s AND x.lease_id = a.l
-    AND x.pending && a.ps AND NOT x.pending <@ a.ps
+    AND x.subscription_id = k.s AND x.lease_id = k.l
+    AND k.pending && k.ps AND NOT k.pending <@ k.ps
   RETURNING 1)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql"};
 
-// Only the current, unexpired delivery of a row may extend it; an extension
-// never shortens a lease. $5/$6 minimum/maximum backoff (ms): the backoff of
-// RetryBackoff (hub/backoff.h) computed per row in SQL, since extensions are
-// sent for every held message every few seconds and a read of each row
-// before writing it would double their cost.
+// Only the current, unexpired delivery of a row may extend it, and only
+// while the message an ack id names is still pending in it: once a keyed
+// row's head is acked the row holds the key's next message under the same
+// generation, and a late extension of the acked one (clients send their
+// receipt extensions and acks in separate batches) would hold that back for
+// a whole deadline. The lease must still run at the moment the row is
+// updated, not at the statement's start: a nack (expires_at = its now())
+// that took the row's lock first and committed while this statement waited
+// would otherwise still look running, and the extension would hold the
+// nacked message back for a deadline (the clients send a message's receipt
+// extension and its nack as two calls at once). An extension never shortens
+// a lease. $5/$6
+// minimum/maximum backoff (ms): the backoff of RetryBackoff (hub/backoff.h)
+// computed per row in SQL, since extensions are sent for every held message
+// every few seconds and a read of each row before writing it would double
+// their cost. $7 the positions, parallel to $2/$3.
 inline constexpr Statement kExtendLeases{"extend_leases", R"sql(
 UPDATE leases l
 SET expires_at = GREATEST(l.expires_at, now() + $4::bigint * interval '1 millisecond'),
     available_at = GREATEST(l.available_at, now() + ($4::bigint +
       LEAST($6::bigint, $5::bigint * power(2, l.attempt - 1))) * interval '1 millisecond')
-FROM unnest($2::bigint[], $3::int[]) AS q (lease_id, generation)
+FROM unnest($2::bigint[], $3::int[], $7::bigint[]) AS q (lease_id, generation, position)
 WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id
-  AND l.generation = q.generation AND l.expires_at > now())sql"};
+  AND l.generation = q.generation AND q.position = ANY (l.pending)
+  AND l.expires_at > clock_timestamp())sql"};
 
 // The first position published at or after $2 (unix microseconds), or the
 // topic's next position when there is none: where Seek puts the cursor, and
@@ -406,6 +495,15 @@ inline constexpr const Statement* kPrepared[] = {
     &kExtendLeases,
     &kFirstPositionSince,
     &kDeleteAllLeases,
+    &kDetachSubscription,
+    &kCreateSnapshot,
+    &kCopyLeasesToSnapshot,
+    &kGetSnapshot,
+    &kListSnapshots,
+    &kUpdateSnapshot,
+    &kDeleteSnapshot,
+    &kRestoreSnapshotLeases,
+    &kDeleteExpiredSnapshots,
     &kSkipExpired,
     &kLeasesWithExpired,
     &kTopicRetentions,

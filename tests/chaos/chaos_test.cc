@@ -645,9 +645,9 @@ TEST_F(ChaosTest, BadInput) {
          return hub::testing::Pull(*subscriber, "readers", 1001, absl::ZeroDuration(), &out)
              .error_code();
        }()},
-      {"2501 ack ids",
+      {"5001 ack ids",
        [&] {
-         return hub::testing::Ack(*subscriber, "readers", std::vector<std::string>(2501, "1-1-1"))
+         return hub::testing::Ack(*subscriber, "readers", std::vector<std::string>(5001, "1-1-1"))
              .error_code();
        }()},
       {"page size 1001",

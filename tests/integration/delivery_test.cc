@@ -202,6 +202,71 @@ TEST_F(DeliveryTest, AckedMessageIsNeverRedelivered) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
 }
 
+// Acks that wait for a row another transaction holds (a nack splitting the
+// same delivered batch: Pub/Sub's clients send a batch's acks and nacks as
+// calls at once) apply to the row as that transaction left it. Deciding on
+// the row as first seen, the ack statement once passed it by and the acks
+// were lost: the messages came back after their lease.
+TEST_F(DeliveryTest, AcksWaitingForARowRewrittenMeanwhileStillApply) {
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 60).ok());
+  for (const char* m : {"a", "b", "c"}) ASSERT_TRUE(PublishOne(*publisher_, "orders", m, "").ok());
+  v1::PullResponse got = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(got.received_messages_size(), 3);
+  ASSERT_EQ(CountRows("SELECT count(*) FROM leases"), 1);
+  // As a nack of the third would: the row keeps the first two.
+  pqxx::connection conn(url_);
+  pqxx::work rewrite(conn);
+  rewrite.exec("SELECT 1 FROM leases FOR UPDATE");
+  rewrite.exec("UPDATE leases SET pending = pending[1:2]");
+  std::thread ack([&] {
+    EXPECT_TRUE(Ack(*subscriber_, "billing",
+                    {got.received_messages(0).ack_id(), got.received_messages(1).ack_id()})
+                    .ok());
+  });
+  // The ack waits for the row's lock.
+  const std::string waiting =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+      "wait_event_type = 'Lock'";
+  for (int i = 0; i < 100 && CountRows(waiting) == 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(CountRows(waiting), 1);
+  rewrite.commit();
+  ack.join();
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+}
+
+// An ordered key's next message is due the moment its head is acked; an
+// extension of the acked head that comes after the ack (the clients send a
+// message's receipt extension and its ack in separate batches) does not
+// hold the next one back for a deadline.
+TEST_F(DeliveryTest, AnExtensionAfterAnAckDoesNotHoldTheKeysNextMessage) {
+  grpc::ClientContext ctx;
+  v1::Subscription sub;
+  sub.set_name("billing");
+  sub.set_topic("orders");
+  sub.set_ack_deadline_seconds(60);
+  sub.set_enable_message_ordering(true);
+  v1::Subscription out;
+  ASSERT_TRUE(subscriber_->CreateSubscription(&ctx, sub, &out).ok());
+  for (const char* m : {"first", "second"}) {
+    grpc::ClientContext publish_ctx;
+    v1::PublishRequest req;
+    req.set_topic("orders");
+    v1::Message* msg = req.add_messages();
+    msg->set_data(m);
+    msg->set_ordering_key("k");
+    v1::PublishResponse resp;
+    ASSERT_TRUE(publisher_->Publish(&publish_ctx, req, &resp).ok());
+  }
+  v1::PullResponse head = PullNow("billing", absl::Seconds(2));
+  ASSERT_EQ(head.received_messages_size(), 1);
+  const std::string ack_id = head.received_messages(0).ack_id();
+  ASSERT_TRUE(Ack(*subscriber_, "billing", {ack_id}).ok());
+  ASSERT_TRUE(Modify("billing", ack_id, 600).ok());
+  v1::PullResponse next = PullNow("billing", absl::Seconds(3));
+  ASSERT_EQ(next.received_messages_size(), 1);
+  EXPECT_EQ(next.received_messages(0).message().data(), "second");
+}
+
 TEST_F(DeliveryTest, NackedMessageIsRedeliveredAtOnce) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders", 60).ok());
   ASSERT_TRUE(PublishOne(*publisher_, "orders", "m", "").ok());
@@ -352,7 +417,7 @@ TEST_F(DeliveryTest, LeaseStatementsUseTheirIndexInPlansMadeOnAnEmptyTable) {
       {"has_available_leases(1)", "leases_available"},
       {"lock_available_leases(1, 10)", "leases_available"},
       {"lock_leases(1, '{10,11}')", "leases_pkey"},
-      {"extend_leases(1, '{10,11}', '{1,1}', 10000, 100, 1000)", "leases_pkey"},
+      {"extend_leases(1, '{10,11}', '{1,1}', 10000, 100, 1000, '{5,6}')", "leases_pkey"},
       {"delete_leases(1, '{10,11}')", "leases_pkey"},
       {"lock_keyed_leases(1, '{a,b}')", "leases_ordering_key"},
   };

@@ -1,0 +1,37 @@
+#ifndef SERVICES_ACCESS_NEEDS_H_
+#define SERVICES_ACCESS_NEEDS_H_
+
+#include <string>
+#include <vector>
+
+#include <grpcpp/server_context.h>
+
+#include "hub/hub.h"
+#include "services/auth/access_control.h"
+
+// What each call needs of the access policy (docs/security.md), by hub name:
+// hub.v1 and the Pub/Sub API ask the same of a caller for the same act.
+namespace hub::services {
+
+std::vector<auth::Need> AdministerTopic(const std::string& topic);
+std::vector<auth::Need> AdministerSubscription(const std::string& subscription);
+std::vector<auth::Need> PublishTo(const std::string& topic);
+std::vector<auth::Need> Consume(const std::string& subscription);
+
+// Creating a subscription reads its topic through it (`topic`, empty on an
+// update); naming a dead-letter topic, at creation or later, is publishing
+// to it.
+std::vector<auth::Need> ConfigureSubscription(const std::string& subscription,
+                                              const std::string& topic,
+                                              const std::string& dead_letter_topic);
+
+// Deleting a topic deletes its subscriptions: the caller must be allowed to
+// administer each of them. (One created between this look and the delete
+// goes with the topic unchecked; creating it needed subscribe on the topic.)
+grpc::Status MayDeleteSubscriptionsOf(Hub& hub, const auth::AccessControl& access,
+                                      const grpc::ServerContextBase& context,
+                                      const std::string& topic);
+
+}  // namespace hub::services
+
+#endif  // SERVICES_ACCESS_NEEDS_H_

@@ -1,0 +1,217 @@
+#include "services/pubsub/convert.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "services/convert.h"
+
+namespace hub::services::pubsub {
+namespace {
+
+absl::Status Invalid(absl::string_view message) { return absl::InvalidArgumentError(message); }
+
+absl::Status NotHere(absl::string_view what) {
+  return absl::UnimplementedError(
+      absl::StrCat(what,
+                   " is not served by the hub; a pull subscription with the webhook sink adapter "
+                   "(docs/adapters.md) delivers a subscription to an HTTP endpoint"));
+}
+
+// Pub/Sub's defaults where the hub's differ (docs/pubsub.md).
+constexpr int kDefaultAckDeadlineSeconds = 10;
+constexpr int kDefaultMaxDeliveryAttempts = 5;
+
+absl::Status CheckServedSubscription(const gps::Subscription& proto) {
+  if (!proto.push_config().push_endpoint().empty()) return NotHere("push delivery (push_config)");
+  if (proto.has_bigquery_config()) return NotHere("bigquery_config");
+  if (proto.has_cloud_storage_config()) return NotHere("cloud_storage_config");
+  if (proto.has_bigtable_config()) return NotHere("bigtable_config");
+  if (proto.message_transforms_size() > 0) {
+    return Invalid("message_transforms are not supported by the hub");
+  }
+  if (proto.has_message_retention_duration()) {
+    return Invalid(
+        "message_retention_duration is not supported on a subscription: the hub keeps "
+        "messages for their topic's message_retention_duration; set it on the topic");
+  }
+  if (proto.expiration_policy().has_ttl()) {
+    return Invalid(
+        "expiration_policy.ttl is not supported: hub subscriptions never expire; leave "
+        "expiration_policy unset or its ttl empty");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TopicConfig> TopicFromPubSub(const gps::Topic& proto, const Names& names) {
+  if (proto.has_schema_settings()) return Invalid("schema_settings are not supported by the hub");
+  if (!proto.kms_key_name().empty()) return Invalid("kms_key_name is not supported by the hub");
+  if (proto.has_ingestion_data_source_settings()) {
+    return Invalid("ingestion_data_source_settings are not supported by the hub");
+  }
+  if (proto.message_transforms_size() > 0) {
+    return Invalid("message_transforms are not supported by the hub");
+  }
+  if (proto.message_storage_policy().allowed_persistence_regions_size() > 0) {
+    return Invalid(
+        "message_storage_policy is not supported: messages are stored in the hub's "
+        "PostgreSQL");
+  }
+  TopicConfig topic;
+  ASSIGN_OR_RETURN(topic.name, names.Topic(proto.name()));
+  if (proto.has_message_retention_duration()) {
+    ASSIGN_OR_RETURN(topic.message_retention, DurationFromProto(proto.message_retention_duration(),
+                                                                "message_retention_duration"));
+  }
+  topic.labels = LabelsFromProto(proto.labels());
+  return topic;
+}
+
+void TopicToPubSub(const TopicConfig& topic, const Names& names, gps::Topic* out) {
+  out->set_name(names.TopicResource(topic.name));
+  LabelsToProto(topic.labels, out->mutable_labels());
+  ToProtoDuration(topic.message_retention, out->mutable_message_retention_duration());
+  out->set_state(gps::Topic::ACTIVE);
+}
+
+absl::StatusOr<std::vector<std::string>> TopicPaths(const google::protobuf::FieldMask& mask) {
+  std::vector<std::string> paths;
+  for (const std::string& path : mask.paths()) {
+    if (path == "labels") {
+      paths.push_back("labels");
+    } else if (path == "message_retention_duration") {
+      paths.push_back("message_retention");
+    } else {
+      return Invalid(absl::StrCat("update_mask path ", path, " cannot be updated by the hub"));
+    }
+  }
+  return paths;
+}
+
+absl::StatusOr<DeadLetterPolicy> DeadLetterFromPubSub(const gps::DeadLetterPolicy& proto,
+                                                      const Names& names) {
+  DeadLetterPolicy dlq;
+  if (proto.dead_letter_topic().empty()) return dlq;
+  ASSIGN_OR_RETURN(dlq.topic, names.Topic(proto.dead_letter_topic()));
+  dlq.max_delivery_attempts = proto.max_delivery_attempts() == 0 ? kDefaultMaxDeliveryAttempts
+                                                                 : proto.max_delivery_attempts();
+  return dlq;
+}
+
+absl::StatusOr<SubscriptionConfig> SubscriptionFromPubSub(const gps::Subscription& proto,
+                                                          const Names& names) {
+  RETURN_IF_ERROR(CheckServedSubscription(proto));
+  if (proto.detached()) return Invalid("detached is set by DetachSubscription only");
+  SubscriptionConfig sub;
+  ASSIGN_OR_RETURN(sub.name, names.Subscription(proto.name()));
+  ASSIGN_OR_RETURN(sub.topic, names.Topic(proto.topic()));
+  sub.ack_deadline_seconds =
+      proto.ack_deadline_seconds() == 0 ? kDefaultAckDeadlineSeconds : proto.ack_deadline_seconds();
+  sub.delivery_guarantee = proto.enable_exactly_once_delivery() ? DeliveryGuarantee::kExactlyOnce
+                                                                : DeliveryGuarantee::kAtLeastOnce;
+  sub.enable_message_ordering = proto.enable_message_ordering();
+  sub.filter = proto.filter();
+  ASSIGN_OR_RETURN(sub.dead_letter_policy, DeadLetterFromPubSub(proto.dead_letter_policy(), names));
+  if (proto.has_retry_policy()) {
+    ASSIGN_OR_RETURN(sub.retry_policy, RetryPolicyFromProto(proto.retry_policy()));
+  }
+  sub.labels = LabelsFromProto(proto.labels());
+  return sub;
+}
+
+void SubscriptionToPubSub(const SubscriptionConfig& sub, const Names& names,
+                          gps::Subscription* out) {
+  out->set_name(names.SubscriptionResource(sub.name));
+  out->set_topic(names.TopicResource(sub.topic));
+  out->set_ack_deadline_seconds(sub.ack_deadline_seconds);
+  // Acknowledged messages stay in the topic for its retention whatever the
+  // subscription says, so a seek back in time finds them.
+  out->set_retain_acked_messages(true);
+  LabelsToProto(sub.labels, out->mutable_labels());
+  out->set_enable_message_ordering(sub.enable_message_ordering);
+  out->mutable_expiration_policy();  // never expires
+  out->set_filter(sub.filter);
+  if (!sub.dead_letter_policy.topic.empty()) {
+    out->mutable_dead_letter_policy()->set_dead_letter_topic(
+        names.TopicResource(sub.dead_letter_policy.topic));
+    out->mutable_dead_letter_policy()->set_max_delivery_attempts(
+        sub.dead_letter_policy.max_delivery_attempts);
+  }
+  if (sub.retry_policy.maximum_backoff > absl::ZeroDuration()) {
+    RetryPolicyToProto(sub.retry_policy, out->mutable_retry_policy());
+  }
+  out->set_detached(sub.detached);
+  out->set_enable_exactly_once_delivery(sub.delivery_guarantee == DeliveryGuarantee::kExactlyOnce);
+  out->set_state(gps::Subscription::ACTIVE);
+}
+
+absl::StatusOr<std::vector<std::string>> SubscriptionPaths(
+    const gps::Subscription& update, const google::protobuf::FieldMask& mask) {
+  std::vector<std::string> paths;
+  for (const std::string& path : mask.paths()) {
+    if (path == "ack_deadline_seconds" || path == "labels" || path == "filter" ||
+        path == "dead_letter_policy" || path == "retry_policy") {
+      paths.push_back(path);
+    } else if (path == "enable_exactly_once_delivery") {
+      paths.push_back("delivery_guarantee");  // the engine says it is fixed
+    } else if (path == "push_config" || path == "expiration_policy" ||
+               path == "message_retention_duration" || path == "retain_acked_messages" ||
+               path == "bigquery_config" || path == "cloud_storage_config" ||
+               path == "bigtable_config") {
+      // Refused when they ask for what the hub does not do; otherwise they
+      // say what is true already.
+      RETURN_IF_ERROR(CheckServedSubscription(update));
+    } else {
+      return Invalid(absl::StrCat("update_mask path ", path, " cannot be updated by the hub"));
+    }
+  }
+  return paths;
+}
+
+absl::StatusOr<SnapshotConfig> SnapshotFromPubSub(
+    absl::string_view name, const google::protobuf::Map<std::string, std::string>& labels,
+    const Names& names) {
+  SnapshotConfig snapshot;
+  ASSIGN_OR_RETURN(snapshot.name, names.Snapshot(name));
+  snapshot.labels = LabelsFromProto(labels);
+  return snapshot;
+}
+
+void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::Snapshot* out) {
+  out->set_name(names.SnapshotResource(snapshot.name));
+  out->set_topic(names.TopicResource(snapshot.topic));
+  ToProtoTime(snapshot.expire_time, out->mutable_expire_time());
+  LabelsToProto(snapshot.labels, out->mutable_labels());
+}
+
+Message MessageFromPubSub(const gps::PubsubMessage& proto) {
+  Message m;
+  m.data = proto.data();
+  m.attributes = LabelsFromProto(proto.attributes());
+  m.ordering_key = proto.ordering_key();
+  if (auto key = proto.attributes().find(kIdempotencyAttribute); key != proto.attributes().end()) {
+    m.idempotency_key = key->second;
+  }
+  return m;
+}
+
+void DeliveriesToPubSub(const Claimed& claimed,
+                        google::protobuf::RepeatedPtrField<gps::ReceivedMessage>* out) {
+  const bool counts_attempts = !claimed.subscription.dead_letter_policy.topic.empty();
+  for (const Delivery& d : claimed.deliveries) {
+    gps::ReceivedMessage* r = out->Add();
+    r->set_ack_id(d.ack_id);
+    gps::PubsubMessage* m = r->mutable_message();
+    m->set_data(d.message.data);
+    LabelsToProto(d.message.attributes, m->mutable_attributes());
+    m->set_message_id(d.message.message_id);
+    ToProtoTime(d.message.publish_time, m->mutable_publish_time());
+    m->set_ordering_key(d.message.ordering_key);
+    if (counts_attempts) r->set_delivery_attempt(d.delivery_attempt);
+  }
+}
+
+}  // namespace hub::services::pubsub

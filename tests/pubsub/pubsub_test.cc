@@ -1,0 +1,307 @@
+// The Pub/Sub API (docs/pubsub.md) through Google's own Node.js client,
+// unchanged but for the endpoint: tests/pubsub/client.js runs a scenario
+// against a real hubd and PostgreSQL and reports what it saw; these tests
+// check it, and what hub.v1 and the database say of the same resources.
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "tests/support/hub_client.h"
+#include "tests/support/hub_test.h"
+#include "tests/support/test_certificates.h"
+#include "tests/support/test_env.h"
+
+namespace hub::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::string kClient = absl::StrCat(HUB_SOURCE_DIR, "/tests/pubsub/client.js");
+
+// The command line of a client.js scenario with `env` (NAME=value) set.
+std::vector<std::string> ClientArgv(const std::string& scenario,
+                                    const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {
+      "/usr/bin/env", absl::StrCat("NODE_PATH=", HUB_SOURCE_DIR, "/.tools/node_modules"),
+      // Google's auth library looks for a cloud metadata server otherwise.
+      "METADATA_SERVER_DETECTION=none"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.insert(argv.end(), {"node", kClient, scenario});
+  return argv;
+}
+
+// The RESULT line of a scenario's output, parsed; a failure when none.
+json ResultOf(const std::string& output) {
+  const size_t at = output.rfind("RESULT ");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no RESULT in:\n" << output;
+    return json::object();
+  }
+  return json::parse(output.substr(at + 7, output.find('\n', at) - at - 7));
+}
+
+std::string Quoted(const std::vector<std::string>& argv) {
+  std::vector<std::string> quoted;
+  for (const std::string& a : argv) quoted.push_back(absl::StrCat("'", a, "'"));
+  return absl::StrJoin(quoted, " ");
+}
+
+class PubSubClientTest : public HubTest {
+ protected:
+  // Runs `scenario` against this test's hubd, each run with names of its own.
+  json Run(const std::string& scenario, std::vector<std::string> env = {}) {
+    env.push_back(absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_->address()));
+    env.push_back(absl::StrCat("HUB_RUN=", run_));
+    const CommandResult r = RunCommand(Quoted(ClientArgv(scenario, env)));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return ResultOf(r.out);
+  }
+  std::string Named(const std::string& base) const { return absl::StrCat(base, "-", run_); }
+
+  const std::string run_ = absl::StrCat(getpid(), absl::ToUnixMicros(absl::Now()) % 1000000);
+};
+
+TEST_F(PubSubClientTest, TopicsAndSubscriptionsAcrossProjects) {
+  const json r = Run("crud");
+  EXPECT_EQ(r["topic"], "projects/hub/topics/" + Named("orders"));
+  EXPECT_EQ(r["shop_topic"], "projects/shop/topics/" + Named("orders"));
+  EXPECT_EQ(r["labels_after_update"], json({{"team", "b"}}));
+  EXPECT_EQ(r["ack_deadline_after_update"], 30);
+  EXPECT_EQ(r["sub_labels"], json({{"x", "y"}}));
+  // Each project lists its own.
+  EXPECT_EQ(r["topics"], json::array({"projects/hub/topics/" + Named("orders")}));
+  EXPECT_EQ(r["shop_topics"], json::array({"projects/shop/topics/" + Named("orders")}));
+  EXPECT_EQ(r["topic_subscriptions"],
+            json::array({"projects/hub/subscriptions/" + Named("billing")}));
+  EXPECT_EQ(r["create_existing"], 6);  // ALREADY_EXISTS
+  EXPECT_EQ(r["get_missing"], 5);      // NOT_FOUND
+  EXPECT_EQ(r["bad_name"], 3);         // INVALID_ARGUMENT
+  EXPECT_EQ(r["bad_project"], 3);
+  EXPECT_EQ(r["tilde_at_home"], 3);
+  EXPECT_EQ(r["push"], 12);  // UNIMPLEMENTED
+  EXPECT_EQ(r["expiring"], 3);
+  EXPECT_EQ(r["subscription_retention"], 3);
+  EXPECT_EQ(r["never_expires"], 0);
+  EXPECT_EQ(r["missing_topic_sub"], 5);
+  EXPECT_EQ(r["deleted_get"], 5);
+  EXPECT_EQ(r["shop_topics_after_delete"], json::array());
+  // The home project's topic is the hub's plain name; nothing refused
+  // left anything behind.
+  grpc::ClientContext ctx;
+  v1::GetTopicRequest get;
+  get.set_name(Named("orders"));
+  v1::Topic topic;
+  ASSERT_TRUE(publisher_->GetTopic(&ctx, get, &topic).ok());
+  EXPECT_EQ(topic.labels().at("team"), "b");
+  EXPECT_EQ(CountRows("SELECT count(*) FROM subscriptions"), 0);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM topics"), 1);
+}
+
+// A topic made through hub.v1 is a Pub/Sub topic of the home project, and
+// one of another project is the hub name with its project before '~'.
+TEST_F(PubSubClientTest, HubNamesAreVisibleThroughPubSub) {
+  ASSERT_TRUE(CreateTopic(*publisher_, Named("orders")).ok());
+  ASSERT_TRUE(CreateTopic(*publisher_, "shop~" + Named("orders")).ok());
+  const json r = Run("list");
+  EXPECT_EQ(r["hub"], json::array({"projects/hub/topics/" + Named("orders")}));
+  EXPECT_EQ(r["shop"], json::array({"projects/shop/topics/" + Named("orders")}));
+}
+
+TEST_F(PubSubClientTest, TenThousandMessagesThroughBatchingAndStreamingPull) {
+  const json r = Run("throughput");
+  EXPECT_EQ(r["published"], 10000);
+  EXPECT_EQ(r["unique_ids"], 10000);
+  EXPECT_EQ(r["unique_received"], 10000);
+  // Every nacked message came again and was acked then.
+  EXPECT_GT(r["nacked"].get<int>(), 0);
+  EXPECT_EQ(r["redelivered"], r["nacked"]);
+  EXPECT_EQ(StoredMessages(), 10000);
+  // Nothing is left unacknowledged.
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+}
+
+TEST_F(PubSubClientTest, UnaryPullAcknowledgeAndModifyAckDeadline) {
+  const json r = Run("pull");
+  EXPECT_EQ(r["first"], 3);
+  EXPECT_EQ(r["rest"], 2);
+  EXPECT_EQ(r["redelivered"], json::array({r["nacked"]}));
+  // Pub/Sub fills delivery_attempt only with a dead-letter policy.
+  EXPECT_EQ(r["delivery_attempt"], 0);
+  EXPECT_EQ(r["empty_after"], 0);
+  EXPECT_EQ(r["zero_max"], 3);
+  EXPECT_EQ(r["bad_subscription"], 3);
+}
+
+TEST_F(PubSubClientTest, OrderingKeysKeepPublishOrder) {
+  const json r = Run("ordering");
+  EXPECT_EQ(r["received"], 500);
+  EXPECT_EQ(r["out_of_order"], 0);
+  EXPECT_EQ(r["keys"], 10);
+  EXPECT_EQ(r["ordering_enabled"], true);
+}
+
+TEST_F(PubSubClientTest, FiltersInPubSubSyntax) {
+  const json r = Run("filter");
+  EXPECT_EQ(r["received"], json::array({"end", "f0", "f2"}));
+  EXPECT_EQ(r["bad_filter"], 3);
+}
+
+TEST_F(PubSubClientTest, DeadLettersAfterMaxDeliveryAttempts) {
+  const json r = Run("deadletter");
+  EXPECT_EQ(r["attempts"], json::array({1, 2, 3, 4, 5}));
+  EXPECT_EQ(r["dead_letters"], json::array({"poison"}));
+  EXPECT_EQ(r["max_delivery_attempts"], 5);
+}
+
+TEST_F(PubSubClientTest, ExactlyOnceVerdictsReachTheClient) {
+  const json r = Run("exactlyonce");
+  EXPECT_EQ(r["exactly_once"], true);
+  EXPECT_EQ(r["verdicts"], json::array({"SUCCESS", "SUCCESS", "SUCCESS"}));
+  const json& failed = r["expired_ack"];
+  ASSERT_TRUE(failed.is_object()) << r.dump();
+  EXPECT_EQ(failed["code"], 3);
+  EXPECT_EQ(failed["reason"], "EXACTLY_ONCE_ACKID_FAILURE");
+  ASSERT_EQ(failed["metadata"].size(), 4u) << failed.dump();
+  for (const json& id : r["expired_ack_ids"]) {
+    EXPECT_EQ(failed["metadata"][id.get<std::string>()], "PERMANENT_FAILURE_INVALID_ACK_ID");
+  }
+  EXPECT_EQ(failed["metadata"]["made-up"], "PERMANENT_FAILURE_INVALID_ACK_ID");
+  EXPECT_TRUE(absl::StrContains(failed["message"].get<std::string>(), "3 expired"));
+  EXPECT_TRUE(absl::StrContains(failed["message"].get<std::string>(), "1 invalid"));
+  EXPECT_EQ(r["redelivered"], json::array({"p0", "p1", "p2"}));
+}
+
+TEST_F(PubSubClientTest, SeekToASnapshotAndToATime) {
+  const json r = Run("seek");
+  const json all = json::array({"s0", "s1", "s2", "s3", "s4"});
+  EXPECT_EQ(r["first"], all);
+  EXPECT_EQ(r["after_snapshot"], all);
+  EXPECT_EQ(r["after_time"], all);
+  EXPECT_EQ(r["snapshots"], json::array({r["snapshot"]}));
+  EXPECT_EQ(r["other_topic_seek"], 9);  // FAILED_PRECONDITION
+  EXPECT_EQ(r["missing_snapshot"], 5);
+  EXPECT_EQ(r["deleted_seek"], 5);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM snapshots"), 0);
+}
+
+TEST_F(PubSubClientTest, TheIdempotencyAttributeStoresARetriedPublishOnce) {
+  const json r = Run("idempotent");
+  EXPECT_EQ(r["first"], r["second"]);
+  EXPECT_NE(r["first"], r["third"]);
+  EXPECT_EQ(StoredMessages(), 2);
+}
+
+TEST_F(PubSubClientTest, ADetachedSubscriptionDeliversNothing) {
+  const json r = Run("detach");
+  EXPECT_EQ(r["detached"], true);
+  EXPECT_EQ(r["pull"], 9);  // FAILED_PRECONDITION
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+}
+
+// A Go service on Go's stock client: ordered publish with its batching,
+// receive with acks, a snapshot and a seek back to it.
+TEST_F(PubSubClientTest, GoClientPublishesReceivesAndSeeks) {
+  constexpr int kMessages = 300;
+  ASSERT_EQ(access(PUBSUB_GO_PATH, X_OK), 0)
+      << PUBSUB_GO_PATH << " was not built: Go is missing (scripts/install-deps installs it)";
+  const CommandResult r =
+      RunCommand(absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_->address(), " HUB_RUN=", run_,
+                              " HUB_MESSAGES=", kMessages, " ", PUBSUB_GO_PATH));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json result = ResultOf(r.out);
+  EXPECT_EQ(result["published"], kMessages);
+  EXPECT_EQ(result["received"], kMessages);
+  EXPECT_EQ(result["after_seek"], kMessages);
+  EXPECT_EQ(result["out_of_order"], 0);
+  EXPECT_EQ(result["ack_deadline_s"], 20);
+  EXPECT_EQ(result["topic"], "projects/hub/topics/go-orders-" + run_);
+  grpc::ClientContext ctx;
+  v1::GetSubscriptionRequest get;
+  get.set_name("go-billing-" + run_);
+  v1::Subscription sub;
+  ASSERT_TRUE(subscriber_->GetSubscription(&ctx, get, &sub).ok());
+  EXPECT_TRUE(sub.enable_message_ordering());
+}
+
+// hubd killed -9 twice while a publisher and a consumer of the stock client
+// run: every message the hub acknowledged to the publisher reaches the
+// consumer, and the publisher's retries (same idempotency attribute) are
+// stored once.
+TEST_F(PubSubClientTest, KillNineLosesNoAcknowledgedMessage) {
+  constexpr int kMessages = 6000;
+  const std::vector<std::string> env = {absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_->address()),
+                                        absl::StrCat("HUB_RUN=", run_),
+                                        absl::StrCat("HUB_MESSAGES=", kMessages)};
+  ChildProcess publisher(ClientArgv("survivorpublish", env));
+  ASSERT_EQ(publisher.ReadLine(), "READY");
+  ChildProcess consumer(ClientArgv("survivor", env));
+  for (int kill = 0; kill < 2; ++kill) {
+    std::string line;
+    do {
+      line = consumer.ReadLine(absl::Seconds(60));
+    } while (!line.empty() && !absl::StartsWith(line, "PROGRESS"));
+    ASSERT_FALSE(line.empty()) << "the consumer made no progress";
+    hubd_->Kill();
+    absl::SleepFor(absl::Milliseconds(500));
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+  }
+  std::string published, consumed, line;
+  while (!(line = publisher.ReadLine(absl::Seconds(120))).empty()) published = line;
+  while (!(line = consumer.ReadLine(absl::Seconds(120))).empty()) consumed = line;
+  EXPECT_EQ(publisher.Wait(), 0);
+  EXPECT_EQ(consumer.Wait(), 0);
+  EXPECT_EQ(ResultOf(published)["acknowledged"], kMessages);
+  EXPECT_EQ(ResultOf(consumed)["unique_received"], kMessages);
+  EXPECT_EQ(CountRows("SELECT count(DISTINCT data) FROM messages"), kMessages);
+  EXPECT_EQ(StoredMessages(), kMessages);
+}
+
+// Over TLS with bearer tokens: the same token file and policy as hub.v1's.
+class PubSubAuthTest : public PubSubClientTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    const std::string dir = Certs().Path("");
+    std::ofstream tokens(dir + "pubsub-tokens");
+    for (const char* principal : {"ops", "orders"}) {
+      tokens
+          << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
+          << " " << principal << "\n";
+    }
+    std::ofstream(dir + "pubsub-policy") << "allow ops * *\nallow orders publish topic:orders\n";
+    return {"--tls_cert_file=" + Certs().Path("server.pem"),
+            "--tls_key_file=" + Certs().Path("server.key"),
+            "--tokens_file=" + dir + "pubsub-tokens", "--policy_file=" + dir + "pubsub-policy"};
+  }
+  void SetUp() override {
+    url_ = SharedPostgres().CreateDatabase();
+    hubd_ = std::make_unique<HubProcess>(url_, ExtraFlags());
+    hubd_->UseCredentials(Certs().Credentials("ca"));
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+  }
+};
+
+TEST_F(PubSubAuthTest, TokensOverTlsAndThePolicyApply) {
+  const CommandResult r = RunCommand(Quoted(
+      ClientArgv("auth", {absl::StrCat("HUB_TLS_ENDPOINT=localhost:", hubd_->address().substr(10)),
+                          "HUB_TLS_CA=" + Certs().Path("ca.pem"), "HUB_ADMIN_TOKEN=t-ops",
+                          "HUB_TOKEN=t-orders", "HUB_TOPIC=orders", "HUB_OTHER_TOPIC=secret"})));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json result = ResultOf(r.out);
+  EXPECT_EQ(result["allowed"], 0);
+  EXPECT_EQ(result["refused"], 7);     // PERMISSION_DENIED
+  EXPECT_EQ(result["anonymous"], 16);  // UNAUTHENTICATED
+  EXPECT_EQ(StoredMessages(), 1);
+}
+
+}  // namespace
+}  // namespace hub::testing
