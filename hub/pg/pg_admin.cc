@@ -57,19 +57,26 @@ absl::StatusOr<TopicConfig> PgStore::GetTopic(absl::string_view name) {
   return ReadNamed("topic", name, sql::kGetTopic, &TopicFromRow);
 }
 
-absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(const NameScope& scope,
-                                                             absl::string_view after, int limit) {
-  std::vector<TopicConfig> topics;
+template <typename T>
+absl::StatusOr<std::vector<T>> PgStore::ListScoped(const Statement& statement,
+                                                   const NameScope& scope, absl::string_view after,
+                                                   int limit, T (*from_row)(const pqxx::row&)) {
+  std::vector<T> items;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
-    topics.clear();
+    items.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row :
-         Exec(tx, sql::kListTopics, std::string(after), limit, scope.all, scope.name_space)) {
-      topics.push_back(TopicFromRow(row));
+         Exec(tx, statement, std::string(after), limit, scope.all, scope.name_space)) {
+      items.push_back(from_row(row));
     }
     return absl::OkStatus();
   }));
-  return topics;
+  return items;
+}
+
+absl::StatusOr<std::vector<TopicConfig>> PgStore::ListTopics(const NameScope& scope,
+                                                             absl::string_view after, int limit) {
+  return ListScoped(sql::kListTopics, scope, after, limit, &TopicFromRow);
 }
 
 absl::Status PgStore::DeleteTopic(absl::string_view name) {
@@ -178,17 +185,7 @@ absl::StatusOr<SnapshotConfig> PgStore::GetSnapshot(absl::string_view name) {
 absl::StatusOr<std::vector<SnapshotConfig>> PgStore::ListSnapshots(const NameScope& scope,
                                                                    absl::string_view after,
                                                                    int limit) {
-  std::vector<SnapshotConfig> snapshots;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
-    snapshots.clear();
-    pqxx::nontransaction tx(conn);
-    for (const auto& row :
-         Exec(tx, sql::kListSnapshots, std::string(after), limit, scope.all, scope.name_space)) {
-      snapshots.push_back(SnapshotFromRow(row));
-    }
-    return absl::OkStatus();
-  }));
-  return snapshots;
+  return ListScoped(sql::kListSnapshots, scope, after, limit, &SnapshotFromRow);
 }
 
 absl::Status PgStore::UpdateSnapshot(const SnapshotConfig& snapshot) {

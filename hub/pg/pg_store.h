@@ -126,6 +126,12 @@ class PgStore final : public Store {
   template <typename T>
   absl::StatusOr<T> ReadNamed(absl::string_view kind, absl::string_view name,
                               const Statement& statement, T (*from_row)(const pqxx::row&));
+  // A list statement's rows of `scope` after `after` ($1 after, $2 limit,
+  // $3/$4 the scope), converted.
+  template <typename T>
+  absl::StatusOr<std::vector<T>> ListScoped(const Statement& statement, const NameScope& scope,
+                                            absl::string_view after, int limit,
+                                            T (*from_row)(const pqxx::row&));
   // Runs `statement` on one named row in a transaction of its own;
   // NOT_FOUND ("<kind> <name> not found") when it changed no row.
   template <typename... Args>

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "hub/validation.h"
+#include "services/pubsub/names.h"
 #include "services/status_mapping.h"
 
 namespace hub::services::pubsub {
@@ -25,6 +26,17 @@ grpc::Status WithName(const absl::StatusOr<std::string>& name, Call call) {
 inline absl::StatusOr<int> PageSize(int page_size) {
   if (page_size < 0) return absl::InvalidArgumentError("page_size must not be negative");
   return std::min(page_size, Limits::kMaxPageSize);
+}
+
+// Runs `call(scope, page_size)` for a list request of one project, or
+// answers what is wrong with its project or page size.
+template <typename Request, typename Call>
+grpc::Status InProject(const Names& names, const Request& request, Call call) {
+  absl::StatusOr<NameScope> scope = names.Project(request.project());
+  if (!scope.ok()) return ToGrpcStatus(scope.status());
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+  return call(*scope, *page_size);
 }
 
 }  // namespace hub::services::pubsub

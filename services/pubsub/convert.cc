@@ -187,13 +187,18 @@ void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::S
   LabelsToProto(snapshot.labels, out->mutable_labels());
 }
 
+// The idempotency attribute is stored as the message's key, not twice: it
+// comes back as the attribute on delivery (DeliveriesToPubSub), and hub.v1
+// consumers see it as idempotency_key.
 Message MessageFromPubSub(const gps::PubsubMessage& proto) {
   Message m;
   m.data = proto.data();
   m.attributes = LabelsFromProto(proto.attributes());
   m.ordering_key = proto.ordering_key();
-  if (auto key = proto.attributes().find(kIdempotencyAttribute); key != proto.attributes().end()) {
+  if (auto key = m.attributes.find(kIdempotencyAttribute); key != m.attributes.end()) {
     m.idempotency_key = key->second;
+    // Kept when it is all the message holds, which must hold something.
+    if (!m.data.empty() || m.attributes.size() > 1) m.attributes.erase(key);
   }
   return m;
 }
@@ -207,6 +212,9 @@ void DeliveriesToPubSub(const Claimed& claimed,
     gps::PubsubMessage* m = r->mutable_message();
     m->set_data(d.message.data);
     LabelsToProto(d.message.attributes, m->mutable_attributes());
+    if (!d.message.idempotency_key.empty()) {
+      (*m->mutable_attributes())[kIdempotencyAttribute] = d.message.idempotency_key;
+    }
     m->set_message_id(d.message.message_id);
     ToProtoTime(d.message.publish_time, m->mutable_publish_time());
     m->set_ordering_key(d.message.ordering_key);

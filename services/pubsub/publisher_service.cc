@@ -62,21 +62,19 @@ grpc::Status PublisherService::GetTopic(Context* context, const gps::GetTopicReq
 
 grpc::Status PublisherService::ListTopics(Context* context, const gps::ListTopicsRequest* request,
                                           gps::ListTopicsResponse* response) {
-  absl::StatusOr<NameScope> scope = names_.Project(request->project());
-  if (!scope.ok()) return ToGrpcStatus(scope.status());
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  return access_.IfAllowed(*context, AdministerTopic(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-    return Respond(hub_.ListTopics(*scope, *page_size, request->page_token()),
-                   [&](const Page<TopicConfig>& page) {
-                     for (const TopicConfig& topic : page.items) {
-                       if (visible(auth::Topic(topic.name))) {
-                         TopicToPubSub(topic, names_, response->add_topics());
+  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+    return access_.IfAllowed(*context, AdministerTopic(""), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+      return Respond(hub_.ListTopics(scope, page_size, request->page_token()),
+                     [&](const Page<TopicConfig>& page) {
+                       for (const TopicConfig& topic : page.items) {
+                         if (visible(auth::Topic(topic.name))) {
+                           TopicToPubSub(topic, names_, response->add_topics());
+                         }
                        }
-                     }
-                     response->set_next_page_token(page.next_page_token);
-                   });
+                       response->set_next_page_token(page.next_page_token);
+                     });
+    });
   });
 }
 

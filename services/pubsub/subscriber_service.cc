@@ -217,21 +217,19 @@ grpc::Status SubscriberService::UpdateSubscription(Context* context,
 grpc::Status SubscriberService::ListSubscriptions(Context* context,
                                                   const gps::ListSubscriptionsRequest* request,
                                                   gps::ListSubscriptionsResponse* response) {
-  absl::StatusOr<NameScope> scope = names_.Project(request->project());
-  if (!scope.ok()) return ToGrpcStatus(scope.status());
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-    return Respond(hub_.ListSubscriptions(*scope, "", *page_size, request->page_token()),
-                   [&](const Page<SubscriptionConfig>& page) {
-                     for (const SubscriptionConfig& sub : page.items) {
-                       if (visible(auth::Subscription(sub.name))) {
-                         SubscriptionToPubSub(sub, names_, response->add_subscriptions());
+  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+    return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+      return Respond(hub_.ListSubscriptions(scope, "", page_size, request->page_token()),
+                     [&](const Page<SubscriptionConfig>& page) {
+                       for (const SubscriptionConfig& sub : page.items) {
+                         if (visible(auth::Subscription(sub.name))) {
+                           SubscriptionToPubSub(sub, names_, response->add_subscriptions());
+                         }
                        }
-                     }
-                     response->set_next_page_token(page.next_page_token);
-                   });
+                       response->set_next_page_token(page.next_page_token);
+                     });
+    });
   });
 }
 
@@ -338,21 +336,19 @@ grpc::Status SubscriberService::GetSnapshot(Context* context,
 grpc::Status SubscriberService::ListSnapshots(Context* context,
                                               const gps::ListSnapshotsRequest* request,
                                               gps::ListSnapshotsResponse* response) {
-  absl::StatusOr<NameScope> scope = names_.Project(request->project());
-  if (!scope.ok()) return ToGrpcStatus(scope.status());
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  return access_.IfAllowed(*context, AdministerTopic(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-    return Respond(hub_.ListSnapshots(*scope, *page_size, request->page_token()),
-                   [&](const Page<SnapshotConfig>& page) {
-                     for (const SnapshotConfig& snapshot : page.items) {
-                       if (visible(auth::Topic(snapshot.topic))) {
-                         SnapshotToPubSub(snapshot, names_, response->add_snapshots());
+  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+    return access_.IfAllowed(*context, AdministerTopic(""), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+      return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
+                     [&](const Page<SnapshotConfig>& page) {
+                       for (const SnapshotConfig& snapshot : page.items) {
+                         if (visible(auth::Topic(snapshot.topic))) {
+                           SnapshotToPubSub(snapshot, names_, response->add_snapshots());
+                         }
                        }
-                     }
-                     response->set_next_page_token(page.next_page_token);
-                   });
+                       response->set_next_page_token(page.next_page_token);
+                     });
+    });
   });
 }
 

@@ -493,11 +493,18 @@ const scenarios = {
   async idempotent() {
     const ps = client();
     const [topic] = await ps.createTopic(name('dedup'));
-    const attributes = {'hub-idempotency-key': 'order-42'};
+    const [sub] = await topic.createSubscription(name('dedup-sub'));
+    const attributes = {'hub-idempotency-key': 'order-42', kind: 'order'};
     const first = await topic.publishMessage({data: Buffer.from('once'), attributes});
     const second = await topic.publishMessage({data: Buffer.from('once'), attributes});
     const third = await topic.publishMessage({data: Buffer.from('other')});
-    return {first, second, third, topic: topic.name};
+    // Consumers see the attribute as it was published.
+    const s = subscriberClient();
+    const got = await pullUntil(s, sub.name, 2);
+    await s.close();
+    return {first, second, third, topic: topic.name,
+            delivered: got.map(m => ({data: m.message.data.toString(),
+                                      attributes: m.message.attributes}))};
   },
 
   // Detaching a subscription: it stays, marked detached, and delivers

@@ -199,6 +199,14 @@ TEST_F(PubSubClientTest, TheIdempotencyAttributeStoresARetriedPublishOnce) {
   EXPECT_EQ(r["first"], r["second"]);
   EXPECT_NE(r["first"], r["third"]);
   EXPECT_EQ(StoredMessages(), 2);
+  EXPECT_EQ(r["delivered"],
+            json::parse(R"([{"data": "once", "attributes": {"hub-idempotency-key": "order-42",
+                                                           "kind": "order"}},
+                            {"data": "other", "attributes": {}}])"));
+  // Stored once, as the key; hub.v1 sees it there.
+  EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE idempotency_key = 'order-42' AND "
+                      "NOT attributes ? 'hub-idempotency-key'"),
+            1);
 }
 
 TEST_F(PubSubClientTest, ADetachedSubscriptionDeliversNothing) {
