@@ -428,6 +428,20 @@ const scenarios = {
     await sleep(500);
     const [meta] = await sub.getMetadata();
 
+    // A message held while the subscription is sought away: its ack id no
+    // longer names a delivery, and ackWithResponse() says so.
+    await topic.publishMessage({data: Buffer.from('held')});
+    const held = ps.subscription(sub.name);
+    const stale = await new Promise(resolve => {
+      setTimeout(() => resolve('no answer'), 30000);
+      held.once('message', m => {
+        sub.seek(new Date(Date.now() + 1000))
+            .then(() => m.ackWithResponse())
+            .then(v => resolve(v), e => resolve(e.errorCode || `failed ${e.code}`));
+      });
+    });
+    await held.close();
+
     const s = subscriberClient();
     const [pulled] = await s.pull({subscription: late.name, maxMessages: 10});
     const ids = pulled.receivedMessages.map(m => m.ackId);
@@ -449,6 +463,7 @@ const scenarios = {
     return {
       exactly_once: meta.enableExactlyOnceDelivery,
       verdicts,
+      stale_verdict: stale,
       expired_ack: expired,
       expired_ack_ids: ids,
       redelivered: again.map(m => m.message.data.toString()).sort(),

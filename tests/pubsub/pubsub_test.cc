@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "google/pubsub/v1/pubsub.grpc.pb.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/hub_test.h"
 #include "tests/support/test_certificates.h"
@@ -167,18 +168,22 @@ TEST_F(PubSubClientTest, ExactlyOnceVerdictsReachTheClient) {
   const json r = Run("exactlyonce");
   EXPECT_EQ(r["exactly_once"], true);
   EXPECT_EQ(r["verdicts"], json::array({"SUCCESS", "SUCCESS", "SUCCESS"}));
+  // Google's AckResponses.Invalid, through the client's own ackWithResponse().
+  EXPECT_EQ(r["stale_verdict"], "INVALID");
   const json& failed = r["expired_ack"];
   ASSERT_TRUE(failed.is_object()) << r.dump();
   EXPECT_EQ(failed["code"], 3);
   EXPECT_EQ(failed["reason"], "EXACTLY_ONCE_ACKID_FAILURE");
-  ASSERT_EQ(failed["metadata"].size(), 4u) << failed.dump();
+  // The late subscription's four messages (p0..p2 and the one held across
+  // the seek) and the made-up id.
+  ASSERT_EQ(failed["metadata"].size(), 5u) << failed.dump();
   for (const json& id : r["expired_ack_ids"]) {
     EXPECT_EQ(failed["metadata"][id.get<std::string>()], "PERMANENT_FAILURE_INVALID_ACK_ID");
   }
   EXPECT_EQ(failed["metadata"]["made-up"], "PERMANENT_FAILURE_INVALID_ACK_ID");
-  EXPECT_TRUE(absl::StrContains(failed["message"].get<std::string>(), "3 expired"));
+  EXPECT_TRUE(absl::StrContains(failed["message"].get<std::string>(), "4 expired"));
   EXPECT_TRUE(absl::StrContains(failed["message"].get<std::string>(), "1 invalid"));
-  EXPECT_EQ(r["redelivered"], json::array({"p0", "p1", "p2"}));
+  EXPECT_EQ(r["redelivered"], json::array({"held", "p0", "p1", "p2"}));
 }
 
 TEST_F(PubSubClientTest, SeekToASnapshotAndToATime) {
@@ -239,6 +244,72 @@ TEST_F(PubSubClientTest, GoClientPublishesReceivesAndSeeks) {
   v1::Subscription sub;
   ASSERT_TRUE(subscriber_->GetSubscription(&ctx, get, &sub).ok());
   EXPECT_TRUE(sub.enable_message_ordering());
+}
+
+// What the Node client does not use: acks on the stream. On an exactly-once
+// subscription the stream confirms them, and says what it is.
+TEST_F(PubSubClientTest, StreamConfirmationsOfAnExactlyOnceSubscription) {
+  namespace gps = ::google::pubsub::v1;
+  auto publisher = gps::Publisher::NewStub(hubd_->Channel());
+  auto subscriber = gps::Subscriber::NewStub(hubd_->Channel());
+  {
+    grpc::ClientContext ctx;
+    gps::Topic topic, made;
+    topic.set_name("projects/hub/topics/ledger");
+    ASSERT_TRUE(publisher->CreateTopic(&ctx, topic, &made).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    gps::Subscription sub, made;
+    sub.set_name("projects/hub/subscriptions/ledger-eo");
+    sub.set_topic("projects/hub/topics/ledger");
+    sub.set_enable_exactly_once_delivery(true);
+    ASSERT_TRUE(subscriber->CreateSubscription(&ctx, sub, &made).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    gps::PublishRequest request;
+    request.set_topic("projects/hub/topics/ledger");
+    request.add_messages()->set_data("entry");
+    gps::PublishResponse response;
+    ASSERT_TRUE(publisher->Publish(&ctx, request, &response).ok());
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  auto stream = subscriber->StreamingPull(&ctx);
+  gps::StreamingPullRequest first;
+  first.set_subscription("projects/hub/subscriptions/ledger-eo");
+  first.set_stream_ack_deadline_seconds(60);
+  ASSERT_TRUE(stream->Write(first));
+  gps::StreamingPullResponse delivered;
+  ASSERT_TRUE(stream->Read(&delivered));
+  ASSERT_EQ(delivered.received_messages_size(), 1);
+  EXPECT_EQ(delivered.received_messages(0).message().data(), "entry");
+  EXPECT_TRUE(delivered.subscription_properties().exactly_once_delivery_enabled());
+  EXPECT_FALSE(delivered.subscription_properties().message_ordering_enabled());
+
+  const std::string ack_id = delivered.received_messages(0).ack_id();
+  gps::StreamingPullRequest settle;
+  settle.add_ack_ids(ack_id);
+  settle.add_ack_ids("bogus");
+  settle.add_modify_deadline_ack_ids("nope");
+  settle.add_modify_deadline_seconds(30);
+  ASSERT_TRUE(stream->Write(settle));
+  gps::StreamingPullResponse confirmed;
+  ASSERT_TRUE(stream->Read(&confirmed));
+  const auto& acks = confirmed.acknowledge_confirmation();
+  EXPECT_EQ(std::vector<std::string>(acks.ack_ids().begin(), acks.ack_ids().end()),
+            std::vector<std::string>{ack_id});
+  EXPECT_EQ(std::vector<std::string>(acks.invalid_ack_ids().begin(), acks.invalid_ack_ids().end()),
+            std::vector<std::string>{"bogus"});
+  EXPECT_EQ(acks.temporary_failed_ack_ids_size(), 0);
+  const auto& changes = confirmed.modify_ack_deadline_confirmation();
+  EXPECT_EQ(
+      std::vector<std::string>(changes.invalid_ack_ids().begin(), changes.invalid_ack_ids().end()),
+      std::vector<std::string>{"nope"});
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
 }
 
 // hubd killed -9 twice while a publisher and a consumer of the stock client
