@@ -68,7 +68,10 @@ TEST_P(InboxTest, SideEffectsHappenOncePerMessageAcrossKills) {
   auto count = [&] {
     return std::stoll(QueryValue(consumer_db, "SELECT count(*) FROM side_effects"));
   };
-  for (int life = 0; kills < c.kills; ++life) {
+  // Past the planned kills, lives go on (a few at most) until one crash has
+  // landed between a commit and its ack: the window this test is about,
+  // which a slow machine may not hit in the planned ones.
+  for (int life = 0; (kills < c.kills || after_commit == 0) && life < 3 * c.kills; ++life) {
     ChildProcess consumer(
         {InboxConsumerPath(), hubd.address(), "billing", consumer_db, "5", absl::StrCat(life)});
     ASSERT_EQ(consumer.ReadLine(absl::Seconds(20)), "READY");

@@ -67,7 +67,8 @@ TEST_F(BufCurlTest, PublishPullAndAckThroughReflection) {
   EXPECT_TRUE(absl::StrContains(r.output, R"("status": "INVALID")")) << r.output;
 }
 
-// Reflection describes every service it lists, the health service too.
+// Reflection describes every service it lists: the health service and
+// the Pub/Sub API too.
 TEST_F(BufCurlTest, ReflectionDescribesTheHealthService) {
   FILE* pipe = popen(absl::StrCat(BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
                                   "--list-methods http://", hubd_->address(), " 2>&1")
@@ -80,10 +81,17 @@ TEST_F(BufCurlTest, ReflectionDescribesTheHealthService) {
   EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 0) << methods;
   EXPECT_TRUE(absl::StrContains(methods, "grpc.health.v1.Health/Check")) << methods;
   EXPECT_TRUE(absl::StrContains(methods, "hub.v1.Publisher/Publish")) << methods;
+  // The Pub/Sub API beside it (docs/pubsub.md).
+  EXPECT_TRUE(absl::StrContains(methods, "google.pubsub.v1.Publisher/Publish")) << methods;
+  EXPECT_TRUE(absl::StrContains(methods, "google.pubsub.v1.Subscriber/StreamingPull")) << methods;
 
-  const CurlResult r = Call("grpc.health.v1.Health/Check", "{}");
+  CurlResult r = Call("grpc.health.v1.Health/Check", "{}");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(absl::StrContains(r.output, R"("status": "SERVING")")) << r.output;
+  // Pub/Sub's messages too, with the google/api files they import.
+  r = Call("google.pubsub.v1.Publisher/CreateTopic", R"({"name":"projects/hub/topics/via-buf"})");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(absl::StrContains(r.output, R"("name": "projects/hub/topics/via-buf")")) << r.output;
 }
 
 TEST_F(BufCurlTest, ErrorsCarryTheApiCodes) {
