@@ -58,16 +58,15 @@ absl::StatusOr<std::string> Names::ToHub(absl::string_view resource,
   if (absl::StartsWith(id, "goog")) {
     return Invalid(absl::StrCat(kind, " id '", id, "' starts with 'goog', which Pub/Sub keeps"));
   }
+  RETURN_IF_ERROR(ValidateName(kind, id));
   if (project == home_) {
     if (absl::StrContains(id, '~')) {
       return Invalid(absl::StrCat(kind, " id '", id,
                                   "' holds '~', which in the hub's home project ", home_,
                                   " would name another project's ", kind));
     }
-    RETURN_IF_ERROR(ValidateName(kind, id));
     return std::string(id);
   }
-  RETURN_IF_ERROR(ValidateName(kind, id));
   std::string name = absl::StrCat(project, "~", id);
   if (name.size() > static_cast<size_t>(Limits::kMaxNameLength)) {
     return Invalid(absl::StrCat(kind, " id '", id, "' is ", id.size(), " characters; in project ",
