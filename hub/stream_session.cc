@@ -50,18 +50,14 @@ void StreamSession::Heard() {
   silent_ = false;
 }
 
-bool StreamSession::HeardOf(const std::string& ack_id) {
-  if (!held_.contains(ack_id)) return false;
-  Heard();
-  return true;
-}
-
 void StreamSession::AckedElsewhere(absl::Span<const AckResult> results) {
   {
     absl::MutexLock lock(&mu_);
-    bool held = false;
-    for (const AckResult& r : results) held = HeardOf(r.ack_id) || held;
-    if (!held) return;
+    if (std::none_of(results.begin(), results.end(),
+                     [&](const AckResult& r) { return held_.contains(r.ack_id); })) {
+      return;
+    }
+    Heard();
   }
   ReleaseAcked(results);
 }
@@ -69,10 +65,16 @@ void StreamSession::AckedElsewhere(absl::Span<const AckResult> results) {
 void StreamSession::DeadlinesChangedElsewhere(absl::Span<const std::string> ack_ids, int seconds) {
   {
     absl::MutexLock lock(&mu_);
-    bool held = false;
-    for (const std::string& id : ack_ids) held = HeardOf(id) || held;
-    if (!held) return;
+    if (std::none_of(ack_ids.begin(), ack_ids.end(),
+                     [&](const std::string& id) { return held_.contains(id); })) {
+      return;
+    }
+    Heard();
   }
+  ChangeDeadlines(ack_ids, seconds);
+}
+
+void StreamSession::ChangeDeadlines(absl::Span<const std::string> ack_ids, int seconds) {
   if (seconds == 0) {
     Release(ack_ids);
   } else {
@@ -229,11 +231,7 @@ absl::StatusOr<StreamOutcome> StreamSession::Apply(const StreamRequest& request)
   for (const auto& [seconds, ids] : modify) {
     ASSIGN_OR_RETURN(std::vector<AckResult> changed,
                      parts_.settlement.ModifyDeadline(sub, ids, seconds));
-    if (seconds == 0) {
-      Release(ids);
-    } else {
-      Extend(ids, seconds);
-    }
+    ChangeDeadlines(ids, seconds);
     outcome.deadline_changes.insert(outcome.deadline_changes.end(), changed.begin(), changed.end());
   }
   // Per-id results on the stream are the exactly-once guarantee's; other

@@ -119,10 +119,10 @@ class StreamSession final : public Waiter {
   // Releases acked messages; those acked OK count toward end-to-end latency.
   void ReleaseAcked(absl::Span<const AckResult> results);
   void Extend(absl::Span<const std::string> ack_ids, int seconds);
+  // Held messages leave on a nack (0 seconds) or get the new deadline.
+  void ChangeDeadlines(absl::Span<const std::string> ack_ids, int seconds);
   // The client spoke: acked, nacked or changed a deadline.
   void Heard() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Marks the client heard when the stream holds `ack_id`.
-  bool HeardOf(const std::string& ack_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the dispatcher when the stream had run out of room.
   void RoomFreed();
