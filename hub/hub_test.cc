@@ -129,9 +129,12 @@ class FakeStore final : public Store {
 
   absl::Status Publish(absl::Span<PublishItem* const> items) override {
     absl::SleepFor(publish_delay);
-    absl::MutexLock lock(&mu_);
-    ++publish_calls;
-    for (PublishItem* item : items) Store(*item);
+    {
+      absl::MutexLock lock(&mu_);
+      ++publish_calls;
+      for (PublishItem* item : items) Store(*item);
+    }
+    Announce(items);
     return absl::OkStatus();
   }
 
@@ -198,6 +201,12 @@ class FakeStore final : public Store {
   absl::StatusOr<TransactResult> Transact(const SubscriptionRecord& sub,
                                           absl::Span<const AckId> ids,
                                           absl::Span<PublishItem* const> publishes) override {
+    absl::StatusOr<TransactResult> result = Commit(sub, ids, publishes);
+    if (result.ok()) Announce(publishes);
+    return result;
+  }
+  absl::StatusOr<TransactResult> Commit(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
+                                        absl::Span<PublishItem* const> publishes) {
     absl::MutexLock lock(&mu_);
     ++transactions;
     Sub* s = FindSub(sub.id);
@@ -241,7 +250,10 @@ class FakeStore final : public Store {
     }
     return std::vector<SubscriptionStats>{stats};
   }
-  void WatchPublishes(std::function<void(int64_t)>) override {}
+  // As the store does: this store's commits are announced after them.
+  void WatchPublishes(std::function<void(int64_t)> on_publish) override {
+    on_publish_ = std::move(on_publish);
+  }
   absl::StatusOr<MaintenanceReport> Maintain() override { return MaintenanceReport{}; }
   absl::Status Ping() override { return absl::OkStatus(); }
 
@@ -277,6 +289,11 @@ class FakeStore final : public Store {
     int64_t cursor;                    // the next position to claim; positions count from 1
     std::map<int64_t, LeaseRow> rows;  // valid: the lease runs
   };
+  void Announce(absl::Span<PublishItem* const> items) {
+    for (const PublishItem* item : items) {
+      if (item->status.ok() && on_publish_) on_publish_(item->topic_id);
+    }
+  }
   void Store(PublishItem& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto topic = topics_.find(item.topic);
     if (topic == topics_.end()) {
@@ -343,6 +360,7 @@ class FakeStore final : public Store {
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<std::string, Topic> topics_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Sub> subs_ ABSL_GUARDED_BY(mu_);
+  std::function<void(int64_t)> on_publish_;  // set before any publish
 };
 
 // A stream's writer for tests: keeps what the session sends, and says it

@@ -17,11 +17,10 @@ int64_t BytesOf(const std::vector<Message>& messages) {
 
 }  // namespace
 
-PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, WakeUpBoard& wake_ups,
-                                   int committers, int64_t max_batch_bytes)
+PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, int committers,
+                                   int64_t max_batch_bytes)
     : store_(store),
       probe_(probe),
-      wake_ups_(wake_ups),
       committer_(
           committers, static_cast<size_t>(max_batch_bytes),
           [this](absl::Span<PublishItem* const> items) {
@@ -44,7 +43,6 @@ absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(
   PublishItem item{std::move(topic), std::move(messages), {}, 0, {}};
   RETURN_IF_ERROR(committer_.Submit(item, static_cast<size_t>(bytes)));
   RETURN_IF_ERROR(item.status);
-  wake_ups_.Notify(item.topic_id);
   probe_.Published(item.topic, item.results, bytes);
   probe_.PublishLatency(absl::Now() - start);
   return std::move(item.results);
@@ -52,7 +50,6 @@ absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(
 
 void PublishCommitter::Committed(absl::Span<const PublishItem> items) {
   for (const PublishItem& item : items) {
-    wake_ups_.Notify(item.topic_id);
     probe_.Published(item.topic, item.results, BytesOf(item.messages));
   }
 }

@@ -10,19 +10,17 @@
 #include "hub/hub_probe.h"
 #include "hub/store.h"
 #include "hub/types.h"
-#include "hub/wake_up_board.h"
 
 namespace hub {
 
 // Publishes, coalesced into shared transactions (group commit), answered
-// after the commit, with this replica's waiters woken.
+// after the commit (which the store announces to the waiters).
 class PublishCommitter {
  public:
   // `committers` transactions may run at once, for different topics; each
   // takes every request queued for the topics it commits, up to
   // `max_batch_bytes`.
-  PublishCommitter(Store& store, HubProbe& probe, WakeUpBoard& wake_ups, int committers,
-                   int64_t max_batch_bytes);
+  PublishCommitter(Store& store, HubProbe& probe, int committers, int64_t max_batch_bytes);
 
   // Commits what is queued; later publishes fail with UNAVAILABLE.
   void Stop() { committer_.Stop(); }
@@ -31,14 +29,12 @@ class PublishCommitter {
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages);
 
-  // Wakes the waiters of items committed elsewhere (a Transact) and counts
-  // them.
+  // Counts items committed elsewhere (a Transact).
   void Committed(absl::Span<const PublishItem> items);
 
  private:
   Store& store_;
   HubProbe& probe_;
-  WakeUpBoard& wake_ups_;
   GroupCommitter<PublishItem> committer_;
 };
 

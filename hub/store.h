@@ -149,8 +149,9 @@ class Store {
   virtual absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
       absl::string_view name) = 0;
 
-  // Calls `on_publish(topic_id)` when another replica committed a publish.
-  // The callback runs on a store thread and must not block.
+  // Calls `on_publish(topic_id)` once messages were committed to the topic:
+  // by this store (publishes, Transact, dead letters), on the committing
+  // thread right after the commit, or by another replica. It must not block.
   virtual void WatchPublishes(std::function<void(int64_t)> on_publish) = 0;
 
   // Housekeeping: partitions ahead of time (any replica), and retention

@@ -161,9 +161,12 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.changes);
   // A topic deleted since the look above: roll back; the next claim plans
   // without it.
-  if (!SendToDeadLetterTopic(tx, sub, plan.changes.dead_letters).ok()) return {};
+  const absl::StatusOr<int64_t> dead_letter_topic =
+      SendToDeadLetterTopic(tx, sub, plan.changes.dead_letters);
+  if (!dead_letter_topic.ok()) return {};
   std::vector<Delivery> out = Deliver(tx, sub.topic_id, std::move(plan.leased), inserted);
   tx.commit();
+  if (*dead_letter_topic != 0) announcer_.Committed({*dead_letter_topic});
   if (!plan.changes.dead_letters.empty()) {
     probe_.DeadLettered(sub.config.name, "max_delivery_attempts",
                         static_cast<int64_t>(plan.changes.dead_letters.size()));

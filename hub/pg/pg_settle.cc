@@ -54,10 +54,11 @@ SettlePlan PgStore::SettleInTransaction(pqxx::work& tx, const SubscriptionRecord
   return plan;
 }
 
-absl::Status PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
-                                            const std::vector<DeadLetter>& letters) {
+absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(pqxx::work& tx,
+                                                       const SubscriptionRecord& sub,
+                                                       const std::vector<DeadLetter>& letters) {
   const std::string& topic = sub.config.dead_letter_policy.topic;
-  if (letters.empty() || topic.empty()) return absl::OkStatus();
+  if (letters.empty() || topic.empty()) return 0;
   std::vector<int64_t> positions;
   for (const DeadLetter& l : letters) positions.push_back(l.position);
   std::map<int64_t, Message> messages = FetchMessages(tx, sub.topic_id, positions);
@@ -67,7 +68,7 @@ absl::Status PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRe
     if (it == messages.end()) continue;
     item.messages.push_back(DeadLetterMessage(it->second, sub.config.name, l.attempts, l.reason));
   }
-  if (item.messages.empty()) return absl::OkStatus();
+  if (item.messages.empty()) return 0;
   PublishItem* items[] = {&item};
   WriteMessages(tx, items);
   if (!item.status.ok()) {
@@ -75,7 +76,7 @@ absl::Status PgStore::SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRe
         "dead_letter_topic ", topic, " of subscription ", sub.config.name,
         " does not exist; nothing was sent to it (create the topic, or change the policy)"));
   }
-  return absl::OkStatus();
+  return item.topic_id;
 }
 
 absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord& sub,
@@ -83,23 +84,26 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
                                                        absl::string_view reason) {
   std::vector<AckStatus> statuses;
   int64_t rejected = 0;
+  int64_t dead_letter_topic = 0;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     pqxx::work tx(conn);
     SettlePlan plan = SettleInTransaction(tx, sub, ids);
     statuses = std::move(plan.statuses);
     rejected = 0;
+    dead_letter_topic = 0;
     if (kind == SettleKind::kReject) {
       for (DeadLetter& l : plan.settled) {
         l.reason = reason.empty() ? std::string(kEndRejected) : std::string(reason);
       }
       // Without its dead-letter topic a reject would drop the message: it is
       // refused, and the verdicts roll back with the transaction.
-      RETURN_IF_ERROR(SendToDeadLetterTopic(tx, sub, plan.settled));
+      ASSIGN_OR_RETURN(dead_letter_topic, SendToDeadLetterTopic(tx, sub, plan.settled));
       rejected = static_cast<int64_t>(plan.settled.size());
     }
     tx.commit();
     return absl::OkStatus();
   }));
+  if (dead_letter_topic != 0) announcer_.Committed({dead_letter_topic});
   if (rejected > 0) probe_.DeadLettered(sub.config.name, "rejected", rejected);
   return statuses;
 }
@@ -123,6 +127,7 @@ absl::StatusOr<TransactResult> PgStore::Transact(const SubscriptionRecord& sub,
     tx.commit();
     return absl::OkStatus();
   }));
+  AnnounceStored(publishes);
   return result;
 }
 

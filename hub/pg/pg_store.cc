@@ -8,11 +8,9 @@
 #include <pqxx/binarystring>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
-#include <pqxx/notification>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -71,12 +69,10 @@ PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
             session.exec(sql::kRelaxedCommit);
           },
           {[this](int in_use, int open, int waiting) { probe_.Pool(true, in_use, open, waiting); },
-           [this](DbErrorKind kind) { probe_.Error(kind); }}) {}
+           [this](DbErrorKind kind) { probe_.Error(kind); }}),
+      announcer_(options_.database_url) {}
 
-PgStore::~PgStore() {
-  stopping_ = true;
-  if (listener_.joinable()) listener_.join();
-}
+PgStore::~PgStore() = default;
 
 absl::Status PgStore::Run(const std::function<absl::Status(pqxx::connection&)>& fn, Commit commit) {
   ConnectionPool& pool = commit == Commit::kDurable ? pool_ : relaxed_pool_;
@@ -174,51 +170,30 @@ void PgStore::WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* 
 }
 
 absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
-  return Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
     // One statement in its own implicit transaction: the answer arrives
     // after its commit, in one round trip.
     pqxx::nontransaction tx(conn);
     WriteMessages(tx, items);
     return absl::OkStatus();
-  });
+  }));
+  AnnounceStored(items);
+  return absl::OkStatus();
 }
-
-namespace {
-
-class PublishReceiver final : public pqxx::notification_receiver {
- public:
-  PublishReceiver(pqxx::connection_base& conn, const std::function<void(int64_t)>& on_publish)
-      : pqxx::notification_receiver(conn, "hub_publish"), on_publish_(on_publish) {}
-
-  void operator()(const std::string& payload, int /*backend_pid*/) override {
-    int64_t topic_id = 0;
-    if (absl::SimpleAtoi(payload, &topic_id)) on_publish_(topic_id);
-  }
-
- private:
-  const std::function<void(int64_t)>& on_publish_;
-};
-
-}  // namespace
 
 void PgStore::WatchPublishes(std::function<void(int64_t)> on_publish) {
-  listener_ = std::thread([this, on_publish = std::move(on_publish)] { ListenLoop(on_publish); });
+  announcer_.Watch(std::move(on_publish));
 }
 
-void PgStore::ListenLoop(std::function<void(int64_t)> on_publish) {
-  // Waiters poll as well, so a notification lost while this connection is
-  // re-established costs at most one poll interval.
-  while (!stopping_) {
-    try {
-      pqxx::connection conn(options_.database_url);
-      PublishReceiver receiver(conn, on_publish);
-      while (!stopping_) conn.await_notification(0, 200000);
-    } catch (const std::exception&) {
-      for (int i = 0; i < 10 && !stopping_; ++i) {
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-    }
+void PgStore::AnnounceStored(absl::Span<PublishItem* const> items) {
+  std::vector<int64_t> topics;
+  for (const PublishItem* item : items) {
+    const bool stored =
+        item->status.ok() && std::any_of(item->results.begin(), item->results.end(),
+                                         [](const PublishResult& r) { return !r.duplicate; });
+    if (stored) topics.push_back(item->topic_id);
   }
+  announcer_.Committed(topics);
 }
 
 }  // namespace hub::pg

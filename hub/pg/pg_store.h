@@ -18,6 +18,7 @@
 #include "hub/lease_rules.h"
 #include "hub/pg/connection_pool.h"
 #include "hub/pg/pg_probe.h"
+#include "hub/pg/publish_announcer.h"
 #include "hub/pg/statements.h"
 #include "hub/store.h"
 
@@ -142,6 +143,9 @@ class PgStore final : public Store {
   // as one statement that commits by itself); sets each item's status and
   // results.
   void WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items);
+  // After the commit that stored `items`: announces the topics that gained
+  // messages.
+  void AnnounceStored(absl::Span<PublishItem* const> items);
   absl::Status EnsurePartitions(pqxx::connection& conn);
   void ApplyRetention(pqxx::connection& conn, MaintenanceReport& report);
 
@@ -176,24 +180,23 @@ class PgStore final : public Store {
   // writes the lease changes.
   SettlePlan SettleInTransaction(pqxx::work& tx, const SubscriptionRecord& sub,
                                  absl::Span<const AckId> ids);
-  // FAILED_PRECONDITION when the subscription's dead-letter topic is gone.
-  absl::Status SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
-                                     const std::vector<DeadLetter>& letters);
+  // The dead-letter topic's id when letters were written to it, 0 when there
+  // were none; FAILED_PRECONDITION when the topic is gone.
+  absl::StatusOr<int64_t> SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+                                                const std::vector<DeadLetter>& letters);
   // Moves cursors and lease rows of the topic's subscriptions past messages
   // older than `retention`, counting what left each subscription unacked.
   void ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id, absl::Duration retention,
                              std::map<std::string, int64_t>& expired);
   // Drops the partitions whose whole day is older than `horizon`.
   int DropPartitionsBefore(pqxx::connection& conn, absl::Time horizon);
-  void ListenLoop(std::function<void(int64_t)> on_publish);
 
   const PgStoreOptions options_;
   PgProbe& probe_;
   ConnectionPool pool_;
   // Its connections run with synchronous_commit off.
   ConnectionPool relaxed_pool_;
-  std::atomic<bool> stopping_{false};
-  std::thread listener_;
+  PublishAnnouncer announcer_;
   absl::Mutex due_mu_;
   // Subscriptions whose last look found no due lease row, with when to look
   // again.

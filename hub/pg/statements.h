@@ -161,15 +161,20 @@ FROM snapshot_leases WHERE snapshot_id = $2)sql"};
 inline constexpr Statement kDeleteExpiredSnapshots{
     "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
 
-// A publish batch in one call (hub_publish in migrations/0001_baseline.sql):
+// A publish batch in one call (hub_publish in migrations/0006_publish_without_notify.sql):
 // locks the topics (invariant P), resolves idempotency keys, writes the
-// messages and the heads, notifies. Arrays hold one element per message;
+// messages and the heads. Arrays hold one element per message;
 // payloads are sliced out of one binary parameter. One row per message of a
 // topic that exists: its ordinal, topic id, position, duplicate.
 inline constexpr Statement kPublish{"publish", R"sql(
 SELECT ord, topic_id, position, duplicate
 FROM hub_publish($1::text[], $2::bytea, $3::int[], $4::int[], $5::jsonb[], $6::text[],
                  $7::text[]))sql"};
+
+// Tells the other replicas which topics were published to, outside any
+// publishing transaction (PublishAnnouncer); one notification per topic.
+inline constexpr Statement kAnnounce{"announce", R"sql(
+SELECT pg_notify('hub_publish', t::text) FROM unnest($1::bigint[]) AS t)sql"};
 
 inline constexpr Statement kHasAvailableLeases{"has_available_leases", R"sql(
 SELECT EXISTS (SELECT 1 FROM leases
