@@ -58,8 +58,7 @@ TEST(WakeUpTest, APublishWakesTheConsumersOfEveryReplicaAtOnce) {
     };
     EXPECT_LT(WaitedFor(*local, "near", publish_to("near")), absl::Seconds(2))
         << "the publishing replica";
-    EXPECT_LT(WaitedFor(*remote, "far", publish_to("far")), absl::Seconds(2))
-        << "another replica";
+    EXPECT_LT(WaitedFor(*remote, "far", publish_to("far")), absl::Seconds(2)) << "another replica";
   }
 }
 
