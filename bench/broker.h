@@ -41,6 +41,9 @@ class Broker {
   virtual std::string durability() const = 0;
   // Whether it has a consuming side (the raw PostgreSQL ceiling has not).
   virtual bool consumes() const { return true; }
+  // The server processes it runs on, by the names bench/run gives their
+  // pids ("postgres", "hubd", "rabbitmq", "nats"), for the CPU figures.
+  virtual std::vector<std::string> processes() const = 0;
   // A fresh, empty destination named `name` with `subscriptions`
   // independent consumer groups, each receiving every message.
   virtual absl::Status Prepare(const std::string& name, int subscriptions) = 0;

@@ -18,13 +18,18 @@ std::string SubscriptionName(const std::string& topic, int index) {
 
 class HubProducer final : public Producer {
  public:
-  HubProducer(const client::Connection& connection, const std::string& topic, bool keys)
-      : publisher_(connection, topic, Options(keys)) {}
+  HubProducer(const client::Connection& connection, const std::string& topic, bool keys,
+              int ordering_keys)
+      : publisher_(connection, topic, Options(keys)), ordering_keys_(ordering_keys) {}
 
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     std::vector<std::future<absl::StatusOr<client::PublishAck>>> results;
     results.reserve(payloads.size());
-    for (const std::string& p : payloads) results.push_back(publisher_.Publish({.data = p}));
+    for (const std::string& p : payloads) {
+      client::Message m{.data = p};
+      if (ordering_keys_ > 0) m.ordering_key = absl::StrCat("k", sent_++ % ordering_keys_);
+      results.push_back(publisher_.Publish(std::move(m)));
+    }
     // The batch goes out now, as one request.
     publisher_.Flush();
     for (auto& r : results) {
@@ -46,6 +51,8 @@ class HubProducer final : public Producer {
   }
 
   client::Publisher publisher_;
+  const int ordering_keys_;
+  int64_t sent_ = 0;
 };
 
 class HubConsumer final : public Consumer {
@@ -77,6 +84,8 @@ class HubConsumer final : public Consumer {
 
 std::string HubBroker::name() const {
   if (variant_.exactly_once) return "hub exactly-once";
+  if (variant_.ordering_keys > 0)
+    return absl::StrCat("hub ordered, ", variant_.ordering_keys, " keys");
   return variant_.idempotency_keys ? "hub" : "hub, no idempotency keys";
 }
 
@@ -99,13 +108,15 @@ absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
     sub.set_name(SubscriptionName(name, i));
     sub.set_topic(name);
     sub.set_delivery_guarantee(variant_.exactly_once ? v1::EXACTLY_ONCE : v1::AT_LEAST_ONCE);
+    sub.set_enable_message_ordering(variant_.ordering_keys > 0);
     if (absl::Status s = admin.CreateSubscription(sub).status(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 std::unique_ptr<Producer> HubBroker::NewProducer() {
-  return std::make_unique<HubProducer>(connection_, topic_, variant_.idempotency_keys);
+  return std::make_unique<HubProducer>(connection_, topic_, variant_.idempotency_keys,
+                                       variant_.ordering_keys);
 }
 
 std::unique_ptr<Consumer> HubBroker::NewConsumer(int index) {

@@ -18,12 +18,16 @@ class HubBroker final : public Broker {
   struct Variant {
     bool exactly_once = false;
     bool idempotency_keys = true;
+    // > 0: subscriptions deliver in order, and each producer spreads its
+    // messages over this many ordering keys, one after the other.
+    int ordering_keys = 0;
   };
   HubBroker(client::Connection connection, Variant variant)
       : connection_(std::move(connection)), variant_(variant) {}
 
   std::string name() const override;
   std::string durability() const override;
+  std::vector<std::string> processes() const override { return {"hubd", "postgres"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int index) override;

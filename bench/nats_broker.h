@@ -19,6 +19,7 @@ class NatsBroker final : public Broker {
   std::string durability() const override {
     return "file storage, default sync (not fsynced before the ack)";
   }
+  std::vector<std::string> processes() const override { return {"nats"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int index) override;

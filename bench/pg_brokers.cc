@@ -54,13 +54,15 @@ std::string QueueTable(const std::string& name, int index) {
 
 class RawProducer final : public Producer {
  public:
-  explicit RawProducer(const std::string& url) : conn_(url) {
-    conn_.prepare("insert",
-                  "INSERT INTO bench_messages (topic_id, position, publish_time, data, "
-                  "attributes, ordering_key, idempotency_key) "
-                  "SELECT 1, nextval('bench_position'), clock_timestamp(), "
-                  "substring($1::bytea FROM o FOR l), NULL, '', '' "
-                  "FROM unnest($2::int[], $3::int[]) AS q (o, l)");
+  RawProducer(const std::string& url, const std::string& table) : conn_(url) {
+    conn_.prepare("insert", absl::StrCat("INSERT INTO ", table,
+                                         " (topic_id, position, publish_time, data, "
+                                         "attributes, ordering_key, idempotency_key) "
+                                         "SELECT 1, nextval('",
+                                         table,
+                                         "_position'), clock_timestamp(), "
+                                         "substring($1::bytea FROM o FOR l), NULL, '', '' "
+                                         "FROM unnest($2::int[], $3::int[]) AS q (o, l)"));
   }
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     return Guard([&] {
@@ -150,24 +152,28 @@ class QueueConsumer final : public Consumer {
 
 }  // namespace
 
-absl::Status RawPostgres::Prepare(const std::string&, int) {
+absl::Status RawPostgres::Prepare(const std::string& name, int) {
+  table_ = absl::StrCat("m_", name);
   return Guard([&] {
     pqxx::connection conn(url_);
     pqxx::work tx(conn);
-    tx.exec("DROP TABLE IF EXISTS bench_messages");
-    tx.exec("DROP SEQUENCE IF EXISTS bench_position");
-    tx.exec("CREATE SEQUENCE bench_position");
-    // The hub's message row and index (migrations/0001_core.sql).
-    tx.exec(
-        "CREATE TABLE bench_messages (topic_id bigint NOT NULL, position bigint NOT NULL, "
+    tx.exec(absl::StrCat("DROP TABLE IF EXISTS ", table_));
+    tx.exec(absl::StrCat("DROP SEQUENCE IF EXISTS ", table_, "_position"));
+    tx.exec(absl::StrCat("CREATE SEQUENCE ", table_, "_position"));
+    // The hub's message row and index (migrations/0001_baseline.sql).
+    tx.exec(absl::StrCat(
+        "CREATE TABLE ", table_,
+        " (topic_id bigint NOT NULL, position bigint NOT NULL, "
         "publish_time timestamptz NOT NULL, data bytea NOT NULL, attributes jsonb, "
-        "ordering_key text NOT NULL DEFAULT '', idempotency_key text NOT NULL DEFAULT '')");
-    tx.exec("CREATE INDEX ON bench_messages (topic_id, position)");
+        "ordering_key text NOT NULL DEFAULT '', idempotency_key text NOT NULL DEFAULT '')"));
+    tx.exec(absl::StrCat("CREATE INDEX ON ", table_, " (topic_id, position)"));
     tx.commit();
   });
 }
 
-std::unique_ptr<Producer> RawPostgres::NewProducer() { return std::make_unique<RawProducer>(url_); }
+std::unique_ptr<Producer> RawPostgres::NewProducer() {
+  return std::make_unique<RawProducer>(url_, table_);
+}
 
 absl::Status SkipLockedQueue::Prepare(const std::string& name, int subscriptions) {
   name_ = name;

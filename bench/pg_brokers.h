@@ -17,12 +17,14 @@ class RawPostgres final : public Broker {
   std::string name() const override { return "raw PostgreSQL"; }
   std::string durability() const override { return "commit (fsync) per batch"; }
   bool consumes() const override { return false; }
+  std::vector<std::string> processes() const override { return {"postgres"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int) override { return nullptr; }
 
  private:
   const std::string url_;
+  std::string table_;  // of the prepared destination
 };
 
 // The SKIP LOCKED queue (pgmq's technique): one table per subscription, a
@@ -34,6 +36,7 @@ class SkipLockedQueue final : public Broker {
   explicit SkipLockedQueue(std::string url) : url_(std::move(url)) {}
   std::string name() const override { return "SKIP LOCKED queue"; }
   std::string durability() const override { return "commit (fsync) per batch"; }
+  std::vector<std::string> processes() const override { return {"postgres"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int index) override;

@@ -26,6 +26,7 @@ class PubSubBroker final : public Broker {
   std::string durability() const override {
     return "PostgreSQL commit (fsync) before the ack; idempotency attribute per message";
   }
+  std::vector<std::string> processes() const override { return {"hubd", "postgres"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int index) override;

@@ -18,6 +18,7 @@ class RabbitMqBroker final : public Broker {
   std::string durability() const override {
     return "durable queue, persistent messages, confirm after fsync";
   }
+  std::vector<std::string> processes() const override { return {"rabbitmq"}; }
   absl::Status Prepare(const std::string& name, int subscriptions) override;
   std::unique_ptr<Producer> NewProducer() override;
   std::unique_ptr<Consumer> NewConsumer(int index) override;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/cpu.h"
 
 namespace hub::bench {
 namespace {
@@ -45,6 +46,38 @@ std::string ResultsMarkdown(const std::vector<Result>& results) {
     absl::StrAppend(&out, "| ", r.scenario, " | ", r.system, " | ", r.figure, " | ",
                     r.value >= 100 ? Thousands(r.value) : absl::StrFormat("%.2f", r.value), " | ",
                     publish, " | ", delivery, " | ", note, " |\n");
+  }
+  return out;
+}
+
+double ServerCpuPerMillion(const Result& r) {
+  if (r.outcome.published == 0) return 0;
+  double seconds = 0;
+  for (const auto& [name, s] : r.cpu_seconds) {
+    if (name != kLoadGenerator) seconds += s;
+  }
+  return seconds * 1e6 / static_cast<double>(r.outcome.published);
+}
+
+std::string CpuBreakdown(const Result& r) {
+  std::string out;
+  if (r.outcome.published == 0) return out;
+  for (const auto& [name, s] : r.cpu_seconds) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", name, " ",
+                    absl::StrFormat("%.1f", s * 1e6 / static_cast<double>(r.outcome.published)));
+  }
+  return out;
+}
+
+std::string CpuMarkdown(const std::vector<Result>& results) {
+  std::string out =
+      "| scenario | system | figure | value | CPU s per 1M messages, servers | by process |\n"
+      "|---|---|---|---:|---:|---|\n";
+  for (const Result& r : results) {
+    if (r.cpu_seconds.empty() || r.outcome.published == 0) continue;
+    absl::StrAppend(&out, "| ", r.scenario, " | ", r.system, " | ", r.figure, " | ",
+                    Thousands(r.value), " | ", absl::StrFormat("%.1f", ServerCpuPerMillion(r)),
+                    " | ", CpuBreakdown(r), " |\n");
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #ifndef BENCH_REPORT_H_
 #define BENCH_REPORT_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,15 @@ struct Result {
   double value = 0;
   Outcome outcome;
   std::string note;
+  // CPU seconds each process used during the run, by name (bench/cpu.h);
+  // empty when not measured.
+  std::map<std::string, double> cpu_seconds;
 };
+
+// CPU seconds per million messages published, of the server processes (all
+// but the load generator) and of each process.
+double ServerCpuPerMillion(const Result& r);
+std::string CpuBreakdown(const Result& r);
 
 // A target of issue 5, evaluated on this run's figures.
 struct Target {
@@ -25,8 +34,9 @@ struct Target {
   bool met = false;
 };
 
-// The results and targets as Markdown tables.
+// The results, their CPU figures and the targets as Markdown tables.
 std::string ResultsMarkdown(const std::vector<Result>& results);
+std::string CpuMarkdown(const std::vector<Result>& results);
 std::string TargetsMarkdown(const std::vector<Target>& targets);
 
 // Replaces what lies between the begin and end markers of `path` with

@@ -38,7 +38,8 @@ class Errors {
 
 }  // namespace
 
-Outcome RunLoad(Broker& broker, const Load& load) {
+Outcome RunLoad(Broker& broker, const Load& load,
+                std::vector<std::unique_ptr<Producer>> producers) {
   Outcome out;
   Errors errors;
   LatencyRecorder publish_latency, delivery_latency;
@@ -70,9 +71,11 @@ Outcome RunLoad(Broker& broker, const Load& load) {
 
   const absl::Time start = absl::Now();
   std::vector<std::thread> publishers;
+  producers.resize(load.publishers);
   for (int p = 0; p < load.publishers; ++p) {
-    publishers.emplace_back([&] {
-      std::unique_ptr<Producer> producer = broker.NewProducer();
+    publishers.emplace_back([&, p] {
+      std::unique_ptr<Producer> producer =
+          producers[p] != nullptr ? std::move(producers[p]) : broker.NewProducer();
       if (producer == nullptr) {
         errors.Add(absl::UnavailableError("cannot open a producer"));
         return;

@@ -46,7 +46,11 @@ struct Outcome {
 
 // Publishers (and consumers, if any) at full speed for `load.duration`,
 // then, with consumers, until every subscription received every message.
-Outcome RunLoad(Broker& broker, const Load& load);
+// Each publisher opens a producer of the prepared destination, or, when
+// `producers` are given (one per publisher), publishes through its own: P7
+// prepares one destination per producer.
+Outcome RunLoad(Broker& broker, const Load& load,
+                std::vector<std::unique_ptr<Producer>> producers = {});
 
 // `rate` single-message publishes per second spread over `publishers`
 // threads on a fixed schedule, with one consumer when the broker consumes.
