@@ -25,10 +25,12 @@ class HubProducer final : public Producer {
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     std::vector<std::future<absl::StatusOr<client::PublishAck>>> results;
     results.reserve(payloads.size());
+    // One key per batch, the keys in turn: the client library batches per
+    // key, so a batch of many keys would go out as one request per message.
+    const std::string key =
+        ordering_keys_ > 0 ? absl::StrCat("k", batches_++ % ordering_keys_) : "";
     for (const std::string& p : payloads) {
-      client::Message m{.data = p};
-      if (ordering_keys_ > 0) m.ordering_key = absl::StrCat("k", sent_++ % ordering_keys_);
-      results.push_back(publisher_.Publish(std::move(m)));
+      results.push_back(publisher_.Publish({.data = p, .ordering_key = key}));
     }
     // The batch goes out now, as one request.
     publisher_.Flush();
@@ -52,7 +54,7 @@ class HubProducer final : public Producer {
 
   client::Publisher publisher_;
   const int ordering_keys_;
-  int64_t sent_ = 0;
+  int64_t batches_ = 0;
 };
 
 class HubConsumer final : public Consumer {

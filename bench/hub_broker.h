@@ -18,8 +18,8 @@ class HubBroker final : public Broker {
   struct Variant {
     bool exactly_once = false;
     bool idempotency_keys = true;
-    // > 0: subscriptions deliver in order, and each producer spreads its
-    // messages over this many ordering keys, one after the other.
+    // > 0: subscriptions deliver in order, and each producer gives its
+    // batches these many ordering keys in turn, one key per batch.
     int ordering_keys = 0;
   };
   HubBroker(client::Connection connection, Variant variant)

@@ -316,6 +316,7 @@ class FakeStore final : public Store {
       row.generation = r.generation;
       row.last_end = r.last_end;
       row.valid = r.hold > absl::ZeroDuration();
+      row.run_end = r.run_end;
     }
     for (const PendingChange& c : changes.set_pending) s.rows[c.lease_id].pending = c.positions;
     for (const PendingChange& c : changes.append_pending) {
@@ -326,7 +327,8 @@ class FakeStore final : public Store {
     for (const LeaseInsert& i : changes.inserts) {
       const int64_t id = next_id_++;
       s.rows[id] = LeaseRow{
-          id, i.pending, i.attempt, 1, i.ordering_key, i.last_end, i.hold > absl::ZeroDuration()};
+          id, i.pending, i.attempt, 1, i.ordering_key, i.last_end, i.hold > absl::ZeroDuration(),
+          0,  i.run_end};
       inserted.push_back(id);
     }
     for (int64_t id : changes.deletes) s.rows.erase(id);

@@ -50,32 +50,60 @@ AckStatus Verdict(bool exactly_once, const LeaseRow& row, const AckId& id) {
   return AckStatus::kInvalid;
 }
 
-// A keyed row redelivers its head only. Heads out of attempts leave for the
-// dead-letter topic, and the next message of the key is the head from then
-// on (attempt 0: not yet delivered).
+// How many of a keyed row's first pending positions its last run handed
+// out (0 when the row has not been delivered since its last run settled).
+size_t RunLength(const LeaseRow& row) {
+  if (row.attempt == 0) return 0;
+  return static_cast<size_t>(std::upper_bound(row.pending.begin(), row.pending.end(), row.run_end) -
+                             row.pending.begin());
+}
+
+// A keyed row redelivers a run from its head: the unsettled rest of a run
+// that ended unacked (as much of it as the room takes), or, after a settled
+// run, the key's next messages. A run out of attempts leaves for the
+// dead-letter topic and the key's next messages start afresh (attempt 0:
+// not yet delivered).
 void PlanKeyedRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
                          absl::Duration hold, ClaimPlan& plan) {
+  size_t run = RunLength(row);
   bool changed = false;
-  while (!row.pending.empty() && ReachedMaxAttempts(sub, row.attempt)) {
-    plan.changes.dead_letters.push_back({row.pending.front(), row.attempt, row.last_end});
-    row.pending.erase(row.pending.begin());
+  if (run == 0 && row.attempt > 0) {
+    // Retention removed what was left of the run.
+    row.attempt = 0;
+    changed = true;
+  }
+  if (run > 0 && ReachedMaxAttempts(sub, row.attempt)) {
+    for (size_t i = 0; i < run; ++i) {
+      plan.changes.dead_letters.push_back({row.pending[i], row.attempt, row.last_end});
+    }
+    row.pending.erase(row.pending.begin(), row.pending.begin() + static_cast<ptrdiff_t>(run));
     row.attempt = 0;
     row.last_end = kEndLeaseExpired;
+    run = 0;
     changed = true;
   }
   if (row.pending.empty()) {
     plan.changes.deletes.push_back(row.lease_id);
-  } else if (room > 0) {
-    plan.leased.push_back(
-        {row.pending.front(), row.lease_id, -1, row.generation + 1, row.attempt + 1});
-    plan.changes.rewrites.push_back(NextDelivery(sub, row.lease_id, std::move(row.pending),
-                                                 row.attempt + 1, row.generation + 1, hold));
-    --room;
-  } else if (changed) {
-    plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(row.pending), 0,
-                                                 row.generation, absl::ZeroDuration(),
-                                                 absl::ZeroDuration(), kEndLeaseExpired});
+    return;
   }
+  if (run == 0) run = row.pending.size();
+  run = std::min(run, static_cast<size_t>(std::max(room, 0)));
+  if (run == 0) {
+    if (changed) {
+      plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(row.pending), 0,
+                                                   row.generation, absl::ZeroDuration(),
+                                                   absl::ZeroDuration(), kEndLeaseExpired});
+    }
+    return;
+  }
+  for (size_t i = 0; i < run; ++i) {
+    plan.leased.push_back({row.pending[i], row.lease_id, -1, row.generation + 1, row.attempt + 1});
+  }
+  LeaseRewrite next = NextDelivery(sub, row.lease_id, std::move(row.pending), row.attempt + 1,
+                                   row.generation + 1, hold);
+  next.run_end = next.pending[run - 1];
+  plan.changes.rewrites.push_back(std::move(next));
+  room -= static_cast<int>(run);
 }
 
 void PlanBatchRedelivery(const SubscriptionRecord& sub, const LeaseRow& row, int& room,
@@ -129,9 +157,9 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
       const LeaseRow& row = it->second;
       std::set<int64_t>& gone = removed[row.lease_id];
       const bool pending = Contains(row.pending, id.position) && gone.count(id.position) == 0;
-      // On a keyed row only the head was ever delivered.
+      // On a keyed row only its run was delivered.
       const bool delivered =
-          row.ordering_key.empty() || (!row.pending.empty() && row.pending.front() == id.position);
+          row.ordering_key.empty() || (row.attempt > 0 && id.position <= row.run_end);
       if (pending && delivered) status = Verdict(exactly_once, row, id);
       if (status == AckStatus::kOk) {
         gone.insert(id.position);
@@ -150,8 +178,8 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
       plan.changes.deletes.push_back(lease_id);
     } else if (gone.empty()) {
       continue;  // named by refused ids only
-    } else if (!row.ordering_key.empty() && rest.front() != row.pending.front()) {
-      // The key's next message is due at once.
+    } else if (!row.ordering_key.empty() && rest.front() > row.run_end) {
+      // The whole run is settled: the key's next messages are due at once.
       plan.changes.rewrites.push_back(LeaseRewrite{lease_id, std::move(rest), 0, row.generation,
                                                    absl::ZeroDuration(), absl::ZeroDuration(),
                                                    kEndLeaseExpired});
@@ -196,11 +224,15 @@ LeaseChanges PlanNack(const SubscriptionRecord& sub, absl::Span<const LeaseRow> 
     if (nacked.empty()) continue;
     const absl::Duration due = RetryBackoff(sub.config.retry_policy, row.attempt);
     const bool keyed = !row.ordering_key.empty();
-    if (keyed && nacked.front() != row.pending.front()) continue;  // only the head is out
+    if (keyed && nacked.front() > row.run_end) continue;  // only the run is out
     if (keyed || rest.empty()) {
+      // A keyed row's run now ends at its first nacked message: the run's
+      // unsettled messages up to it go out again together, and those after
+      // it count as not delivered (their acks are refused) and follow it in
+      // a later run.
       changes.rewrites.push_back(LeaseRewrite{row.lease_id, row.pending, row.attempt,
-                                              row.generation, absl::ZeroDuration(), due,
-                                              kEndNacked});
+                                              row.generation, absl::ZeroDuration(), due, kEndNacked,
+                                              keyed ? nacked.front() : 0});
       continue;
     }
     changes.set_pending.push_back({row.lease_id, std::move(rest)});
@@ -222,13 +254,19 @@ std::vector<std::string> KeysToLock(const SubscriptionRecord& sub,
 
 namespace {
 
+// The messages of a key new to a claim: those up to `run_end` go out.
+struct NewKey {
+  std::vector<int64_t> positions;
+  int64_t run_end = 0;
+};
+
 // What a scan of new messages decided, before any row is planned.
 struct ScanDecisions {
-  std::vector<int64_t> unkeyed;                           // delivered, no ordering key to keep
-  std::map<std::string, std::vector<int64_t>> new_keyed;  // front() is delivered
-  std::map<int64_t, std::vector<int64_t>> appends;        // queued behind a key's row
-  int64_t last = 0;                                       // the last position decided on
-  bool stopped = false;                                   // a limit ended the scan
+  std::vector<int64_t> unkeyed;                     // delivered, no ordering key to keep
+  std::map<std::string, NewKey> new_keyed;          // a run of each goes out
+  std::map<int64_t, std::vector<int64_t>> appends;  // queued behind a key's row
+  int64_t last = 0;                                 // the last position decided on
+  bool stopped = false;                             // a limit ended the scan
 };
 
 ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
@@ -254,7 +292,16 @@ ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
         continue;
       }
       if (auto it = d.new_keyed.find(m.ordering_key); it != d.new_keyed.end()) {
-        it->second.push_back(m.position);
+        // The run goes on while nothing of the key was left out and the
+        // limits allow; past that the key's messages queue in its row.
+        NewKey& key = it->second;
+        if (key.run_end == key.positions.back() && delivered < max_messages &&
+            bytes + m.bytes <= max_bytes) {
+          ++delivered;
+          bytes += m.bytes;
+          key.run_end = m.position;
+        }
+        key.positions.push_back(m.position);
         d.last = m.position;
         continue;
       }
@@ -267,7 +314,7 @@ ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
     bytes += m.bytes;
     d.last = m.position;
     if (keyed) {
-      d.new_keyed[m.ordering_key] = {m.position};
+      d.new_keyed[m.ordering_key] = NewKey{{m.position}, m.position};
     } else {
       d.unkeyed.push_back(m.position);
     }
@@ -287,21 +334,25 @@ NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
   plan.next_cursor = std::max(cursor, d.last + 1);
   const absl::Duration due = ack_deadline + RetryBackoff(sub.config.retry_policy, 1);
   ClaimPlan& claim = plan.claim;
-  auto insert = [&](std::vector<int64_t> positions, const std::string& key) {
+  auto insert = [&](std::vector<int64_t> positions, const std::string& key, int64_t run_end) {
     claim.changes.inserts.push_back(
-        LeaseInsert{std::move(positions), 1, key, ack_deadline, due, kEndLeaseExpired});
+        LeaseInsert{std::move(positions), 1, key, ack_deadline, due, kEndLeaseExpired, run_end});
     return static_cast<int>(claim.changes.inserts.size()) - 1;
   };
   if (AtMostOnce(sub)) {
     // Done before it is sent: the cursor moved, no lease is kept.
     for (int64_t p : d.unkeyed) claim.leased.push_back({p, 0, -1, 0, 1});
   } else if (!d.unkeyed.empty()) {
-    const int row = insert(d.unkeyed, "");
+    const int row = insert(d.unkeyed, "", 0);
     for (int64_t p : d.unkeyed) claim.leased.push_back({p, 0, row, 1, 1});
   }
-  for (auto& [key, positions] : d.new_keyed) {
-    const int64_t head = positions.front();
-    claim.leased.push_back({head, 0, insert(std::move(positions), key), 1, 1});
+  for (auto& [key, run] : d.new_keyed) {
+    std::vector<int64_t> out;
+    for (int64_t p : run.positions) {
+      if (p <= run.run_end) out.push_back(p);
+    }
+    const int row = insert(std::move(run.positions), key, run.run_end);
+    for (int64_t p : out) claim.leased.push_back({p, 0, row, 1, 1});
   }
   for (auto& [lease_id, positions] : d.appends) {
     claim.changes.append_pending.push_back({lease_id, std::move(positions)});

@@ -26,7 +26,8 @@ inline constexpr char kEndRejected[] = "rejected";
 
 // One lease row: the positions of one delivered batch not yet settled. On an
 // ordered subscription a keyed row holds every claimed message of one
-// ordering key, and only its head is delivered.
+// ordering key, and a run of them from its head is delivered: the pending
+// positions up to `run_end`.
 struct LeaseRow {
   int64_t lease_id = 0;
   std::vector<int64_t> pending;
@@ -38,6 +39,9 @@ struct LeaseRow {
   bool valid = false;
   // Data bytes of the pending messages (read when redelivering).
   int64_t bytes = 0;
+  // Keyed rows: the last position of the run the row's last delivery
+  // handed out (attempt > 0); its pending positions up to it are out.
+  int64_t run_end = 0;
 };
 
 // A row's whole new state. Durations count from the statement's now().
@@ -49,6 +53,7 @@ struct LeaseRewrite {
   absl::Duration hold;  // until the current delivery's lease runs out
   absl::Duration due;   // until the row is due again if it is not settled
   std::string last_end = kEndLeaseExpired;
+  int64_t run_end = 0;  // keyed rows (LeaseRow::run_end)
 };
 
 // A new row, generation 1.
@@ -59,6 +64,7 @@ struct LeaseInsert {
   absl::Duration hold;
   absl::Duration due;
   std::string last_end = kEndLeaseExpired;
+  int64_t run_end = 0;  // keyed rows (LeaseRow::run_end)
 };
 
 // A row's pending positions replaced, or extended at the end.
@@ -110,8 +116,8 @@ struct SettlePlan {
 // message of the row's current delivery (on exactly-once, only while its
 // lease runs; after that EXPIRED), OK on at-least-once also for an earlier
 // delivery, EXPIRED on exactly-once for the one delivery before, INVALID
-// otherwise. A keyed row whose head is settled makes its next message due at
-// once.
+// otherwise. On a keyed row only the messages of its run were delivered;
+// once the whole run is settled, the key's next messages are due at once.
 SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, LeaseRow>& rows,
                       absl::Span<const AckId> ids);
 
@@ -125,15 +131,21 @@ struct ClaimPlan {
 // row out of attempts goes to the dead-letter topic (a keyed row loses its
 // head only, and its next message becomes the head), a row that fits goes
 // out whole under its next generation, a larger one is split (its first
-// `room` positions go out under a new row). Rows past the byte budget stay
-// due for the next claim.
+// `room` positions go out under a new row). A keyed row sends a run of at
+// most `room` messages from its head: the unsettled rest of its last run
+// when that ended unacked, else its next messages; a run out of attempts
+// goes to the dead-letter topic, and the messages after it start afresh.
+// Rows past the byte budget stay due for the next claim.
 ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
                          int64_t max_bytes, absl::Duration ack_deadline);
 
 // Nacks: only the current delivery of a row may end it early (an older one
-// would take the message from its new holder). A whole row, or a keyed row's
-// head (which holds the rest of its key back), is due after the backoff; the
-// nacked part of a larger row moves to a new row due after the backoff.
+// would take the message from its new holder). A whole row, or a keyed row
+// when any message of its run is nacked, is due after the backoff; the
+// nacked part of a larger row moves to a new row due after the backoff. A
+// keyed row's run then ends at its first nacked message: the run's
+// unsettled messages up to it go out again together, in order, and the
+// messages after it count as not delivered and follow in a later run.
 LeaseChanges PlanNack(const SubscriptionRecord& sub, absl::Span<const LeaseRow> rows,
                       absl::Span<const AckId> ids);
 
@@ -161,9 +173,11 @@ std::vector<std::string> KeysToLock(const SubscriptionRecord& sub,
 // Claims new messages from `scan` (contiguous from `cursor`, at most
 // `scan_limit` long): messages the filter rejects are passed over with no
 // write; on an ordered subscription a message whose key has a row
-// (`keyed_rows`: key -> lease id) or an earlier message in this claim queues
-// behind it; the rest are delivered up to `max_messages` and `max_bytes`
-// (the first one always). At-most-once keeps no lease: delivered is done.
+// (`keyed_rows`: key -> lease id) queues behind it, and the messages of a
+// key new to this claim go out as one run in a new keyed row (those past
+// the limits queue in it); the rest are delivered up to `max_messages` and
+// `max_bytes` (the first one always). At-most-once keeps no lease:
+// delivered is done.
 NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
                           absl::Span<const ScannedMessage> scan, int scan_limit,
                           const std::map<std::string, int64_t>& keyed_rows, int max_messages,

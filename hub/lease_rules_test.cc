@@ -44,6 +44,15 @@ LeaseRow Row(int64_t id, vector<int64_t> pending, int attempt, int generation, s
   return row;
 }
 
+// A keyed row whose last delivery handed out its pending positions up to
+// `run_end`.
+LeaseRow KeyedRow(int64_t id, vector<int64_t> pending, int64_t run_end, int attempt, int generation,
+                  std::string key = "k") {
+  LeaseRow row = Row(id, std::move(pending), attempt, generation, std::move(key));
+  row.run_end = run_end;
+  return row;
+}
+
 struct VerdictCase {
   const char* name;
   DeliveryGuarantee guarantee;
@@ -85,10 +94,16 @@ TEST(PlanSettleTest, VerdictsFollowTheGuarantee) {
        Row(1, {10}, 1, 2),
        {1, 2, 12},
        AckStatus::kInvalid},
-      {"a keyed row's head", kEo, Row(1, {10, 11}, 1, 1, "k"), {1, 1, 10}, AckStatus::kOk},
+      {"a keyed row's head", kEo, KeyedRow(1, {10, 11}, 10, 1, 1), {1, 1, 10}, AckStatus::kOk},
+      {"a keyed row's run", kEo, KeyedRow(1, {10, 11, 12}, 11, 1, 1), {1, 1, 11}, AckStatus::kOk},
       {"a keyed row's queued message",
        kAlo,
-       Row(1, {10, 11}, 1, 1, "k"),
+       KeyedRow(1, {10, 11}, 10, 1, 1),
+       {1, 1, 11},
+       AckStatus::kInvalid},
+      {"a keyed row not delivered since its run settled",
+       kAlo,
+       KeyedRow(1, {11}, 10, 0, 1),
        {1, 1, 11},
        AckStatus::kInvalid},
       {"another subscription's row", kAlo, Row(2, {10}, 1, 1), {1, 1, 10}, AckStatus::kInvalid},
@@ -118,12 +133,18 @@ TEST(PlanSettleTest, AnIdSettlesOnceAndRowsShrinkOrGo) {
   EXPECT_TRUE(plan.changes.rewrites.empty());
 }
 
-TEST(PlanSettleTest, SettlingAKeysHeadMakesTheNextOneDueAtOnce) {
-  const std::map<int64_t, LeaseRow> rows = {{1, Row(1, {10, 11}, 3, 4, "k")}};
-  const SettlePlan plan = PlanSettle(DeliveryGuarantee::kAtLeastOnce, rows, {{1, 4, 10}});
+TEST(PlanSettleTest, SettlingAKeysWholeRunMakesTheNextOnesDueAtOnce) {
+  const std::map<int64_t, LeaseRow> rows = {{1, KeyedRow(1, {10, 11, 12}, 11, 3, 4)}};
+  // Part of the run, in any order: the row keeps its lease.
+  SettlePlan plan = PlanSettle(DeliveryGuarantee::kAtLeastOnce, rows, {{1, 4, 11}});
+  EXPECT_TRUE(plan.changes.rewrites.empty());
+  ASSERT_EQ(plan.changes.set_pending.size(), 1u);
+  EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{10, 12}));
+  // The whole run: the key's next message is due at once.
+  plan = PlanSettle(DeliveryGuarantee::kAtLeastOnce, rows, {{1, 4, 11}, {1, 4, 10}});
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   const LeaseRewrite& r = plan.changes.rewrites[0];
-  EXPECT_EQ(r.pending, (vector<int64_t>{11}));
+  EXPECT_EQ(r.pending, (vector<int64_t>{12}));
   EXPECT_EQ(r.attempt, 0);  // not yet delivered
   EXPECT_EQ(r.generation, 4);
   EXPECT_EQ(r.due, absl::ZeroDuration());
@@ -183,24 +204,56 @@ TEST(PlanRedeliveryTest, RowsOutOfAttemptsGoToTheDeadLetterTopic) {
   EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, kMiB, absl::Seconds(30)).leased.size(), 2u);
 }
 
-TEST(PlanRedeliveryTest, AKeyLosesOnlyItsHeadAndTheNextMessageGoesOut) {
+TEST(PlanRedeliveryTest, AnExpiredRunGoesOutAgainAloneAndInOrder) {
+  const ClaimPlan plan =
+      PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
+                     {KeyedRow(1, {10, 12, 13, 14}, 12, 1, 1)}, 10, kMiB, absl::Seconds(30));
+  // 11 was acked; 13 and 14 queued after the run: they wait for it.
+  vector<int64_t> positions;
+  for (const Leased& l : plan.leased) {
+    positions.push_back(l.position);
+    EXPECT_EQ(l.attempt, 2);
+    EXPECT_EQ(l.generation, 2);
+  }
+  EXPECT_EQ(positions, (vector<int64_t>{10, 12}));
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].run_end, 12);
+}
+
+TEST(PlanRedeliveryTest, AKeyAfterASettledRunSendsItsNextMessagesUpToTheRoom) {
+  const ClaimPlan plan =
+      PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
+                     {KeyedRow(1, {20, 21, 22, 23}, 19, 0, 3)}, 3, kMiB, absl::Seconds(30));
+  vector<int64_t> positions;
+  for (const Leased& l : plan.leased) {
+    positions.push_back(l.position);
+    EXPECT_EQ(l.attempt, 1);
+  }
+  EXPECT_EQ(positions, (vector<int64_t>{20, 21, 22}));
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].run_end, 22);
+  EXPECT_EQ(plan.changes.rewrites[0].pending, (vector<int64_t>{20, 21, 22, 23}));
+}
+
+TEST(PlanRedeliveryTest, AKeyLosesOnlyItsRunAndTheNextMessagesGoOut) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
   const ClaimPlan plan =
-      PlanRedelivery(sub, {Row(1, {10, 11, 12}, 2, 2, "k")}, 5, kMiB, absl::Seconds(30));
-  ASSERT_EQ(plan.changes.dead_letters.size(), 1u);
+      PlanRedelivery(sub, {KeyedRow(1, {10, 11, 12}, 11, 2, 2)}, 5, kMiB, absl::Seconds(30));
+  ASSERT_EQ(plan.changes.dead_letters.size(), 2u);
   EXPECT_EQ(plan.changes.dead_letters[0].position, 10);
+  EXPECT_EQ(plan.changes.dead_letters[1].position, 11);
   ASSERT_EQ(plan.leased.size(), 1u);
-  EXPECT_EQ(plan.leased[0].position, 11);
+  EXPECT_EQ(plan.leased[0].position, 12);
   EXPECT_EQ(plan.leased[0].attempt, 1);  // the new head's first delivery
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
-  EXPECT_EQ(plan.changes.rewrites[0].pending, (vector<int64_t>{11, 12}));
+  EXPECT_EQ(plan.changes.rewrites[0].pending, (vector<int64_t>{12}));
   EXPECT_EQ(plan.changes.rewrites[0].generation, 3);
 }
 
 TEST(PlanRedeliveryTest, AKeyWithoutRoomKeepsItsNewHeadUndelivered) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
   const ClaimPlan plan =
-      PlanRedelivery(sub, {Row(1, {10, 11}, 2, 2, "k")}, 0, kMiB, absl::Seconds(30));
+      PlanRedelivery(sub, {KeyedRow(1, {10, 11}, 10, 2, 2)}, 0, kMiB, absl::Seconds(30));
   EXPECT_TRUE(plan.leased.empty());
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   EXPECT_EQ(plan.changes.rewrites[0].attempt, 0);
@@ -236,15 +289,18 @@ TEST(PlanNackTest, OnlyTheCurrentDeliveryNacksAndTheNackedPartMoves) {
   EXPECT_TRUE(changes.rewrites.empty());
 }
 
-TEST(PlanNackTest, AWholeRowOrAKeysHeadIsDueAfterTheBackoff) {
+TEST(PlanNackTest, AWholeRowOrAKeysRunIsDueAfterTheBackoff) {
   const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
-  const LeaseChanges changes =
-      PlanNack(sub, {Row(1, {10}, 1, 1), Row(2, {20, 21}, 1, 1, "k"), Row(3, {30, 31}, 1, 1, "j")},
-               {{1, 1, 10}, {2, 1, 20}, {3, 1, 31}});  // 31 is queued, not delivered
+  const LeaseChanges changes = PlanNack(
+      sub,
+      {Row(1, {10}, 1, 1), KeyedRow(2, {20, 21, 22}, 22, 1, 1, "k"),
+       KeyedRow(3, {30, 31}, 30, 1, 1, "j")},
+      {{1, 1, 10}, {2, 1, 21}, {3, 1, 31}});  // 21 is in k's run; 31 is queued, not delivered
   ASSERT_EQ(changes.rewrites.size(), 2u);
   EXPECT_EQ(changes.rewrites[0].lease_id, 1);
   EXPECT_EQ(changes.rewrites[1].lease_id, 2);
-  EXPECT_EQ(changes.rewrites[1].pending, (vector<int64_t>{20, 21}));
+  EXPECT_EQ(changes.rewrites[1].pending, (vector<int64_t>{20, 21, 22}));
+  EXPECT_EQ(changes.rewrites[1].run_end, 21);  // 20 and 21 go out again, 22 after them
   EXPECT_EQ(changes.rewrites[1].last_end, "nack");
   EXPECT_TRUE(changes.inserts.empty());
 }
@@ -268,7 +324,7 @@ TEST(PlanNewClaimTest, TheFilterPassesMessagesOverWithoutAWrite) {
   EXPECT_FALSE(plan.more);
 }
 
-TEST(PlanNewClaimTest, OrderedKeysQueueBehindTheirRowsAndOnlyHeadsGoOut) {
+TEST(PlanNewClaimTest, OrderedKeysQueueBehindTheirRowsAndNewKeysGoOutAsRuns) {
   const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
   const vector<ScannedMessage> scan = {Scanned(1, "a"), Scanned(2, "b"), Scanned(3, "a"),
                                        Scanned(4, ""), Scanned(5, "b")};
@@ -278,15 +334,30 @@ TEST(PlanNewClaimTest, OrderedKeysQueueBehindTheirRowsAndOnlyHeadsGoOut) {
   ASSERT_EQ(plan.claim.changes.append_pending.size(), 1u);
   EXPECT_EQ(plan.claim.changes.append_pending[0].lease_id, 42);
   EXPECT_EQ(plan.claim.changes.append_pending[0].positions, (vector<int64_t>{2, 5}));
-  // One unkeyed row for 4, one keyed row for a holding 1 and 3.
+  // One unkeyed row for 4, one keyed row for a holding its run 1 and 3.
   ASSERT_EQ(plan.claim.changes.inserts.size(), 2u);
   EXPECT_EQ(plan.claim.changes.inserts[0].pending, (vector<int64_t>{4}));
   EXPECT_EQ(plan.claim.changes.inserts[1].pending, (vector<int64_t>{1, 3}));
   EXPECT_EQ(plan.claim.changes.inserts[1].ordering_key, "a");
+  EXPECT_EQ(plan.claim.changes.inserts[1].run_end, 3);
   vector<int64_t> delivered;
   for (const Leased& l : plan.claim.leased) delivered.push_back(l.position);
-  EXPECT_EQ(delivered, (vector<int64_t>{4, 1}));
+  EXPECT_EQ(delivered, (vector<int64_t>{4, 1, 3}));
   EXPECT_EQ(plan.next_cursor, 6);
+}
+
+TEST(PlanNewClaimTest, ARunEndsAtTheLimitsAndTheKeysLaterMessagesQueueInItsRow) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
+  const vector<ScannedMessage> scan = {Scanned(1, "a"), Scanned(2, "a"), Scanned(3, "a"),
+                                       Scanned(4, "a")};
+  const NewClaimPlan plan = PlanNewClaim(sub, 1, scan, 1000, {}, 2, 1000, absl::Seconds(30));
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 1u);
+  EXPECT_EQ(plan.claim.changes.inserts[0].pending, (vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(plan.claim.changes.inserts[0].run_end, 2);
+  vector<int64_t> delivered;
+  for (const Leased& l : plan.claim.leased) delivered.push_back(l.position);
+  EXPECT_EQ(delivered, (vector<int64_t>{1, 2}));
+  EXPECT_EQ(plan.next_cursor, 5);  // the queued ones are claimed, in the row
 }
 
 TEST(PlanNewClaimTest, LimitsStopTheClaimAndTheCursorStaysAtTheFirstLeftOut) {

@@ -101,6 +101,7 @@ absl::Status SubscriptionSession::LearnGuarantee(Backoff& backoff) {
     if (sub.ok()) {
       absl::MutexLock lock(&mu_);
       exactly_once_ = sub->delivery_guarantee() == v1::EXACTLY_ONCE;
+      ordered_ = sub->enable_message_ordering();
       return absl::OkStatus();
     }
     if (IsPermanentStreamError(sub.status().code())) return sub.status();
@@ -170,7 +171,8 @@ void SubscriptionSession::TakeResponse(v1::StreamingPullResponse& response) {
       QueueNack(m.ack_id());
       continue;
     }
-    held_[m.ack_id()] = Held{now, now + absl::Seconds(options_.ack_deadline_seconds)};
+    held_[m.ack_id()] =
+        Held{now, now + absl::Seconds(options_.ack_deadline_seconds), m.message().ordering_key()};
     queue_.push_back(Delivery{m.ack_id(), MessageFromProto(std::move(*m.mutable_message())),
                               m.delivery_attempt()});
   }
@@ -349,20 +351,32 @@ void SubscriptionSession::SendLeftovers() {
   }
 }
 
+std::deque<SubscriptionSession::Delivery>::iterator SubscriptionSession::NextRunnable() {
+  if (!ordered_) return queue_.begin();
+  return std::find_if(queue_.begin(), queue_.end(), [this](const Delivery& d) {
+    return d.message.ordering_key.empty() || !running_keys_.contains(d.message.ordering_key);
+  });
+}
+
 void SubscriptionSession::HandlerLoop() {
   for (;;) {
     Delivery delivery;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
+        return stopping_ || NextRunnable() != queue_.end();
       };
       mu_.Await(absl::Condition(&has_work));
       if (stopping_) return;
-      delivery = std::move(queue_.front());
-      queue_.pop_front();
+      auto next = NextRunnable();
+      delivery = std::move(*next);
+      queue_.erase(next);
+      if (ordered_ && !delivery.message.ordering_key.empty()) {
+        running_keys_.insert(delivery.message.ordering_key);
+      }
       ++running_handlers_;
     }
+    const std::string key = delivery.message.ordering_key;
     AckHandler ack_handler(shared_from_this(), delivery.ack_id, delivery.attempt);
     try {
       handler_(std::move(delivery.message), std::move(ack_handler));
@@ -371,6 +385,7 @@ void SubscriptionSession::HandlerLoop() {
       // nacked the message; the exception must not end the thread.
     }
     absl::MutexLock lock(&mu_);
+    running_keys_.erase(key);
     --running_handlers_;
   }
 }
@@ -394,8 +409,23 @@ std::future<absl::Status> SubscriptionSession::Ack(const std::string& ack_id) {
 
 void SubscriptionSession::Nack(const std::string& ack_id) {
   absl::MutexLock lock(&mu_);
-  if (held_.erase(ack_id) == 0) return;
+  auto held = held_.find(ack_id);
+  if (held == held_.end()) return;
+  const std::string key = held->second.ordering_key;
+  held_.erase(held);
   QueueNack(ack_id);
+  if (!ordered_ || key.empty()) return;
+  // The hub delivers the key's later messages of the run again after the
+  // nacked one and refuses their acks: they go back unhandled.
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->message.ordering_key != key) {
+      ++it;
+      continue;
+    }
+    held_.erase(it->ack_id);
+    QueueNack(it->ack_id);
+    it = queue_.erase(it);
+  }
 }
 
 absl::Status SubscriptionSession::Reject(const std::string& ack_id, const std::string& reason) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -28,7 +29,9 @@ absl::Status ValidateSubscriberOptions(const SubscriberOptions& options);
 //   exactly-once ack results into the callers' verdicts;
 // - the writer sends what callers queued (acks, nacks) at most
 //   ack_batch_delay late, and renews the leases of held messages;
-// - max_concurrency handler threads run the application's handler.
+// - max_concurrency handler threads run the application's handler; on an
+//   ordered subscription one message of an ordering key at a time, in the
+//   order received (the hub delivers runs of a key in one response).
 // Stop drains in that order: handlers, final acks and nacks, the stream.
 class SubscriptionSession : public std::enable_shared_from_this<SubscriptionSession> {
  public:
@@ -51,6 +54,7 @@ class SubscriptionSession : public std::enable_shared_from_this<SubscriptionSess
   struct Held {
     absl::Time received;
     absl::Time lease_expires;
+    std::string ordering_key;
   };
   struct Delivery {
     std::string ack_id;
@@ -80,6 +84,9 @@ class SubscriptionSession : public std::enable_shared_from_this<SubscriptionSess
   v1::StreamingPullRequest TakeWork(std::vector<QueuedAck>& acks, bool& finish)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueNack(const std::string& ack_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The first queued delivery a handler may take now: on an ordered
+  // subscription, not one of a key whose earlier message a handler runs.
+  std::deque<Delivery>::iterator NextRunnable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After the stream ended: exactly-once acks sent without a verdict.
   void FailAwaitingVerdicts();
   // What could not go out on a stream goes out as unary calls, once.
@@ -105,6 +112,9 @@ class SubscriptionSession : public std::enable_shared_from_this<SubscriptionSess
   std::shared_ptr<PullStream> stream_ ABSL_GUARDED_BY(mu_);
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
   bool exactly_once_ ABSL_GUARDED_BY(mu_) = false;
+  bool ordered_ ABSL_GUARDED_BY(mu_) = false;
+  // Ordering keys whose message a handler runs (ordered subscriptions).
+  absl::flat_hash_set<std::string> running_keys_ ABSL_GUARDED_BY(mu_);
   int running_handlers_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;

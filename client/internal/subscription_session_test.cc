@@ -21,12 +21,14 @@ using ::testing::_;
 using ::testing::Invoke;
 using Requests = std::vector<v1::StreamingPullRequest>;
 
-v1::StreamingPullResponse Deliveries(const std::vector<std::string>& ids) {
+v1::StreamingPullResponse Deliveries(const std::vector<std::string>& ids,
+                                     const std::string& ordering_key = "") {
   v1::StreamingPullResponse response;
   for (const std::string& id : ids) {
     v1::ReceivedMessage* m = response.add_received_messages();
     m->set_ack_id(id);
     m->mutable_message()->set_data("data of " + id);
+    m->mutable_message()->set_ordering_key(ordering_key);
     m->set_delivery_attempt(1);
   }
   return response;
@@ -51,6 +53,7 @@ class SubscriptionSessionTest : public ::testing::Test {
       v1::Subscription sub;
       sub.set_name(request.name());
       sub.set_delivery_guarantee(guarantee_);
+      sub.set_enable_message_ordering(ordered_);
       return absl::StatusOr<v1::Subscription>(sub);
     }));
     ON_CALL(*stub_, StreamingPull()).WillByDefault(Invoke([this] {
@@ -85,6 +88,7 @@ class SubscriptionSessionTest : public ::testing::Test {
   std::shared_ptr<::testing::NiceMock<MockHubStub>> stub_ =
       std::make_shared<::testing::NiceMock<MockHubStub>>();
   v1::DeliveryGuarantee guarantee_ = v1::AT_LEAST_ONCE;
+  bool ordered_ = false;
   absl::Mutex mu_;
   std::vector<std::shared_ptr<ScriptedPullStream>> streams_ ABSL_GUARDED_BY(mu_);
   std::multiset<std::string> unary_nacks_ ABSL_GUARDED_BY(mu_);
@@ -259,6 +263,81 @@ TEST_F(SubscriptionSessionTest, AnUnusedOrThrowingHandlerNacks) {
   EXPECT_TRUE(stream->AwaitWritten([](const Requests& w) {
     return NackIds(w) == std::multiset<std::string>{"dropped", "throws"};
   }));
+}
+
+// A run of one key in one response reaches the handlers one message at a
+// time, in order, however many handler threads there are; other keys and
+// unkeyed messages run beside it.
+TEST_F(SubscriptionSessionTest, AnOrderedKeysRunIsHandledOneAtATimeInOrder) {
+  ordered_ = true;
+  SubscriberOptions o;
+  o.max_concurrency = 4;
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  int running_k = 0, most_running_k = 0, overlapped_other = 0;
+  Subscriber subscriber = MakeSubscriber(o);
+  SubscriberSession session = subscriber.Subscribe([&](Message m, AckHandler h) {
+    {
+      absl::MutexLock lock(&mu);
+      if (m.ordering_key == "k") {
+        order.push_back(h.ack_id());
+        most_running_k = std::max(most_running_k, ++running_k);
+      } else if (running_k > 0) {
+        ++overlapped_other;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+    {
+      absl::MutexLock lock(&mu);
+      if (m.ordering_key == "k") --running_k;
+    }
+    std::move(h).Ack();
+  });
+  auto stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  v1::StreamingPullResponse response = Deliveries({"k1", "k2", "k3", "k4"}, "k");
+  response.MergeFrom(Deliveries({"j1"}, "j"));
+  response.MergeFrom(Deliveries({"u1", "u2"}));
+  stream->Deliver(response);
+  ASSERT_TRUE(stream->AwaitWritten([](const Requests& w) { return AckIds(w).size() == 7; }));
+  session.Stop();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"k1", "k2", "k3", "k4"}));
+  EXPECT_EQ(most_running_k, 1);
+  EXPECT_GT(overlapped_other, 0);
+}
+
+// After the handler nacks a message of an ordered key, the key's messages
+// queued behind it go back to the hub unhandled: the hub redelivers them
+// after the nacked one and would refuse their acks.
+TEST_F(SubscriptionSessionTest, ANackOfAnOrderedKeysMessageSendsBackTheRestOfItsRun) {
+  ordered_ = true;
+  SubscriberOptions o;
+  o.max_concurrency = 4;
+  absl::Mutex mu;
+  std::vector<std::string> handled;
+  Subscriber subscriber = MakeSubscriber(o);
+  SubscriberSession session = subscriber.Subscribe([&](Message m, AckHandler h) {
+    {
+      absl::MutexLock lock(&mu);
+      handled.push_back(h.ack_id());
+    }
+    if (h.ack_id() == "k2") {
+      std::move(h).Nack();
+    } else {
+      std::move(h).Ack();
+    }
+  });
+  auto stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  stream->Deliver(Deliveries({"k1", "k2", "k3", "k4"}, "k"));
+  ASSERT_TRUE(stream->AwaitWritten([](const Requests& w) {
+    return NackIds(w) == std::multiset<std::string>{"k2", "k3", "k4"};
+  }));
+  session.Stop();
+  EXPECT_EQ(AckIds(stream->Written()), std::multiset<std::string>{"k1"});
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(handled, (std::vector<std::string>{"k1", "k2"}));
 }
 
 TEST_F(SubscriptionSessionTest, BadOptionsEndTheSessionAtOnce) {

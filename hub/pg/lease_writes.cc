@@ -16,7 +16,8 @@ LeaseRow LeaseFromRow(const pqxx::row& row) {
   l.generation = row[3].as<int>();
   l.ordering_key = row[4].as<std::string>();
   l.last_end = row[5].as<std::string>();
-  if (row.size() > 6) l.valid = row[6].as<bool>();
+  l.run_end = row[6].as<int64_t>();
+  if (row.size() > 7) l.valid = row[7].as<bool>();
   return l;
 }
 
@@ -24,7 +25,7 @@ std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subsc
                                        const LeaseChanges& changes) {
   for (const LeaseRewrite& r : changes.rewrites) {
     Exec(tx, sql::kRewriteLease, subscription_id, r.lease_id, IntArray(r.pending), r.attempt,
-         r.generation, Millis(r.hold), Millis(r.due), r.last_end);
+         r.generation, Millis(r.hold), Millis(r.due), r.last_end, r.run_end);
   }
   for (const PendingChange& c : changes.set_pending) {
     Exec(tx, sql::kSetPending, subscription_id, c.lease_id, IntArray(c.positions));
@@ -35,7 +36,8 @@ std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subsc
   std::vector<int64_t> inserted;
   for (const LeaseInsert& i : changes.inserts) {
     inserted.push_back(Exec1(tx, sql::kInsertLease, subscription_id, IntArray(i.pending), i.attempt,
-                             i.ordering_key, Millis(i.hold), Millis(i.due), i.last_end)[0]
+                             i.ordering_key, Millis(i.hold), Millis(i.due), i.last_end,
+                             i.run_end)[0]
                            .as<int64_t>());
   }
   if (!changes.deletes.empty()) {

@@ -144,7 +144,8 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   }
   if (due.empty()) return {};
   std::map<int64_t, int64_t> bytes;
-  for (const auto& row : Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id)) {
+  for (const auto& row :
+       Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id, max_messages, sub.id)) {
     bytes[row[0].as<int64_t>()] = row[1].as<int64_t>();
   }
   for (LeaseRow& row : due) row.bytes = bytes[row.lease_id];

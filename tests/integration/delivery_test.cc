@@ -234,10 +234,11 @@ TEST_F(DeliveryTest, AcksWaitingForARowRewrittenMeanwhileStillApply) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
 }
 
-// An ordered key's next message is due the moment its head is acked; an
-// extension of the acked head that comes after the ack (the clients send a
-// message's receipt extension and its ack in separate batches) does not
-// hold the next one back for a deadline.
+// An ordered key's next message is due the moment its run is acked; an
+// extension of the acked message that comes after the ack (the clients send
+// a message's receipt extension and its ack in separate batches) does not
+// hold the next one back for a deadline. The second message is published
+// after the first went out, so that it queues behind the run.
 TEST_F(DeliveryTest, AnExtensionAfterAnAckDoesNotHoldTheKeysNextMessage) {
   grpc::ClientContext ctx;
   v1::Subscription sub;
@@ -247,18 +248,20 @@ TEST_F(DeliveryTest, AnExtensionAfterAnAckDoesNotHoldTheKeysNextMessage) {
   sub.set_enable_message_ordering(true);
   v1::Subscription out;
   ASSERT_TRUE(subscriber_->CreateSubscription(&ctx, sub, &out).ok());
-  for (const char* m : {"first", "second"}) {
+  const auto publish = [&](const char* data) {
     grpc::ClientContext publish_ctx;
     v1::PublishRequest req;
     req.set_topic("orders");
     v1::Message* msg = req.add_messages();
-    msg->set_data(m);
+    msg->set_data(data);
     msg->set_ordering_key("k");
     v1::PublishResponse resp;
     ASSERT_TRUE(publisher_->Publish(&publish_ctx, req, &resp).ok());
-  }
+  };
+  publish("first");
   v1::PullResponse head = PullNow("billing", absl::Seconds(2));
   ASSERT_EQ(head.received_messages_size(), 1);
+  publish("second");
   const std::string ack_id = head.received_messages(0).ack_id();
   ASSERT_TRUE(Ack(*subscriber_, "billing", {ack_id}).ok());
   ASSERT_TRUE(Modify("billing", ack_id, 600).ok());

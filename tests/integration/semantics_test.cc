@@ -240,8 +240,12 @@ TEST_F(SemanticsTest, AtMostOnceNeverDeliversTwiceWhenAConsumerDies) {
               kMessages);
 }
 
-// 20 keys x 500 messages, 10 % of deliveries nacked at random: for each
-// key, the deliveries that end in an ack are in publish order, all present.
+// 20 keys x 500 messages, 10 % of deliveries nacked at random, by consumers
+// that do what an ordered consumer must: a message of a run after one it
+// nacked is nacked too (it is delivered again after the nacked one). For
+// each key, the acked messages are in publish order and all present, and no
+// message ever arrives ahead of an earlier one of its key except right
+// after a nack of that earlier one, within its run.
 TEST_F(SemanticsTest, OrderingKeysDeliverEachKeyInPublishOrderDespiteNacks) {
   constexpr int kKeys = 20;
   constexpr int kPerKey = 500;
@@ -265,15 +269,30 @@ TEST_F(SemanticsTest, OrderingKeysDeliverEachKeyInPublishOrderDespiteNacks) {
 
   absl::Mutex mu;
   std::map<int, std::vector<int>> acked;  // key -> sequence numbers acked
-  int nacks = 0;
+  std::map<int, bool> nack_open;          // key -> its next message was nacked, not yet back
+  int nacks = 0, after_nack = 0, ahead = 0;
   std::mt19937 rng(7);
   auto handle = [&](const v1::ReceivedMessage& m) {
     std::pair<std::string, std::string> parts = absl::StrSplit(m.message().data(), ':');
     int key = 0, seq = 0;
     EXPECT_TRUE(absl::SimpleAtoi(parts.first, &key) && absl::SimpleAtoi(parts.second, &seq));
     absl::MutexLock lock(&mu);
+    const int next = static_cast<int>(acked[key].size());
+    if (seq < next) return StreamConsumer::Reply::kAck;  // a redelivery of an acked one
+    if (seq > next) {
+      // Only the rest of a run whose earlier message this consumer nacked
+      // may come ahead of it.
+      if (nack_open[key]) {
+        ++after_nack;
+      } else {
+        ++ahead;
+      }
+      return StreamConsumer::Reply::kNack;
+    }
+    nack_open[key] = false;
     if (rng() % 10 == 0) {
       ++nacks;
+      nack_open[key] = true;
       return StreamConsumer::Reply::kNack;
     }
     acked[key].push_back(seq);
@@ -300,7 +319,11 @@ TEST_F(SemanticsTest, OrderingKeysDeliverEachKeyInPublishOrderDespiteNacks) {
     for (int i = 0; i < kPerKey; ++i) ASSERT_EQ(seqs[i], i) << "key " << key;
   }
   EXPECT_GT(nacks, 0);
-  std::printf("[ figures ] ordering: %d keys x %d in order, %d nacks\n", kKeys, kPerKey, nacks);
+  EXPECT_EQ(ahead, 0) << "messages delivered ahead of an unsettled earlier one of their key";
+  std::printf(
+      "[ figures ] ordering: %d keys x %d in order, %d nacks, %d later messages of a "
+      "nacked one's run nacked with it\n",
+      kKeys, kPerKey, nacks, after_nack);
 }
 
 TEST_F(SemanticsTest, AStuckKeyHoldsOnlyItself) {
@@ -308,29 +331,85 @@ TEST_F(SemanticsTest, AStuckKeyHoldsOnlyItself) {
   sub.set_enable_message_ordering(true);
   sub.set_ack_deadline_seconds(60);
   ASSERT_TRUE(Create(sub).ok());
+  const auto publish = [&](std::vector<const char*> keys) {
+    v1::PublishRequest req;
+    req.set_topic("orders");
+    for (const char* key : keys) {
+      v1::Message* m = req.add_messages();
+      m->set_ordering_key(key);
+      m->set_data(absl::StrCat("key:", key));
+    }
+    grpc::ClientContext ctx;
+    v1::PublishResponse resp;
+    EXPECT_TRUE(publisher_->Publish(&ctx, req, &resp).ok());
+    return resp;
+  };
+  publish({"stuck", "stuck", "free", "free", ""});
+
+  // Each key's messages as one run, and the unkeyed one.
+  v1::PullResponse first = PullNow("ordered", 10, absl::Seconds(2));
+  ASSERT_EQ(first.received_messages_size(), 5);
+  for (const auto& m : first.received_messages()) {
+    if (m.message().ordering_key() != "stuck") {
+      EXPECT_EQ(AckOne("ordered", m.ack_id()), v1::OK);
+    }
+  }
+  // While the stuck run is out, its key's next message waits and the free
+  // key's goes out.
+  const v1::PublishResponse later = publish({"stuck", "free"});
+  v1::PullResponse second = PullNow("ordered", 10, absl::Seconds(2));
+  ASSERT_EQ(second.received_messages_size(), 1);
+  EXPECT_EQ(second.received_messages(0).message().ordering_key(), "free");
+  EXPECT_EQ(second.received_messages(0).message().message_id(), later.results(1).message_id());
+}
+
+// A key's run: its messages in one delivery, in order, to one consumer and
+// no other. A nack of one ends the run there: a later message's ack is
+// refused, and the nacked message goes out again before the rest, which
+// follow in order.
+TEST_F(SemanticsTest, ARunOfAKeyGoesToOneConsumerAndANackRedeliversFromIt) {
+  v1::Subscription sub = Sub("ordered");
+  sub.set_enable_message_ordering(true);
+  sub.set_ack_deadline_seconds(60);
+  ASSERT_TRUE(Create(sub).ok());
   v1::PublishRequest req;
   req.set_topic("orders");
-  for (const char* key : {"stuck", "stuck", "free", "free", ""}) {
+  for (int i = 1; i <= 5; ++i) {
     v1::Message* m = req.add_messages();
-    m->set_ordering_key(key);
-    m->set_data(absl::StrCat("key:", key));
+    m->set_ordering_key("k");
+    m->set_data(absl::StrCat(i));
   }
   grpc::ClientContext ctx;
   v1::PublishResponse resp;
   ASSERT_TRUE(publisher_->Publish(&ctx, req, &resp).ok());
+  const auto data = [](const v1::PullResponse& r) {
+    std::vector<std::string> out;
+    for (const auto& m : r.received_messages()) out.push_back(m.message().data());
+    return out;
+  };
 
-  v1::PullResponse first = PullNow("ordered", 10, absl::Seconds(2));
-  // One of each key, and the unkeyed one: the second of each key waits.
-  ASSERT_EQ(first.received_messages_size(), 3);
-  for (const auto& m : first.received_messages()) {
-    if (m.message().ordering_key() == "free") {
-      EXPECT_EQ(AckOne("ordered", m.ack_id()), v1::OK);
-    }
+  const v1::PullResponse run = PullNow("ordered", 10, absl::Seconds(2));
+  ASSERT_EQ(data(run), (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(PullNow("ordered", 10, absl::Milliseconds(500)).received_messages_size(), 0)
+      << "another consumer got a message of a key whose run is out";
+  EXPECT_EQ(AckOne("ordered", run.received_messages(0).ack_id()), v1::OK);
+  EXPECT_EQ(AckOne("ordered", run.received_messages(1).ack_id()), v1::OK);
+  {
+    grpc::ClientContext nack_ctx;
+    v1::ModifyAckDeadlineRequest nack;
+    nack.set_subscription("ordered");
+    nack.add_ack_ids(run.received_messages(2).ack_id());
+    nack.set_ack_deadline_seconds(0);
+    v1::ModifyAckDeadlineResponse out;
+    ASSERT_TRUE(subscriber_->ModifyAckDeadline(&nack_ctx, nack, &out).ok());
   }
-  v1::PullResponse second = PullNow("ordered", 10, absl::Seconds(2));
-  ASSERT_EQ(second.received_messages_size(), 1);
-  EXPECT_EQ(second.received_messages(0).message().ordering_key(), "free");
-  EXPECT_EQ(second.received_messages(0).message().message_id(), resp.results(3).message_id());
+  EXPECT_EQ(AckOne("ordered", run.received_messages(3).ack_id()), v1::INVALID)
+      << "a message after the nacked one was settled ahead of it";
+  const v1::PullResponse again = PullNow("ordered", 10, absl::Seconds(3));
+  ASSERT_EQ(data(again), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(AckOne("ordered", again.received_messages(0).ack_id()), v1::OK);
+  const v1::PullResponse rest = PullNow("ordered", 10, absl::Seconds(3));
+  ASSERT_EQ(data(rest), (std::vector<std::string>{"4", "5"}));
 }
 
 // Reads every message of a subscription of the dead-letter topic.
