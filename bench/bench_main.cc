@@ -34,20 +34,23 @@ ABSL_FLAG(int, hubd_pid, 0, "hubd's process id (for its peak RSS and CPU)");
 ABSL_FLAG(int, postgres_pid, 0, "the postmaster's process id (for the CPU figures)");
 ABSL_FLAG(int, rabbitmq_pid, 0, "the root of RabbitMQ's processes (for the CPU figures)");
 ABSL_FLAG(int, nats_pid, 0, "nats-server's process id (for the CPU figures)");
+ABSL_FLAG(std::string, nats_cluster, "",
+          "URL of a three-node NATS cluster for P8; empty: JetStream's P8 rows are not run");
+ABSL_FLAG(int, nats_cluster_pid, 0,
+          "the parent of the cluster's nats-servers (for the CPU figures)");
 ABSL_FLAG(std::string, standby, "",
           "application_name of a streaming standby of the PostgreSQL server; P8 makes it "
-          "synchronous for its runs. Empty: P8 is not run");
+          "synchronous for its runs. Empty: PostgreSQL's P8 rows are not run");
 ABSL_FLAG(int, standby_pid, 0, "the standby's postmaster (for the CPU figures)");
 ABSL_FLAG(std::string, pg_url, "", "a database for the PostgreSQL baselines");
 ABSL_FLAG(std::string, rabbitmq, "", "RabbitMQ host:port; empty: left out");
 ABSL_FLAG(std::string, nats, "", "NATS URL; empty: left out");
 ABSL_FLAG(std::string, report, "", "Markdown file to write the results into");
 ABSL_FLAG(std::string, environment, "", "machine, versions and settings, for the report");
-ABSL_FLAG(
-    std::vector<std::string>, systems, {},
-    "run only these (rawpg, skiplocked, rabbitmq, nats, hub, hub_nokeys, hub_eo, hub_ordered, "
-    "hub_pubsub); "
-    "default all");
+ABSL_FLAG(std::vector<std::string>, systems, {},
+          "run only these (rawpg, skiplocked, rabbitmq, nats, nats3, hub, hub_nokeys, hub_eo, "
+          "hub_ordered, hub_pubsub); "
+          "default all");
 ABSL_FLAG(std::vector<std::string>, scenarios, {}, "run only these (P1 .. P9); default all");
 
 namespace hub::bench {
@@ -194,6 +197,10 @@ int Main() {
   if (!absl::GetFlag(FLAGS_nats).empty()) {
     brokers.emplace_back("nats", std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats)));
   }
+  if (!absl::GetFlag(FLAGS_nats_cluster).empty()) {
+    brokers.emplace_back("nats3",
+                         std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats_cluster), 3));
+  }
   brokers.emplace_back("hub", std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{}));
   brokers.emplace_back(
       "hub_nokeys",
@@ -222,6 +229,7 @@ int Main() {
                         {"hubd", absl::GetFlag(FLAGS_hubd_pid)},
                         {"rabbitmq", absl::GetFlag(FLAGS_rabbitmq_pid)},
                         {"nats", absl::GetFlag(FLAGS_nats_pid)},
+                        {"nats_cluster", absl::GetFlag(FLAGS_nats_cluster_pid)},
                         {"standby", absl::GetFlag(FLAGS_standby_pid)}});
   // Runs `scenario` on `broker`, measuring the processes it runs on and
   // `also`.
@@ -252,7 +260,7 @@ int Main() {
 
   // P1: 8 publishers, batches of 100 messages of 256 bytes.
   for (auto& [key, broker] : brokers) {
-    if (key == "hub_eo" || key == "hub_ordered" || !wanted("P1")) continue;
+    if (key == "hub_eo" || key == "hub_ordered" || key == "nats3" || !wanted("P1")) continue;
     if (!prepare(*broker, "p1_" + key, 1)) continue;
     Load load{.duration = plan.duration};
     Measured m = measured(*broker, [&] { return RunLoad(*broker, load); });
@@ -264,7 +272,8 @@ int Main() {
   // peak RSS meanwhile.
   const Load p2{.duration = plan.duration, .publishers = 4, .consumers = 4};
   for (auto& [key, broker] : brokers) {
-    if (!broker->consumes() || key == "hub_nokeys" || key == "hub_ordered" || !wanted("P2")) {
+    if (!broker->consumes() || key == "hub_nokeys" || key == "hub_ordered" || key == "nats3" ||
+        !wanted("P2")) {
       continue;
     }
     if (!prepare(*broker, "p2_" + key, 1)) continue;
@@ -390,7 +399,22 @@ int Main() {
              m.outcome.publish_rate, m.outcome, "one publisher per topic", m.cpu});
   }
 
-  // P8: P1 and P2 while every commit waits for a synchronous standby.
+  // P8: P1 and P2 with replication that every acknowledgement waits for:
+  // PostgreSQL (raw and the hub) through a synchronous standby, JetStream
+  // as a three-node cluster with three replicas.
+  const auto replicated = [&](Broker& broker, const std::string& key, const std::string& how,
+                              const std::vector<std::string>& also) {
+    if (!prepare(broker, "p8_" + key, 1)) return;
+    Measured m = measured(
+        broker, [&] { return RunLoad(broker, Load{.duration = plan.duration}); }, also);
+    run.Add({"P8 publish, replicated", broker.name(), "published msg/s", m.outcome.publish_rate,
+             m.outcome, how, m.cpu});
+    if (!broker.consumes() || !prepare(broker, "p8e_" + key, 1)) return;
+    m = measured(
+        broker, [&] { return RunLoad(broker, p2); }, also);
+    run.Add({"P8 end to end, replicated", broker.name(), "consumed msg/s", m.outcome.consume_rate,
+             m.outcome, DrainNote(m.outcome), m.cpu});
+  };
   const std::string standby = absl::GetFlag(FLAGS_standby);
   if (wanted("P8") && !standby.empty() && !smoke) {
     const std::string url = absl::GetFlag(FLAGS_pg_url);
@@ -400,22 +424,17 @@ int Main() {
       std::fprintf(stderr, "P8: %s\n", synchronous.ToString().c_str());
     } else {
       for (const std::string& key : std::vector<std::string>{"rawpg", "hub"}) {
-        Broker* broker = find(key);
-        if (broker == nullptr || !prepare(*broker, "p8_" + key, 1)) continue;
-        Measured m =
-            measured(*broker, [&] { return RunLoad(*broker, Load{.duration = plan.duration}); },
-                     {"standby"});
-        run.Add({"P8 publish, synchronous standby", broker->name(), "published msg/s",
-                 m.outcome.publish_rate, m.outcome, "commits wait for the standby's flush", m.cpu});
-        if (!broker->consumes() || !prepare(*broker, "p8e_" + key, 1)) continue;
-        m = measured(*broker, [&] { return RunLoad(*broker, p2); }, {"standby"});
-        run.Add({"P8 end to end, synchronous standby", broker->name(), "consumed msg/s",
-                 m.outcome.consume_rate, m.outcome, DrainNote(m.outcome), m.cpu});
+        if (Broker* broker = find(key)) {
+          replicated(*broker, key, "commits wait for the standby's flush", {"standby"});
+        }
       }
     }
     if (absl::Status s = SetServerSetting(url, "synchronous_standby_names", ""); !s.ok()) {
       std::fprintf(stderr, "P8: %s\n", s.ToString().c_str());
     }
+  }
+  if (Broker* broker = find("nats3"); broker != nullptr && wanted("P8") && !smoke) {
+    replicated(*broker, "nats3", "a majority of 3 replicas before the ack", {});
   }
 
   // P9: P2 on a subscription with ordering, 100 keys. The consume rate while
@@ -490,8 +509,8 @@ int Main() {
   run.Ratio(absl::StrCat(p7, ": hub >= 0.5x raw PostgreSQL"), run.Value(p7, "hub"),
             run.Value(p7, "raw PostgreSQL"), 0.5, true, "msg/s");
   run.Ratio("P8 hub >= 0.5x raw PostgreSQL through the same synchronous standby",
-            run.Value("P8 publish, synchronous standby", "hub"),
-            run.Value("P8 publish, synchronous standby", "raw PostgreSQL"), 0.5, true, "msg/s");
+            run.Value("P8 publish, replicated", "hub"),
+            run.Value("P8 publish, replicated", "raw PostgreSQL"), 0.5, true, "msg/s");
   if (const Broker* ordered = find("hub_ordered"); ordered != nullptr) {
     run.Ratio("P9 hub ordered >= 0.5x unordered (P2)",
               run.Value("P9 end to end, ordered", ordered->name()), p2_hub, 0.5, true, "msg/s");

@@ -144,6 +144,7 @@ absl::Status NatsBroker::Prepare(const std::string& name, int subscriptions) {
   sc.Subjects = subjects;
   sc.SubjectsLen = 1;
   sc.Storage = js_FileStorage;
+  sc.Replicas = replicas_;
   jsStreamInfo* si = nullptr;
   if (natsStatus s = js_AddStream(&si, session.js(), &sc, nullptr, &jerr); s != NATS_OK) {
     return NatsError(s, "add stream");
