@@ -4,6 +4,7 @@
 // tables into docs/benchmarks.md.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/cpu.h"
 #include "bench/hub_broker.h"
@@ -34,23 +36,21 @@ ABSL_FLAG(int, hubd_pid, 0, "hubd's process id (for its peak RSS and CPU)");
 ABSL_FLAG(int, postgres_pid, 0, "the postmaster's process id (for the CPU figures)");
 ABSL_FLAG(int, rabbitmq_pid, 0, "the root of RabbitMQ's processes (for the CPU figures)");
 ABSL_FLAG(int, nats_pid, 0, "nats-server's process id (for the CPU figures)");
-ABSL_FLAG(std::string, nats_cluster, "",
-          "URL of a three-node NATS cluster for P8; empty: JetStream's P8 rows are not run");
-ABSL_FLAG(int, nats_cluster_pid, 0,
-          "the parent of the cluster's nats-servers (for the CPU figures)");
-ABSL_FLAG(std::string, standby, "",
-          "application_name of a streaming standby of the PostgreSQL server; P8 makes it "
-          "synchronous for its runs. Empty: PostgreSQL's P8 rows are not run");
-ABSL_FLAG(int, standby_pid, 0, "the standby's postmaster (for the CPU figures)");
+ABSL_FLAG(std::string, p8_servers, "",
+          "a command that, given `start`, starts P8's servers (a streaming standby of the "
+          "PostgreSQL server, a three-node JetStream) and prints their names, URLs and pids as "
+          "\"name value\" lines, and given `stop`, stops them (bench/p8-servers). Empty: P8 is "
+          "not run");
 ABSL_FLAG(std::string, pg_url, "", "a database for the PostgreSQL baselines");
 ABSL_FLAG(std::string, rabbitmq, "", "RabbitMQ host:port; empty: left out");
 ABSL_FLAG(std::string, nats, "", "NATS URL; empty: left out");
 ABSL_FLAG(std::string, report, "", "Markdown file to write the results into");
 ABSL_FLAG(std::string, environment, "", "machine, versions and settings, for the report");
-ABSL_FLAG(std::vector<std::string>, systems, {},
-          "run only these (rawpg, skiplocked, rabbitmq, nats, nats3, hub, hub_nokeys, hub_eo, "
-          "hub_ordered, hub_pubsub); "
-          "default all");
+ABSL_FLAG(
+    std::vector<std::string>, systems, {},
+    "run only these (rawpg, skiplocked, rabbitmq, nats, hub, hub_nokeys, hub_eo, hub_ordered, "
+    "hub_pubsub); "
+    "default all");
 ABSL_FLAG(std::vector<std::string>, scenarios, {}, "run only these (P1 .. P9); default all");
 
 namespace hub::bench {
@@ -169,6 +169,20 @@ absl::Status AwaitSynchronousStandby(const std::string& url, const std::string& 
   return absl::DeadlineExceededError(absl::StrCat("standby ", name, " never became synchronous"));
 }
 
+// Runs `command start` and reads the "name value" lines it prints.
+std::map<std::string, std::string> StartP8Servers(const std::string& command) {
+  std::map<std::string, std::string> out;
+  FILE* pipe = popen((command + " start").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char line[1024];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::vector<std::string> f = absl::StrSplit(absl::StripAsciiWhitespace(line), ' ');
+    if (f.size() == 2) out[f[0]] = f[1];
+  }
+  if (pclose(pipe) != 0) std::fprintf(stderr, "P8: %s start failed\n", command.c_str());
+  return out;
+}
+
 std::string DrainNote(const Outcome& o) {
   if (!o.drained) return "NOT drained";
   return absl::StrFormat("published %s, drained %.1f s after", Thousands(o.published),
@@ -197,10 +211,6 @@ int Main() {
   if (!absl::GetFlag(FLAGS_nats).empty()) {
     brokers.emplace_back("nats", std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats)));
   }
-  if (!absl::GetFlag(FLAGS_nats_cluster).empty()) {
-    brokers.emplace_back("nats3",
-                         std::make_unique<NatsBroker>(absl::GetFlag(FLAGS_nats_cluster), 3));
-  }
   brokers.emplace_back("hub", std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{}));
   brokers.emplace_back(
       "hub_nokeys",
@@ -225,12 +235,10 @@ int Main() {
     }
     return nullptr;
   };
-  const CpuMeter meter({{"postgres", absl::GetFlag(FLAGS_postgres_pid)},
-                        {"hubd", absl::GetFlag(FLAGS_hubd_pid)},
-                        {"rabbitmq", absl::GetFlag(FLAGS_rabbitmq_pid)},
-                        {"nats", absl::GetFlag(FLAGS_nats_pid)},
-                        {"nats_cluster", absl::GetFlag(FLAGS_nats_cluster_pid)},
-                        {"standby", absl::GetFlag(FLAGS_standby_pid)}});
+  CpuMeter meter({{"postgres", absl::GetFlag(FLAGS_postgres_pid)},
+                  {"hubd", absl::GetFlag(FLAGS_hubd_pid)},
+                  {"rabbitmq", absl::GetFlag(FLAGS_rabbitmq_pid)},
+                  {"nats", absl::GetFlag(FLAGS_nats_pid)}});
   // Runs `scenario` on `broker`, measuring the processes it runs on and
   // `also`.
   auto measured = [&](const Broker& broker, const std::function<Outcome()>& scenario,
@@ -260,7 +268,7 @@ int Main() {
 
   // P1: 8 publishers, batches of 100 messages of 256 bytes.
   for (auto& [key, broker] : brokers) {
-    if (key == "hub_eo" || key == "hub_ordered" || key == "nats3" || !wanted("P1")) continue;
+    if (key == "hub_eo" || key == "hub_ordered" || !wanted("P1")) continue;
     if (!prepare(*broker, "p1_" + key, 1)) continue;
     Load load{.duration = plan.duration};
     Measured m = measured(*broker, [&] { return RunLoad(*broker, load); });
@@ -272,8 +280,7 @@ int Main() {
   // peak RSS meanwhile.
   const Load p2{.duration = plan.duration, .publishers = 4, .consumers = 4};
   for (auto& [key, broker] : brokers) {
-    if (!broker->consumes() || key == "hub_nokeys" || key == "hub_ordered" || key == "nats3" ||
-        !wanted("P2")) {
+    if (!broker->consumes() || key == "hub_nokeys" || key == "hub_ordered" || !wanted("P2")) {
       continue;
     }
     if (!prepare(*broker, "p2_" + key, 1)) continue;
@@ -415,10 +422,21 @@ int Main() {
     run.Add({"P8 end to end, replicated", broker.name(), "consumed msg/s", m.outcome.consume_rate,
              m.outcome, DrainNote(m.outcome), m.cpu});
   };
-  const std::string standby = absl::GetFlag(FLAGS_standby);
-  if (wanted("P8") && !standby.empty() && !smoke) {
+  if (const std::string servers = absl::GetFlag(FLAGS_p8_servers);
+      wanted("P8") && !servers.empty() && !smoke) {
+    const std::map<std::string, std::string> started = StartP8Servers(servers);
+    const auto value = [&](const std::string& name) {
+      auto it = started.find(name);
+      return it == started.end() ? std::string() : it->second;
+    };
+    int pid = 0;
+    if (absl::SimpleAtoi(value("standby_pid"), &pid)) meter.SetRoot("standby", pid);
+    if (absl::SimpleAtoi(value("nats_cluster_pid"), &pid)) meter.SetRoot("nats_cluster", pid);
     const std::string url = absl::GetFlag(FLAGS_pg_url);
-    absl::Status synchronous = SetServerSetting(url, "synchronous_standby_names", standby);
+    const std::string standby = value("standby");
+    absl::Status synchronous = standby.empty()
+                                   ? absl::UnavailableError("no standby started")
+                                   : SetServerSetting(url, "synchronous_standby_names", standby);
     if (synchronous.ok()) synchronous = AwaitSynchronousStandby(url, standby);
     if (!synchronous.ok()) {
       std::fprintf(stderr, "P8: %s\n", synchronous.ToString().c_str());
@@ -432,9 +450,15 @@ int Main() {
     if (absl::Status s = SetServerSetting(url, "synchronous_standby_names", ""); !s.ok()) {
       std::fprintf(stderr, "P8: %s\n", s.ToString().c_str());
     }
-  }
-  if (Broker* broker = find("nats3"); broker != nullptr && wanted("P8") && !smoke) {
-    replicated(*broker, "nats3", "a majority of 3 replicas before the ack", {});
+    if (const std::string nats = value("nats_cluster"); !nats.empty()) {
+      NatsBroker cluster(nats, 3);
+      replicated(cluster, "nats3", "a majority of 3 replicas before the ack", {});
+    } else {
+      std::fprintf(stderr, "P8: no JetStream cluster started\n");
+    }
+    if (std::system((servers + " stop").c_str()) != 0) {
+      std::fprintf(stderr, "P8: %s stop failed\n", servers.c_str());
+    }
   }
 
   // P9: P2 on a subscription with ordering, 100 keys. The consume rate while

@@ -25,6 +25,8 @@ class CpuMeter {
   // The server processes by name ("postgres", "hubd", ...): each one's root
   // pid; 0 leaves it out.
   explicit CpuMeter(std::map<std::string, int> roots);
+  // Adds or replaces a root (servers started during the run).
+  void SetRoot(const std::string& name, int pid) { roots_[name] = pid; }
 
   // The CPU seconds each of `processes` and the load generator used while
   // `run` ran, by name.
