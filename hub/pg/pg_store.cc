@@ -193,6 +193,9 @@ void PgStore::AnnounceStored(absl::Span<PublishItem* const> items) {
                                          [](const PublishResult& r) { return !r.duplicate; });
     if (stored) topics.push_back(item->topic_id);
   }
+  // A group commit holds many requests for one topic; waiters hear of it once.
+  std::sort(topics.begin(), topics.end());
+  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
   announcer_.Committed(topics);
 }
 

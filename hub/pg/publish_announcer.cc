@@ -16,6 +16,7 @@
 namespace hub::pg {
 namespace {
 
+// The channel sql::kAnnounce notifies.
 constexpr char kChannel[] = "hub_publish";
 
 class PublishReceiver final : public pqxx::notification_receiver {
