@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,18 +24,23 @@ namespace hub {
 // worker commits, new callers queue up and form the next batch, so the batch
 // size grows with load by itself and a lone caller waits for no timer.
 //
-// With `key_of`, items of one key are never in two workers' batches at
-// once: items that would contend for the same lock (a topic's head row) go
-// to one worker in one transaction instead of two that queue on the lock,
-// while items of other keys proceed on other workers.
+// With `key_of`, items of one key are in at most `per_key` workers' batches
+// at once: a topic's publishes overlap in up to that many transactions
+// (each writes its rows while the one before it commits; docs/design.md,
+// "Positions"), and what queues beyond that goes into the next transaction
+// whole instead of into more, smaller ones.
 template <typename Item>
 class GroupCommitter {
  public:
   using CommitFn = std::function<absl::Status(absl::Span<Item* const>)>;
   using KeyFn = std::function<std::string(const Item&)>;
 
-  GroupCommitter(int workers, size_t max_weight, CommitFn commit, KeyFn key_of = nullptr)
-      : max_weight_(max_weight), commit_(std::move(commit)), key_of_(std::move(key_of)) {
+  GroupCommitter(int workers, size_t max_weight, CommitFn commit, KeyFn key_of = nullptr,
+                 int per_key = 1)
+      : max_weight_(max_weight),
+        commit_(std::move(commit)),
+        key_of_(std::move(key_of)),
+        per_key_(per_key) {
     for (int i = 0; i < workers; ++i) {
       workers_.emplace_back([this] { Work(); });
     }
@@ -75,10 +81,16 @@ class GroupCommitter {
     std::promise<absl::Status> done;
   };
 
-  // Whether an item waits whose key no other worker holds.
+  // Whether `key` is in as many workers' batches as it may be.
+  bool Full(const std::string& key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = busy_keys_.find(key);
+    return it != busy_keys_.end() && it->second >= per_key_;
+  }
+
+  // Whether an item waits whose key is not full.
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const Entry& e : queue_) {
-      if (busy_keys_.count(e.key) == 0) return true;
+      if (!Full(e.key)) return true;
     }
     return false;
   }
@@ -101,7 +113,7 @@ class GroupCommitter {
         size_t weight = 0;
         for (auto it = queue_.begin(); it != queue_.end();) {
           if (!batch.empty() && weight + it->weight > max_weight_) break;
-          if (busy_keys_.count(it->key) != 0) {  // another worker's key
+          if (keys.count(it->key) == 0 && Full(it->key)) {  // other workers have it
             ++it;
             continue;
           }
@@ -110,23 +122,26 @@ class GroupCommitter {
           batch.push_back(std::move(*it));
           it = queue_.erase(it);
         }
-        busy_keys_.insert(keys.begin(), keys.end());
+        for (const std::string& key : keys) ++busy_keys_[key];
       }
       for (Entry& e : batch) items.push_back(e.item);
       const absl::Status status = commit_(absl::MakeConstSpan(items));
       for (Entry& e : batch) e.done.set_value(status);
       absl::MutexLock lock(&mu_);
-      for (const std::string& key : keys) busy_keys_.erase(key);
+      for (const std::string& key : keys) {
+        if (--busy_keys_[key] == 0) busy_keys_.erase(key);
+      }
     }
   }
 
   const size_t max_weight_;
   const CommitFn commit_;
   const KeyFn key_of_;
+  const int per_key_;
   absl::Mutex mu_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
-  // Keys in some worker's batch right now.
-  std::set<std::string> busy_keys_ ABSL_GUARDED_BY(mu_);
+  // Keys in some worker's batch right now, and in how many.
+  std::map<std::string, int> busy_keys_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };

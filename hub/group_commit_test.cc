@@ -1,5 +1,6 @@
 #include "hub/group_commit.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -139,6 +140,49 @@ TEST(GroupCommitterTest, ItemsOfOneKeyNeverCommitInTwoBatchesAtOnce) {
   EXPECT_EQ(overlap, 0);
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(batches[2], (std::vector<std::string>{"a", "a"}));
+}
+
+// With per_key 2, a key's items go into two batches at once and no more:
+// a third item waits for one of them even while a worker is free.
+TEST(GroupCommitterTest, AKeyIsInAtMostPerKeyBatchesAtOnce) {
+  struct Keyed {
+    std::string key;
+  };
+  absl::Mutex mu;
+  int in_flight = 0;
+  int most = 0;
+  int batches = 0;
+  absl::Notification release;
+  GroupCommitter<Keyed> committer(
+      3, 100,
+      [&](absl::Span<Keyed* const>) {
+        {
+          absl::MutexLock lock(&mu);
+          ++batches;
+          most = std::max(most, ++in_flight);
+        }
+        release.WaitForNotificationWithTimeout(absl::Seconds(5));
+        absl::MutexLock lock(&mu);
+        --in_flight;
+        return absl::OkStatus();
+      },
+      [](const Keyed& k) { return k.key; }, /*per_key=*/2);
+
+  std::vector<Keyed> items = {{"a"}, {"a"}, {"a"}};
+  std::vector<std::thread> callers;
+  for (Keyed& k : items) {
+    callers.emplace_back([&] { EXPECT_TRUE(committer.Submit(k, 1).ok()); });
+    absl::SleepFor(absl::Milliseconds(50));  // each is taken before the next comes
+  }
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(batches, 2);  // the third waits, though a worker is idle
+  }
+  release.Notify();
+  for (std::thread& t : callers) t.join();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, 3);
+  EXPECT_EQ(most, 2);
 }
 
 TEST(GroupCommitterTest, SubmitAfterStopIsUnavailable) {

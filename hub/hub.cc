@@ -14,7 +14,8 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
       options_(std::move(options)),
       probe_(probe),
       admin_(store_),
-      publishing_(store_, probe_, options_.publish_committers, options_.max_publish_batch_bytes),
+      publishing_(store_, probe_, options_.publish_committers,
+                  options_.publish_transactions_per_topic, options_.max_publish_batch_bytes),
       settlement_(store_, probe_, wake_ups_, options_.max_ack_batch),
       unsent_(options_.max_unsent_stream_bytes),
       dispatcher_(

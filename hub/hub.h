@@ -30,9 +30,14 @@ namespace hub {
 
 struct HubOptions {
   Limits limits;
-  // Publish transactions that may run at once, for different topics; each
-  // takes every request queued for the topics it commits.
+  // Publish transactions that may run at once; each takes every request
+  // queued for the topics it commits.
   int publish_committers = 2;
+  // Of those, how many may hold one topic's publishes at once (each writes
+  // its rows while the one before it commits). One by default: on two
+  // cores, two cost more CPU per message than they gained
+  // (docs/benchmarks.md, "Several transactions per topic").
+  int publish_transactions_per_topic = 1;
   // Bounds of one group-commit transaction.
   int64_t max_publish_batch_bytes = 32 * kMiB;
   int max_ack_batch = 10000;

@@ -17,7 +17,7 @@ int64_t BytesOf(const std::vector<Message>& messages) {
 
 }  // namespace
 
-PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, int committers,
+PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, int committers, int per_topic,
                                    int64_t max_batch_bytes)
     : store_(store),
       probe_(probe),
@@ -32,9 +32,9 @@ PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, int committers
             }
             return committed;
           },
-          // A topic's publishes share its head row lock (invariant P): one
-          // transaction at a time per topic, with everything queued for it.
-          [](const PublishItem& item) { return item.topic; }) {}
+          // A topic's transactions overlap up to `per_topic`; beyond that,
+          // what queues waits to form one transaction, not more small ones.
+          [](const PublishItem& item) { return item.topic; }, per_topic) {}
 
 absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(
     std::string topic, std::vector<Message> messages) {

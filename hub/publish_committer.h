@@ -17,10 +17,11 @@ namespace hub {
 // after the commit (which the store announces to the waiters).
 class PublishCommitter {
  public:
-  // `committers` transactions may run at once, for different topics; each
-  // takes every request queued for the topics it commits, up to
-  // `max_batch_bytes`.
-  PublishCommitter(Store& store, HubProbe& probe, int committers, int64_t max_batch_bytes);
+  // `committers` transactions may run at once, `per_topic` of them with one
+  // topic's publishes; each takes every request queued for the topics it
+  // commits, up to `max_batch_bytes`.
+  PublishCommitter(Store& store, HubProbe& probe, int committers, int per_topic,
+                   int64_t max_batch_bytes);
 
   // Commits what is queued; later publishes fail with UNAVAILABLE.
   void Stop() { committer_.Stop(); }

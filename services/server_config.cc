@@ -78,9 +78,10 @@ ABSL_FLAG(std::string, metrics_token_file, "",
 ABSL_FLAG(int64_t, max_message_bytes, 1024 * 1024,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
 ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per hubd");
-ABSL_FLAG(int, publish_committers, 2,
-          "publish transactions that may run at once, for different topics (a "
-          "topic's publishes share one transaction at a time)");
+ABSL_FLAG(int, publish_committers, 2, "publish transactions that may run at once");
+ABSL_FLAG(int, publish_transactions_per_topic, 1,
+          "of those, how many may hold one topic's publishes at once (each writes its rows "
+          "while the one before it commits)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
           "how often a subscription with waiting consumers is looked at again without a "
           "wake-up; bounds the redelivery delay of expired leases");
@@ -187,6 +188,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   }
   c.hub.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.hub.publish_committers = absl::GetFlag(FLAGS_publish_committers);
+  c.hub.publish_transactions_per_topic = absl::GetFlag(FLAGS_publish_transactions_per_topic);
   c.hub.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   c.hub.claim_threads = absl::GetFlag(FLAGS_claim_threads);
   c.hub.stream_workers = absl::GetFlag(FLAGS_stream_workers);
@@ -259,11 +261,12 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
     return absl::InvalidArgumentError("--max_message_bytes must be 1..10485760");
   }
   if (c.db_pool_size < 2 || c.hub.publish_committers < 1 ||
-      c.hub.poll_interval <= absl::ZeroDuration() ||
+      c.hub.publish_transactions_per_topic < 1 || c.hub.poll_interval <= absl::ZeroDuration() ||
       c.hub.maintenance_interval <= absl::ZeroDuration() ||
       c.hub.stats_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "--db_pool_size must be at least 2, --publish_committers at least 1 "
+        "--db_pool_size must be at least 2, --publish_committers and "
+        "--publish_transactions_per_topic at least 1 "
         "and --poll_interval, --maintenance_interval and --stats_interval positive");
   }
   return absl::OkStatus();
