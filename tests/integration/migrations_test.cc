@@ -10,8 +10,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "hub/pg/migrations.h"
+#include "hub/pg/statements.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/test_env.h"
 
@@ -94,6 +96,36 @@ TEST(MigrationsTest, MigrateOnlyAppliesAndExits) {
   ASSERT_NO_FATAL_FAILURE(replica.Start());
   auto publisher = replica.Publisher();
   EXPECT_TRUE(CreateTopic(*publisher, "orders").ok());
+}
+
+// 0008 gives each topic a reservation counter (docs/design.md,
+// "Positions"); a topic made before it gets one at its head, so its next
+// publish continues where the topic was, and new and deleted topics make
+// and drop theirs.
+TEST(MigrationsTest, TopicsFromBeforeReservationsContinueAtTheirHead) {
+  const absl::Span<const pg::Migration> migrations = pg::EmbeddedMigrations();
+  size_t before = 0;
+  while (before < migrations.size() && migrations[before].version < 8) ++before;
+  ASSERT_LT(before, migrations.size());
+  const std::string url = SharedPostgres().CreateDatabase();
+  pqxx::connection conn(url);
+  ASSERT_TRUE(pg::ApplyMigrations(conn, migrations.subspan(0, before)).ok());
+  const std::string publish =
+      "SELECT max(position) FROM hub_publish('{old,old}', 'ab'::bytea, '{1,2}', '{1,1}', "
+      "'{NULL,NULL}', '{\"\",\"\"}', '{k1,k2}')";
+  QueryValue(url, pg::CreatePartitionSql("messages_test", absl::Now()));
+  QueryValue(url,
+             "WITH t AS (INSERT INTO topics (name, message_retention_ms, dedup_window_ms) "
+             "VALUES ('old', 86400000, 600000) RETURNING id) "
+             "INSERT INTO topic_heads SELECT id, 1 FROM t RETURNING 1");
+  EXPECT_EQ(QueryValue(url, publish), "2");
+  ASSERT_TRUE(pg::ApplyMigrations(conn, migrations).ok());
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('hub_reservations_1') IS NOT NULL"), "t");
+  EXPECT_EQ(QueryValue(url, absl::StrReplaceAll(publish, {{"k1,k2", "k3,k4"}})), "4");
+  EXPECT_EQ(QueryValue(url, "SELECT next_position FROM topic_heads"), "5");
+  EXPECT_EQ(QueryValue(url, "SELECT last_value FROM hub_reservations_1"), "4");
+  QueryValue(url, "DELETE FROM topics WHERE name = 'old' RETURNING 1");
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('hub_reservations_1') IS NULL"), "t");
 }
 
 }  // namespace

@@ -31,13 +31,41 @@ class PublishTest : public HubTest {
     grpc::ClientContext ctx;
     return publisher_->Publish(&ctx, req, resp);
   }
+
+  // `batches` requests of 1000 messages, each with a key of its own.
+  void PublishKeyed(int batches);
 };
+
+// Sets on `tx` what function `name` sets for itself (plan_cache_mode,
+// enable_seqscan and the rest), so that its statements explain as it runs
+// them.
+void UseSettingsOf(pqxx::transaction_base& tx, const std::string& name) {
+  const std::string settings =
+      tx.exec_params1("SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = $1",
+                      name)[0]
+          .as<std::string>();
+  for (absl::string_view setting : absl::StrSplit(settings, ',')) {
+    const std::pair<std::string, std::string> kv = absl::StrSplit(setting, '=');
+    tx.exec(absl::StrCat("SET ", kv.first, " = ", kv.second));
+  }
+}
 
 v1::PublishRequest RequestOf(int count, const std::string& data = "x") {
   v1::PublishRequest req;
   req.set_topic("orders");
   for (int i = 0; i < count; ++i) req.add_messages()->set_data(data);
   return req;
+}
+
+void PublishTest::PublishKeyed(int batches) {
+  for (int batch = 0; batch < batches; ++batch) {
+    v1::PublishRequest req = RequestOf(1000);
+    for (int i = 0; i < 1000; ++i) {
+      req.mutable_messages(i)->set_idempotency_key(absl::StrCat("k", batch, "-", i));
+    }
+    v1::PublishResponse resp;
+    ASSERT_TRUE(Publish(req, &resp).ok());
+  }
 }
 
 TEST_F(PublishTest, ResultsComeInRequestOrderWithDistinctIds) {
@@ -230,16 +258,9 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
         "SET min_parallel_index_scan_size = 0", "SET min_parallel_table_scan_size = 0"}) {
     tx.exec(cheap);
   }
-  // hub_publish runs hub_known_keys with its own settings, prepared, with
-  // the keys as one array parameter: explained the same way.
-  const std::string settings =
-      tx.exec1(
-            "SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = 'hub_publish'")[0]
-          .as<std::string>();
-  for (absl::string_view setting : absl::StrSplit(settings, ',')) {
-    const std::pair<std::string, std::string> kv = absl::StrSplit(setting, '=');
-    tx.exec(absl::StrCat("SET ", kv.first, " = ", kv.second));
-  }
+  // hub_publish_stage runs hub_known_keys with its own settings, prepared,
+  // with the keys as one array parameter: explained the same way.
+  UseSettingsOf(tx, "hub_publish_stage");
   tx.exec("PREPARE known(bigint, text[], bigint) AS SELECT * FROM hub_known_keys($1, $2, $3)");
   std::vector<std::string> keys;
   for (int i = 0; i < 100; ++i) keys.push_back(absl::StrCat("\"missing-", i, "\""));
@@ -250,14 +271,7 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
                                     ", 86400000)"));
   };
   const std::string on_empty = explain();  // the generic plan is made now
-  for (int batch = 0; batch < 20; ++batch) {
-    v1::PublishRequest req = RequestOf(1000);
-    for (int i = 0; i < 1000; ++i) {
-      req.mutable_messages(i)->set_idempotency_key(absl::StrCat("k", batch, "-", i));
-    }
-    v1::PublishResponse resp;
-    ASSERT_TRUE(Publish(req, &resp).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(PublishKeyed(20));
   for (const std::string& plan : {on_empty, explain()}) {
     EXPECT_NE(plan.find("idempotency_key_idx"), std::string::npos) << plan;
     EXPECT_NE(plan.find("Index Cond: (idempotency_key = ANY"), std::string::npos) << plan;
@@ -275,6 +289,37 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
 // message, a batch of 200 read about 5,000 more buffers after half a minute
 // of a held transaction (docs/benchmarks.md, P5). auto_explain
 // reports every scan of the function's statements with its loop count.
+// The second key probe of a publish (hub_publish_number, docs/design.md
+// "Positions", step 6) reads the positions committed since its base through
+// the (topic_id, position) index with both ends of the range as its
+// condition, on an empty table and on one of 20,000 keyed messages, never a
+// whole index.
+TEST_F(PublishTest, RowsBetweenReadOnlyTheirRange) {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  UseSettingsOf(tx, "hub_publish_number");
+  tx.exec(
+      "PREPARE between(bigint, bigint, bigint, xid) AS "
+      "SELECT * FROM hub_rows_between($1, $2, $3, $4)");
+  const std::string topic = QueryValue(url_, "SELECT id FROM topics WHERE name = 'orders'");
+  auto explain = [&] {
+    return Explain(tx, absl::StrCat("EXECUTE between(", topic, ", 19000, 19200, '1')"));
+  };
+  const std::string on_empty = explain();
+  ASSERT_NO_FATAL_FAILURE(PublishKeyed(20));
+  for (const std::string& plan : {on_empty, explain()}) {
+    EXPECT_NE(plan.find("topic_id_position_idx"), std::string::npos) << plan;
+    bool bounded = false;
+    for (absl::string_view line : absl::StrSplit(plan, '\n')) {
+      bounded |= absl::StrContains(line, "Index Cond") &&
+                 absl::StrContains(line, "\"position\" >= ") &&
+                 absl::StrContains(line, "\"position\" < ");
+    }
+    EXPECT_TRUE(bounded) << plan;
+    EXPECT_EQ(plan.find("idempotency_key_idx"), std::string::npos) << plan;
+  }
+}
+
 TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   pqxx::connection conn(url_);
   struct Plans : pqxx::errorhandler {
