@@ -161,9 +161,10 @@ FROM snapshot_leases WHERE snapshot_id = $2)sql"};
 inline constexpr Statement kDeleteExpiredSnapshots{
     "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
 
-// A publish batch in one call (hub_publish in migrations/0006_publish_without_notify.sql):
-// locks the topics (invariant P), resolves idempotency keys, writes the
-// messages and the heads. Arrays hold one element per message;
+// A publish batch in one call (hub_publish in migrations/0008_concurrent_publish.sql):
+// resolves idempotency keys, writes the messages at reserved positions, then
+// numbers them under the topics' head locks (invariant P) and moves the
+// heads. Arrays hold one element per message;
 // payloads are sliced out of one binary parameter. One row per message of a
 // topic that exists: its ordinal, topic id, position, duplicate.
 inline constexpr Statement kPublish{"publish", R"sql(

@@ -108,7 +108,9 @@ class ConcurrentPublishTest : public HubTest {
         ids.push_back(m.message().message_id());
         acks.push_back(m.ack_id());
       }
-      if (!acks.empty()) EXPECT_TRUE(Ack(*subscriber_, sub, acks).ok());
+      if (!acks.empty()) {
+        EXPECT_TRUE(Ack(*subscriber_, sub, acks).ok());
+      }
     }
     return ids;
   }
