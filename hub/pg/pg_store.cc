@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <map>
 #include <utility>
 
 #include <pqxx/binarystring>
@@ -11,7 +10,9 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "hub/pg/migrations.h"
@@ -112,50 +113,64 @@ absl::Status PgStore::Ping() {
 }
 
 void PgStore::WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items) {
-  std::vector<std::string> topics, ordering_keys, idempotency_keys;
-  std::vector<int32_t> offsets, lengths;
-  std::vector<std::optional<std::string>> attributes;
+  size_t messages = 0, bytes = 0;
+  for (const PublishItem* item : items) {
+    messages += item->messages.size();
+    for (const Message& m : item->messages) bytes += m.data.size();
+  }
+  // The parameters are written in one pass, from views of the items (which
+  // outlive the call): a batch's values are not copied before they are sent.
+  ArrayLiteral topics, offsets, lengths, attributes, ordering_keys, idempotency_keys;
   std::string blob;
+  blob.reserve(bytes);
   // Each message's ordinal in the call (from 1), or, for the second use of a
   // key within this batch, the negated ordinal of its first use: it is a
   // duplicate of that one, which needs no database to tell.
   std::vector<int64_t> ordinals;
-  std::map<std::pair<std::string, std::string>, int64_t> first_use;
+  ordinals.reserve(messages);
+  size_t sent = 0;
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int64_t> first_use;
   for (PublishItem* item : items) {
     item->status = absl::OkStatus();
     item->results.clear();
     for (const Message& m : item->messages) {
       if (!m.idempotency_key.empty()) {
-        auto [it, inserted] = first_use.try_emplace({item->topic, m.idempotency_key},
-                                                    static_cast<int64_t>(topics.size()) + 1);
+        auto [it, inserted] = first_use.try_emplace(
+            std::pair<absl::string_view, absl::string_view>(item->topic, m.idempotency_key),
+            static_cast<int64_t>(sent) + 1);
         if (!inserted) {
           ordinals.push_back(-it->second);
           continue;
         }
       }
-      topics.push_back(item->topic);
-      ordinals.push_back(static_cast<int64_t>(topics.size()));
-      offsets.push_back(static_cast<int32_t>(blob.size()) + 1);
-      lengths.push_back(static_cast<int32_t>(m.data.size()));
+      ordinals.push_back(static_cast<int64_t>(++sent));
+      topics.AddText(item->topic);
+      offsets.AddInt(static_cast<int64_t>(blob.size()) + 1);
+      lengths.AddInt(static_cast<int64_t>(m.data.size()));
       blob += m.data;
-      attributes.push_back(m.attributes.empty() ? std::nullopt
-                                                : std::optional(LabelsToJson(m.attributes)));
-      ordering_keys.push_back(m.ordering_key);
-      idempotency_keys.push_back(m.idempotency_key);
+      if (m.attributes.empty()) {
+        attributes.AddNull();
+      } else {
+        attributes.AddText(LabelsToJson(m.attributes));
+      }
+      ordering_keys.AddText(m.ordering_key);
+      idempotency_keys.AddText(m.idempotency_key);
     }
   }
   // ordinal -> (topic id, result); messages of a topic that is gone have no
   // row: their item is NOT_FOUND, the other items are stored.
-  std::vector<std::optional<std::pair<int64_t, PublishResult>>> stored(topics.size() + 1);
+  std::vector<std::optional<std::pair<int64_t, PublishResult>>> stored(sent + 1);
   for (const auto& row :
-       Exec(tx, sql::kPublish, TextArray(topics), pqxx::binarystring(blob.data(), blob.size()),
-            IntArray(offsets), IntArray(lengths), TextArray(attributes), TextArray(ordering_keys),
-            TextArray(idempotency_keys))) {
+       Exec(tx, sql::kPublish, std::move(topics).Finish(),
+            pqxx::binarystring(blob.data(), blob.size()), std::move(offsets).Finish(),
+            std::move(lengths).Finish(), std::move(attributes).Finish(),
+            std::move(ordering_keys).Finish(), std::move(idempotency_keys).Finish())) {
     stored[row[0].as<size_t>()] =
         std::pair(row[1].as<int64_t>(), PublishResult{row[2].as<std::string>(), row[3].as<bool>()});
   }
   size_t next = 0;
   for (PublishItem* item : items) {
+    item->results.reserve(item->messages.size());
     for (size_t i = 0; i < item->messages.size(); ++i) {
       const int64_t ordinal = ordinals[next++];
       const auto& result = stored[static_cast<size_t>(ordinal < 0 ? -ordinal : ordinal)];

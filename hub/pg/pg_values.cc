@@ -11,60 +11,79 @@
 #include "hub/filter.h"
 
 namespace hub::pg {
-namespace {
 
-void AppendQuoted(std::string& out, absl::string_view text) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
+void ArrayLiteral::Separate() {
+  if (text_.size() > 1) text_ += ',';
 }
 
-template <typename T, typename Append>
-std::string ArrayLiteral(const std::vector<T>& values, Append append) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ',';
-    append(out, values[i]);
+void ArrayLiteral::AddText(absl::string_view value) {
+  Separate();
+  text_ += '"';
+  // Runs without a quote or a backslash are copied whole.
+  for (size_t special; (special = value.find_first_of("\"\\")) != absl::string_view::npos;
+       value.remove_prefix(special + 1)) {
+    text_.append(value.data(), special);
+    text_ += '\\';
+    text_ += value[special];
   }
-  out += '}';
-  return out;
+  text_.append(value.data(), value.size());
+  text_ += '"';
 }
 
-}  // namespace
+void ArrayLiteral::AddInt(int64_t value) {
+  Separate();
+  absl::StrAppend(&text_, value);
+}
+
+void ArrayLiteral::AddBool(bool value) {
+  Separate();
+  text_ += value ? 't' : 'f';
+}
+
+void ArrayLiteral::AddNull() {
+  Separate();
+  text_ += "NULL";
+}
+
+std::string ArrayLiteral::Finish() && {
+  text_ += '}';
+  return std::move(text_);
+}
 
 std::string IntArray(const std::vector<int64_t>& values) {
-  return ArrayLiteral(values, [](std::string& out, int64_t v) { absl::StrAppend(&out, v); });
+  ArrayLiteral out;
+  for (int64_t v : values) out.AddInt(v);
+  return std::move(out).Finish();
 }
 
 std::string IntArray(const std::vector<int32_t>& values) {
-  return ArrayLiteral(values, [](std::string& out, int32_t v) { absl::StrAppend(&out, v); });
+  ArrayLiteral out;
+  for (int32_t v : values) out.AddInt(v);
+  return std::move(out).Finish();
 }
 
 std::string BoolArray(const std::vector<bool>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ',';
-    out += values[i] ? 't' : 'f';
-  }
-  out += '}';
-  return out;
+  ArrayLiteral out;
+  for (bool v : values) out.AddBool(v);
+  return std::move(out).Finish();
 }
 
 std::string TextArray(const std::vector<std::string>& values) {
-  return ArrayLiteral(values, [](std::string& out, const std::string& v) { AppendQuoted(out, v); });
+  ArrayLiteral out;
+  for (const std::string& v : values) out.AddText(v);
+  return std::move(out).Finish();
 }
 
 std::string TextArray(const std::vector<std::optional<std::string>>& values) {
-  return ArrayLiteral(values, [](std::string& out, const std::optional<std::string>& v) {
+  ArrayLiteral out;
+  for (const std::optional<std::string>& v : values) {
     if (v) {
-      AppendQuoted(out, *v);
+      out.AddText(*v);
     } else {
-      out += "NULL";
+      out.AddNull();
     }
-  });
+  }
+  return std::move(out).Finish();
 }
 
 std::vector<int64_t> ParseIntArray(absl::string_view text) {

@@ -19,6 +19,23 @@ namespace hub::pg {
 
 inline int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
+// A PostgreSQL array literal built element by element, so that a batch's
+// parameters are written in one pass over it, without a copy of each value
+// first.
+class ArrayLiteral {
+ public:
+  void AddText(absl::string_view value);  // quoted and escaped
+  void AddInt(int64_t value);
+  void AddBool(bool value);
+  void AddNull();
+  std::string Finish() &&;
+
+ private:
+  void Separate();
+
+  std::string text_ = "{";
+};
+
 std::string IntArray(const std::vector<int64_t>& values);
 std::string IntArray(const std::vector<int32_t>& values);
 std::string BoolArray(const std::vector<bool>& values);

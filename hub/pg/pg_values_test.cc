@@ -37,6 +37,24 @@ TEST(PgValuesTest, ArraysRoundTrip) {
   EXPECT_EQ(ParseIntArray("{1,-2,3}"), (std::vector<int64_t>{1, -2, 3}));
   EXPECT_TRUE(ParseIntArray("{}").empty());
   EXPECT_EQ(TextArray(std::vector<std::string>{"a\"b", "c\\d"}), R"({"a\"b","c\\d"})");
+  EXPECT_EQ(TextArray(std::vector<std::string>{}), "{}");
+  EXPECT_EQ(BoolArray({true, false}), "{t,f}");
+}
+
+// What WriteMessages builds in one pass: every escape in a run of text, empty
+// texts and NULLs as elements of their own.
+TEST(PgValuesTest, ArrayLiteralsEscapeEveryQuoteAndBackslash) {
+  ArrayLiteral texts;
+  texts.AddText(R"(\"x\"")");
+  texts.AddText("");
+  texts.AddNull();
+  texts.AddText("plain");
+  EXPECT_EQ(std::move(texts).Finish(), R"({"\\\"x\\\"\"","",NULL,"plain"})");
+  ArrayLiteral ints;
+  ints.AddInt(-7);
+  ints.AddInt(int64_t{1} << 40);
+  EXPECT_EQ(std::move(ints).Finish(), "{-7,1099511627776}");
+  EXPECT_EQ(ArrayLiteral().Finish(), "{}");
 }
 
 }  // namespace
