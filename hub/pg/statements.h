@@ -161,16 +161,18 @@ FROM snapshot_leases WHERE snapshot_id = $2)sql"};
 inline constexpr Statement kDeleteExpiredSnapshots{
     "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
 
-// A publish batch in one call (hub_publish in migrations/0008_concurrent_publish.sql):
+// A publish batch in one call (migrations/0008_concurrent_publish.sql):
 // resolves idempotency keys, writes the messages at reserved positions, then
 // numbers them under the topics' head locks (invariant P) and moves the
-// heads. Arrays hold one element per message;
-// payloads are sliced out of one binary parameter. One row per message of a
-// topic that exists: its ordinal, topic id, position, duplicate.
+// heads. Arrays hold one element per message; payloads are sliced out of one
+// binary parameter. One row per message of a topic that exists: its ordinal,
+// topic id, position, duplicate. The two parts are called as hub_publish
+// calls them: through that SQL function (kept for hubd versions that call
+// it), the body is parsed and planned again in every transaction.
 inline constexpr Statement kPublish{"publish", R"sql(
 SELECT ord, topic_id, position, duplicate
-FROM hub_publish($1::text[], $2::bytea, $3::int[], $4::int[], $5::jsonb[], $6::text[],
-                 $7::text[]))sql"};
+FROM hub_publish_number(hub_publish_stage($1::text[], $2::bytea, $3::int[], $4::int[],
+                                          $5::jsonb[], $6::text[], $7::text[])))sql"};
 
 // Tells the other replicas which topics were published to, outside any
 // publishing transaction (PublishAnnouncer); one notification per topic.

@@ -320,6 +320,23 @@ TEST_F(PublishTest, RowsBetweenReadOnlyTheirRange) {
   }
 }
 
+// The small SQL functions of a publish must be inlined into the statements
+// that call them: one that is not runs as a query of its own, parsed and
+// planned again in every transaction (hub_reservations was, three times per
+// publish, until migration 0009; docs/benchmarks.md, "Profiles of
+// 2026-12-02"). In a generic plan an inlined function shows as its body.
+TEST_F(PublishTest, ItsSmallFunctionsAreInlined) {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  tx.exec("SET plan_cache_mode = force_generic_plan");
+  for (const char* function : {"hub_reservations", "hub_lock_key"}) {
+    tx.exec(absl::StrCat("PREPARE ", function, "_call(bigint) AS SELECT ", function, "($1)"));
+    const std::string plan = Explain(tx, absl::StrCat("(VERBOSE) EXECUTE ", function, "_call(7)"));
+    EXPECT_EQ(plan.find(absl::StrCat(function, "(")), std::string::npos) << plan;
+    EXPECT_NE(plan.find("$1"), std::string::npos) << plan;
+  }
+}
+
 TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   pqxx::connection conn(url_);
   struct Plans : pqxx::errorhandler {
