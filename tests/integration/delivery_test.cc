@@ -186,7 +186,9 @@ TEST_F(DeliveryTest, ExpiredLeaseReturnsWhileNewMessagesKeepComing) {
         acks.push_back(m.ack_id());
       }
     }
-    if (!acks.empty()) ASSERT_TRUE(Ack(*subscriber_, "billing", acks).ok());
+    if (!acks.empty()) {
+      ASSERT_TRUE(Ack(*subscriber_, "billing", acks).ok());
+    }
   }
   EXPECT_EQ(attempt, 2);
   EXPECT_GT(fresh, 0);
