@@ -73,7 +73,9 @@ TEST(ConnectionLimitsTest, SocketsThatNeverFinishTheHandshakeAreClosed) {
   for (int i = 0; i < 40; ++i) {
     const int fd = Connect(PortOf(hubd));
     // Half of them send half an HTTP/2 preface, the rest nothing.
-    if (i % 2 == 0) EXPECT_GT(write(fd, "PRI * HTTP/2.0\r\n", 16), 0);
+    if (i % 2 == 0) {
+      EXPECT_GT(write(fd, "PRI * HTTP/2.0\r\n", 16), 0);
+    }
     sockets.push_back(fd);
   }
   int closed = 0;

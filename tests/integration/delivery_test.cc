@@ -9,10 +9,8 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "hub/pg/pg_store.h"
@@ -147,13 +145,7 @@ TEST_F(DeliveryTest, ClaimsReadTheirMessagesByPositionOnANewTopic) {
   EXPECT_EQ(tx.exec(absl::StrCat("EXECUTE fetch_by_position(", args, ")")).size(), 100u);
   const std::string plan =
       Explain(tx, absl::StrCat("(ANALYZE) EXECUTE fetch_by_position(", args, ")"));
-  bool by_position = false;
-  for (absl::string_view line : absl::StrSplit(plan, '\n')) {
-    by_position |= absl::StrContains(line, "Index Cond") &&
-                   absl::StrContains(line, "topic_id = ") &&
-                   absl::StrContains(line, "\"position\" = ");
-  }
-  EXPECT_TRUE(by_position) << plan;
+  EXPECT_TRUE(HasIndexCond(plan, {"topic_id = ", "\"position\" = "})) << plan;
   EXPECT_EQ(plan.find("Rows Removed by Filter"), std::string::npos) << plan;
 }
 

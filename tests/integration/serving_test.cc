@@ -238,7 +238,9 @@ TEST_F(ServingTest, StreamsThatDoNotReadAreNotGivenMoreAndAReaderIsServed) {
       ids.push_back(m.ack_id());
     }
     reader_deliveries += static_cast<int>(ids.size());
-    if (!ids.empty()) ASSERT_TRUE(Ack(*subscriber_, "billing", ids).ok());
+    if (!ids.empty()) {
+      ASSERT_TRUE(Ack(*subscriber_, "billing", ids).ok());
+    }
     rss_peak = std::max(rss_peak, RssMiB(hubd_->pid()));
   }
   const absl::Duration took = absl::Now() - start;

@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
@@ -418,6 +419,17 @@ std::string Explain(pqxx::transaction_base& tx, const std::string& statement) {
   std::string plan;
   for (const auto& row : tx.exec("EXPLAIN " + statement)) plan += row[0].as<std::string>() + "\n";
   return plan;
+}
+
+bool HasIndexCond(const std::string& plan, std::initializer_list<absl::string_view> parts) {
+  for (absl::string_view line : absl::StrSplit(plan, '\n')) {
+    if (absl::StrContains(line, "Index Cond") &&
+        std::all_of(parts.begin(), parts.end(),
+                    [&](absl::string_view part) { return absl::StrContains(line, part); })) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace hub::testing

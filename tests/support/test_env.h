@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hub/v1/publisher.grpc.pb.h"
 #include "hub/v1/subscriber.grpc.pb.h"
@@ -155,6 +157,10 @@ std::string QueryValue(const std::string& url, const std::string& sql);
 
 // The plan EXPLAIN prints for `statement` in `tx`, one line per row.
 std::string Explain(pqxx::transaction_base& tx, const std::string& statement);
+
+// Whether one line of `plan` is an index condition holding every one of
+// `parts` (what a plan test asks of the scan it pins).
+bool HasIndexCond(const std::string& plan, std::initializer_list<absl::string_view> parts);
 
 }  // namespace hub::testing
 
