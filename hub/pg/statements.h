@@ -166,9 +166,9 @@ inline constexpr Statement kDeleteExpiredSnapshots{
 // numbers them under the topics' head locks (invariant P) and moves the
 // heads. Arrays hold one element per message; payloads are sliced out of one
 // binary parameter. One row per message of a topic that exists: its ordinal,
-// topic id, position, duplicate. The two parts are called as hub_publish
-// calls them: through that SQL function (kept for hubd versions that call
-// it), the body is parsed and planned again in every transaction.
+// topic id, position, duplicate. The two parts are called directly, not
+// through hub_publish (kept for hubd versions that call it): that SQL
+// function's body would be parsed and planned again in every transaction.
 inline constexpr Statement kPublish{"publish", R"sql(
 SELECT ord, topic_id, position, duplicate
 FROM hub_publish_number(hub_publish_stage($1::text[], $2::bytea, $3::int[], $4::int[],
