@@ -80,17 +80,21 @@ bool Dispatcher::Remove(Waiter* waiter) {
   Detach(id, entries_.at(id));
   // A stream's Take may run on another thread; it must be over before the
   // waiter can go. (On this thread it is the Take itself that removes.)
-  const Entry& entry = entries_.at(id);
-  if (entry.calling && entry.caller != std::this_thread::get_id()) {
-    auto done = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      auto e = entries_.find(id);
-      return e == entries_.end() || !e->second.calling;
-    };
-    mu_.Await(absl::Condition(&done));
-  }
-  auto e = entries_.find(id);
-  if (e != entries_.end() && !e->second.claiming && !e->second.calling) Forget(id);
+  AwaitCall(id);
+  ForgetIfUnused(id);
   return true;
+}
+
+void Dispatcher::AwaitCall(uint64_t id) {
+  const Entry& entry = entries_.at(id);
+  if (!entry.calling || entry.caller == std::this_thread::get_id()) return;
+  // By id: the thread whose call ends may forget the entry before this one
+  // wakes.
+  auto over = [this, id]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto e = entries_.find(id);
+    return e == entries_.end() || !e->second.calling;
+  };
+  mu_.Await(absl::Condition(&over));
 }
 
 void Dispatcher::Ready(Waiter* waiter) {
@@ -218,7 +222,14 @@ std::optional<Dispatcher::Pick> Dispatcher::PickWaiter(Subscription& sub) {
   for (size_t i = 0; i < n; ++i) {
     const size_t at = (sub.next_stream + i) % n;
     const uint64_t id = sub.streams[at];
-    Room room = entries_.at(id).waiter->Wants();
+    const Entry& e = entries_.at(id);
+    if (e.calling) {
+      // One call at a time, and a second Take would race the first one's
+      // messages onto the stream out of order. The Take ending claims again.
+      sub.passed_busy = true;
+      continue;
+    }
+    Room room = e.waiter->Wants();
     if (room.messages > 0) {
       sub.next_stream = at + 1;
       return Pick{id, room};
@@ -266,17 +277,16 @@ void Dispatcher::ClaimFor(const std::string& name) {
   if (pick) {
     Entry& e = entries_.at(pick->id);
     e.claiming = false;
-    if (!record.ok() || !claimed.ok()) {
-      if (!e.live) Forget(pick->id);
-    } else if (!e.live) {
+    const bool got = record.ok() && claimed.ok() && !claimed->empty();
+    if (!e.live) {
       // It left while its claim ran: the messages go back for others.
-      if (!claimed->empty()) {
+      if (got) {
         mu_.Unlock();
         give_back_(*record, *claimed);
         mu_.Lock();
       }
-      Forget(pick->id);
-    } else if (!claimed->empty()) {
+      ForgetIfUnused(pick->id);
+    } else if (got) {
       again = again || CameBackFull(*claimed, pick->room);
       if (e.mode == Waiting::kOnce) Detach(pick->id, e);  // answered once
       e.calling = true;
@@ -285,9 +295,13 @@ void Dispatcher::ClaimFor(const std::string& name) {
       mu_.Unlock();
       waiter->Take(*record, *std::move(claimed));
       mu_.Lock();
-      Entry& taken = entries_.at(pick->id);
-      taken.calling = false;
-      if (!taken.live) Forget(pick->id);
+      e.calling = false;  // the call held the entry
+      ForgetIfUnused(pick->id);
+      auto it = subs_.find(name);
+      if (it != subs_.end() && it->second.passed_busy) {
+        it->second.passed_busy = false;
+        again = true;
+      }
     }
   }
   if (!record.ok()) {
@@ -329,9 +343,11 @@ void Dispatcher::Detach(uint64_t id, Entry& entry) {
   }
 }
 
-void Dispatcher::Forget(uint64_t id) {
+void Dispatcher::ForgetIfUnused(uint64_t id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
+  const Entry& e = it->second;
+  if (e.live || e.claiming || e.calling || e.ending) return;
   const std::string name = it->second.subscription;
   entries_.erase(it);
   ForgetIfIdle(name);
@@ -357,16 +373,20 @@ void Dispatcher::ForgetIfIdle(const std::string& name) {
 void Dispatcher::EndWaiter(uint64_t id, const absl::Status& status) {
   auto it = entries_.find(id);
   if (it == entries_.end() || !it->second.live) return;
-  Detach(id, it->second);
-  it->second.calling = true;
-  it->second.caller = std::this_thread::get_id();
-  Waiter* waiter = it->second.waiter;
+  Entry& entry = it->second;
+  Detach(id, entry);
+  // One call at a time: a stream's Take may run on another thread.
+  entry.ending = true;
+  AwaitCall(id);
+  entry.ending = false;
+  entry.calling = true;
+  entry.caller = std::this_thread::get_id();
+  Waiter* waiter = entry.waiter;
   mu_.Unlock();
   waiter->End(status);
   mu_.Lock();
-  Entry& ended = entries_.at(id);
-  ended.calling = false;
-  if (!ended.claiming) Forget(id);
+  entry.calling = false;
+  ForgetIfUnused(id);
 }
 
 void Dispatcher::EndAll(const std::string& name, const absl::Status& status) {

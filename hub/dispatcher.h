@@ -117,6 +117,7 @@ class Dispatcher {
     bool live = true;       // neither removed nor ended
     bool claiming = false;  // a claim for it runs
     bool calling = false;   // Take or End runs
+    bool ending = false;    // End waits for a Take on another thread
     std::thread::id caller;
   };
   struct Subscription {
@@ -125,9 +126,10 @@ class Dispatcher {
     std::deque<uint64_t> pulls;
     std::vector<uint64_t> streams;
     size_t next_stream = 0;
-    bool queued = false;    // in due_
-    bool claiming = false;  // a claim runs
-    bool woken = false;     // a wake-up came while it ran
+    bool queued = false;       // in due_
+    bool claiming = false;     // a claim runs
+    bool woken = false;        // a wake-up came while it ran
+    bool passed_busy = false;  // a claim passed over a stream whose Take ran
     uint64_t claims = 0;
     std::optional<absl::Time> poll_at;
   };
@@ -150,14 +152,17 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes a live waiter off its subscription's lists.
   void Detach(uint64_t id, Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forgets an entry nothing refers to any more, and its subscription once
-  // it has no waiters and no claim.
-  void Forget(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets a detached entry once no claim and no call holds it, and its
+  // subscription once it has no waiters and no claim. Entries live in a
+  // node map, so a held one may be used by reference across an unlock.
+  void ForgetIfUnused(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns once no Take or End of `id` runs on another thread.
+  void AwaitCall(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetIfIdle(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the Pulls of `name` whose deadline passed, once a claim was made
   // since they came.
   void ExpirePulls(const std::string& name, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Detaches and calls End (outside the lock).
+  // Detaches and calls End (outside the lock), after a Take that runs.
   void EndWaiter(uint64_t id, const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndAll(const std::string& name, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -981,5 +981,126 @@ TEST_F(HubTest, ListTopicsPages) {
   EXPECT_EQ(page->next_page_token, "");
 }
 
+// A stream that counts calls made while another of its calls runs, and can
+// hold a Take until released.
+class HeldStream final : public Waiter {
+ public:
+  void HoldNextTake() {
+    absl::MutexLock lock(&mu_);
+    hold_ = true;
+  }
+  void AwaitHeld() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&held_));
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    hold_ = false;
+    held_ = false;
+  }
+  bool AwaitTaken(size_t n, absl::Duration within) {
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return taken_ >= n; };
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), within);
+  }
+  bool ended() {
+    absl::MutexLock lock(&mu_);
+    return ended_;
+  }
+
+  Room Wants() override {
+    Call call(*this);
+    return Room{10, 1 << 20, absl::Seconds(30)};
+  }
+  void Take(const SubscriptionRecord&, std::vector<Delivery> deliveries) override {
+    Call call(*this);
+    absl::MutexLock lock(&mu_);
+    taken_ += deliveries.size();
+    if (hold_) {
+      held_ = true;
+      auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_; };
+      mu_.Await(absl::Condition(&released));
+    }
+  }
+  void End(absl::Status) override {
+    Call call(*this);
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+  }
+
+  std::atomic<int> overlapping{0};
+
+ private:
+  struct Call {
+    explicit Call(HeldStream& s) : stream(s) {
+      if (stream.in_call_.fetch_add(1) > 0) ++stream.overlapping;
+    }
+    ~Call() { stream.in_call_.fetch_sub(1); }
+    HeldStream& stream;
+  };
+
+  std::atomic<int> in_call_{0};
+  absl::Mutex mu_;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  size_t taken_ ABSL_GUARDED_BY(mu_) = 0;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A chaos run ended hubd on an erased dispatcher entry: a wake-up during a
+// stream's Take claimed for the same stream on the other thread, so two Takes
+// ran at once, and the stream's removal after the first freed the entry under
+// the second. Neither a claim nor End may call a stream while its Take runs.
+TEST(DispatcherTest, AStreamIsCalledOnceAtATimeByClaimsAndByItsEnd) {
+  FakeStore store;
+  prometheus::Registry registry;
+  HubProbe probe(registry);
+  WakeUpBoard wake_ups;
+  TopicConfig topic;
+  topic.name = "orders";
+  ASSERT_TRUE(store.CreateTopic(topic).ok());
+  SubscriptionConfig config;
+  config.name = "billing";
+  config.topic = "orders";
+  ASSERT_TRUE(store.CreateSubscription(config).ok());
+  const int64_t topic_id = store.GetSubscription("billing")->topic_id;
+  auto publish = [&store, &wake_ups, topic_id](const std::string& data) {
+    Message m;
+    m.data = data;
+    PublishItem item{"orders", {m}};
+    PublishItem* items[] = {&item};
+    ASSERT_TRUE(store.Publish(items).ok());
+    wake_ups.Notify(topic_id);
+  };
+  // A poll interval far beyond the test: what it receives, wake-ups brought.
+  Dispatcher dispatcher(
+      store, probe, wake_ups, [](const SubscriptionRecord&, const std::vector<Delivery>&) {},
+      DispatcherOptions{2, absl::Hours(1)});
+  HeldStream stream;
+
+  stream.HoldNextTake();
+  ASSERT_TRUE(dispatcher.Add("billing", &stream, Waiting::kUntilRemoved).ok());
+  // Known now, so that wake-ups reach it from the first one.
+  ASSERT_TRUE(dispatcher.Current("billing").ok());
+  publish("one");
+  stream.AwaitHeld();
+  publish("two");  // the other thread claims while the Take is held
+  absl::SleepFor(absl::Milliseconds(200));
+  stream.Release();
+  EXPECT_TRUE(stream.AwaitTaken(2, absl::Seconds(5))) << "the claim passed over is made after";
+
+  stream.HoldNextTake();
+  publish("three");
+  stream.AwaitHeld();
+  std::thread stop([&dispatcher] { dispatcher.Stop(); });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(stream.ended()) << "End came while the Take ran";
+  stream.Release();
+  stop.join();
+  EXPECT_TRUE(stream.ended());
+  EXPECT_EQ(stream.overlapping.load(), 0);
+  EXPECT_FALSE(dispatcher.Remove(&stream));  // ended, not removed
+}
+
 }  // namespace
 }  // namespace hub
