@@ -10,9 +10,11 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "hub/pg/pg_store.h"
+#include "hub/pg/statements.h"
 #include "tests/support/hub_test.h"
 
 namespace hub::testing {
@@ -113,6 +115,38 @@ TEST_F(DeliveryTest, TenThousandMessagesFromEightPublishersAllArrive) {
       absl::ToDoubleSeconds(publish_time), kTotal / absl::ToDoubleSeconds(publish_time),
       absl::ToDoubleSeconds(total_time), kTotal / absl::ToDoubleSeconds(total_time),
       static_cast<long long>(deliveries));
+}
+
+// A claim reads the messages it hands out by position, one index lookup
+// each, also on a topic made after the partition's statistics were taken:
+// asked for by `position = ANY (...)`, the planner took the topic alone as
+// the index condition there and read every message of the topic per claim
+// (hub/pg/statements.h, kFetchMessages). The statement is explained as
+// hubd's sessions run it, after an ANALYZE that saw no row of the topic.
+TEST_F(DeliveryTest, ClaimsReadTheirMessagesByPositionOnANewTopic) {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  for (const char* setting : pg::sql::kSessionSettings) tx.exec(setting);
+  v1::PublishResponse out;
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "x", "", &out).ok());
+  tx.exec("ANALYZE messages");
+  ASSERT_TRUE(CreateTopic(*publisher_, "late").ok());
+  tx.exec(
+      "SELECT count(*) FROM hub_publish(array_fill('late'::text, ARRAY[3000]), "
+      "convert_to(repeat('x', 3000), 'UTF8'), ARRAY(SELECT generate_series(1, 3000)), "
+      "array_fill(1, ARRAY[3000]), array_fill(NULL::jsonb, ARRAY[3000]), "
+      "array_fill(''::text, ARRAY[3000]), array_fill(''::text, ARRAY[3000]))");
+  const std::string topic = QueryValue(url_, "SELECT id FROM topics WHERE name = 'late'");
+  tx.exec(absl::StrCat("PREPARE fetch_by_position(bigint, bigint[]) AS ",
+                       pg::sql::kFetchMessages.text));
+  std::vector<std::string> wanted;
+  for (int p = 2000; p < 2100; ++p) wanted.push_back(absl::StrCat(p));
+  const std::string args = absl::StrCat(topic, ", '{", absl::StrJoin(wanted, ","), "}'");
+  EXPECT_EQ(tx.exec(absl::StrCat("EXECUTE fetch_by_position(", args, ")")).size(), 100u);
+  const std::string plan =
+      Explain(tx, absl::StrCat("(ANALYZE) EXECUTE fetch_by_position(", args, ")"));
+  EXPECT_TRUE(HasIndexCond(plan, {"topic_id = ", "\"position\" = "})) << plan;
+  EXPECT_EQ(plan.find("Rows Removed by Filter"), std::string::npos) << plan;
 }
 
 TEST_F(DeliveryTest, DeliveredMessageCarriesEveryField) {
