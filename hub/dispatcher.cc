@@ -224,8 +224,8 @@ std::optional<Dispatcher::Pick> Dispatcher::PickWaiter(Subscription& sub) {
     const uint64_t id = sub.streams[at];
     const Entry& e = entries_.at(id);
     if (e.calling) {
-      // One call at a time, and a second Take would race the first one's
-      // messages onto the stream out of order. The Take ending claims again.
+      // One call at a time: the room it would report does not yet count
+      // what its running Take hands it. The Take ending claims again.
       sub.passed_busy = true;
       continue;
     }
