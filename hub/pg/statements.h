@@ -353,34 +353,30 @@ FROM m CROSS JOIN l ORDER BY m.position)sql"};
 // (the clients send a batch's acks and its nacks as calls at once) left it
 // with other positions, and the delete and the update, deciding on the
 // version they first saw, would each have passed it by, losing the acks.
-// Each row is found by both key columns. In k that is a lookup per row (a
-// LATERAL subquery); d and u join k on both. Written as `= ANY` conditions
-// on the two columns instead, the planner priced a descent per pair of array
-// elements and read the whole table or every row of the subscription: the
-// same to it while `leases` holds a few live rows, but while a long
-// transaction holds back vacuum it holds every deleted lease, and each ack
-// read them all (588 buffers to lock two rows in P5's held minute, growing with
-// it; docs/benchmarks.md, "P5 held").
+// The `= ANY` conditions repeat the join's so that the scan of `leases` can
+// take both key columns as index conditions (joined only, a plan made on a
+// small table read every row).
 inline constexpr Statement kAcknowledge{"acknowledge", R"sql(
 WITH a AS (
   SELECT s, l, array_agg(p) AS ps
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS t (s, l, p)
   GROUP BY s, l),
 k AS (
-  SELECT a.s, a.l, x.pending, a.ps
-  FROM a CROSS JOIN LATERAL (
-    SELECT y.pending FROM leases y
-    WHERE y.subscription_id = a.s AND y.lease_id = a.l
-    FOR UPDATE OF y) x),
+  SELECT x.subscription_id AS s, x.lease_id AS l, x.pending, a.ps
+  FROM leases x JOIN a ON x.subscription_id = a.s AND x.lease_id = a.l
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+  FOR UPDATE OF x),
 d AS (
   DELETE FROM leases x USING k
-  WHERE x.subscription_id = k.s AND x.lease_id = k.l AND k.pending <@ k.ps
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = k.s AND x.lease_id = k.l AND k.pending <@ k.ps
   RETURNING 1),
 u AS (
   UPDATE leases x
   SET pending = ARRAY(SELECT e FROM unnest(k.pending) AS e WHERE e <> ALL (k.ps))
   FROM k
-  WHERE x.subscription_id = k.s AND x.lease_id = k.l
+  WHERE x.subscription_id = ANY ($1::bigint[]) AND x.lease_id = ANY ($2::bigint[])
+    AND x.subscription_id = k.s AND x.lease_id = k.l
     AND k.pending && k.ps AND NOT k.pending <@ k.ps
   RETURNING 1)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql"};

@@ -149,58 +149,6 @@ TEST_F(DeliveryTest, ClaimsReadTheirMessagesByPositionOnANewTopic) {
   EXPECT_EQ(plan.find("Rows Removed by Filter"), std::string::npos) << plan;
 }
 
-// An ack finds each lease row by both key columns, also while a long
-// transaction holds vacuum back and `leases` is full of deleted rows that
-// its statistics do not count: with the key columns as `= ANY` conditions
-// the generic plan read the whole table three times per ack
-// (hub/pg/statements.h, kAcknowledge). Here 3,000 deleted rows lie under
-// two live ones; the ack must read fewer buffers than the table has pages.
-TEST_F(DeliveryTest, AcksFindTheirRowsByKeyWhileVacuumIsHeldBack) {
-  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
-  const std::string sub = QueryValue(url_, "SELECT id FROM subscriptions WHERE name = 'billing'");
-  pqxx::connection holder_conn(url_);
-  pqxx::work held(holder_conn);
-  held.exec("SELECT txid_current()");
-  pqxx::connection conn(url_);
-  pqxx::nontransaction tx(conn);
-  for (const char* setting : pg::sql::kSessionSettings) tx.exec(setting);
-  const std::string columns =
-      "INSERT INTO leases (subscription_id, pending, attempt, generation, expires_at, "
-      "available_at) SELECT ";
-  // Each row due at its own time, as claims make them.
-  tx.exec(absl::StrCat(columns, sub,
-                       ", ARRAY[g], 1, 1, now() + interval '1 minute', now() + g * interval '1 ms' "
-                       "FROM generate_series(1, 3000) g"));
-  tx.exec(absl::StrCat("DELETE FROM leases WHERE subscription_id = ", sub));
-  const pqxx::result live =
-      tx.exec(absl::StrCat(columns, sub,
-                           ", ARRAY[g, g + 1], 1, 1, now() + interval '1 minute', now() + "
-                           "g * interval '1 ms' FROM unnest('{5000,6000}'::bigint[]) g "
-                           "ORDER BY g RETURNING lease_id"));
-  ASSERT_EQ(live.size(), 2u);
-  tx.exec("ANALYZE leases");
-  const int pages =
-      std::stoi(QueryValue(url_, "SELECT relpages FROM pg_class WHERE relname = 'leases'"));
-  tx.exec("SET plan_cache_mode = force_generic_plan");
-  tx.exec(
-      absl::StrCat("PREPARE ack(bigint[], bigint[], bigint[]) AS ", pg::sql::kAcknowledge.text));
-  const std::string first = live[0][0].c_str(), second = live[1][0].c_str();
-  // The first row is acked whole, the second in part.
-  const std::string plan = Explain(
-      tx, absl::StrCat("(ANALYZE, BUFFERS) EXECUTE ack('{", sub, ",", sub, ",", sub, "}', '{",
-                       first, ",", first, ",", second, "}', '{5000,5001,6000}')"));
-  EXPECT_TRUE(HasIndexCond(plan, {"subscription_id = ", "lease_id = "})) << plan;
-  EXPECT_EQ(plan.find("Seq Scan on leases"), std::string::npos) << plan;
-  const size_t at = plan.find("shared hit=");
-  ASSERT_NE(at, std::string::npos) << plan;
-  EXPECT_LT(std::stoi(plan.substr(at + 11)), pages) << plan;
-  EXPECT_EQ(
-      QueryValue(url_, absl::StrCat("SELECT string_agg(lease_id || ':' || pending::text, ' ') "
-                                    "FROM leases WHERE subscription_id = ",
-                                    sub)),
-      absl::StrCat(second, ":{6001}"));
-}
-
 TEST_F(DeliveryTest, DeliveredMessageCarriesEveryField) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
   v1::PublishRequest req;
