@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <grpcpp/create_channel.h>
 #include <pqxx/pqxx>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,14 +71,31 @@ struct Plan {
   bool backlog_and_hold;    // P5
 };
 
-Plan PlanFor(const std::string& mode) {
+// The plan of a mode; nullopt for a mode there is none of.
+std::optional<Plan> PlanFor(const std::string& mode) {
   if (mode == "smoke") {
-    return {absl::Seconds(1), absl::Seconds(2), 0, absl::ZeroDuration(), false, false, false};
+    return Plan{absl::Seconds(1), absl::Seconds(2), 0, absl::ZeroDuration(), false, false, false};
+  }
+  if (mode == "quick") {
+    return Plan{absl::Seconds(4), absl::Seconds(4), 200000, absl::Seconds(10), false, true, true};
   }
   if (mode == "full") {
-    return {absl::Seconds(20), absl::Seconds(20), 2000000, absl::Seconds(60), true, true, true};
+    return Plan{absl::Seconds(20), absl::Seconds(20), 2000000, absl::Seconds(60), true, true, true};
   }
-  return {absl::Seconds(4), absl::Seconds(4), 200000, absl::Seconds(10), false, true, true};
+  return std::nullopt;
+}
+
+constexpr const char* kSystems[] = {"rawpg",      "skiplocked", "rabbitmq",    "nats",      "hub",
+                                    "hub_nokeys", "hub_eo",     "hub_ordered", "hub_pubsub"};
+constexpr const char* kScenarios[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"};
+
+// The first of `names` that is not in `known`, or empty.
+template <size_t N>
+std::string UnknownName(const std::vector<std::string>& names, const char* const (&known)[N]) {
+  for (const std::string& name : names) {
+    if (std::find(std::begin(known), std::end(known), name) == std::end(known)) return name;
+  }
+  return "";
 }
 
 class Runner {
@@ -189,8 +208,25 @@ std::string DrainNote(const Outcome& o) {
                          absl::ToDoubleSeconds(o.drain_time));
 }
 
+// Exits 2 with the usage for a mode, system or scenario the harness does
+// not have: a typo must not run as nothing and pass.
+bool UsageIsValid() {
+  std::string bad;
+  if (!PlanFor(absl::GetFlag(FLAGS_mode))) {
+    bad = absl::StrCat("unknown --mode=", absl::GetFlag(FLAGS_mode), " (smoke, quick or full)");
+  } else if (std::string s = UnknownName(absl::GetFlag(FLAGS_systems), kSystems); !s.empty()) {
+    bad = absl::StrCat("unknown system in --systems: ", s);
+  } else if (std::string s = UnknownName(absl::GetFlag(FLAGS_scenarios), kScenarios); !s.empty()) {
+    bad = absl::StrCat("unknown scenario in --scenarios: ", s, " (P1 .. P9)");
+  }
+  if (bad.empty()) return true;
+  std::fprintf(stderr, "hub_bench: %s\n%s\n", bad.c_str(),
+               std::string(absl::ProgramUsageMessage()).c_str());
+  return false;
+}
+
 int Main() {
-  const Plan plan = PlanFor(absl::GetFlag(FLAGS_mode));
+  const Plan plan = *PlanFor(absl::GetFlag(FLAGS_mode));
   absl::StatusOr<client::Connection> hub_connection =
       client::Connection::Open({.endpoint = absl::GetFlag(FLAGS_hub)});
   if (!hub_connection.ok()) {
@@ -249,11 +285,16 @@ int Main() {
     m.cpu = meter.Measure(processes, [&] { m.outcome = scenario(); });
     return m;
   };
-  auto prepare = [](Broker& b, const std::string& name, int subscriptions) {
+  // A system that cannot be prepared (not reachable, say) fails the run
+  // once the others have run.
+  bool unprepared = false;
+  auto prepare = [&unprepared](Broker& b, const std::string& name, int subscriptions) {
     const absl::Status s = b.Prepare(name, subscriptions);
-    if (!s.ok())
+    if (!s.ok()) {
       std::fprintf(stderr, "%s: prepare %s: %s\n", b.name().c_str(), name.c_str(),
                    s.ToString().c_str());
+      unprepared = true;
+    }
     return s.ok();
   };
   const std::vector<std::string> only = absl::GetFlag(FLAGS_scenarios);
@@ -567,6 +608,12 @@ int Main() {
   for (const Result& r : run.results) {
     if (!r.outcome.error.empty()) return 1;
   }
+  if (unprepared || run.results.empty()) {
+    std::fprintf(stderr, "hub_bench: %s\n",
+                 unprepared ? "a system under test could not be prepared (above)"
+                            : "nothing ran: no system and scenario of the selection");
+    return 1;
+  }
   return 0;
 }
 
@@ -574,6 +621,10 @@ int Main() {
 }  // namespace hub::bench
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "hub_bench --mode=smoke|quick|full [--systems=...] [--scenarios=P1,...]: the benchmark "
+      "scenarios of docs/benchmarks.md against the hub and its peers (bench/run starts them)");
   absl::ParseCommandLine(argc, argv);
+  if (!hub::bench::UsageIsValid()) return 2;
   return hub::bench::Main();
 }

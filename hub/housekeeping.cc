@@ -7,18 +7,21 @@
 namespace hub {
 
 Housekeeping::Housekeeping(Store& store, HubProbe& probe, absl::Duration maintenance_interval,
-                           absl::Duration stats_interval)
+                           absl::Duration stats_interval, absl::Duration dead_letter_interval)
     : store_(store),
       probe_(probe),
       maintenance_interval_(maintenance_interval),
       stats_interval_(stats_interval),
+      dead_letter_interval_(dead_letter_interval),
       maintenance_([this] { MaintenanceLoop(); }),
-      stats_([this] { StatsLoop(); }) {}
+      stats_([this] { StatsLoop(); }),
+      dead_letters_([this] { DeadLetterLoop(); }) {}
 
 void Housekeeping::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (maintenance_.joinable()) maintenance_.join();
   if (stats_.joinable()) stats_.join();
+  if (dead_letters_.joinable()) dead_letters_.join();
 }
 
 void Housekeeping::MaintenanceLoop() {
@@ -51,6 +54,14 @@ void Housekeeping::StatsLoop() {
     absl::StatusOr<std::vector<SubscriptionStats>> stats = store_.GetSubscriptionStats("");
     if (stats.ok()) probe_.SubscriptionStatsRefreshed(*stats, absl::Now());
   } while (!stop_.WaitForNotificationWithTimeout(stats_interval_));
+}
+
+void Housekeeping::DeadLetterLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(dead_letter_interval_)) {
+    // A failure is retried at the next interval; what waits is counted by
+    // the backlog gauges, and the database's absence shows in readiness.
+    store_.MoveDeadLetters().IgnoreError();
+  }
 }
 
 }  // namespace hub

@@ -11,12 +11,15 @@
 namespace hub {
 
 // The engine's background work, one thread each: the store's maintenance
-// (partitions, retention) every `maintenance_interval`, and the backlog
-// gauges of every subscription every `stats_interval`.
+// (partitions, retention) every `maintenance_interval`, the backlog gauges
+// of every subscription every `stats_interval`, and every
+// `dead_letter_interval` the move of messages out of attempts to their
+// dead-letter topics, which must not wait for a consumer to claim again (a
+// poison message that kills its consumer is the case where none does).
 class Housekeeping {
  public:
   Housekeeping(Store& store, HubProbe& probe, absl::Duration maintenance_interval,
-               absl::Duration stats_interval);
+               absl::Duration stats_interval, absl::Duration dead_letter_interval);
   ~Housekeeping() { Stop(); }
 
   Housekeeping(const Housekeeping&) = delete;
@@ -27,14 +30,17 @@ class Housekeeping {
  private:
   void MaintenanceLoop();
   void StatsLoop();
+  void DeadLetterLoop();
 
   Store& store_;
   HubProbe& probe_;
   const absl::Duration maintenance_interval_;
   const absl::Duration stats_interval_;
+  const absl::Duration dead_letter_interval_;
   absl::Notification stop_;
   std::thread maintenance_;
   std::thread stats_;
+  std::thread dead_letters_;
 };
 
 }  // namespace hub

@@ -25,7 +25,8 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
           },
           DispatcherOptions{options_.claim_threads, options_.poll_interval}),
       stream_work_(options_.stream_workers),
-      housekeeping_(store_, probe_, options_.maintenance_interval, options_.stats_interval) {
+      housekeeping_(store_, probe_, options_.maintenance_interval, options_.stats_interval,
+                    options_.poll_interval) {
   store_.WatchPublishes([this](int64_t topic_id) { wake_ups_.Notify(topic_id); });
 }
 

@@ -48,7 +48,8 @@ struct HubOptions {
   int64_t max_claim_bytes = 4 * kMiB;
   // How often a subscription with waiting consumers is claimed for without
   // a wake-up: bounds the delay of redelivering expired leases and of a
-  // missed notification.
+  // missed notification. Also how often messages out of delivery attempts
+  // are moved to their dead-letter topics when nobody claims.
   absl::Duration poll_interval = absl::Seconds(1);
   // Threads (and so database connections) that claim for every waiting Pull
   // and stream, and that apply the requests of streams.

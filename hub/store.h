@@ -159,6 +159,13 @@ class Store {
   // whole partitions dropped (with the idempotency keys their messages hold).
   virtual absl::StatusOr<MaintenanceReport> Maintain() = 0;
 
+  // Sends every message whose last allowed delivery attempt ended (a due
+  // lease out of attempts) to its subscription's dead-letter topic, as a
+  // claim would, whether or not any consumer claims: a poison message that
+  // kills its consumer still leaves. Any replica may run it at any time;
+  // each message moves once.
+  virtual absl::Status MoveDeadLetters() = 0;
+
   // OK while the database answers.
   virtual absl::Status Ping() = 0;
 };

@@ -21,6 +21,9 @@ namespace {
 
 // Due lease rows looked at per claim of redeliveries.
 constexpr int kAvailableLeaseRows = 16;
+// Lease rows out of attempts one sweep moves per subscription; the rest
+// move in the next sweep, a poll interval later.
+constexpr int kDeadLetterSweepRows = 1000;
 // How long claims that find new messages skip looking for due lease rows
 // after a look found none: the most a lease that ran out meanwhile waits
 // beyond its time (a nack on this replica looks again at once).
@@ -76,7 +79,8 @@ void PgStore::ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, in
   }
   FoundDue(sub.id, due);
   if (!due) return;
-  for (Delivery& d : ClaimAvailable(conn, sub, room, max_bytes, ack_deadline)) {
+  for (Delivery& d :
+       ClaimAvailable(conn, sub, room, max_bytes, ack_deadline, kAvailableLeaseRows, 0)) {
     out.push_back(std::move(d));
   }
 }
@@ -132,23 +136,46 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
   return deliveries;
 }
 
+absl::Status PgStore::MoveDeadLetters() {
+  auto sweep = [&](pqxx::connection& conn) -> absl::Status {
+    std::vector<SubscriptionRecord> subs;
+    {
+      pqxx::nontransaction tx(conn);
+      for (const auto& row : Exec(tx, sql::kSubscriptionsWithDeadLetters)) {
+        subs.push_back(SubscriptionFromRow(row));
+      }
+    }
+    // Room for no delivery: PlanRedelivery then only sends what is out of
+    // attempts to the dead-letter topic, as a claim would have.
+    for (const SubscriptionRecord& sub : subs) {
+      ClaimAvailable(conn, sub, 0, 0, absl::ZeroDuration(), kDeadLetterSweepRows,
+                     sub.config.dead_letter_policy.max_delivery_attempts);
+    }
+    return absl::OkStatus();
+  };
+  return Run(sweep);
+}
+
 std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
                                               int max_messages, int64_t max_bytes,
-                                              absl::Duration ack_deadline) {
+                                              absl::Duration ack_deadline, int row_limit,
+                                              int min_attempt) {
   pqxx::work tx(conn);
   std::vector<LeaseRow> due;
   std::vector<int64_t> ids;
-  for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, kAvailableLeaseRows)) {
+  for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, row_limit, min_attempt)) {
     due.push_back(LeaseFromRow(row));
     ids.push_back(due.back().lease_id);
   }
   if (due.empty()) return {};
-  std::map<int64_t, int64_t> bytes;
-  for (const auto& row :
-       Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id, max_messages, sub.id)) {
-    bytes[row[0].as<int64_t>()] = row[1].as<int64_t>();
+  if (max_messages > 0) {
+    std::map<int64_t, int64_t> bytes;
+    for (const auto& row :
+         Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id, max_messages, sub.id)) {
+      bytes[row[0].as<int64_t>()] = row[1].as<int64_t>();
+    }
+    for (LeaseRow& row : due) row.bytes = bytes[row.lease_id];
   }
-  for (LeaseRow& row : due) row.bytes = bytes[row.lease_id];
   ClaimPlan plan = PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline);
   // Messages out of attempts wait for a dead-letter topic that was deleted
   // (they are redelivered meanwhile) rather than being dropped. Looked up

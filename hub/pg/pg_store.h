@@ -102,6 +102,7 @@ class PgStore final : public Store {
 
   void WatchPublishes(std::function<void(int64_t)> on_publish) override;
   absl::StatusOr<MaintenanceReport> Maintain() override;
+  absl::Status MoveDeadLetters() override;
   absl::Status Ping() override;
 
  private:
@@ -157,9 +158,12 @@ class PgStore final : public Store {
   // messages and, but for the first row, `max_bytes` of data).
   void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room, int64_t max_bytes,
                 absl::Duration ack_deadline, std::vector<Delivery>& out);
+  // Locks up to `row_limit` due lease rows of at least `min_attempt`
+  // attempts and applies PlanRedelivery to them: deliveries of at most
+  // `max_messages` (none: only dead letters move), dead letters sent.
   std::vector<Delivery> ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
                                        int max_messages, int64_t max_bytes,
-                                       absl::Duration ack_deadline);
+                                       absl::Duration ack_deadline, int row_limit, int min_attempt);
   // New messages of a subscription with a filter, ordering or at-most-once:
   // up to kMaxScans scans, each decided by PlanNewClaim.
   struct CheckedClaim {

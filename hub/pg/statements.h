@@ -183,15 +183,30 @@ inline constexpr Statement kHasAvailableLeases{"has_available_leases", R"sql(
 SELECT EXISTS (SELECT 1 FROM leases
                WHERE subscription_id = $1 AND available_at <= now()))sql"};
 
-// Lease rows due for redelivery; SKIP LOCKED so that two claimers (on any
-// replica) never take the same row. Columns read by LeaseFromRow.
+// Lease rows due for redelivery whose attempt is at least $3 (claims ask
+// for any, the dead-letter sweep for those out of attempts); SKIP LOCKED so
+// that two claimers or sweeps (on any replica) never take the same row.
+// Columns read by LeaseFromRow.
 inline constexpr Statement kLockAvailableLeases{"lock_available_leases", R"sql(
 SELECT lease_id, pending::text, attempt, generation,
        COALESCE(ordering_key, ''), last_end, COALESCE(run_end, pending[1], 0)
 FROM leases
-WHERE subscription_id = $1 AND available_at <= now()
+WHERE subscription_id = $1 AND available_at <= now() AND attempt >= $3::int
 ORDER BY available_at LIMIT $2
 FOR UPDATE SKIP LOCKED)sql"};
+
+// Subscriptions with a dead-letter topic and a due lease row out of
+// attempts: what the dead-letter sweep visits. Columns read by
+// SubscriptionFromRow.
+inline constexpr Statement kSubscriptionsWithDeadLetters{"subscriptions_with_dead_letters", R"sql(
+SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
+       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
+FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+WHERE s.dead_letter_topic <> '' AND NOT s.detached
+  AND EXISTS (SELECT 1 FROM leases l
+              WHERE l.subscription_id = s.id AND l.available_at <= now()
+                AND l.attempt >= s.max_delivery_attempts))sql"};
 
 // The data bytes of each due row ($1 lease ids in the order the claim
 // takes the rows, $2 the topic, $4 the subscription) counted over the first
@@ -394,14 +409,15 @@ SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u))sql"};
 // extension and its nack as two calls at once). An extension never shortens
 // a lease. $5/$6
 // minimum/maximum backoff (ms): the backoff of RetryBackoff (hub/backoff.h)
-// computed per row in SQL, since extensions are sent for every held message
-// every few seconds and a read of each row before writing it would double
-// their cost. $7 the positions, parallel to $2/$3.
+// computed per row by its SQL twin hub_retry_backoff_ms (migration 0010),
+// since extensions are sent for every held message every few seconds and a
+// read of each row before writing it would double their cost. $7 the
+// positions, parallel to $2/$3.
 inline constexpr Statement kExtendLeases{"extend_leases", R"sql(
 UPDATE leases l
 SET expires_at = GREATEST(l.expires_at, now() + $4::bigint * interval '1 millisecond'),
     available_at = GREATEST(l.available_at, now() + ($4::bigint +
-      LEAST($6::bigint, $5::bigint * power(2, l.attempt - 1))) * interval '1 millisecond')
+      hub_retry_backoff_ms($5::bigint, $6::bigint, l.attempt)) * interval '1 millisecond')
 FROM unnest($2::bigint[], $3::int[], $7::bigint[]) AS q (lease_id, generation, position)
 WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id
   AND l.generation = q.generation AND q.position = ANY (l.pending)
@@ -521,6 +537,7 @@ inline constexpr const Statement* kPrepared[] = {
     &kPublish,
     &kHasAvailableLeases,
     &kLockAvailableLeases,
+    &kSubscriptionsWithDeadLetters,
     &kDueRowBytes,
     &kLockLeases,
     &kRewriteLease,

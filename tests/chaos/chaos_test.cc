@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -415,6 +416,60 @@ TEST_F(ChaosTest, ReplicasWithKills) {
   const Counts c = KillUnderLoad(3, "6 three replicas, one killed at a time");
   EXPECT_EQ(c.lost, 0);
   EXPECT_EQ(c.unexpected, 0);
+}
+
+// 11. Scenario 1 through google.pubsub.v1: Google's Node client publishes
+// (each value its `hub-idempotency-key`, a failed batch sent again) and
+// consumes over StreamingPull while hubd is killed -9 every 5-15 s.
+TEST_F(ChaosTest, KillNineOfHubdThroughPubSub) {
+  ASSERT_NO_FATAL_FAILURE(Boot());
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  ChildProcess load(
+      {"/usr/bin/env", absl::StrCat("NODE_PATH=", HUB_SOURCE_DIR, "/.tools/node_modules"),
+       absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_[0]->address()), "METADATA_SERVER_DETECTION=none",
+       "node", absl::StrCat(HUB_SOURCE_DIR, "/tests/chaos/pubsub_load.js"), "events", "readers"});
+  std::atomic<bool> stopped{false};
+  std::thread reader([&] {
+    for (std::string line; !(line = load.ReadLine(absl::Seconds(600))).empty();) {
+      const std::vector<std::string> f = absl::StrSplit(line, ' ');
+      if (f[0] == "SENT" && f.size() == 2) {
+        history_.Sent(f[1]);
+      } else if (f[0] == "ACK" && f.size() == 3) {
+        history_.Answered(f[1], f[2], absl::Now());
+      } else if (f[0] == "GOT" && f.size() == 2) {
+        history_.Delivered(f[1]);
+      } else if (f[0] == "FAIL") {
+        history_.CallFailed();
+      } else if (f[0] == "STOPPED") {
+        stopped = true;
+      } else {
+        ADD_FAILURE() << "pubsub_load.js: " << line;
+      }
+    }
+  });
+  const absl::Duration d = FaultDuration();
+  const int kills = KillReplicas(absl::Now() + d, absl::Seconds(5), absl::Seconds(15));
+  load.WriteLine("stop");
+  const absl::Time limit = absl::Now() + absl::Seconds(180);
+  while (!(stopped && history_.Missing() == 0) && absl::Now() < limit) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  const bool drained = stopped && history_.Missing() == 0;
+  load.WriteLine("exit");
+  reader.join();
+  EXPECT_EQ(load.Wait(), 0);
+  const Counts c = history_.Check();
+  EXPECT_GE(kills, 1);
+  EXPECT_TRUE(drained);
+  EXPECT_GT(c.acknowledged, 0);
+  EXPECT_EQ(c.inconsistent_ids, 0);
+  EXPECT_EQ(c.lost, 0);
+  EXPECT_EQ(c.unexpected, 0);
+  Report("11 kill -9 of hubd, google.pubsub.v1 (Node client)",
+         absl::StrCat(kills, " kills in ", absl::FormatDuration(d)), c,
+         absl::StrCat(c.failed_calls, " failed calls retried; ",
+                      static_cast<int64_t>(c.acknowledged / absl::ToDoubleSeconds(d)),
+                      " msg/s acknowledged through the kills"));
 }
 
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of

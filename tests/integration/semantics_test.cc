@@ -457,6 +457,73 @@ TEST_F(SemanticsTest, AfterMaxAttemptsAMessageMovesToTheDeadLetterTopicOnce) {
             0);
 }
 
+// The one message a subscription of the dead-letter topic receives within
+// `limit`, acked; fails the test if none or more arrive.
+v1::ReceivedMessage AwaitOneDeadLetter(v1::Subscriber::Stub& stub, const std::string& sub,
+                                       absl::Duration limit) {
+  v1::PullResponse resp;
+  EXPECT_TRUE(Pull(stub, sub, 10, limit, &resp).ok());
+  EXPECT_EQ(resp.received_messages_size(), 1);
+  if (resp.received_messages_size() == 0) return {};
+  EXPECT_TRUE(Ack(stub, sub, {resp.received_messages(0).ack_id()}).ok());
+  return resp.received_messages(0);
+}
+
+// Nobody pulls the source subscription after the last allowed attempt was
+// nacked: the message still reaches the dead-letter topic within the retry
+// backoff (none here) plus one poll interval (1 s), moved by housekeeping.
+TEST_F(SemanticsTest, ADeadLetterArrivesWithNoConsumerAttachedAfterTheLastNack) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "dead").ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "dead-reader", "dead").ok());
+  v1::Subscription sub = Sub("billing");
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("dead");
+  sub.mutable_dead_letter_policy()->set_max_delivery_attempts(2);
+  ASSERT_TRUE(Create(sub).ok());
+  const std::vector<std::string> ids = PublishMany(1, "poison");
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    v1::PullResponse resp = PullNow("billing", 10, absl::Seconds(3));
+    ASSERT_EQ(resp.received_messages_size(), 1) << attempt;
+    ASSERT_TRUE(Nack("billing", resp.received_messages(0).ack_id()).ok());
+  }
+  const absl::Time nacked = absl::Now();
+  const v1::ReceivedMessage dead =
+      AwaitOneDeadLetter(*subscriber_, "dead-reader", absl::Seconds(5));
+  EXPECT_LT(absl::Now() - nacked, absl::Seconds(3));
+  EXPECT_EQ(dead.message().attributes().at("hub.dead_letter.message_id"), ids[0]);
+  EXPECT_EQ(dead.message().attributes().at("hub.dead_letter.reason"), "nack");
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases l JOIN subscriptions s "
+                      "ON s.id = l.subscription_id WHERE s.name = 'billing'"),
+            0);
+}
+
+// A consumer process killed -9 while it holds the last allowed attempt: when
+// the lease runs out the message moves to the dead-letter topic, though no
+// consumer is left to claim.
+TEST_F(SemanticsTest, ADeadLetterArrivesWhenTheConsumerHoldingTheLastAttemptIsKilled) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "dead").ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "dead-reader", "dead").ok());
+  v1::Subscription sub = Sub("billing");
+  sub.set_ack_deadline_seconds(1);
+  sub.mutable_dead_letter_policy()->set_dead_letter_topic("dead");
+  sub.mutable_dead_letter_policy()->set_max_delivery_attempts(2);
+  ASSERT_TRUE(Create(sub).ok());
+  const std::vector<std::string> ids = PublishMany(1, "poison");
+  v1::PullResponse first = PullNow("billing", 10, absl::Seconds(3));
+  ASSERT_EQ(first.received_messages_size(), 1);
+  ASSERT_TRUE(Nack("billing", first.received_messages(0).ack_id()).ok());
+  ChildProcess consumer({TestConsumerPath(), hubd_->address(), "billing", "pull", "1"});
+  const std::vector<std::string> got = absl::StrSplit(consumer.ReadLine(), ' ');
+  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(got[3], "2");  // the last allowed attempt
+  ASSERT_EQ(consumer.ReadLine(), "PULLED");
+  consumer.Kill();
+  const v1::ReceivedMessage dead =
+      AwaitOneDeadLetter(*subscriber_, "dead-reader", absl::Seconds(10));
+  EXPECT_EQ(dead.message().attributes().at("hub.dead_letter.message_id"), ids[0]);
+  EXPECT_EQ(dead.message().attributes().at("hub.dead_letter.reason"), "lease_expired");
+  EXPECT_EQ(dead.message().attributes().at("hub.dead_letter.delivery_attempts"), "2");
+}
+
 TEST_F(SemanticsTest, RejectDeadLettersAtOnceOrDropsWithoutATopic) {
   ASSERT_TRUE(CreateTopic(*publisher_, "dead").ok());
   ASSERT_TRUE(CreateSubscription(*subscriber_, "dead-reader", "dead").ok());
