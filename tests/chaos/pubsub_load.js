@@ -2,8 +2,9 @@
 // Google's own Node.js client (@google-cloud/pubsub), for the kill -9
 // scenario of docs/reliability.md. `node pubsub_load.js TOPIC SUBSCRIPTION`
 // with PUBSUB_EMULATOR_HOST set to hubd. Four publishers send batches of
-// unique values, each value its own `hub-idempotency-key` attribute, and
-// send a batch again until it is answered, as a careful service would; one
+// unique values, each value its own `hub-idempotency-key` attribute, 10 ms
+// apart, and send a batch again until it is answered, as a careful service
+// would; one
 // subscriber acks everything it receives. Events go to stdout, a line each,
 // for the C++ side's checker:
 //   SENT <value>          before the first send of a value
@@ -19,6 +20,7 @@ const readline = require('readline');
 const [topicName, subscriptionName] = process.argv.slice(2);
 const kPublishers = 4;
 const kBatch = 10;
+const kPause = 10;  // ms between a publisher's batches
 
 let out = [];
 function emit(line) {
@@ -44,6 +46,9 @@ async function publisher(index, topic) {
         const ids = await Promise.all(values.map(v => topic.publishMessage({
           data: Buffer.from(v), attributes: {'hub-idempotency-key': v}})));
         values.forEach((v, j) => emit(`ACK ${v} ${ids[j]}`));
+        // A pace the one subscriber keeps up with, as scenario 1's does:
+        // otherwise a soak ends with a backlog of minutes to drain.
+        await sleep(kPause);
         break;
       } catch (e) {
         emit('FAIL');
