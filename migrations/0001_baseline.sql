@@ -1,7 +1,8 @@
 -- The schema of the hub, as one file (it folds the pre-release chain
 -- 0001-0004 of version 0.1.0's development). docs/design.md gives the
--- invariants each table keeps. Migrations after this one only add
--- (docs/deploy.md, "Upgrades").
+-- invariants each table keeps. Migrations after this one add tables and
+-- columns and add or replace functions (docs/deploy.md, "Upgrades", says
+-- what an older hubd may run against a newer schema).
 
 CREATE TABLE topics (
   id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -84,7 +84,8 @@ ABSL_FLAG(int, publish_transactions_per_topic, 1,
           "while the one before it commits)");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
           "how often a subscription with waiting consumers is looked at again without a "
-          "wake-up; bounds the redelivery delay of expired leases");
+          "wake-up (bounds the redelivery delay of expired leases), and how often messages out "
+          "of delivery attempts move to their dead-letter topics when no consumer claims");
 ABSL_FLAG(int, claim_threads, 2,
           "threads that claim messages for every waiting Pull and StreamingPull (each holds a "
           "database connection while it claims)");

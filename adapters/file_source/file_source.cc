@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <set>
 
@@ -105,13 +106,25 @@ absl::Status FileSource::EnsureTopic(const absl::Notification& stop) {
 }
 
 absl::Status FileSource::Run(const absl::Notification& stop) {
-  if (config_.create_topic) RETURN_IF_ERROR(EnsureTopic(stop));
   ASSIGN_OR_RETURN(std::vector<FilePosition> saved, LoadPositions(config_.position_file));
+  // Written back at once: an adapter that cannot save its positions would
+  // publish and, after a restart, send everything again; it refuses to
+  // start instead, naming the folder.
+  if (absl::Status s = adapters::SavePositions(config_.position_file, saved); !s.ok()) {
+    const std::filesystem::path folder =
+        std::filesystem::absolute(config_.position_file).parent_path();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "position_file ", config_.position_file, " cannot be written (", s.message(),
+        "): create the folder ", folder.string(),
+        " with write access for this user, or set position_file to a path in a writable one"));
+  }
   for (FilePosition& position : saved) saved_[position.identity] = std::move(position);
+  if (config_.create_topic) RETURN_IF_ERROR(EnsureTopic(stop));
   while (!stop.HasBeenNotified()) {
-    if (absl::Status status = Scan(stop); !status.ok()) {
+    if (absl::Status status = Scan(stop); !status.ok() && positions_saved_) {
       // The hub is away or refuses; nothing was saved past what it
-      // committed, so the next scan simply tries again.
+      // committed, so the next scan simply tries again. (A failed save
+      // logged its own event.)
       Log(LogLevel::kWarning, "file_source_publish_failed", {{"error", status.ToString()}});
     }
     Report(absl::Now(), false);
@@ -244,7 +257,14 @@ absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) 
 absl::Status FileSource::SavePositions() {
   std::vector<FilePosition> positions;
   for (const auto& [identity, file] : files_) positions.push_back(file.position);
-  return adapters::SavePositions(config_.position_file, positions);
+  absl::Status saved = adapters::SavePositions(config_.position_file, positions);
+  // Not ready while it fails: what was published is sent again after a
+  // restart (the hub's dedup window absorbs it, if the restart comes soon).
+  positions_saved_ = saved.ok();
+  if (!saved.ok()) {
+    Log(LogLevel::kError, "file_source_position_save_failed", {{"error", saved.ToString()}});
+  }
+  return saved;
 }
 
 }  // namespace hub::adapters

@@ -1,6 +1,7 @@
 #ifndef ADAPTERS_FILE_SOURCE_FILE_SOURCE_H_
 #define ADAPTERS_FILE_SOURCE_FILE_SOURCE_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,8 @@ class FileSource final : public Adapter {
   ~FileSource() override;
 
   absl::Status Run(const absl::Notification& stop) override;
+  // Not while the position file cannot be written.
+  bool Ready() const override { return positions_saved_; }
 
  private:
   struct TrackedFile {
@@ -82,6 +85,7 @@ class FileSource final : public Adapter {
   // Records published and found duplicate since the last report, by path.
   std::map<std::string, std::pair<int64_t, int64_t>> unreported_;
   absl::Time reported_ = absl::Now();
+  std::atomic<bool> positions_saved_{true};
 };
 
 }  // namespace hub::adapters

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -214,6 +215,48 @@ TEST_F(AdaptersTest, FileSourceTruncationAndRestartNeitherLoseNorRepeat) {
   EXPECT_TRUE(absl::StrContains(
       adapter->log(), absl::StrCat(R"("event":"file_source_published","level":"info","path":")",
                                    log, R"(","records":"1")")))
+      << adapter->log();
+}
+
+// A position file the adapter cannot write: at start, a refusal that names
+// the folder (else it would publish, and send everything again after a
+// restart); while running, not ready and an event that says what failed.
+TEST_F(AdaptersTest, FileSourceRefusesOrIsNotReadyWhenItCannotSavePositions) {
+  const std::string log = dir_ + "/app.log";
+  std::ofstream(log) << "a-1\n";
+  const std::string missing = dir_ + "/no-such-folder";
+  const std::string config = dir_ + "/missing.yaml";
+  std::ofstream(config) << "hub:\n  endpoint: " << hubd_->address()
+                        << "\nmetrics_listen: 127.0.0.1:" << metrics_port_
+                        << "\nfile_source:\n  topic: logs\n  paths: [" << log
+                        << "]\n  position_file: " << missing << "/positions\n";
+  const absl::Time start = absl::Now();
+  const CommandResult refused = RunCommand(absl::StrCat(FILE_SOURCE_PATH, " --config=", config));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_TRUE(absl::StrContains(refused.err, "create the folder " + missing)) << refused.err;
+
+  const std::string folder = dir_ + "/state";
+  std::filesystem::create_directory(folder);
+  auto adapter = StartAdapter(FILE_SOURCE_PATH,
+                              absl::StrCat("file_source:\n  topic: logs\n  paths: [", log,
+                                           "]\n  position_file: ", folder,
+                                           "/positions\n  poll_interval: 50ms\n  "
+                                           "create_topic: true\n"));
+  WaitForStored("logs", 1, absl::Seconds(10));
+  EXPECT_EQ(HttpGet(metrics_port_, "/readyz"), "ready\n");
+  std::filesystem::remove_all(folder);
+  std::ofstream(log, std::ios::app) << "a-2\n";
+  WaitForStored("logs", 2, absl::Seconds(10));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (HttpGet(metrics_port_, "/readyz") == "ready\n" && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_NE(HttpGet(metrics_port_, "/readyz"), "ready\n");
+  EXPECT_EQ(adapter->Stop(), 0);
+  EXPECT_TRUE(absl::StrContains(adapter->log(), R"("event":"file_source_position_save_failed")"))
+      << adapter->log();
+  EXPECT_FALSE(absl::StrContains(adapter->log(), R"("event":"file_source_publish_failed")"))
       << adapter->log();
 }
 

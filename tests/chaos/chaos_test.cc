@@ -3,7 +3,7 @@
 // duplicated messages. CI mode runs every scenario briefly; tests/chaos/run
 // sets CHAOS_DURATION for a soak and CHAOS_REPORT for the results table.
 //
-//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6) run; default 20s
+//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
 #include <arpa/inet.h>
