@@ -2,8 +2,10 @@
 #define CLIENT_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 // Every knob of the client library, with the defaults docs/client.md lists.
@@ -79,6 +81,11 @@ struct SubscriberOptions {
   absl::Duration ack_batch_delay = absl::Milliseconds(5);
   // Reconnects after the stream broke.
   BackoffPolicy reconnect_backoff;
+  // Told each error that broke the stream (or the look-up before it) and
+  // will be retried, before the pause: how a program says that the hub is
+  // away instead of falling silent. Called on the session's reader thread;
+  // it must not block.
+  std::function<void(const absl::Status&)> on_retry;
   // Stop waits this long for running handlers before it nacks the rest.
   absl::Duration shutdown_timeout = absl::Seconds(30);
 };

@@ -1,5 +1,10 @@
 #include "common/flag_usage.h"
 
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
@@ -23,6 +28,16 @@ void ConfigureFlagUsage(std::string program, std::string flags_file, absl::strin
   };
   config.version_string = [program] { return absl::StrCat(program, " ", kVersion, "\n"); };
   absl::SetFlagsUsageConfig(config);
+}
+
+void ParseFlags(int argc, char** argv) {
+  absl::flags_internal::ParseCommandLineImpl(
+      argc, argv, absl::flags_internal::ArgvListAction::kRemoveParsedArgs,
+      absl::flags_internal::UsageFlagsAction::kIgnoreUsage,
+      absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
+  if (absl::flags_internal::HandleUsageFlags(std::cout, absl::ProgramUsageMessage()) != -1) {
+    std::exit(0);
+  }
 }
 
 }  // namespace hub

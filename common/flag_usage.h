@@ -14,6 +14,11 @@ namespace hub {
 // line above the flags. Call before absl::ParseCommandLine.
 void ConfigureFlagUsage(std::string program, std::string flags_file, absl::string_view usage);
 
+// absl::ParseCommandLine, but --help (and --helpfull, --helpshort, ...)
+// exits 0 after printing, as every other tool's help does: Abseil's exits
+// 1, which a script takes for a failure. A bad flag still exits 1.
+void ParseFlags(int argc, char** argv);
+
 }  // namespace hub
 
 #endif  // COMMON_FLAG_USAGE_H_

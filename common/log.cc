@@ -13,7 +13,9 @@ namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 
-const char* LevelName(LogLevel level) {
+}  // namespace
+
+const char* LogLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "debug";
@@ -27,13 +29,11 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
-}  // namespace
-
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
 
 bool ParseLogLevel(absl::string_view text, LogLevel* level) {
   for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
-    if (text == LevelName(l)) {
+    if (text == LogLevelName(l)) {
       *level = l;
       return true;
     }
@@ -45,7 +45,7 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
   if (static_cast<int>(level) < g_level.load()) return;
   nlohmann::json line;
   line["ts"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
-  line["level"] = LevelName(level);
+  line["level"] = LogLevelName(level);
   line["event"] = std::string(event);
   for (const auto& [key, value] : fields) line[std::string(key)] = value;
   const std::string text =

@@ -15,6 +15,8 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 void SetLogLevel(LogLevel level);
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
+// "debug", "info", "warning" or "error".
+const char* LogLevelName(LogLevel level);
 
 using LogField = std::pair<absl::string_view, std::string>;
 void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields = {});

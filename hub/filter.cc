@@ -210,6 +210,10 @@ class Parser {
     bool negate;
     if (Symbol("!=")) {
       negate = true;
+    } else if (Symbol("==")) {
+      // The comparison of most languages; Pub/Sub's (and so the hub's) is =.
+      pos_ -= 2;
+      return Error("the operator is '=', not '=='");
     } else if (Symbol("=")) {
       negate = false;
     } else {

@@ -1,9 +1,12 @@
 #include "hub/filter.h"
+#include "common/testing/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 namespace hub {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 bool Eval(const char* filter, const Labels& attributes) {
   absl::StatusOr<Filter> f = Filter::Parse(filter);
@@ -73,8 +76,15 @@ TEST(FilterTest, EveryMalformedFormIsInvalidArgument) {
            "attributes:x attributes:y",      // missing junction
        }) {
     absl::StatusOr<Filter> f = Filter::Parse(bad);
-    EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(f, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
+}
+
+// The mistake most users make first names the operator to use.
+TEST(FilterTest, DoubleEqualsSaysTheOperatorIsASingleOne) {
+  EXPECT_THAT(Filter::Parse("attributes.region == \"eu\""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "malformed filter at offset 18: the operator is '=', not '=='"));
 }
 
 TEST(FilterTest, DeepNestingIsRefusedNotFatal) {
@@ -82,11 +92,11 @@ TEST(FilterTest, DeepNestingIsRefusedNotFatal) {
   for (int i = 0; i < 1000; ++i) deep += "(";
   deep += "attributes:x";
   for (int i = 0; i < 1000; ++i) deep += ")";
-  EXPECT_EQ(Filter::Parse(deep).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Filter::Parse(deep), StatusIs(absl::StatusCode::kInvalidArgument));
   std::string nots;
   for (int i = 0; i < 1000; ++i) nots += "NOT ";
   nots += "attributes:x";
-  EXPECT_EQ(Filter::Parse(nots).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Filter::Parse(nots), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

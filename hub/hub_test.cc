@@ -14,12 +14,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
 #include "hub/filter.h"
 #include "hub/lease_rules.h"
 #include "hub/testing/fake_store.h"
 
 namespace hub {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 using ::hub::testing::FakeStore;
 
@@ -189,8 +192,8 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, InvalidPublishNeverReachesTheStore) {
   Message empty;
-  EXPECT_EQ(hub_->Publish("orders", {empty}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(hub_->Publish("bad name", {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(hub_->Publish("orders", {empty}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(hub_->Publish("bad name", {}), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(store_.publish_calls.load(), 0);
 }
 
@@ -201,8 +204,8 @@ TEST_F(HubTest, StatsCountBacklogAndUnacked) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->backlog_messages, 3);
   EXPECT_EQ(stats->unacked_messages, 2);
-  EXPECT_EQ(hub_->GetSubscriptionStats("x").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(hub_->GetSubscriptionStats("missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(hub_->GetSubscriptionStats("x"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(hub_->GetSubscriptionStats("missing"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(HubTest, ConcurrentPublishesShareTransactions) {
@@ -220,7 +223,7 @@ TEST_F(HubTest, ConcurrentPublishesShareTransactions) {
 TEST_F(HubTest, PublishToMissingTopicIsNotFound) {
   Message m;
   m.data = "x";
-  EXPECT_EQ(hub_->Publish("missing", {m}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(hub_->Publish("missing", {m}), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(HubTest, WaitingPullWakesOnPublishNotOnPoll) {
@@ -274,11 +277,11 @@ TEST_F(HubTest, StreamRejectsMismatchedModifyArrays) {
   StreamRequest bad;
   bad.modify_deadline_ack_ids = {"1-1-1", "1-1-2"};
   bad.modify_deadline_seconds = {10};
-  EXPECT_EQ(stream->Handle(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(stream->Handle(bad), StatusIs(absl::StatusCode::kInvalidArgument));
   StreamRequest too_long;
   too_long.modify_deadline_ack_ids = {"1-1-1"};
   too_long.modify_deadline_seconds = {601};
-  EXPECT_EQ(stream->Handle(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(stream->Handle(too_long), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(HubTest, NackIdsReachTheStore) {
@@ -327,7 +330,7 @@ TEST_F(HubTest, StreamOnAMissingSubscriptionEndsWithNotFound) {
   std::optional<absl::Status> ended = stream->sink.WaitForEnd();
   ASSERT_TRUE(ended.has_value());
   EXPECT_EQ(ended->code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Pull("nowhere", 1, absl::Seconds(5)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Pull("nowhere", 1, absl::Seconds(5)), StatusIs(absl::StatusCode::kNotFound));
 }
 
 // Issue 20, findings 2 and 3: waiting consumers cost neither threads nor
@@ -486,10 +489,10 @@ TEST_F(HubTest, MalformedFilterAndMissingDeadLetterTopicAreRefusedBeforeStoring)
   sub.name = "filtered";
   sub.topic = "orders";
   sub.filter = "attributes.kind = order";
-  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(hub_->CreateSubscription(sub), StatusIs(absl::StatusCode::kInvalidArgument));
   sub.filter = "";
   sub.dead_letter_policy.topic = "nowhere";
-  EXPECT_EQ(hub_->CreateSubscription(sub).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(hub_->CreateSubscription(sub), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(store_.subscriptions_created.load(), before);
 }
 

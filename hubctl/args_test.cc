@@ -1,9 +1,12 @@
 #include "hubctl/args.h"
+#include "common/testing/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 namespace hub::hubctl {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 TEST(ParseDurationTest, TakesAbseilUnitsAndDays) {
   EXPECT_EQ(*ParseDuration("7d"), absl::Hours(168));
@@ -11,7 +14,7 @@ TEST(ParseDurationTest, TakesAbseilUnitsAndDays) {
   EXPECT_EQ(*ParseDuration("1h30m"), absl::Minutes(90));
   EXPECT_EQ(*ParseDuration("500ms"), absl::Milliseconds(500));
   for (const char* bad : {"", "7", "-5s", "xd", "1.5d", "soon"}) {
-    EXPECT_EQ(ParseDuration(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(ParseDuration(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "hubctl/cli.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -19,6 +20,14 @@ namespace hub::hubctl {
 namespace {
 
 using Command = std::function<absl::Status(const client::Connection&, Printer&)>;
+
+// An option's name as written here, and the same with dashes for
+// underscores: --ack_deadline and --ack-deadline are one option.
+std::string Names(const std::string& name) {
+  std::string dashed = name;
+  std::replace(dashed.begin() + 2, dashed.end(), '_', '-');
+  return name + "," + dashed;
+}
 
 // A command that needs only the admin calls.
 Command Admin(std::function<absl::Status(client::AdminClient&, Printer&)> run) {
@@ -51,13 +60,14 @@ void AddGlobalOptions(CLI::App& app, Cli& cli) {
       ->envname("HUB_ENDPOINT")
       ->capture_default_str();
   app.add_flag("--tls", cli.connection.tls, "use TLS (implied by --ca_file or --cert_file)");
-  app.add_option("--ca_file", cli.connection.ca_file, "PEM roots to verify the hub with")
+  app.add_option(Names("--ca_file"), cli.connection.ca_file, "PEM roots to verify the hub with")
       ->envname("HUB_CA_FILE");
-  app.add_option("--cert_file", cli.connection.cert_file, "PEM client certificate (mutual TLS)")
+  app.add_option(Names("--cert_file"), cli.connection.cert_file,
+                 "PEM client certificate (mutual TLS)")
       ->envname("HUB_CERT_FILE");
-  app.add_option("--key_file", cli.connection.key_file, "PEM key of the client certificate")
+  app.add_option(Names("--key_file"), cli.connection.key_file, "PEM key of the client certificate")
       ->envname("HUB_KEY_FILE");
-  app.add_option("--token_file", cli.token_file,
+  app.add_option(Names("--token_file"), cli.token_file,
                  "file holding a bearer token; the environment variable HUB_TOKEN may hold "
                  "the token itself")
       ->envname("HUB_TOKEN_FILE");
@@ -76,7 +86,7 @@ void AddTopicCommands(CLI::App& app, Cli& cli) {
   CLI::App* tc = topics->add_subcommand("create", "create a topic");
   tc->add_option("name", topic.name, "topic name")->required();
   tc->add_option("--retention", topic.retention, "how long messages are kept (default 7d)");
-  tc->add_option("--dedup_window", topic.dedup_window,
+  tc->add_option(Names("--dedup_window"), topic.dedup_window,
                  "how long an idempotency key is remembered (default 24h)");
   tc->add_option("--label", topic.labels, "key=value, repeatable");
   tc->callback([&] {
@@ -108,18 +118,19 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   CLI::App* sc = subs->add_subcommand("create", "create a subscription");
   sc->add_option("name", sub.name, "subscription name")->required();
   sc->add_option("--topic", sub.topic, "the topic it receives from")->required();
-  sc->add_option("--ack_deadline", sub.ack_deadline_seconds, "lease seconds, 1..600 (default 30)");
+  sc->add_option(Names("--ack_deadline"), sub.ack_deadline_seconds,
+                 "lease seconds, 1..600 (default 30)");
   sc->add_option("--guarantee", sub.guarantee, "at-least-once, at-most-once or exactly-once")
       ->capture_default_str();
   sc->add_flag("--ordering", sub.ordering, "deliver messages of one ordering key in order");
   sc->add_option("--filter", sub.filter,
                  "attribute filter, e.g. 'attributes.kind = \"order\" AND attributes:region'");
-  sc->add_option("--dead_letter_topic", sub.dead_letter_topic,
+  sc->add_option(Names("--dead_letter_topic"), sub.dead_letter_topic,
                  "where messages go after max_delivery_attempts");
-  sc->add_option("--max_delivery_attempts", sub.max_delivery_attempts,
+  sc->add_option(Names("--max_delivery_attempts"), sub.max_delivery_attempts,
                  "1..100 (default 20 with a dead-letter topic)");
-  sc->add_option("--min_backoff", sub.min_backoff, "retry backoff after the first failure");
-  sc->add_option("--max_backoff", sub.max_backoff, "largest retry backoff");
+  sc->add_option(Names("--min_backoff"), sub.min_backoff, "retry backoff after the first failure");
+  sc->add_option(Names("--max_backoff"), sub.max_backoff, "largest retry backoff");
   sc->add_option("--label", sub.labels, "key=value, repeatable");
   sc->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
@@ -154,8 +165,8 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   pub->add_option("messages", publish.messages, "message data, one message each");
   pub->add_option("--file", publish.file, "one message per line; - for stdin");
   pub->add_option("-a,--attribute", publish.attributes, "key=value, repeatable");
-  pub->add_option("--ordering_key", publish.ordering_key, "ordering key of every message");
-  pub->add_option("--idempotency_key", publish.idempotency_key,
+  pub->add_option(Names("--ordering_key"), publish.ordering_key, "ordering key of every message");
+  pub->add_option(Names("--idempotency_key"), publish.idempotency_key,
                   "the key of a single message; with several, message n gets <key>-<n>");
   pub->callback([&] {
     command = [&](const client::Connection& c, Printer& out) {
@@ -176,7 +187,7 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
                "lease while it runs (other consumers do not get it) and nacks it at exit, "
                "which counts a delivery attempt toward the dead-letter policy");
   tl->add_option("--count", tail.count, "stop after this many messages");
-  tl->add_option("--max_outstanding", tail.max_outstanding, "messages held at once")
+  tl->add_option(Names("--max_outstanding"), tail.max_outstanding, "messages held at once")
       ->capture_default_str();
   tl->callback([&] {
     command = [&](const client::Connection& c, Printer& out) {
@@ -195,6 +206,72 @@ void AddStatsCommand(CLI::App& app, Cli& cli) {
   st->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return Stats(admin, stat_names, out); });
   });
+}
+
+// The edit distance of two short words (Levenshtein).
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The option `word` names at `level` or above (global options may come after
+// the command), or null.
+const CLI::Option* FindOption(CLI::App* level, const std::string& word) {
+  for (; level != nullptr; level = level->get_parent()) {
+    if (const CLI::Option* option = level->get_option_no_throw(word)) return option;
+  }
+  return nullptr;
+}
+
+// Each word of the command line that chooses a command must name one: CLI11
+// alone says "A subcommand is required" for a typo, and prints the top-level
+// help with exit 0 for `hubctl apply --help`, so a script cannot tell that
+// the command does not exist. Empty when every such word names a command;
+// else the message, with the closest command when one is near.
+std::string UnknownCommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;
+    if (word.size() > 1 && word[0] == '-') {
+      // An option's value is the next word unless it came with '='.
+      const std::string name = word.substr(0, word.find('='));
+      const CLI::Option* option = FindOption(level, name);
+      if (option != nullptr && option->get_expected_min() > 0 && name == word) ++i;
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const CLI::App* sub : level->get_subcommands({})) names.push_back(sub->get_name());
+    if (names.empty()) break;  // a command's own arguments follow
+    if (std::find(names.begin(), names.end(), word) != names.end()) {
+      level = level->get_subcommand(word);
+      continue;
+    }
+    std::string closest;
+    size_t best = 3;  // at most two edits away
+    for (const std::string& name : names) {
+      const size_t d = name.rfind(word, 0) == 0 ? 1 : Distance(word, name);
+      if (d < best) {
+        best = d;
+        closest = name;
+      }
+    }
+    std::string where = level == &app ? "hubctl" : "hubctl " + level->get_name();
+    std::string message = "unknown command '" + word + "' of " + where;
+    if (!closest.empty()) message += "; did you mean '" + closest + "'?";
+    return message + " (" + where + " --help lists them)";
+  }
+  return "";
 }
 
 // The connection the global options describe; an error is bad input.
@@ -231,6 +308,10 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   AddSubscriptionCommands(app, cli);
   AddMessageCommands(app, cli, interrupt);
   AddStatsCommand(app, cli);
+  if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+    std::cerr << "hubctl: " << unknown << "\n";
+    return kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -216,6 +217,10 @@ absl::Status Tail(const client::Connection& connection, const TailArgs& args,
                   const std::atomic<bool>& interrupted, Printer& out) {
   client::SubscriberOptions options;
   options.max_outstanding_messages = args.max_outstanding;
+  // The session reconnects by itself; tail says so rather than fall silent.
+  options.on_retry = [](const absl::Status& status) {
+    std::cerr << "hubctl: the hub is away (" << status << "); reconnecting\n";
+  };
   client::Subscriber subscriber(connection, args.subscription, options);
   absl::Mutex mu;
   int64_t printed = 0;

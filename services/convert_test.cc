@@ -1,9 +1,12 @@
 #include "services/convert.h"
+#include "common/testing/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 namespace hub::services {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 TEST(ConvertTest, TopicDefaultsApplyWhenUnset) {
   v1::Topic proto;
@@ -33,10 +36,10 @@ TEST(ConvertTest, MalformedDurationIsInvalidArgument) {
   google::protobuf::Duration d;
   d.set_seconds(1);
   d.set_nanos(-5);  // signs disagree
-  EXPECT_EQ(DurationFromProto(d, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(DurationFromProto(d, "x"), StatusIs(absl::StatusCode::kInvalidArgument));
   d.set_seconds(0);
   d.set_nanos(1000000000);  // out of range
-  EXPECT_EQ(DurationFromProto(d, "x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(DurationFromProto(d, "x"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ConvertTest, RetryPolicyBoundsDefaultWhenPolicyIsSet) {
@@ -54,7 +57,7 @@ TEST(ConvertTest, RetryPolicyBoundsDefaultWhenPolicyIsSet) {
 TEST(ConvertTest, UnknownDeliveryGuaranteeIsInvalidArgument) {
   v1::Subscription proto;
   proto.set_delivery_guarantee(static_cast<v1::DeliveryGuarantee>(42));
-  EXPECT_EQ(SubscriptionFromProto(proto).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(SubscriptionFromProto(proto), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(ConvertTest, DeliveryCarriesEveryField) {

@@ -8,7 +8,6 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -17,7 +16,7 @@
 #include "common/status_macros.h"
 #include "common/version.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address, host:port");
+ABSL_FLAG(std::string, listen, hub::services::ServerConfig{}.listen, "gRPC address, host:port");
 ABSL_FLAG(std::string, database_url_file, "",
           "a file holding the PostgreSQL URL (a mounted Secret); instead of "
           "--database_url");
@@ -25,7 +24,7 @@ ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, as SHA-256 hashes with their principals (docs/security.md)");
 ABSL_FLAG(std::string, policy_file, "",
           "access policy: allow/deny rules per principal (docs/security.md)");
-ABSL_FLAG(bool, allow_insecure, false,
+ABSL_FLAG(bool, allow_insecure, hub::services::ServerConfig{}.allow_insecure,
           "listen on an address other than loopback without TLS (TLS "
           "terminated in front of hubd, or a trusted network)");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -34,83 +33,98 @@ ABSL_FLAG(std::string, tls_key_file, "", "TLS: the server's private key (PEM)");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "mutual TLS: the CA of client certificates, whose SAN or CN is the "
           "caller's principal (docs/security.md)");
-ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, tls_reload_interval, hub::services::ServerConfig{}.tls.reload_interval,
           "how often the TLS files are read again; changes apply to new "
           "connections");
-ABSL_FLAG(int, max_connections, 0,
+ABSL_FLAG(int, max_connections, hub::services::ServerConfig{}.max_connections,
           "connections the gRPC port keeps open at once; more are closed at once and /readyz "
           "says not ready meanwhile. 0: nine tenths of the open-file limit, less 64");
-ABSL_FLAG(int, max_streams_per_connection, 1000,
+ABSL_FLAG(int, max_streams_per_connection, hub::services::ServerConfig{}.max_streams_per_connection,
           "concurrent calls (streams) one connection may have open");
-ABSL_FLAG(int, max_streams_per_principal, 10000,
+ABSL_FLAG(int, max_streams_per_principal, hub::services::ServerConfig{}.max_streams_per_principal,
           "StreamingPulls one principal (token, certificate, or everyone when there are no "
           "credentials: 'anonymous') may have open; more are RESOURCE_EXHAUSTED");
-ABSL_FLAG(std::string, pubsub_project, "hub",
+ABSL_FLAG(std::string, pubsub_project, hub::services::ServerConfig{}.pubsub_project,
           "the Pub/Sub project whose topics, subscriptions and snapshots are the hub's plain "
           "names (projects/hub/topics/orders is topic orders); another project's names carry "
           "its id and '~' (docs/pubsub.md)");
-ABSL_FLAG(int, max_metadata_bytes, 16 * 1024, "largest request metadata (headers) accepted");
-ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+ABSL_FLAG(int, max_metadata_bytes, hub::services::ServerConfig{}.max_metadata_bytes,
+          "largest request metadata (headers) accepted");
+ABSL_FLAG(absl::Duration, handshake_timeout,
+          hub::services::ServerConfig{}.connections.handshake_timeout,
           "a connection that has not finished its HTTP/2 (and TLS) handshake this long after "
           "it was accepted is closed");
-ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(10),
+ABSL_FLAG(absl::Duration, max_connection_idle, hub::services::ServerConfig{}.connections.max_idle,
           "a connection with no call open this long is closed (clients reconnect when needed)");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+ABSL_FLAG(absl::Duration, max_connection_age, hub::services::ServerConfig{}.connections.max_age,
           "a connection this old is asked to go away (GOAWAY), so that clients spread over "
           "new replicas; 0 for never");
-ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(1),
+ABSL_FLAG(absl::Duration, max_connection_age_grace,
+          hub::services::ServerConfig{}.connections.max_age_grace,
           "how long calls of a connection asked to go away may still run");
-ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(1),
+ABSL_FLAG(absl::Duration, keepalive_time, hub::services::ServerConfig{}.connections.keepalive_time,
           "hubd pings a connection this long silent, and closes it when the ping is not "
           "answered within --keepalive_timeout (a peer that vanished)");
-ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20), "see --keepalive_time");
-ABSL_FLAG(absl::Duration, min_client_ping_interval, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, keepalive_timeout,
+          hub::services::ServerConfig{}.connections.keepalive_timeout, "see --keepalive_time");
+ABSL_FLAG(absl::Duration, min_client_ping_interval,
+          hub::services::ServerConfig{}.connections.min_client_ping_interval,
           "clients may ping at most this often without calls; more often, and the connection "
           "is closed (HTTP/2 GOAWAY too_many_pings)");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
-ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+ABSL_FLAG(std::string, metrics_listen, hub::services::ServerConfig{}.metrics_listen,
           "address of /metrics, /healthz and /readyz, host:port");
 ABSL_FLAG(std::string, metrics_token_file, "",
           "a file holding a bearer token that /metrics then requires (its labels name every "
           "topic and subscription); /healthz and /readyz stay open");
-ABSL_FLAG(int64_t, max_message_bytes, 1024 * 1024,
+ABSL_FLAG(int64_t, max_message_bytes, hub::services::ServerConfig{}.hub.limits.max_message_bytes,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
-ABSL_FLAG(int, db_pool_size, 16, "PostgreSQL connections per hubd");
-ABSL_FLAG(int, publish_committers, 2, "publish transactions that may run at once");
-ABSL_FLAG(int, publish_transactions_per_topic, 1,
+ABSL_FLAG(int, db_pool_size, hub::services::ServerConfig{}.db_pool_size,
+          "PostgreSQL connections per pool; hubd keeps two pools");
+ABSL_FLAG(int, publish_committers, hub::services::ServerConfig{}.hub.publish_committers,
+          "publish transactions that may run at once");
+ABSL_FLAG(int, publish_transactions_per_topic,
+          hub::services::ServerConfig{}.hub.publish_transactions_per_topic,
           "of those, how many may hold one topic's publishes at once (each writes its rows "
           "while the one before it commits)");
-ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(1),
+ABSL_FLAG(absl::Duration, poll_interval, hub::services::ServerConfig{}.hub.poll_interval,
           "how often a subscription with waiting consumers is looked at again without a "
           "wake-up (bounds the redelivery delay of expired leases), and how often messages out "
           "of delivery attempts move to their dead-letter topics when no consumer claims");
-ABSL_FLAG(int, claim_threads, 2,
+ABSL_FLAG(int, claim_threads, hub::services::ServerConfig{}.hub.claim_threads,
           "threads that claim messages for every waiting Pull and StreamingPull (each holds a "
           "database connection while it claims)");
-ABSL_FLAG(int, stream_workers, 4,
+ABSL_FLAG(int, stream_workers, hub::services::ServerConfig{}.hub.stream_workers,
           "threads that apply the acks and deadline changes of StreamingPulls");
-ABSL_FLAG(int64_t, max_unsent_stream_bytes, 64 * 1024 * 1024,
+ABSL_FLAG(int64_t, max_unsent_stream_bytes,
+          hub::services::ServerConfig{}.hub.max_unsent_stream_bytes,
           "deliveries hubd holds for streams whose clients have not read them yet, all "
           "streams together; past it no stream gets new messages until clients read");
-ABSL_FLAG(int64_t, max_outstanding_messages, 1000,
+ABSL_FLAG(int64_t, max_outstanding_messages,
+          hub::services::ServerConfig{}.hub.default_max_outstanding_messages,
           "StreamingPull flow control default when the client sets none");
-ABSL_FLAG(int64_t, max_outstanding_bytes, 10 * 1024 * 1024,
+ABSL_FLAG(int64_t, max_outstanding_bytes,
+          hub::services::ServerConfig{}.hub.default_max_outstanding_bytes,
           "StreamingPull flow control default when the client sets none");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, shutdown_grace, hub::services::ServerConfig{}.shutdown_grace,
           "how long SIGTERM waits for calls to finish before cancelling them");
-ABSL_FLAG(absl::Duration, maintenance_interval, absl::Minutes(1),
+ABSL_FLAG(absl::Duration, maintenance_interval,
+          hub::services::ServerConfig{}.hub.maintenance_interval,
           "how often partitions are made ahead and retention runs (on one "
           "replica at a time)");
-ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, stats_interval, hub::services::ServerConfig{}.hub.stats_interval,
           "how often the per-subscription backlog gauges are read from the "
           "database");
-ABSL_FLAG(bool, migrate, true, "apply pending migrations at start");
-ABSL_FLAG(bool, migrate_only, false,
+ABSL_FLAG(bool, migrate, hub::services::ServerConfig{}.migrate,
+          "apply pending migrations at start");
+ABSL_FLAG(bool, migrate_only, hub::services::ServerConfig{}.migrate_only,
           "apply pending migrations, then exit (for a migration job; replicas "
           "then run with --migrate=false)");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, log_level,
+          std::string(hub::LogLevelName(hub::services::ServerConfig{}.log_level)),
+          "debug, info, warning or error");
 
 namespace hub::services {
 namespace {
@@ -162,6 +176,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_connections = absl::GetFlag(FLAGS_max_connections);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  c.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   c.connections = ConnectionLimits{
       absl::GetFlag(FLAGS_handshake_timeout),       absl::GetFlag(FLAGS_max_connection_idle),
       absl::GetFlag(FLAGS_max_connection_age),      absl::GetFlag(FLAGS_max_connection_age_grace),
@@ -202,7 +217,8 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   return c;
 }
 
-// What no flag can tell alone: combinations, ranges, TLS off a loopback.
+}  // namespace
+
 absl::Status CheckServerConfig(const ServerConfig& c) {
   if (c.database_url.empty()) {
     return absl::InvalidArgumentError("no database: set HUB_DATABASE_URL (or --database_url_file)");
@@ -237,15 +253,12 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
     return absl::InvalidArgumentError(
         "--max_streams_per_connection must be at least 1 and --max_metadata_bytes at least 1024");
   }
-  if (!IsLoopback(c.listen) && !c.tls_enabled()) {
-    if (!absl::GetFlag(FLAGS_allow_insecure)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("refusing to serve ", c.listen,
-                       " without TLS: give --tls_cert_file and "
-                       "--tls_key_file, or, with TLS terminated in front of hubd, --allow_insecure "
-                       "(docs/security.md)"));
-    }
-    Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
+  if (!IsLoopback(c.listen) && !c.tls_enabled() && !c.allow_insecure) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing to serve ", c.listen,
+                     " without TLS: give --tls_cert_file and "
+                     "--tls_key_file, or, with TLS terminated in front of hubd, --allow_insecure "
+                     "(docs/security.md)"));
   }
   const ConnectionLimits& l = c.connections;
   if (l.handshake_timeout <= absl::ZeroDuration() || l.max_idle <= absl::ZeroDuration() ||
@@ -273,17 +286,18 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   ConfigureFlagUsage("hubd", "services/server_config.cc",
                      "the message hub server. Every flag --name can also be set by the "
                      "environment variable HUB_NAME (upper case); the command line wins.");
   if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
-  absl::ParseCommandLine(argc, argv);
+  ParseFlags(argc, argv);
 
   ASSIGN_OR_RETURN(ServerConfig c, ReadFlags());
   RETURN_IF_ERROR(CheckServerConfig(c));
+  if (!IsLoopback(c.listen) && !c.tls_enabled()) {
+    Log(LogLevel::kWarning, "insecure_listen", {{"listen", c.listen}});
+  }
   return c;
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/file_source/records.h"
+#include "common/testing/status_matchers.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -8,6 +9,8 @@
 
 namespace hub::adapters {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 std::vector<std::string> Split(absl::string_view chunk, size_t max_record_bytes, bool take_tail,
                                size_t* consumed, absl::string_view delimiter = "\n",
@@ -93,7 +96,7 @@ TEST_F(PositionsTest, SavedPositionsLoadBack) {
 TEST_F(PositionsTest, DamagedFileIsAnErrorNotAFreshStart) {
   std::ofstream(path_) << "8.1-12-99\tnot-a-number\t10\t/x\n";
   auto loaded = LoadPositions(path_);
-  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace

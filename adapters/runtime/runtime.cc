@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "common/flag_usage.h"
 #include "common/log.h"
@@ -54,13 +53,17 @@ client::PublisherOptions KeyedSourcePublisherOptions(int64_t batch_records) {
   return options;
 }
 
+// How long an adapter waits for the hub at start before it says that the
+// hub is not there.
+constexpr absl::Duration kFirstReachWait = absl::Seconds(3);
+
 int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFactory& factory) {
   std::string binary = absl::StrCat("hub-", name);
   std::replace(binary.begin(), binary.end(), '_', '-');
   ConfigureFlagUsage(
       binary, "adapters/runtime/runtime.cc",
       absl::StrCat("hub adapter ", name, "; usage: ", binary, " --config FILE (docs/adapters.md)"));
-  absl::ParseCommandLine(argc, argv);
+  ParseFlags(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);
   auto fail = [&](const absl::Status& status) {
     Log(LogLevel::kError, "adapter_failed", {{"adapter", name}, {"error", status.ToString()}});
@@ -98,6 +101,13 @@ int AdapterMain(int argc, char** argv, const std::string& name, const AdapterFac
 
   OpsHttpServer ops(*registry, [&] { return (*adapter)->Ready(); });
   if (absl::Status status = ops.Start(metrics_listen); !status.ok()) return fail(status);
+  // A hub that is not there (a name that does not resolve, say) is said
+  // now, not when the first publish gives up; the adapter runs on and
+  // reaches the hub once it is there, as under an orchestrator it must.
+  if (absl::Status reached = connection->WaitUntilReachable(kFirstReachWait); !reached.ok()) {
+    Log(LogLevel::kWarning, "adapter_hub_unreachable",
+        {{"adapter", name}, {"error", reached.ToString()}});
+  }
   Log(LogLevel::kInfo, "adapter_started",
       {{"adapter", name}, {"hub", hub_options.endpoint}, {"metrics", metrics_listen}});
   absl::Status result = (*adapter)->Run(stop);

@@ -15,9 +15,12 @@
 #include "absl/time/clock.h"
 #include "client/internal/testing_stubs.h"
 #include "client/publisher.h"
+#include "common/testing/status_matchers.h"
 
 namespace hub::client::internal {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 using ::testing::_;
 using ::testing::Invoke;
@@ -186,7 +189,7 @@ TEST(BatchingPublisherTest, FlowControlRejectsWhenSoConfigured) {
   auto b = publisher.Publish(Data("b"));
   auto c = publisher.Publish(Data("c"));
   ASSERT_EQ(c.wait_for(std::chrono::seconds(1)), std::future_status::ready);
-  EXPECT_EQ(c.get().status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(c.get(), StatusIs(absl::StatusCode::kResourceExhausted));
   release.Notify();
   EXPECT_TRUE(a.get().ok());
   EXPECT_TRUE(b.get().ok());
@@ -250,7 +253,7 @@ TEST(BatchingPublisherTest, DoesNotRetryPermanentErrors) {
       .Times(1)
       .WillOnce(::testing::Return(absl::InvalidArgumentError("too big")));
   Publisher publisher(Connection(stub), "orders", {});
-  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(publisher.Publish(Data("a")).get(), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(BatchingPublisherTest, GivesUpAfterTheRetryTimeout) {
@@ -267,7 +270,7 @@ TEST(BatchingPublisherTest, GivesUpAfterTheRetryTimeout) {
   Publisher publisher(Connection(stub), "orders", o);
   const absl::Time start = absl::Now();
   absl::StatusOr<PublishAck> ack = publisher.Publish(Data("a")).get();
-  EXPECT_EQ(ack.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(ack, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_GT(calls.load(), 3);
@@ -321,8 +324,8 @@ TEST(BatchingPublisherTest, AFailedOrderingKeyPausesUntilResumed) {
   auto other_key = publisher.Publish(Data("other", "j"));
   EXPECT_TRUE(other_key.get().ok());
   release.Notify();
-  EXPECT_EQ(bad.get().status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(queued.get().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(bad.get(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(queued.get(), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(publisher.Publish(Data("later", "k")).get().status().code(),
             absl::StatusCode::kFailedPrecondition);
   publisher.ResumePublish("k");
@@ -335,7 +338,7 @@ TEST(BatchingPublisherTest, BadOptionsFailEveryPublish) {
   PublisherOptions o;
   o.max_batch_messages = 1001;
   Publisher publisher(Connection(stub), "orders", o);
-  EXPECT_EQ(publisher.Publish(Data("a")).get().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(publisher.Publish(Data("a")).get(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(ValidatePublisherOptions(PublisherOptions{}), absl::OkStatus());
 }
 

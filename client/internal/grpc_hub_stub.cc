@@ -8,6 +8,8 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -97,6 +99,15 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ConnectionOptions& options) {
+  // A URL where host:port belongs would fail later as "no hub at".
+  for (absl::string_view endpoint : absl::StrSplit(options.endpoint, ',')) {
+    const std::string lower = absl::AsciiStrToLower(endpoint);
+    if (absl::StartsWith(lower, "http://") || absl::StartsWith(lower, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the endpoint ", endpoint, " is a URL: give host:port, without ",
+          endpoint.substr(0, endpoint.find("://") + 3), " (TLS is an option of its own)"));
+    }
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.tls || !options.ca_file.empty() || !options.cert_file.empty()) {
     grpc::SslCredentialsOptions ssl;

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "common/testing/status_matchers.h"
+
 namespace hub::client::internal {
 namespace {
+
+using ::hub::testing::IsOk;
+using ::hub::testing::StatusIs;
 
 TEST(FromGrpcCodeTest, MapsEveryCodeToItsNamesake) {
   const std::pair<grpc::StatusCode, absl::StatusCode> table[] = {
@@ -33,14 +38,27 @@ TEST(FromGrpcCodeTest, MapsEveryCodeToItsNamesake) {
   EXPECT_EQ(s, absl::NotFoundError("no topic"));
 }
 
+TEST(MakeChannelTest, RefusesAUrlWhereHostAndPortBelong) {
+  for (const char* endpoint : {"http://127.0.0.1:50051", "HTTPS://hub:443", "hub:1,http://x:2"}) {
+    ConnectionOptions o;
+    o.endpoint = endpoint;
+    EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         ::testing::HasSubstr("give host:port, without")))
+        << endpoint;
+  }
+  ConnectionOptions plain;
+  plain.endpoint = "127.0.0.1:50051";
+  EXPECT_THAT(MakeChannel(plain), IsOk());
+}
+
 TEST(MakeChannelTest, RefusesUnreadableOrHalfGivenCertificates) {
   ConnectionOptions o;
   o.ca_file = "/nonexistent/ca.pem";
-  EXPECT_EQ(MakeChannel(o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument));
   ConnectionOptions half;
   half.tls = true;
   half.cert_file = "/etc/hostname";
-  EXPECT_EQ(MakeChannel(half).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MakeChannel(half), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_TRUE(MakeChannel(ConnectionOptions{}).ok());
 }
 

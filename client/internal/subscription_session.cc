@@ -105,6 +105,7 @@ absl::Status SubscriptionSession::LearnGuarantee(Backoff& backoff) {
       return absl::OkStatus();
     }
     if (IsPermanentStreamError(sub.status().code())) return sub.status();
+    if (options_.on_retry) options_.on_retry(sub.status());
     if (SleepUnlessStopping(backoff.Next())) return absl::CancelledError("stopped");
   }
 }
@@ -146,6 +147,7 @@ void SubscriptionSession::ReadLoop() {
       end = status;
       break;
     }
+    if (options_.on_retry) options_.on_retry(status);
     if (SleepUnlessStopping(backoff.Next())) break;
   }
   {

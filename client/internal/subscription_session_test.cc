@@ -168,6 +168,25 @@ TEST_F(SubscriptionSessionTest, ReconnectsAfterTheStreamBreaks) {
   EXPECT_EQ(handled.load(), 1);
 }
 
+// Each error it retries is told, so that a program can say the hub is away.
+TEST_F(SubscriptionSessionTest, TellsEachErrorItRetries) {
+  absl::Mutex mu;
+  std::vector<absl::Status> told;
+  SubscriberOptions o;
+  o.on_retry = [&](const absl::Status& s) {
+    absl::MutexLock lock(&mu);
+    told.push_back(s);
+  };
+  Subscriber subscriber = MakeSubscriber(o);
+  SubscriberSession session = subscriber.Subscribe([](Message, AckHandler) {});
+  Stream(0)->End(absl::UnavailableError("hub restarted"));
+  ASSERT_NE(Stream(1), nullptr);
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(told[0].message(), "hub restarted");
+}
+
 TEST_F(SubscriptionSessionTest, EndsOnAnErrorThatWouldRepeat) {
   Subscriber subscriber = MakeSubscriber({});
   SubscriberSession session = subscriber.Subscribe([](Message, AckHandler) {});

@@ -1,9 +1,12 @@
 #include "services/auth/policy.h"
+#include "common/testing/status_matchers.h"
 
 #include <gtest/gtest.h>
 
 namespace hub::services::auth {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 Resource T(std::string name) { return {ResourceKind::kTopic, std::move(name)}; }
 Resource S(std::string name) { return {ResourceKind::kSubscription, std::move(name)}; }
@@ -50,7 +53,7 @@ TEST(PolicyTest, MalformedLinesNameTheirNumber) {
                           "allow a publish topic", "allow a publish topic:x extra"}) {
     absl::StatusOr<Policy> p = Policy::Parse(std::string("# ok\n") + bad);
     ASSERT_FALSE(p.ok()) << bad;
-    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(p, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_NE(p.status().message().find("line 2"), std::string::npos) << p.status();
   }
 }

@@ -1,5 +1,6 @@
 // Pub/Sub resource names onto hub names and back (docs/pubsub.md, "Names").
 #include "services/pubsub/names.h"
+#include "common/testing/status_matchers.h"
 
 #include <string>
 
@@ -7,6 +8,8 @@
 
 namespace hub::services::pubsub {
 namespace {
+
+using ::hub::testing::StatusIs;
 
 TEST(NamesTest, TheHomeProjectIsThePlainNamesAndOthersCarryTheirId) {
   const Names names("hub");
@@ -46,7 +49,7 @@ TEST(NamesTest, BadNamesAreInvalidArgumentsThatSayWhy) {
         "projects/hub/topics/orders/extra"}) {
     const absl::StatusOr<std::string> name = names.Topic(bad);
     ASSERT_FALSE(name.ok()) << bad;
-    EXPECT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(name, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
   EXPECT_NE(names.Topic("projects/hub/topics/a~b").status().message().find("home project"),
             absl::string_view::npos);

@@ -238,11 +238,11 @@ TEST_F(AdaptersTest, FileSourceRefusesOrIsNotReadyWhenItCannotSavePositions) {
 
   const std::string folder = dir_ + "/state";
   std::filesystem::create_directory(folder);
-  auto adapter = StartAdapter(FILE_SOURCE_PATH,
-                              absl::StrCat("file_source:\n  topic: logs\n  paths: [", log,
-                                           "]\n  position_file: ", folder,
-                                           "/positions\n  poll_interval: 50ms\n  "
-                                           "create_topic: true\n"));
+  auto adapter =
+      StartAdapter(FILE_SOURCE_PATH, absl::StrCat("file_source:\n  topic: logs\n  paths: [", log,
+                                                  "]\n  position_file: ", folder,
+                                                  "/positions\n  poll_interval: 50ms\n  "
+                                                  "create_topic: true\n"));
   WaitForStored("logs", 1, absl::Seconds(10));
   EXPECT_EQ(HttpGet(metrics_port_, "/readyz"), "ready\n");
   std::filesystem::remove_all(folder);
@@ -634,11 +634,33 @@ TEST_F(AdaptersTest, AConfigurationWithATypoIsRefusedAtStart) {
   EXPECT_NE(result.err.find("unknown key file_source.extra"), std::string::npos) << result.err;
 }
 
-// Each adapter's --help lists its flag, and --version says what it is.
+// A hub whose name does not resolve is said at start, within seconds, not
+// when the first publish gives up; the adapter runs on.
+TEST_F(AdaptersTest, AnUnresolvableHubIsSaidAtStart) {
+  const std::string config = dir_ + "/unresolvable.yaml";
+  std::ofstream(config) << "hub:\n  endpoint: no-such-hub.invalid:50051\nmetrics_listen: "
+                        << "127.0.0.1:" << metrics_port_ << "\nfile_source:\n  topic: logs\n"
+                        << "  paths: [" << dir_ << "/none*]\n  position_file: " << dir_
+                        << "/positions\n";
+  AdapterProcess adapter(FILE_SOURCE_PATH, config, dir_ + "/unresolvable.log");
+  const absl::Time start = absl::Now();
+  ASSERT_NO_FATAL_FAILURE(adapter.Start(metrics_port_));
+  while (!absl::StrContains(adapter.log(), "adapter_hub_unreachable") &&
+         absl::Now() - start < absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << adapter.log();
+  EXPECT_TRUE(absl::StrContains(adapter.log(), "no-such-hub.invalid")) << adapter.log();
+  EXPECT_EQ(adapter.Stop(), 0);
+}
+
+// Each adapter's --help lists its flag and exits 0, and --version says what
+// it is.
 TEST(AdapterHelpTest, HelpListsTheFlagAndVersionNamesTheBinary) {
   for (const char* path :
        {FILE_SOURCE_PATH, HTTP_INGRESS_PATH, WEBHOOK_SINK_PATH, PG_OUTBOX_PATH}) {
     const CommandResult help = RunCommand(absl::StrCat(path, " --help"));
+    EXPECT_EQ(help.exit_code, 0) << path;
     EXPECT_TRUE(absl::StrContains(help.out + help.err, "--config")) << path << help.out;
     EXPECT_FALSE(absl::StrContains(help.out + help.err, "No flags matched")) << path;
     const CommandResult version = RunCommand(absl::StrCat(path, " --version"));

@@ -239,6 +239,70 @@ TEST(HubctlWithoutAHubTest, SaysSoWithinTheTimeout) {
   close(silent);
 }
 
+// What a new user types: dashes for underscores, a typo of a command (also
+// before --help), a URL for an endpoint.
+TEST_F(HubctlTest, TyposAndSpellingsAreNamedOrTaken) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  CommandResult dashed = Hubctl(
+      "subscriptions create billing --topic orders --ack-deadline 20 --max-delivery-attempts 5 "
+      "--dead-letter-topic orders-dead");
+  EXPECT_EQ(dashed.exit_code, 3) << dashed.err;  // the dead-letter topic does not exist
+  ASSERT_EQ(Hubctl("topics create orders-dead").exit_code, 0);
+  dashed = Hubctl(
+      "subscriptions create billing --topic orders --ack-deadline 20 --max-delivery-attempts 5 "
+      "--dead-letter-topic orders-dead");
+  ASSERT_EQ(dashed.exit_code, 0) << dashed.err;
+  nlohmann::json sub = Json("subscriptions get billing");
+  EXPECT_EQ(sub["ack_deadline_seconds"], 20);
+  EXPECT_EQ(sub["dead_letter_policy"]["max_delivery_attempts"], 5);
+  ASSERT_EQ(Hubctl("publish orders x --ordering-key k --idempotency-key i").exit_code, 0);
+
+  CommandResult typo = Hubctl("pul billing");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(typo.err, "unknown command 'pul' of hubctl; did you mean 'pull'?"))
+      << typo.err;
+  typo = Hubctl("topics crate x");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(typo.err, "did you mean 'create'?")) << typo.err;
+  CommandResult help = Hubctl("apply --help");
+  EXPECT_EQ(help.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(help.err, "unknown command 'apply'")) << help.err;
+  EXPECT_TRUE(help.out.empty()) << help.out;
+
+  CommandResult url = RunCommand(
+      absl::StrCat(HubctlPath(), " --endpoint http://", hubd_->address(), " topics list"));
+  EXPECT_EQ(url.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(url.err, "give host:port, without http://")) << url.err;
+}
+
+// --tls against a hub that speaks plain text: hubctl's own message, and no
+// line of gRPC's log (the raw SSL error) before it.
+TEST_F(HubctlTest, TlsAgainstAPlainHubSaysSoInItsOwnWords) {
+  CommandResult r = Hubctl("--tls --timeout 5s topics list");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_TRUE(absl::StartsWith(r.err, "hubctl: UNAVAILABLE: no hub at")) << r.err;
+  EXPECT_FALSE(absl::StrContains(r.err, "SSL")) << r.err;
+}
+
+// tail says that the hub went away, and goes on when it is back.
+TEST_F(HubctlTest, TailSaysWhenTheHubIsAway) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ChildProcess tail({"/bin/sh", "-c",
+                     absl::StrCat("exec ", HubctlPath(), " --endpoint ", hubd_->address(),
+                                  " tail billing --ack --count 1 2>&1")});
+  absl::SleepFor(absl::Milliseconds(500));
+  hubd_->Kill();
+  EXPECT_TRUE(absl::StartsWith(tail.ReadLine(absl::Seconds(10)), "hubctl: the hub is away ("));
+  ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+  ASSERT_EQ(Hubctl("publish orders back").exit_code, 0);
+  std::string line;
+  while (!(line = tail.ReadLine(absl::Seconds(20))).empty() && !absl::StrContains(line, "back")) {
+  }
+  EXPECT_TRUE(absl::StrContains(line, "back")) << line;
+  EXPECT_EQ(tail.Wait(), 0);
+}
+
 // Ctrl-C ends a command at once (exit 130), also one waiting for messages.
 TEST_F(HubctlTest, InterruptEndsAWaitingCommandAtOnce) {
   ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
