@@ -169,8 +169,8 @@ void SubscriptionSession::TakeResponse(v1::StreamingPullResponse& response) {
   const absl::Time now = absl::Now();
   for (v1::ReceivedMessage& m : *response.mutable_received_messages()) {
     if (stopping_) {
-      // Arrived while stopping: straight back to the hub.
-      QueueNack(m.ack_id());
+      // Arrived while stopping: back to the hub once the stream ended.
+      closing_nacks_.push_back(m.ack_id());
       continue;
     }
     held_[m.ack_id()] =
@@ -321,8 +321,10 @@ void SubscriptionSession::SendLeftovers() {
     absl::MutexLock lock(&mu_);
     acks = std::move(acks_);
     nacks = std::move(nacks_);
+    nacks.insert(nacks.end(), closing_nacks_.begin(), closing_nacks_.end());
     acks_.clear();
     nacks_.clear();
+    closing_nacks_.clear();
     exactly_once = exactly_once_;
   }
   for (size_t start = 0; start < acks.size(); start += kMaxIdsPerUnaryCall) {
@@ -455,12 +457,12 @@ void SubscriptionSession::Stop() {
     stopping_ = true;
     for (Delivery& d : queue_) {
       held_.erase(d.ack_id);
-      QueueNack(d.ack_id);
+      closing_nacks_.push_back(d.ack_id);
     }
     queue_.clear();
     auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return running_handlers_ == 0; };
     mu_.AwaitWithTimeout(absl::Condition(&idle), options_.shutdown_timeout);
-    for (const auto& [id, held] : held_) QueueNack(id);
+    for (const auto& [id, held] : held_) closing_nacks_.push_back(id);
     held_.clear();
     draining_ = true;
     wake_writer_ = true;

@@ -103,6 +103,11 @@ class SubscriptionSession : public std::enable_shared_from_this<SubscriptionSess
   std::deque<Delivery> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<QueuedAck> acks_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> nacks_ ABSL_GUARDED_BY(mu_);
+  // What a stop gives back: nacked by unary calls once the stream has
+  // ended, not on it. A nack on the stream makes the message due at once,
+  // and the hub could hand it to this closing stream again, costing it a
+  // second delivery attempt.
+  std::vector<std::string> closing_nacks_ ABSL_GUARDED_BY(mu_);
   // When the oldest unsent ack or nack was queued.
   absl::Time oldest_unsent_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Time next_lease_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -303,6 +303,25 @@ TEST_F(HubctlTest, TailSaysWhenTheHubIsAway) {
   EXPECT_EQ(tail.Wait(), 0);
 }
 
+// Each tail ended with Ctrl-C costs the message it showed one delivery
+// attempt, not two (docs/client.md): three tails, then the fourth delivery.
+TEST_F(HubctlTest, EachTailEndedWithCtrlCCostsOneAttempt) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("publish orders looked-at").exit_code, 0);
+  for (int look = 1; look <= 3; ++look) {
+    ChildProcess tail({HubctlPath(), "--endpoint", hubd_->address(), "tail", "billing"});
+    const std::string line = tail.ReadLine(absl::Seconds(10));
+    ASSERT_TRUE(absl::StrContains(line, "looked-at")) << look << ": " << line;
+    tail.Signal(SIGINT);
+    EXPECT_EQ(tail.Wait(), 0);
+  }
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(5), &resp).ok());
+  ASSERT_EQ(resp.received_messages_size(), 1);
+  EXPECT_EQ(resp.received_messages(0).delivery_attempt(), 4);
+}
+
 // Ctrl-C ends a command at once (exit 130), also one waiting for messages.
 TEST_F(HubctlTest, InterruptEndsAWaitingCommandAtOnce) {
   ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
