@@ -30,4 +30,6 @@ void Publisher::ResumePublish(const std::string& ordering_key) {
   impl_->ResumePublish(ordering_key);
 }
 
+void Publisher::Cancel() { impl_->Cancel(); }
+
 }  // namespace hub::client

@@ -50,6 +50,14 @@ class Publisher {
   // that a later one cannot overtake the failed one); this lets it go on.
   void ResumePublish(const std::string& ordering_key);
 
+  // Gives up on what has no result yet: each such message gets CANCELLED as
+  // soon as its batch is not in a call (its retries stop), and so does
+  // every later Publish. For a program that stops and would rather publish
+  // again after its restart, under the same idempotency keys, than wait out
+  // the retries (the adapters on SIGTERM). A CANCELLED message may or may
+  // not be stored.
+  void Cancel();
+
  private:
   std::unique_ptr<internal::BatchingPublisher> impl_;
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -121,10 +122,11 @@ absl::Status FileSource::Run(const absl::Notification& stop) {
   for (FilePosition& position : saved) saved_[position.identity] = std::move(position);
   if (config_.create_topic) RETURN_IF_ERROR(EnsureTopic(stop));
   while (!stop.HasBeenNotified()) {
-    if (absl::Status status = Scan(stop); !status.ok() && positions_saved_) {
+    if (absl::Status status = Scan(stop);
+        !status.ok() && positions_saved_ && !stop.HasBeenNotified()) {
       // The hub is away or refuses; nothing was saved past what it
       // committed, so the next scan simply tries again. (A failed save
-      // logged its own event.)
+      // logged its own event; a stop cancels what waits.)
       Log(LogLevel::kWarning, "file_source_publish_failed", {{"error", status.ToString()}});
     }
     Report(absl::Now(), false);
@@ -188,7 +190,7 @@ absl::Status FileSource::Scan(const absl::Notification& stop) {
     const bool final = !file.matched;
     bool progress = true;
     while (progress && !stop.HasBeenNotified()) {
-      ASSIGN_OR_RETURN(progress, PublishNext(file, final));
+      ASSIGN_OR_RETURN(progress, PublishNext(file, final, stop));
     }
     if (final && file.position.offset >= SizeOf(file.fd)) {
       Log(LogLevel::kInfo, "file_source_file_done", {{"path", file.position.path}});
@@ -202,7 +204,8 @@ absl::Status FileSource::Scan(const absl::Notification& stop) {
   return forgot ? SavePositions() : absl::OkStatus();
 }
 
-absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) {
+absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail,
+                                             const absl::Notification& stop) {
   FilePosition& position = file.position;
   buffer_.resize(kReadBytes);
   ssize_t got = pread(file.fd, buffer_.data(), buffer_.size(), position.offset);
@@ -231,6 +234,11 @@ absl::StatusOr<bool> FileSource::PublishNext(TrackedFile& file, bool take_tail) 
   }
   absl::Status failed;
   for (size_t i = 0; i < acks.size(); ++i) {
+    // A stop does not wait out the publisher's retries: what has no answer
+    // is sent again after the restart, under the same keys.
+    while (acks[i].wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      if (stop.HasBeenNotified()) publisher_.Cancel();
+    }
     absl::StatusOr<client::PublishAck> ack = acks[i].get();
     if (ack.ok()) {
       (ack->duplicate ? duplicates_ : published_).Increment();

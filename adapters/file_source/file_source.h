@@ -62,7 +62,8 @@ class FileSource final : public Adapter {
   // forgets files that left the patterns and were read to the end.
   absl::Status Scan(const absl::Notification& stop);
   // One publish-then-save step; whether it made progress.
-  absl::StatusOr<bool> PublishNext(TrackedFile& file, bool take_tail);
+  absl::StatusOr<bool> PublishNext(TrackedFile& file, bool take_tail,
+                                   const absl::Notification& stop);
   absl::Status SavePositions();
   // Until it exists, or an error waiting cannot fix.
   absl::Status EnsureTopic(const absl::Notification& stop);

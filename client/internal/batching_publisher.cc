@@ -102,6 +102,8 @@ void BatchingPublisher::Publish(Message message, Callback done) {
     auto lane_it = lanes_.find(key);
     if (stopping_) {
       refused = absl::FailedPreconditionError("the publisher is shut down");
+    } else if (cancelled_) {
+      refused = absl::CancelledError("the publisher was cancelled");
     } else if (lane_it != lanes_.end() && !lane_it->second.paused.ok()) {
       refused = lane_it->second.paused;
     } else if (!HasRoom(bytes)) {
@@ -214,7 +216,14 @@ absl::StatusOr<v1::PublishResponse> BatchingPublisher::SendWithRetries(
     const v1::PublishRequest& request) {
   Backoff backoff(options_.retry_backoff);
   const absl::Time give_up = absl::Now() + options_.retry_timeout;
+  const absl::Status cancelled = absl::CancelledError(
+      "the publisher was cancelled before the hub answered; the message may or may not be "
+      "stored");
   for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) return cancelled;
+    }
     absl::StatusOr<v1::PublishResponse> response = stub_->Publish(request);
     if (response.ok()) {
       if (response->results_size() != request.messages_size()) {
@@ -231,8 +240,14 @@ absl::StatusOr<v1::PublishResponse> BatchingPublisher::SendWithRetries(
                           absl::StrCat(response.status().message(), " (retried for ",
                                        absl::FormatDuration(options_.retry_timeout), ")"));
     }
-    absl::SleepFor(wait);
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&cancelled_), wait)) return cancelled;
   }
+}
+
+void BatchingPublisher::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
 }
 
 void BatchingPublisher::Finish(Item& item, absl::StatusOr<PublishAck> result, Completions& out) {

@@ -47,6 +47,8 @@ class BatchingPublisher {
   // the call has its answer.
   void Flush();
   void ResumePublish(const std::string& ordering_key);
+  // Publisher::Cancel.
+  void Cancel();
 
  private:
   struct Item {
@@ -107,6 +109,7 @@ class BatchingPublisher {
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_key_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> senders_;
   std::thread timer_;
 };

@@ -276,6 +276,26 @@ TEST(BatchingPublisherTest, GivesUpAfterTheRetryTimeout) {
   EXPECT_GT(calls.load(), 3);
 }
 
+// Cancel ends the retries of what has no answer, and refuses what comes
+// after: a stopping program does not wait out retry_timeout.
+TEST(BatchingPublisherTest, CancelEndsRetriesAndRefusesLaterPublishes) {
+  auto stub = std::make_shared<MockHubStub>();
+  EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest&) {
+    return absl::StatusOr<v1::PublishResponse>(absl::UnavailableError("down"));
+  }));
+  PublisherOptions o;
+  o.retry_backoff.initial = absl::Seconds(1);
+  o.retry_timeout = absl::Minutes(10);
+  Publisher publisher(Connection(stub), "orders", o);
+  std::future<absl::StatusOr<PublishAck>> pending = publisher.Publish(Data("a"));
+  absl::SleepFor(absl::Milliseconds(100));  // in its first backoff
+  const absl::Time start = absl::Now();
+  publisher.Cancel();
+  EXPECT_THAT(pending.get(), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_THAT(publisher.Publish(Data("b")).get(), StatusIs(absl::StatusCode::kCancelled));
+}
+
 TEST(BatchingPublisherTest, KeepsOneBatchOfAnOrderingKeyInFlight) {
   auto stub = std::make_shared<MockHubStub>();
   absl::Mutex mu;

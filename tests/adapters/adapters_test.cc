@@ -635,8 +635,10 @@ TEST_F(AdaptersTest, AConfigurationWithATypoIsRefusedAtStart) {
 }
 
 // A hub whose name does not resolve is said at start, within seconds, not
-// when the first publish gives up; the adapter runs on.
-TEST_F(AdaptersTest, AnUnresolvableHubIsSaidAtStart) {
+// when the first publish gives up; the adapter runs on, and SIGTERM does not
+// wait out the retries of the record it is publishing.
+TEST_F(AdaptersTest, AnUnresolvableHubIsSaidAtStartAndDoesNotDelayAStop) {
+  std::ofstream(dir_ + "/none.log") << "waiting\n";
   const std::string config = dir_ + "/unresolvable.yaml";
   std::ofstream(config) << "hub:\n  endpoint: no-such-hub.invalid:50051\nmetrics_listen: "
                         << "127.0.0.1:" << metrics_port_ << "\nfile_source:\n  topic: logs\n"
@@ -651,7 +653,11 @@ TEST_F(AdaptersTest, AnUnresolvableHubIsSaidAtStart) {
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << adapter.log();
   EXPECT_TRUE(absl::StrContains(adapter.log(), "no-such-hub.invalid")) << adapter.log();
+  absl::SleepFor(absl::Seconds(1));  // the record's publish is retrying
+  const absl::Time stop = absl::Now();
   EXPECT_EQ(adapter.Stop(), 0);
+  EXPECT_LT(absl::Now() - stop, absl::Seconds(2));
+  EXPECT_FALSE(absl::StrContains(adapter.log(), "file_source_publish_failed")) << adapter.log();
 }
 
 // Each adapter's --help lists its flag and exits 0, and --version says what
