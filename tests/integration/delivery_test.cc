@@ -454,7 +454,8 @@ TEST_F(DeliveryTest, LeaseStatementsUseTheirIndexInPlansMadeOnAnEmptyTable) {
   const std::pair<std::string, std::string> statements[] = {
       {"acknowledge('{1,1}', '{10,11}', '{100,101}')", "leases_pkey"},
       {"has_available_leases(1)", "leases_available"},
-      {"lock_available_leases(1, 10)", "leases_available"},
+      {"lock_available_leases(1, 10, 0)", "leases_available"},
+      {"subscriptions_with_dead_letters", "leases_available"},
       {"lock_leases(1, '{10,11}')", "leases_pkey"},
       {"extend_leases(1, '{10,11}', '{1,1}', 10000, 100, 1000, '{5,6}')", "leases_pkey"},
       {"delete_leases(1, '{10,11}')", "leases_pkey"},

@@ -89,6 +89,10 @@ TEST(WakeUpTest, APublishCommitsWhileAnotherTopicsCommitWaitsForAStandby) {
   const auto standby = [&](const std::string& names) {
     QueryValue(url, absl::StrCat("ALTER SYSTEM SET synchronous_standby_names = '", names, "'"));
     QueryValue(url, "SELECT pg_reload_conf()");
+    // Commits heed synchronous_standby_names once the checkpointer has read
+    // the reloaded configuration, a moment after pg_reload_conf returns: a
+    // publish at once could commit without waiting (seen in a loaded run).
+    absl::SleepFor(absl::Milliseconds(500));
   };
   standby("a_standby_that_never_answers");
   grpc::Status stuck_publish;
