@@ -16,7 +16,19 @@
 #include "common/status_macros.h"
 #include "common/version.h"
 
-ABSL_FLAG(std::string, listen, hub::services::ServerConfig{}.listen, "gRPC address, host:port");
+namespace hub::services {
+namespace {
+
+// Where every flag takes its default: ServerConfig's own initializers.
+const ServerConfig& Defaults() {
+  static const ServerConfig* const defaults = new ServerConfig;
+  return *defaults;
+}
+
+}  // namespace
+}  // namespace hub::services
+
+ABSL_FLAG(std::string, listen, hub::services::Defaults().listen, "gRPC address, host:port");
 ABSL_FLAG(std::string, database_url_file, "",
           "a file holding the PostgreSQL URL (a mounted Secret); instead of "
           "--database_url");
@@ -24,7 +36,7 @@ ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, as SHA-256 hashes with their principals (docs/security.md)");
 ABSL_FLAG(std::string, policy_file, "",
           "access policy: allow/deny rules per principal (docs/security.md)");
-ABSL_FLAG(bool, allow_insecure, hub::services::ServerConfig{}.allow_insecure,
+ABSL_FLAG(bool, allow_insecure, hub::services::Defaults().allow_insecure,
           "listen on an address other than loopback without TLS (TLS "
           "terminated in front of hubd, or a trusted network)");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -33,97 +45,94 @@ ABSL_FLAG(std::string, tls_key_file, "", "TLS: the server's private key (PEM)");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "mutual TLS: the CA of client certificates, whose SAN or CN is the "
           "caller's principal (docs/security.md)");
-ABSL_FLAG(absl::Duration, tls_reload_interval, hub::services::ServerConfig{}.tls.reload_interval,
+ABSL_FLAG(absl::Duration, tls_reload_interval, hub::services::Defaults().tls.reload_interval,
           "how often the TLS files are read again; changes apply to new "
           "connections");
-ABSL_FLAG(int, max_connections, hub::services::ServerConfig{}.max_connections,
+ABSL_FLAG(int, max_connections, hub::services::Defaults().max_connections,
           "connections the gRPC port keeps open at once; more are closed at once and /readyz "
           "says not ready meanwhile. 0: nine tenths of the open-file limit, less 64");
-ABSL_FLAG(int, max_streams_per_connection, hub::services::ServerConfig{}.max_streams_per_connection,
+ABSL_FLAG(int, max_streams_per_connection, hub::services::Defaults().max_streams_per_connection,
           "concurrent calls (streams) one connection may have open");
-ABSL_FLAG(int, max_streams_per_principal, hub::services::ServerConfig{}.max_streams_per_principal,
+ABSL_FLAG(int, max_streams_per_principal, hub::services::Defaults().max_streams_per_principal,
           "StreamingPulls one principal (token, certificate, or everyone when there are no "
           "credentials: 'anonymous') may have open; more are RESOURCE_EXHAUSTED");
-ABSL_FLAG(std::string, pubsub_project, hub::services::ServerConfig{}.pubsub_project,
+ABSL_FLAG(std::string, pubsub_project, hub::services::Defaults().pubsub_project,
           "the Pub/Sub project whose topics, subscriptions and snapshots are the hub's plain "
           "names (projects/hub/topics/orders is topic orders); another project's names carry "
           "its id and '~' (docs/pubsub.md)");
-ABSL_FLAG(int, max_metadata_bytes, hub::services::ServerConfig{}.max_metadata_bytes,
+ABSL_FLAG(int, max_metadata_bytes, hub::services::Defaults().max_metadata_bytes,
           "largest request metadata (headers) accepted");
 ABSL_FLAG(absl::Duration, handshake_timeout,
-          hub::services::ServerConfig{}.connections.handshake_timeout,
+          hub::services::Defaults().connections.handshake_timeout,
           "a connection that has not finished its HTTP/2 (and TLS) handshake this long after "
           "it was accepted is closed");
-ABSL_FLAG(absl::Duration, max_connection_idle, hub::services::ServerConfig{}.connections.max_idle,
+ABSL_FLAG(absl::Duration, max_connection_idle, hub::services::Defaults().connections.max_idle,
           "a connection with no call open this long is closed (clients reconnect when needed)");
-ABSL_FLAG(absl::Duration, max_connection_age, hub::services::ServerConfig{}.connections.max_age,
+ABSL_FLAG(absl::Duration, max_connection_age, hub::services::Defaults().connections.max_age,
           "a connection this old is asked to go away (GOAWAY), so that clients spread over "
           "new replicas; 0 for never");
 ABSL_FLAG(absl::Duration, max_connection_age_grace,
-          hub::services::ServerConfig{}.connections.max_age_grace,
+          hub::services::Defaults().connections.max_age_grace,
           "how long calls of a connection asked to go away may still run");
-ABSL_FLAG(absl::Duration, keepalive_time, hub::services::ServerConfig{}.connections.keepalive_time,
+ABSL_FLAG(absl::Duration, keepalive_time, hub::services::Defaults().connections.keepalive_time,
           "hubd pings a connection this long silent, and closes it when the ping is not "
           "answered within --keepalive_timeout (a peer that vanished)");
 ABSL_FLAG(absl::Duration, keepalive_timeout,
-          hub::services::ServerConfig{}.connections.keepalive_timeout, "see --keepalive_time");
+          hub::services::Defaults().connections.keepalive_timeout, "see --keepalive_time");
 ABSL_FLAG(absl::Duration, min_client_ping_interval,
-          hub::services::ServerConfig{}.connections.min_client_ping_interval,
+          hub::services::Defaults().connections.min_client_ping_interval,
           "clients may ping at most this often without calls; more often, and the connection "
           "is closed (HTTP/2 GOAWAY too_many_pings)");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
-ABSL_FLAG(std::string, metrics_listen, hub::services::ServerConfig{}.metrics_listen,
+ABSL_FLAG(std::string, metrics_listen, hub::services::Defaults().metrics_listen,
           "address of /metrics, /healthz and /readyz, host:port");
 ABSL_FLAG(std::string, metrics_token_file, "",
           "a file holding a bearer token that /metrics then requires (its labels name every "
           "topic and subscription); /healthz and /readyz stay open");
-ABSL_FLAG(int64_t, max_message_bytes, hub::services::ServerConfig{}.hub.limits.max_message_bytes,
+ABSL_FLAG(int64_t, max_message_bytes, hub::services::Defaults().hub.limits.max_message_bytes,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
-ABSL_FLAG(int, db_pool_size, hub::services::ServerConfig{}.db_pool_size,
+ABSL_FLAG(int, db_pool_size, hub::services::Defaults().db_pool_size,
           "PostgreSQL connections per pool; hubd keeps two pools");
-ABSL_FLAG(int, publish_committers, hub::services::ServerConfig{}.hub.publish_committers,
+ABSL_FLAG(int, publish_committers, hub::services::Defaults().hub.publish_committers,
           "publish transactions that may run at once");
 ABSL_FLAG(int, publish_transactions_per_topic,
-          hub::services::ServerConfig{}.hub.publish_transactions_per_topic,
+          hub::services::Defaults().hub.publish_transactions_per_topic,
           "of those, how many may hold one topic's publishes at once (each writes its rows "
           "while the one before it commits)");
-ABSL_FLAG(absl::Duration, poll_interval, hub::services::ServerConfig{}.hub.poll_interval,
+ABSL_FLAG(absl::Duration, poll_interval, hub::services::Defaults().hub.poll_interval,
           "how often a subscription with waiting consumers is looked at again without a "
           "wake-up (bounds the redelivery delay of expired leases), and how often messages out "
           "of delivery attempts move to their dead-letter topics when no consumer claims");
-ABSL_FLAG(int, claim_threads, hub::services::ServerConfig{}.hub.claim_threads,
+ABSL_FLAG(int, claim_threads, hub::services::Defaults().hub.claim_threads,
           "threads that claim messages for every waiting Pull and StreamingPull (each holds a "
           "database connection while it claims)");
-ABSL_FLAG(int, stream_workers, hub::services::ServerConfig{}.hub.stream_workers,
+ABSL_FLAG(int, stream_workers, hub::services::Defaults().hub.stream_workers,
           "threads that apply the acks and deadline changes of StreamingPulls");
-ABSL_FLAG(int64_t, max_unsent_stream_bytes,
-          hub::services::ServerConfig{}.hub.max_unsent_stream_bytes,
+ABSL_FLAG(int64_t, max_unsent_stream_bytes, hub::services::Defaults().hub.max_unsent_stream_bytes,
           "deliveries hubd holds for streams whose clients have not read them yet, all "
           "streams together; past it no stream gets new messages until clients read");
 ABSL_FLAG(int64_t, max_outstanding_messages,
-          hub::services::ServerConfig{}.hub.default_max_outstanding_messages,
+          hub::services::Defaults().hub.default_max_outstanding_messages,
           "StreamingPull flow control default when the client sets none");
 ABSL_FLAG(int64_t, max_outstanding_bytes,
-          hub::services::ServerConfig{}.hub.default_max_outstanding_bytes,
+          hub::services::Defaults().hub.default_max_outstanding_bytes,
           "StreamingPull flow control default when the client sets none");
-ABSL_FLAG(absl::Duration, shutdown_grace, hub::services::ServerConfig{}.shutdown_grace,
+ABSL_FLAG(absl::Duration, shutdown_grace, hub::services::Defaults().shutdown_grace,
           "how long SIGTERM waits for calls to finish before cancelling them");
-ABSL_FLAG(absl::Duration, maintenance_interval,
-          hub::services::ServerConfig{}.hub.maintenance_interval,
+ABSL_FLAG(absl::Duration, maintenance_interval, hub::services::Defaults().hub.maintenance_interval,
           "how often partitions are made ahead and retention runs (on one "
           "replica at a time)");
-ABSL_FLAG(absl::Duration, stats_interval, hub::services::ServerConfig{}.hub.stats_interval,
+ABSL_FLAG(absl::Duration, stats_interval, hub::services::Defaults().hub.stats_interval,
           "how often the per-subscription backlog gauges are read from the "
           "database");
-ABSL_FLAG(bool, migrate, hub::services::ServerConfig{}.migrate,
-          "apply pending migrations at start");
-ABSL_FLAG(bool, migrate_only, hub::services::ServerConfig{}.migrate_only,
+ABSL_FLAG(bool, migrate, hub::services::Defaults().migrate, "apply pending migrations at start");
+ABSL_FLAG(bool, migrate_only, hub::services::Defaults().migrate_only,
           "apply pending migrations, then exit (for a migration job; replicas "
           "then run with --migrate=false)");
 ABSL_FLAG(std::string, log_level,
-          std::string(hub::LogLevelName(hub::services::ServerConfig{}.log_level)),
+          std::string(hub::LogLevelName(hub::services::Defaults().log_level)),
           "debug, info, warning or error");
 
 namespace hub::services {
