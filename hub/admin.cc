@@ -35,7 +35,8 @@ auto ListPage(int page_size, absl::string_view page_token, Fetch fetch)
 }
 
 absl::Status UnknownPath(absl::string_view path) {
-  return absl::InvalidArgumentError(absl::StrCat("update_mask path ", path, " cannot be updated"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("update_mask path ", Quoted(path), " cannot be updated"));
 }
 
 absl::Status ApplyTopicPath(absl::string_view path, const TopicConfig& update, TopicConfig& topic) {
@@ -65,7 +66,7 @@ absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionCon
     sub.labels = update.labels;
   } else if (path == "topic" || path == "delivery_guarantee" || path == "enable_message_ordering") {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, " is fixed when the subscription is created"));
+        absl::StrCat(Quoted(path), " is fixed when the subscription is created"));
   } else {
     return UnknownPath(path);
   }

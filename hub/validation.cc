@@ -37,6 +37,18 @@ absl::Status ValidateDuration(absl::string_view what, absl::Duration d, absl::Du
 
 }  // namespace
 
+std::string Shortened(absl::string_view text, size_t max_bytes, absl::string_view close) {
+  if (text.size() <= max_bytes) return absl::StrCat(text, close);
+  size_t cut = max_bytes;
+  // Back to the first byte of a UTF-8 sequence, so the cut text stays text.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(text.substr(0, cut), "...", close, " (", text.size(), " bytes)");
+}
+
+std::string Quoted(absl::string_view caller_text) {
+  return absl::StrCat("'", Shortened(caller_text, Limits::kMaxQuotedBytes, "'"));
+}
+
 absl::Status ValidateLabels(const Labels& labels) {
   if (labels.size() > Limits::kMaxLabels) {
     return Invalid(absl::StrCat("at most ", Limits::kMaxLabels, " labels are allowed"));

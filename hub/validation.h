@@ -2,7 +2,9 @@
 #define HUB_VALIDATION_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -42,6 +44,8 @@ struct Limits {
   static constexpr int kMaxAckIdsPerRequest = 5000;
   static constexpr int kMaxFilterBytes = 1024;
   static constexpr int kMaxRejectReasonBytes = 1024;
+  // The most of one piece of caller text a status message repeats.
+  static constexpr int kMaxQuotedBytes = 200;
 
   // The configured maximum size of one message (data, attributes and keys),
   // default 1 MiB, at most 10 MiB.
@@ -55,6 +59,14 @@ inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
 // The size a message counts against the limits: its data, attribute keys and
 // values, and both keys.
 int64_t MessageBytes(const Message& message);
+
+// Caller text (a name, a path, an ack id) as an error message may repeat
+// it: in quotes, and past Limits::kMaxQuotedBytes cut at a character
+// boundary, with "..." and its whole length. gRPC never sends a status
+// message of about 64 KiB or more: the call would hang instead.
+std::string Quoted(absl::string_view caller_text);
+// `text` and then `close`; past `max_bytes`, `text` is cut the same way.
+std::string Shortened(absl::string_view text, size_t max_bytes, absl::string_view close = "");
 
 absl::Status ValidateName(absl::string_view what, absl::string_view name);
 absl::Status ValidateLabels(const Labels& labels);

@@ -3,6 +3,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/time/clock.h"
+#include "services/status_mapping.h"
 
 namespace hub::services {
 namespace {
@@ -36,6 +37,10 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
                        "UTF-8)"));
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (grpc::Status status = methods->GetSendStatus();
+          status.error_message().size() > kMaxStatusMessageBytes) {
+        methods->ModifySendStatus(Sendable(status));
+      }
       probe_.Call(method_, methods->GetSendStatus().error_code(),
                   unary_ ? std::optional<absl::Duration>(absl::Now() - start_) : std::nullopt);
     }

@@ -37,6 +37,11 @@ class PullCall final : public grpc::ServerUnaryReactor {
            const typename Protocol::Request& request, typename Protocol::Response* response,
            Protocol protocol)
       : response_(response), protocol_(std::move(protocol)) {
+    // Who calls before anything of the request is read (or repeated).
+    if (grpc::Status s = access.Authenticate(*context); !s.ok()) {
+      Finish(s);
+      return;
+    }
     absl::StatusOr<PullArgs> args = protocol_.Args(request, *context);
     if (!args.ok()) {
       Finish(ToGrpcStatus(args.status()));

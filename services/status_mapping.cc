@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "hub/validation.h"
+
 namespace hub::services {
 
 grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
@@ -49,6 +51,13 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(ToGrpcCode(status.code()), std::string(status.message()));
+}
+
+grpc::Status Sendable(const grpc::Status& status) {
+  if (status.error_message().size() <= kMaxStatusMessageBytes) return status;
+  return grpc::Status(status.error_code(),
+                      Shortened(status.error_message(), kMaxStatusMessageBytes),
+                      status.error_details());
 }
 
 std::string GrpcCodeName(grpc::StatusCode code) {

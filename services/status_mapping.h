@@ -15,6 +15,13 @@ namespace hub::services {
 // layer only translates.
 grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// The longest status message hubd sends. gRPC never sends one of about
+// 64 KiB or more (the call hangs, holding its memory) and its C core clients
+// take 8 KiB of trailers, where a message travels percent-encoded; so every
+// message is cut here at the last, whatever repeated caller text into it.
+inline constexpr size_t kMaxStatusMessageBytes = 2048;
+// `status` with its message cut to kMaxStatusMessageBytes, details kept.
+grpc::Status Sendable(const grpc::Status& status);
 // The canonical name of a code ("INVALID_ARGUMENT"), as metrics label it.
 std::string GrpcCodeName(grpc::StatusCode code);
 

@@ -43,6 +43,17 @@ TEST(StatusMappingTest, MessageIsKept) {
   EXPECT_EQ(s.error_message(), "topic orders not found");
 }
 
+TEST(StatusMappingTest, ALongMessageIsCutToWhatGrpcSends) {
+  const grpc::Status short_one(grpc::StatusCode::NOT_FOUND, "topic orders not found", "details");
+  EXPECT_EQ(Sendable(short_one).error_message(), short_one.error_message());
+  const grpc::Status long_one(grpc::StatusCode::INVALID_ARGUMENT, std::string(5'000'000, 'x'),
+                              "details");
+  const grpc::Status cut = Sendable(long_one);
+  EXPECT_EQ(cut.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(cut.error_message(), std::string(kMaxStatusMessageBytes, 'x') + "... (5000000 bytes)");
+  EXPECT_EQ(cut.error_details(), "details");
+}
+
 TEST(StatusMappingTest, OkIsOk) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   EXPECT_EQ(ToGrpcCode(absl::StatusCode::kOk), grpc::StatusCode::OK);

@@ -113,8 +113,10 @@ class StreamingPullCall final
   };
   ~StreamingPullCall() override = default;
 
-  // The first request: who may read, then the session.
+  // The first request: who calls (before anything of it is read), who may
+  // read, then the session.
   grpc::Status Open() {
+    if (grpc::Status s = access_.Authenticate(*context_); !s.ok()) return s;
     absl::StatusOr<StreamSettings> settings = protocol_.Settings(request_);
     if (!settings.ok()) return ToGrpcStatus(settings.status());
     if (grpc::Status s = access_.Check(*context_, auth::Action::kSubscribe,

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "hub/validation.h"
 
 namespace hub::services::auth {
 namespace {
@@ -24,7 +25,7 @@ absl::string_view ActionName(Action a) {
 
 std::string ResourceName(const Resource& r) {
   const char* kind = r.kind == ResourceKind::kTopic ? "topic" : "subscription";
-  return r.name.empty() ? absl::StrCat("every ", kind) : absl::StrCat(kind, " ", r.name);
+  return r.name.empty() ? absl::StrCat("every ", kind) : absl::StrCat(kind, " ", Quoted(r.name));
 }
 
 }  // namespace

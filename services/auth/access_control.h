@@ -33,6 +33,13 @@ class AccessControl {
         policy_(std::move(policy)),
         certificates_(std::move(certificates)) {}
 
+  // OK or UNAUTHENTICATED: who calls, asked before anything of a request is
+  // read, so that nothing of it is repeated to a caller the hub does not
+  // know.
+  grpc::Status Authenticate(const grpc::ServerContextBase& context) const {
+    return Check(context, {});
+  }
+
   // OK, UNAUTHENTICATED (an unknown bearer token; a client certificate that
   // does not verify; neither credential while one is required) or
   // PERMISSION_DENIED (the policy does not allow one of `needs`). Checked

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "hub/validation.h"
 #include "services/convert.h"
 
 namespace hub::services::pubsub {
@@ -85,7 +86,8 @@ absl::StatusOr<std::vector<std::string>> TopicPaths(const google::protobuf::Fiel
     } else if (path == "message_retention_duration") {
       paths.push_back("message_retention");
     } else {
-      return Invalid(absl::StrCat("update_mask path ", path, " cannot be updated by the hub"));
+      return Invalid(
+          absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));
     }
   }
   return paths;
@@ -165,7 +167,8 @@ absl::StatusOr<std::vector<std::string>> SubscriptionPaths(
       // say what is true already.
       RETURN_IF_ERROR(CheckServedSubscription(update));
     } else {
-      return Invalid(absl::StrCat("update_mask path ", path, " cannot be updated by the hub"));
+      return Invalid(
+          absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));
     }
   }
   return paths;

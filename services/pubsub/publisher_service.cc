@@ -12,29 +12,33 @@ namespace hub::services::pubsub {
 
 grpc::Status PublisherService::CreateTopic(Context* context, const gps::Topic* request,
                                            gps::Topic* response) {
-  absl::StatusOr<TopicConfig> topic = TopicFromPubSub(*request, names_);
-  if (!topic.ok()) return ToGrpcStatus(topic.status());
-  return access_.IfAllowed(*context, AdministerTopic(topic->name), [&] {
-    return Respond(hub_.CreateTopic(*topic),
-                   [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
+  return gate_.Authenticated(*context, [&] {
+    absl::StatusOr<TopicConfig> topic = TopicFromPubSub(*request, names_);
+    if (!topic.ok()) return ToGrpcStatus(topic.status());
+    return access_.IfAllowed(*context, AdministerTopic(topic->name), [&] {
+      return Respond(hub_.CreateTopic(*topic),
+                     [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
+    });
   });
 }
 
 grpc::Status PublisherService::UpdateTopic(Context* context, const gps::UpdateTopicRequest* request,
                                            gps::Topic* response) {
-  absl::StatusOr<TopicConfig> topic = TopicFromPubSub(request->topic(), names_);
-  if (!topic.ok()) return ToGrpcStatus(topic.status());
-  absl::StatusOr<std::vector<std::string>> paths = TopicPaths(request->update_mask());
-  if (!paths.ok()) return ToGrpcStatus(paths.status());
-  return access_.IfAllowed(*context, AdministerTopic(topic->name), [&] {
-    return Respond(hub_.UpdateTopic(*topic, *paths),
-                   [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
+  return gate_.Authenticated(*context, [&] {
+    absl::StatusOr<TopicConfig> topic = TopicFromPubSub(request->topic(), names_);
+    if (!topic.ok()) return ToGrpcStatus(topic.status());
+    absl::StatusOr<std::vector<std::string>> paths = TopicPaths(request->update_mask());
+    if (!paths.ok()) return ToGrpcStatus(paths.status());
+    return access_.IfAllowed(*context, AdministerTopic(topic->name), [&] {
+      return Respond(hub_.UpdateTopic(*topic, *paths),
+                     [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
+    });
   });
 }
 
 grpc::Status PublisherService::Publish(Context* context, const gps::PublishRequest* request,
                                        gps::PublishResponse* response) {
-  return WithName(names_.Topic(request->topic()), [&](const std::string& topic) {
+  return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     return access_.IfAllowed(*context, PublishTo(topic), [&] {
       std::vector<Message> messages;
       messages.reserve(request->messages_size());
@@ -52,7 +56,7 @@ grpc::Status PublisherService::Publish(Context* context, const gps::PublishReque
 
 grpc::Status PublisherService::GetTopic(Context* context, const gps::GetTopicRequest* request,
                                         gps::Topic* response) {
-  return WithName(names_.Topic(request->topic()), [&](const std::string& topic) {
+  return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
       return Respond(hub_.GetTopic(topic),
                      [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
@@ -62,7 +66,7 @@ grpc::Status PublisherService::GetTopic(Context* context, const gps::GetTopicReq
 
 grpc::Status PublisherService::ListTopics(Context* context, const gps::ListTopicsRequest* request,
                                           gps::ListTopicsResponse* response) {
-  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+  return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
     return access_.IfAllowed(*context, AdministerTopic(""), [&] {
       const auto visible = access_.Visible(*context, auth::Action::kAdmin);
       return Respond(hub_.ListTopics(scope, page_size, request->page_token()),
@@ -81,9 +85,9 @@ grpc::Status PublisherService::ListTopics(Context* context, const gps::ListTopic
 grpc::Status PublisherService::ListTopicSubscriptions(
     Context* context, const gps::ListTopicSubscriptionsRequest* request,
     gps::ListTopicSubscriptionsResponse* response) {
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  return WithName(names_.Topic(request->topic()), [&](const std::string& topic) {
+  return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
+    absl::StatusOr<int> page_size = PageSize(request->page_size());
+    if (!page_size.ok()) return ToGrpcStatus(page_size.status());
     return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
       const auto visible = access_.Visible(*context, auth::Action::kAdmin);
       return Respond(
@@ -103,9 +107,9 @@ grpc::Status PublisherService::ListTopicSubscriptions(
 grpc::Status PublisherService::ListTopicSnapshots(Context* context,
                                                   const gps::ListTopicSnapshotsRequest* request,
                                                   gps::ListTopicSnapshotsResponse* response) {
-  absl::StatusOr<int> page_size = PageSize(request->page_size());
-  if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-  return WithName(names_.Topic(request->topic()), [&](const std::string& topic) {
+  return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
+    absl::StatusOr<int> page_size = PageSize(request->page_size());
+    if (!page_size.ok()) return ToGrpcStatus(page_size.status());
     return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
       if (absl::Status found = hub_.GetTopic(topic).status(); !found.ok()) {
         return ToGrpcStatus(found);
@@ -127,7 +131,7 @@ grpc::Status PublisherService::ListTopicSnapshots(Context* context,
 
 grpc::Status PublisherService::DeleteTopic(Context* context, const gps::DeleteTopicRequest* request,
                                            google::protobuf::Empty*) {
-  return WithName(names_.Topic(request->topic()), [&](const std::string& topic) {
+  return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
       if (grpc::Status s = MayDeleteSubscriptionsOf(hub_, access_, *context, topic); !s.ok()) {
         return s;
@@ -140,7 +144,7 @@ grpc::Status PublisherService::DeleteTopic(Context* context, const gps::DeleteTo
 grpc::Status PublisherService::DetachSubscription(Context* context,
                                                   const gps::DetachSubscriptionRequest* request,
                                                   gps::DetachSubscriptionResponse*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& sub) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& sub) {
     return access_.IfAllowed(*context, AdministerSubscription(sub),
                              [&] { return ToGrpcStatus(hub_.DetachSubscription(sub)); });
   });

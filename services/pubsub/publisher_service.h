@@ -4,6 +4,7 @@
 #include "google/pubsub/v1/pubsub.grpc.pb.h"
 #include "hub/hub.h"
 #include "services/auth/access_control.h"
+#include "services/pubsub/call_helpers.h"
 #include "services/pubsub/convert.h"
 #include "services/pubsub/names.h"
 
@@ -16,7 +17,7 @@ class PublisherService final : public ::google::pubsub::v1::Publisher::Service {
 
  public:
   PublisherService(Hub& hub, const auth::AccessControl& access, const Names& names)
-      : hub_(hub), access_(access), names_(names) {}
+      : hub_(hub), access_(access), names_(names), gate_(access, names) {}
 
   grpc::Status CreateTopic(Context* context, const gps::Topic* request,
                            gps::Topic* response) override;
@@ -42,6 +43,7 @@ class PublisherService final : public ::google::pubsub::v1::Publisher::Service {
   Hub& hub_;
   const auth::AccessControl& access_;
   const Names& names_;
+  const Gate gate_;
 };
 
 }  // namespace hub::services::pubsub

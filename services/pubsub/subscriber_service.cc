@@ -121,25 +121,40 @@ class PubSubStream {
   const Names& names_;
 };
 
+// The most ack ids and verdicts one ErrorInfo carries, in bytes. The status
+// goes in the trailers, which clients bound: gRPC's C core (C++, Python)
+// takes 8 KiB of them, and the details travel in base64.
+constexpr size_t kMaxVerdictBytes = 3 * 1024;
+
 // Pub/Sub's answer to acks or deadline changes of an exactly-once
 // subscription that did not all hold: the call fails, and ErrorInfo names
-// each failed ack id, as the clients' ackWithResponse() reads it. An expired
+// the failed ack ids, as the clients' ackWithResponse() reads it. An expired
 // lease is a permanent failure, as on Google's service; the message tells
-// expired from invalid.
+// expired from invalid. Ids past kMaxVerdictBytes go unnamed: Google's
+// clients fail each id the metadata does not name with the call's code,
+// permanently (docs/pubsub.md, "Exactly-once verdicts").
 grpc::Status AckFailures(const std::vector<AckResult>& results) {
+  constexpr absl::string_view kPermanent = "PERMANENT_FAILURE_INVALID_ACK_ID";
   google::rpc::ErrorInfo info;
   info.set_reason("EXACTLY_ONCE_ACKID_FAILURE");
   info.set_domain("pubsub.googleapis.com");
   int expired = 0;
   int invalid = 0;
+  size_t named_bytes = 0;
   for (const AckResult& r : results) {
     if (r.status == AckStatus::kOk) continue;
-    (*info.mutable_metadata())[r.ack_id] = "PERMANENT_FAILURE_INVALID_ACK_ID";
     ++(r.status == AckStatus::kExpired ? expired : invalid);
+    if (named_bytes + r.ack_id.size() + kPermanent.size() > kMaxVerdictBytes) continue;
+    named_bytes += r.ack_id.size() + kPermanent.size();
+    (*info.mutable_metadata())[r.ack_id] = std::string(kPermanent);
   }
-  const std::string message =
-      absl::StrCat(expired + invalid, " of ", results.size(), " ack ids failed: ", expired,
-                   " expired (their leases ran out), ", invalid, " invalid");
+  const int failed = expired + invalid;
+  std::string message = absl::StrCat(failed, " of ", results.size(), " ack ids failed: ", expired,
+                                     " expired (their leases ran out), ", invalid, " invalid");
+  if (info.metadata_size() < failed) {
+    absl::StrAppend(&message, "; ErrorInfo names ", info.metadata_size(),
+                    " of them, and the call's code fails the others");
+  }
   google::rpc::Status details;
   details.set_code(static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
   details.set_message(message);
@@ -152,20 +167,22 @@ grpc::Status AckFailures(const std::vector<AckResult>& results) {
 grpc::Status SubscriberService::CreateSubscription(Context* context,
                                                    const gps::Subscription* request,
                                                    gps::Subscription* response) {
-  absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromPubSub(*request, names_);
-  if (!sub.ok()) return ToGrpcStatus(sub.status());
-  return access_.IfAllowed(
-      *context, ConfigureSubscription(sub->name, sub->topic, sub->dead_letter_policy.topic), [&] {
-        return Respond(hub_.CreateSubscription(*sub), [&](const SubscriptionConfig& s) {
-          SubscriptionToPubSub(s, names_, response);
+  return gate_.Authenticated(*context, [&] {
+    absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromPubSub(*request, names_);
+    if (!sub.ok()) return ToGrpcStatus(sub.status());
+    return access_.IfAllowed(
+        *context, ConfigureSubscription(sub->name, sub->topic, sub->dead_letter_policy.topic), [&] {
+          return Respond(hub_.CreateSubscription(*sub), [&](const SubscriptionConfig& s) {
+            SubscriptionToPubSub(s, names_, response);
+          });
         });
-      });
+  });
 }
 
 grpc::Status SubscriberService::GetSubscription(Context* context,
                                                 const gps::GetSubscriptionRequest* request,
                                                 gps::Subscription* response) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, AdministerSubscription(name), [&] {
       return Respond(hub_.GetSubscription(name), [&](const SubscriptionConfig& s) {
         SubscriptionToPubSub(s, names_, response);
@@ -180,13 +197,13 @@ grpc::Status SubscriberService::UpdateSubscription(Context* context,
   // Only the fields the mask names are read; the update's other fields may
   // be anything (the clients send the name, the topic and the changes).
   const gps::Subscription& update = request->subscription();
-  absl::StatusOr<std::vector<std::string>> paths =
-      SubscriptionPaths(update, request->update_mask());
-  if (!paths.ok()) return ToGrpcStatus(paths.status());
-  if (request->update_mask().paths_size() == 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "update_mask names no field");
-  }
-  return WithName(names_.Subscription(update.name()), [&](const std::string& name) {
+  return gate_.Subscription(*context, update.name(), [&](const std::string& name) {
+    absl::StatusOr<std::vector<std::string>> paths =
+        SubscriptionPaths(update, request->update_mask());
+    if (!paths.ok()) return ToGrpcStatus(paths.status());
+    if (request->update_mask().paths_size() == 0) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "update_mask names no field");
+    }
     SubscriptionConfig changes;
     changes.name = name;
     changes.ack_deadline_seconds = update.ack_deadline_seconds();
@@ -217,7 +234,7 @@ grpc::Status SubscriberService::UpdateSubscription(Context* context,
 grpc::Status SubscriberService::ListSubscriptions(Context* context,
                                                   const gps::ListSubscriptionsRequest* request,
                                                   gps::ListSubscriptionsResponse* response) {
-  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+  return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
     return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
       const auto visible = access_.Visible(*context, auth::Action::kAdmin);
       return Respond(hub_.ListSubscriptions(scope, "", page_size, request->page_token()),
@@ -236,7 +253,7 @@ grpc::Status SubscriberService::ListSubscriptions(Context* context,
 grpc::Status SubscriberService::DeleteSubscription(Context* context,
                                                    const gps::DeleteSubscriptionRequest* request,
                                                    google::protobuf::Empty*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, AdministerSubscription(name),
                              [&] { return ToGrpcStatus(hub_.DeleteSubscription(name)); });
   });
@@ -257,7 +274,7 @@ grpc::Status SubscriberService::Settled(const std::string& subscription,
   for (const AckResult& r : *results) {
     if (!ParseAckId(r.ack_id)) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("invalid ack id '", r.ack_id, "'"));
+                          absl::StrCat("invalid ack id ", Quoted(r.ack_id)));
     }
   }
   return grpc::Status::OK;
@@ -266,7 +283,7 @@ grpc::Status SubscriberService::Settled(const std::string& subscription,
 grpc::Status SubscriberService::ModifyAckDeadline(Context* context,
                                                   const gps::ModifyAckDeadlineRequest* request,
                                                   google::protobuf::Empty*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, Consume(name), [&] {
       return Settled(name, hub_.ModifyAckDeadline(name, Strings(request->ack_ids()),
                                                   request->ack_deadline_seconds()));
@@ -277,7 +294,7 @@ grpc::Status SubscriberService::ModifyAckDeadline(Context* context,
 grpc::Status SubscriberService::Acknowledge(Context* context,
                                             const gps::AcknowledgeRequest* request,
                                             google::protobuf::Empty*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, Consume(name), [&] {
       return Settled(name, hub_.Acknowledge(name, Strings(request->ack_ids())));
     });
@@ -299,7 +316,7 @@ SubscriberService::StreamingPull(grpc::CallbackServerContext* context) {
 grpc::Status SubscriberService::ModifyPushConfig(Context* context,
                                                  const gps::ModifyPushConfigRequest* request,
                                                  google::protobuf::Empty*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, AdministerSubscription(name), [&] {
       if (!request->push_config().push_endpoint().empty()) {
         return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -316,7 +333,7 @@ grpc::Status SubscriberService::ModifyPushConfig(Context* context,
 template <typename Call>
 grpc::Status SubscriberService::OnSnapshot(Context* context, const std::string& resource,
                                            Call call) {
-  return WithName(names_.Snapshot(resource), [&](const std::string& name) {
+  return gate_.Snapshot(*context, resource, [&](const std::string& name) {
     absl::StatusOr<SnapshotConfig> snapshot = hub_.GetSnapshot(name);
     if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
     return access_.IfAllowed(*context, AdministerTopic(snapshot->topic),
@@ -336,7 +353,7 @@ grpc::Status SubscriberService::GetSnapshot(Context* context,
 grpc::Status SubscriberService::ListSnapshots(Context* context,
                                               const gps::ListSnapshotsRequest* request,
                                               gps::ListSnapshotsResponse* response) {
-  return InProject(names_, *request, [&](const NameScope& scope, int page_size) {
+  return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
     return access_.IfAllowed(*context, AdministerTopic(""), [&] {
       const auto visible = access_.Visible(*context, auth::Action::kAdmin);
       return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
@@ -355,10 +372,10 @@ grpc::Status SubscriberService::ListSnapshots(Context* context,
 grpc::Status SubscriberService::CreateSnapshot(Context* context,
                                                const gps::CreateSnapshotRequest* request,
                                                gps::Snapshot* response) {
-  absl::StatusOr<SnapshotConfig> snapshot =
-      SnapshotFromPubSub(request->name(), request->labels(), names_);
-  if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& sub) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& sub) {
+    absl::StatusOr<SnapshotConfig> snapshot =
+        SnapshotFromPubSub(request->name(), request->labels(), names_);
+    if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
     return access_.IfAllowed(*context, Consume(sub), [&] {
       return Respond(hub_.CreateSnapshot(*snapshot, sub),
                      [&](const SnapshotConfig& made) { SnapshotToPubSub(made, names_, response); });
@@ -369,16 +386,17 @@ grpc::Status SubscriberService::CreateSnapshot(Context* context,
 grpc::Status SubscriberService::UpdateSnapshot(Context* context,
                                                const gps::UpdateSnapshotRequest* request,
                                                gps::Snapshot* response) {
-  std::vector<std::string> paths;
-  for (const std::string& path : request->update_mask().paths()) {
-    // expire_time is the topic's retention's to say.
-    if (path != "labels") {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("update_mask path ", path, " cannot be updated by the hub"));
-    }
-    paths.push_back(path);
-  }
   return OnSnapshot(context, request->snapshot().name(), [&](const SnapshotConfig& found) {
+    std::vector<std::string> paths;
+    for (const std::string& path : request->update_mask().paths()) {
+      // expire_time is the topic's retention's to say.
+      if (path != "labels") {
+        return grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));
+      }
+      paths.push_back(path);
+    }
     SnapshotConfig changes = found;
     changes.labels = LabelsFromProto(request->snapshot().labels());
     return Respond(hub_.UpdateSnapshot(changes, paths), [&](const SnapshotConfig& updated) {
@@ -397,7 +415,7 @@ grpc::Status SubscriberService::DeleteSnapshot(Context* context,
 
 grpc::Status SubscriberService::Seek(Context* context, const gps::SeekRequest* request,
                                      gps::SeekResponse*) {
-  return WithName(names_.Subscription(request->subscription()), [&](const std::string& name) {
+  return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
     return access_.IfAllowed(*context, Consume(name), [&] {
       switch (request->target_case()) {
         case gps::SeekRequest::kTime: {
@@ -406,7 +424,7 @@ grpc::Status SubscriberService::Seek(Context* context, const gps::SeekRequest* r
           return ToGrpcStatus(hub_.Seek(name, *time));
         }
         case gps::SeekRequest::kSnapshot:
-          return WithName(names_.Snapshot(request->snapshot()), [&](const std::string& snapshot) {
+          return gate_.Snapshot(*context, request->snapshot(), [&](const std::string& snapshot) {
             return ToGrpcStatus(hub_.SeekToSnapshot(name, snapshot));
           });
         default:

@@ -4,6 +4,7 @@
 #include "google/pubsub/v1/pubsub.grpc.pb.h"
 #include "hub/hub.h"
 #include "services/auth/access_control.h"
+#include "services/pubsub/call_helpers.h"
 #include "services/pubsub/convert.h"
 #include "services/pubsub/names.h"
 #include "services/stream_quota.h"
@@ -23,7 +24,7 @@ class SubscriberService final : public SubscriberBase {
  public:
   SubscriberService(Hub& hub, const auth::AccessControl& access, const Names& names,
                     StreamQuota& streams)
-      : hub_(hub), access_(access), names_(names), streams_(streams) {}
+      : hub_(hub), access_(access), names_(names), gate_(access, names), streams_(streams) {}
 
   grpc::Status CreateSubscription(Context* context, const gps::Subscription* request,
                                   gps::Subscription* response) override;
@@ -71,6 +72,7 @@ class SubscriberService final : public SubscriberBase {
   Hub& hub_;
   const auth::AccessControl& access_;
   const Names& names_;
+  const Gate gate_;
   StreamQuota& streams_;
 };
 
