@@ -1,5 +1,7 @@
 #include "hub/pg/connection_pool.h"
 
+#include <poll.h>
+
 #include <exception>
 
 #include "absl/status/status.h"
@@ -18,6 +20,20 @@ void ConnectionPool::Handle::Discard() {
   pool_->Forget();
 }
 
+namespace {
+
+// An idle connection has nothing to read: the server sends nothing unasked
+// on the pool's sessions, except the error it sends as it ends one (a
+// shutdown, a terminated backend) and the end of the stream. One poll, no
+// round trip.
+bool Alive(const pqxx::connection& conn) {
+  if (!conn.is_open()) return false;
+  pollfd fd{conn.sock(), POLLIN, 0};
+  return poll(&fd, 1, 0) == 0;
+}
+
+}  // namespace
+
 ConnectionPool::ConnectionPool(std::string url, int size, Setup setup, Observer observer)
     : url_(std::move(url)), size_(size), setup_(std::move(setup)), observer_(std::move(observer)) {}
 
@@ -28,29 +44,38 @@ void ConnectionPool::Observe() {
 }
 
 absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wait) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return !idle_.empty() || open_ < size_;
-    };
-    if (!available()) {
-      ++waiting_;
-      Observe();
-      const bool got = mu_.AwaitWithTimeout(absl::Condition(&available), wait);
-      --waiting_;
-      if (!got) {
+  const absl::Time deadline = absl::Now() + wait;
+  for (;;) {
+    std::unique_ptr<pqxx::connection> idle;
+    {
+      absl::MutexLock lock(&mu_);
+      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < size_;
+      };
+      if (!available()) {
+        ++waiting_;
         Observe();
-        return absl::UnavailableError("no database connection became free in time");
+        const bool got = mu_.AwaitWithDeadline(absl::Condition(&available), deadline);
+        --waiting_;
+        if (!got) {
+          Observe();
+          return absl::UnavailableError("no database connection became free in time");
+        }
       }
-    }
-    if (!idle_.empty()) {
-      std::unique_ptr<pqxx::connection> conn = std::move(idle_.back());
+      if (idle_.empty()) {
+        ++open_;
+        Observe();
+        break;
+      }
+      idle = std::move(idle_.back());
       idle_.pop_back();
       Observe();
-      return Handle(this, std::move(conn));
     }
-    ++open_;
-    Observe();
+    if (Alive(*idle)) return Handle(this, std::move(idle));
+    // Its server went away while it idled (a restart, a failover): nothing
+    // was sent on it, and the next one, or a new one, serves the call.
+    idle.reset();
+    Forget();
   }
   // Opening a connection takes a round trip or more; it happens outside
   // the lock with the slot already reserved.

@@ -17,7 +17,9 @@ namespace hub::pg {
 
 // A fixed-size pool of PostgreSQL connections, opened on demand. A
 // connection that failed is discarded and a new one opened on the next
-// demand, which is how the hub rides out a database restart.
+// demand, and an idle one is checked before it is handed out (one poll of
+// its socket): that is how the hub rides out a database restart without
+// failing a call on a connection that died while it idled.
 class ConnectionPool {
  public:
   using Setup = std::function<void(pqxx::connection&)>;
