@@ -25,6 +25,18 @@ TEST(ValidationTest, Names) {
   }
 }
 
+TEST(ValidationTest, QuotedCallerTextIsCutAtACharacterWithItsLength) {
+  EXPECT_EQ(Quoted("orders"), "'orders'");
+  EXPECT_EQ(Quoted(std::string(Limits::kMaxQuotedBytes, 'a')),
+            "'" + std::string(Limits::kMaxQuotedBytes, 'a') + "'");
+  EXPECT_EQ(Quoted(std::string(5'000'000, 'a')),
+            "'" + std::string(Limits::kMaxQuotedBytes, 'a') + "...' (5000000 bytes)");
+  // A two-byte character across the cut is left out whole.
+  const std::string text = std::string(Limits::kMaxQuotedBytes - 1, 'a') + "\xc3\xa4" + "bbb";
+  EXPECT_EQ(Quoted(text), "'" + std::string(Limits::kMaxQuotedBytes - 1, 'a') + "...' (" +
+                              std::to_string(text.size()) + " bytes)");
+}
+
 TEST(ValidationTest, PublishCountBounds) {
   Limits limits;
   EXPECT_FALSE(ValidatePublish("orders", {}, limits).ok());

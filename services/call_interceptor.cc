@@ -14,13 +14,23 @@ using grpc::experimental::ServerRpcInfo;
 
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
-  CallInterceptor(ServerRpcInfo* info, ServiceProbe& probe)
+  CallInterceptor(ServerRpcInfo* info, ServiceProbe& probe, const auth::AccessControl& access,
+                  Listener& listener)
       : probe_(probe),
+        access_(access),
+        listener_(listener),
+        context_(info->server_context()),
         method_(info->method()),
         unary_(info->type() == ServerRpcInfo::Type::UNARY),
         start_(absl::Now()) {}
 
   void Intercept(InterceptorBatchMethods* methods) override {
+    // By the first message the call's metadata is in its context.
+    if (!authentication_seen_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
+      authentication_seen_ = true;
+      if (access_.Authenticate(*context_).ok()) listener_.Authenticated(context_->peer());
+    }
     // A unary call carries exactly one request, so an empty receive means
     // the bytes did not parse (a streaming call also sees an empty receive
     // when the client half-closes, which is not an error).
@@ -49,17 +59,21 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   ServiceProbe& probe_;
+  const auth::AccessControl& access_;
+  Listener& listener_;
+  grpc::ServerContextBase* const context_;
   const char* const method_;
   const bool unary_;
   const absl::Time start_;
   bool request_unparsable_ = false;
+  bool authentication_seen_ = false;
 };
 
 }  // namespace
 
 grpc::experimental::Interceptor* CallInterceptorFactory::CreateServerInterceptor(
     ServerRpcInfo* info) {
-  return new CallInterceptor(info, probe_);
+  return new CallInterceptor(info, probe_, access_, listener_);
 }
 
 }  // namespace hub::services

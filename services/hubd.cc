@@ -148,7 +148,8 @@ std::unique_ptr<grpc::Server> BuildServer(const ServerConfig& config, const Secu
   AddConnectionLimits(config.connections, builder);
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<CallInterceptorFactory>(probe));
+  interceptors.push_back(
+      std::make_unique<CallInterceptorFactory>(probe, *security.access, listener));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server != nullptr) listener.Start(std::move(acceptor));
@@ -169,10 +170,16 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   const pubsub::Names pubsub_names(config.pubsub_project);
   pubsub::PublisherService pubsub_publisher(engine, *security.access, pubsub_names);
   pubsub::SubscriberService pubsub_subscriber(engine, *security.access, pubsub_names, streams);
-  const int max_connections =
+  ListenerLimits port_limits;
+  port_limits.max_connections =
       config.max_connections != 0 ? config.max_connections : DefaultMaxConnections(open_files);
+  port_limits.max_connections_per_peer = config.max_connections_per_peer != 0
+                                             ? config.max_connections_per_peer
+                                             : std::max(1, port_limits.max_connections / 4);
+  port_limits.unauthenticated_timeout = config.connections.unauthenticated_timeout;
+  const int max_connections = port_limits.max_connections;
   absl::StatusOr<std::unique_ptr<Listener>> listener =
-      Listener::Bind(config.listen, max_connections, service_probe);
+      Listener::Bind(config.listen, port_limits, service_probe);
   if (!listener.ok()) {
     Log(LogLevel::kError, "listen_failed",
         {{"address", config.listen}, {"error", std::string(listener.status().message())}});
@@ -209,6 +216,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
        {"version", kVersion},
        {"open_file_limit", absl::StrCat(open_files)},
        {"max_connections", absl::StrCat(max_connections)},
+       {"max_connections_per_peer", absl::StrCat(port_limits.max_connections_per_peer)},
        {"tls", !config.tls_enabled()          ? "off"
                : security.client_certificates ? "mutual"
                                               : "on"}});

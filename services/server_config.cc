@@ -51,6 +51,13 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, hub::services::Defaults().tls.rel
 ABSL_FLAG(int, max_connections, hub::services::Defaults().max_connections,
           "connections the gRPC port keeps open at once; more are closed at once and /readyz "
           "says not ready meanwhile. 0: nine tenths of the open-file limit, less 64");
+ABSL_FLAG(int, max_connections_per_peer, hub::services::Defaults().max_connections_per_peer,
+          "connections one client address (IP) may keep open at once; more from it are closed "
+          "at once, and the port still serves others. 0: a quarter of --max_connections");
+ABSL_FLAG(absl::Duration, unauthenticated_connection_timeout,
+          hub::services::Defaults().connections.unauthenticated_timeout,
+          "a connection that has carried no authenticated call (any call, without credentials "
+          "configured) this long after it was accepted is closed");
 ABSL_FLAG(int, max_streams_per_connection, hub::services::Defaults().max_streams_per_connection,
           "concurrent calls (streams) one connection may have open");
 ABSL_FLAG(int, max_streams_per_principal, hub::services::Defaults().max_streams_per_principal,
@@ -183,14 +190,18 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_streams_per_principal = absl::GetFlag(FLAGS_max_streams_per_principal);
   c.pubsub_project = absl::GetFlag(FLAGS_pubsub_project);
   c.max_connections = absl::GetFlag(FLAGS_max_connections);
+  c.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
   c.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
-  c.connections = ConnectionLimits{
-      absl::GetFlag(FLAGS_handshake_timeout),       absl::GetFlag(FLAGS_max_connection_idle),
-      absl::GetFlag(FLAGS_max_connection_age),      absl::GetFlag(FLAGS_max_connection_age_grace),
-      absl::GetFlag(FLAGS_keepalive_time),          absl::GetFlag(FLAGS_keepalive_timeout),
-      absl::GetFlag(FLAGS_min_client_ping_interval)};
+  c.connections = ConnectionLimits{absl::GetFlag(FLAGS_handshake_timeout),
+                                   absl::GetFlag(FLAGS_max_connection_idle),
+                                   absl::GetFlag(FLAGS_max_connection_age),
+                                   absl::GetFlag(FLAGS_max_connection_age_grace),
+                                   absl::GetFlag(FLAGS_keepalive_time),
+                                   absl::GetFlag(FLAGS_keepalive_timeout),
+                                   absl::GetFlag(FLAGS_min_client_ping_interval),
+                                   absl::GetFlag(FLAGS_unauthenticated_connection_timeout)};
   if (const std::string file = absl::GetFlag(FLAGS_metrics_token_file); !file.empty()) {
     std::ifstream in(file);
     std::stringstream text;
@@ -247,8 +258,9 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
         "--pubsub_project must be a project id: a lowercase letter, then lowercase letters, "
         "digits and hyphens, at most 30");
   }
-  if (c.max_connections < 0) {
-    return absl::InvalidArgumentError("--max_connections must be 0 (automatic) or more");
+  if (c.max_connections < 0 || c.max_connections_per_peer < 0) {
+    return absl::InvalidArgumentError(
+        "--max_connections and --max_connections_per_peer must be 0 (automatic) or more");
   }
   if (c.max_streams_per_principal < 1 || c.hub.claim_threads < 1 || c.hub.stream_workers < 1) {
     return absl::InvalidArgumentError(
@@ -273,11 +285,12 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   if (l.handshake_timeout <= absl::ZeroDuration() || l.max_idle <= absl::ZeroDuration() ||
       l.max_age < absl::ZeroDuration() || l.max_age_grace < absl::ZeroDuration() ||
       l.keepalive_time <= absl::ZeroDuration() || l.keepalive_timeout <= absl::ZeroDuration() ||
-      l.min_client_ping_interval < absl::ZeroDuration()) {
+      l.min_client_ping_interval < absl::ZeroDuration() ||
+      l.unauthenticated_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "--handshake_timeout, --max_connection_idle, --keepalive_time and --keepalive_timeout "
-        "must be positive; --max_connection_age, its grace and --min_client_ping_interval not "
-        "negative");
+        "--handshake_timeout, --max_connection_idle, --keepalive_time, --keepalive_timeout and "
+        "--unauthenticated_connection_timeout must be positive; --max_connection_age, its grace "
+        "and --min_client_ping_interval not negative");
   }
   if (c.hub.limits.max_message_bytes < 1 ||
       c.hub.limits.max_message_bytes > Limits::kMaxConfigurableMessageBytes) {

@@ -22,6 +22,7 @@ struct ConnectionLimits {
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   absl::Duration min_client_ping_interval = absl::Seconds(10);
+  absl::Duration unauthenticated_timeout = absl::Seconds(10);
 };
 
 // hubd's configuration. The defaults here are the flags' defaults (and,
@@ -53,6 +54,8 @@ struct ServerConfig {
   std::string pubsub_project = "hub";
   // 0: DefaultMaxConnections of the open-file limit.
   int max_connections = 0;
+  // 0: a quarter of max_connections.
+  int max_connections_per_peer = 0;
   int max_metadata_bytes = 16 * 1024;
   ConnectionLimits connections;
   LogLevel log_level = LogLevel::kInfo;

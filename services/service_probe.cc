@@ -38,10 +38,18 @@ ServiceProbe::ServiceProbe(prometheus::Registry& registry, absl::string_view ver
                        .Add({})),
       connections_refused_(prometheus::BuildCounter()
                                .Name("hub_grpc_connections_refused_total")
-                               .Help("Connections closed at once: past --max_connections, or "
-                                     "with no file descriptor free")
+                               .Help("Connections closed at once: past --max_connections or "
+                                     "--max_connections_per_peer, or with no file descriptor "
+                                     "free")
                                .Register(registry)
-                               .Add({})) {
+                               .Add({})),
+      connections_unauthenticated_closed_(
+          prometheus::BuildCounter()
+              .Name("hub_grpc_connections_unauthenticated_closed_total")
+              .Help("Connections closed for carrying no authenticated call within "
+                    "--unauthenticated_connection_timeout")
+              .Register(registry)
+              .Add({})) {
   prometheus::BuildGauge()
       .Name("hub_build_info")
       .Help("Always 1; labels name the build")
@@ -62,5 +70,9 @@ void ServiceProbe::DatabaseUp(bool up) { database_up_.Set(up ? 1 : 0); }
 void ServiceProbe::Connections(int64_t open) { connections_.Set(static_cast<double>(open)); }
 
 void ServiceProbe::ConnectionRefused() { connections_refused_.Increment(); }
+
+void ServiceProbe::ConnectionUnauthenticatedClosed() {
+  connections_unauthenticated_closed_.Increment();
+}
 
 }  // namespace hub::services

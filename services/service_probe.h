@@ -30,6 +30,7 @@ class ServiceProbe final : public ListenerProbe {
   void DatabaseUp(bool up);
   void Connections(int64_t open) override;
   void ConnectionRefused() override;
+  void ConnectionUnauthenticatedClosed() override;
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -37,6 +38,7 @@ class ServiceProbe final : public ListenerProbe {
   prometheus::Gauge& database_up_;
   prometheus::Gauge& connections_;
   prometheus::Counter& connections_refused_;
+  prometheus::Counter& connections_unauthenticated_closed_;
 };
 
 }  // namespace hub::services

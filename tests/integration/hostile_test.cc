@@ -398,9 +398,9 @@ TEST_F(HostileTest, FiveMegabytesOfCallerTextAreAnsweredAtOnceAndShort) {
     StatusCode expected;
   };
   int calls = 0;
-  for (const Caller& caller : {Caller{"", StatusCode::UNAUTHENTICATED},
-                               Caller{"t-ops", StatusCode::INVALID_ARGUMENT},
-                               Caller{"t-reader", StatusCode::INVALID_ARGUMENT}}) {
+  for (const Caller& caller :
+       {Caller{"", StatusCode::UNAUTHENTICATED}, Caller{"t-ops", StatusCode::INVALID_ARGUMENT},
+        Caller{"t-reader", StatusCode::INVALID_ARGUMENT}}) {
     for (const EchoPoint& point : EchoPoints()) {
       const bool hub_v1 = absl::StartsWith(point.what, "hub.v1");
       grpc::ClientContext ctx;
@@ -489,8 +489,8 @@ TEST_F(HostileTest, FiveThousandFailedExactlyOnceAcksAreAnsweredAtOnce) {
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_LT(took, absl::Seconds(2));
-  EXPECT_TRUE(absl::StrContains(status.error_message(),
-                                "5000 of 5000 ack ids failed: 5000 expired"))
+  EXPECT_TRUE(
+      absl::StrContains(status.error_message(), "5000 of 5000 ack ids failed: 5000 expired"))
       << status.error_message();
   google::rpc::Status details;
   ASSERT_TRUE(details.ParseFromString(status.error_details()));
@@ -505,9 +505,8 @@ TEST_F(HostileTest, FiveThousandFailedExactlyOnceAcksAreAnsweredAtOnce) {
   for (const auto& [id, verdict] : info.metadata()) {
     EXPECT_EQ(verdict, "PERMANENT_FAILURE_INVALID_ACK_ID") << id;
   }
-  EXPECT_TRUE(absl::StrContains(
-      status.error_message(),
-      absl::StrCat("ErrorInfo names ", info.metadata_size(), " of them")))
+  EXPECT_TRUE(absl::StrContains(status.error_message(),
+                                absl::StrCat("ErrorInfo names ", info.metadata_size(), " of them")))
       << status.error_message();
   std::printf("5,000 expired acks answered in %s; ErrorInfo names %d ids in %zu bytes\n",
               absl::FormatDuration(took).c_str(), info.metadata_size(),
