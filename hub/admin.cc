@@ -210,7 +210,7 @@ absl::StatusOr<SnapshotConfig> Admin::CreateSnapshot(const SnapshotConfig& snaps
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
   RETURN_IF_ERROR(ValidateAttached(sub));
   ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(sub.config.topic));
-  return store_.CreateSnapshot(sub, snapshot, topic.message_retention);
+  return store_.CreateSnapshot(sub, snapshot, topic.message_retention, max_snapshots_per_creator_);
 }
 
 absl::StatusOr<SnapshotConfig> Admin::GetSnapshot(absl::string_view name) {

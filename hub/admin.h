@@ -19,7 +19,9 @@ void ApplySubscriptionDefaults(SubscriptionConfig& sub);
 // Topics and subscriptions: validated, defaulted, stored.
 class Admin {
  public:
-  explicit Admin(Store& store) : store_(store) {}
+  // `max_snapshots_per_creator`: 0 for no bound.
+  Admin(Store& store, int max_snapshots_per_creator)
+      : store_(store), max_snapshots_per_creator_(max_snapshots_per_creator) {}
 
   absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic);
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name);
@@ -47,7 +49,8 @@ class Admin {
   absl::Status DetachSubscription(absl::string_view name);
 
   // Snapshots: `subscription`'s acknowledgement state under a name of its
-  // own; only labels change later.
+  // own; only labels change later. Each creator (snapshot.creator) has at
+  // most max_snapshots_per_creator: RESOURCE_EXHAUSTED past it.
   absl::StatusOr<SnapshotConfig> CreateSnapshot(const SnapshotConfig& snapshot,
                                                 absl::string_view subscription);
   absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name);
@@ -63,6 +66,7 @@ class Admin {
   absl::Status ValidateForStore(const SubscriptionConfig& sub);
 
   Store& store_;
+  const int max_snapshots_per_creator_;
 };
 
 }  // namespace hub

@@ -58,6 +58,9 @@ struct HubOptions {
   // Deliveries handed to stream writers and not yet taken by the transport,
   // across all streams: what clients that do not read can make hubd hold.
   int64_t max_unsent_stream_bytes = 64 * kMiB;
+  // Snapshots one principal may have (docs/security.md, "Snapshots"); each
+  // holds a copy of its subscription's unacknowledged positions.
+  int max_snapshots_per_principal = 1000;
   absl::Duration maintenance_interval = absl::Minutes(1);
   // How often the backlog gauges of every subscription are read from the
   // store (one query over cursors, heads and lease rows).

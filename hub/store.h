@@ -89,10 +89,12 @@ class Store {
   // Stores the acknowledgement state of `sub` as `snapshot` (name and
   // labels) and answers it with its topic and expiry: the publish time of
   // the oldest message it holds (now when none) plus `retention`.
-  // ALREADY_EXISTS for a taken name.
+  // ALREADY_EXISTS for a taken name; RESOURCE_EXHAUSTED when its creator
+  // has `max_per_creator` snapshots already (0: no bound).
   virtual absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord& sub,
                                                         const SnapshotConfig& snapshot,
-                                                        absl::Duration retention) = 0;
+                                                        absl::Duration retention,
+                                                        int max_per_creator) = 0;
   virtual absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name) = 0;
   virtual absl::StatusOr<std::vector<SnapshotConfig>> ListSnapshots(const NameScope& scope,
                                                                     absl::string_view after,

@@ -62,6 +62,8 @@ struct SnapshotConfig {
   std::string topic;       // output only: the subscription's topic
   absl::Time expire_time;  // output only: when its oldest message leaves the topic
   Labels labels;
+  // The principal that created it: set by the caller's layer at creation.
+  std::string creator;
 };
 
 // Which names a list returns. A name's namespace is what comes before its

@@ -32,6 +32,22 @@ std::vector<auth::Need> ConfigureSubscription(const std::string& subscription,
   return needs;
 }
 
+std::vector<auth::Need> SnapshotOf(const std::string& snapshot, const std::string& subscription) {
+  std::vector<auth::Need> needs = Consume(subscription);
+  needs.push_back({auth::Action::kAdmin, auth::Snapshot(snapshot)});
+  return needs;
+}
+
+std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessControl& access,
+                                                           const grpc::ServerContextBase& context,
+                                                           auth::Action action) {
+  const std::string principal = access.Principal(context).value_or("");
+  return [visible = access.Visible(context, action), principal](const SnapshotConfig& snapshot) {
+    return visible(auth::Snapshot(snapshot.name)) ||
+           (!snapshot.creator.empty() && snapshot.creator == principal);
+  };
+}
+
 grpc::Status MayDeleteSubscriptionsOf(Hub& hub, const auth::AccessControl& access,
                                       const grpc::ServerContextBase& context,
                                       const std::string& topic) {

@@ -1,6 +1,7 @@
 #ifndef SERVICES_ACCESS_NEEDS_H_
 #define SERVICES_ACCESS_NEEDS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ std::vector<auth::Need> Consume(const std::string& subscription);
 std::vector<auth::Need> ConfigureSubscription(const std::string& subscription,
                                               const std::string& topic,
                                               const std::string& dead_letter_topic);
+
+// Creating a snapshot reads the subscription's state and makes a resource
+// of its own: subscribe on the one, admin on the other's name.
+std::vector<auth::Need> SnapshotOf(const std::string& snapshot, const std::string& subscription);
+
+// Whether the caller may `action` a snapshot: the policy allows it on the
+// snapshot's name, or the caller created it (docs/security.md,
+// "Snapshots").
+std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessControl& access,
+                                                           const grpc::ServerContextBase& context,
+                                                           auth::Action action);
 
 // Deleting a topic deletes its subscriptions: the caller must be allowed to
 // administer each of them. (One created between this look and the delete

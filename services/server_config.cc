@@ -117,6 +117,9 @@ ABSL_FLAG(int, claim_threads, hub::services::Defaults().hub.claim_threads,
           "database connection while it claims)");
 ABSL_FLAG(int, stream_workers, hub::services::Defaults().hub.stream_workers,
           "threads that apply the acks and deadline changes of StreamingPulls");
+ABSL_FLAG(int, max_snapshots_per_principal,
+          hub::services::Defaults().hub.max_snapshots_per_principal,
+          "snapshots one principal may have; more are RESOURCE_EXHAUSTED until one is deleted");
 ABSL_FLAG(int64_t, max_unsent_stream_bytes, hub::services::Defaults().hub.max_unsent_stream_bytes,
           "deliveries hubd holds for streams whose clients have not read them yet, all "
           "streams together; past it no stream gets new messages until clients read");
@@ -229,6 +232,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.hub.claim_threads = absl::GetFlag(FLAGS_claim_threads);
   c.hub.stream_workers = absl::GetFlag(FLAGS_stream_workers);
   c.hub.max_unsent_stream_bytes = absl::GetFlag(FLAGS_max_unsent_stream_bytes);
+  c.hub.max_snapshots_per_principal = absl::GetFlag(FLAGS_max_snapshots_per_principal);
   c.hub.maintenance_interval = absl::GetFlag(FLAGS_maintenance_interval);
   c.hub.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   c.hub.default_max_outstanding_messages = absl::GetFlag(FLAGS_max_outstanding_messages);
@@ -262,9 +266,11 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
     return absl::InvalidArgumentError(
         "--max_connections and --max_connections_per_peer must be 0 (automatic) or more");
   }
-  if (c.max_streams_per_principal < 1 || c.hub.claim_threads < 1 || c.hub.stream_workers < 1) {
+  if (c.max_streams_per_principal < 1 || c.hub.claim_threads < 1 || c.hub.stream_workers < 1 ||
+      c.hub.max_snapshots_per_principal < 1) {
     return absl::InvalidArgumentError(
-        "--max_streams_per_principal, --claim_threads and --stream_workers must be at least 1");
+        "--max_streams_per_principal, --max_snapshots_per_principal, --claim_threads and "
+        "--stream_workers must be at least 1");
   }
   if (c.hub.max_unsent_stream_bytes < 4 * kMiB) {
     return absl::InvalidArgumentError(

@@ -9,6 +9,7 @@
 #include "hub/pg/pg_store.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
+#include "hub/validation.h"
 
 namespace hub::pg {
 
@@ -152,7 +153,8 @@ absl::Status PgStore::DetachSubscription(absl::string_view name) {
 
 absl::StatusOr<SnapshotConfig> PgStore::CreateSnapshot(const SubscriptionRecord& sub,
                                                        const SnapshotConfig& snapshot,
-                                                       absl::Duration retention) {
+                                                       absl::Duration retention,
+                                                       int max_per_creator) {
   SnapshotConfig made = snapshot;
   made.topic = sub.config.topic;
   RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
@@ -163,12 +165,20 @@ absl::StatusOr<SnapshotConfig> PgStore::CreateSnapshot(const SubscriptionRecord&
     if (cursor.empty()) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
     }
+    Exec(tx, sql::kLockSnapshotCreator, snapshot.creator);
     pqxx::result r;
     try {
       r = Exec(tx, sql::kCreateSnapshot, snapshot.name, sub.id, sub.topic_id,
-               cursor[0][0].as<int64_t>(), Millis(retention), LabelsToJson(snapshot.labels));
+               cursor[0][0].as<int64_t>(), Millis(retention), LabelsToJson(snapshot.labels),
+               snapshot.creator, max_per_creator);
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("snapshot ", snapshot.name, " already exists"));
+    }
+    if (r.empty()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(Quoted(snapshot.creator), " has ", max_per_creator,
+                       " snapshots, the most one principal may (--max_snapshots_per_principal); "
+                       "delete one first"));
     }
     Exec(tx, sql::kCopyLeasesToSnapshot, r[0][0].as<int64_t>(), sub.id);
     tx.commit();

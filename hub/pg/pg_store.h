@@ -71,7 +71,8 @@ class PgStore final : public Store {
 
   absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord& sub,
                                                 const SnapshotConfig& snapshot,
-                                                absl::Duration retention) override;
+                                                absl::Duration retention,
+                                                int max_per_creator) override;
   absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view name) override;
   absl::StatusOr<std::vector<SnapshotConfig>> ListSnapshots(const NameScope& scope,
                                                             absl::string_view after,

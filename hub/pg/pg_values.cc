@@ -150,6 +150,7 @@ SnapshotConfig SnapshotFromRow(const pqxx::row& row) {
   snapshot.topic = row[1].as<std::string>();
   snapshot.expire_time = absl::FromUnixMicros(row[2].as<int64_t>());
   snapshot.labels = LabelsFromJson(row[3].as<std::string>());
+  snapshot.creator = row[7].as<std::string>();
   return snapshot;
 }
 

@@ -109,11 +109,12 @@ FROM s JOIN topic_heads h ON h.topic_id = s.topic_id
 WHERE c.subscription_id = s.id RETURNING 1)sql"};
 
 // A snapshot of the subscription $2 of topic $3, its cursor at $4 (locked by
-// the caller): it expires $5 ms after the publish time of the oldest
-// message it holds (its lowest pending position, else the cursor's), or
-// after now when it holds none.
+// the caller), made by $7, who may have at most $8 (0: any number; the
+// caller holds kLockSnapshotCreator): it expires $5 ms after the publish
+// time of the oldest message it holds (its lowest pending position, else
+// the cursor's), or after now when it holds none. No row when $7 has $8.
 inline constexpr Statement kCreateSnapshot{"create_snapshot", R"sql(
-INSERT INTO snapshots (name, topic_id, next_position, expire_time, labels)
+INSERT INTO snapshots (name, topic_id, next_position, expire_time, labels, creator)
 SELECT $1, $3, $4,
   COALESCE((SELECT m.publish_time FROM messages m
             WHERE m.topic_id = $3 AND m.publish_time < now() + interval '1 hour'
@@ -121,8 +122,14 @@ SELECT $1, $3, $4,
                                 FROM leases l, unnest(l.pending) p
                                 WHERE l.subscription_id = $2)),
            now()) + $5::bigint * interval '1 millisecond',
-  $6::jsonb
+  $6::jsonb, $7
+WHERE $8::integer = 0 OR (SELECT count(*) FROM snapshots WHERE creator = $7) < $8::integer
 RETURNING id, (extract(epoch FROM expire_time) * 1e6)::bigint)sql"};
+
+// Creations of one creator's snapshots one at a time, so that two cannot
+// both pass the cap (the first key is the hub's own, for snapshot creators).
+inline constexpr Statement kLockSnapshotCreator{
+    "lock_snapshot_creator", "SELECT pg_advisory_xact_lock(20341, hashtext($1))"};
 
 inline constexpr Statement kCopyLeasesToSnapshot{"copy_leases_to_snapshot", R"sql(
 INSERT INTO snapshot_leases (snapshot_id, pending, ordering_key)
@@ -131,13 +138,13 @@ SELECT $1, pending, ordering_key FROM leases WHERE subscription_id = $2)sql"};
 // Columns read by SnapshotFromRow (pg_values.h).
 inline constexpr Statement kGetSnapshot{"get_snapshot", R"sql(
 SELECT s.name, t.name, (extract(epoch FROM s.expire_time) * 1e6)::bigint, s.labels::text,
-       s.id, s.topic_id, s.next_position
+       s.id, s.topic_id, s.next_position, s.creator
 FROM snapshots s JOIN topics t ON t.id = s.topic_id
 WHERE s.name = $1)sql"};
 
 inline constexpr Statement kListSnapshots{"list_snapshots", R"sql(
 SELECT s.name, t.name, (extract(epoch FROM s.expire_time) * 1e6)::bigint, s.labels::text,
-       s.id, s.topic_id, s.next_position
+       s.id, s.topic_id, s.next_position, s.creator
 FROM snapshots s JOIN topics t ON t.id = s.topic_id
 WHERE s.name > $1 AND ($3::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $4)
 ORDER BY s.name LIMIT $2)sql"};
@@ -557,6 +564,7 @@ inline constexpr const Statement* kPrepared[] = {
     &kDeleteAllLeases,
     &kDetachSubscription,
     &kCreateSnapshot,
+    &kLockSnapshotCreator,
     &kCopyLeasesToSnapshot,
     &kGetSnapshot,
     &kListSnapshots,

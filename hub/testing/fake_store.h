@@ -89,7 +89,7 @@ class FakeStore final : public Store {
   }
   // Snapshots are PgStore's alone; the engine only passes them through.
   absl::StatusOr<SnapshotConfig> CreateSnapshot(const SubscriptionRecord&, const SnapshotConfig&,
-                                                absl::Duration) override {
+                                                absl::Duration, int) override {
     return NoSnapshots();
   }
   absl::StatusOr<SnapshotConfig> GetSnapshot(absl::string_view) override { return NoSnapshots(); }

@@ -24,7 +24,9 @@ absl::string_view ActionName(Action a) {
 }
 
 std::string ResourceName(const Resource& r) {
-  const char* kind = r.kind == ResourceKind::kTopic ? "topic" : "subscription";
+  const char* kind = r.kind == ResourceKind::kTopic          ? "topic"
+                     : r.kind == ResourceKind::kSubscription ? "subscription"
+                                                             : "snapshot";
   return r.name.empty() ? absl::StrCat("every ", kind) : absl::StrCat(kind, " ", Quoted(r.name));
 }
 

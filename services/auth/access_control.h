@@ -90,6 +90,7 @@ inline Resource Topic(std::string name) { return {ResourceKind::kTopic, std::mov
 inline Resource Subscription(std::string name) {
   return {ResourceKind::kSubscription, std::move(name)};
 }
+inline Resource Snapshot(std::string name) { return {ResourceKind::kSnapshot, std::move(name)}; }
 
 }  // namespace hub::services::auth
 

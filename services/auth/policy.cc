@@ -56,14 +56,17 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
       const size_t colon = f[3].find(':');
       const absl::string_view kind = f[3].substr(0, colon);
       if (colon == absl::string_view::npos || colon + 1 == f[3].size()) {
-        return error("resource must be topic:NAME, subscription:NAME or *");
+        return error("resource must be topic:NAME, subscription:NAME, snapshot:NAME or *");
       }
       if (kind == "topic") {
         rule.kind = ResourceKind::kTopic;
       } else if (kind == "subscription") {
         rule.kind = ResourceKind::kSubscription;
+      } else if (kind == "snapshot") {
+        rule.kind = ResourceKind::kSnapshot;
       } else {
-        return error(absl::StrCat("resource kind must be topic or subscription, not ", kind));
+        return error(
+            absl::StrCat("resource kind must be topic, subscription or snapshot, not ", kind));
       }
       rule.name = pattern(f[3].substr(colon + 1));
     }

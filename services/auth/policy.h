@@ -11,7 +11,7 @@
 namespace hub::services::auth {
 
 enum class Action { kPublish, kSubscribe, kAdmin };
-enum class ResourceKind { kTopic, kSubscription };
+enum class ResourceKind { kTopic, kSubscription, kSnapshot };
 
 struct Resource {
   ResourceKind kind;
@@ -27,7 +27,7 @@ struct Resource {
 //   deny   *         admin      topic:payments*
 //
 // Fields: effect (allow, deny), principal, action (publish, subscribe,
-// admin, *), resource (topic:NAME, subscription:NAME, *). Principals and
+// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME, *). Principals and
 // names match exactly, by prefix when they end in `*`, or always when they
 // are `*`. A deny that matches wins over any allow; nothing matching is a
 // deny.

@@ -35,6 +35,16 @@ allow *         subscribe topic:public.*
   EXPECT_TRUE(p->Allows("anyone", Action::kSubscribe, T("public.news")));
 }
 
+TEST(PolicyTest, SnapshotsAreAKindOfTheirOwn) {
+  absl::StatusOr<Policy> p = Policy::Parse("allow team admin snapshot:team-*\n");
+  ASSERT_TRUE(p.ok()) << p.status();
+  const Resource snapshot{ResourceKind::kSnapshot, "team-1"};
+  EXPECT_TRUE(p->Allows("team", Action::kAdmin, snapshot));
+  EXPECT_FALSE(p->Allows("team", Action::kAdmin, T("team-1")));
+  EXPECT_FALSE(p->Allows("team", Action::kAdmin, S("team-1")));
+  EXPECT_FALSE(p->Allows("team", Action::kAdmin, Resource{ResourceKind::kSnapshot, "other"}));
+}
+
 TEST(PolicyTest, DenyWinsAndNothingMatchingIsDenied) {
   absl::StatusOr<Policy> p = Policy::Parse(
       "allow ops * *\n"

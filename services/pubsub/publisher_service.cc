@@ -114,12 +114,13 @@ grpc::Status PublisherService::ListTopicSnapshots(Context* context,
       if (absl::Status found = hub_.GetTopic(topic).status(); !found.ok()) {
         return ToGrpcStatus(found);
       }
-      // The topic's snapshots among all of the hub's; a page may hold fewer
-      // than page_size while more follow.
+      // The topic's snapshots among all of the hub's that the caller may
+      // see; a page may hold fewer than page_size while more follow.
+      const auto visible = SnapshotAllowed(access_, *context, auth::Action::kAdmin);
       return Respond(hub_.ListSnapshots(NameScope::All(), *page_size, request->page_token()),
                      [&](const Page<SnapshotConfig>& page) {
                        for (const SnapshotConfig& snapshot : page.items) {
-                         if (snapshot.topic == topic) {
+                         if (snapshot.topic == topic && visible(snapshot)) {
                            response->add_snapshots(names_.SnapshotResource(snapshot.name));
                          }
                        }

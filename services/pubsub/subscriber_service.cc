@@ -332,40 +332,45 @@ grpc::Status SubscriberService::ModifyPushConfig(Context* context,
 
 template <typename Call>
 grpc::Status SubscriberService::OnSnapshot(Context* context, const std::string& resource,
-                                           Call call) {
+                                           auth::Action action, Call call) {
   return gate_.Snapshot(*context, resource, [&](const std::string& name) {
+    const grpc::Status allowed = access_.Check(*context, {{action, auth::Snapshot(name)}});
     absl::StatusOr<SnapshotConfig> snapshot = hub_.GetSnapshot(name);
+    if (!allowed.ok() &&
+        !(snapshot.ok() && SnapshotAllowed(access_, *context, action)(*snapshot))) {
+      return allowed;
+    }
     if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
-    return access_.IfAllowed(*context, AdministerTopic(snapshot->topic),
-                             [&] { return call(*snapshot); });
+    return call(*snapshot);
   });
 }
 
 grpc::Status SubscriberService::GetSnapshot(Context* context,
                                             const gps::GetSnapshotRequest* request,
                                             gps::Snapshot* response) {
-  return OnSnapshot(context, request->snapshot(), [&](const SnapshotConfig& snapshot) {
-    SnapshotToPubSub(snapshot, names_, response);
-    return grpc::Status::OK;
-  });
+  return OnSnapshot(context, request->snapshot(), auth::Action::kAdmin,
+                    [&](const SnapshotConfig& snapshot) {
+                      SnapshotToPubSub(snapshot, names_, response);
+                      return grpc::Status::OK;
+                    });
 }
 
 grpc::Status SubscriberService::ListSnapshots(Context* context,
                                               const gps::ListSnapshotsRequest* request,
                                               gps::ListSnapshotsResponse* response) {
+  // The list shows what the caller may administer or made; it needs no
+  // permission of its own.
   return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
-    return access_.IfAllowed(*context, AdministerTopic(""), [&] {
-      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
-      return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
-                     [&](const Page<SnapshotConfig>& page) {
-                       for (const SnapshotConfig& snapshot : page.items) {
-                         if (visible(auth::Topic(snapshot.topic))) {
-                           SnapshotToPubSub(snapshot, names_, response->add_snapshots());
-                         }
+    const auto visible = SnapshotAllowed(access_, *context, auth::Action::kAdmin);
+    return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
+                   [&](const Page<SnapshotConfig>& page) {
+                     for (const SnapshotConfig& snapshot : page.items) {
+                       if (visible(snapshot)) {
+                         SnapshotToPubSub(snapshot, names_, response->add_snapshots());
                        }
-                       response->set_next_page_token(page.next_page_token);
-                     });
-    });
+                     }
+                     response->set_next_page_token(page.next_page_token);
+                   });
   });
 }
 
@@ -376,7 +381,8 @@ grpc::Status SubscriberService::CreateSnapshot(Context* context,
     absl::StatusOr<SnapshotConfig> snapshot =
         SnapshotFromPubSub(request->name(), request->labels(), names_);
     if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
-    return access_.IfAllowed(*context, Consume(sub), [&] {
+    snapshot->creator = access_.Principal(*context).value_or("anonymous");
+    return access_.IfAllowed(*context, SnapshotOf(snapshot->name, sub), [&] {
       return Respond(hub_.CreateSnapshot(*snapshot, sub),
                      [&](const SnapshotConfig& made) { SnapshotToPubSub(made, names_, response); });
     });
@@ -386,31 +392,33 @@ grpc::Status SubscriberService::CreateSnapshot(Context* context,
 grpc::Status SubscriberService::UpdateSnapshot(Context* context,
                                                const gps::UpdateSnapshotRequest* request,
                                                gps::Snapshot* response) {
-  return OnSnapshot(context, request->snapshot().name(), [&](const SnapshotConfig& found) {
-    std::vector<std::string> paths;
-    for (const std::string& path : request->update_mask().paths()) {
-      // expire_time is the topic's retention's to say.
-      if (path != "labels") {
-        return grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));
-      }
-      paths.push_back(path);
-    }
-    SnapshotConfig changes = found;
-    changes.labels = LabelsFromProto(request->snapshot().labels());
-    return Respond(hub_.UpdateSnapshot(changes, paths), [&](const SnapshotConfig& updated) {
-      SnapshotToPubSub(updated, names_, response);
-    });
-  });
+  return OnSnapshot(
+      context, request->snapshot().name(), auth::Action::kAdmin, [&](const SnapshotConfig& found) {
+        std::vector<std::string> paths;
+        for (const std::string& path : request->update_mask().paths()) {
+          // expire_time is the topic's retention's to say.
+          if (path != "labels") {
+            return grpc::Status(
+                grpc::StatusCode::INVALID_ARGUMENT,
+                absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));
+          }
+          paths.push_back(path);
+        }
+        SnapshotConfig changes = found;
+        changes.labels = LabelsFromProto(request->snapshot().labels());
+        return Respond(hub_.UpdateSnapshot(changes, paths), [&](const SnapshotConfig& updated) {
+          SnapshotToPubSub(updated, names_, response);
+        });
+      });
 }
 
 grpc::Status SubscriberService::DeleteSnapshot(Context* context,
                                                const gps::DeleteSnapshotRequest* request,
                                                google::protobuf::Empty*) {
-  return OnSnapshot(context, request->snapshot(), [&](const SnapshotConfig& snapshot) {
-    return ToGrpcStatus(hub_.DeleteSnapshot(snapshot.name));
-  });
+  return OnSnapshot(context, request->snapshot(), auth::Action::kAdmin,
+                    [&](const SnapshotConfig& snapshot) {
+                      return ToGrpcStatus(hub_.DeleteSnapshot(snapshot.name));
+                    });
 }
 
 grpc::Status SubscriberService::Seek(Context* context, const gps::SeekRequest* request,
@@ -424,9 +432,11 @@ grpc::Status SubscriberService::Seek(Context* context, const gps::SeekRequest* r
           return ToGrpcStatus(hub_.Seek(name, *time));
         }
         case gps::SeekRequest::kSnapshot:
-          return gate_.Snapshot(*context, request->snapshot(), [&](const std::string& snapshot) {
-            return ToGrpcStatus(hub_.SeekToSnapshot(name, snapshot));
-          });
+          // Reading a snapshot's state into a subscription is consuming it.
+          return OnSnapshot(context, request->snapshot(), auth::Action::kSubscribe,
+                            [&](const SnapshotConfig& snapshot) {
+                              return ToGrpcStatus(hub_.SeekToSnapshot(name, snapshot.name));
+                            });
         default:
           return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                               "seek needs a time or a snapshot");

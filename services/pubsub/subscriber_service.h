@@ -61,9 +61,11 @@ class SubscriberService final : public SubscriberBase {
                     gps::SeekResponse* response) override;
 
  private:
-  // Runs `call` once the caller may administer the snapshot's topic.
+  // Runs `call(snapshot)` once the caller may `action` the snapshot. A
+  // caller who may not hears PERMISSION_DENIED whether it exists or not.
   template <typename Call>
-  grpc::Status OnSnapshot(Context* context, const std::string& resource, Call call);
+  grpc::Status OnSnapshot(Context* context, const std::string& resource, auth::Action action,
+                          Call call);
   // Acks or deadline changes done: on an exactly-once subscription, ids
   // that failed make the call fail with Pub/Sub's ErrorInfo per id.
   grpc::Status Settled(const std::string& subscription,

@@ -27,7 +27,10 @@ using grpc::StatusCode;
 constexpr char kPolicy[] = R"(
 allow ops     *          *
 allow reader  subscribe  subscription:readers*
+allow team    subscribe  subscription:team-*
 )";
+// Snapshots of their own by name, as long as this rule stands.
+constexpr char kTeamSnapshots[] = "allow team admin snapshot:team-*\n";
 
 // One place a status could repeat caller text: the call, with `text` where
 // the caller's text goes.
@@ -42,17 +45,18 @@ class HostileTest : public ::testing::Test {
     char tmpl[] = "/tmp/hub-hostile-XXXXXX";
     dir_ = mkdtemp(tmpl);
     std::ofstream tokens(dir_ + "/tokens");
-    for (const char* principal : {"ops", "reader"}) {
+    for (const char* principal : {"ops", "reader", "team"}) {
       tokens
           << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
           << " " << principal << "\n";
     }
     tokens.close();
-    std::ofstream(dir_ + "/policy") << kPolicy;
+    std::ofstream(dir_ + "/policy") << kPolicy << kTeamSnapshots;
     url_ = SharedPostgres().CreateDatabase();
     hubd_ = std::make_unique<HubProcess>(
         url_, std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
-                                       "--policy_file=" + dir_ + "/policy"});
+                                       "--policy_file=" + dir_ + "/policy",
+                                       "--max_snapshots_per_principal=3"});
     ASSERT_NO_FATAL_FAILURE(hubd_->Start());
     channel_ = hubd_->Channel();
     publisher_ = v1::Publisher::NewStub(channel_);
@@ -376,6 +380,10 @@ class HostileTest : public ::testing::Test {
     ASSERT_TRUE(ps_subscriber_->CreateSnapshot(&c3, snap, &snap_out).ok());
   }
 
+  int64_t CountRowsOf(const std::string& table) {
+    return std::stoll(QueryValue(url_, "SELECT count(*) FROM " + table));
+  }
+
   std::string dir_, url_;
   std::unique_ptr<HubProcess> hubd_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -518,6 +526,124 @@ TEST_F(HostileTest, FiveThousandFailedExactlyOnceAcksAreAnsweredAtOnce) {
   again.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   EXPECT_EQ(ps_subscriber_->Acknowledge(&again, ack, &empty).error_code(),
             StatusCode::INVALID_ARGUMENT);
+}
+
+// Snapshot calls of the Pub/Sub API as `token`.
+class Snapshots {
+ public:
+  Snapshots(gps::Subscriber::Stub& stub, std::string token)
+      : stub_(stub), token_(std::move(token)) {}
+
+  grpc::Status Create(const std::string& name, const std::string& subscription) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    gps::CreateSnapshotRequest r;
+    r.set_name("projects/hub/snapshots/" + name);
+    r.set_subscription("projects/hub/subscriptions/" + subscription);
+    gps::Snapshot out;
+    return stub_.CreateSnapshot(&ctx, r, &out);
+  }
+  grpc::Status Get(const std::string& name) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    gps::GetSnapshotRequest r;
+    r.set_snapshot("projects/hub/snapshots/" + name);
+    gps::Snapshot out;
+    return stub_.GetSnapshot(&ctx, r, &out);
+  }
+  grpc::Status Delete(const std::string& name) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    gps::DeleteSnapshotRequest r;
+    r.set_snapshot("projects/hub/snapshots/" + name);
+    google::protobuf::Empty out;
+    return stub_.DeleteSnapshot(&ctx, r, &out);
+  }
+  grpc::Status Seek(const std::string& subscription, const std::string& name) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    gps::SeekRequest r;
+    r.set_subscription("projects/hub/subscriptions/" + subscription);
+    r.set_snapshot("projects/hub/snapshots/" + name);
+    gps::SeekResponse out;
+    return stub_.Seek(&ctx, r, &out);
+  }
+  std::vector<std::string> List() {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    gps::ListSnapshotsRequest r;
+    r.set_project("projects/hub");
+    gps::ListSnapshotsResponse out;
+    std::vector<std::string> names;
+    if (!stub_.ListSnapshots(&ctx, r, &out).ok()) return {"(failed)"};
+    for (const auto& s : out.snapshots()) names.push_back(s.name().substr(s.name().rfind('/') + 1));
+    return names;
+  }
+
+ private:
+  gps::Subscriber::Stub& stub_;
+  const std::string token_;
+};
+
+// Probe finding: a principal with only subscribe made snapshots under any
+// name, without bound. Creating one now needs admin on its name, each
+// principal has at most --max_snapshots_per_principal, the creator can
+// always see and delete its own, and a caller who may not touch a snapshot
+// hears the same whether it exists or not, Seek included.
+TEST_F(HostileTest, SnapshotsNeedTheirNameAreCappedAndStayTheirCreators) {
+  ASSERT_NO_FATAL_FAILURE(CreateEstate());  // orders, orders-sub, snapshot "before"
+  {
+    grpc::ClientContext c1, c2;
+    As(c1, "t-ops");
+    As(c2, "t-ops");
+    gps::Subscription s, out;
+    s.set_topic("projects/hub/topics/orders");
+    s.set_name("projects/hub/subscriptions/team-sub");
+    ASSERT_TRUE(ps_subscriber_->CreateSubscription(&c1, s, &out).ok());
+    s.set_name("projects/hub/subscriptions/readers-sub");
+    ASSERT_TRUE(ps_subscriber_->CreateSubscription(&c2, s, &out).ok());
+  }
+  Snapshots team(*ps_subscriber_, "t-team");
+  Snapshots reader(*ps_subscriber_, "t-reader");
+  // Subscribe on the subscription is not enough; the name needs admin.
+  EXPECT_EQ(reader.Create("readers-snap", "readers-sub").error_code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(team.Create("secret-snap2", "team-sub").error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(team.Create("team-1", "orders-sub").error_code(), StatusCode::PERMISSION_DENIED);
+  // Three each.
+  for (const char* name : {"team-1", "team-2", "team-3"}) {
+    EXPECT_TRUE(team.Create(name, "team-sub").ok()) << name;
+  }
+  const grpc::Status fourth = team.Create("team-4", "team-sub");
+  EXPECT_EQ(fourth.error_code(), StatusCode::RESOURCE_EXHAUSTED) << fourth.error_message();
+  EXPECT_TRUE(absl::StrContains(fourth.error_message(), "--max_snapshots_per_principal"));
+  EXPECT_TRUE(team.Delete("team-1").ok());
+  EXPECT_TRUE(team.Create("team-4", "team-sub").ok());
+  EXPECT_EQ(CountRowsOf("snapshots"), 4);  // "before" and team's three
+
+  // The rule that let team make them goes; the creator still sees and
+  // deletes its own, and nothing else.
+  std::ofstream(dir_ + "/policy") << kPolicy;
+  ASSERT_TRUE(hubd_->Terminate().ok());
+  ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+  EXPECT_EQ(team.List(), (std::vector<std::string>{"team-2", "team-3", "team-4"}));
+  EXPECT_TRUE(team.Get("team-2").ok());
+  EXPECT_TRUE(team.Delete("team-2").ok());
+  EXPECT_TRUE(team.Seek("team-sub", "team-3").ok());
+  // Another's snapshot and a missing one are refused alike, and the refusal
+  // names no topic.
+  const grpc::Status other = team.Get("before");
+  const grpc::Status missing = team.Get("no-such-snap");
+  EXPECT_EQ(other.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(missing.error_code(), StatusCode::PERMISSION_DENIED);
+  const grpc::Status seek_other = team.Seek("team-sub", "before");
+  const grpc::Status seek_missing = team.Seek("team-sub", "no-such-snap");
+  EXPECT_EQ(seek_other.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(seek_missing.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(absl::StrContains(seek_other.error_message(), "orders"))
+      << seek_other.error_message();
+  EXPECT_EQ(team.Delete("before").error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CountRowsOf("snapshots"), 3);
 }
 
 }  // namespace
