@@ -148,9 +148,20 @@ absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>
     if (m.data.empty() && m.attributes.empty()) {
       return Invalid(absl::StrCat(where, " has neither data nor attributes"));
     }
-    if (m.attributes.size() > static_cast<size_t>(Limits::kMaxAttributes)) {
-      return Invalid(absl::StrCat(where, " has ", m.attributes.size(), " attributes; the limit is ",
-                                  Limits::kMaxAttributes));
+    const auto key_attribute = m.attributes.find(kIdempotencyKeyAttribute);
+    if (key_attribute != m.attributes.end() && key_attribute->second != m.idempotency_key) {
+      return Invalid(absl::StrCat(where, " has attribute ", kIdempotencyKeyAttribute,
+                                  ", which is the hub's: Pub/Sub consumers get the idempotency "
+                                  "key under that name (set idempotency_key instead)"));
+    }
+    const size_t attributes =
+        m.attributes.size() +
+        (!m.idempotency_key.empty() && key_attribute == m.attributes.end() ? 1 : 0);
+    if (attributes > static_cast<size_t>(Limits::kMaxAttributes)) {
+      return Invalid(absl::StrCat(
+          where, " has ", attributes, " attributes; the limit is ", Limits::kMaxAttributes,
+          " (an idempotency key counts as one: ", "Pub/Sub consumers get it as attribute ",
+          kIdempotencyKeyAttribute, ")"));
     }
     for (const auto& [key, value] : m.attributes) {
       if (key.empty()) {

@@ -56,6 +56,13 @@ struct Limits {
 inline constexpr absl::Duration kMaxRetention = absl::Hours(24 * 366);
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
 
+// The attribute that carries a message's idempotency key through the Pub/Sub
+// API: Pub/Sub's message has no such field, and the stock clients retry a
+// publish whose answer was lost. Pub/Sub consumers get the key as this
+// attribute, so it counts as one against kMaxAttributes, and no message
+// may carry another value under the name.
+inline constexpr char kIdempotencyKeyAttribute[] = "hub-idempotency-key";
+
 // The size a message counts against the limits: its data, attribute keys and
 // values, and both keys.
 int64_t MessageBytes(const Message& message);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace hub {
 namespace {
 
@@ -63,6 +65,32 @@ TEST(ValidationTest, AttributesAndKeysCountTowardsTheSize) {
   EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
   m.ordering_key = "o";
   EXPECT_FALSE(ValidatePublish("orders", {m}, limits).ok());
+}
+
+// Pub/Sub consumers get the idempotency key as attribute
+// hub-idempotency-key: it counts as one of the 100, and no message may carry
+// another value under that name (a hub.v1 attribute of the name was
+// overwritten for them, and 100 attributes and a key went out as 101).
+TEST(ValidationTest, TheIdempotencyKeyIsOneOfTheAttributesPubSubSees) {
+  Limits limits;
+  Message m = Msg("x");
+  for (int i = 0; i < Limits::kMaxAttributes; ++i) m.attributes[absl::StrCat("a", i)] = "v";
+  EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
+  m.idempotency_key = "order-42";
+  EXPECT_EQ(ValidatePublish("orders", {m}, limits).code(), absl::StatusCode::kInvalidArgument);
+  m.attributes.erase("a0");
+  EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
+  // What the Pub/Sub API passes when the key is all a message holds.
+  Message key_only;
+  key_only.attributes[kIdempotencyKeyAttribute] = "order-42";
+  key_only.idempotency_key = "order-42";
+  EXPECT_TRUE(ValidatePublish("orders", {key_only}, limits).ok());
+  // A hub.v1 attribute of the name with another value, or without a key.
+  Message own = Msg("x");
+  own.attributes[kIdempotencyKeyAttribute] = "mine";
+  EXPECT_EQ(ValidatePublish("orders", {own}, limits).code(), absl::StatusCode::kInvalidArgument);
+  own.idempotency_key = "order-42";
+  EXPECT_EQ(ValidatePublish("orders", {own}, limits).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ValidationTest, RequestTotalIsBounded) {

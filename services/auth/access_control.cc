@@ -45,6 +45,11 @@ absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBa
     }
   }
   const auto& metadata = context.client_metadata();
+  // Two credentials are one too many: which one counts would be a guess
+  // (and proxies and clients disagree on it).
+  if (metadata.count("authorization") > 1) {
+    return absl::UnauthenticatedError("a call carries at most one authorization header");
+  }
   auto it = metadata.find("authorization");
   if (tokens_ && it != metadata.end()) {
     const absl::string_view value(it->second.data(), it->second.size());

@@ -198,7 +198,7 @@ Message MessageFromPubSub(const gps::PubsubMessage& proto) {
   m.data = proto.data();
   m.attributes = LabelsFromProto(proto.attributes());
   m.ordering_key = proto.ordering_key();
-  if (auto key = m.attributes.find(kIdempotencyAttribute); key != m.attributes.end()) {
+  if (auto key = m.attributes.find(kIdempotencyKeyAttribute); key != m.attributes.end()) {
     m.idempotency_key = key->second;
     // Kept when it is all the message holds, which must hold something.
     if (!m.data.empty() || m.attributes.size() > 1) m.attributes.erase(key);
@@ -216,7 +216,7 @@ void DeliveriesToPubSub(const Claimed& claimed,
     m->set_data(d.message.data);
     LabelsToProto(d.message.attributes, m->mutable_attributes());
     if (!d.message.idempotency_key.empty()) {
-      (*m->mutable_attributes())[kIdempotencyAttribute] = d.message.idempotency_key;
+      (*m->mutable_attributes())[kIdempotencyKeyAttribute] = d.message.idempotency_key;
     }
     m->set_message_id(d.message.message_id);
     ToProtoTime(d.message.publish_time, m->mutable_publish_time());

@@ -18,11 +18,6 @@ namespace hub::services::pubsub {
 
 namespace gps = ::google::pubsub::v1;
 
-// The attribute whose value is a message's idempotency key: Pub/Sub's
-// message has no such field, and the stock clients retry a publish whose
-// answer was lost.
-inline constexpr char kIdempotencyAttribute[] = "hub-idempotency-key";
-
 absl::StatusOr<TopicConfig> TopicFromPubSub(const gps::Topic& proto, const Names& names);
 void TopicToPubSub(const TopicConfig& topic, const Names& names, gps::Topic* out);
 // An update_mask of Pub/Sub's topic fields as the engine's paths.

@@ -268,6 +268,27 @@ TEST(AuthStartTest, RefusesAnOpenAddressWithoutAllowInsecure) {
 
 // A deny rule hides what it denies from lists too: the list as a whole is
 // allowed, each item is shown only if the caller may administer it.
+// Probe finding: with two authorization headers the first won. A call that
+// carries two is refused, whichever is valid, and writes nothing.
+TEST_F(AuthTest, TwoAuthorizationHeadersAreRefused) {
+  const std::string before = RowCounts();
+  for (const auto& [first, second] : std::vector<std::pair<std::string, std::string>>{
+           {"t-ops", "t-orders"}, {"t-orders", "t-ops"}, {"t-ops", "t-ops"}, {"bad", "t-ops"}}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + first);
+    ctx.AddMetadata("authorization", "Bearer " + second);
+    v1::PublishRequest r;
+    r.set_topic("orders");
+    r.add_messages()->set_data("x");
+    v1::PublishResponse out;
+    const grpc::Status s = publisher_->Publish(&ctx, r, &out);
+    EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED) << first << ", " << second;
+    EXPECT_EQ(s.error_message(), "a call carries at most one authorization header");
+  }
+  EXPECT_EQ(RowCounts(), before);
+  EXPECT_TRUE(Publish("t-ops", "orders").ok());
+}
+
 TEST_F(AuthTest, ListsShowOnlyWhatTheCallerMayAdminister) {
   grpc::ClientContext topics_ctx;
   As(topics_ctx, "t-lister");
