@@ -100,6 +100,7 @@ void ApplySubscriptionDefaults(SubscriptionConfig& sub) {
 
 absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& requested) {
   const TopicConfig topic = AsStored(requested);
+  RETURN_IF_ERROR(ValidateNewName("topic", topic.name, home_namespace_));
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
   RETURN_IF_ERROR(store_.CreateTopic(topic));
   return topic;
@@ -156,6 +157,7 @@ absl::Status Admin::ValidateForStore(const SubscriptionConfig& sub) {
 absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(const SubscriptionConfig& requested) {
   SubscriptionConfig sub = AsStored(requested);
   ApplySubscriptionDefaults(sub);
+  RETURN_IF_ERROR(ValidateNewName("subscription", sub.name, home_namespace_));
   RETURN_IF_ERROR(ValidateForStore(sub));
   RETURN_IF_ERROR(store_.CreateSubscription(sub));
   return sub;
@@ -204,7 +206,7 @@ absl::Status Admin::DetachSubscription(absl::string_view name) {
 
 absl::StatusOr<SnapshotConfig> Admin::CreateSnapshot(const SnapshotConfig& snapshot,
                                                      absl::string_view subscription) {
-  RETURN_IF_ERROR(ValidateName("snapshot", snapshot.name));
+  RETURN_IF_ERROR(ValidateNewName("snapshot", snapshot.name, home_namespace_));
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidateLabels(snapshot.labels));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));

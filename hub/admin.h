@@ -19,9 +19,12 @@ void ApplySubscriptionDefaults(SubscriptionConfig& sub);
 // Topics and subscriptions: validated, defaulted, stored.
 class Admin {
  public:
+  // `home_namespace`: the namespace of the plain names (ValidateNewName);
   // `max_snapshots_per_creator`: 0 for no bound.
-  Admin(Store& store, int max_snapshots_per_creator)
-      : store_(store), max_snapshots_per_creator_(max_snapshots_per_creator) {}
+  Admin(Store& store, std::string home_namespace, int max_snapshots_per_creator)
+      : store_(store),
+        home_namespace_(std::move(home_namespace)),
+        max_snapshots_per_creator_(max_snapshots_per_creator) {}
 
   absl::StatusOr<TopicConfig> CreateTopic(const TopicConfig& topic);
   absl::StatusOr<TopicConfig> GetTopic(absl::string_view name);
@@ -66,6 +69,7 @@ class Admin {
   absl::Status ValidateForStore(const SubscriptionConfig& sub);
 
   Store& store_;
+  const std::string home_namespace_;
   const int max_snapshots_per_creator_;
 };
 

@@ -13,7 +13,7 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
     : store_(store),
       options_(std::move(options)),
       probe_(probe),
-      admin_(store_, options_.max_snapshots_per_principal),
+      admin_(store_, options_.home_namespace, options_.max_snapshots_per_principal),
       publishing_(store_, probe_, options_.publish_committers,
                   options_.publish_transactions_per_topic, options_.max_publish_batch_bytes),
       settlement_(store_, probe_, wake_ups_, options_.max_ack_batch),

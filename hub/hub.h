@@ -58,6 +58,9 @@ struct HubOptions {
   // Deliveries handed to stream writers and not yet taken by the transport,
   // across all streams: what clients that do not read can make hubd hold.
   int64_t max_unsent_stream_bytes = 64 * kMiB;
+  // The namespace whose names are the plain ones: the Pub/Sub API's home
+  // project (--pubsub_project). A new name may not spell it out.
+  std::string home_namespace = "hub";
   // Snapshots one principal may have (docs/security.md, "Snapshots"); each
   // holds a copy of its subscription's unacknowledged positions.
   int max_snapshots_per_principal = 1000;

@@ -1,6 +1,7 @@
 #include "hub/validation.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -74,6 +75,43 @@ int64_t MessageBytes(const Message& message) {
     bytes += static_cast<int64_t>(key.size() + value.size());
   }
   return bytes;
+}
+
+bool IsProjectId(absl::string_view project) {
+  if (project.empty() || project.size() > Limits::kMaxProjectIdLength ||
+      !absl::ascii_islower(project[0])) {
+    return false;
+  }
+  for (char c : project) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+absl::Status ValidateResourceId(absl::string_view what, absl::string_view id) {
+  RETURN_IF_ERROR(ValidateName(what, id));
+  if (absl::StartsWith(id, "goog")) {
+    return Invalid(
+        absl::StrCat(what, " id ", Quoted(id), " starts with 'goog', which Pub/Sub keeps"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNewName(absl::string_view what, absl::string_view name,
+                             absl::string_view home_namespace) {
+  RETURN_IF_ERROR(ValidateName(what, name));
+  const size_t tilde = name.find('~');
+  if (tilde == absl::string_view::npos) return ValidateResourceId(what, name);
+  const absl::string_view project = name.substr(0, tilde);
+  if (!IsProjectId(project) || project == home_namespace) {
+    return Invalid(absl::StrCat(
+        what, " name ", Quoted(name),
+        ": what comes before '~' is the Pub/Sub project the name belongs to, a project id "
+        "(a lowercase letter, then lowercase letters, digits and hyphens, at most 30) other "
+        "than the home project ",
+        home_namespace, ", whose names are the plain ones"));
+  }
+  return ValidateResourceId(what, name.substr(tilde + 1));
 }
 
 absl::Status ValidateName(absl::string_view what, absl::string_view name) {

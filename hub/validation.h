@@ -44,6 +44,7 @@ struct Limits {
   static constexpr int kMaxAckIdsPerRequest = 5000;
   static constexpr int kMaxFilterBytes = 1024;
   static constexpr int kMaxRejectReasonBytes = 1024;
+  static constexpr int kMaxProjectIdLength = 30;
   // The most of one piece of caller text a status message repeats.
   static constexpr int kMaxQuotedBytes = 200;
 
@@ -76,6 +77,21 @@ std::string Quoted(absl::string_view caller_text);
 std::string Shortened(absl::string_view text, size_t max_bytes, absl::string_view close = "");
 
 absl::Status ValidateName(absl::string_view what, absl::string_view name);
+
+// Whether `project` is a Pub/Sub project id the hub accepts: a lowercase
+// letter, then lowercase letters, digits and hyphens, at most 30 in all.
+bool IsProjectId(absl::string_view project);
+// A Pub/Sub resource id: ValidateName's rules, and no "goog" first (Pub/Sub
+// keeps those).
+absl::Status ValidateResourceId(absl::string_view what, absl::string_view id);
+// The name a topic, subscription or snapshot is created with: every hub
+// name is a Pub/Sub name too, one to one (docs/pubsub.md, "Names"). Before
+// a first '~' comes a project id other than `home_namespace` (whose names
+// are the plain ones), and what follows, or the whole name without one, is
+// a resource id. Names made before this rule stay reachable: only creation
+// asks it.
+absl::Status ValidateNewName(absl::string_view what, absl::string_view name,
+                             absl::string_view home_namespace);
 absl::Status ValidateLabels(const Labels& labels);
 absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);

@@ -192,6 +192,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   c.max_streams_per_principal = absl::GetFlag(FLAGS_max_streams_per_principal);
   c.pubsub_project = absl::GetFlag(FLAGS_pubsub_project);
+  c.hub.home_namespace = c.pubsub_project;
   c.max_connections = absl::GetFlag(FLAGS_max_connections);
   c.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
@@ -257,7 +258,7 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
   }
-  if (!pubsub::IsProjectId(c.pubsub_project)) {
+  if (!IsProjectId(c.pubsub_project)) {
     return absl::InvalidArgumentError(
         "--pubsub_project must be a project id: a lowercase letter, then lowercase letters, "
         "digits and hyphens, at most 30");

@@ -20,7 +20,11 @@ std::optional<std::optional<Action>> ParseAction(absl::string_view text) {
 }  // namespace
 
 bool Policy::Pattern::Matches(absl::string_view value) const {
-  return prefix ? absl::StartsWith(value, text) : value == text;
+  if (!prefix) return value == text;
+  if (!absl::StartsWith(value, text)) return false;
+  // `*` alone is every name; a prefix without '~' is the home project's.
+  return !within_project || text.empty() || absl::StrContains(text, '~') ||
+         !absl::StrContains(value, '~');
 }
 
 absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
@@ -69,6 +73,7 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
             absl::StrCat("resource kind must be topic, subscription or snapshot, not ", kind));
       }
       rule.name = pattern(f[3].substr(colon + 1));
+      rule.name.within_project = true;
     }
     policy.rules_.push_back(std::move(rule));
   }

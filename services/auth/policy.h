@@ -27,10 +27,13 @@ struct Resource {
 //   deny   *         admin      topic:payments*
 //
 // Fields: effect (allow, deny), principal, action (publish, subscribe,
-// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME, *). Principals and
-// names match exactly, by prefix when they end in `*`, or always when they
-// are `*`. A deny that matches wins over any allow; nothing matching is a
-// deny.
+// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME, *).
+// Principals and names match exactly, by prefix when they end in `*`, or
+// always when they are `*`. A name's prefix stays in its project: one
+// without '~' matches only names without '~' (the home project's), so
+// `billing*` is not project billing-x's `billing-x~orders`; `shop~*` is
+// project shop's. A deny that matches wins over any allow; nothing matching
+// is a deny.
 class Policy {
  public:
   // INVALID_ARGUMENT naming the line for anything malformed.
@@ -43,6 +46,8 @@ class Policy {
   struct Pattern {
     std::string text;  // without a trailing '*'
     bool prefix = false;
+    // A resource name's prefix: does not reach into another project.
+    bool within_project = false;
     bool Matches(absl::string_view value) const;
   };
   struct Rule {

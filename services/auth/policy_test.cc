@@ -35,6 +35,25 @@ allow *         subscribe topic:public.*
   EXPECT_TRUE(p->Allows("anyone", Action::kSubscribe, T("public.news")));
 }
 
+// Probe finding: `subscription:billing*` also covered Pub/Sub project
+// billing-x's subscriptions (hub names billing-x~...).
+TEST(PolicyTest, APrefixStaysInItsProject) {
+  absl::StatusOr<Policy> p = Policy::Parse(
+      "allow billing subscribe subscription:billing*\n"
+      "allow shop    subscribe subscription:shop~*\n"
+      "allow ops     subscribe subscription:*\n"
+      "allow all     subscribe *\n");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Allows("billing", Action::kSubscribe, S("billing-eu")));
+  EXPECT_FALSE(p->Allows("billing", Action::kSubscribe, S("billing-x~orders")));
+  EXPECT_FALSE(p->Allows("billing", Action::kSubscribe, S("billing~orders")));
+  EXPECT_TRUE(p->Allows("shop", Action::kSubscribe, S("shop~orders")));
+  EXPECT_FALSE(p->Allows("shop", Action::kSubscribe, S("shopping~orders")));
+  EXPECT_FALSE(p->Allows("shop", Action::kSubscribe, S("orders")));
+  EXPECT_TRUE(p->Allows("ops", Action::kSubscribe, S("billing-x~orders")));
+  EXPECT_TRUE(p->Allows("all", Action::kSubscribe, S("billing-x~orders")));
+}
+
 TEST(PolicyTest, SnapshotsAreAKindOfTheirOwn) {
   absl::StatusOr<Policy> p = Policy::Parse("allow team admin snapshot:team-*\n");
   ASSERT_TRUE(p.ok()) << p.status();

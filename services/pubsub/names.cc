@@ -14,23 +14,12 @@ namespace {
 
 absl::Status Invalid(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
-constexpr size_t kMaxProjectIdLength = 30;
-
 // The singular of a collection, for messages.
 absl::string_view Kind(absl::string_view collection) {
   return collection.substr(0, collection.size() - 1);
 }
 
 }  // namespace
-
-bool IsProjectId(absl::string_view project) {
-  if (project.empty() || project.size() > kMaxProjectIdLength || !absl::ascii_islower(project[0]))
-    return false;
-  for (char c : project) {
-    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') return false;
-  }
-  return true;
-}
 
 absl::StatusOr<NameScope> Names::Project(absl::string_view resource) const {
   std::vector<absl::string_view> parts = absl::StrSplit(resource, '/');
@@ -47,7 +36,7 @@ absl::StatusOr<std::string> Names::ToHub(absl::string_view resource,
                                          absl::string_view collection) const {
   const absl::string_view kind = Kind(collection);
   // By size first: nothing longer can name anything.
-  const size_t longest = absl::string_view("projects/").size() + kMaxProjectIdLength + 1 +
+  const size_t longest = absl::string_view("projects/").size() + Limits::kMaxProjectIdLength + 1 +
                          collection.size() + 1 + Limits::kMaxNameLength;
   if (resource.size() > longest) {
     return Invalid(
@@ -65,11 +54,7 @@ absl::StatusOr<std::string> Names::ToHub(absl::string_view resource,
                                 " must be lowercase letters, digits and hyphens, a letter "
                                 "first, at most 30"));
   }
-  if (absl::StartsWith(id, "goog")) {
-    return Invalid(
-        absl::StrCat(kind, " id ", Quoted(id), " starts with 'goog', which Pub/Sub keeps"));
-  }
-  RETURN_IF_ERROR(ValidateName(kind, id));
+  RETURN_IF_ERROR(ValidateResourceId(kind, id));
   if (project == home_) {
     if (absl::StrContains(id, '~')) {
       return Invalid(absl::StrCat(kind, " id ", Quoted(id),

@@ -46,10 +46,6 @@ class Names {
   const std::string home_;
 };
 
-// Whether `project` is a project id the hub accepts: a lowercase letter,
-// then lowercase letters, digits and hyphens, at most 30 in all.
-bool IsProjectId(absl::string_view project);
-
 }  // namespace hub::services::pubsub
 
 #endif  // SERVICES_PUBSUB_NAMES_H_

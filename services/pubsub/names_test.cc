@@ -1,6 +1,7 @@
 // Pub/Sub resource names onto hub names and back (docs/pubsub.md, "Names").
 #include "services/pubsub/names.h"
 #include "common/testing/status_matchers.h"
+#include "hub/validation.h"
 
 #include <string>
 
@@ -38,6 +39,27 @@ TEST(NamesTest, EveryMappedNameMapsBack) {
     }
     if (collection == "snapshots") EXPECT_EQ(names.SnapshotResource(*names.Snapshot(r)), r);
   }
+}
+
+// Probe finding: hub.v1 could create names no Pub/Sub name maps to
+// ("Shop~x1": every Pub/Sub call refused it) or that another name's Pub/Sub
+// name shadows ("hub~pn-alias-s" listed as pn-alias-s). A name a resource
+// can be created with maps to a Pub/Sub name that maps back to it; the rest
+// are refused at creation.
+TEST(NamesTest, EveryNameAResourceCanHaveIsAPubSubNameAndBack) {
+  const Names names("hub");
+  for (const char* created : {"orders", "shop~orders", "shop~a~b", "a-b-1~x%y+z", "Orders.v2"}) {
+    ASSERT_TRUE(ValidateNewName("topic", created, "hub").ok()) << created;
+    EXPECT_EQ(*names.Topic(names.TopicResource(created)), created);
+  }
+  for (const char* refused :
+       {"Shop~x1", "shop~x1", "hub~pn-alias-s", "shop~9ab", "googx", "shop~goog-x", "s_p~orders"}) {
+    EXPECT_THAT(ValidateNewName("topic", refused, "hub"),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << refused;
+  }
+  // Another home project makes "hub~x" a name of project hub like any.
+  EXPECT_TRUE(ValidateNewName("topic", "hub~orders", "home").ok());
 }
 
 TEST(NamesTest, BadNamesAreInvalidArgumentsThatSayWhy) {
