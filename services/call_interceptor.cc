@@ -29,7 +29,9 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
     if (!authentication_seen_ &&
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
       authentication_seen_ = true;
-      if (access_.Authenticate(*context_).ok()) listener_.Authenticated(context_->peer());
+      if (listener_.awaiting_authentication() && access_.Authenticate(*context_).ok()) {
+        listener_.Authenticated(context_->peer());
+      }
     }
     // A unary call carries exactly one request, so an empty receive means
     // the bytes did not parse (a streaming call also sees an empty receive

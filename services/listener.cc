@@ -142,6 +142,7 @@ void Listener::Authenticated(absl::string_view peer) {
   const std::string key = PeerKey(peer);
   absl::MutexLock lock(&mu_);
   unauthenticated_.erase(key);
+  awaiting_ = static_cast<int64_t>(unauthenticated_.size());
 }
 
 void Listener::Release(Connection& c) {
@@ -163,6 +164,7 @@ void Listener::Forget(Connection& c) {
   if (--per_address_[c.address] == 0) per_address_.erase(c.address);
   absl::MutexLock lock(&mu_);
   unauthenticated_.erase(c.peer);
+  awaiting_ = static_cast<int64_t>(unauthenticated_.size());
 }
 
 Listener::Connection* Listener::Waiting(int fd, uint64_t inode) {
@@ -322,6 +324,7 @@ void Listener::AcceptAll() {
     {
       absl::MutexLock lock(&mu_);
       unauthenticated_.insert(peer_key);
+      awaiting_ = static_cast<int64_t>(unauthenticated_.size());
     }
     ++held_;
     arrivals_.emplace_back(fd, static_cast<uint64_t>(st.st_ino));

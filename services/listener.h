@@ -73,6 +73,10 @@ class Listener {
   // A call on the connection from `peer` (gRPC's peer: "ipv4:1.2.3.4:5678",
   // "ipv6:[::1]:5678") was authenticated: the connection stays. Any thread.
   void Authenticated(absl::string_view peer);
+  // Whether some connection waits for its first authenticated call: when
+  // none does, a call has nothing to tell (the common case, one atomic
+  // load).
+  bool awaiting_authentication() const { return awaiting_.load(std::memory_order_relaxed) > 0; }
 
  private:
   Listener(int fd, int port, ListenerLimits limits, ListenerProbe& probe);
@@ -126,6 +130,7 @@ class Listener {
   // Peers of connections that have not yet carried an authenticated call.
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> unauthenticated_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> awaiting_{0};  // unauthenticated_.size()
   absl::Time swept_ = absl::InfinitePast();
   std::atomic<bool> accepting_{true};
   std::thread thread_;

@@ -370,8 +370,7 @@ class AdaptersWithTokensTest : public AdaptersTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
     const std::string tokens = MakeTempDir() + "/tokens";
-    std::ofstream(tokens) << RunCommand("printf %s t-legacy | sha256sum").out.substr(0, 64)
-                          << " legacy\n";
+    WriteTokensFile(tokens, {"legacy"});
     return {"--tokens_file=" + tokens};
   }
 };

@@ -37,13 +37,7 @@ class AuthTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/hub-auth-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    std::ofstream tokens(dir_ + "/tokens");
-    for (const char* principal : {"ops", "orders", "billing", "team", "lister", "cleaner"}) {
-      tokens
-          << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
-          << " " << principal << "\n";
-    }
-    tokens.close();
+    WriteTokensFile(dir_ + "/tokens", {"ops", "orders", "billing", "team", "lister", "cleaner"});
     std::ofstream(dir_ + "/policy") << kPolicy;
     url_ = SharedPostgres().CreateDatabase();
     hubd_ = std::make_unique<HubProcess>(

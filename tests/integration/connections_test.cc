@@ -284,8 +284,7 @@ int IdleHttp2(int port, const char* from) {
 TEST(ConnectionLimitsTest, IdleUnauthenticatedConnectionsLockNoOneOut) {
   char tmpl[] = "/tmp/hub-idle-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/tokens") << RunCommand("printf %s t-ops | sha256sum").out.substr(0, 64)
-                                 << " ops\n";
+  WriteTokensFile(dir + "/tokens", {"ops"});
   HubProcess hubd(SharedPostgres().CreateDatabase(),
                   {"--tokens_file=" + dir + "/tokens", "--unauthenticated_connection_timeout=3s"});
   hubd.LimitOpenFiles(4096);  // a cap of 3,622 connections, 905 from one address

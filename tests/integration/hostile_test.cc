@@ -44,13 +44,7 @@ class HostileTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/hub-hostile-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    std::ofstream tokens(dir_ + "/tokens");
-    for (const char* principal : {"ops", "reader", "team"}) {
-      tokens
-          << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
-          << " " << principal << "\n";
-    }
-    tokens.close();
+    WriteTokensFile(dir_ + "/tokens", {"ops", "reader", "team"});
     std::ofstream(dir_ + "/policy") << kPolicy << kTeamSnapshots;
     url_ = SharedPostgres().CreateDatabase();
     hubd_ = std::make_unique<HubProcess>(

@@ -95,7 +95,7 @@ TEST_F(TlsTest, MutualTlsTakesThePrincipalFromTheCertificate) {
   };
   const Refusal refusals[] = {
       {"orders' certificate on billing's topic", Certs().Credentials("ca", "orders"), "billing",
-       grpc::StatusCode::PERMISSION_DENIED, "orders may not publish on topic billing"},
+       grpc::StatusCode::PERMISSION_DENIED, "orders may not publish on topic 'billing'"},
       {"no certificate, no token", Certs().Credentials("ca"), "orders",
        grpc::StatusCode::UNAUTHENTICATED, "a valid bearer token or client certificate is required"},
       {"a certificate from another CA", Certs().Credentials("ca", "foreign"), "orders",

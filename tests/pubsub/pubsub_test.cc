@@ -357,12 +357,7 @@ class PubSubAuthTest : public PubSubClientTest {
  protected:
   std::vector<std::string> ExtraFlags() override {
     const std::string dir = Certs().Path("");
-    std::ofstream tokens(dir + "pubsub-tokens");
-    for (const char* principal : {"ops", "orders"}) {
-      tokens
-          << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
-          << " " << principal << "\n";
-    }
+    WriteTokensFile(dir + "pubsub-tokens", {"ops", "orders"});
     std::ofstream(dir + "pubsub-policy") << "allow ops * *\nallow orders publish topic:orders\n";
     return {"--tls_cert_file=" + Certs().Path("server.pem"),
             "--tls_key_file=" + Certs().Path("server.key"),

@@ -366,6 +366,14 @@ std::string TestConsumerPath() { return TEST_CONSUMER_PATH; }
 std::string InboxConsumerPath() { return INBOX_CONSUMER_PATH; }
 std::string HubctlPath() { return HUBCTL_PATH; }
 
+void WriteTokensFile(const std::string& path, const std::vector<std::string>& principals) {
+  std::ofstream tokens(path);
+  for (const std::string& principal : principals) {
+    tokens << RunCommand(absl::StrCat("printf %s t-", principal, " | sha256sum")).out.substr(0, 64)
+           << " " << principal << "\n";
+  }
+}
+
 CommandResult RunCommand(const std::string& command) {
   char err_path[] = "/tmp/hub-test-stderr-XXXXXX";
   const int err_fd = mkstemp(err_path);

@@ -138,6 +138,10 @@ struct CommandResult {
 // Runs `command` with /bin/sh and waits for it; stdout and stderr apart.
 CommandResult RunCommand(const std::string& command);
 
+// Writes a hubd tokens file at `path`: the token of each principal is
+// "t-" and its name ("t-ops" for ops).
+void WriteTokensFile(const std::string& path, const std::vector<std::string>& principals);
+
 // GET http://127.0.0.1:port/path; the body, or an empty string (also when
 // no answer came within 5 s).
 std::string HttpGet(int port, const std::string& path);
