@@ -76,13 +76,13 @@ class HostileTest : public ::testing::Test {
     using T = const std::string&;
     return {
         {"CreateTopic name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::Topic r, out;
            r.set_name(x);
            return pub.CreateTopic(&c, r, &out);
          }},
         {"UpdateTopic name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateTopicRequest r;
            r.mutable_topic()->set_name(x);
            r.mutable_update_mask()->add_paths("labels");
@@ -90,7 +90,7 @@ class HostileTest : public ::testing::Test {
            return pub.UpdateTopic(&c, r, &out);
          }},
         {"UpdateTopic update_mask path",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateTopicRequest r;
            r.mutable_topic()->set_name(topic);
            r.mutable_update_mask()->add_paths(x);
@@ -98,7 +98,7 @@ class HostileTest : public ::testing::Test {
            return pub.UpdateTopic(&c, r, &out);
          }},
         {"Publish topic",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::PublishRequest r;
            r.set_topic(x);
            r.add_messages()->set_data("d");
@@ -106,70 +106,70 @@ class HostileTest : public ::testing::Test {
            return pub.Publish(&c, r, &out);
          }},
         {"GetTopic",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::GetTopicRequest r;
            r.set_topic(x);
            gps::Topic out;
            return pub.GetTopic(&c, r, &out);
          }},
         {"ListTopics project",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ListTopicsRequest r;
            r.set_project(x);
            gps::ListTopicsResponse out;
            return pub.ListTopics(&c, r, &out);
          }},
         {"ListTopicSubscriptions",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ListTopicSubscriptionsRequest r;
            r.set_topic(x);
            gps::ListTopicSubscriptionsResponse out;
            return pub.ListTopicSubscriptions(&c, r, &out);
          }},
         {"ListTopicSnapshots",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ListTopicSnapshotsRequest r;
            r.set_topic(x);
            gps::ListTopicSnapshotsResponse out;
            return pub.ListTopicSnapshots(&c, r, &out);
          }},
         {"DeleteTopic",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::DeleteTopicRequest r;
            r.set_topic(x);
            google::protobuf::Empty out;
            return pub.DeleteTopic(&c, r, &out);
          }},
         {"DetachSubscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::DetachSubscriptionRequest r;
            r.set_subscription(x);
            gps::DetachSubscriptionResponse out;
            return pub.DetachSubscription(&c, r, &out);
          }},
         {"CreateSubscription name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::Subscription r, out;
            r.set_name(x);
            r.set_topic(topic);
            return subs.CreateSubscription(&c, r, &out);
          }},
         {"CreateSubscription topic",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::Subscription r, out;
            r.set_name("projects/hub/subscriptions/new-sub");
            r.set_topic(x);
            return subs.CreateSubscription(&c, r, &out);
          }},
         {"GetSubscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::GetSubscriptionRequest r;
            r.set_subscription(x);
            gps::Subscription out;
            return subs.GetSubscription(&c, r, &out);
          }},
         {"UpdateSubscription name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateSubscriptionRequest r;
            r.mutable_subscription()->set_name(x);
            r.mutable_update_mask()->add_paths("labels");
@@ -177,7 +177,7 @@ class HostileTest : public ::testing::Test {
            return subs.UpdateSubscription(&c, r, &out);
          }},
         {"UpdateSubscription update_mask path",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateSubscriptionRequest r;
            r.mutable_subscription()->set_name(sub);
            r.mutable_update_mask()->add_paths(x);
@@ -185,21 +185,21 @@ class HostileTest : public ::testing::Test {
            return subs.UpdateSubscription(&c, r, &out);
          }},
         {"ListSubscriptions project",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ListSubscriptionsRequest r;
            r.set_project(x);
            gps::ListSubscriptionsResponse out;
            return subs.ListSubscriptions(&c, r, &out);
          }},
         {"DeleteSubscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::DeleteSubscriptionRequest r;
            r.set_subscription(x);
            google::protobuf::Empty out;
            return subs.DeleteSubscription(&c, r, &out);
          }},
         {"ModifyAckDeadline subscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ModifyAckDeadlineRequest r;
            r.set_subscription(x);
            r.add_ack_ids("1-1-1");
@@ -207,7 +207,7 @@ class HostileTest : public ::testing::Test {
            return subs.ModifyAckDeadline(&c, r, &out);
          }},
         {"ModifyAckDeadline ack id",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ModifyAckDeadlineRequest r;
            r.set_subscription(sub);
            r.add_ack_ids(x);
@@ -216,7 +216,7 @@ class HostileTest : public ::testing::Test {
            return subs.ModifyAckDeadline(&c, r, &out);
          }},
         {"Acknowledge subscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::AcknowledgeRequest r;
            r.set_subscription(x);
            r.add_ack_ids("1-1-1");
@@ -224,7 +224,7 @@ class HostileTest : public ::testing::Test {
            return subs.Acknowledge(&c, r, &out);
          }},
         {"Acknowledge ack id",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::AcknowledgeRequest r;
            r.set_subscription(sub);
            r.add_ack_ids(x);
@@ -232,7 +232,7 @@ class HostileTest : public ::testing::Test {
            return subs.Acknowledge(&c, r, &out);
          }},
         {"Pull",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::PullRequest r;
            r.set_subscription(x);
            r.set_max_messages(1);
@@ -240,7 +240,7 @@ class HostileTest : public ::testing::Test {
            return subs.Pull(&c, r, &out);
          }},
         {"StreamingPull",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            auto stream = subs.StreamingPull(&c);
            gps::StreamingPullRequest first;
            first.set_subscription(x);
@@ -253,28 +253,28 @@ class HostileTest : public ::testing::Test {
            return stream->Finish();
          }},
         {"ModifyPushConfig",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ModifyPushConfigRequest r;
            r.set_subscription(x);
            google::protobuf::Empty out;
            return subs.ModifyPushConfig(&c, r, &out);
          }},
         {"GetSnapshot",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::GetSnapshotRequest r;
            r.set_snapshot(x);
            gps::Snapshot out;
            return subs.GetSnapshot(&c, r, &out);
          }},
         {"ListSnapshots project",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::ListSnapshotsRequest r;
            r.set_project(x);
            gps::ListSnapshotsResponse out;
            return subs.ListSnapshots(&c, r, &out);
          }},
         {"CreateSnapshot name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::CreateSnapshotRequest r;
            r.set_name(x);
            r.set_subscription(sub);
@@ -282,7 +282,7 @@ class HostileTest : public ::testing::Test {
            return subs.CreateSnapshot(&c, r, &out);
          }},
         {"CreateSnapshot subscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::CreateSnapshotRequest r;
            r.set_name("projects/hub/snapshots/new-snap");
            r.set_subscription(x);
@@ -290,7 +290,7 @@ class HostileTest : public ::testing::Test {
            return subs.CreateSnapshot(&c, r, &out);
          }},
         {"UpdateSnapshot name",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateSnapshotRequest r;
            r.mutable_snapshot()->set_name(x);
            r.mutable_update_mask()->add_paths("labels");
@@ -298,7 +298,7 @@ class HostileTest : public ::testing::Test {
            return subs.UpdateSnapshot(&c, r, &out);
          }},
         {"UpdateSnapshot update_mask path",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::UpdateSnapshotRequest r;
            r.mutable_snapshot()->set_name(snapshot);
            r.mutable_update_mask()->add_paths(x);
@@ -306,14 +306,14 @@ class HostileTest : public ::testing::Test {
            return subs.UpdateSnapshot(&c, r, &out);
          }},
         {"DeleteSnapshot",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::DeleteSnapshotRequest r;
            r.set_snapshot(x);
            google::protobuf::Empty out;
            return subs.DeleteSnapshot(&c, r, &out);
          }},
         {"Seek subscription",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::SeekRequest r;
            r.set_subscription(x);
            r.mutable_time()->set_seconds(0);
@@ -321,7 +321,7 @@ class HostileTest : public ::testing::Test {
            return subs.Seek(&c, r, &out);
          }},
         {"Seek snapshot",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            gps::SeekRequest r;
            r.set_subscription(sub);
            r.set_snapshot(x);
@@ -329,7 +329,7 @@ class HostileTest : public ::testing::Test {
            return subs.Seek(&c, r, &out);
          }},
         {"hub.v1 Publish topic",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            v1::PublishRequest r;
            r.set_topic(x);
            r.add_messages()->set_data("d");
@@ -337,7 +337,7 @@ class HostileTest : public ::testing::Test {
            return publisher_->Publish(&c, r, &out);
          }},
         {"hub.v1 UpdateTopic update_mask path",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            v1::UpdateTopicRequest r;
            r.mutable_topic()->set_name("orders");
            r.mutable_update_mask()->add_paths(x);
@@ -345,7 +345,7 @@ class HostileTest : public ::testing::Test {
            return publisher_->UpdateTopic(&c, r, &out);
          }},
         {"hub.v1 UpdateSubscription update_mask path",
-         [=, &pub, &subs](C& c, T x) {
+         [=, this, &pub, &subs](C& c, T x) {
            v1::UpdateSubscriptionRequest r;
            r.mutable_subscription()->set_name("orders-sub");
            r.mutable_update_mask()->add_paths(x);
@@ -416,7 +416,9 @@ TEST_F(HostileTest, FiveMegabytesOfCallerTextAreAnsweredAtOnceAndShort) {
       // asks the policy about a name before it reads the name).
       const bool refused_first =
           caller.token == "t-reader" && s.error_code() == StatusCode::PERMISSION_DENIED;
-      if (hub_v1 && caller.token == "t-reader") EXPECT_TRUE(refused_first) << point.what;
+      if (hub_v1 && caller.token == "t-reader") {
+        EXPECT_TRUE(refused_first) << point.what;
+      }
       if (!refused_first) {
         EXPECT_EQ(s.error_code(), caller.expected)
             << point.what << " as '" << caller.token << "': " << s.error_message().substr(0, 300);
@@ -471,10 +473,10 @@ TEST_F(HostileTest, FiveThousandFailedExactlyOnceAcksAreAnsweredAtOnce) {
   for (int tries = 0; ack.ack_ids_size() < 5000 && tries < 50; ++tries) {
     grpc::ClientContext ctx;
     As(ctx, "t-ops");
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
     gps::PullRequest r;
     r.set_subscription(s.name());
     r.set_max_messages(1000);
-    r.set_return_immediately(true);
     gps::PullResponse out;
     ASSERT_TRUE(ps_subscriber_->Pull(&ctx, r, &out).ok());
     for (const auto& m : out.received_messages()) ack.add_ack_ids(m.ack_id());
