@@ -301,6 +301,29 @@ TEST(ConnectionLimitsTest, IdleUnauthenticatedConnectionsLockNoOneOut) {
     return stub.ListTopics(&context, request, &response);
   };
   ASSERT_TRUE(list_topics(*kept_publisher, absl::Seconds(5)).ok());
+  // A consumer on a connection that carries nothing but its stream.
+  {
+    grpc::ClientContext c1, c2;
+    c1.AddMetadata("authorization", "Bearer t-ops");
+    c2.AddMetadata("authorization", "Bearer t-ops");
+    v1::Topic topic, topic_out;
+    topic.set_name("orders");
+    ASSERT_TRUE(kept_publisher->CreateTopic(&c1, topic, &topic_out).ok());
+    v1::Subscription sub, sub_out;
+    sub.set_name("orders-sub");
+    sub.set_topic("orders");
+    ASSERT_TRUE(v1::Subscriber::NewStub(kept)->CreateSubscription(&c2, sub, &sub_out).ok());
+  }
+  grpc::ChannelArguments own_connection;
+  own_connection.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto streaming = v1::Subscriber::NewStub(grpc::CreateCustomChannel(
+      hubd.address(), grpc::InsecureChannelCredentials(), own_connection));
+  grpc::ClientContext stream_context;
+  stream_context.AddMetadata("authorization", "Bearer t-ops");
+  auto stream = streaming->StreamingPull(&stream_context);
+  v1::StreamingPullRequest first;
+  first.set_subscription("orders-sub");
+  ASSERT_TRUE(stream->Write(first));
   const double rss_before = RssMiB(hubd.pid());
 
   // Five addresses open idle HTTP/2 connections, more than the port holds.
@@ -336,9 +359,13 @@ TEST(ConnectionLimitsTest, IdleUnauthenticatedConnectionsLockNoOneOut) {
   EXPECT_EQ(closed, static_cast<int>(idle.size()));
   EXPECT_GT(refused, 0);
   EXPECT_GE(unauthenticated_closed, 5 * 905);
-  // The authenticated client's connection stayed, past the timeout.
+  // The authenticated clients' connections stayed, past the timeout: the
+  // unary caller's and the stream's.
   EXPECT_EQ(kept->GetState(false), GRPC_CHANNEL_READY);
   EXPECT_TRUE(list_topics(*kept_publisher, absl::Seconds(5)).ok());
+  EXPECT_EQ(Metric(hubd, "hub_streaming_pull_streams{subscription=\"orders-sub\"}"), 1);
+  stream_context.TryCancel();
+  stream->Finish().ok();
   for (int fd : idle) close(fd);
   // Freed memory goes back within hubd's 10 s of returning it.
   double rss_after = RssMiB(hubd.pid());
