@@ -167,6 +167,11 @@ void Listener::Forget(Connection& c) {
   awaiting_ = static_cast<int64_t>(unauthenticated_.size());
 }
 
+bool Listener::HasAuthenticated(const Connection& c) {
+  absl::MutexLock lock(&mu_);
+  return !unauthenticated_.contains(c.peer);
+}
+
 Listener::Connection* Listener::Waiting(int fd, uint64_t inode) {
   auto it = open_.find(fd);
   if (it == open_.end() || it->second.inode != inode || it->second.held < 0) return nullptr;
@@ -179,12 +184,7 @@ bool Listener::Evict() {
     arrivals_.pop_front();
     Connection* c = Waiting(fd, inode);
     if (c == nullptr) continue;
-    bool authenticated;
-    {
-      absl::MutexLock lock(&mu_);
-      authenticated = !unauthenticated_.contains(c->peer);
-    }
-    if (authenticated) {
+    if (HasAuthenticated(*c)) {
       Release(*c);
       continue;
     }
@@ -220,12 +220,7 @@ int64_t Listener::Sweep(absl::Time now) {
       continue;
     }
     if (c.held >= 0) {
-      bool authenticated;
-      {
-        absl::MutexLock lock(&mu_);
-        authenticated = !unauthenticated_.contains(c.peer);
-      }
-      if (authenticated) {
+      if (HasAuthenticated(c)) {
         Release(c);
       } else if (now - c.accepted >= limits_.unauthenticated_timeout) {
         CloseUnauthenticated(c);

@@ -105,6 +105,8 @@ class Listener {
   void Release(Connection& c);
   void CloseUnauthenticated(Connection& c);
   void Forget(Connection& c);
+  // Whether a call on `c` authenticated since it was accepted.
+  bool HasAuthenticated(const Connection& c);
   // The connection on `fd` if it is still the one accepted with `inode` and
   // has not authenticated yet.
   Connection* Waiting(int fd, uint64_t inode);

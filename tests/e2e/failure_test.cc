@@ -221,16 +221,8 @@ TEST(DatabaseRestartTest, NoCallFailsOnAConnectionThatDiedIdle) {
   ASSERT_NO_FATAL_FAILURE(hubd.Start());
   auto publisher = hubd.Publisher();
   auto subscriber = hubd.Subscriber();
-  {
-    grpc::ClientContext c1, c2;
-    v1::Topic t, topic_out;
-    t.set_name("orders");
-    ASSERT_TRUE(publisher->CreateTopic(&c1, t, &topic_out).ok());
-    v1::Subscription s, sub_out;
-    s.set_name("orders-sub");
-    s.set_topic("orders");
-    ASSERT_TRUE(subscriber->CreateSubscription(&c2, s, &sub_out).ok());
-  }
+  ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
+  ASSERT_TRUE(CreateSubscription(*subscriber, "orders-sub", "orders").ok());
   // One mixed call: publish, pull and ack, or look something up.
   auto call = [&](int i) -> grpc::Status {
     grpc::ClientContext ctx;
