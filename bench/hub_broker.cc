@@ -18,9 +18,9 @@ std::string SubscriptionName(const std::string& topic, int index) {
 
 class HubProducer final : public Producer {
  public:
-  HubProducer(const client::Connection& connection, const std::string& topic, bool keys,
+  HubProducer(const client::Connection& connection, const std::string& topic, bool keyed,
               int ordering_keys)
-      : publisher_(connection, topic, Options(keys)), ordering_keys_(ordering_keys) {}
+      : publisher_(connection, topic, Options()), keyed_(keyed), ordering_keys_(ordering_keys) {}
 
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     std::vector<std::future<absl::StatusOr<client::PublishAck>>> results;
@@ -30,7 +30,10 @@ class HubProducer final : public Producer {
     const std::string key =
         ordering_keys_ > 0 ? absl::StrCat("k", batches_++ % ordering_keys_) : "";
     for (const std::string& p : payloads) {
-      results.push_back(publisher_.Publish({.data = p, .ordering_key = key}));
+      results.push_back(publisher_.Publish(
+          {.data = p,
+           .ordering_key = key,
+           .idempotency_key = keyed_ ? absl::StrCat(key_prefix_, next_key_++) : std::string()}));
     }
     // The batch goes out now, as one request.
     publisher_.Flush();
@@ -42,17 +45,21 @@ class HubProducer final : public Producer {
   }
 
  private:
-  static client::PublisherOptions Options(bool keys) {
+  static client::PublisherOptions Options() {
     client::PublisherOptions o;
     // Batches are cut by Flush, one per call, never by the timer.
     o.max_batch_messages = 1000;
     o.max_batch_bytes = 10 * 1024 * 1024;
     o.max_hold_time = absl::Hours(1);
-    o.generate_idempotency_keys = keys;
     return o;
   }
 
   client::Publisher publisher_;
+  const bool keyed_;
+  // Keys unique to this producer, as an application's own would be.
+  const std::string key_prefix_ =
+      absl::StrCat(absl::ToUnixNanos(absl::Now()), "-", reinterpret_cast<uintptr_t>(this), "-");
+  int64_t next_key_ = 0;
   const int ordering_keys_;
   int64_t batches_ = 0;
 };
@@ -88,13 +95,13 @@ std::string HubBroker::name() const {
   if (variant_.exactly_once) return "hub exactly-once";
   if (variant_.ordering_keys > 0)
     return absl::StrCat("hub ordered, ", variant_.ordering_keys, " keys");
-  return variant_.idempotency_keys ? "hub" : "hub, no idempotency keys";
+  return variant_.keyed ? "hub, a key per message" : "hub";
 }
 
 std::string HubBroker::durability() const {
-  return variant_.idempotency_keys
+  return variant_.keyed
              ? "PostgreSQL commit (fsync) before the ack; idempotency key per message"
-             : "PostgreSQL commit (fsync) before the ack; no idempotency keys";
+             : "PostgreSQL commit (fsync) before the ack; deduplicated per producer batch";
 }
 
 absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
@@ -117,8 +124,7 @@ absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
 }
 
 std::unique_ptr<Producer> HubBroker::NewProducer() {
-  return std::make_unique<HubProducer>(connection_, topic_, variant_.idempotency_keys,
-                                       variant_.ordering_keys);
+  return std::make_unique<HubProducer>(connection_, topic_, variant_.keyed, variant_.ordering_keys);
 }
 
 std::unique_ptr<Consumer> HubBroker::NewConsumer(int index) {

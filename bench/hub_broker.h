@@ -10,14 +10,14 @@
 namespace hub::bench {
 
 // The hub through the client library, as a service would use it:
-// Publisher (one batch per Publish call, a generated idempotency key per
-// message unless `idempotency_keys` is off) and Subscriber (StreamingPull,
-// batched acks).
+// Publisher (one batch per Publish call, deduplicated as a producer batch,
+// its default; with `keyed`, each message also carries an idempotency key of
+// its own) and Subscriber (StreamingPull, batched acks).
 class HubBroker final : public Broker {
  public:
   struct Variant {
     bool exactly_once = false;
-    bool idempotency_keys = true;
+    bool keyed = false;
     // > 0: subscriptions deliver in order, and each producer gives its
     // batches these many ordering keys in turn, one key per batch.
     int ordering_keys = 0;

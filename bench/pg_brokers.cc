@@ -54,28 +54,39 @@ std::string QueueTable(const std::string& name, int index) {
 
 class RawProducer final : public Producer {
  public:
-  RawProducer(const std::string& url, const std::string& table) : conn_(url) {
-    conn_.prepare("insert", absl::StrCat("INSERT INTO ", table,
-                                         " (topic_id, position, publish_time, data, "
-                                         "attributes, ordering_key, idempotency_key) "
-                                         "SELECT 1, nextval('",
-                                         table,
-                                         "_position'), clock_timestamp(), "
-                                         "substring($1::bytea FROM o FOR l), NULL, '', '' "
-                                         "FROM unnest($2::int[], $3::int[]) AS q (o, l)"));
+  RawProducer(const std::string& url, const std::string& table, RawPostgres::Rows rows)
+      : conn_(url), rows_(rows) {
+    conn_.prepare("insert", rows == RawPostgres::Rows::kPerMessage
+                                ? absl::StrCat("INSERT INTO ", table,
+                                               " (topic_id, position, publish_time, data, "
+                                               "attributes, ordering_key, idempotency_key) "
+                                               "SELECT 1, nextval('",
+                                               table,
+                                               "_position'), clock_timestamp(), "
+                                               "substring($1::bytea FROM o FOR l), NULL, '', '' "
+                                               "FROM unnest($2::int[], $3::int[]) AS q (o, l)")
+                                : absl::StrCat("INSERT INTO ", table,
+                                               " (topic_id, first_position, publish_time, data) "
+                                               "SELECT 1, nextval('",
+                                               table, "_position'), clock_timestamp(), $1::bytea"));
   }
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     return Guard([&] {
       const Slices s = Slice(payloads);
       pqxx::work tx(conn_);
-      tx.exec_prepared("insert", pqxx::binarystring(s.blob.data(), s.blob.size()), s.offsets,
-                       s.lengths);
+      const pqxx::binarystring blob(s.blob.data(), s.blob.size());
+      if (rows_ == RawPostgres::Rows::kPerMessage) {
+        tx.exec_prepared("insert", blob, s.offsets, s.lengths);
+      } else {
+        tx.exec_prepared("insert", blob);
+      }
       tx.commit();
     });
   }
 
  private:
   pqxx::connection conn_;
+  const RawPostgres::Rows rows_;
 };
 
 class QueueProducer final : public Producer {
@@ -160,19 +171,29 @@ absl::Status RawPostgres::Prepare(const std::string& name, int) {
     tx.exec(absl::StrCat("DROP TABLE IF EXISTS ", table_));
     tx.exec(absl::StrCat("DROP SEQUENCE IF EXISTS ", table_, "_position"));
     tx.exec(absl::StrCat("CREATE SEQUENCE ", table_, "_position"));
-    // The hub's message row and index (migrations/0001_baseline.sql).
-    tx.exec(absl::StrCat(
-        "CREATE TABLE ", table_,
-        " (topic_id bigint NOT NULL, position bigint NOT NULL, "
-        "publish_time timestamptz NOT NULL, data bytea NOT NULL, attributes jsonb, "
-        "ordering_key text NOT NULL DEFAULT '', idempotency_key text NOT NULL DEFAULT '')"));
-    tx.exec(absl::StrCat("CREATE INDEX ON ", table_, " (topic_id, position)"));
+    if (rows_ == Rows::kPerMessage) {
+      // The hub's first message row and index (migrations/0001_baseline.sql).
+      tx.exec(absl::StrCat(
+          "CREATE TABLE ", table_,
+          " (topic_id bigint NOT NULL, position bigint NOT NULL, "
+          "publish_time timestamptz NOT NULL, data bytea NOT NULL, attributes jsonb, "
+          "ordering_key text NOT NULL DEFAULT '', idempotency_key text NOT NULL DEFAULT '')"));
+      tx.exec(absl::StrCat("CREATE INDEX ON ", table_, " (topic_id, position)"));
+    } else {
+      // A batch's payloads as one value, stored as segments.records is
+      // (migrations/0012_segments.sql).
+      tx.exec(absl::StrCat("CREATE TABLE ", table_,
+                           " (topic_id bigint NOT NULL, first_position bigint NOT NULL, "
+                           "publish_time timestamptz NOT NULL, data bytea NOT NULL)"));
+      tx.exec(absl::StrCat("ALTER TABLE ", table_, " ALTER COLUMN data SET STORAGE EXTERNAL"));
+      tx.exec(absl::StrCat("CREATE INDEX ON ", table_, " (topic_id, first_position)"));
+    }
     tx.commit();
   });
 }
 
 std::unique_ptr<Producer> RawPostgres::NewProducer() {
-  return std::make_unique<RawProducer>(url_, table_);
+  return std::make_unique<RawProducer>(url_, table_, rows_);
 }
 
 absl::Status SkipLockedQueue::Prepare(const std::string& name, int subscriptions) {

@@ -9,12 +9,20 @@
 // The two PostgreSQL baselines, on the same cluster and settings as the hub.
 namespace hub::bench {
 
-// The ceiling: batched INSERTs of the hub's message row shape through
-// libpq, one transaction per batch, nothing else. Publishing only.
+// The ceilings: batched INSERTs through libpq, one transaction per batch,
+// nothing else; publishing only. Either one row per message, in the shape
+// of the hub's first message table (topic, position, time, payload,
+// attributes, keys) with its (topic, position) index, or PostgreSQL's own
+// limit for this load: one row per batch, its payloads in one bytea stored
+// as the hub stores its segments (out of line, uncompressed), with a
+// (topic, position) index.
 class RawPostgres final : public Broker {
  public:
-  explicit RawPostgres(std::string url) : url_(std::move(url)) {}
-  std::string name() const override { return "raw PostgreSQL"; }
+  enum class Rows { kPerMessage, kPerBatch };
+  RawPostgres(std::string url, Rows rows) : url_(std::move(url)), rows_(rows) {}
+  std::string name() const override {
+    return rows_ == Rows::kPerMessage ? "raw PostgreSQL" : "raw PostgreSQL, one row per batch";
+  }
   std::string durability() const override { return "commit (fsync) per batch"; }
   bool consumes() const override { return false; }
   std::vector<std::string> processes() const override { return {"postgres"}; }
@@ -24,6 +32,7 @@ class RawPostgres final : public Broker {
 
  private:
   const std::string url_;
+  const Rows rows_;
   std::string table_;  // of the prepared destination
 };
 

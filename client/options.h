@@ -52,11 +52,13 @@ struct PublisherOptions {
   int64_t max_pending_messages = 10000;
   int64_t max_pending_bytes = 100 * 1024 * 1024;
   bool reject_when_full = false;
-  // Give every message without an idempotency key a generated one, so that
-  // retries (and the hub's dedup window) never store it twice.
-  bool generate_idempotency_keys = true;
-  // Retries of UNAVAILABLE, ABORTED and DEADLINE_EXCEEDED, with the same
-  // idempotency keys, until `retry_timeout` after the first attempt.
+  // Send each batch as a producer batch (docs/api.md, "Producers"), so that
+  // a retried batch is never stored twice, whether or not its first attempt
+  // committed; the hub checks it with one lookup per batch. Messages that
+  // carry an idempotency key of their own are checked by it as well.
+  bool deduplicate_retries = true;
+  // Retries of UNAVAILABLE, ABORTED and DEADLINE_EXCEEDED, the same batch
+  // again, until `retry_timeout` after the first attempt.
   BackoffPolicy retry_backoff;
   absl::Duration retry_timeout = absl::Seconds(60);
 };

@@ -107,18 +107,37 @@ absl::StatusOr<SubscriptionRecord> Dispatcher::Current(absl::string_view subscri
   const std::string name(subscription);
   {
     absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
     auto it = subs_.find(name);
     if (it != subs_.end() && it->second.record &&
-        absl::Now() - it->second.refreshed < options_.poll_interval) {
+        now - it->second.refreshed < options_.poll_interval) {
       return *it->second.record;
+    }
+    auto other = others_.find(name);
+    if (other != others_.end() && now - other->second.second < options_.poll_interval) {
+      return other->second.first;
     }
   }
   absl::StatusOr<SubscriptionRecord> record = store_.GetSubscription(name);
-  if (!record.ok()) return record.status();
+  if (!record.ok()) {
+    absl::MutexLock lock(&mu_);
+    others_.erase(name);
+    return record.status();
+  }
   RETURN_IF_ERROR(ValidateAttached(*record));
   absl::MutexLock lock(&mu_);
-  if (subs_.contains(name)) Remember(name, *record);
+  if (subs_.contains(name)) {
+    Remember(name, *record);
+  } else {
+    others_[name] = {*record, absl::Now()};
+  }
   return record;
+}
+
+void Dispatcher::ForgetRecords() {
+  absl::MutexLock lock(&mu_);
+  others_.clear();
+  for (auto& [name, sub] : subs_) sub.refreshed = absl::InfinitePast();
 }
 
 void Dispatcher::TopicChanged(int64_t topic_id) {

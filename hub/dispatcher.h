@@ -102,8 +102,12 @@ class Dispatcher {
   void Ready(Waiter* waiter);
 
   // The subscription as the dispatcher knows it, read from the store when
-  // older than a poll interval.
+  // older than a poll interval: what the streams and claims use, and the
+  // unary settling calls too (each would otherwise read it per call).
   absl::StatusOr<SubscriptionRecord> Current(absl::string_view subscription);
+  // Reads every subscription again at its next use (an administrative call
+  // changed some).
+  void ForgetRecords();
 
  private:
   struct Entry {
@@ -180,6 +184,9 @@ class Dispatcher {
   // Live waiters only.
   absl::flat_hash_map<Waiter*, uint64_t> ids_ ABSL_GUARDED_BY(mu_);
   absl::node_hash_map<std::string, Subscription> subs_ ABSL_GUARDED_BY(mu_);
+  // The records Current read of subscriptions without waiters, and when.
+  absl::flat_hash_map<std::string, std::pair<SubscriptionRecord, absl::Time>> others_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, absl::flat_hash_set<std::string>> by_topic_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> due_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<absl::Time, std::string>> polls_ ABSL_GUARDED_BY(mu_);

@@ -52,11 +52,18 @@ absl::StatusOr<SubscriptionRecord> Hub::RunningSubscription(absl::string_view na
   return sub;
 }
 
-absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
-                                                        std::vector<Message> messages) {
-  RETURN_IF_ERROR(ValidatePublish(topic, messages, options_.limits));
+absl::StatusOr<SubscriptionRecord> Hub::SettlingSubscription(absl::string_view name) {
   RETURN_IF_ERROR(CheckRunning());
-  return publishing_.Publish(std::move(topic), std::move(messages));
+  return dispatcher_.Current(name);
+}
+
+absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
+                                                        std::vector<Message> messages,
+                                                        ProducerBatch batch) {
+  RETURN_IF_ERROR(ValidatePublish(topic, messages, options_.limits));
+  RETURN_IF_ERROR(ValidateProducerBatch(batch, messages.size()));
+  RETURN_IF_ERROR(CheckRunning());
+  return publishing_.Publish(std::move(topic), std::move(messages), std::move(batch));
 }
 
 absl::StatusOr<std::unique_ptr<PendingPull>> Hub::Pull(absl::string_view subscription,
@@ -74,7 +81,7 @@ absl::StatusOr<std::vector<AckResult>> Hub::Acknowledge(absl::string_view subscr
                                                         const std::vector<std::string>& ack_ids) {
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, SettlingSubscription(subscription));
   ASSIGN_OR_RETURN(std::vector<AckResult> results,
                    settlement_.Settle(sub, ack_ids, SettleKind::kAck, ""));
   streams_.Acked(sub.config.name, results);
@@ -87,7 +94,7 @@ absl::StatusOr<std::vector<AckResult>> Hub::Reject(absl::string_view subscriptio
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   RETURN_IF_ERROR(ValidateRejectReason(reason));
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, SettlingSubscription(subscription));
   ASSIGN_OR_RETURN(std::vector<AckResult> results,
                    settlement_.Settle(sub, ack_ids, SettleKind::kReject, reason));
   streams_.Acked(sub.config.name, results);
@@ -100,7 +107,7 @@ absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
   RETURN_IF_ERROR(ValidateModifyDeadline(ack_deadline_seconds));
-  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, SettlingSubscription(subscription));
   ASSIGN_OR_RETURN(std::vector<AckResult> results,
                    settlement_.ModifyDeadline(sub, ack_ids, ack_deadline_seconds));
   streams_.DeadlinesChanged(sub.config.name, ack_ids, ack_deadline_seconds);
@@ -141,7 +148,8 @@ absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
   std::vector<PublishItem> items;
   items.reserve(publishes.size());
   for (TransactPublish& p : publishes) {
-    items.push_back(PublishItem{std::move(p.topic), std::move(p.messages), {}, 0, {}});
+    items.push_back(
+        PublishItem{std::move(p.topic), std::move(p.messages), {}, 0, {}, std::move(p.batch)});
   }
   std::vector<PublishItem*> item_ptrs;
   for (PublishItem& item : items) item_ptrs.push_back(&item);

@@ -98,13 +98,15 @@ class Hub final {
                                                absl::string_view page_token) {
     return admin_.ListTopics(scope, page_size, page_token);
   }
-  absl::Status DeleteTopic(absl::string_view name) { return admin_.DeleteTopic(name); }
+  absl::Status DeleteTopic(absl::string_view name) {
+    return Changed(admin_.DeleteTopic(name));
+  }
   absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
                                           const std::vector<std::string>& paths) {
     return admin_.UpdateTopic(topic, paths);
   }
   absl::StatusOr<SubscriptionConfig> CreateSubscription(const SubscriptionConfig& sub) {
-    return admin_.CreateSubscription(sub);
+    return Changed(admin_.CreateSubscription(sub));
   }
   absl::StatusOr<SubscriptionConfig> GetSubscription(absl::string_view name) {
     return admin_.GetSubscription(name);
@@ -115,17 +117,17 @@ class Hub final {
     return admin_.ListSubscriptions(scope, topic, page_size, page_token);
   }
   absl::Status DeleteSubscription(absl::string_view name) {
-    return admin_.DeleteSubscription(name);
+    return Changed(admin_.DeleteSubscription(name));
   }
   absl::StatusOr<SubscriptionConfig> UpdateSubscription(const SubscriptionConfig& sub,
                                                         const std::vector<std::string>& paths) {
-    return admin_.UpdateSubscription(sub, paths);
+    return Changed(admin_.UpdateSubscription(sub, paths));
   }
   absl::StatusOr<SubscriptionStats> GetSubscriptionStats(absl::string_view name) {
     return admin_.GetSubscriptionStats(name);
   }
   absl::Status DetachSubscription(absl::string_view name) {
-    return admin_.DetachSubscription(name);
+    return Changed(admin_.DetachSubscription(name));
   }
   absl::StatusOr<SnapshotConfig> CreateSnapshot(const SnapshotConfig& snapshot,
                                                 absl::string_view subscription) {
@@ -145,7 +147,8 @@ class Hub final {
   absl::Status DeleteSnapshot(absl::string_view name) { return admin_.DeleteSnapshot(name); }
 
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
-                                                     std::vector<Message> messages);
+                                                     std::vector<Message> messages,
+                                                     ProducerBatch batch = {});
 
   // A Pull that waits up to `max_wait` for messages; the caller starts it.
   absl::StatusOr<std::unique_ptr<PendingPull>> Pull(absl::string_view subscription,
@@ -180,6 +183,17 @@ class Hub final {
   absl::Status CheckRunning();
   // The running subscription named by a request, after the name's check.
   absl::StatusOr<SubscriptionRecord> RunningSubscription(absl::string_view name);
+  // Passes `result` through after a change of subscriptions made here: the
+  // dispatcher reads them again (other replicas' changes arrive within a
+  // poll interval).
+  template <typename T>
+  T Changed(T result) {
+    dispatcher_.ForgetRecords();
+    return result;
+  }
+  // The same from the dispatcher's record, at most a poll interval old: for
+  // the calls that settle, which Pub/Sub clients make for every batch.
+  absl::StatusOr<SubscriptionRecord> SettlingSubscription(absl::string_view name);
 
   Store& store_;
   const HubOptions options_;

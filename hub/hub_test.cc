@@ -535,6 +535,20 @@ SubscriptionConfig NewSubscription(const std::string& name, DeliveryGuarantee g)
   return sub;
 }
 
+// Unary settling calls (how Pub/Sub clients settle every batch) take the
+// dispatcher's record of the subscription, read at most once per poll
+// interval; a change made here is seen at once.
+TEST_F(HubTest, UnarySettlesReadTheSubscriptionOncePerPollInterval) {
+  const int before = store_.subscription_reads.load();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(hub_->Acknowledge("billing", {"1-1-1"}).ok());
+    ASSERT_TRUE(hub_->ModifyAckDeadline("billing", {"1-1-1"}, 30).ok());
+  }
+  EXPECT_EQ(store_.subscription_reads.load() - before, 1);
+  ASSERT_TRUE(hub_->DeleteSubscription("billing").ok());
+  EXPECT_EQ(hub_->Acknowledge("billing", {"1-1-1"}).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(HubTest, AcksAreRoutedByGuarantee) {
   ASSERT_TRUE(
       hub_->CreateSubscription(NewSubscription("most", DeliveryGuarantee::kAtMostOnce)).ok());

@@ -36,11 +36,12 @@ PublishCommitter::PublishCommitter(Store& store, HubProbe& probe, int committers
           // what queues waits to form one transaction, not more small ones.
           [](const PublishItem& item) { return item.topic; }, per_topic) {}
 
-absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(
-    std::string topic, std::vector<Message> messages) {
+absl::StatusOr<std::vector<PublishResult>> PublishCommitter::Publish(std::string topic,
+                                                                     std::vector<Message> messages,
+                                                                     ProducerBatch batch) {
   const absl::Time start = absl::Now();
   const int64_t bytes = BytesOf(messages);
-  PublishItem item{std::move(topic), std::move(messages), {}, 0, {}};
+  PublishItem item{std::move(topic), std::move(messages), {}, 0, {}, std::move(batch)};
   RETURN_IF_ERROR(committer_.Submit(item, static_cast<size_t>(bytes)));
   RETURN_IF_ERROR(item.status);
   probe_.Published(item.topic, item.results, bytes);

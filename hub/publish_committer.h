@@ -28,7 +28,8 @@ class PublishCommitter {
 
   // Stores validated messages; NOT_FOUND when the topic does not exist.
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
-                                                     std::vector<Message> messages);
+                                                     std::vector<Message> messages,
+                                                     ProducerBatch batch);
 
   // Counts items committed elsewhere (a Transact).
   void Committed(absl::Span<const PublishItem> items);

@@ -23,12 +23,15 @@ namespace hub {
 struct PublishItem {
   std::string topic;
   std::vector<Message> messages;
-  // Set by Store::Publish: NOT_FOUND when the topic does not exist (the item
-  // is then left out of the transaction), otherwise OK with one result per
+  // Set by Store::Publish: NOT_FOUND when the topic does not exist,
+  // FAILED_PRECONDITION for a producer batch the hub refuses (the item is
+  // then left out of the transaction), otherwise OK with one result per
   // message.
   absl::Status status;
   int64_t topic_id = 0;
   std::vector<PublishResult> results;
+  // The producer batch the messages are, if any.
+  ProducerBatch batch;
 };
 
 // Housekeeping results worth counting.

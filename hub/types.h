@@ -103,6 +103,14 @@ struct Message {
   absl::Time publish_time;  // output only
 };
 
+// A publish's messages as one batch of a producer (docs/api.md,
+// "Producers"): the producer's id, and the sequence number of the first
+// message, the others following it. None when `producer` is empty.
+struct ProducerBatch {
+  std::string producer;
+  int64_t first_sequence = 0;
+};
+
 struct PublishResult {
   std::string message_id;
   bool duplicate = false;
@@ -165,6 +173,7 @@ struct StreamOutcome {
 struct TransactPublish {
   std::string topic;
   std::vector<Message> messages;
+  ProducerBatch batch;
 };
 
 struct TransactOutcome {

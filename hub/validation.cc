@@ -1,5 +1,8 @@
 #include "hub/validation.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -277,6 +280,26 @@ absl::Status ValidateRejectReason(absl::string_view reason) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateProducerBatch(const ProducerBatch& batch, size_t messages) {
+  if (batch.producer.empty()) {
+    if (batch.first_sequence != 0) return Invalid("first_sequence needs a producer");
+    return absl::OkStatus();
+  }
+  const bool printable = std::all_of(batch.producer.begin(), batch.producer.end(),
+                                     [](char c) { return c >= 0x21 && c <= 0x7e; });
+  if (batch.producer.size() > static_cast<size_t>(Limits::kMaxProducerBytes) || !printable) {
+    return Invalid(absl::StrCat("producer ", Quoted(batch.producer), " must be 1..",
+                                Limits::kMaxProducerBytes,
+                                " bytes of printable ASCII without spaces"));
+  }
+  if (batch.first_sequence < 0 ||
+      batch.first_sequence > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(messages)) {
+    return Invalid(absl::StrCat("first_sequence ", batch.first_sequence,
+                                " must be at least 0, and the batch's last within int64"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
                               absl::Span<const TransactPublish> publishes, const Limits& limits) {
   RETURN_IF_ERROR(ValidateAckIdCount(ack_ids.size()));
@@ -289,6 +312,7 @@ absl::Status ValidateTransact(absl::Span<const std::string> ack_ids,
   size_t messages = 0;
   for (const TransactPublish& p : publishes) {
     RETURN_IF_ERROR(ValidatePublish(p.topic, p.messages, limits));
+    RETURN_IF_ERROR(ValidateProducerBatch(p.batch, p.messages.size()));
     for (const Message& m : p.messages) bytes += MessageBytes(m);
     messages += p.messages.size();
   }

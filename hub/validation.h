@@ -47,6 +47,8 @@ struct Limits {
   static constexpr int kMaxProjectIdLength = 30;
   // The most of one piece of caller text a status message repeats.
   static constexpr int kMaxQuotedBytes = 200;
+  // A producer id (docs/api.md, "Producers").
+  static constexpr int kMaxProducerBytes = 128;
 
   // The configured maximum size of one message (data, attributes and keys),
   // default 1 MiB, at most 10 MiB.
@@ -97,6 +99,10 @@ absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);
 absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,
                              const Limits& limits);
+// A producer id of at most Limits::kMaxProducerBytes of printable ASCII, a
+// first sequence number of at least 0, the batch's last one within int64;
+// no sequence number without a producer.
+absl::Status ValidateProducerBatch(const ProducerBatch& batch, size_t messages);
 absl::Status ValidatePageSize(int page_size);
 // Page tokens are the last name of the previous page.
 absl::Status ValidatePageToken(absl::string_view token);

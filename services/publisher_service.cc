@@ -73,7 +73,8 @@ grpc::Status PublisherService::Publish(grpc::ServerContext* context,
     std::vector<Message> messages;
     messages.reserve(request->messages_size());
     for (const v1::Message& m : request->messages()) messages.push_back(MessageFromProto(m));
-    return Respond(hub_.Publish(request->topic(), std::move(messages)),
+    return Respond(hub_.Publish(request->topic(), std::move(messages),
+                                ProducerBatch{request->producer(), request->first_sequence()}),
                    [&](const std::vector<PublishResult>& results) {
                      PublishResultsToProto(results, response);
                    });

@@ -161,7 +161,7 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
   return access_.IfAllowed(*context, TransactNeeds(*request), [&] {
     std::vector<TransactPublish> publishes;
     for (const v1::PublishRequest& p : request->publishes()) {
-      TransactPublish publish{p.topic(), {}};
+      TransactPublish publish{p.topic(), {}, ProducerBatch{p.producer(), p.first_sequence()}};
       for (const v1::Message& m : p.messages()) publish.messages.push_back(MessageFromProto(m));
       publishes.push_back(std::move(publish));
     }

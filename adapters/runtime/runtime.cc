@@ -48,7 +48,6 @@ client::PublisherOptions KeyedSourcePublisherOptions(int64_t batch_records) {
   client::PublisherOptions options;
   options.max_batch_messages = static_cast<int>(std::min<int64_t>(batch_records, 1000));
   options.max_hold_time = absl::Milliseconds(2);
-  options.generate_idempotency_keys = false;
   options.retry_timeout = absl::Seconds(15);
   return options;
 }

@@ -54,11 +54,11 @@ BatchingPublisher::BatchingPublisher(std::shared_ptr<HubStub> stub, std::string 
       topic_(std::move(topic)),
       options_(std::move(options)),
       options_status_(ValidatePublisherOptions(options_)),
-      key_prefix_(NewSessionId()) {
+      session_(NewSessionId()) {
   // With bad options every Publish fails with their error; nothing runs.
   if (!options_status_.ok()) return;
   for (int i = 0; i < options_.max_concurrent_batches; ++i) {
-    senders_.emplace_back([this] { SenderLoop(); });
+    senders_.emplace_back([this, i] { SenderLoop(i); });
   }
   timer_ = std::thread([this] { TimerLoop(); });
 }
@@ -92,9 +92,6 @@ void BatchingPublisher::Publish(Message message, Callback done) {
   {
     absl::MutexLock lock(&mu_);
     const std::string& key = proto.ordering_key();
-    if (options_.generate_idempotency_keys && proto.idempotency_key().empty()) {
-      proto.set_idempotency_key(absl::StrCat(key_prefix_, "-", next_key_++));
-    }
     const int64_t bytes = MessageBytes(proto);
     auto admitted = [&]()
                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || HasRoom(bytes); };
@@ -192,7 +189,11 @@ void BatchingPublisher::TimerLoop() {
   }
 }
 
-void BatchingPublisher::SenderLoop() {
+void BatchingPublisher::SenderLoop(int index) {
+  // One batch in flight per producer: a retry is always of its last batch,
+  // which the hub recognises whether or not the first attempt committed.
+  const std::string producer = absl::StrCat(session_, "-", index);
+  int64_t sequence = 0;
   for (;;) {
     Batch batch;
     {
@@ -208,6 +209,11 @@ void BatchingPublisher::SenderLoop() {
     v1::PublishRequest request;
     request.set_topic(topic_);
     for (Item& item : batch.items) request.add_messages()->Swap(&item.message);
+    if (options_.deduplicate_retries) {
+      request.set_producer(producer);
+      request.set_first_sequence(sequence);
+      sequence += request.messages_size();
+    }
     Complete(std::move(batch), SendWithRetries(request));
   }
 }

@@ -84,16 +84,18 @@ class BatchingPublisher {
   void DropLaneIfIdle(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::PublishResponse> SendWithRetries(const v1::PublishRequest& request);
   void Complete(Batch batch, const absl::StatusOr<v1::PublishResponse>& response);
-  void SenderLoop();
+  // Sender `index` sends one batch at a time, as producer
+  // "<session>-<index>" (docs/client.md, "Retries").
+  void SenderLoop(int index);
   void TimerLoop();
 
   const std::shared_ptr<HubStub> stub_;
   const std::string topic_;
   const PublisherOptions options_;
   const absl::Status options_status_;
-  // Generated idempotency keys are "<session>-<sequence>": unique across
-  // processes without a random draw per message.
-  const std::string key_prefix_;
+  // A random id of this publisher, unique across processes: its senders'
+  // producer ids start with it.
+  const std::string session_;
 
   absl::Mutex mu_;
   std::map<std::string, Lane> lanes_ ABSL_GUARDED_BY(mu_);
@@ -107,7 +109,6 @@ class BatchingPublisher {
   std::set<uint64_t> unanswered_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t next_key_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> senders_;

@@ -3,7 +3,9 @@
 // keys.
 #include "client/internal/batching_publisher.h"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -65,7 +67,7 @@ class RecordingStub {
 PublisherOptions NoTimer() {
   PublisherOptions o;
   o.max_hold_time = absl::Hours(1);
-  o.generate_idempotency_keys = false;
+  o.deduplicate_retries = false;
   return o;
 }
 
@@ -195,41 +197,52 @@ TEST(BatchingPublisherTest, FlowControlRejectsWhenSoConfigured) {
   EXPECT_TRUE(b.get().ok());
 }
 
-TEST(BatchingPublisherTest, GeneratesUniqueIdempotencyKeysAndKeepsGivenOnes) {
+// Each sender is a producer: its batches take consecutive sequence
+// numbers; two senders, and two publishers, never share a producer id;
+// messages keep the keys given them and get none of their own.
+TEST(BatchingPublisherTest, SendsEachBatchAsTheNextOfItsSendersProducer) {
   RecordingStub stub;
   PublisherOptions o;
   o.max_hold_time = absl::Hours(1);
+  o.max_batch_messages = 10;
+  o.max_concurrent_batches = 2;
   Publisher publisher(stub.connection(), "orders", o);
   Message mine = Data("mine");
   mine.idempotency_key = "order-42";
   publisher.Publish(mine);
   for (int i = 0; i < 99; ++i) publisher.Publish(Data(absl::StrCat(i)));
   publisher.Flush();
-  std::set<std::string> keys;
-  bool saw_mine = false;
+  std::map<std::string, std::vector<std::pair<int64_t, int>>> batches;  // by producer
   for (const auto& r : stub.Requests()) {
+    batches[r.producer()].emplace_back(r.first_sequence(), r.messages_size());
     for (const auto& m : r.messages()) {
-      EXPECT_FALSE(m.idempotency_key().empty());
-      keys.insert(m.idempotency_key());
-      if (m.data() == "mine") saw_mine = m.idempotency_key() == "order-42";
+      EXPECT_EQ(m.idempotency_key(), m.data() == "mine" ? "order-42" : "");
     }
   }
-  EXPECT_EQ(keys.size(), 100u);
-  EXPECT_TRUE(saw_mine);
-  // Two publishers never share keys.
+  EXPECT_FALSE(batches.count(""));
+  int total = 0;
+  for (auto& [producer, ranges] : batches) {
+    std::sort(ranges.begin(), ranges.end());
+    int64_t next = 0;
+    for (const auto& [first, count] : ranges) {
+      EXPECT_EQ(first, next) << producer;
+      next = first + count;
+      total += count;
+    }
+  }
+  EXPECT_EQ(total, 100);
   Publisher other(stub.connection(), "orders", o);
   other.Publish(Data("x"));
   other.Flush();
-  const std::string other_key = stub.Requests().back().messages(0).idempotency_key();
-  EXPECT_EQ(keys.count(other_key), 0u);
+  EXPECT_EQ(batches.count(stub.Requests().back().producer()), 0u);
 }
 
-TEST(BatchingPublisherTest, RetriesRetryableErrorsWithTheSameKeys) {
+TEST(BatchingPublisherTest, RetriesRetryableErrorsWithTheSameBatch) {
   auto stub = std::make_shared<MockHubStub>();
-  std::vector<std::string> keys_seen;
+  std::vector<std::string> sent;
   int calls = 0;
   EXPECT_CALL(*stub, Publish(_)).WillRepeatedly(Invoke([&](const v1::PublishRequest& r) {
-    keys_seen.push_back(r.messages(0).idempotency_key());
+    sent.push_back(r.SerializeAsString());
     ++calls;
     if (calls == 1) return absl::StatusOr<v1::PublishResponse>(absl::UnavailableError("down"));
     if (calls == 2) return absl::StatusOr<v1::PublishResponse>(absl::AbortedError("conflict"));
@@ -242,9 +255,11 @@ TEST(BatchingPublisherTest, RetriesRetryableErrorsWithTheSameKeys) {
   o.retry_backoff.initial = absl::Milliseconds(1);
   Publisher publisher(Connection(stub), "orders", o);
   EXPECT_TRUE(publisher.Publish(Data("a")).get().ok());
-  ASSERT_EQ(keys_seen.size(), 4u);
-  EXPECT_FALSE(keys_seen[0].empty());
-  for (const std::string& k : keys_seen) EXPECT_EQ(k, keys_seen[0]);
+  ASSERT_EQ(sent.size(), 4u);
+  v1::PublishRequest first;
+  ASSERT_TRUE(first.ParseFromString(sent[0]));
+  EXPECT_FALSE(first.producer().empty());
+  for (const std::string& s : sent) EXPECT_EQ(s, sent[0]);
 }
 
 TEST(BatchingPublisherTest, DoesNotRetryPermanentErrors) {

@@ -26,7 +26,7 @@ namespace {
 // on the pool's sessions, except the error it sends as it ends one (a
 // shutdown, a terminated backend) and the end of the stream. One poll, no
 // round trip.
-bool Alive(const pqxx::connection& conn) {
+bool Alive(const Connection& conn) {
   if (!conn.is_open()) return false;
   pollfd fd{conn.sock(), POLLIN, 0};
   return poll(&fd, 1, 0) == 0;
@@ -46,7 +46,7 @@ void ConnectionPool::Observe() {
 absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wait) {
   const absl::Time deadline = absl::Now() + wait;
   for (;;) {
-    std::unique_ptr<pqxx::connection> idle;
+    std::unique_ptr<Connection> idle;
     {
       absl::MutexLock lock(&mu_);
       auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -80,7 +80,7 @@ absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wa
   // Opening a connection takes a round trip or more; it happens outside
   // the lock with the slot already reserved.
   try {
-    auto conn = std::make_unique<pqxx::connection>(url_);
+    auto conn = std::make_unique<Connection>(url_);
     if (setup_) setup_(*conn);
     return Handle(this, std::move(conn));
   } catch (const std::exception& e) {
@@ -91,7 +91,7 @@ absl::StatusOr<ConnectionPool::Handle> ConnectionPool::Acquire(absl::Duration wa
   }
 }
 
-void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn) {
+void ConnectionPool::Return(std::unique_ptr<Connection> conn) {
   if (!conn->is_open()) {
     Forget();
     return;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
+#include "hub/pg/connection.h"
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -22,23 +22,23 @@ namespace hub::pg {
 // failing a call on a connection that died while it idled.
 class ConnectionPool {
  public:
-  using Setup = std::function<void(pqxx::connection&)>;
+  using Setup = std::function<void(Connection&)>;
 
   // The connection returns to the pool when the handle dies, unless it was
   // discarded.
   class Handle {
    public:
-    Handle(ConnectionPool* pool, std::unique_ptr<pqxx::connection> conn)
+    Handle(ConnectionPool* pool, std::unique_ptr<Connection> conn)
         : pool_(pool), conn_(std::move(conn)) {}
     Handle(Handle&&) = default;
     Handle& operator=(Handle&&) = default;
     ~Handle();
-    pqxx::connection& operator*() { return *conn_; }
+    Connection& operator*() { return *conn_; }
     void Discard();
 
    private:
     ConnectionPool* pool_;
-    std::unique_ptr<pqxx::connection> conn_;
+    std::unique_ptr<Connection> conn_;
   };
 
   // What the pool tells its owner (metrics): its state after each change,
@@ -57,7 +57,7 @@ class ConnectionPool {
   absl::StatusOr<Handle> Acquire(absl::Duration wait = absl::Seconds(5));
 
  private:
-  void Return(std::unique_ptr<pqxx::connection> conn);
+  void Return(std::unique_ptr<Connection> conn);
   void Forget();
   void Observe() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -66,7 +66,7 @@ class ConnectionPool {
   const Setup setup_;
   const Observer observer_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };

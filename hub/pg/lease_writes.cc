@@ -46,28 +46,19 @@ std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subsc
   return inserted;
 }
 
-std::map<int64_t, Message> FetchMessages(pqxx::transaction_base& tx, int64_t topic_id,
-                                         absl::Span<const int64_t> positions) {
-  std::map<int64_t, Message> messages;
-  if (positions.empty()) return messages;
-  const std::vector<int64_t> wanted(positions.begin(), positions.end());
-  for (const auto& row : Exec(tx, sql::kFetchMessages, topic_id, IntArray(wanted))) {
-    messages.insert(MessageFromRow(row, 0));
-  }
-  return messages;
-}
-
-std::vector<Delivery> Deliver(pqxx::transaction_base& tx, int64_t topic_id,
-                              std::vector<Leased> leased, absl::Span<const int64_t> inserted) {
+std::vector<Delivery> Deliver(Connection& conn, int64_t topic_id, std::vector<Leased> leased,
+                              absl::Span<const int64_t> inserted, MessagesAt read) {
   std::sort(leased.begin(), leased.end(),
             [](const Leased& a, const Leased& b) { return a.position < b.position; });
-  std::vector<int64_t> positions;
-  for (const Leased& l : leased) positions.push_back(l.position);
-  std::map<int64_t, Message> messages = FetchMessages(tx, topic_id, positions);
+  std::vector<int64_t> missing;
+  for (const Leased& l : leased) {
+    if (read.count(l.position) == 0) missing.push_back(l.position);
+  }
+  ReadMessages(conn, topic_id, missing, read);
   std::vector<Delivery> out;
   for (const Leased& l : leased) {
-    auto it = messages.find(l.position);
-    if (it == messages.end()) continue;
+    auto it = read.find(l.position);
+    if (it == read.end()) continue;
     const int64_t lease_id = l.insert >= 0 ? inserted[static_cast<size_t>(l.insert)] : l.lease_id;
     out.push_back(Delivery{EncodeAckId(AckId{lease_id, l.generation, l.position}),
                            std::move(it->second), l.attempt});

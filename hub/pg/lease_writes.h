@@ -10,10 +10,12 @@
 
 #include "absl/types/span.h"
 #include "hub/lease_rules.h"
+#include "hub/pg/connection.h"
+#include "hub/pg/segment_reads.h"
 #include "hub/types.h"
 
 // What the delivery half of PgStore shares: lease rows read and written as
-// the rules of hub/lease_rules.h see them, and messages read for delivery.
+// the rules of hub/lease_rules.h see them, and deliveries made of them.
 namespace hub::pg {
 
 // Columns of kLockAvailableLeases, and of kLockLeases with `valid` last.
@@ -24,15 +26,12 @@ LeaseRow LeaseFromRow(const pqxx::row& row);
 std::vector<int64_t> WriteLeaseChanges(pqxx::transaction_base& tx, int64_t subscription_id,
                                        const LeaseChanges& changes);
 
-// The messages at `positions` that retention has not removed, by position.
-std::map<int64_t, Message> FetchMessages(pqxx::transaction_base& tx, int64_t topic_id,
-                                         absl::Span<const int64_t> positions);
-
-// Fetches the leased messages and makes one delivery per position, in
-// position order, skipping messages that retention already removed.
+// Makes one delivery per leased position, in position order, skipping
+// messages that retention already removed: their messages are taken from
+// `read` (what the claim read already) or read from the segments.
 // `inserted` are the ids WriteLeaseChanges returned for the same plan.
-std::vector<Delivery> Deliver(pqxx::transaction_base& tx, int64_t topic_id,
-                              std::vector<Leased> leased, absl::Span<const int64_t> inserted);
+std::vector<Delivery> Deliver(Connection& conn, int64_t topic_id, std::vector<Leased> leased,
+                              absl::Span<const int64_t> inserted, MessagesAt read = {});
 
 }  // namespace hub::pg
 

@@ -19,7 +19,7 @@ constexpr int64_t kMigrationLockKey = 0x6875625f6d6967;  // "hub_mig"
 
 }  // namespace
 
-absl::Status ApplyMigrations(pqxx::connection& conn, absl::Span<const Migration> migrations) {
+absl::Status ApplyMigrations(pqxx::connection_base& conn, absl::Span<const Migration> migrations) {
   try {
     pqxx::nontransaction session(conn);
     session.exec_params(sql::kAdvisoryLock, kMigrationLockKey);

@@ -24,7 +24,7 @@ absl::Span<const Migration> EmbeddedMigrations();
 // its own transaction together with its record, under a session advisory
 // lock so that replicas starting at once apply each migration exactly once.
 // Applying twice is a no-op.
-absl::Status ApplyMigrations(pqxx::connection& conn, absl::Span<const Migration> migrations);
+absl::Status ApplyMigrations(pqxx::connection_base& conn, absl::Span<const Migration> migrations);
 
 }  // namespace hub::pg
 

@@ -17,7 +17,7 @@ template <typename T>
 absl::StatusOr<T> PgStore::ReadNamed(absl::string_view kind, absl::string_view name,
                                      const Statement& statement, T (*from_row)(const pqxx::row&)) {
   std::optional<T> found;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     pqxx::nontransaction tx(conn);
     const pqxx::result r = Exec(tx, statement, std::string(name));
     if (r.empty()) return absl::NotFoundError(absl::StrCat(kind, " ", name, " not found"));
@@ -30,7 +30,7 @@ absl::StatusOr<T> PgStore::ReadNamed(absl::string_view kind, absl::string_view n
 template <typename... Args>
 absl::Status PgStore::ChangeNamed(absl::string_view kind, absl::string_view name,
                                   const Statement& statement, const Args&... args) {
-  return Run([&](pqxx::connection& conn) {
+  return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     const pqxx::result r = Exec(tx, statement, args...);
     tx.commit();
@@ -41,7 +41,7 @@ absl::Status PgStore::ChangeNamed(absl::string_view kind, absl::string_view name
 }
 
 absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
-  return Run([&](pqxx::connection& conn) {
+  return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     try {
       Exec(tx, sql::kCreateTopic, topic.name, Millis(topic.message_retention),
@@ -63,7 +63,7 @@ absl::StatusOr<std::vector<T>> PgStore::ListScoped(const Statement& statement,
                                                    const NameScope& scope, absl::string_view after,
                                                    int limit, T (*from_row)(const pqxx::row&)) {
   std::vector<T> items;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     items.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row :
@@ -85,7 +85,7 @@ absl::Status PgStore::DeleteTopic(absl::string_view name) {
 }
 
 absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
-  return Run([&](pqxx::connection& conn) {
+  return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     pqxx::result r;
     try {
@@ -114,7 +114,7 @@ absl::StatusOr<std::vector<SubscriptionConfig>> PgStore::ListSubscriptions(const
                                                                            absl::string_view after,
                                                                            int limit) {
   std::vector<SubscriptionConfig> subs;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     subs.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row : Exec(tx, sql::kListSubscriptions, std::string(topic), std::string(after),
@@ -157,7 +157,7 @@ absl::StatusOr<SnapshotConfig> PgStore::CreateSnapshot(const SubscriptionRecord&
                                                        int max_per_creator) {
   SnapshotConfig made = snapshot;
   made.topic = sub.config.topic;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     pqxx::work tx(conn);
     // The cursor's lock keeps claims out, so that the cursor and the lease
     // rows copied are of one moment.
@@ -210,7 +210,7 @@ absl::Status PgStore::DeleteSnapshot(absl::string_view name) {
 absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
     absl::string_view name) {
   std::vector<SubscriptionStats> stats;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     stats.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row : Exec(tx, sql::kSubscriptionStats, std::string(name))) {

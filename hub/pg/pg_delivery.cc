@@ -42,15 +42,29 @@ bool IsPlain(const SubscriptionRecord& sub) {
   return !sub.config.enable_message_ordering && sub.filter->MatchesEverything() && !AtMostOnce(sub);
 }
 
-std::vector<ScannedMessage> ScanFromRows(const pqxx::result& rows) {
+// What PlanNewClaim needs of each message read, in position order.
+std::vector<ScannedMessage> ScanOf(const MessagesAt& messages) {
   std::vector<ScannedMessage> scan;
-  scan.reserve(rows.size());
-  for (const auto& row : rows) {
-    scan.push_back(ScannedMessage{row[0].as<int64_t>(),
-                                  row[1].is_null() ? Labels{} : LabelsFromJson(row[1].c_str()),
-                                  row[2].as<std::string>(), row[3].as<int64_t>()});
+  scan.reserve(messages.size());
+  for (const auto& [position, m] : messages) {
+    scan.push_back(ScannedMessage{position, m.attributes, m.ordering_key,
+                                  static_cast<int64_t>(m.data.size())});
   }
   return scan;
+}
+
+// The positions a claim of `max_messages` can take from the due rows, in
+// the order it takes them: the rows in claim order, each row's pending
+// positions in order.
+std::vector<int64_t> FirstPending(const std::vector<LeaseRow>& due, int max_messages) {
+  std::vector<int64_t> positions;
+  for (const LeaseRow& row : due) {
+    for (int64_t p : row.pending) {
+      if (static_cast<int>(positions.size()) >= max_messages) return positions;
+      positions.push_back(p);
+    }
+  }
+  return positions;
 }
 
 }  // namespace
@@ -70,8 +84,8 @@ void PgStore::FoundDue(int64_t subscription_id, bool due) {
   }
 }
 
-void PgStore::ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room,
-                       int64_t max_bytes, absl::Duration ack_deadline, std::vector<Delivery>& out) {
+void PgStore::ClaimDue(Connection& conn, const SubscriptionRecord& sub, int room, int64_t max_bytes,
+                       absl::Duration ack_deadline, std::vector<Delivery>& out) {
   bool due;
   {
     pqxx::nontransaction check(conn);
@@ -89,7 +103,7 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
                                                      int max_messages, int64_t max_bytes,
                                                      absl::Duration ack_deadline) {
   std::vector<Delivery> deliveries;
-  auto claim = [&](pqxx::connection& conn) -> absl::Status {
+  auto claim = [&](Connection& conn) -> absl::Status {
     deliveries.clear();
     // Due redeliveries go first. Looking for them reads the lease index
     // past the rows of acked leases that are dead but not yet vacuumed,
@@ -105,16 +119,10 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
 
     bool exists = true;
     if (IsPlain(sub)) {
-      pqxx::nontransaction tx(conn);
-      for (const auto& row :
-           Exec(tx, sql::kClaimNew, sub.id, sub.topic_id, room, Millis(ack_deadline),
-                Millis(RetryBackoff(sub.config.retry_policy, 1)), bytes_left)) {
-        const int64_t lease_id = row[0].as<int64_t>();
-        auto [position, message] = MessageFromRow(row, 1);
-        deliveries.push_back(
-            Delivery{EncodeAckId(AckId{lease_id, 1, position}), std::move(message), 1});
+      if (!ClaimNewPlain(conn, sub, room, bytes_left, ack_deadline, deliveries)) {
+        pqxx::nontransaction tx(conn);
+        exists = !Exec(tx, sql::kSubscriptionExists, sub.id).empty();
       }
-      if (deliveries.empty()) exists = !Exec(tx, sql::kSubscriptionExists, sub.id).empty();
     } else if (deliveries.empty()) {
       // A claim that redelivered returns what it has: a checked claim may
       // scan up to kMaxScans times.
@@ -136,8 +144,35 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
   return deliveries;
 }
 
+bool PgStore::ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int max_messages,
+                            int64_t max_bytes, absl::Duration ack_deadline,
+                            std::vector<Delivery>& out) {
+  const std::string id = absl::StrCat(sub.id), topic = absl::StrCat(sub.topic_id),
+                    room = absl::StrCat(max_messages),
+                    deadline = absl::StrCat(Millis(ack_deadline)),
+                    backoff = absl::StrCat(Millis(RetryBackoff(sub.config.retry_policy, 1))),
+                    bytes = absl::StrCat(max_bytes);
+  // One statement in its own implicit transaction, committed when it
+  // returns.
+  const BinaryResult rows =
+      ExecBinary(conn, sql::kClaimNew,
+                 {Param::Text(id), Param::Text(topic), Param::Text(room), Param::Text(deadline),
+                  Param::Text(backoff), Param::Text(bytes)});
+  if (rows.empty()) return false;
+  const int64_t lease_id = rows.Int64(0, 0);
+  const int64_t low = rows.Int64(0, 1), high = rows.Int64(0, 2);
+  MessagesAt messages;
+  for (int row = 0; row < rows.size(); ++row) {
+    DecodeSegmentRow(rows, row, 3, low, high + 1, messages);
+  }
+  for (auto& [position, message] : messages) {
+    out.push_back(Delivery{EncodeAckId(AckId{lease_id, 1, position}), std::move(message), 1});
+  }
+  return true;
+}
+
 absl::Status PgStore::MoveDeadLetters() {
-  auto sweep = [&](pqxx::connection& conn) -> absl::Status {
+  auto sweep = [&](Connection& conn) -> absl::Status {
     std::vector<SubscriptionRecord> subs;
     {
       pqxx::nontransaction tx(conn);
@@ -156,25 +191,29 @@ absl::Status PgStore::MoveDeadLetters() {
   return Run(sweep);
 }
 
-std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
+std::vector<Delivery> PgStore::ClaimAvailable(Connection& conn, const SubscriptionRecord& sub,
                                               int max_messages, int64_t max_bytes,
                                               absl::Duration ack_deadline, int row_limit,
                                               int min_attempt) {
   pqxx::work tx(conn);
   std::vector<LeaseRow> due;
-  std::vector<int64_t> ids;
   for (const auto& row : Exec(tx, sql::kLockAvailableLeases, sub.id, row_limit, min_attempt)) {
     due.push_back(LeaseFromRow(row));
-    ids.push_back(due.back().lease_id);
   }
   if (due.empty()) return {};
+  // The messages a claim of max_messages can take, read once: their sizes
+  // keep the claim to its byte budget, and they are what it delivers.
+  MessagesAt read;
   if (max_messages > 0) {
-    std::map<int64_t, int64_t> bytes;
-    for (const auto& row :
-         Exec(tx, sql::kDueRowBytes, IntArray(ids), sub.topic_id, max_messages, sub.id)) {
-      bytes[row[0].as<int64_t>()] = row[1].as<int64_t>();
+    ReadMessages(conn, sub.topic_id, FirstPending(due, max_messages), read);
+    int taken = 0;
+    for (LeaseRow& row : due) {
+      for (int64_t p : row.pending) {
+        if (taken++ >= max_messages) break;
+        auto it = read.find(p);
+        if (it != read.end()) row.bytes += static_cast<int64_t>(it->second.data.size());
+      }
     }
-    for (LeaseRow& row : due) row.bytes = bytes[row.lease_id];
   }
   ClaimPlan plan = PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline);
   // Messages out of attempts wait for a dead-letter topic that was deleted
@@ -190,9 +229,10 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   // A topic deleted since the look above: roll back; the next claim plans
   // without it.
   const absl::StatusOr<int64_t> dead_letter_topic =
-      SendToDeadLetterTopic(tx, sub, plan.changes.dead_letters);
+      SendToDeadLetterTopic(conn, sub, plan.changes.dead_letters);
   if (!dead_letter_topic.ok()) return {};
-  std::vector<Delivery> out = Deliver(tx, sub.topic_id, std::move(plan.leased), inserted);
+  std::vector<Delivery> out =
+      Deliver(conn, sub.topic_id, std::move(plan.leased), inserted, std::move(read));
   tx.commit();
   if (*dead_letter_topic != 0) announcer_.Committed({*dead_letter_topic});
   if (!plan.changes.dead_letters.empty()) {
@@ -202,9 +242,9 @@ std::vector<Delivery> PgStore::ClaimAvailable(pqxx::connection& conn, const Subs
   return out;
 }
 
-PgStore::CheckedClaim PgStore::ClaimNewChecked(pqxx::connection& conn,
-                                               const SubscriptionRecord& sub, int max_messages,
-                                               int64_t max_bytes, absl::Duration ack_deadline) {
+PgStore::CheckedClaim PgStore::ClaimNewChecked(Connection& conn, const SubscriptionRecord& sub,
+                                               int max_messages, int64_t max_bytes,
+                                               absl::Duration ack_deadline) {
   CheckedClaim claim;
   for (int scan = 0; scan < kMaxScans; ++scan) {
     std::optional<ScanOutcome> outcome =
@@ -219,7 +259,7 @@ PgStore::CheckedClaim PgStore::ClaimNewChecked(pqxx::connection& conn,
   return claim;
 }
 
-std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(pqxx::connection& conn,
+std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(Connection& conn,
                                                           const SubscriptionRecord& sub,
                                                           int max_messages, int64_t max_bytes,
                                                           absl::Duration ack_deadline) {
@@ -227,8 +267,9 @@ std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(pqxx::connection& conn
   const pqxx::result cursor_row = Exec(tx, sql::kLockCursor, sub.id);
   if (cursor_row.empty()) return std::nullopt;
   const int64_t cursor = cursor_row[0][0].as<int64_t>();
-  const std::vector<ScannedMessage> scan =
-      ScanFromRows(Exec(tx, sql::kScanMessages, sub.topic_id, cursor, kScanLimit));
+  MessagesAt read;
+  ReadRange(conn, sub.topic_id, cursor, cursor + kScanLimit, read);
+  const std::vector<ScannedMessage> scan = ScanOf(read);
   // Keys with a row already: their new messages queue behind it.
   std::map<std::string, int64_t> keyed_rows;
   if (const std::vector<std::string> keys = KeysToLock(sub, scan); !keys.empty()) {
@@ -240,7 +281,9 @@ std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(pqxx::connection& conn
                                    max_bytes, ack_deadline);
   if (plan.next_cursor != cursor) Exec(tx, sql::kSetCursor, sub.id, plan.next_cursor);
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.claim.changes);
-  ScanOutcome outcome{Deliver(tx, sub.topic_id, std::move(plan.claim.leased), inserted), plan.more};
+  ScanOutcome outcome{
+      Deliver(conn, sub.topic_id, std::move(plan.claim.leased), inserted, std::move(read)),
+      plan.more};
   tx.commit();
   return outcome;
 }

@@ -20,14 +20,14 @@ namespace {
 
 constexpr int64_t kPartitionLockKey = 0x6875625f707274;  // "hub_prt"
 constexpr int64_t kRetentionLockKey = 0x6875625f726574;  // "hub_ret"
-constexpr char kPartitionPrefix[] = "messages_p";
-constexpr char kPartitionNameFormat[] = "messages_p%Y%m%d";
 
 }  // namespace
 
-std::optional<absl::Time> PartitionDay(absl::string_view name) {
-  if (!absl::StartsWith(name, kPartitionPrefix)) return std::nullopt;
-  name.remove_prefix(sizeof(kPartitionPrefix) - 1);
+std::optional<absl::Time> PartitionDay(absl::string_view table, absl::string_view name) {
+  if (!absl::StartsWith(name, table) || !absl::StartsWith(name.substr(table.size()), "_p")) {
+    return std::nullopt;
+  }
+  name.remove_prefix(table.size() + 2);
   if (name.size() != 8) return std::nullopt;
   // %Y would swallow all eight digits, so the date is read by hand.
   int year = 0, month = 0, mday = 0;
@@ -40,14 +40,15 @@ std::optional<absl::Time> PartitionDay(absl::string_view name) {
   return absl::FromCivil(day, absl::UTCTimeZone());
 }
 
-absl::Status PgStore::EnsurePartitions(pqxx::connection& conn) {
+absl::Status PgStore::EnsurePartitions(Connection& conn) {
   pqxx::work tx(conn);
   Exec(tx, sql::kAdvisoryXactLock, kPartitionLockKey);
   const absl::TimeZone utc = absl::UTCTimeZone();
   const absl::Time today = absl::FromCivil(absl::ToCivilDay(absl::Now(), utc), utc);
   for (int day = 0; day <= options_.partitions_ahead_days; ++day) {
-    const absl::Time from = today + absl::Hours(24 * day);
-    tx.exec(CreatePartitionSql(absl::FormatTime(kPartitionNameFormat, from, utc), from));
+    for (const char* table : kPartitionedTables) {
+      tx.exec(CreatePartitionSql(table, today + absl::Hours(24 * day)));
+    }
   }
   tx.commit();
   return absl::OkStatus();
@@ -55,7 +56,7 @@ absl::Status PgStore::EnsurePartitions(pqxx::connection& conn) {
 
 absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
   MaintenanceReport report;
-  RETURN_IF_ERROR(Run([this, &report](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([this, &report](Connection& conn) {
     report = MaintenanceReport{};
     RETURN_IF_ERROR(EnsurePartitions(conn));
     // One replica at a time; the others skip this round.
@@ -78,17 +79,20 @@ absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
   return report;
 }
 
-void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) {
+void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   std::vector<std::pair<int64_t, absl::Duration>> topics;
+  absl::Duration longest_window = absl::ZeroDuration();
   {
     pqxx::nontransaction read(conn);
     for (const auto& row : Exec(read, sql::kTopicRetentions)) {
       topics.emplace_back(row[0].as<int64_t>(), absl::Milliseconds(row[1].as<int64_t>()));
+      longest_window = std::max(longest_window, absl::Milliseconds(row[2].as<int64_t>()));
     }
   }
-  // Partitions hold every topic's messages of one day, so one goes when
-  // the longest retention of the topics that exist has passed over it
-  // (messages of deleted topics are never read again).
+  // Partitions hold every topic's segments of one day, so one goes when the
+  // longest retention of the topics that exist has passed over it (segments
+  // of deleted topics are never read again); keys go once the longest dedup
+  // window has.
   absl::Duration longest = absl::ZeroDuration();
   std::map<std::string, int64_t> expired;
   for (const auto& [topic_id, retention] : topics) {
@@ -101,12 +105,14 @@ void PgStore::ApplyRetention(pqxx::connection& conn, MaintenanceReport& report) 
   {
     pqxx::nontransaction tx(conn);
     Exec(tx, sql::kDeleteExpiredSnapshots);
+    Exec(tx, sql::kDeleteIdleProducers);
   }
-  report.partitions_dropped = DropPartitionsBefore(conn, absl::Now() - longest);
+  const absl::Time now = absl::Now();
+  report.partitions_dropped = DropPartitionsBefore(
+      conn, {{"segments", now - longest}, {"publish_keys", now - longest_window}});
 }
 
-void PgStore::ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id,
-                                    absl::Duration retention,
+void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Duration retention,
                                     std::map<std::string, int64_t>& expired) {
   pqxx::work tx(conn);
   // hubd's clock against the database's publish_time: any skew is small
@@ -130,14 +136,19 @@ void PgStore::ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id,
   tx.commit();
 }
 
-int PgStore::DropPartitionsBefore(pqxx::connection& conn, absl::Time horizon) {
+int PgStore::DropPartitionsBefore(Connection& conn,
+                                  const std::map<std::string, absl::Time>& horizons) {
   std::vector<std::string> old_partitions;
   {
     pqxx::nontransaction read(conn);
-    for (const auto& row : Exec(read, sql::kMessagePartitions)) {
-      const std::string name = row[0].as<std::string>();
-      const std::optional<absl::Time> day = PartitionDay(name);
-      if (day && *day + absl::Hours(24) <= horizon) old_partitions.push_back(name);
+    for (const auto& row : Exec(read, sql::kPartitions)) {
+      const std::string table = row[0].as<std::string>();
+      const std::string name = row[1].as<std::string>();
+      const std::optional<absl::Time> day = PartitionDay(table, name);
+      const auto horizon = horizons.find(table);
+      if (day && horizon != horizons.end() && *day + absl::Hours(24) <= horizon->second) {
+        old_partitions.push_back(name);
+      }
     }
   }
   for (const std::string& name : old_partitions) {

@@ -34,7 +34,7 @@ absl::Status PgStore::Acknowledge(absl::Span<const AckRef> acks) {
     positions.push_back(a.id.position);
   }
   return Run(
-      [&](pqxx::connection& conn) {
+      [&](Connection& conn) {
         pqxx::nontransaction tx(conn);
         Exec(tx, sql::kAcknowledge, IntArray(subs), IntArray(leases), IntArray(positions));
         return absl::OkStatus();
@@ -54,14 +54,15 @@ SettlePlan PgStore::SettleInTransaction(pqxx::work& tx, const SubscriptionRecord
   return plan;
 }
 
-absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(pqxx::work& tx,
+absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(Connection& conn,
                                                        const SubscriptionRecord& sub,
                                                        const std::vector<DeadLetter>& letters) {
   const std::string& topic = sub.config.dead_letter_policy.topic;
   if (letters.empty() || topic.empty()) return 0;
   std::vector<int64_t> positions;
   for (const DeadLetter& l : letters) positions.push_back(l.position);
-  std::map<int64_t, Message> messages = FetchMessages(tx, sub.topic_id, positions);
+  MessagesAt messages;
+  ReadMessages(conn, sub.topic_id, positions, messages);
   PublishItem item{topic, {}, {}, 0, {}};
   for (const DeadLetter& l : letters) {
     auto it = messages.find(l.position);
@@ -70,7 +71,7 @@ absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(pqxx::work& tx,
   }
   if (item.messages.empty()) return 0;
   PublishItem* items[] = {&item};
-  WriteMessages(tx, items);
+  WriteMessages(conn, items);
   if (!item.status.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "dead_letter_topic ", topic, " of subscription ", sub.config.name,
@@ -85,7 +86,7 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
   std::vector<AckStatus> statuses;
   int64_t rejected = 0;
   int64_t dead_letter_topic = 0;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
     pqxx::work tx(conn);
     SettlePlan plan = SettleInTransaction(tx, sub, ids);
     statuses = std::move(plan.statuses);
@@ -97,7 +98,7 @@ absl::StatusOr<std::vector<AckStatus>> PgStore::Settle(const SubscriptionRecord&
       }
       // Without its dead-letter topic a reject would drop the message: it is
       // refused, and the verdicts roll back with the transaction.
-      ASSIGN_OR_RETURN(dead_letter_topic, SendToDeadLetterTopic(tx, sub, plan.settled));
+      ASSIGN_OR_RETURN(dead_letter_topic, SendToDeadLetterTopic(conn, sub, plan.settled));
       rejected = static_cast<int64_t>(plan.settled.size());
     }
     tx.commit();
@@ -112,7 +113,7 @@ absl::StatusOr<TransactResult> PgStore::Transact(const SubscriptionRecord& sub,
                                                  absl::Span<const AckId> ids,
                                                  absl::Span<PublishItem* const> publishes) {
   TransactResult result;
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) -> absl::Status {
+  RETURN_IF_ERROR(Run([&](Connection& conn) -> absl::Status {
     pqxx::work tx(conn);
     result.ack_statuses = SettleInTransaction(tx, sub, ids).statuses;
     if (sub.config.delivery_guarantee == DeliveryGuarantee::kExactlyOnce) {
@@ -122,7 +123,7 @@ absl::StatusOr<TransactResult> PgStore::Transact(const SubscriptionRecord& sub,
         }
       }
     }
-    WriteMessages(tx, publishes);
+    WriteMessages(conn, publishes);
     for (const PublishItem* item : publishes) RETURN_IF_ERROR(item->status);
     tx.commit();
     return absl::OkStatus();
@@ -132,7 +133,7 @@ absl::StatusOr<TransactResult> PgStore::Transact(const SubscriptionRecord& sub,
 }
 
 absl::Status PgStore::Seek(const SubscriptionRecord& sub, absl::Time time) {
-  return Run([&](pqxx::connection& conn) {
+  return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     if (Exec(tx, sql::kLockCursor, sub.id).empty()) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
@@ -150,7 +151,7 @@ absl::Status PgStore::Seek(const SubscriptionRecord& sub, absl::Time time) {
 }
 
 absl::Status PgStore::SeekToSnapshot(const SubscriptionRecord& sub, absl::string_view snapshot) {
-  return Run([&](pqxx::connection& conn) {
+  return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     if (Exec(tx, sql::kLockCursor, sub.id).empty()) {
       return absl::NotFoundError(absl::StrCat("subscription ", sub.config.name, " not found"));
@@ -175,7 +176,7 @@ absl::Status PgStore::SeekToSnapshot(const SubscriptionRecord& sub, absl::string
 absl::Status PgStore::Nack(const SubscriptionRecord& sub, absl::Span<const AckId> ids) {
   const std::vector<int64_t> lease_ids = LeaseIdsOf(ids);
   return Run(
-      [&](pqxx::connection& conn) {
+      [&](Connection& conn) {
         pqxx::work tx(conn);
         std::vector<LeaseRow> rows;
         for (const auto& row : Exec(tx, sql::kLockLeases, sub.id, IntArray(lease_ids))) {
@@ -200,7 +201,7 @@ absl::Status PgStore::ExtendLeases(const SubscriptionRecord& sub, absl::Span<con
     positions.push_back(id.position);
   }
   return Run(
-      [&](pqxx::connection& conn) {
+      [&](Connection& conn) {
         pqxx::nontransaction tx(conn);
         Exec(tx, sql::kExtendLeases, sub.id, IntArray(lease_ids), IntArray(generations),
              Millis(deadline), Millis(sub.config.retry_policy.minimum_backoff),

@@ -4,7 +4,6 @@
 #include <exception>
 #include <utility>
 
-#include <pqxx/binarystring>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -27,7 +26,7 @@ constexpr int kConflictRetries = 3;
 
 }  // namespace
 
-void PrepareSession(pqxx::connection& conn) {
+void PrepareSession(Connection& conn) {
   for (const Statement* statement : sql::kPrepared) conn.prepare(statement->name, statement->text);
   // The store's statements look a few rows up by key, and these settings
   // keep plans made on tables' misleading statistics from doing otherwise
@@ -64,7 +63,7 @@ PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
            [this](DbErrorKind kind) { probe_.Error(kind); }}),
       relaxed_pool_(
           options_.database_url, options_.pool_size,
-          [](pqxx::connection& conn) {
+          [](Connection& conn) {
             PrepareSession(conn);
             pqxx::nontransaction session(conn);
             session.exec(sql::kRelaxedCommit);
@@ -75,7 +74,7 @@ PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
 
 PgStore::~PgStore() = default;
 
-absl::Status PgStore::Run(const std::function<absl::Status(pqxx::connection&)>& fn, Commit commit) {
+absl::Status PgStore::Run(const std::function<absl::Status(Connection&)>& fn, Commit commit) {
   ConnectionPool& pool = commit == Commit::kDurable ? pool_ : relaxed_pool_;
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool.Acquire());
@@ -98,98 +97,25 @@ absl::Status PgStore::Run(const std::function<absl::Status(pqxx::connection&)>& 
 }
 
 absl::Status PgStore::Migrate() {
-  return Run([this](pqxx::connection& conn) {
+  return Run([this](Connection& conn) {
     RETURN_IF_ERROR(ApplyMigrations(conn, EmbeddedMigrations()));
     return EnsurePartitions(conn);
   });
 }
 
 absl::Status PgStore::Ping() {
-  return Run([](pqxx::connection& conn) {
+  return Run([](Connection& conn) {
     pqxx::nontransaction tx(conn);
     Exec(tx, sql::kPing);
     return absl::OkStatus();
   });
 }
 
-void PgStore::WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items) {
-  size_t messages = 0, bytes = 0;
-  for (const PublishItem* item : items) {
-    messages += item->messages.size();
-    for (const Message& m : item->messages) bytes += m.data.size();
-  }
-  // The parameters are written in one pass, from views of the items (which
-  // outlive the call): a batch's values are not copied before they are sent.
-  ArrayLiteral topics, offsets, lengths, attributes, ordering_keys, idempotency_keys;
-  std::string blob;
-  blob.reserve(bytes);
-  // Each message's ordinal in the call (from 1), or, for the second use of a
-  // key within this batch, the negated ordinal of its first use: it is a
-  // duplicate of that one, which needs no database to tell.
-  std::vector<int64_t> ordinals;
-  ordinals.reserve(messages);
-  size_t sent = 0;
-  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int64_t> first_use;
-  for (PublishItem* item : items) {
-    item->status = absl::OkStatus();
-    item->results.clear();
-    for (const Message& m : item->messages) {
-      if (!m.idempotency_key.empty()) {
-        auto [it, inserted] = first_use.try_emplace(
-            std::pair<absl::string_view, absl::string_view>(item->topic, m.idempotency_key),
-            static_cast<int64_t>(sent) + 1);
-        if (!inserted) {
-          ordinals.push_back(-it->second);
-          continue;
-        }
-      }
-      ordinals.push_back(static_cast<int64_t>(++sent));
-      topics.AddText(item->topic);
-      offsets.AddInt(static_cast<int64_t>(blob.size()) + 1);
-      lengths.AddInt(static_cast<int64_t>(m.data.size()));
-      blob += m.data;
-      if (m.attributes.empty()) {
-        attributes.AddNull();
-      } else {
-        attributes.AddText(LabelsToJson(m.attributes));
-      }
-      ordering_keys.AddText(m.ordering_key);
-      idempotency_keys.AddText(m.idempotency_key);
-    }
-  }
-  // ordinal -> (topic id, result); messages of a topic that is gone have no
-  // row: their item is NOT_FOUND, the other items are stored.
-  std::vector<std::optional<std::pair<int64_t, PublishResult>>> stored(sent + 1);
-  for (const auto& row :
-       Exec(tx, sql::kPublish, std::move(topics).Finish(),
-            pqxx::binarystring(blob.data(), blob.size()), std::move(offsets).Finish(),
-            std::move(lengths).Finish(), std::move(attributes).Finish(),
-            std::move(ordering_keys).Finish(), std::move(idempotency_keys).Finish())) {
-    stored[row[0].as<size_t>()] =
-        std::pair(row[1].as<int64_t>(), PublishResult{row[2].as<std::string>(), row[3].as<bool>()});
-  }
-  size_t next = 0;
-  for (PublishItem* item : items) {
-    item->results.reserve(item->messages.size());
-    for (size_t i = 0; i < item->messages.size(); ++i) {
-      const int64_t ordinal = ordinals[next++];
-      const auto& result = stored[static_cast<size_t>(ordinal < 0 ? -ordinal : ordinal)];
-      if (!result) {
-        item->status = absl::NotFoundError(absl::StrCat("topic ", item->topic, " not found"));
-        continue;
-      }
-      item->topic_id = result->first;
-      item->results.push_back({result->second.message_id, result->second.duplicate || ordinal < 0});
-    }
-  }
-}
-
 absl::Status PgStore::Publish(absl::Span<PublishItem* const> items) {
-  RETURN_IF_ERROR(Run([&](pqxx::connection& conn) {
-    // One statement in its own implicit transaction: the answer arrives
-    // after its commit, in one round trip.
-    pqxx::nontransaction tx(conn);
-    WriteMessages(tx, items);
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    // No transaction around it: the statement that stores commits by
+    // itself, and the answer arrives after that commit, in one round trip.
+    WriteMessages(conn, items);
     return absl::OkStatus();
   }));
   AnnounceStored(items);

@@ -33,7 +33,7 @@ struct PgStoreOptions {
 
 // Prepares the store's statements on `conn` and sets what its plans rely
 // on; every connection of the store gets this once.
-void PrepareSession(pqxx::connection& conn);
+void PrepareSession(Connection& conn);
 
 // The PostgreSQL implementation of Store. SQL lives in statements.h; the
 // delivery rules in the engine (hub/lease_rules.h): this class locks and
@@ -121,7 +121,7 @@ class PgStore final : public Store {
 
   // Runs `fn` on a pooled connection; converts exceptions, drops broken
   // connections and retries transaction conflicts a few times.
-  absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& fn,
+  absl::Status Run(const std::function<absl::Status(Connection&)>& fn,
                    Commit commit = Commit::kDurable);
 
   // The row `statement` finds by name, converted; NOT_FOUND ("<kind> <name>
@@ -141,15 +141,16 @@ class PgStore final : public Store {
   absl::Status ChangeNamed(absl::string_view kind, absl::string_view name,
                            const Statement& statement, const Args&... args);
 
-  // Stores `items` with hub_publish inside `tx` (or, for a nontransaction,
-  // as one statement that commits by itself); sets each item's status and
-  // results.
-  void WriteMessages(pqxx::transaction_base& tx, absl::Span<PublishItem* const> items);
+  // Stores `items` on `conn`: inside the transaction open on it, or else
+  // as one statement that commits by itself (a second one only where the
+  // first found keys or batches committed before). Sets each item's status
+  // and results (pg_publish.cc).
+  void WriteMessages(Connection& conn, absl::Span<PublishItem* const> items);
   // After the commit that stored `items`: announces the topics that gained
   // messages.
   void AnnounceStored(absl::Span<PublishItem* const> items);
-  absl::Status EnsurePartitions(pqxx::connection& conn);
-  void ApplyRetention(pqxx::connection& conn, MaintenanceReport& report);
+  absl::Status EnsurePartitions(Connection& conn);
+  void ApplyRetention(Connection& conn, MaintenanceReport& report);
 
   // Whether to look for due lease rows of a subscription now (see Claim),
   // and what a look found.
@@ -157,28 +158,32 @@ class PgStore final : public Store {
   void FoundDue(int64_t subscription_id, bool due);
   // Looks for due lease rows and claims them into `out` (at most `room`
   // messages and, but for the first row, `max_bytes` of data).
-  void ClaimDue(pqxx::connection& conn, const SubscriptionRecord& sub, int room, int64_t max_bytes,
+  void ClaimDue(Connection& conn, const SubscriptionRecord& sub, int room, int64_t max_bytes,
                 absl::Duration ack_deadline, std::vector<Delivery>& out);
   // Locks up to `row_limit` due lease rows of at least `min_attempt`
   // attempts and applies PlanRedelivery to them: deliveries of at most
   // `max_messages` (none: only dead letters move), dead letters sent.
-  std::vector<Delivery> ClaimAvailable(pqxx::connection& conn, const SubscriptionRecord& sub,
+  std::vector<Delivery> ClaimAvailable(Connection& conn, const SubscriptionRecord& sub,
                                        int max_messages, int64_t max_bytes,
                                        absl::Duration ack_deadline, int row_limit, int min_attempt);
+  // New messages of a plain subscription, leased in one statement
+  // (kClaimNew) into `out`; false when there were none.
+  bool ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int max_messages,
+                     int64_t max_bytes, absl::Duration ack_deadline, std::vector<Delivery>& out);
   // New messages of a subscription with a filter, ordering or at-most-once:
   // up to kMaxScans scans, each decided by PlanNewClaim.
   struct CheckedClaim {
     std::vector<Delivery> deliveries;
     bool subscription_exists = true;
   };
-  CheckedClaim ClaimNewChecked(pqxx::connection& conn, const SubscriptionRecord& sub,
-                               int max_messages, int64_t max_bytes, absl::Duration ack_deadline);
+  CheckedClaim ClaimNewChecked(Connection& conn, const SubscriptionRecord& sub, int max_messages,
+                               int64_t max_bytes, absl::Duration ack_deadline);
   // One scan of ClaimNewChecked; nullopt when the subscription is gone.
   struct ScanOutcome {
     std::vector<Delivery> deliveries;
     bool more = false;
   };
-  std::optional<ScanOutcome> ClaimNewScan(pqxx::connection& conn, const SubscriptionRecord& sub,
+  std::optional<ScanOutcome> ClaimNewScan(Connection& conn, const SubscriptionRecord& sub,
                                           int max_messages, int64_t max_bytes,
                                           absl::Duration ack_deadline);
   // Locks the rows `ids` name and decides their settling (PlanSettle);
@@ -187,14 +192,15 @@ class PgStore final : public Store {
                                  absl::Span<const AckId> ids);
   // The dead-letter topic's id when letters were written to it, 0 when there
   // were none; FAILED_PRECONDITION when the topic is gone.
-  absl::StatusOr<int64_t> SendToDeadLetterTopic(pqxx::work& tx, const SubscriptionRecord& sub,
+  absl::StatusOr<int64_t> SendToDeadLetterTopic(Connection& conn, const SubscriptionRecord& sub,
                                                 const std::vector<DeadLetter>& letters);
   // Moves cursors and lease rows of the topic's subscriptions past messages
   // older than `retention`, counting what left each subscription unacked.
-  void ApplyRetentionToTopic(pqxx::connection& conn, int64_t topic_id, absl::Duration retention,
+  void ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Duration retention,
                              std::map<std::string, int64_t>& expired);
-  // Drops the partitions whose whole day is older than `horizon`.
-  int DropPartitionsBefore(pqxx::connection& conn, absl::Time horizon);
+  // Drops the partitions whose whole day is older than their table's
+  // horizon.
+  int DropPartitionsBefore(Connection& conn, const std::map<std::string, absl::Time>& horizons);
 
   const PgStoreOptions options_;
   PgProbe& probe_;

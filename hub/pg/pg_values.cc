@@ -1,7 +1,6 @@
 #include "hub/pg/pg_values.h"
 
 #include <nlohmann/json.hpp>
-#include <pqxx/binarystring>
 #include <pqxx/field>
 #include <stdexcept>
 
@@ -181,19 +180,6 @@ SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
         std::move(Filter::Parse("attributes:x AND NOT attributes:x").value()));
   }
   return rec;
-}
-
-std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first) {
-  const int64_t position = row[first].as<int64_t>();
-  Message m;
-  m.message_id = absl::StrCat(position);
-  m.publish_time = absl::FromUnixMicros(row[first + 1].as<int64_t>());
-  pqxx::binarystring data(row[first + 2]);
-  m.data.assign(data.get(), data.size());
-  if (!row[first + 3].is_null()) m.attributes = LabelsFromJson(row[first + 3].c_str());
-  m.ordering_key = row[first + 4].as<std::string>();
-  m.idempotency_key = row[first + 5].as<std::string>();
-  return {position, std::move(m)};
 }
 
 }  // namespace hub::pg

@@ -48,9 +48,9 @@ std::vector<int64_t> ParseIntArray(absl::string_view text);
 std::string LabelsToJson(const Labels& labels);
 Labels LabelsFromJson(absl::string_view text);
 
-// The UTC day the partition `name` of messages holds (messages_pYYYYMMDD);
+// The UTC day the partition `name` of `table` holds (<table>_pYYYYMMDD);
 // nullopt for any other name.
-std::optional<absl::Time> PartitionDay(absl::string_view name);
+std::optional<absl::Time> PartitionDay(absl::string_view table, absl::string_view name);
 
 // The delivery guarantee as subscriptions.delivery_guarantee stores it. The
 // numbers are part of the schema: a new guarantee takes a new number, none
@@ -64,9 +64,6 @@ TopicConfig TopicFromRow(const pqxx::row& row);
 SnapshotConfig SnapshotFromRow(const pqxx::row& row);
 // Columns of kGetSubscription / kListSubscriptions; parses the filter.
 SubscriptionRecord SubscriptionFromRow(const pqxx::row& row);
-// The message columns of kFetchMessages from column `first`: (position,
-// message).
-std::pair<int64_t, Message> MessageFromRow(const pqxx::row& row, int first);
 
 }  // namespace hub::pg
 

@@ -24,11 +24,14 @@ TEST(PgValuesTest, DeliveryGuaranteesAreStoredByTheirFixedNumbers) {
 }
 
 TEST(PgValuesTest, PartitionDaysAreReadFromTheirNames) {
-  EXPECT_EQ(PartitionDay("messages_p20261201"),
+  EXPECT_EQ(PartitionDay("segments", "segments_p20261201"),
             absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
-  for (const char* name : {"messages_p2026120", "messages_p202612011", "messages_default",
-                           "messages_p20261301", "messages_p20260230", "leases"}) {
-    EXPECT_EQ(PartitionDay(name), std::nullopt) << name;
+  EXPECT_EQ(PartitionDay("publish_keys", "publish_keys_p20261201"),
+            absl::FromCivil(absl::CivilDay(2026, 12, 1), absl::UTCTimeZone()));
+  for (const char* name :
+       {"segments_p2026120", "segments_p202612011", "segments_default", "segments_p20261301",
+        "segments_p20260230", "publish_keys_p20261201", "leases"}) {
+    EXPECT_EQ(PartitionDay("segments", name), std::nullopt) << name;
   }
 }
 

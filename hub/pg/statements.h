@@ -116,11 +116,9 @@ WHERE c.subscription_id = s.id RETURNING 1)sql"};
 inline constexpr Statement kCreateSnapshot{"create_snapshot", R"sql(
 INSERT INTO snapshots (name, topic_id, next_position, expire_time, labels, creator)
 SELECT $1, $3, $4,
-  COALESCE((SELECT m.publish_time FROM messages m
-            WHERE m.topic_id = $3 AND m.publish_time < now() + interval '1 hour'
-              AND m.position = (SELECT LEAST(min(p), $4)
-                                FROM leases l, unnest(l.pending) p
-                                WHERE l.subscription_id = $2)),
+  COALESCE(hub_publish_time($3, (SELECT LEAST(min(p), $4)
+                                 FROM leases l, unnest(l.pending) p
+                                 WHERE l.subscription_id = $2)),
            now()) + $5::bigint * interval '1 millisecond',
   $6::jsonb, $7
 WHERE $8::integer = 0 OR (SELECT count(*) FROM snapshots WHERE creator = $7) < $8::integer
@@ -168,18 +166,20 @@ FROM snapshot_leases WHERE snapshot_id = $2)sql"};
 inline constexpr Statement kDeleteExpiredSnapshots{
     "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
 
-// A publish batch in one call (migrations/0008_concurrent_publish.sql):
-// resolves idempotency keys, writes the messages at reserved positions, then
-// numbers them under the topics' head locks (invariant P) and moves the
-// heads. Arrays hold one element per message; payloads are sliced out of one
-// binary parameter. One row per message of a topic that exists: its ordinal,
-// topic id, position, duplicate. The two parts are called directly, not
-// through hub_publish (kept for hubd versions that call it): that SQL
-// function's body would be parsed and planned again in every transaction.
+// A publish in one call (migrations/0012_segments.sql): looks up keys and
+// producer batches; when none was committed before, writes the segments
+// and keys at reserved positions, numbers them under the topics' head locks
+// (invariant P), moves the heads and records the batches. Run through
+// ExecBinary, the records as one binary parameter; its parameters and rows
+// are hub_publish_stage's and hub_publish_number's. Called as the two
+// functions directly: a SQL function around them would be parsed and
+// planned again in every transaction.
 inline constexpr Statement kPublish{"publish", R"sql(
-SELECT ord, topic_id, position, duplicate
+SELECT kind, ordinal, topic_id, position, verdict
 FROM hub_publish_number(hub_publish_stage($1::text[], $2::bytea, $3::int[], $4::int[],
-                                          $5::jsonb[], $6::text[], $7::text[])))sql"};
+                                          $5::int[], $6::int[], $7::int[], $8::text[],
+                                          $9::int[], $10::int[], $11::text[], $12::bigint[],
+                                          $13::int[])))sql"};
 
 // Tells the other replicas which topics were published to, outside any
 // publishing transaction (PublishAnnouncer); one notification per topic.
@@ -214,33 +214,6 @@ WHERE s.dead_letter_topic <> '' AND NOT s.detached
   AND EXISTS (SELECT 1 FROM leases l
               WHERE l.subscription_id = s.id AND l.available_at <= now()
                 AND l.attempt >= s.max_delivery_attempts))sql"};
-
-// The data bytes of each due row ($1 lease ids in the order the claim
-// takes the rows, $2 the topic, $4 the subscription) counted over the first
-// $3 pending positions of the rows together: what a claim of $3 messages can
-// take, so that it keeps to its byte budget. Only those, and each position
-// one index lookup: a keyed row can hold thousands of queued messages of
-// which one run goes out. Each lookup is a subquery with LIMIT 1, which the
-// planner cannot flatten into a join: as a join, the plan read every message
-// of the topic (917 ms for two rows of 100 against 140,000 messages when
-// joined on `position = ANY (l.pending)`; and, joined per position, once the
-// day's partition held a few million analyzed rows of every scenario of a
-// benchmark run, the statement was the one active in 25 of 25 samples while
-// P9 drained 371 msg/s). The upper bound on publish_time prunes the
-// partitions made ahead.
-inline constexpr Statement kDueRowBytes{"due_row_bytes", R"sql(
-SELECT x.lease_id, COALESCE(sum(b.bytes), 0)::bigint
-FROM (SELECT l.lease_id, p.position, row_number() OVER (ORDER BY i.n, p.k) AS taken
-      FROM unnest($1::bigint[]) WITH ORDINALITY AS i (lease_id, n)
-      JOIN leases l ON l.subscription_id = $4 AND l.lease_id = i.lease_id
-      CROSS JOIN LATERAL unnest(l.pending) WITH ORDINALITY AS p (position, k)) x
-CROSS JOIN LATERAL (
-  SELECT octet_length(m.data) AS bytes FROM messages m
-  WHERE m.topic_id = $2 AND m.position = x.position
-    AND m.publish_time < now() + interval '1 hour'
-  LIMIT 1) b
-WHERE x.taken <= $3
-GROUP BY x.lease_id)sql"};
 
 // Lease rows named by ack ids, locked for settling them; the last column
 // says whether the current delivery's lease still runs.
@@ -291,30 +264,30 @@ SELECT ordering_key, lease_id FROM leases
 WHERE subscription_id = $1 AND ordering_key = ANY ($2::text[])
 FOR UPDATE)sql"};
 
-// Every read of messages bounds publish_time by now() + 1 hour: a committed
-// row's publish_time is older than the statement (it was read under the
-// topic lock before that commit), and the bound prunes the empty partitions
-// made days ahead from the plan, which each statement would otherwise open.
-// Columns read by MessageFromRow (pg_values.h).
+// Every read of segments bounds publish_time by now() + 1 hour: a committed
+// segment's publish_time is older than the statement (it was written before
+// that commit), and the bound prunes the empty partitions made days ahead
+// from the plan, which each statement would otherwise open. A segment holds
+// at most 1,000 positions (the table's check), so the segments covering
+// positions [a, b) are those with first_position in (a - 1000, b) that end
+// after a: one range of the (topic_id, first_position) index.
 //
-// The messages a claim hands out, one index lookup per position, each a
-// subquery with LIMIT 1 as in kDueRowBytes. Asked for all at once
-// (`position = ANY ($2)`), the planner prices one index descent per array
-// element, and where the partition's statistics predate the topic (a topic
-// made during the day) it expects one row for the topic and takes the topic
-// alone as the index condition: every claim then read every message of the
-// topic in the partition (147 ms for 100 of 150,000 messages; the ordered
-// topic of a whole benchmark run, docs/benchmarks.md, P9).
-// DeliveryTest.ClaimsReadTheirMessagesByPositionOnANewTopic fails on that form.
-inline constexpr Statement kFetchMessages{"fetch_messages", R"sql(
-SELECT m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint,
-       m.data, m.attributes::text, m.ordering_key, m.idempotency_key
-FROM unnest($2::bigint[]) AS p (position)
+// The segments of topic $1 covering the position ranges [$2[i], $3[i]),
+// one index range per range (a segment that two ranges share comes twice).
+// OFFSET 0 keeps the subquery from being flattened into a join: as a join,
+// planned where the statistics expect one segment of the topic, it took the
+// topic alone as the index condition and read every segment of the topic
+// (DeliveryTest.ClaimsReadTheirSegmentsByPositionOnANewTopic).
+// Through ExecBinary; columns read by SegmentReads (segment_reads.h).
+inline constexpr Statement kReadSegments{"read_segments", R"sql(
+SELECT g.first_position, g.publish_time, g.records
+FROM unnest($2::bigint[], $3::bigint[]) AS r (low, high)
 CROSS JOIN LATERAL (
-  SELECT * FROM messages x
-  WHERE x.topic_id = $1 AND x.position = p.position
-    AND x.publish_time < now() + interval '1 hour'
-  LIMIT 1) m)sql"};
+  SELECT s.first_position, s.publish_time, s.records FROM segments s
+  WHERE s.topic_id = $1 AND s.first_position > r.low - 1000 AND s.first_position < r.high
+    AND s.first_position + cardinality(s.sizes) > r.low
+    AND s.publish_time < now() + interval '1 hour'
+  OFFSET 0) g)sql"};
 
 inline constexpr Statement kLockCursor{
     "lock_cursor",
@@ -323,48 +296,53 @@ inline constexpr Statement kLockCursor{
 inline constexpr Statement kSetCursor{
     "set_cursor", "UPDATE subscription_cursors SET next_position = $2 WHERE subscription_id = $1"};
 
-// What a claim needs to decide on each new message before reading its data.
-inline constexpr Statement kScanMessages{"scan_messages", R"sql(
-SELECT position, attributes::text, ordering_key, octet_length(data)
-FROM messages
-WHERE topic_id = $1 AND position >= $2 AND publish_time < now() + interval '1 hour'
-ORDER BY position LIMIT $3)sql"};
-
 // Claims new messages in one statement, for subscriptions without ordering
-// or filter: locks the cursor, reads the next messages, writes one lease row
-// for all of them and advances the cursor past them. By invariant P the rows
-// read are a contiguous run from the cursor, so the cursor never passes an
-// unread message (invariant C). $3 max messages, $4 ack deadline, $5 the
-// first retry backoff (ms), $6 a byte budget for the data: messages while
-// their running total stays within it, the first always (its running total
-// is its own size). The rule of PlanNewClaim for the plain case, in SQL
-// because this is the hot path: one round trip for the whole claim.
+// or filter: locks the cursor, reads the segments from it, writes one lease
+// row for the next messages and advances the cursor past them. By invariant
+// P the positions read are a contiguous run from the cursor, so the cursor
+// never passes an unread message (invariant C). $3 max messages, $4 ack
+// deadline, $5 the first retry backoff (ms), $6 a byte budget for the data:
+// messages while their running total stays within it, the first always
+// (its running total is its own size). The rule of PlanNewClaim for the
+// plain case, in SQL because this is the hot path: one round trip for the
+// whole claim. The cursor is read as a scalar subquery so that it is the
+// index condition of the segments' scan whatever the statistics say.
+// Through ExecBinary: one row per segment that holds a message taken, with
+// the lease, the run taken [low, high] and the segment (decoded by hubd).
 inline constexpr Statement kClaimNew{"claim_new", R"sql(
 WITH c AS (
   SELECT next_position FROM subscription_cursors
   WHERE subscription_id = $1 FOR UPDATE),
+g AS MATERIALIZED (
+  SELECT s.first_position, s.publish_time, s.sizes, s.records
+  FROM segments s
+  WHERE s.topic_id = $2 AND s.publish_time < now() + interval '1 hour'
+    AND s.first_position > (SELECT next_position FROM c) - 1000
+    AND s.first_position < (SELECT next_position FROM c) + $3::int
+    AND s.first_position + cardinality(s.sizes) > (SELECT next_position FROM c)),
 m AS (
-  SELECT * FROM (
-    SELECT *, sum(octet_length(data)) OVER (ORDER BY position) AS upto
-    FROM (SELECT * FROM messages
-          WHERE topic_id = $2 AND publish_time < now() + interval '1 hour'
-            AND position >= (SELECT next_position FROM c)
-          ORDER BY position LIMIT $3::int) AS first_n) AS sized
-  WHERE upto <= $6::bigint OR upto = octet_length(data)),
+  SELECT x.position, x.size, sum(x.size) OVER (ORDER BY x.position) AS upto
+  FROM (SELECT g.first_position + u.k - 1 AS position, u.size
+        FROM g CROSS JOIN LATERAL unnest(g.sizes) WITH ORDINALITY AS u (size, k)) x
+  WHERE x.position >= (SELECT next_position FROM c)
+  ORDER BY x.position LIMIT $3::int),
+t AS (
+  SELECT min(position) AS low, max(position) AS high, array_agg(position ORDER BY position) AS ps
+  FROM m WHERE upto <= $6::bigint OR upto = size),
 l AS (
   INSERT INTO leases (subscription_id, pending, attempt, generation,
                       expires_at, available_at)
-  SELECT $1, array_agg(position ORDER BY position), 1, 1,
+  SELECT $1, t.ps, 1, 1,
          now() + $4::bigint * interval '1 millisecond',
          now() + ($4::bigint + $5::bigint) * interval '1 millisecond'
-  FROM m HAVING count(*) > 0 RETURNING lease_id),
+  FROM t WHERE t.ps IS NOT NULL RETURNING lease_id),
 u AS (
-  UPDATE subscription_cursors
-  SET next_position = (SELECT max(position) + 1 FROM m)
-  WHERE subscription_id = $1 AND EXISTS (SELECT 1 FROM m))
-SELECT l.lease_id, m.position, (extract(epoch FROM m.publish_time) * 1000000)::bigint,
-       m.data, m.attributes::text, m.ordering_key, m.idempotency_key
-FROM m CROSS JOIN l ORDER BY m.position)sql"};
+  UPDATE subscription_cursors SET next_position = t.high + 1
+  FROM t WHERE subscription_id = $1 AND t.high IS NOT NULL)
+SELECT l.lease_id, t.low, t.high, g.first_position, g.publish_time, g.records
+FROM l, t, g
+WHERE g.first_position <= t.high AND g.first_position + cardinality(g.sizes) > t.low
+ORDER BY g.first_position)sql"};
 
 // At-least-once acks of plain subscriptions, for any number of
 // subscriptions in one statement: positions leave their rows; a row left
@@ -432,10 +410,11 @@ WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id
 
 // The first position published at or after $2 (unix microseconds), or the
 // topic's next position when there is none: where Seek puts the cursor, and
-// the first position retention keeps.
+// the first position retention keeps. A segment's messages share its
+// publish time.
 inline constexpr Statement kFirstPositionSince{"first_position_since", R"sql(
 SELECT COALESCE(
-  (SELECT min(position) FROM messages
+  (SELECT min(first_position) FROM segments
    WHERE topic_id = $1 AND publish_time >= to_timestamp($2::bigint / 1e6)
      AND publish_time < now() + interval '1 hour'),
   (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql"};
@@ -462,22 +441,29 @@ FROM leases l JOIN subscriptions s ON s.id = l.subscription_id
 WHERE s.topic_id = $1 AND EXISTS (SELECT 1 FROM unnest(l.pending) e WHERE e < $2)
 FOR UPDATE OF l)sql"};
 
-inline constexpr Statement kTopicRetentions{"topic_retentions",
-                                            "SELECT id, message_retention_ms FROM topics"};
+inline constexpr Statement kTopicRetentions{
+    "topic_retentions", "SELECT id, message_retention_ms, dedup_window_ms FROM topics"};
 
-inline constexpr Statement kMessagePartitions{"message_partitions", R"sql(
-SELECT c.relname FROM pg_inherits i
+// Producers silent for longer than their topic's dedup window: nothing of
+// theirs is recognised any more.
+inline constexpr Statement kDeleteIdleProducers{"delete_idle_producers", R"sql(
+DELETE FROM producers p USING topics t
+WHERE t.id = p.topic_id
+  AND (SELECT max(x) FROM unnest(p.times) AS x)
+      < now() - t.dedup_window_ms * interval '1 millisecond')sql"};
+
+// The partitions of segments and publish_keys: parent and partition.
+inline constexpr Statement kPartitions{"partitions", R"sql(
+SELECT p.relname, c.relname FROM pg_inherits i
 JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_class p ON p.oid = i.inhparent
-WHERE p.relname = 'messages')sql"};
+WHERE p.relname IN ('segments', 'publish_keys'))sql"};
 
 // Backlog and lag per subscription ($1 a name, or '' for all), from the
-// cursor, the topic head and the lease rows; the only message read is the
-// oldest unacknowledged one, by primary position. A keyed row's head is the
-// one message of it a consumer holds; the rest of the row waits. The LIMIT
-// keeps that read a lookup per subscription: without it the planner may
-// flatten the subquery into a join, and with the statistics of 2,800,000
-// messages it merge-joined every message of the topic (3.6 s per call).
+// cursor, the topic head and the lease rows; the only segment read is the
+// one holding the oldest unacknowledged message, by position
+// (hub_publish_time). A keyed row's head is the one message of it a
+// consumer holds; the rest of the row waits.
 inline constexpr Statement kSubscriptionStats{"subscription_stats", R"sql(
 SELECT s.name, t.name,
        h.next_position - c.next_position
@@ -497,13 +483,10 @@ LEFT JOIN LATERAL (
                         WHERE e <= COALESCE(x.run_end, x.pending[1])) END) AS held,
          min((SELECT min(e) FROM unnest(x.pending) AS e)) AS oldest
   FROM leases x WHERE x.subscription_id = s.id) l ON true
-LEFT JOIN LATERAL (
-  SELECT publish_time FROM messages
-  WHERE topic_id = s.topic_id
-    AND position = LEAST(l.oldest, CASE WHEN h.next_position > c.next_position
-                                        THEN c.next_position END)
-    AND publish_time < now() + interval '1 hour'
-  LIMIT 1) m ON true
+CROSS JOIN LATERAL (
+  SELECT hub_publish_time(s.topic_id,
+                          LEAST(l.oldest, CASE WHEN h.next_position > c.next_position
+                                               THEN c.next_position END)) AS publish_time) m
 WHERE $1 = '' OR s.name = $1
 ORDER BY s.name)sql"};
 
@@ -541,11 +524,9 @@ inline constexpr const Statement* kPrepared[] = {
     &kDeleteSubscription,
     &kSubscriptionExists,
     &kUpdateSubscription,
-    &kPublish,
     &kHasAvailableLeases,
     &kLockAvailableLeases,
     &kSubscriptionsWithDeadLetters,
-    &kDueRowBytes,
     &kLockLeases,
     &kRewriteLease,
     &kInsertLease,
@@ -553,11 +534,8 @@ inline constexpr const Statement* kPrepared[] = {
     &kAppendPending,
     &kDeleteLeases,
     &kLockKeyedLeases,
-    &kFetchMessages,
     &kLockCursor,
     &kSetCursor,
-    &kScanMessages,
-    &kClaimNew,
     &kAcknowledge,
     &kExtendLeases,
     &kFirstPositionSince,
@@ -575,7 +553,8 @@ inline constexpr const Statement* kPrepared[] = {
     &kSkipExpired,
     &kLeasesWithExpired,
     &kTopicRetentions,
-    &kMessagePartitions,
+    &kDeleteIdleProducers,
+    &kPartitions,
     &kSubscriptionStats,
     &kAdvisoryXactLock,
     &kTryAdvisoryLock,
@@ -599,9 +578,14 @@ inline constexpr char kPartitionLockTimeout[] = "SET LOCAL lock_timeout = '5s'";
 
 }  // namespace sql
 
-// The partition of `messages` for the UTC day starting at `day`, made if
-// missing.
-std::string CreatePartitionSql(absl::string_view name, absl::Time day);
+// The tables partitioned by day (publish_time): what each partition of a
+// day holds leaves with it (docs/design.md, "Retention").
+inline constexpr const char* kPartitionedTables[] = {"segments", "publish_keys"};
+
+// The partition of `table` for the UTC day starting at `day`
+// (<table>_pYYYYMMDD), and the statement that makes it if missing.
+std::string PartitionName(absl::string_view table, absl::Time day);
+std::string CreatePartitionSql(absl::string_view table, absl::Time day);
 // `quoted_name` as quoted by the transaction.
 std::string DropPartitionSql(absl::string_view quoted_name);
 

@@ -21,9 +21,10 @@ TEST(StatementsTest, EveryPreparedStatementHasANameOfItsOwn) {
 
 TEST(StatementsTest, PartitionsAreMadeForOneUtcDay) {
   const absl::Time day = absl::FromCivil(absl::CivilDay(2026, 12, 31), absl::UTCTimeZone());
-  EXPECT_EQ(CreatePartitionSql("messages_p20261231", day),
-            "CREATE TABLE IF NOT EXISTS messages_p20261231 PARTITION OF messages FOR VALUES "
+  EXPECT_EQ(CreatePartitionSql("segments", day),
+            "CREATE TABLE IF NOT EXISTS segments_p20261231 PARTITION OF segments FOR VALUES "
             "FROM ('2026-12-31 00:00:00+00') TO ('2027-01-01 00:00:00+00')");
+  EXPECT_EQ(PartitionName("publish_keys", day), "publish_keys_p20261231");
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ class AdaptersTest : public HubTest {
 
   int64_t StoredOn(const std::string& topic, bool distinct = false) {
     return CountRows(absl::StrCat("SELECT count(", distinct ? "DISTINCT data" : "*",
-                                  ") FROM messages m JOIN topics t ON t.id = m.topic_id ",
+                                  ") FROM hub_messages m JOIN topics t ON t.id = m.topic_id ",
                                   "WHERE t.name = '", topic, "'"));
   }
 
@@ -127,11 +127,10 @@ class AdaptersTest : public HubTest {
     absl::SleepFor(absl::Milliseconds(500));  // nothing late arrives twice
     EXPECT_EQ(StoredOn(topic), kRecords);
     EXPECT_EQ(StoredOn(topic, /*distinct=*/true), kRecords);
-    EXPECT_EQ(
-        CountRows(absl::StrCat(
-            "SELECT count(*) FROM messages m JOIN topics t ON t.id = m.topic_id WHERE t.name = '",
-            topic, "' AND convert_from(data, 'UTF8') !~ '", pattern, "'")),
-        0);
+    EXPECT_EQ(CountRows(absl::StrCat("SELECT count(*) FROM hub_messages m JOIN topics t ON t.id = "
+                                     "m.topic_id WHERE t.name = '",
+                                     topic, "' AND convert_from(data, 'UTF8') !~ '", pattern, "'")),
+              0);
   }
 
   std::string Metric(const std::string& series) {
@@ -347,7 +346,7 @@ TEST_F(AdaptersTest, HttpIngressDrivenByCurl) {
   CommandResult raw = curl(
       "-H 'Content-Type: text/plain' -H 'X-Hub-Attribute-Source: legacy' --data-binary 'raw line'");
   EXPECT_NE(raw.out.find("HTTP/1.1 200"), std::string::npos) << raw.out;
-  EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE attributes->>'source' = 'legacy' "
+  EXPECT_EQ(CountRows("SELECT count(*) FROM hub_messages WHERE attributes->>'source' = 'legacy' "
                       "AND data = 'raw line'::bytea"),
             1);
 
@@ -540,7 +539,7 @@ TEST_F(AdaptersTest, WebhookSinkRejectsWhatTheEndpointRefusesToTheDeadLetterTopi
   auto adapter = StartAdapter(WEBHOOK_SINK_PATH, SinkConfig(endpoint));
   WaitForStored("events-dead", 1, absl::Seconds(15));
   EXPECT_EQ(StoredOn("events-dead"), 1);
-  EXPECT_EQ(CountRows("SELECT count(*) FROM messages m JOIN topics t ON t.id = m.topic_id "
+  EXPECT_EQ(CountRows("SELECT count(*) FROM hub_messages m JOIN topics t ON t.id = m.topic_id "
                       "WHERE t.name = 'events-dead' AND data = 'poison'::bytea"),
             1);
   EXPECT_EQ(endpoint.seen(), 1u);
@@ -604,7 +603,7 @@ TEST_F(AdaptersTest, PgOutboxMarksRowsAndRoutesByColumns) {
   WaitForStored("invoices", 1, absl::Seconds(10));
   EXPECT_EQ(StoredOn("orders"), 2);
   EXPECT_EQ(StoredOn("invoices"), 1);
-  EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE data = '\\x0001ff'::bytea "
+  EXPECT_EQ(CountRows("SELECT count(*) FROM hub_messages WHERE data = '\\x0001ff'::bytea "
                       "AND ordering_key = 'c1' AND attributes->>'source' = 'erp' "
                       "AND attributes->>'version' = '2'"),
             1);
@@ -612,7 +611,7 @@ TEST_F(AdaptersTest, PgOutboxMarksRowsAndRoutesByColumns) {
   EXPECT_EQ(QueryValue(legacy, "SELECT count(*) FROM events WHERE sent_at IS NOT NULL"), "3");
   // The row's own key is the idempotency key.
   EXPECT_EQ(CountRows(absl::StrCat(
-                "SELECT count(*) FROM messages WHERE idempotency_key = 'events:",
+                "SELECT count(*) FROM hub_messages WHERE idempotency_key = 'events:",
                 QueryValue(legacy, "SELECT event_id FROM events WHERE kind = 'invoices'"), "'")),
             1);
 }

@@ -210,7 +210,7 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
                      for (const auto& m : resp.received_messages()) transact(stub, m);
                    });
   const std::string outputs =
-      "SELECT count(*) FROM messages WHERE topic_id = "
+      "SELECT count(*) FROM hub_messages WHERE topic_id = "
       "(SELECT id FROM topics WHERE name = 'outputs')";
   absl::SleepFor(absl::Seconds(1));
   ASSERT_LT(CountRows(outputs), kMessages) << "the run ended before the kill";
@@ -234,16 +234,18 @@ TEST_F(ExactlyOnceTest, TransactPipelineProducesEachOutputOnceAcrossKills) {
   for (auto& t : workers) t.join();
 
   const std::string out_topic = "(SELECT id FROM topics WHERE name = 'outputs')";
-  EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE topic_id = " + out_topic), kMessages);
-  EXPECT_EQ(CountRows("SELECT count(DISTINCT data) FROM messages WHERE topic_id = " + out_topic),
+  EXPECT_EQ(CountRows("SELECT count(*) FROM hub_messages WHERE topic_id = " + out_topic),
             kMessages);
+  EXPECT_EQ(
+      CountRows("SELECT count(DISTINCT data) FROM hub_messages WHERE topic_id = " + out_topic),
+      kMessages);
   EXPECT_TRUE(done()) << "inputs left unacknowledged";
   std::printf(
       "[ figures ] Transact pipeline: %d inputs -> %lld outputs across 2 kills; "
       "%d committed, %d aborted, %d unknown outcomes retried\n",
       kMessages,
       static_cast<long long>(
-          CountRows("SELECT count(*) FROM messages WHERE topic_id = " + out_topic)),
+          CountRows("SELECT count(*) FROM hub_messages WHERE topic_id = " + out_topic)),
       committed.load(), aborted.load(), unknown.load());
 }
 
@@ -266,7 +268,7 @@ TEST_F(ExactlyOnceTest, TransactWithAStaleAckAppliesNothing) {
   out->add_messages()->set_data("x");
   v1::TransactResponse tresp;
   EXPECT_EQ(subscriber_->Transact(&ctx, req, &tresp).error_code(), grpc::StatusCode::ABORTED);
-  EXPECT_EQ(CountRows("SELECT count(*) FROM messages WHERE topic_id = "
+  EXPECT_EQ(CountRows("SELECT count(*) FROM hub_messages WHERE topic_id = "
                       "(SELECT id FROM topics WHERE name = 'outputs')"),
             0);
   // The good ack was not applied either.

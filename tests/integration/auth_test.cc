@@ -163,8 +163,8 @@ class AuthTest : public ::testing::Test {
   // Rows of every table, as one string to compare.
   std::string RowCounts() {
     std::string counts;
-    for (const char* table :
-         {"topics", "topic_heads", "subscriptions", "subscription_cursors", "messages", "leases"}) {
+    for (const char* table : {"topics", "topic_heads", "subscriptions", "subscription_cursors",
+                              "segments", "publish_keys", "producers", "leases"}) {
       absl::StrAppend(&counts, table, "=",
                       QueryValue(url_, absl::StrCat("SELECT count(*) FROM ", table)), " ");
     }

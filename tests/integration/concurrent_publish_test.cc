@@ -14,16 +14,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "hub/pg/pg_values.h"
 #include "tests/support/hub_test.h"
+#include "tests/support/publish_sql.h"
 
 namespace hub::testing {
 namespace {
-
-using pg::IntArray;
-using pg::TextArray;
 
 struct Outgoing {
   std::string data;
@@ -36,41 +34,50 @@ struct Stored {
   bool duplicate;
 };
 
+// What hub_publish_number answered: the first position of each segment
+// stored, or, when the stage found keys or the batch committed before (and
+// stored nothing), each key's original position by its ordinal among the
+// keyed messages, and the batch's verdict and original first position.
+struct Numbered {
+  std::map<int, int64_t> segments;
+  std::map<int, int64_t> keys;
+  std::string batch_verdict;
+  int64_t batch_original = 0;
+};
+
 // hub_publish's first part on `tx`: the stage value, as text, for Number.
 std::string Stage(pqxx::transaction_base& tx, const std::string& topic,
-                  const std::vector<Outgoing>& messages) {
-  std::vector<std::string> topics, ordering_keys, idempotency_keys;
-  std::vector<int32_t> offsets, lengths;
-  std::vector<std::optional<std::string>> attributes;
-  std::string blob;
+                  const std::vector<Outgoing>& messages, const std::string& producer = "",
+                  int64_t first_sequence = 0, int batch_count = 0) {
+  std::vector<Message> out;
   for (const Outgoing& m : messages) {
-    topics.push_back(topic);
-    offsets.push_back(static_cast<int32_t>(blob.size()) + 1);
-    lengths.push_back(static_cast<int32_t>(m.data.size()));
-    blob += m.data;
-    attributes.push_back(std::nullopt);
-    ordering_keys.push_back(m.ordering_key);
-    idempotency_keys.push_back(m.idempotency_key);
+    Message message;
+    message.data = m.data;
+    message.ordering_key = m.ordering_key;
+    message.idempotency_key = m.idempotency_key;
+    out.push_back(std::move(message));
   }
   return tx
-      .exec_params1(
-          "SELECT hub_publish_stage($1::text[], convert_to($2, 'UTF8'), $3::int[], $4::int[], "
-          "$5::jsonb[], $6::text[], $7::text[])::text",
-          TextArray(topics), blob, IntArray(offsets), IntArray(lengths), TextArray(attributes),
-          TextArray(ordering_keys), TextArray(idempotency_keys))[0]
+      .exec1(absl::StrCat("SELECT ", StageCall(topic, out, producer, first_sequence, batch_count),
+                          "::text"))[0]
       .as<std::string>();
 }
 
-// The second part: each message's position and whether it was a duplicate,
-// in request order.
-std::vector<Stored> Number(pqxx::transaction_base& tx, const std::string& stage, size_t count) {
-  std::vector<Stored> out(count, Stored{0, false});
+// The second part.
+Numbered Number(pqxx::transaction_base& tx, const std::string& stage) {
+  Numbered n;
   for (const auto& row : tx.exec_params(
-           "SELECT ord, position, duplicate FROM hub_publish_number($1::hub_publish_stage)",
+           "SELECT kind, ordinal, position, verdict FROM hub_publish_number($1::hub_publish_stage)",
            stage)) {
-    out[row[0].as<size_t>() - 1] = Stored{row[1].as<int64_t>(), row[2].as<bool>()};
+    const std::string kind = row[0].as<std::string>();
+    if (kind == "s") n.segments[row[1].as<int>()] = row[2].as<int64_t>();
+    if (kind == "k") n.keys[row[1].as<int>()] = row[2].as<int64_t>();
+    if (kind == "p") {
+      n.batch_verdict = row[3].as<std::string>();
+      n.batch_original = row[2].is_null() ? 0 : row[2].as<int64_t>();
+    }
   }
-  return out;
+  return n;
 }
 
 class ConcurrentPublishTest : public HubTest {
@@ -166,12 +173,11 @@ TEST_F(ConcurrentPublishTest, APausedPublishHoldsBackLaterOnesAndNothingIsSkippe
   EXPECT_TRUE(PullIds("plain", 1, absl::Seconds(1)).empty())
       << "a claim saw a message while 1..3 were unnumbered";
   EXPECT_FALSE(later_done.load()) << "the later publish committed before the earlier one";
-  const std::vector<Stored> first = Number(paused, stage, 3);
+  const Numbered first = Number(paused, stage);
   paused.commit();
   later.join();
 
-  EXPECT_EQ(first[0].position, 1);
-  EXPECT_EQ(first[2].position, 3);
+  EXPECT_EQ(first.segments, (std::map<int, int64_t>{{1, 1}}));
   EXPECT_EQ(later_ids, (std::vector<std::string>{"4", "5", "6"}));
   const std::vector<std::string> all = {"1", "2", "3", "4", "5", "6"};
   EXPECT_EQ(PullIds("plain", 6), all);
@@ -214,7 +220,7 @@ class Checker {
     Consume("ordered");
     pqxx::connection holder(url_);
     pqxx::work held(holder);  // holds the xmin horizon through the run
-    held.exec("SELECT count(*) FROM messages");
+    held.exec("SELECT count(*) FROM segments");
 
     std::vector<std::thread> publishers;
     for (int p = 0; p < kSqlPublishers; ++p) publishers.emplace_back([this, p] { PublishSql(p); });
@@ -251,15 +257,21 @@ class Checker {
   }
 
   // Random steps of hub_publish's two parts in a transaction of its own,
-  // sleeps between them, and one transaction in ten rolled back. Messages
-  // of this publisher's ordering keys go in order; a third carry keys
-  // shared by all publishers, so concurrent transactions race on them.
+  // sleeps between them, and one transaction in ten rolled back and sent
+  // again; the publisher is a producer whose every batch takes the next
+  // sequence numbers, and one committed batch in five is sent again too (a
+  // retry whose first reply was lost). Messages of this publisher's
+  // ordering keys go in order; a third carry keys shared by all
+  // publishers, so concurrent transactions race on them.
   void PublishSql(int p) {
     std::mt19937 rng(static_cast<uint32_t>(p) * 7919u + 1u);
     auto sleep_ms = [&](int most) {
       absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, most)(rng)));
     };
+    auto chance = [&](int in) { return std::uniform_int_distribution<int>(0, in - 1)(rng) == 0; };
     pqxx::connection conn(url_);
+    const std::string producer = absl::StrCat("sql-", p);
+    int64_t sequence = 0;
     std::map<std::string, int> next_seq;
     for (int n = 0; n < kTransactions; ++n) {
       std::vector<Outgoing> batch;
@@ -267,7 +279,7 @@ class Checker {
       std::set<std::string> keys;
       const int size = std::uniform_int_distribution<int>(1, 20)(rng);
       for (int i = 0; i < size; ++i) {
-        Outgoing m{absl::StrCat("s", p, "-", n, "-", i), "", absl::StrCat("u", p, "-", n, "-", i)};
+        Outgoing m{absl::StrCat("s", p, "-", n, "-", i), "", ""};
         Sent s{"", 0, "", {}};
         const int kind = std::uniform_int_distribution<int>(0, 2)(rng);
         if (kind == 0) {
@@ -282,38 +294,131 @@ class Checker {
         batch.push_back(m);
         sent.push_back(s);
       }
-      try {
-        pqxx::work tx(conn);
-        sleep_ms(3);
-        const std::string stage = Stage(tx, "orders", batch);
-        sleep_ms(8);
-        const std::vector<Stored> stored = Number(tx, stage, batch.size());
-        // Whether the rows were numbered other than reserved (the path
-        // after an abort, or a reservation that was overtaken).
-        const auto first = tx.exec_params1("SELECT ($1::hub_publish_stage).firsts[1]", stage)[0];
-        int64_t lowest = 0;
-        for (const Stored& st : stored) {
-          if (!st.duplicate && (lowest == 0 || st.position < lowest)) lowest = st.position;
+      const int64_t first_sequence = sequence;
+      sequence += size;
+      std::optional<std::vector<Stored>> committed;
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        std::optional<std::vector<Stored>> stored;
+        bool renumbered = false;
+        try {
+          stored = Publish(conn, batch, producer, first_sequence, committed, renumbered, sleep_ms,
+                           chance);
+        } catch (const std::exception& e) {
+          absl::MutexLock lock(&mu_);
+          errors_.push_back(absl::StrCat("publisher ", p, ": ", e.what()));
+          break;
         }
-        const bool renumbered = !first.is_null() && lowest != 0 && lowest != first.as<int64_t>();
-        sleep_ms(8);
-        if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
-          tx.abort();
-          continue;
-        }
-        tx.commit();
+        if (!stored) continue;  // rolled back: sent again
         absl::MutexLock lock(&mu_);
         renumbered_ += renumbered ? 1 : 0;
+        if (committed) {
+          // The retry of a committed batch: every message a duplicate, at
+          // the position its first attempt was answered.
+          ++retried_;
+          for (size_t i = 0; i < batch.size(); ++i) {
+            if (!(*stored)[i].duplicate || (*stored)[i].position != (*committed)[i].position) {
+              errors_.push_back(absl::StrCat(batch[i].data, ": the retry answered ",
+                                             (*stored)[i].position, " for ",
+                                             (*committed)[i].position));
+            }
+          }
+          break;
+        }
+        committed = stored;
         for (size_t i = 0; i < batch.size(); ++i) {
-          sent[i].stored = stored[i];
+          sent[i].stored = (*stored)[i];
           if (!sent[i].ordering_key.empty()) sent[i].seq = next_seq[sent[i].ordering_key]++;
           sent_[batch[i].data] = sent[i];
         }
-      } catch (const std::exception& e) {
-        absl::MutexLock lock(&mu_);
-        errors_.push_back(absl::StrCat("publisher ", p, ": ", e.what()));
+        if (!chance(5)) break;
       }
     }
+  }
+
+  // One attempt of `batch`, as hubd's store makes it: the two parts in a
+  // transaction, with sleeps between the steps; when they found keys or the
+  // batch committed before (and stored nothing), that transaction commits
+  // and another stores the rest. The transaction that stores is rolled
+  // back one time in ten, and so is one that conflicts (as the store
+  // retries it): nullopt then. Each message's answer otherwise.
+  // `committed` is what the batch's first attempt was answered, if it
+  // committed.
+  template <typename Sleep, typename Chance>
+  std::optional<std::vector<Stored>> Publish(pqxx::connection& conn,
+                                             const std::vector<Outgoing>& batch,
+                                             const std::string& producer, int64_t first_sequence,
+                                             const std::optional<std::vector<Stored>>& committed,
+                                             bool& renumbered, Sleep sleep_ms, Chance chance) {
+    std::vector<Stored> out(batch.size(), Stored{0, false});
+    std::vector<size_t> left(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) left[i] = i;
+    while (!left.empty()) {
+      std::vector<Outgoing> rest;
+      for (size_t i : left) rest.push_back(batch[i]);
+      Numbered n;
+      try {
+        pqxx::work tx(conn);
+        sleep_ms(3);
+        // The batch is always the whole batch, from its first message left.
+        const std::string stage =
+            Stage(tx, "orders", rest, producer, first_sequence, static_cast<int>(batch.size()));
+        sleep_ms(8);
+        n = Number(tx, stage);
+        if (!n.segments.empty()) {
+          const auto first = tx.exec_params1("SELECT ($1::hub_publish_stage).firsts[1]", stage)[0];
+          renumbered = !first.is_null() && first.as<int64_t>() != n.segments.begin()->second;
+          sleep_ms(8);
+          if (chance(10)) {
+            tx.abort();
+            return std::nullopt;
+          }
+          tx.commit();
+          for (size_t k = 0; k < left.size(); ++k) {
+            out[left[k]] = Stored{n.segments.at(1) + static_cast<int64_t>(k), false};
+          }
+          return out;
+        }
+        tx.commit();
+      } catch (const pqxx::transaction_rollback&) {
+        return std::nullopt;
+      }
+      if (!n.batch_verdict.empty()) {
+        if (n.batch_verdict != "duplicate" || !committed) {
+          throw std::runtime_error(absl::StrCat("batch ", producer, "/", first_sequence, ": ",
+                                                n.batch_verdict,
+                                                committed ? "" : " before it committed"));
+        }
+        // Its first stored message is where the batch was found.
+        for (const Stored& s : *committed) {
+          if (s.duplicate) continue;
+          if (s.position != n.batch_original) {
+            throw std::runtime_error(absl::StrCat("batch ", producer, "/", first_sequence,
+                                                  " found at ", n.batch_original, ", stored from ",
+                                                  s.position));
+          }
+          break;
+        }
+        for (size_t i = 0; i < batch.size(); ++i) out[i] = Stored{(*committed)[i].position, true};
+        return out;
+      }
+      // Keys found: those messages are duplicates; the rest go again.
+      std::vector<size_t> next;
+      int ordinal = 0;
+      for (size_t i : left) {
+        if (!batch[i].idempotency_key.empty()) {
+          auto it = n.keys.find(++ordinal);
+          if (it != n.keys.end()) {
+            out[i] = Stored{it->second, true};
+            continue;
+          }
+        }
+        next.push_back(i);
+      }
+      if (next.size() == left.size())
+        throw std::runtime_error("a stage found nothing, stored nothing");
+      left = std::move(next);
+    }
+    return out;
   }
 
   // Publishes through hubd: its group commit, several transactions per
@@ -384,7 +489,7 @@ class Checker {
     // No gap: the stored positions are exactly 1..head-1.
     const auto span = tx.exec1(
         "SELECT count(*), coalesce(min(position), 1), coalesce(max(position), 0), "
-        "(SELECT next_position FROM topic_heads) FROM messages");
+        "(SELECT next_position FROM topic_heads) FROM hub_messages");
     const int64_t count = span[0].as<int64_t>(), low = span[1].as<int64_t>(),
                   high = span[2].as<int64_t>(), head = span[3].as<int64_t>();
     if (low != 1 || high != count || head != high + 1) {
@@ -393,14 +498,14 @@ class Checker {
     }
     const int64_t repeated =
         tx.exec1(
-              "SELECT count(*) FROM (SELECT idempotency_key FROM messages "
+              "SELECT count(*) FROM (SELECT idempotency_key FROM hub_messages "
               "WHERE idempotency_key <> '' GROUP BY 1 HAVING count(*) > 1) d")[0]
             .as<int64_t>();
     if (repeated > 0) bad.push_back(absl::StrCat(repeated, " idempotency keys stored twice"));
 
     std::map<int64_t, std::pair<std::string, std::string>> rows;  // position -> data, key
-    for (const auto& row :
-         tx.exec("SELECT position, convert_from(data, 'UTF8'), idempotency_key FROM messages")) {
+    for (const auto& row : tx.exec(
+             "SELECT position, convert_from(data, 'UTF8'), idempotency_key FROM hub_messages")) {
       rows[row[0].as<int64_t>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
     }
     size_t stored = 0;
@@ -455,9 +560,9 @@ class Checker {
     for (const auto& [data, s] : sent_) duplicates += s.stored.duplicate ? 1 : 0;
     std::printf(
         "[ figures ] checker: %zu messages stored at %lld positions, %zu answered duplicate, "
-        "%d transactions renumbered, %zu and %zu deliveries\n",
-        stored, static_cast<long long>(high), duplicates, renumbered_, received_["plain"].size(),
-        received_["ordered"].size());
+        "%d transactions renumbered, %d committed batches sent again, %zu and %zu deliveries\n",
+        stored, static_cast<long long>(high), duplicates, renumbered_, retried_,
+        received_["plain"].size(), received_["ordered"].size());
     return bad;
   }
 
@@ -469,12 +574,18 @@ class Checker {
   std::map<std::string, std::vector<std::string>> received_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> errors_ ABSL_GUARDED_BY(mu_);
   int renumbered_ ABSL_GUARDED_BY(mu_) = 0;
+  int retried_ ABSL_GUARDED_BY(mu_) = 0;
 
  public:
   // Committed transactions whose rows were renumbered under the lock.
   int renumbered() {
     absl::MutexLock lock(&mu_);
     return renumbered_;
+  }
+  // Committed batches that were sent again and answered.
+  int retried() {
+    absl::MutexLock lock(&mu_);
+    return retried_;
   }
 };
 
@@ -487,6 +598,7 @@ TEST_F(ConcurrentPublishTest, RandomizedCheckerFindsNoGapDuplicateOrReorder) {
   // The aborts made later transactions take their positions: the path that
   // renumbers under the lock ran, and the checker saw its results.
   EXPECT_GT(checker.renumbered(), 0);
+  EXPECT_GT(checker.retried(), 0);
 }
 
 // The mutation check: hub_publish_number replaced by one that keeps the
@@ -498,17 +610,21 @@ TEST_F(ConcurrentPublishTest, CheckerFailsWhenPositionsComeFromAPlainSequence) {
   CreateSub("ordered", true);
   QueryValue(url_, R"sql(
 CREATE OR REPLACE FUNCTION hub_publish_number(s hub_publish_stage)
-RETURNS TABLE (ord bigint, topic_id bigint, "position" bigint, duplicate boolean)
+RETURNS TABLE (kind text, ordinal int, topic_id bigint, "position" bigint, verdict text)
 LANGUAGE plpgsql AS $fn$
 BEGIN
+  IF s.found_kinds IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM unnest(s.found_kinds, s.found_ordinals, s.found_tids,
+                                      s.found_positions, s.found_verdicts);
+    RETURN;
+  END IF;
   UPDATE topic_heads h SET next_position = greatest(h.next_position, x.first + x.count)
   FROM unnest(s.tids, s.firsts, s.counts) AS x (tid, first, count) WHERE h.topic_id = x.tid;
   RETURN QUERY
-  SELECT r.ord, r.tid, r.pos, false
-  FROM unnest(s.row_ords, s.row_tids, s.row_positions) AS r (ord, tid, pos)
-  UNION ALL
-  SELECT k.ord, k.tid, k.pos, true
-  FROM unnest(s.known_ords, s.known_tids, s.known_positions) AS k (ord, tid, pos);
+  SELECT 's'::text, g::int, t.tid, t.first + s.segment_offsets[g], NULL::text
+  FROM generate_subscripts(s.segment_tids, 1) AS g
+  JOIN unnest(s.tids, s.firsts) AS t (tid, first) ON t.tid = s.segment_tids[g]
+  WHERE t.first IS NOT NULL;
 END
 $fn$;
 SELECT 1)sql");
@@ -517,6 +633,26 @@ SELECT 1)sql");
       "[ figures ] mutant: %zu violations found\n%s\n", bad.size(),
       absl::StrJoin(bad.begin(), bad.begin() + std::min<size_t>(bad.size(), 8), "\n").c_str());
   EXPECT_FALSE(bad.empty()) << "the checker passed positions from a plain sequence";
+}
+
+// The second mutation check: the producer check comparing the batch with
+// the range one sequence number before its own. A batch sent again after
+// its commit is then not recognised, and the checker must say so.
+TEST_F(ConcurrentPublishTest, CheckerFailsWhenTheProducerCheckComparesTheWrongRange) {
+  CreateSub("plain", false);
+  CreateSub("ordered", true);
+  const std::string definition =
+      QueryValue(url_, "SELECT pg_get_functiondef('hub_producer_verdict'::regproc)");
+  const std::string mutant = absl::StrReplaceAll(
+      definition,
+      {{"WHERE s = p_sequence AND c = p_count", "WHERE s = p_sequence - 1 AND c = p_count"}});
+  ASSERT_NE(mutant, definition);
+  QueryValue(url_, mutant);
+  const std::vector<std::string> bad = Checker(url_, *hubd_).Run();
+  std::printf(
+      "[ figures ] producer mutant: %zu violations found\n%s\n", bad.size(),
+      absl::StrJoin(bad.begin(), bad.begin() + std::min<size_t>(bad.size(), 8), "\n").c_str());
+  EXPECT_FALSE(bad.empty()) << "the checker passed a producer check of the wrong range";
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "tests/support/hub_test.h"
+#include "tests/support/publish_sql.h"
 
 namespace hub::testing {
 namespace {
@@ -149,7 +150,7 @@ TEST_F(PublishTest, LargestAllowedMessageIsStored) {
   v1::PublishRequest req = RequestOf(1, std::string(1024 * 1024, 'd'));
   v1::PublishResponse resp;
   ASSERT_TRUE(Publish(req, &resp).ok());
-  EXPECT_EQ(CountRows("SELECT sum(octet_length(data)) FROM messages"), 1024 * 1024);
+  EXPECT_EQ(CountRows("SELECT sum(octet_length(data)) FROM hub_messages"), 1024 * 1024);
 }
 
 TEST_F(PublishTest, MissingTopicIsNotFound) {
@@ -167,6 +168,92 @@ TEST_F(PublishTest, SameKeyTwiceStoresOneMessage) {
   EXPECT_TRUE(second.results(0).duplicate());
   EXPECT_EQ(first.results(0).message_id(), second.results(0).message_id());
   EXPECT_EQ(StoredMessages(), 1);
+}
+
+// A producer batch: `count` messages "<prefix>0".. from `first`, the one
+// at `keyed` (if any) with key "<prefix>-key".
+v1::PublishRequest Batch(const std::string& producer, int64_t first, int count,
+                         const std::string& prefix, int keyed = -1) {
+  v1::PublishRequest req;
+  req.set_topic("orders");
+  req.set_producer(producer);
+  req.set_first_sequence(first);
+  for (int i = 0; i < count; ++i) {
+    auto* m = req.add_messages();
+    m->set_data(absl::StrCat(prefix, i));
+    if (i == keyed) m->set_idempotency_key(prefix + "-key");
+  }
+  return req;
+}
+
+grpc::Status Send(v1::Publisher::Stub& stub, const v1::PublishRequest& req,
+                  v1::PublishResponse* resp) {
+  grpc::ClientContext ctx;
+  return stub.Publish(&ctx, req, resp);
+}
+
+// docs/api.md, "Producers": the same batch again is answered with its first
+// ids, one of its messages being a duplicate by its own key included; a
+// batch that overlaps a remembered one, or lies below all 16 remembered,
+// is refused and stores nothing; gaps are fine.
+TEST_F(PublishTest, AProducerBatchSentAgainIsAnsweredWithItsFirstIds) {
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "before", "b-key").ok());  // position 1
+  v1::PublishResponse first, again;
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 0, 5, "b"), &first).ok());
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 0, 5, "b"), &again).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(first.results(i).duplicate()) << i;
+    ids.push_back(first.results(i).message_id());
+    EXPECT_TRUE(again.results(i).duplicate()) << i;
+    EXPECT_EQ(again.results(i).message_id(), first.results(i).message_id()) << i;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"2", "3", "4", "5", "6"}));
+  v1::PublishResponse keyed, keyed_again;
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 5, 3, "c", 1), &keyed).ok());
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "other", "d-key").ok());
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 5, 3, "c", 1), &keyed_again).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(keyed_again.results(i).message_id(), keyed.results(i).message_id()) << i;
+    EXPECT_TRUE(keyed_again.results(i).duplicate()) << i;
+  }
+  // A message whose key was used before the batch keeps its own id, and
+  // its batch's run goes on after it.
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "e", "e-key").ok());
+  v1::PublishResponse mixed, mixed_again;
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 8, 3, "e", 1), &mixed).ok());
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 8, 3, "e", 1), &mixed_again).ok());
+  EXPECT_TRUE(mixed.results(1).duplicate());
+  EXPECT_FALSE(mixed.results(0).duplicate());
+  EXPECT_FALSE(mixed.results(2).duplicate());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(mixed_again.results(i).message_id(), mixed.results(i).message_id()) << i;
+  }
+  const int64_t stored = StoredMessages();
+
+  v1::PublishResponse refused;
+  grpc::Status overlap = Send(*publisher_, Batch("p1", 4, 3, "f"), &refused);
+  EXPECT_EQ(overlap.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << overlap.error_message();
+  for (int64_t first_sequence = 100; first_sequence < 116; ++first_sequence) {
+    ASSERT_TRUE(Send(*publisher_, Batch("p1", first_sequence, 1, "g"), &refused).ok());
+  }
+  grpc::Status behind = Send(*publisher_, Batch("p1", 50, 1, "h"), &refused);
+  EXPECT_EQ(behind.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << behind.error_message();
+  EXPECT_EQ(StoredMessages(), stored + 16);
+  // Another producer's sequence numbers are its own.
+  ASSERT_TRUE(Send(*publisher_, Batch("p2", 0, 5, "i"), &refused).ok());
+  EXPECT_FALSE(refused.results(0).duplicate());
+}
+
+TEST_F(PublishTest, ProducerFieldsOutOfBoundsAreInvalidArgument) {
+  v1::PublishResponse resp;
+  for (const v1::PublishRequest& req :
+       {Batch(std::string(129, 'p'), 0, 1, "x"), Batch("with space", 0, 1, "x"),
+        Batch("p", -1, 1, "x"), Batch("", 3, 1, "x")}) {
+    const grpc::Status status = Send(*publisher_, req, &resp);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << req.producer();
+  }
+  EXPECT_EQ(StoredMessages(), 0);
 }
 
 TEST_F(PublishTest, SameKeyTwiceInOneRequestStoresOneMessage) {
@@ -261,7 +348,9 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
   // hub_publish_stage runs hub_known_keys with its own settings, prepared,
   // with the keys as one array parameter: explained the same way.
   UseSettingsOf(tx, "hub_publish_stage");
-  tx.exec("PREPARE known(bigint, text[], bigint) AS SELECT * FROM hub_known_keys($1, $2, $3)");
+  tx.exec(
+      "PREPARE known(bigint, text[], bigint) AS "
+      "SELECT * FROM hub_known_keys($1, $2, $3, 0, '0'::xid)");
   std::vector<std::string> keys;
   for (int i = 0; i < 100; ++i) keys.push_back(absl::StrCat("\"missing-", i, "\""));
   const std::string topic = QueryValue(url_, "SELECT id FROM topics WHERE name = 'orders'");
@@ -275,42 +364,9 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
   for (const std::string& plan : {on_empty, explain()}) {
     EXPECT_NE(plan.find("idempotency_key_idx"), std::string::npos) << plan;
     EXPECT_NE(plan.find("Index Cond: (idempotency_key = ANY"), std::string::npos) << plan;
-    EXPECT_EQ(plan.find("topic_id_position_idx"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("JIT:"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("Gather"), std::string::npos) << plan;
-  }
-}
-
-// Every publish leaves a version of its topic's head row that cannot be
-// pruned while some transaction holds the xmin horizon back, and each index
-// lookup of the row walks all of them. hub_publish must look the row up a
-// fixed number of times per topic, not once per message: looked up per
-// message, a batch of 200 read about 5,000 more buffers after half a minute
-// of a held transaction (docs/benchmarks.md, P5). auto_explain
-// reports every scan of the function's statements with its loop count.
-// The second key probe of a publish (hub_publish_number, docs/design.md
-// "Positions", step 6) reads the positions committed since its base through
-// the (topic_id, position) index with both ends of the range as its
-// condition, on an empty table and on one of 20,000 keyed messages, never a
-// whole index.
-TEST_F(PublishTest, RowsBetweenReadOnlyTheirRange) {
-  pqxx::connection conn(url_);
-  pqxx::nontransaction tx(conn);
-  UseSettingsOf(tx, "hub_publish_number");
-  tx.exec(
-      "PREPARE between(bigint, bigint, bigint, xid) AS "
-      "SELECT * FROM hub_rows_between($1, $2, $3, $4)");
-  const std::string topic = QueryValue(url_, "SELECT id FROM topics WHERE name = 'orders'");
-  auto explain = [&] {
-    return Explain(tx, absl::StrCat("EXECUTE between(", topic, ", 19000, 19200, '1')"));
-  };
-  const std::string on_empty = explain();
-  ASSERT_NO_FATAL_FAILURE(PublishKeyed(20));
-  for (const std::string& plan : {on_empty, explain()}) {
-    EXPECT_NE(plan.find("topic_id_position_idx"), std::string::npos) << plan;
-    EXPECT_TRUE(HasIndexCond(plan, {"\"position\" >= ", "\"position\" < "})) << plan;
-    EXPECT_EQ(plan.find("idempotency_key_idx"), std::string::npos) << plan;
   }
 }
 
@@ -331,6 +387,13 @@ TEST_F(PublishTest, ItsSmallFunctionsAreInlined) {
   }
 }
 
+// Every publish leaves a version of its topic's head row that cannot be
+// pruned while some transaction holds the xmin horizon back, and each index
+// lookup of the row walks all of them. hub_publish must look the row up a
+// fixed number of times per topic, not once per message: looked up per
+// message, a batch of 200 read about 5,000 more buffers after half a minute
+// of a held transaction (docs/benchmarks.md, P5). auto_explain
+// reports every scan of the function's statements with its loop count.
 TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   pqxx::connection conn(url_);
   struct Plans : pqxx::errorhandler {
@@ -358,20 +421,8 @@ TEST_F(PublishTest, HeadRowIsLookedUpPerTopicNotPerMessage) {
   // each counted as often as it looped.
   auto head_lookups = [&](int count) {
     plans.text.clear();
-    tx.exec(absl::StrCat("SELECT count(*) FROM hub_publish(array_fill('orders'::text, ARRAY[",
-                         count,
-                         "]), "
-                         "decode(repeat('ab', ",
-                         count,
-                         "), 'hex'), "
-                         "(SELECT array_agg(i) FROM generate_series(1, ",
-                         count,
-                         ") i), "
-                         "array_fill(1, ARRAY[",
-                         count, "]), array_fill(NULL::jsonb, ARRAY[", count,
-                         "]), "
-                         "array_fill(''::text, ARRAY[",
-                         count, "]), array_fill(''::text, ARRAY[", count, "]))"));
+    tx.exec(absl::StrCat("SELECT count(*) FROM hub_publish_number(",
+                         StageCall("orders", NumberedMessages(count, "m")), ")"));
     int64_t lookups = 0;
     for (absl::string_view line : absl::StrSplit(plans.text, '\n')) {
       const size_t loops = line.find("loops=");
@@ -403,7 +454,7 @@ TEST_F(PublishTest, LateCommitIsNotSkipped) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
   pqxx::connection blocker(url_);
   pqxx::work hold(blocker);
-  hold.exec("LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE");
+  hold.exec("LOCK TABLE segments IN SHARE ROW EXCLUSIVE MODE");
 
   std::atomic<int> published{0};
   std::thread late([&] {

@@ -21,14 +21,26 @@ grpc::Status CreateTopicKeeping(v1::Publisher::Stub& publisher, const std::strin
   return publisher.CreateTopic(&ctx, topic, &out);
 }
 
-// The partition of messages for the UTC day that was `ago` (an interval)
-// ago, made unless it exists.
+// The partitions of segments and publish_keys for the UTC day that was
+// `ago` (an interval) ago, made unless they exist.
 void MakePartitionOf(const std::string& url, const std::string& ago) {
-  QueryValue(url,
-             absl::StrCat("DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF "
-                          "messages FOR VALUES FROM (%L) TO (%L)', 'messages_p' || "
-                          "to_char(d, 'YYYYMMDD'), d, d + 1) FROM (SELECT ((now() - interval '",
-                          ago, "') AT TIME ZONE 'UTC')::date AS d) x; END $$"));
+  for (const char* table : {"segments", "publish_keys"}) {
+    QueryValue(url, absl::StrCat("DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS %I "
+                                 "PARTITION OF ",
+                                 table, " FOR VALUES FROM (%L) TO (%L)', '", table,
+                                 "_p' || to_char(d, 'YYYYMMDD'), d, d + 1) FROM (SELECT ((now() - "
+                                 "interval '",
+                                 ago, "') AT TIME ZONE 'UTC')::date AS d) x; END $$"));
+  }
+}
+
+// A segment of topic `topic_sql` (an expression) holding one message whose
+// data is "old", published at `time_sql`.
+std::string InsertOldSegment(const std::string& topic_sql, const std::string& time_sql) {
+  // hub.pg.Segment{records: [{data: "old"}]}
+  return absl::StrCat(
+      "INSERT INTO segments (topic_id, first_position, publish_time, sizes, records) SELECT ",
+      topic_sql, ", 1, ", time_sql, ", '{3}', '\\x0a050a036f6c64'::bytea");
 }
 
 class RetentionTest : public HubTest {
@@ -60,7 +72,7 @@ TEST_F(RetentionTest, ExpiredMessagesLeaveTheSubscriptionAndAreCounted) {
   ASSERT_EQ(held.received_messages_size(), 2);
   // Age them past the retention (the partition of that moment must exist).
   MakePartitionOf(url_, "5 minutes");
-  QueryValue(url_, "UPDATE messages SET publish_time = now() - interval '5 minutes'");
+  QueryValue(url_, "UPDATE segments SET publish_time = now() - interval '5 minutes'");
   ASSERT_TRUE(PublishOne(*publisher_, "short", "fresh", "").ok());
 
   EXPECT_EQ(WaitFor("SELECT count(*) FROM leases", "0"), "0");
@@ -74,19 +86,25 @@ TEST_F(RetentionTest, ExpiredMessagesLeaveTheSubscriptionAndAreCounted) {
 }
 
 TEST_F(RetentionTest, PartitionsOlderThanEveryRetentionAreDroppedWhole) {
+  for (const char* table : {"segments", "publish_keys"}) {
+    QueryValue(url_, absl::StrCat("CREATE TABLE ", table, "_p20200101 PARTITION OF ", table,
+                                  " FOR VALUES FROM ('2020-01-01 00:00:00+00') TO "
+                                  "('2020-01-02 00:00:00+00')"));
+  }
+  QueryValue(url_, InsertOldSegment("424242", "'2020-01-01 12:00:00+00'"));
   QueryValue(url_,
-             "CREATE TABLE messages_p20200101 PARTITION OF messages "
-             "FOR VALUES FROM ('2020-01-01 00:00:00+00') TO ('2020-01-02 00:00:00+00')");
-  QueryValue(url_,
-             "INSERT INTO messages (topic_id, position, publish_time, data) "
-             "VALUES (424242, 1, '2020-01-01 12:00:00+00', 'ancient')");
-  EXPECT_EQ(WaitFor("SELECT to_regclass('messages_p20200101') IS NULL", "t"), "t");
-  EXPECT_TRUE(absl::StrContains(Metrics(), "hub_retention_partitions_dropped_total 1"));
-  // Today's partition is kept.
-  EXPECT_EQ(QueryValue(url_,
-                       "SELECT count(*) > 0 FROM pg_inherits i JOIN pg_class p "
-                       "ON p.oid = i.inhparent WHERE p.relname = 'messages'"),
+             "INSERT INTO publish_keys (topic_id, idempotency_key, position, publish_time) "
+             "VALUES (424242, 'ancient', 1, '2020-01-01 12:00:00+00')");
+  EXPECT_EQ(WaitFor("SELECT to_regclass('segments_p20200101') IS NULL AND "
+                    "to_regclass('publish_keys_p20200101') IS NULL",
+                    "t"),
             "t");
+  EXPECT_TRUE(absl::StrContains(Metrics(), "hub_retention_partitions_dropped_total 2"));
+  // Today's partitions are kept.
+  EXPECT_EQ(QueryValue(url_,
+                       "SELECT count(DISTINCT p.relname) FROM pg_inherits i JOIN pg_class p "
+                       "ON p.oid = i.inhparent WHERE p.relname IN ('segments', 'publish_keys')"),
+            "2");
 }
 
 // A partition goes once the longest retention of the topics that exist has
@@ -94,11 +112,10 @@ TEST_F(RetentionTest, PartitionsOlderThanEveryRetentionAreDroppedWhole) {
 TEST_F(RetentionTest, ShortRetentionDropsPartitionsSoon) {
   ASSERT_TRUE(CreateTopicKeeping(*publisher_, "daily", 24 * 3600).ok());
   MakePartitionOf(url_, "3 days");
-  QueryValue(url_,
-             "INSERT INTO messages (topic_id, position, publish_time, data) "
-             "SELECT id, 1, now() - interval '3 days', 'old' FROM topics WHERE name = 'daily'");
+  QueryValue(url_, InsertOldSegment("(SELECT id FROM topics WHERE name = 'daily')",
+                                    "now() - interval '3 days'"));
   EXPECT_EQ(
-      WaitFor("SELECT count(*) FROM messages WHERE publish_time < now() - interval '2 days'", "0"),
+      WaitFor("SELECT count(*) FROM segments WHERE publish_time < now() - interval '2 days'", "0"),
       "0");
 }
 
@@ -131,7 +148,7 @@ TEST_F(SeekRetentionTest, SeekNeverReplaysMessagesPastTheirRetention) {
   ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "short", 600).ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(PublishOne(*publisher_, "short", "old", "").ok());
   MakePartitionOf(url_, "5 minutes");
-  QueryValue(url_, "UPDATE messages SET publish_time = now() - interval '5 minutes'");
+  QueryValue(url_, "UPDATE segments SET publish_time = now() - interval '5 minutes'");
   ASSERT_TRUE(PublishOne(*publisher_, "short", "fresh", "").ok());
 
   grpc::ClientContext seek_ctx;

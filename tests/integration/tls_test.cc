@@ -32,7 +32,7 @@ class TlsTest : public ::testing::Test {
       std::shared_ptr<grpc::ChannelCredentials> creds) {
     return v1::Publisher::NewStub(MakeChannel(hubd_->address(), std::move(creds)));
   }
-  int64_t Messages() { return std::stoll(QueryValue(url_, "SELECT count(*) FROM messages")); }
+  int64_t Messages() { return std::stoll(QueryValue(url_, kCountStoredMessages)); }
 
   std::string url_;
   std::unique_ptr<HubProcess> hubd_;
@@ -194,7 +194,7 @@ TEST(LimitsTest, OversizedMetadataIsRefusedAndStreamsPerConnectionAreBounded) {
     EXPECT_FALSE(status.ok());
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   }
-  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM messages"), "0");
+  EXPECT_EQ(QueryValue(url, kCountStoredMessages), "0");
 
   // Two streams open on one connection; a third call on it waits for one to
   // end (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).

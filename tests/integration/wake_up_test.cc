@@ -129,7 +129,7 @@ TEST(WakeUpTest, APublishCommitsWhileAnotherTopicsCommitWaitsForAStandby) {
   standby("");
   held.join();
   EXPECT_TRUE(stuck_publish.ok()) << stuck_publish.error_message();
-  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM messages"), "2");
+  EXPECT_EQ(QueryValue(url, kCountStoredMessages), "2");
 }
 
 }  // namespace

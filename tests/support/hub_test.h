@@ -25,7 +25,7 @@ class HubTest : public ::testing::Test {
   virtual std::vector<std::string> ExtraFlags() { return {}; }
 
   int64_t CountRows(const std::string& sql) { return std::stoll(QueryValue(url_, sql)); }
-  int64_t StoredMessages() { return CountRows("SELECT count(*) FROM messages"); }
+  int64_t StoredMessages() { return CountRows(kCountStoredMessages); }
 
   std::string url_;
   std::unique_ptr<HubProcess> hubd_;

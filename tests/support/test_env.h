@@ -166,6 +166,10 @@ std::string Explain(pqxx::transaction_base& tx, const std::string& statement);
 // `parts` (what a plan test asks of the scan it pins).
 bool HasIndexCond(const std::string& plan, std::initializer_list<absl::string_view> parts);
 
+// SQL: how many messages the hub stores (those its segments hold).
+inline constexpr char kCountStoredMessages[] =
+    "SELECT COALESCE(sum(cardinality(sizes)), 0) FROM segments";
+
 }  // namespace hub::testing
 
 #endif  // TESTS_SUPPORT_TEST_ENV_H_
