@@ -98,9 +98,7 @@ class Hub final {
                                                absl::string_view page_token) {
     return admin_.ListTopics(scope, page_size, page_token);
   }
-  absl::Status DeleteTopic(absl::string_view name) {
-    return Changed(admin_.DeleteTopic(name));
-  }
+  absl::Status DeleteTopic(absl::string_view name) { return Changed(admin_.DeleteTopic(name)); }
   absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
                                           const std::vector<std::string>& paths) {
     return admin_.UpdateTopic(topic, paths);

@@ -148,8 +148,8 @@ void PrepareBinary(Connection& conn, const Statement& statement) {
   PGconn* raw = conn.raw();
   if (raw == nullptr) throw pqxx::broken_connection("the connection is closed");
   if (!conn.NeedsPrepare(statement.name)) return;
-  PQclear(Check(raw, PQprepare(raw, statement.name, statement.text, 0, nullptr),
-                PGRES_COMMAND_OK, statement.text));
+  PQclear(Check(raw, PQprepare(raw, statement.name, statement.text, 0, nullptr), PGRES_COMMAND_OK,
+                statement.text));
 }
 
 BinaryResult ExecBinary(Connection& conn, const Statement& statement,

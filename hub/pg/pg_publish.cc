@@ -88,13 +88,13 @@ class PublishCall {
                         producers = std::move(request.producers).Finish(),
                         sequences = std::move(request.sequences).Finish(),
                         batch_counts = std::move(request.batch_counts).Finish();
-      const BinaryResult rows = ExecBinary(
-          conn, sql::kPublish,
-          {Param::Text(topics), Param::Binary(request.records), Param::Text(lengths),
-           Param::Text(counts), Param::Text(sizes), Param::Text(key_segments),
-           Param::Text(key_indexes), Param::Text(keys), Param::Text(batch_segments),
-           Param::Text(batch_indexes), Param::Text(producers), Param::Text(sequences),
-           Param::Text(batch_counts)});
+      const BinaryResult rows =
+          ExecBinary(conn, sql::kPublish,
+                     {Param::Text(topics), Param::Binary(request.records), Param::Text(lengths),
+                      Param::Text(counts), Param::Text(sizes), Param::Text(key_segments),
+                      Param::Text(key_indexes), Param::Text(keys), Param::Text(batch_segments),
+                      Param::Text(batch_indexes), Param::Text(producers), Param::Text(sequences),
+                      Param::Text(batch_counts)});
       if (Stored(rows, request)) break;
     }
     AnswerRepeats();
@@ -116,7 +116,8 @@ class PublishCall {
         std::vector<size_t>& same = batches[{item.topic, item.batch.producer}];
         for (size_t other : same) {
           const PublishItem& o = *items_[other];
-          if (o.batch.first_sequence == item.batch.first_sequence && o.messages.size() == item.messages.size()) {
+          if (o.batch.first_sequence == item.batch.first_sequence &&
+              o.messages.size() == item.messages.size()) {
             copy_of_[i] = other;
           } else if (Overlap(o, item)) {
             Refuse(i, "overlaps another batch of the producer in flight");
@@ -145,10 +146,10 @@ class PublishCall {
 
   void Refuse(size_t item, absl::string_view why) {
     PublishItem& i = *items_[item];
-    i.status = absl::FailedPreconditionError(
-        absl::StrCat("producer ", Quoted(i.batch.producer), " batch of sequence numbers ",
-                     i.batch.first_sequence, "..",
-                     i.batch.first_sequence + static_cast<int64_t>(i.messages.size()) - 1, " ", why));
+    i.status = absl::FailedPreconditionError(absl::StrCat(
+        "producer ", Quoted(i.batch.producer), " batch of sequence numbers ",
+        i.batch.first_sequence, "..",
+        i.batch.first_sequence + static_cast<int64_t>(i.messages.size()) - 1, " ", why));
     i.results.clear();
   }
 

@@ -36,7 +36,7 @@ Message Sample(std::string data) {
 TEST(SegmentCodecTest, RoundTripsEveryField) {
   std::string records;
   AppendRecord(Sample(std::string("bin\0ary", 7)), records);
-  AppendRecord(Message{}, records);  // every field empty
+  AppendRecord(Message{}, records);                      // every field empty
   AppendRecord(Sample(std::string(300, 'x')), records);  // lengths of two varint bytes
 
   const auto out = Decode(records, 41, 41, 44);

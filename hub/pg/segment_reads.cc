@@ -23,9 +23,9 @@ void ReadRanges(Connection& conn, int64_t topic_id, const std::vector<int64_t>& 
   if (lows.empty()) return;
   const std::string topic = absl::StrCat(topic_id);
   const std::string low_text = IntArray(lows), high_text = IntArray(highs);
-  const BinaryResult rows = ExecBinary(
-      conn, sql::kReadSegments,
-      {Param::Text(topic), Param::Text(low_text), Param::Text(high_text)});
+  const BinaryResult rows =
+      ExecBinary(conn, sql::kReadSegments,
+                 {Param::Text(topic), Param::Text(low_text), Param::Text(high_text)});
   // Two ranges may share a segment: it is decoded once.
   std::set<int64_t> seen;
   for (int row = 0; row < rows.size(); ++row) {
@@ -75,7 +75,8 @@ void ReadMessages(Connection& conn, int64_t topic_id, absl::Span<const int64_t> 
 
 void ReadRange(Connection& conn, int64_t topic_id, int64_t from, int64_t to, MessagesAt& out) {
   if (from >= to) return;
-  ReadRanges(conn, topic_id, {from}, {to}, [](int64_t) { return true; }, out);
+  ReadRanges(
+      conn, topic_id, {from}, {to}, [](int64_t) { return true; }, out);
 }
 
 }  // namespace hub::pg

@@ -60,7 +60,8 @@ std::vector<Message> NumberedMessages(int count, const std::string& prefix,
   std::vector<Message> out(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     out[static_cast<size_t>(i)].data = absl::StrCat(prefix, i);
-    if (!key_prefix.empty()) out[static_cast<size_t>(i)].idempotency_key = absl::StrCat(key_prefix, i);
+    if (!key_prefix.empty())
+      out[static_cast<size_t>(i)].idempotency_key = absl::StrCat(key_prefix, i);
   }
   return out;
 }
