@@ -225,8 +225,12 @@ CREATE TYPE hub_publish_stage AS (
 -- segment (from 1), p_key_indexes its index there (from 0), p_keys its key.
 -- Per producer batch: p_batch_segments and p_batch_indexes where its first
 -- message is, p_producers, p_sequences its first sequence number and
--- p_batch_counts its messages. Its settings are those of 0001's
--- hub_publish, for the same reasons.
+-- p_batch_counts its messages. It runs with the settings of hubd's
+-- sessions (hub/pg/statements.h, kSessionSettings: a generic plan, no
+-- sequential scans, no JIT or parallel workers, for the reasons 0001 gives
+-- for hub_publish's), not settings of its own: a function's SET options
+-- are saved and restored at every call, which cost a single-message
+-- publish 0.18 ms of its 0.63 (docs/benchmarks.md, "Segments").
 CREATE FUNCTION hub_publish_stage(
   p_topics text[],
   p_records bytea,
@@ -243,10 +247,6 @@ CREATE FUNCTION hub_publish_stage(
   p_batch_counts int[])
 RETURNS hub_publish_stage
 LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
-SET jit = off
-SET max_parallel_workers_per_gather = 0
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -376,10 +376,6 @@ $fn$;
 CREATE FUNCTION hub_publish_number(s hub_publish_stage)
 RETURNS TABLE (kind text, ordinal int, topic_id bigint, "position" bigint, verdict text)
 LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
-SET jit = off
-SET max_parallel_workers_per_gather = 0
 AS $fn$
 #variable_conflict use_column
 DECLARE

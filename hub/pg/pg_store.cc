@@ -39,8 +39,11 @@ void PrepareSession(Connection& conn) {
   //   alone), dead versions included, where the primary key names each row;
   // - no JIT and no parallel workers: after an ANALYZE of 2,000,000
   //   messages the key lookup took 6.9 ms per batch instead of 0.5 ms
-  //   (docs/benchmarks.md, P5).
-  // hub_publish sets all but the bitmap scans for itself.
+  //   (docs/benchmarks.md, P5);
+  // - generic plans only: a custom plan of the publish functions' insert
+  //   bound the batch's payloads as constants and took 0.9 s to make.
+  // The publish functions run with these settings rather than their own,
+  // which PL/pgSQL would save and restore at every call (migration 0012).
   pqxx::nontransaction session(conn);
   for (const char* setting : sql::kSessionSettings) session.exec(setting);
 }

@@ -564,6 +564,7 @@ inline constexpr const Statement* kPrepared[] = {
 
 // Settings every store session runs with (PrepareSession says why).
 inline constexpr const char* kSessionSettings[] = {
+    "SET plan_cache_mode = force_generic_plan",
     "SET enable_seqscan = off",
     "SET enable_bitmapscan = off",
     "SET jit = off",

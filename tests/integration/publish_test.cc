@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "hub/pg/statements.h"
 #include "tests/support/hub_test.h"
 #include "tests/support/publish_sql.h"
 
@@ -40,15 +41,9 @@ class PublishTest : public HubTest {
 // Sets on `tx` what function `name` sets for itself (plan_cache_mode,
 // enable_seqscan and the rest), so that its statements explain as it runs
 // them.
-void UseSettingsOf(pqxx::transaction_base& tx, const std::string& name) {
-  const std::string settings =
-      tx.exec_params1("SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE proname = $1",
-                      name)[0]
-          .as<std::string>();
-  for (absl::string_view setting : absl::StrSplit(settings, ',')) {
-    const std::pair<std::string, std::string> kv = absl::StrSplit(setting, '=');
-    tx.exec(absl::StrCat("SET ", kv.first, " = ", kv.second));
-  }
+// The settings of hubd's sessions, in which the publish functions run.
+void UseStoreSettings(pqxx::transaction_base& tx) {
+  for (const char* setting : pg::sql::kSessionSettings) tx.exec(setting);
 }
 
 v1::PublishRequest RequestOf(int count, const std::string& data = "x") {
@@ -329,7 +324,7 @@ TEST_F(PublishTest, KeyOutsideTheDedupWindowIsStoredAgain) {
   EXPECT_EQ(StoredMessages(), 2);
 }
 
-// The key lookup of every publish must go through the partial key index,
+// The key lookup of every publish must go through the key index,
 // also with a plan made while the table was empty and kept while it grew
 // unanalyzed: plans that walked another index, scanned the partition or
 // hash-joined every keyed message made each batch of keys cost tens to
@@ -345,9 +340,9 @@ TEST_F(PublishTest, KeyLookupUsesTheKeyIndexOnAnUnanalyzedTable) {
         "SET min_parallel_index_scan_size = 0", "SET min_parallel_table_scan_size = 0"}) {
     tx.exec(cheap);
   }
-  // hub_publish_stage runs hub_known_keys with its own settings, prepared,
-  // with the keys as one array parameter: explained the same way.
-  UseSettingsOf(tx, "hub_publish_stage");
+  // hub_publish_stage runs hub_known_keys with the store's settings,
+  // prepared, with the keys as one array parameter: explained the same way.
+  UseStoreSettings(tx);
   tx.exec(
       "PREPARE known(bigint, text[], bigint) AS "
       "SELECT * FROM hub_known_keys($1, $2, $3, 0, '0'::xid)");
