@@ -608,12 +608,16 @@ int Main() {
               run.Value("P9 end to end, ordered", ordered->name()), p2_hub, 0.5, true, "msg/s");
   }
 
-  // The Pub/Sub path (docs/pubsub.md) against hub.v1's, same load, same run.
-  for (const char* scenario : {"P1 publish", "P2 end to end"}) {
+  // The Pub/Sub path (docs/pubsub.md) against hub.v1's, same load, same
+  // run. Its publishes carry a key per message (the Pub/Sub API has no
+  // producer batches), so P1 compares it with hub.v1's keyed publishes.
+  for (const auto& [scenario, hub_system] :
+       {std::pair<const char*, const char*>{"P1 publish", "hub, a key per message"},
+        {"P2 end to end", "hub"}}) {
     const double through_pubsub = run.Value(scenario, "hub via google.pubsub.v1");
     if (through_pubsub > 0) {
-      run.Ratio(absl::StrCat(scenario, ": google.pubsub.v1 >= 0.9x hub.v1"), through_pubsub,
-                run.Value(scenario, "hub"), 0.9, true, "msg/s");
+      run.Ratio(absl::StrCat(scenario, ": google.pubsub.v1 >= 0.9x hub.v1 (", hub_system, ")"),
+                through_pubsub, run.Value(scenario, hub_system), 0.9, true, "msg/s");
     }
   }
 
