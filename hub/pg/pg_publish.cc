@@ -20,9 +20,6 @@
 namespace hub::pg {
 namespace {
 
-// The most messages one segment holds (the table's check).
-constexpr size_t kMaxSegmentMessages = 1000;
-
 // A message of the call: its item and its index there.
 struct Slot {
   size_t item;

@@ -34,16 +34,6 @@ void ArrayLiteral::AddInt(int64_t value) {
   absl::StrAppend(&text_, value);
 }
 
-void ArrayLiteral::AddBool(bool value) {
-  Separate();
-  text_ += value ? 't' : 'f';
-}
-
-void ArrayLiteral::AddNull() {
-  Separate();
-  text_ += "NULL";
-}
-
 std::string ArrayLiteral::Finish() && {
   text_ += '}';
   return std::move(text_);
@@ -61,27 +51,9 @@ std::string IntArray(const std::vector<int32_t>& values) {
   return std::move(out).Finish();
 }
 
-std::string BoolArray(const std::vector<bool>& values) {
-  ArrayLiteral out;
-  for (bool v : values) out.AddBool(v);
-  return std::move(out).Finish();
-}
-
 std::string TextArray(const std::vector<std::string>& values) {
   ArrayLiteral out;
   for (const std::string& v : values) out.AddText(v);
-  return std::move(out).Finish();
-}
-
-std::string TextArray(const std::vector<std::optional<std::string>>& values) {
-  ArrayLiteral out;
-  for (const std::optional<std::string>& v : values) {
-    if (v) {
-      out.AddText(*v);
-    } else {
-      out.AddNull();
-    }
-  }
   return std::move(out).Finish();
 }
 

@@ -26,8 +26,6 @@ class ArrayLiteral {
  public:
   void AddText(absl::string_view value);  // quoted and escaped
   void AddInt(int64_t value);
-  void AddBool(bool value);
-  void AddNull();
   std::string Finish() &&;
 
  private:
@@ -38,10 +36,7 @@ class ArrayLiteral {
 
 std::string IntArray(const std::vector<int64_t>& values);
 std::string IntArray(const std::vector<int32_t>& values);
-std::string BoolArray(const std::vector<bool>& values);
 std::string TextArray(const std::vector<std::string>& values);
-// nullopt elements become SQL NULL.
-std::string TextArray(const std::vector<std::optional<std::string>>& values);
 // Parses the text form of a bigint[] ("{1,2,3}").
 std::vector<int64_t> ParseIntArray(absl::string_view text);
 

@@ -1,6 +1,7 @@
 #ifndef HUB_PG_SEGMENT_CODEC_H_
 #define HUB_PG_SEGMENT_CODEC_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -14,6 +15,10 @@
 // Segment. Written and read field by field, straight from and into the
 // domain's Message: no protobuf object is built on the way.
 namespace hub::pg {
+
+// The most messages one segment holds (segments' check, migration 0012):
+// readers find a position's segment within this distance before it.
+inline constexpr size_t kMaxSegmentMessages = 1000;
 
 // Appends `message` (data, attributes, ordering and idempotency keys) to
 // `out` as the next record.

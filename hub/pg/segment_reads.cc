@@ -15,11 +15,10 @@
 namespace hub::pg {
 namespace {
 
-// Reads the segments covering the ranges [lows[i], highs[i]) and decodes
-// the positions `keep` accepts.
-template <typename Keep>
+// Reads the segments covering the ranges [lows[i], highs[i]) (sorted,
+// disjoint) and decodes the positions of the ranges, and only those.
 void ReadRanges(Connection& conn, int64_t topic_id, const std::vector<int64_t>& lows,
-                const std::vector<int64_t>& highs, Keep keep, MessagesAt& out) {
+                const std::vector<int64_t>& highs, MessagesAt& out) {
   if (lows.empty()) return;
   const std::string topic = absl::StrCat(topic_id);
   const std::string low_text = IntArray(lows), high_text = IntArray(highs);
@@ -29,11 +28,14 @@ void ReadRanges(Connection& conn, int64_t topic_id, const std::vector<int64_t>& 
   // Two ranges may share a segment: it is decoded once.
   std::set<int64_t> seen;
   for (int row = 0; row < rows.size(); ++row) {
-    if (!seen.insert(rows.Int64(row, 0)).second) continue;
-    MessagesAt segment;
-    DecodeSegmentRow(rows, row, 0, lows.front(), highs.back(), segment);
-    for (auto& [position, message] : segment) {
-      if (keep(position)) out.emplace(position, std::move(message));
+    const int64_t first = rows.Int64(row, 0);
+    if (!seen.insert(first).second) continue;
+    // The ranges that end after the segment's first position and start
+    // before its last possible one.
+    for (size_t r = static_cast<size_t>(std::upper_bound(highs.begin(), highs.end(), first) -
+                                        highs.begin());
+         r < lows.size() && lows[r] < first + static_cast<int64_t>(kMaxSegmentMessages); ++r) {
+      DecodeSegmentRow(rows, row, 0, lows[r], highs[r], out);
     }
   }
 }
@@ -68,15 +70,12 @@ void ReadMessages(Connection& conn, int64_t topic_id, absl::Span<const int64_t> 
       highs.push_back(p + 1);
     }
   }
-  ReadRanges(
-      conn, topic_id, lows, highs,
-      [&](int64_t p) { return std::binary_search(wanted.begin(), wanted.end(), p); }, out);
+  ReadRanges(conn, topic_id, lows, highs, out);
 }
 
 void ReadRange(Connection& conn, int64_t topic_id, int64_t from, int64_t to, MessagesAt& out) {
   if (from >= to) return;
-  ReadRanges(
-      conn, topic_id, {from}, {to}, [](int64_t) { return true; }, out);
+  ReadRanges(conn, topic_id, {from}, {to}, out);
 }
 
 }  // namespace hub::pg

@@ -17,7 +17,7 @@ std::string Literal(const std::string& text) {
 
 std::string StageCall(const std::string& topic, const std::vector<Message>& messages,
                       const std::string& producer, int64_t first_sequence, int batch_count) {
-  constexpr size_t kSegment = 1000;
+  constexpr size_t kSegment = pg::kMaxSegmentMessages;
   pg::ArrayLiteral topics, lengths, counts, sizes, key_segments, key_indexes, keys;
   pg::ArrayLiteral batch_segments, batch_indexes, producers, sequences, batch_counts;
   std::string records;
