@@ -1,6 +1,7 @@
 #include "services/convert.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <google/protobuf/util/time_util.h>
 
@@ -14,8 +15,8 @@ Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& ma
   return Labels(map.begin(), map.end());
 }
 
-void LabelsToProto(const Labels& labels, google::protobuf::Map<std::string, std::string>* out) {
-  for (const auto& [key, value] : labels) (*out)[key] = value;
+void LabelsToProto(Labels labels, google::protobuf::Map<std::string, std::string>* out) {
+  for (auto& [key, value] : labels) (*out)[key] = std::move(value);
 }
 
 absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
@@ -112,25 +113,25 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
   LabelsToProto(sub.labels, out->mutable_labels());
 }
 
-Message MessageFromProto(const v1::Message& proto) {
+Message MessageFromProto(v1::Message&& proto) {
   Message m;
-  m.data = proto.data();
+  m.data = std::move(*proto.mutable_data());
   m.attributes = LabelsFromProto(proto.attributes());
-  m.ordering_key = proto.ordering_key();
-  m.idempotency_key = proto.idempotency_key();
+  m.ordering_key = std::move(*proto.mutable_ordering_key());
+  m.idempotency_key = std::move(*proto.mutable_idempotency_key());
   return m;
 }
 
-void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out) {
-  out->set_ack_id(delivery.ack_id);
+void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out) {
+  out->set_ack_id(std::move(delivery.ack_id));
   out->set_delivery_attempt(delivery.delivery_attempt);
   v1::Message* m = out->mutable_message();
-  const Message& in = delivery.message;
-  m->set_data(in.data);
-  LabelsToProto(in.attributes, m->mutable_attributes());
-  m->set_ordering_key(in.ordering_key);
-  m->set_idempotency_key(in.idempotency_key);
-  m->set_message_id(in.message_id);
+  Message& in = delivery.message;
+  m->set_data(std::move(in.data));
+  LabelsToProto(std::move(in.attributes), m->mutable_attributes());
+  m->set_ordering_key(std::move(in.ordering_key));
+  m->set_idempotency_key(std::move(in.idempotency_key));
+  m->set_message_id(std::move(in.message_id));
   ToProtoTime(in.publish_time, m->mutable_publish_time());
 }
 

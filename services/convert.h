@@ -17,11 +17,24 @@
 // applied here, where "unset" is still visible.
 namespace hub::services {
 
+// The request of a synchronous unary handler, to move payloads out of
+// instead of copying them. gRPC passes it as const, but the object is the
+// call's own and was never const: RpcMethodHandler::Deserialize
+// (grpcpp/support/method_handler.h) constructs it for this call in the
+// call's arena and destroys it after the handler returns, and nothing reads
+// it after the handler (CallInterceptor looks at the received message
+// before). So writing to it is defined behaviour.
+template <typename Request>
+Request& SpendRequest(const Request* request) {
+  return *const_cast<Request*>(request);
+}
+
 absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duration& d,
                                                  absl::string_view field);
 
 Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& map);
-void LabelsToProto(const Labels& labels, google::protobuf::Map<std::string, std::string>* out);
+// Moves the values: a delivery's attributes are not read again.
+void LabelsToProto(Labels labels, google::protobuf::Map<std::string, std::string>* out);
 
 // A retry policy of hub.v1 or of Pub/Sub (the same message in both): a bound
 // left unset takes Pub/Sub's default, 10 s and 600 s.
@@ -50,8 +63,10 @@ void TopicToProto(const TopicConfig& topic, v1::Topic* out);
 absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto);
 void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 
-Message MessageFromProto(const v1::Message& proto);
-void DeliveryToProto(const Delivery& delivery, v1::ReceivedMessage* out);
+// Moves the payload out of `proto`.
+Message MessageFromProto(v1::Message&& proto);
+// Moves the payload and the rest into the response: the delivery is spent.
+void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out);
 
 void PublishResultsToProto(const std::vector<PublishResult>& results, v1::PublishResponse* out);
 

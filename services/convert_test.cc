@@ -71,7 +71,7 @@ TEST(ConvertTest, DeliveryCarriesEveryField) {
   d.message.message_id = "7";
   d.message.publish_time = absl::FromUnixMicros(1700000000123456);
   v1::ReceivedMessage out;
-  DeliveryToProto(d, &out);
+  DeliveryToProto(std::move(d), &out);
   EXPECT_EQ(out.ack_id(), "1-1-7");
   EXPECT_EQ(out.delivery_attempt(), 2);
   EXPECT_EQ(out.message().data(), "payload");
@@ -81,6 +81,23 @@ TEST(ConvertTest, DeliveryCarriesEveryField) {
   EXPECT_EQ(out.message().message_id(), "7");
   EXPECT_EQ(out.message().publish_time().seconds(), 1700000000);
   EXPECT_EQ(out.message().publish_time().nanos(), 123456000);
+}
+
+// Payloads travel without a copy both ways: from a request into the
+// engine's message, and from a delivery into the response.
+TEST(ConvertTest, PayloadsMoveWithoutACopy) {
+  v1::Message proto;
+  proto.set_data(std::string(4096, 'x'));
+  const char* request_bytes = proto.data().data();
+  Message m = MessageFromProto(std::move(proto));
+  EXPECT_EQ(m.data.data(), request_bytes);
+
+  Delivery d;
+  d.message.data = std::string(4096, 'y');
+  const char* delivered_bytes = d.message.data.data();
+  v1::ReceivedMessage out;
+  DeliveryToProto(std::move(d), &out);
+  EXPECT_EQ(out.message().data().data(), delivered_bytes);
 }
 
 TEST(ConvertTest, AckStatusesMapOneToOne) {

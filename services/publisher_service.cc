@@ -72,7 +72,9 @@ grpc::Status PublisherService::Publish(grpc::ServerContext* context,
   return access_.IfAllowed(*context, PublishTo(request->topic()), [&] {
     std::vector<Message> messages;
     messages.reserve(request->messages_size());
-    for (const v1::Message& m : request->messages()) messages.push_back(MessageFromProto(m));
+    for (v1::Message& m : *SpendRequest(request).mutable_messages()) {
+      messages.push_back(MessageFromProto(std::move(m)));
+    }
     return Respond(hub_.Publish(request->topic(), std::move(messages),
                                 ProducerBatch{request->producer(), request->first_sequence()}),
                    [&](const std::vector<PublishResult>& results) {

@@ -29,7 +29,7 @@ struct PullArgs {
 //   using Request, Response;
 //   absl::StatusOr<PullArgs> Args(const Request& request,
 //                                 const grpc::CallbackServerContext& context);
-//   void Deliveries(const Claimed& claimed, Response* out);
+//   void Deliveries(Claimed claimed, Response* out);  // moves the payloads
 template <typename Protocol>
 class PullCall final : public grpc::ServerUnaryReactor {
  public:
@@ -70,8 +70,12 @@ class PullCall final : public grpc::ServerUnaryReactor {
 
  private:
   void Answer(absl::StatusOr<Claimed> got) {
-    Finish(
-        Respond(got, [this](const Claimed& claimed) { protocol_.Deliveries(claimed, response_); }));
+    if (!got.ok()) {
+      Finish(ToGrpcStatus(got.status()));
+      return;
+    }
+    protocol_.Deliveries(*std::move(got), response_);
+    Finish(grpc::Status::OK);
   }
 
   typename Protocol::Response* const response_;

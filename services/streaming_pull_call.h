@@ -35,7 +35,7 @@ namespace hub::services {
 //   StreamRequest Requests(const Request& request);
 //   // False when the outcome gives the client nothing to hear.
 //   bool Outcome(const StreamOutcome& outcome, Response* out);
-//   void Deliveries(const Claimed& claimed, Response* out);
+//   void Deliveries(Claimed claimed, Response* out);  // moves the payloads
 template <typename Protocol>
 class StreamingPullCall final
     : public grpc::ServerBidiReactor<typename Protocol::Request, typename Protocol::Response>,
@@ -202,7 +202,7 @@ class StreamingPullCall final
   // StreamSink, for the session.
   void Send(Claimed claimed, int64_t bytes) override {
     Outgoing outgoing{{}, bytes};
-    protocol_.Deliveries(claimed, &outgoing.response);
+    protocol_.Deliveries(std::move(claimed), &outgoing.response);
     Write(std::move(outgoing));
   }
   void End(absl::Status status) override { End(ToGrpcStatus(status)); }

@@ -44,8 +44,10 @@ struct HubPull {
     }
     return args;
   }
-  void Deliveries(const Claimed& claimed, Response* out) {
-    for (const Delivery& d : claimed.deliveries) DeliveryToProto(d, out->add_received_messages());
+  void Deliveries(Claimed claimed, Response* out) {
+    for (Delivery& d : claimed.deliveries) {
+      DeliveryToProto(std::move(d), out->add_received_messages());
+    }
   }
 };
 
@@ -62,8 +64,10 @@ struct HubStream {
     AckResultsToProto(outcome.acks, out->mutable_ack_results());
     return true;
   }
-  void Deliveries(const Claimed& claimed, Response* out) {
-    for (const Delivery& d : claimed.deliveries) DeliveryToProto(d, out->add_received_messages());
+  void Deliveries(Claimed claimed, Response* out) {
+    for (Delivery& d : claimed.deliveries) {
+      DeliveryToProto(std::move(d), out->add_received_messages());
+    }
   }
 };
 
@@ -160,9 +164,11 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
                                          v1::TransactResponse* response) {
   return access_.IfAllowed(*context, TransactNeeds(*request), [&] {
     std::vector<TransactPublish> publishes;
-    for (const v1::PublishRequest& p : request->publishes()) {
+    for (v1::PublishRequest& p : *SpendRequest(request).mutable_publishes()) {
       TransactPublish publish{p.topic(), {}, ProducerBatch{p.producer(), p.first_sequence()}};
-      for (const v1::Message& m : p.messages()) publish.messages.push_back(MessageFromProto(m));
+      for (v1::Message& m : *p.mutable_messages()) {
+        publish.messages.push_back(MessageFromProto(std::move(m)));
+      }
       publishes.push_back(std::move(publish));
     }
     return Respond(

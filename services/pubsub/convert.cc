@@ -193,11 +193,11 @@ void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::S
 // The idempotency attribute is stored as the message's key, not twice: it
 // comes back as the attribute on delivery (DeliveriesToPubSub), and hub.v1
 // consumers see it as idempotency_key.
-Message MessageFromPubSub(const gps::PubsubMessage& proto) {
+Message MessageFromPubSub(gps::PubsubMessage&& proto) {
   Message m;
-  m.data = proto.data();
+  m.data = std::move(*proto.mutable_data());
   m.attributes = LabelsFromProto(proto.attributes());
-  m.ordering_key = proto.ordering_key();
+  m.ordering_key = std::move(*proto.mutable_ordering_key());
   if (auto key = m.attributes.find(kIdempotencyKeyAttribute); key != m.attributes.end()) {
     m.idempotency_key = key->second;
     // Kept when it is all the message holds, which must hold something.
@@ -206,21 +206,21 @@ Message MessageFromPubSub(const gps::PubsubMessage& proto) {
   return m;
 }
 
-void DeliveriesToPubSub(const Claimed& claimed,
+void DeliveriesToPubSub(Claimed claimed,
                         google::protobuf::RepeatedPtrField<gps::ReceivedMessage>* out) {
   const bool counts_attempts = !claimed.subscription.dead_letter_policy.topic.empty();
-  for (const Delivery& d : claimed.deliveries) {
+  for (Delivery& d : claimed.deliveries) {
     gps::ReceivedMessage* r = out->Add();
-    r->set_ack_id(d.ack_id);
+    r->set_ack_id(std::move(d.ack_id));
     gps::PubsubMessage* m = r->mutable_message();
-    m->set_data(d.message.data);
-    LabelsToProto(d.message.attributes, m->mutable_attributes());
+    m->set_data(std::move(d.message.data));
+    LabelsToProto(std::move(d.message.attributes), m->mutable_attributes());
     if (!d.message.idempotency_key.empty()) {
-      (*m->mutable_attributes())[kIdempotencyKeyAttribute] = d.message.idempotency_key;
+      (*m->mutable_attributes())[kIdempotencyKeyAttribute] = std::move(d.message.idempotency_key);
     }
-    m->set_message_id(d.message.message_id);
+    m->set_message_id(std::move(d.message.message_id));
     ToProtoTime(d.message.publish_time, m->mutable_publish_time());
-    m->set_ordering_key(d.message.ordering_key);
+    m->set_ordering_key(std::move(d.message.ordering_key));
     if (counts_attempts) r->set_delivery_attempt(d.delivery_attempt);
   }
 }

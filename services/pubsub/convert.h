@@ -42,10 +42,11 @@ absl::StatusOr<SnapshotConfig> SnapshotFromPubSub(
     const Names& names);
 void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::Snapshot* out);
 
-Message MessageFromPubSub(const gps::PubsubMessage& proto);
+// Moves the payload out of `proto`.
+Message MessageFromPubSub(gps::PubsubMessage&& proto);
 // Pub/Sub fills delivery_attempt only on subscriptions with a dead-letter
-// policy.
-void DeliveriesToPubSub(const Claimed& claimed,
+// policy. Moves the payloads into the response: the claim is spent.
+void DeliveriesToPubSub(Claimed claimed,
                         google::protobuf::RepeatedPtrField<gps::ReceivedMessage>* out);
 
 }  // namespace hub::services::pubsub

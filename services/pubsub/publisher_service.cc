@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "services/access_needs.h"
+#include "services/convert.h"
 #include "services/pubsub/call_helpers.h"
 #include "services/status_mapping.h"
 
@@ -42,8 +43,8 @@ grpc::Status PublisherService::Publish(Context* context, const gps::PublishReque
     return access_.IfAllowed(*context, PublishTo(topic), [&] {
       std::vector<Message> messages;
       messages.reserve(request->messages_size());
-      for (const gps::PubsubMessage& m : request->messages()) {
-        messages.push_back(MessageFromPubSub(m));
+      for (gps::PubsubMessage& m : *SpendRequest(request).mutable_messages()) {
+        messages.push_back(MessageFromPubSub(std::move(m)));
       }
       return Respond(hub_.Publish(topic, std::move(messages)),
                      [&](const std::vector<PublishResult>& results) {

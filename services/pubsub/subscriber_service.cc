@@ -57,8 +57,8 @@ class PubSubPull {
     }
     return args;
   }
-  void Deliveries(const Claimed& claimed, Response* out) {
-    DeliveriesToPubSub(claimed, out->mutable_received_messages());
+  void Deliveries(Claimed claimed, Response* out) {
+    DeliveriesToPubSub(std::move(claimed), out->mutable_received_messages());
   }
 
  private:
@@ -108,8 +108,8 @@ class PubSubStream {
     }
     return true;
   }
-  void Deliveries(const Claimed& claimed, Response* out) {
-    DeliveriesToPubSub(claimed, out->mutable_received_messages());
+  void Deliveries(Claimed claimed, Response* out) {
+    DeliveriesToPubSub(std::move(claimed), out->mutable_received_messages());
     // The clients learn here whether to wait for ack verdicts.
     auto* properties = out->mutable_subscription_properties();
     properties->set_exactly_once_delivery_enabled(claimed.subscription.delivery_guarantee ==

@@ -3,6 +3,7 @@
 // validated exactly as the services do before any work.
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "hub/validation.h"
@@ -18,7 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hub::v1::PublishRequest request;
     if (!request.ParseFromArray(body, length)) return 0;
     std::vector<hub::Message> messages;
-    for (const auto& m : request.messages()) messages.push_back(hub::services::MessageFromProto(m));
+    for (auto& m : *request.mutable_messages()) {
+      messages.push_back(hub::services::MessageFromProto(std::move(m)));
+    }
     (void)hub::ValidatePublish(request.topic(), messages, limits);
   } else if (kind == 1) {
     hub::v1::Subscription request;
