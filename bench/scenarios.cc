@@ -137,14 +137,15 @@ Outcome RunLoad(Broker& broker, const Load& load,
 }
 
 Outcome RunFixedRate(Broker& broker, int rate, int publishers, absl::Duration duration,
-                     int message_bytes) {
+                     int message_bytes, bool consume) {
+  consume = consume && broker.consumes();
   Outcome out;
   Errors errors;
   LatencyRecorder publish_latency, delivery_latency;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> received{0}, published{0};
   std::thread consumer_thread([&] {
-    if (!broker.consumes()) return;  // publish latency only
+    if (!consume) return;  // publish latency only
     std::unique_ptr<Consumer> consumer = broker.NewConsumer(0);
     if (consumer == nullptr) {
       errors.Add(absl::UnavailableError("cannot open a consumer"));
@@ -192,7 +193,7 @@ Outcome RunFixedRate(Broker& broker, int rate, int publishers, absl::Duration du
   for (std::thread& t : threads) t.join();
   out.publish_rate = published.load() / absl::ToDoubleSeconds(absl::Now() - start);
   const absl::Time drain_start = absl::Now();
-  while (broker.consumes() && received.load() < published.load() &&
+  while (consume && received.load() < published.load() &&
          absl::Now() - drain_start < absl::Seconds(30)) {
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -200,7 +201,7 @@ Outcome RunFixedRate(Broker& broker, int rate, int publishers, absl::Duration du
   consumer_thread.join();
   out.published = published.load();
   out.consumed = received.load();
-  out.drained = !broker.consumes() || out.consumed >= out.published;
+  out.drained = !consume || out.consumed >= out.published;
   out.publish_latency = publish_latency.Summarize();
   out.delivery_latency = delivery_latency.Summarize();
   out.error = errors.first();

@@ -53,9 +53,10 @@ Outcome RunLoad(Broker& broker, const Load& load,
                 std::vector<std::unique_ptr<Producer>> producers = {});
 
 // `rate` single-message publishes per second spread over `publishers`
-// threads on a fixed schedule, with one consumer when the broker consumes.
+// threads on a fixed schedule, with one consumer when `consume` and the
+// broker consumes.
 Outcome RunFixedRate(Broker& broker, int rate, int publishers, absl::Duration duration,
-                     int message_bytes);
+                     int message_bytes, bool consume);
 
 // Publishes `count` messages (rounded up to whole batches of 1,000) as fast
 // as 8 publishers can, with nobody consuming: a backlog.
