@@ -284,6 +284,15 @@ int Main() {
                       const std::vector<std::string>& also = {}) {
     std::vector<std::string> processes = broker.processes();
     processes.insert(processes.end(), also.begin(), also.end());
+    if (const std::string url = absl::GetFlag(FLAGS_pg_url); !url.empty()) {
+      const absl::StatusOr<absl::Duration> settled = SettlePostgres(url, absl::Minutes(2));
+      if (!settled.ok()) {
+        std::fprintf(stderr, "settling PostgreSQL: %s\n", settled.status().ToString().c_str());
+      } else if (*settled > absl::Seconds(1)) {
+        std::fprintf(stderr, "%s: PostgreSQL settled in %s\n", broker.name().c_str(),
+                     absl::FormatDuration(*settled).c_str());
+      }
+    }
     Measured m;
     m.cpu = meter.Measure(processes, [&] { m.outcome = scenario(); });
     return m;

@@ -163,6 +163,25 @@ class QueueConsumer final : public Consumer {
 
 }  // namespace
 
+absl::StatusOr<absl::Duration> SettlePostgres(const std::string& url, absl::Duration limit) {
+  const absl::Time start = absl::Now();
+  absl::Status s = Guard([&] {
+    pqxx::connection conn(url);
+    for (;;) {
+      pqxx::nontransaction tx(conn);
+      const int vacuums =
+          tx.exec1(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")[0]
+              .as<int>();
+      if (vacuums == 0 || absl::Now() - start > limit) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    pqxx::nontransaction(conn).exec("CHECKPOINT");
+  });
+  if (!s.ok()) return s;
+  return absl::Now() - start;
+}
+
 absl::Status RawPostgres::Prepare(const std::string& name, int) {
   table_ = absl::StrCat("m_", name);
   return Guard([&] {

@@ -4,10 +4,21 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "bench/broker.h"
 
 // The two PostgreSQL baselines, on the same cluster and settings as the hub.
 namespace hub::bench {
+
+// Lets the cluster of `url` finish what earlier runs left it: waits until
+// no autovacuum worker runs (at most `limit`), then checkpoints. Every
+// system shares the machine and the hub and the baselines share the
+// cluster, so without this one system's run pays for the vacuum and the
+// checkpoint of the one before it (in a full run, the vacuum of raw
+// PostgreSQL's 8 million rows landed in the hub's P1). Returns the time it
+// took.
+absl::StatusOr<absl::Duration> SettlePostgres(const std::string& url, absl::Duration limit);
 
 // The ceilings: batched INSERTs through libpq, one transaction per batch,
 // nothing else; publishing only. Either one row per message, in the shape
