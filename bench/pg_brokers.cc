@@ -182,6 +182,23 @@ absl::StatusOr<absl::Duration> SettlePostgres(const std::string& url, absl::Dura
   return absl::Now() - start;
 }
 
+absl::Status DropBaselineTables(const std::string& url) {
+  return Guard([&] {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    for (const auto& row :
+         tx.exec("SELECT format('DROP %s IF EXISTS %I.%I', CASE c.relkind WHEN 'S' THEN "
+                 "'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname) FROM pg_class c "
+                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') "
+                 "ORDER BY c.relkind = 'S'")) {
+      // IF EXISTS: a table's own sequences go with it.
+      tx.exec(row[0].as<std::string>());
+    }
+    tx.commit();
+  });
+}
+
 absl::Status RawPostgres::Prepare(const std::string& name, int) {
   table_ = absl::StrCat("m_", name);
   return Guard([&] {

@@ -20,6 +20,9 @@ namespace hub::bench {
 // took.
 absl::StatusOr<absl::Duration> SettlePostgres(const std::string& url, absl::Duration limit);
 
+// Drops every table and sequence of the baselines' database at `url`.
+absl::Status DropBaselineTables(const std::string& url);
+
 // The ceilings: batched INSERTs through libpq, one transaction per batch,
 // nothing else; publishing only. Either one row per message, in the shape
 // of the hub's first message table (topic, position, time, payload,
