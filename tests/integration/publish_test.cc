@@ -380,6 +380,14 @@ TEST_F(PublishTest, ItsSmallFunctionsAreInlined) {
     EXPECT_EQ(plan.find(absl::StrCat(function, "(")), std::string::npos) << plan;
     EXPECT_NE(plan.find("$1"), std::string::npos) << plan;
   }
+  // The producer check, as hub_publish_number calls it: planned into the
+  // statement, not planned again at each call (migration 0013).
+  tx.exec(
+      "PREPARE verdict_call(bigint, int) AS SELECT v.verdict FROM producers p "
+      "CROSS JOIN LATERAL hub_producer_verdict(p.sequences, p.counts, p.positions, p.times, "
+      "$1, $2, 1000) v");
+  const std::string plan = Explain(tx, "(VERBOSE) EXECUTE verdict_call(1, 1)");
+  EXPECT_EQ(plan.find("hub_producer_verdict"), std::string::npos) << plan;
 }
 
 // Every publish leaves a version of its topic's head row that cannot be

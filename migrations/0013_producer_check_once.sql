@@ -1,0 +1,174 @@
+-- A publish checks its producer batches once, under the head lock
+-- (hub_publish_number), no longer also before it in hub_publish_stage.
+-- The stage's lookup cost a publish transaction 0.15-0.20 ms of its
+-- 0.63-1.05 (pg_stat_statements in P3 and P1: docs/benchmarks.md,
+-- "Segments (issue 35)"), and it only saved work for the rare batch sent
+-- again: hub_publish_number finds that one as well, removes what the stage
+-- wrote, and answers it (its path for a batch committed late). A key is
+-- still looked up in the stage: hub_publish_number looks only at the keys
+-- committed between the stage's base and the head it locks.
+--
+-- The check itself is now a set-returning SQL function of one aggregate
+-- pass: PostgreSQL inlines such a function into the calling statement
+-- (so hub_publish_number's cached plan holds it), where 0012's form, a
+-- function returning one record, was planned again at every call.
+-- What it answers is unchanged (0012 states it).
+
+DROP FUNCTION hub_producer_verdict(bigint[], int[], bigint[], timestamptz[], bigint, int, bigint);
+CREATE FUNCTION hub_producer_verdict(p_sequences bigint[], p_counts int[], p_positions bigint[],
+                                     p_times timestamptz[], p_sequence bigint, p_count int,
+                                     p_window_ms bigint)
+RETURNS TABLE (verdict text, original bigint)
+LANGUAGE sql STABLE AS $fn$
+  SELECT CASE
+           WHEN o.original IS NOT NULL THEN 'duplicate'
+           WHEN o.overlaps THEN 'overlap'
+           WHEN cardinality(p_sequences) >= 16 AND p_sequence < p_sequences[1]
+                AND o.newest > now() - p_window_ms * interval '1 millisecond' THEN 'behind'
+           ELSE 'new' END,
+         o.original
+  FROM (SELECT max(q) FILTER (WHERE s = p_sequence AND c = p_count
+                                   AND t > now() - p_window_ms * interval '1 millisecond')
+                 AS original,
+               bool_or(s < p_sequence + p_count AND p_sequence < s + c
+                       AND t > now() - p_window_ms * interval '1 millisecond') AS overlaps,
+               max(t) AS newest
+        FROM unnest(p_sequences, p_counts, p_positions, p_times) AS o (s, c, q, t)) o
+$fn$;
+
+-- The part of a publish that needs no lock: reads the heads, looks up the
+-- keys and, when none was used before, reserves positions and writes the
+-- segments and keys at them. Producer batches are checked by
+-- hub_publish_number alone.
+--
+-- Per segment, in call order (a topic's segments in position order):
+-- p_topics its topic, p_lengths the bytes of its records in p_records (the
+-- segments' records one after another), p_counts its messages. Per
+-- message: p_sizes its data bytes. Per keyed message: p_key_segments its
+-- segment (from 1), p_key_indexes its index there (from 0), p_keys its key.
+-- Per producer batch: p_batch_segments and p_batch_indexes where its first
+-- message is, p_producers, p_sequences its first sequence number and
+-- p_batch_counts its messages. It runs with the settings of hubd's
+-- sessions (hub/pg/statements.h, kSessionSettings: a generic plan, no
+-- sequential scans, no JIT or parallel workers, for the reasons 0001 gives
+-- for hub_publish's), not settings of its own: a function's SET options
+-- are saved and restored at every call, which cost a single-message
+-- publish 0.18 ms of its 0.63 (docs/benchmarks.md, "Segments").
+CREATE OR REPLACE FUNCTION hub_publish_stage(
+  p_topics text[],
+  p_records bytea,
+  p_lengths int[],
+  p_counts int[],
+  p_sizes int[],
+  p_key_segments int[],
+  p_key_indexes int[],
+  p_keys text[],
+  p_batch_segments int[],
+  p_batch_indexes int[],
+  p_producers text[],
+  p_sequences bigint[],
+  p_batch_counts int[])
+RETURNS hub_publish_stage
+LANGUAGE plpgsql
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  s hub_publish_stage;
+  v_names text[];
+  v_record_from int[];
+  v_size_from int[];
+  v_tid bigint;
+  v_window_ms bigint;
+  v_keys text[];
+  v_known_tids bigint[] := '{}';
+  v_known_keys text[] := '{}';
+  v_known_positions bigint[] := '{}';
+BEGIN
+  -- The bases are read before the lookups: whatever commits after this
+  -- statement's snapshot has positions at or above them, which is where
+  -- hub_publish_number looks again.
+  SELECT array_agg(l.name), array_agg(l.id), array_agg(l.next_position),
+         array_agg(l.dedup_window_ms)
+  INTO v_names, s.tids, s.bases, s.windows
+  FROM (SELECT t.name, t.id, h.next_position, t.dedup_window_ms
+        FROM topic_heads h JOIN topics t ON t.id = h.topic_id
+        WHERE t.name = ANY (p_topics) ORDER BY t.id) l;
+  IF s.tids IS NULL THEN
+    RETURN s;
+  END IF;
+
+  -- Each segment's topic, where its records and sizes start in the call,
+  -- and its offset in its topic's reservation.
+  SELECT array_agg(tm.tid ORDER BY x.ord), array_agg(x.record_from ORDER BY x.ord),
+         array_agg(x.size_from ORDER BY x.ord), array_agg(x.offs ORDER BY x.ord)
+  INTO s.segment_tids, v_record_from, v_size_from, s.segment_offsets
+  FROM (SELECT x.*, (sum(x.length) OVER (ORDER BY x.ord) - x.length + 1)::int AS record_from,
+               (sum(x.count) OVER (ORDER BY x.ord) - x.count + 1)::int AS size_from,
+               sum(x.count) OVER (PARTITION BY x.topic ORDER BY x.ord) - x.count AS offs
+        FROM unnest(p_topics, p_lengths, p_counts) WITH ORDINALITY AS x (topic, length, count, ord)) x
+  LEFT JOIN unnest(v_names, s.tids) AS tm (name, tid) ON tm.name = x.topic;
+
+  -- The keys by topic; a call of one topic (the usual) needs no grouping.
+  FOR v_tid, v_window_ms, v_keys IN
+    SELECT s.tids[1], s.windows[1], p_keys
+    WHERE cardinality(s.tids) = 1 AND cardinality(p_keys) > 0
+    UNION ALL
+    SELECT tm.tid, tm.win, array_agg(k.key)
+    FROM unnest(p_key_segments, p_keys) AS k (seg, key)
+    JOIN unnest(s.tids, s.windows) AS tm (tid, win) ON tm.tid = s.segment_tids[k.seg]
+    WHERE cardinality(s.tids) > 1
+    GROUP BY tm.tid, tm.win
+  LOOP
+    SELECT v_known_tids || array_agg(v_tid), v_known_keys || array_agg(k.idempotency_key),
+           v_known_positions || array_agg(k.position)
+    INTO v_known_tids, v_known_keys, v_known_positions
+    FROM hub_known_keys(v_tid, v_keys, v_window_ms, 0, '0'::xid) k;
+  END LOOP;
+
+  IF cardinality(v_known_keys) > 0 THEN
+    SELECT array_agg('k'::text), array_agg(k.ord::int), array_agg(c.tid), array_agg(c.pos),
+           array_agg(NULL::text)
+    INTO s.found_kinds, s.found_ordinals, s.found_tids, s.found_positions, s.found_verdicts
+    FROM unnest(p_key_segments, p_keys) WITH ORDINALITY AS k (seg, key, ord)
+    JOIN unnest(v_known_tids, v_known_keys, v_known_positions) AS c (tid, key, pos)
+      ON c.tid = s.segment_tids[k.seg] AND c.key = k.key;
+    RETURN s;
+  END IF;
+
+  SELECT array_agg(c.n::int ORDER BY tm.i) INTO s.counts
+  FROM unnest(s.tids) WITH ORDINALITY AS tm (tid, i)
+  JOIN (SELECT s.segment_tids[g] AS tid, sum(p_counts[g]) AS n
+        FROM generate_subscripts(p_counts, 1) AS g GROUP BY 1) c ON c.tid = tm.tid;
+  SELECT array_agg(r.first ORDER BY r.i) INTO s.firsts
+  FROM hub_reserve(s.tids, s.counts, s.bases) WITH ORDINALITY AS r (tid, base, first, count, i);
+
+  INSERT INTO segments (topic_id, first_position, publish_time, sizes, records)
+  SELECT r.tid, r.first + s.segment_offsets[g], clock_timestamp(),
+         p_sizes[v_size_from[g] : v_size_from[g] + p_counts[g] - 1],
+         substring(p_records FROM v_record_from[g] FOR p_lengths[g])
+  FROM generate_subscripts(p_counts, 1) AS g
+  JOIN unnest(s.tids, s.firsts) AS r (tid, first) ON r.tid = s.segment_tids[g]
+  WHERE r.first IS NOT NULL;
+
+  IF cardinality(p_keys) > 0 THEN
+    s.key_segments := p_key_segments;
+    s.keys := p_keys;
+    INSERT INTO publish_keys (topic_id, idempotency_key, position, publish_time)
+    SELECT r.tid, k.key, r.first + s.segment_offsets[k.seg] + k.idx, clock_timestamp()
+    FROM unnest(p_key_segments, p_key_indexes, p_keys) AS k (seg, idx, key)
+    JOIN unnest(s.tids, s.firsts) AS r (tid, first) ON r.tid = s.segment_tids[k.seg]
+    WHERE r.first IS NOT NULL;
+  END IF;
+
+  SELECT array_agg(b.ord::int), array_agg(r.tid), array_agg(b.producer), array_agg(b.seq),
+         array_agg(b.cnt), array_agg(s.segment_offsets[b.seg] + b.idx)
+  INTO s.batch_ordinals, s.batch_tids, s.batch_producers, s.batch_sequences, s.batch_counts,
+       s.batch_offsets
+  FROM unnest(p_batch_segments, p_batch_indexes, p_producers, p_sequences, p_batch_counts)
+    WITH ORDINALITY AS b (seg, idx, producer, seq, cnt, ord)
+  JOIN unnest(s.tids, s.firsts) AS r (tid, first) ON r.tid = s.segment_tids[b.seg]
+  WHERE r.first IS NOT NULL;
+  RETURN s;
+END
+$fn$;
+
