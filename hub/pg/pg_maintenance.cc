@@ -91,8 +91,8 @@ void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   }
   // Partitions hold every topic's segments of one day, so one goes when the
   // longest retention of the topics that exist has passed over it (segments
-  // of deleted topics are never read again); keys go once the longest dedup
-  // window has.
+  // of deleted topics are never read again); keys and producer batches go
+  // once the longest dedup window has.
   absl::Duration longest = absl::ZeroDuration();
   std::map<std::string, int64_t> expired;
   for (const auto& [topic_id, retention] : topics) {
@@ -105,11 +105,12 @@ void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   {
     pqxx::nontransaction tx(conn);
     Exec(tx, sql::kDeleteExpiredSnapshots);
-    Exec(tx, sql::kDeleteIdleProducers);
   }
   const absl::Time now = absl::Now();
-  report.partitions_dropped = DropPartitionsBefore(
-      conn, {{"segments", now - longest}, {"publish_keys", now - longest_window}});
+  report.partitions_dropped =
+      DropPartitionsBefore(conn, {{"segments", now - longest},
+                                  {"publish_keys", now - longest_window},
+                                  {"producer_batches", now - longest_window}});
 }
 
 void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Duration retention,

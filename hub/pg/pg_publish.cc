@@ -211,7 +211,7 @@ class PublishCall {
     // Per segment stored: its topic and first position.
     std::vector<std::optional<std::pair<int64_t, int64_t>>> stored(r.segments.size());
     std::vector<std::pair<size_t, std::optional<int64_t>>> batches;  // item, original
-    std::vector<std::pair<size_t, std::string>> refused;
+    std::vector<size_t> refused;  // overlapping a committed batch
     bool found = false;
     for (int row = 0; row < rows.size(); ++row) {
       const absl::string_view kind = rows.Bytes(row, 0);
@@ -234,7 +234,7 @@ class PublishCall {
       if (rows.Bytes(row, 4) == "duplicate") {
         batches.emplace_back(item, rows.Int64(row, 3));
       } else {
-        refused.emplace_back(item, std::string(rows.Bytes(row, 4)));
+        refused.push_back(item);
       }
     }
     if (!found) {
@@ -259,11 +259,8 @@ class PublishCall {
     }
     // Keys first: a batch found again answers its keyed messages by them.
     for (const auto& [item, original] : batches) AnswerBatch(item, *original);
-    for (const auto& [item, verdict] : refused) {
-      Refuse(item, verdict == "overlap"
-                       ? "overlaps another batch the producer committed"
-                       : "is older than every batch the hub remembers of the producer (at most "
-                         "16 per topic); it may have been stored");
+    for (const size_t item : refused) {
+      Refuse(item, "overlaps another batch the producer committed");
     }
     return false;
   }

@@ -444,20 +444,13 @@ FOR UPDATE OF l)sql"};
 inline constexpr Statement kTopicRetentions{
     "topic_retentions", "SELECT id, message_retention_ms, dedup_window_ms FROM topics"};
 
-// Producers silent for longer than their topic's dedup window: nothing of
-// theirs is recognised any more.
-inline constexpr Statement kDeleteIdleProducers{"delete_idle_producers", R"sql(
-DELETE FROM producers p USING topics t
-WHERE t.id = p.topic_id
-  AND (SELECT max(x) FROM unnest(p.times) AS x)
-      < now() - t.dedup_window_ms * interval '1 millisecond')sql"};
-
-// The partitions of segments and publish_keys: parent and partition.
+// The partitions of the tables partitioned by day (kPartitionedTables):
+// parent and partition.
 inline constexpr Statement kPartitions{"partitions", R"sql(
 SELECT p.relname, c.relname FROM pg_inherits i
 JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_class p ON p.oid = i.inhparent
-WHERE p.relname IN ('segments', 'publish_keys'))sql"};
+WHERE p.relname IN ('segments', 'publish_keys', 'producer_batches'))sql"};
 
 // Backlog and lag per subscription ($1 a name, or '' for all), from the
 // cursor, the topic head and the lease rows; the only segment read is the
@@ -553,7 +546,6 @@ inline constexpr const Statement* kPrepared[] = {
     &kSkipExpired,
     &kLeasesWithExpired,
     &kTopicRetentions,
-    &kDeleteIdleProducers,
     &kPartitions,
     &kSubscriptionStats,
     &kAdvisoryXactLock,
@@ -581,7 +573,8 @@ inline constexpr char kPartitionLockTimeout[] = "SET LOCAL lock_timeout = '5s'";
 
 // The tables partitioned by day (publish_time): what each partition of a
 // day holds leaves with it (docs/design.md, "Retention").
-inline constexpr const char* kPartitionedTables[] = {"segments", "publish_keys"};
+inline constexpr const char* kPartitionedTables[] = {"segments", "publish_keys",
+                                                     "producer_batches"};
 
 // The partition of `table` for the UTC day starting at `day`
 // (<table>_pYYYYMMDD), and the statement that makes it if missing.

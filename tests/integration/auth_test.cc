@@ -164,7 +164,7 @@ class AuthTest : public ::testing::Test {
   std::string RowCounts() {
     std::string counts;
     for (const char* table : {"topics", "topic_heads", "subscriptions", "subscription_cursors",
-                              "segments", "publish_keys", "producers", "leases"}) {
+                              "segments", "publish_keys", "producer_batches", "leases"}) {
       absl::StrAppend(&counts, table, "=",
                       QueryValue(url_, absl::StrCat("SELECT count(*) FROM ", table)), " ");
     }

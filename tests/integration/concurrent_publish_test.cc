@@ -635,17 +635,17 @@ SELECT 1)sql");
   EXPECT_FALSE(bad.empty()) << "the checker passed positions from a plain sequence";
 }
 
-// The second mutation check: the producer check comparing the batch with
-// the range one sequence number before its own. A batch sent again after
-// its commit is then not recognised, and the checker must say so.
+// The second mutation check: the producer check looking below the batch's
+// first sequence number instead of below its end, so that it finds the
+// batch before and never the batch itself. A batch sent again after its
+// commit is then stored again, and the checker must say so.
 TEST_F(ConcurrentPublishTest, CheckerFailsWhenTheProducerCheckComparesTheWrongRange) {
   CreateSub("plain", false);
   CreateSub("ordered", true);
   const std::string definition =
       QueryValue(url_, "SELECT pg_get_functiondef('hub_producer_verdict'::regproc)");
   const std::string mutant = absl::StrReplaceAll(
-      definition,
-      {{"WHERE s = p_sequence AND c = p_count", "WHERE s = p_sequence - 1 AND c = p_count"}});
+      definition, {{"x.first_sequence < p_sequence + p_count", "x.first_sequence < p_sequence"}});
   ASSERT_NE(mutant, definition);
   QueryValue(url_, mutant);
   const std::vector<std::string> bad = Checker(url_, *hubd_).Run();

@@ -268,5 +268,59 @@ TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
   EXPECT_EQ(names, (std::vector<std::string>{"m10", "m3", "m4", "m6", "m7", "m8", "m9"}));
 }
 
+// 0013 moves the producer batches 0012 remembered (a row per producer)
+// into producer_batches: a batch committed before the upgrade and sent
+// again after it is still answered with its first ids, and one
+// overlapping it is still refused.
+TEST(MigrationsTest, ProducerBatchesFromBeforeTheLogAreStillRecognised) {
+  const absl::Span<const pg::Migration> migrations = pg::EmbeddedMigrations();
+  ASSERT_LT(Before(13), migrations.size());
+  const std::string url = SharedPostgres().CreateDatabase();
+  {
+    pqxx::connection conn(url);
+    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations.subspan(0, Before(13))).ok());
+    pqxx::nontransaction tx(conn);
+    tx.exec_params(pg::sql::kCreateTopic.text, "orders", 86400000, 86400000, "{}");
+    // Producer p's batch of sequence numbers 0..2 at positions 1..3, as
+    // 0012's hub_publish_number recorded it.
+    tx.exec(
+        "INSERT INTO producers (topic_id, producer, sequences, counts, positions, times) "
+        "SELECT id, 'p', '{0}', '{3}', '{1}', ARRAY[now()] FROM topics");
+  }
+  {
+    pqxx::connection conn(url);
+    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations).ok());
+  }
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('producers') IS NULL"), "t");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(concat_ws(' ', producer, first_sequence, count, "
+                       "position), ',') FROM producer_batches"),
+            "p 0 3 1");
+
+  HubProcess hubd(url);
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  auto publisher = hubd.Publisher();
+  auto batch = [](int64_t first_sequence, int count) {
+    v1::PublishRequest req;
+    req.set_topic("orders");
+    req.set_producer("p");
+    req.set_first_sequence(first_sequence);
+    for (int i = 0; i < count; ++i) req.add_messages()->set_data(absl::StrCat("m", i));
+    return req;
+  };
+  grpc::ClientContext ctx;
+  v1::PublishResponse again;
+  ASSERT_TRUE(publisher->Publish(&ctx, batch(0, 3), &again).ok());
+  ASSERT_EQ(again.results_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(again.results(i).duplicate()) << i;
+    EXPECT_EQ(again.results(i).message_id(), absl::StrCat(i + 1)) << i;
+  }
+  grpc::ClientContext overlap_ctx;
+  v1::PublishResponse refused;
+  EXPECT_EQ(publisher->Publish(&overlap_ctx, batch(2, 2), &refused).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 }  // namespace
 }  // namespace hub::testing

@@ -232,9 +232,22 @@ TEST_F(PublishTest, AProducerBatchSentAgainIsAnsweredWithItsFirstIds) {
   for (int64_t first_sequence = 100; first_sequence < 116; ++first_sequence) {
     ASSERT_TRUE(Send(*publisher_, Batch("p1", first_sequence, 1, "g"), &refused).ok());
   }
-  grpc::Status behind = Send(*publisher_, Batch("p1", 50, 1, "h"), &refused);
-  EXPECT_EQ(behind.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << behind.error_message();
-  EXPECT_EQ(StoredMessages(), stored + 16);
+  // Every batch of the dedup window is remembered, not only the latest:
+  // the first one, sent again after sixteen more, keeps its ids.
+  v1::PublishResponse oldest;
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 0, 5, "b"), &oldest).ok());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(oldest.results(i).duplicate()) << i;
+    EXPECT_EQ(oldest.results(i).message_id(), ids[i]) << i;
+  }
+  // A batch in a gap of the sequence numbers is new; one overlapping the
+  // latest batches is refused like one overlapping the first.
+  ASSERT_TRUE(Send(*publisher_, Batch("p1", 50, 1, "h"), &refused).ok());
+  EXPECT_FALSE(refused.results(0).duplicate());
+  grpc::Status overlap_late = Send(*publisher_, Batch("p1", 114, 3, "j"), &refused);
+  EXPECT_EQ(overlap_late.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << overlap_late.error_message();
+  EXPECT_EQ(StoredMessages(), stored + 17);
   // Another producer's sequence numbers are its own.
   ASSERT_TRUE(Send(*publisher_, Batch("p2", 0, 5, "i"), &refused).ok());
   EXPECT_FALSE(refused.results(0).duplicate());
@@ -383,10 +396,9 @@ TEST_F(PublishTest, ItsSmallFunctionsAreInlined) {
   // The producer check, as hub_publish_number calls it: planned into the
   // statement, not planned again at each call (migration 0013).
   tx.exec(
-      "PREPARE verdict_call(bigint, int) AS SELECT v.verdict FROM producers p "
-      "CROSS JOIN LATERAL hub_producer_verdict(p.sequences, p.counts, p.positions, p.times, "
-      "$1, $2, 1000) v");
-  const std::string plan = Explain(tx, "(VERBOSE) EXECUTE verdict_call(1, 1)");
+      "PREPARE verdict_call(bigint, text, bigint, int) AS SELECT v.verdict FROM topics t "
+      "CROSS JOIN LATERAL hub_producer_verdict(t.id, $2, $3, $4, 1000) v WHERE t.id = $1");
+  const std::string plan = Explain(tx, "(VERBOSE) EXECUTE verdict_call(1, 'p', 1, 1)");
   EXPECT_EQ(plan.find("hub_producer_verdict"), std::string::npos) << plan;
 }
 
