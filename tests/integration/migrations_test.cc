@@ -111,6 +111,23 @@ size_t Before(int version) {
   return before;
 }
 
+// A new database holding the migrations before `version`.
+std::string DatabaseBefore(int version) {
+  const std::string url = SharedPostgres().CreateDatabase();
+  pqxx::connection conn(url);
+  const absl::Status applied =
+      pg::ApplyMigrations(conn, pg::EmbeddedMigrations().subspan(0, Before(version)));
+  EXPECT_TRUE(applied.ok()) << applied;
+  return url;
+}
+
+// Applies the rest of the migrations to the database at `url`.
+void MigrateFully(const std::string& url) {
+  pqxx::connection conn(url);
+  const absl::Status applied = pg::ApplyMigrations(conn, pg::EmbeddedMigrations());
+  EXPECT_TRUE(applied.ok()) << applied;
+}
+
 // A partition of today for a schema before 0012, which stored `messages`.
 std::string TodaysMessagesPartition() {
   return absl::StrCat("CREATE TABLE messages_p",
@@ -157,11 +174,9 @@ TEST(MigrationsTest, TopicsFromBeforeReservationsContinueAtTheirHead) {
 // key published before is still recognised, and a seek to the snapshot
 // delivers its messages again.
 TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
-  const absl::Span<const pg::Migration> migrations = pg::EmbeddedMigrations();
-  const std::string url = SharedPostgres().CreateDatabase();
+  const std::string url = DatabaseBefore(10);
   {
     pqxx::connection conn(url);
-    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations.subspan(0, Before(10))).ok());
     pqxx::nontransaction tx(conn);
     tx.exec(TodaysMessagesPartition());
     tx.exec_params(pg::sql::kCreateTopic.text, "orders", 86400000, 86400000, "{}");
@@ -204,10 +219,7 @@ TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
         "SELECT 'before', id, 6, now() + interval '1 day' FROM topics RETURNING id) "
         "INSERT INTO snapshot_leases (snapshot_id, pending) SELECT id, '{3,4}' FROM s");
   }
-  {
-    pqxx::connection conn(url);
-    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations).ok());
-  }
+  MigrateFully(url);
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('messages') IS NULL"), "t");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM publish_keys"), "10");
   EXPECT_EQ(QueryValue(url,
@@ -273,24 +285,17 @@ TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
 // again after it is still answered with its first ids, and one
 // overlapping it is still refused.
 TEST(MigrationsTest, ProducerBatchesFromBeforeTheLogAreStillRecognised) {
-  const absl::Span<const pg::Migration> migrations = pg::EmbeddedMigrations();
-  ASSERT_LT(Before(13), migrations.size());
-  const std::string url = SharedPostgres().CreateDatabase();
-  {
-    pqxx::connection conn(url);
-    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations.subspan(0, Before(13))).ok());
-    pqxx::nontransaction tx(conn);
-    tx.exec_params(pg::sql::kCreateTopic.text, "orders", 86400000, 86400000, "{}");
-    // Producer p's batch of sequence numbers 0..2 at positions 1..3, as
-    // 0012's hub_publish_number recorded it.
-    tx.exec(
-        "INSERT INTO producers (topic_id, producer, sequences, counts, positions, times) "
-        "SELECT id, 'p', '{0}', '{3}', '{1}', ARRAY[now()] FROM topics");
-  }
-  {
-    pqxx::connection conn(url);
-    ASSERT_TRUE(pg::ApplyMigrations(conn, migrations).ok());
-  }
+  ASSERT_LT(Before(13), pg::EmbeddedMigrations().size());
+  const std::string url = DatabaseBefore(13);
+  // Producer p's batch of sequence numbers 0..2 at positions 1..3, as
+  // 0012's hub_publish_number recorded it.
+  QueryValue(url,
+             "WITH t AS (INSERT INTO topics (name, message_retention_ms, dedup_window_ms) "
+             "VALUES ('orders', 86400000, 86400000) RETURNING id), "
+             "h AS (INSERT INTO topic_heads (topic_id, next_position) SELECT id, 4 FROM t) "
+             "INSERT INTO producers (topic_id, producer, sequences, counts, positions, times) "
+             "SELECT id, 'p', '{0}', '{3}', '{1}', ARRAY[now()] FROM t RETURNING 1");
+  MigrateFully(url);
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('producers') IS NULL"), "t");
   EXPECT_EQ(QueryValue(url,
                        "SELECT string_agg(concat_ws(' ', producer, first_sequence, count, "
