@@ -285,7 +285,7 @@ int Main() {
     std::vector<std::string> processes = broker.processes();
     processes.insert(processes.end(), also.begin(), also.end());
     if (const std::string url = absl::GetFlag(FLAGS_pg_url); !url.empty()) {
-      const absl::StatusOr<absl::Duration> settled = SettlePostgres(url, absl::Minutes(2));
+      const absl::StatusOr<absl::Duration> settled = SettlePostgres(url, absl::Seconds(30));
       if (!settled.ok()) {
         std::fprintf(stderr, "settling PostgreSQL: %s\n", settled.status().ToString().c_str());
       } else if (*settled > absl::Seconds(1)) {
