@@ -67,7 +67,8 @@ struct Plan {
   int64_t backlog;          // P5
   absl::Duration hold;      // P5: the held transaction
   // Before each measured run, how long to wait for autovacuum to finish
-  // (SettlePostgres); the quick mode only checkpoints, to stay short.
+  // before a checkpoint (SettlePostgres); zero: neither, to keep the
+  // quick mode short.
   absl::Duration settle;
   bool all_peers_later;   // P3 and P4 with every peer, not only the SKIP LOCKED queue
   bool fan_out;           // P4
@@ -308,7 +309,8 @@ int Main() {
                       const std::vector<std::string>& also = {}) {
     std::vector<std::string> processes = broker.processes();
     processes.insert(processes.end(), also.begin(), also.end());
-    if (const std::string url = absl::GetFlag(FLAGS_pg_url); !url.empty()) {
+    if (const std::string url = absl::GetFlag(FLAGS_pg_url);
+        !url.empty() && plan.settle > absl::ZeroDuration()) {
       const absl::StatusOr<absl::Duration> settled = SettlePostgres(url, plan.settle);
       if (!settled.ok()) {
         std::fprintf(stderr, "settling PostgreSQL: %s\n", settled.status().ToString().c_str());

@@ -33,7 +33,7 @@ absl::StatusOr<absl::Duration> DurationFromProto(const google::protobuf::Duratio
                                                  absl::string_view field);
 
 Labels LabelsFromProto(const google::protobuf::Map<std::string, std::string>& map);
-// Moves the values: a delivery's attributes are not read again.
+// By value: a delivery's attributes are moved in, other callers' copied.
 void LabelsToProto(Labels labels, google::protobuf::Map<std::string, std::string>* out);
 
 // A retry policy of hub.v1 or of Pub/Sub (the same message in both): a bound
