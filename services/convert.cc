@@ -135,6 +135,11 @@ void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out) {
   ToProtoTime(in.publish_time, m->mutable_publish_time());
 }
 
+void DeliveriesToProto(Claimed claimed,
+                       google::protobuf::RepeatedPtrField<v1::ReceivedMessage>* out) {
+  for (Delivery& d : claimed.deliveries) DeliveryToProto(std::move(d), out->Add());
+}
+
 void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
                               v1::SubscriptionStats* out) {
   out->set_subscription(stats.subscription);

@@ -67,6 +67,10 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 Message MessageFromProto(v1::Message&& proto);
 // Moves the payload and the rest into the response: the delivery is spent.
 void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out);
+// A claim's deliveries, each as DeliveryToProto makes it (Pull and
+// StreamingPull alike).
+void DeliveriesToProto(Claimed claimed,
+                       google::protobuf::RepeatedPtrField<v1::ReceivedMessage>* out);
 
 void PublishResultsToProto(const std::vector<PublishResult>& results, v1::PublishResponse* out);
 

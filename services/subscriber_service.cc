@@ -45,9 +45,7 @@ struct HubPull {
     return args;
   }
   void Deliveries(Claimed claimed, Response* out) {
-    for (Delivery& d : claimed.deliveries) {
-      DeliveryToProto(std::move(d), out->add_received_messages());
-    }
+    DeliveriesToProto(std::move(claimed), out->mutable_received_messages());
   }
 };
 
@@ -65,9 +63,7 @@ struct HubStream {
     return true;
   }
   void Deliveries(Claimed claimed, Response* out) {
-    for (Delivery& d : claimed.deliveries) {
-      DeliveryToProto(std::move(d), out->add_received_messages());
-    }
+    DeliveriesToProto(std::move(claimed), out->mutable_received_messages());
   }
 };
 

@@ -139,10 +139,11 @@ void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Du
 
 int PgStore::DropPartitionsBefore(Connection& conn,
                                   const std::map<std::string, absl::Time>& horizons) {
-  std::vector<std::string> old_partitions;
+  std::vector<std::string> tables, old_partitions;
+  for (const auto& [table, horizon] : horizons) tables.push_back(table);
   {
     pqxx::nontransaction read(conn);
-    for (const auto& row : Exec(read, sql::kPartitions)) {
+    for (const auto& row : Exec(read, sql::kPartitions, TextArray(tables))) {
       const std::string table = row[0].as<std::string>();
       const std::string name = row[1].as<std::string>();
       const std::optional<absl::Time> day = PartitionDay(table, name);

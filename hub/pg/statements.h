@@ -444,13 +444,12 @@ FOR UPDATE OF l)sql"};
 inline constexpr Statement kTopicRetentions{
     "topic_retentions", "SELECT id, message_retention_ms, dedup_window_ms FROM topics"};
 
-// The partitions of the tables partitioned by day (kPartitionedTables):
-// parent and partition.
+// The partitions of the tables named in $1: parent and partition.
 inline constexpr Statement kPartitions{"partitions", R"sql(
 SELECT p.relname, c.relname FROM pg_inherits i
 JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_class p ON p.oid = i.inhparent
-WHERE p.relname IN ('segments', 'publish_keys', 'producer_batches'))sql"};
+WHERE p.relname = ANY ($1::text[]))sql"};
 
 // Backlog and lag per subscription ($1 a name, or '' for all), from the
 // cursor, the topic head and the lease rows; the only segment read is the
