@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/arena.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
@@ -79,7 +78,7 @@ class StreamingPullCall final
       if (bytes > 0) session_->Sent(bytes);
       if (ok && !ending_ && !outbox_.empty()) {
         writing_ = true;
-        this->StartWrite(outbox_.front().response);
+        this->StartWrite(&outbox_.front().response);
         return;
       }
       if (ending_) {
@@ -107,17 +106,8 @@ class StreamingPullCall final
   }
 
  private:
-  // A response on an arena of its own: the messages of its deliveries
-  // (three per delivery) are carved from a few blocks and freed together
-  // after the write, instead of one allocation each (docs/benchmarks.md,
-  // "Segments (issue 35)"). Payloads are moved in, not copied.
   struct Outgoing {
-    explicit Outgoing(int64_t bytes)
-        : arena(std::make_unique<google::protobuf::Arena>()),
-          response(google::protobuf::Arena::CreateMessage<Response>(arena.get())),
-          delivery_bytes(bytes) {}
-    std::unique_ptr<google::protobuf::Arena> arena;
-    Response* response;  // on `arena`
+    Response response;
     // Bytes of deliveries in it, for the session's accounting.
     int64_t delivery_bytes;
   };
@@ -157,8 +147,8 @@ class StreamingPullCall final
     if (!outcome.ok()) {
       End(ToGrpcStatus(outcome.status()));
     } else {
-      Outgoing outgoing(0);
-      if (protocol_.Outcome(*outcome, outgoing.response)) Write(std::move(outgoing));
+      Outgoing outgoing{{}, 0};
+      if (protocol_.Outcome(*outcome, &outgoing.response)) Write(std::move(outgoing));
     }
     bool gone = false;
     {
@@ -180,7 +170,7 @@ class StreamingPullCall final
     outbox_.push_back(std::move(outgoing));
     if (!writing_) {
       writing_ = true;
-      this->StartWrite(outbox_.front().response);
+      this->StartWrite(&outbox_.front().response);
     }
   }
 
@@ -211,8 +201,8 @@ class StreamingPullCall final
 
   // StreamSink, for the session.
   void Send(Claimed claimed, int64_t bytes) override {
-    Outgoing outgoing(bytes);
-    protocol_.Deliveries(std::move(claimed), outgoing.response);
+    Outgoing outgoing{{}, bytes};
+    protocol_.Deliveries(std::move(claimed), &outgoing.response);
     Write(std::move(outgoing));
   }
   void End(absl::Status status) override { End(ToGrpcStatus(status)); }
