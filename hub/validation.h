@@ -50,9 +50,10 @@ struct Limits {
   // A producer id (docs/api.md, "Producers").
   static constexpr int kMaxProducerBytes = 128;
 
-  // The configured maximum size of one message (data, attributes and keys),
-  // default 1 MiB, at most 10 MiB.
-  int64_t max_message_bytes = kMiB;
+  // The configured maximum size of one message (data, attributes and keys):
+  // by default what Google's Pub/Sub takes (10 MB, here 10 MiB), so that a
+  // service moved from it is not refused.
+  int64_t max_message_bytes = kMaxConfigurableMessageBytes;
 };
 
 // Durations a topic or subscription may carry.

@@ -705,8 +705,9 @@ TEST_F(ChaosTest, BadInput) {
       {"11 MB in one request", publish([&](v1::PublishRequest& r) {
          for (int i = 0; i < 11; ++i) one(r).set_data(std::string(1000000, 'd'));
        })},
-      {"message of 1 MiB + 1",
-       publish([&](v1::PublishRequest& r) { one(r).set_data(std::string(1024 * 1024 + 1, 'd')); })},
+      {"message of 10 MiB + 1", publish([&](v1::PublishRequest& r) {
+         one(r).set_data(std::string(10 * 1024 * 1024 + 1, 'd'));
+       })},
       {"101 attributes", publish([&](v1::PublishRequest& r) {
          v1::Message& m = one(r);
          for (int i = 0; i < 101; ++i) (*m.mutable_attributes())[absl::StrCat("a", i)] = "v";

@@ -424,6 +424,63 @@ TEST_F(DeliveryTest, StreamStopsAtItsOutstandingLimitUntilAcked) {
   reader.join();
 }
 
+// Pub/Sub's largest messages (10 MB) are the hub's by default: 9 MB ones
+// travel one stream with small ones, whole, while hubd's memory stays
+// within P6's bound.
+TEST_F(DeliveryTest, NineMegabyteMessagesShareAStreamWithSmallOnes) {
+  constexpr int kLarge = 8;
+  constexpr int kSmallPerLarge = 20;
+  constexpr size_t kLargeBytes = 9 * 1000 * 1000;
+  ASSERT_TRUE(CreateSubscription(*subscriber_, "billing", "orders").ok());
+  PeakRss rss(hubd_->pid());
+
+  absl::Mutex mu;
+  std::map<std::string, size_t> sizes;  // by data's first bytes
+  int received = 0;
+  StreamConsumer consumer([&] { return MakeChannel(hubd_->address()); }, "billing",
+                          [&](const v1::ReceivedMessage& m) {
+                            const std::string& data = m.message().data();
+                            const bool whole =
+                                data.size() < 100 ||
+                                data.find_first_not_of(data.back(), 8) == std::string::npos;
+                            absl::MutexLock lock(&mu);
+                            if (whole) sizes[data.substr(0, 8)] = data.size();
+                            ++received;
+                            return StreamConsumer::Reply::kAck;
+                          });
+  for (int i = 0; i < kLarge; ++i) {
+    std::string large = absl::StrCat("large-", i, "|");
+    large.resize(kLargeBytes, static_cast<char>('a' + i));
+    ASSERT_TRUE(PublishOne(*publisher_, "orders", large, "").ok()) << i;
+    v1::PublishRequest small;
+    small.set_topic("orders");
+    for (int j = 0; j < kSmallPerLarge; ++j) {
+      small.add_messages()->set_data(absl::StrCat("s-", i, "-", j));
+    }
+    grpc::ClientContext ctx;
+    v1::PublishResponse out;
+    ASSERT_TRUE(publisher_->Publish(&ctx, small, &out).ok());
+  }
+  constexpr int kTotal = kLarge * (1 + kSmallPerLarge);
+  const absl::Time limit = absl::Now() + absl::Seconds(60);
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu);
+      if (received >= kTotal || absl::Now() > limit) break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  consumer.Stop();
+  const double peak = rss.Stop();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(received, kTotal);
+  for (int i = 0; i < kLarge; ++i) {
+    EXPECT_EQ(sizes[absl::StrCat("large-", i, "|").substr(0, 8)], kLargeBytes) << i;
+  }
+  EXPECT_LT(peak, 256) << "hubd's peak resident set, MiB";
+  std::printf("9 MB messages: hubd peak RSS %.0f MiB\n", peak);
+}
+
 TEST_F(DeliveryTest, StreamOnMissingSubscriptionIsNotFound) {
   grpc::ClientContext ctx;
   auto stream = subscriber_->StreamingPull(&ctx);

@@ -123,9 +123,9 @@ TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
          m->set_data("x");
          m->set_ordering_key(std::string("a\0b", 3));
        }},
-      {"one message over 1 MiB",
+      {"one message over 10 MiB",
        [](v1::PublishRequest& r) {
-         r.add_messages()->set_data(std::string(1024 * 1024 + 1, 'd'));
+         r.add_messages()->set_data(std::string(10 * 1024 * 1024 + 1, 'd'));
        }},
       {"over 10 MiB in all",
        [](v1::PublishRequest& r) { r = RequestOf(11, std::string(1000 * 1000, 'd')); }},
@@ -142,10 +142,10 @@ TEST_F(PublishTest, EveryLimitIsInvalidArgumentAndStoresNothing) {
 }
 
 TEST_F(PublishTest, LargestAllowedMessageIsStored) {
-  v1::PublishRequest req = RequestOf(1, std::string(1024 * 1024, 'd'));
+  v1::PublishRequest req = RequestOf(1, std::string(10 * 1024 * 1024, 'd'));
   v1::PublishResponse resp;
   ASSERT_TRUE(Publish(req, &resp).ok());
-  EXPECT_EQ(CountRows("SELECT sum(octet_length(data)) FROM hub_messages"), 1024 * 1024);
+  EXPECT_EQ(CountRows("SELECT sum(octet_length(data)) FROM hub_messages"), 10 * 1024 * 1024);
 }
 
 TEST_F(PublishTest, MissingTopicIsNotFound) {

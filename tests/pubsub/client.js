@@ -285,6 +285,40 @@ const scenarios = {
     };
   },
 
+  // Pub/Sub's largest messages: 9 MB ones between small ones, published
+  // with the client's batching and received over StreamingPull, each
+  // checked whole; then a unary Pull of one.
+  async large() {
+    const count = 6;
+    const bytes = 9 * 1000 * 1000;
+    const ps = client();
+    const [topic] = await ps.createTopic(name('large'));
+    const [sub] = await topic.createSubscription(name('large-sub'));
+    const body = i => Buffer.alloc(bytes, `large-${i}|`);
+    const published = [];
+    for (let i = 0; i < count; i++) {
+      published.push(topic.publishMessage({data: body(i)}));
+      for (let j = 0; j < 10; j++) published.push(topic.publishMessage({data: Buffer.from(`s${j}`)}));
+    }
+    await Promise.all(published);
+    let whole = 0;
+    let small = 0;
+    await receive(ps.subscription(sub.name), m => {
+      if (m.data.length === bytes) {
+        whole += m.data.equals(body(Number(m.data.toString('utf8', 6, 7)))) ? 1 : 0;
+      } else {
+        small++;
+      }
+      m.ack();
+    }, received => received.length >= count * 11, 60000);
+    await topic.publishMessage({data: body(7)});
+    const got = await pullUntil(subscriberClient(), sub.name, 1);
+    const pulled = got.length === 1 && Buffer.from(got[0].message.data).equals(body(7));
+    const over = await code(topic.publishMessage({data: Buffer.alloc(10 * 1024 * 1024 + 1)}));
+    await ps.close();
+    return {whole, small, pulled, over};
+  },
+
   // Takes what the throughput scenario's subscription redelivers, acking
   // it, until something came or 20 s passed: the at-least-once path for an
   // ack the client never sent.

@@ -4,6 +4,7 @@
 // check it, and what hub.v1 and the database say of the same resources.
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <string>
@@ -136,6 +137,21 @@ TEST_F(PubSubClientTest, TenThousandMessagesThroughBatchingAndStreamingPull) {
     EXPECT_GE(Run("redelivered")["acked"].get<int>(), 1);
   }
   EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+}
+
+// Pub/Sub takes messages of up to 10 MB, and so does the hub by default:
+// 9 MB ones go through the client's batching, StreamingPull and Pull
+// whole, while hubd's memory stays within P6's bound.
+TEST_F(PubSubClientTest, NineMegabyteMessagesThroughTheStockClient) {
+  PeakRss rss(hubd_->pid());
+  const json r = Run("large");
+  const double peak = rss.Stop();
+  EXPECT_EQ(r["whole"], 6);
+  EXPECT_EQ(r["small"], 60);
+  EXPECT_EQ(r["pulled"], true);
+  EXPECT_EQ(r["over"], 3);  // INVALID_ARGUMENT
+  EXPECT_LT(peak, 256) << "hubd's peak resident set, MiB";
+  std::printf("9 MB messages through Pub/Sub: hubd peak RSS %.0f MiB\n", peak);
 }
 
 TEST_F(PubSubClientTest, UnaryPullAcknowledgeAndModifyAckDeadline) {

@@ -258,6 +258,22 @@ double RssMiB(pid_t pid) {
   return 0;
 }
 
+PeakRss::PeakRss(pid_t pid)
+    : pid_(pid), thread_([this] {
+        while (!stopping_) {
+          peak_ = std::max(peak_.load(), RssMiB(pid_));
+          absl::SleepFor(absl::Milliseconds(20));
+        }
+      }) {}
+
+PeakRss::~PeakRss() { Stop(); }
+
+double PeakRss::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  return peak_;
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;

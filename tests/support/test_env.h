@@ -3,9 +3,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/channel.h>
@@ -154,6 +156,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(
 // Of a running process: its threads, and its resident set in MiB.
 int ThreadCount(pid_t pid);
 double RssMiB(pid_t pid);
+
+// Samples a process's resident set every 20 ms on its own thread, from
+// construction until Stop, which returns the largest sample in MiB.
+class PeakRss {
+ public:
+  explicit PeakRss(pid_t pid);
+  ~PeakRss();
+  double Stop();
+
+ private:
+  const pid_t pid_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<double> peak_{0};
+  std::thread thread_;
+};
 
 // Runs a SQL query against `url` and returns the first column of the first
 // row as text (empty when there is none).
