@@ -21,11 +21,39 @@ class Filter;
 
 using Labels = std::map<std::string, std::string>;
 
+enum class SchemaType { kProtocolBuffer = 1, kAvro = 2 };
+enum class SchemaEncoding { kJson = 1, kBinary = 2 };
+
+// One revision of a schema (docs/schemas.md): its definition as the user
+// wrote it, under an id the hub gives it.
+struct SchemaRevision {
+  std::string name;
+  SchemaType type = SchemaType::kProtocolBuffer;
+  std::string definition;
+  std::string revision_id;   // output only
+  absl::Time revision_time;  // output only: when it was committed
+};
+
+// The name a topic's schema takes once the schema is deleted, as Pub/Sub
+// reports it; publishing to the topic is then FAILED_PRECONDITION.
+inline constexpr char kDeletedSchema[] = "_deleted-schema_";
+
+// What a topic's messages must be: valid in `encoding` against a revision
+// of `schema` between the first and last revision (empty: the oldest, the
+// newest). No schema when `schema` is empty.
+struct SchemaSettings {
+  std::string schema;
+  SchemaEncoding encoding = SchemaEncoding::kJson;
+  std::string first_revision_id;
+  std::string last_revision_id;
+};
+
 struct TopicConfig {
   std::string name;
   absl::Duration message_retention = absl::Hours(24 * 7);
   absl::Duration dedup_window = absl::Hours(24);
   Labels labels;
+  SchemaSettings schema_settings;
 };
 
 enum class DeliveryGuarantee { kAtMostOnce, kAtLeastOnce, kExactlyOnce };
