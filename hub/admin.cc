@@ -5,34 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "hub/filter.h"
+#include "hub/paging.h"
 #include "hub/validation.h"
 
 namespace hub {
 namespace {
-
-template <typename T>
-Page<T> MakePage(std::vector<T> items, int limit) {
-  Page<T> page;
-  if (static_cast<int>(items.size()) > limit) {
-    items.resize(limit);
-    page.next_page_token = items.back().name;
-  }
-  page.items = std::move(items);
-  return page;
-}
-
-// One page of a list: `fetch(after, limit)` reads one item more than the
-// page holds, which says whether another page follows.
-template <typename Fetch>
-auto ListPage(int page_size, absl::string_view page_token, Fetch fetch)
-    -> absl::StatusOr<Page<typename decltype(fetch(page_token, 0))::value_type::value_type>> {
-  RETURN_IF_ERROR(ValidatePageSize(page_size));
-  RETURN_IF_ERROR(ValidatePageToken(page_token));
-  const int limit = page_size == 0 ? Limits::kDefaultPageSize : page_size;
-  auto items = fetch(page_token, limit + 1);
-  if (!items.ok()) return items.status();
-  return MakePage(*std::move(items), limit);
-}
 
 absl::Status UnknownPath(absl::string_view path) {
   return absl::InvalidArgumentError(
@@ -46,6 +23,8 @@ absl::Status ApplyTopicPath(absl::string_view path, const TopicConfig& update, T
     topic.dedup_window = update.dedup_window;
   } else if (path == "labels") {
     topic.labels = update.labels;
+  } else if (path == "schema_settings") {
+    topic.schema_settings = update.schema_settings;
   } else {
     return UnknownPath(path);
   }
@@ -102,6 +81,7 @@ absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& requested) {
   const TopicConfig topic = AsStored(requested);
   RETURN_IF_ERROR(ValidateNewName("topic", topic.name, home_namespace_));
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(schemas_.CheckSettings(topic.schema_settings));
   RETURN_IF_ERROR(store_.CreateTopic(topic));
   return topic;
 }
@@ -132,7 +112,9 @@ absl::StatusOr<TopicConfig> Admin::UpdateTopic(const TopicConfig& update,
     RETURN_IF_ERROR(ApplyTopicPath(path, AsStored(update), topic));
   }
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
+  RETURN_IF_ERROR(schemas_.CheckSettings(topic.schema_settings));
   RETURN_IF_ERROR(store_.UpdateTopic(topic));
+  schemas_.Forget(topic.name);
   return topic;
 }
 

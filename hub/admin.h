@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "hub/schemas.h"
 #include "hub/store.h"
 #include "hub/types.h"
 
@@ -21,8 +22,9 @@ class Admin {
  public:
   // `home_namespace`: the namespace of the plain names (ValidateNewName);
   // `max_snapshots_per_creator`: 0 for no bound.
-  Admin(Store& store, std::string home_namespace, int max_snapshots_per_creator)
+  Admin(Store& store, Schemas& schemas, std::string home_namespace, int max_snapshots_per_creator)
       : store_(store),
+        schemas_(schemas),
         home_namespace_(std::move(home_namespace)),
         max_snapshots_per_creator_(max_snapshots_per_creator) {}
 
@@ -32,7 +34,7 @@ class Admin {
                                                absl::string_view page_token);
   absl::Status DeleteTopic(absl::string_view name);
   // Changes the fields named in `paths` (message_retention, dedup_window,
-  // labels); any other path is INVALID_ARGUMENT.
+  // labels, schema_settings); any other path is INVALID_ARGUMENT.
   absl::StatusOr<TopicConfig> UpdateTopic(const TopicConfig& topic,
                                           const std::vector<std::string>& paths);
 
@@ -69,6 +71,7 @@ class Admin {
   absl::Status ValidateForStore(const SubscriptionConfig& sub);
 
   Store& store_;
+  Schemas& schemas_;
   const std::string home_namespace_;
   const int max_snapshots_per_creator_;
 };

@@ -13,7 +13,8 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
     : store_(store),
       options_(std::move(options)),
       probe_(probe),
-      admin_(store_, options_.home_namespace, options_.max_snapshots_per_principal),
+      schemas_(store_, options_.home_namespace, options_.schema_refresh_interval),
+      admin_(store_, schemas_, options_.home_namespace, options_.max_snapshots_per_principal),
       publishing_(store_, probe_, options_.publish_committers,
                   options_.publish_transactions_per_topic, options_.max_publish_batch_bytes),
       settlement_(store_, probe_, wake_ups_, options_.max_ack_batch),
@@ -63,6 +64,7 @@ absl::StatusOr<std::vector<PublishResult>> Hub::Publish(std::string topic,
   RETURN_IF_ERROR(ValidatePublish(topic, messages, options_.limits));
   RETURN_IF_ERROR(ValidateProducerBatch(batch, messages.size()));
   RETURN_IF_ERROR(CheckRunning());
+  RETURN_IF_ERROR(schemas_.CheckPublish(topic, messages));
   return publishing_.Publish(std::move(topic), std::move(messages), std::move(batch));
 }
 
@@ -144,6 +146,9 @@ absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
   if (sub.config.delivery_guarantee == DeliveryGuarantee::kExactlyOnce &&
       parsed.ids.size() != ack_ids.size()) {
     return absl::AbortedError("a malformed ack id; nothing was applied");
+  }
+  for (TransactPublish& p : publishes) {
+    RETURN_IF_ERROR(schemas_.CheckPublish(p.topic, p.messages));
   }
   std::vector<PublishItem> items;
   items.reserve(publishes.size());

@@ -68,6 +68,9 @@ struct HubOptions {
   // How often the backlog gauges of every subscription are read from the
   // store (one query over cursors, heads and lease rows).
   absl::Duration stats_interval = absl::Seconds(10);
+  // How long a topic's schema settings are used before they are read
+  // again: a change made through another replica applies within it.
+  absl::Duration schema_refresh_interval = absl::Seconds(5);
   // StreamingPull flow control when the client sets none.
   int64_t default_max_outstanding_messages = 1000;
   int64_t default_max_outstanding_bytes = 10 * kMiB;
@@ -144,6 +147,9 @@ class Hub final {
   }
   absl::Status DeleteSnapshot(absl::string_view name) { return admin_.DeleteSnapshot(name); }
 
+  // Schemas (docs/schemas.md).
+  Schemas& schemas() { return schemas_; }
+
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages,
                                                      ProducerBatch batch = {});
@@ -198,6 +204,7 @@ class Hub final {
   HubProbe& probe_;
   WakeUpBoard wake_ups_;
   std::atomic<bool> shutting_down_{false};
+  Schemas schemas_;
   Admin admin_;
   PublishCommitter publishing_;
   Settlement settlement_;

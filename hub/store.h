@@ -111,6 +111,37 @@ class Store {
   virtual absl::Status SeekToSnapshot(const SubscriptionRecord& sub,
                                       absl::string_view snapshot) = 0;
 
+  // Schemas (docs/schemas.md). CreateSchema stores the first revision, its
+  // id given by the caller, and answers it with its time; ALREADY_EXISTS
+  // for a taken name.
+  virtual absl::StatusOr<SchemaRevision> CreateSchema(const SchemaRevision& first) = 0;
+  // One revision, the newest when `revision_id` is empty; NOT_FOUND.
+  virtual absl::StatusOr<SchemaRevision> GetSchema(absl::string_view name,
+                                                   absl::string_view revision_id) = 0;
+  // The newest revision of each schema of `scope` named after `after`.
+  virtual absl::StatusOr<std::vector<SchemaRevision>> ListSchemas(const NameScope& scope,
+                                                                  absl::string_view after,
+                                                                  int limit) = 0;
+  // A schema's revisions, newest first, from the one after `after` ('':
+  // from the newest).
+  virtual absl::StatusOr<std::vector<SchemaRevision>> ListSchemaRevisions(absl::string_view name,
+                                                                          absl::string_view after,
+                                                                          int limit) = 0;
+  // Adds `revision` to its schema while the newest revision is still
+  // `newest` (what the caller checked it against): ABORTED when another
+  // came first, NOT_FOUND when the schema is gone.
+  virtual absl::StatusOr<SchemaRevision> CommitSchema(const SchemaRevision& revision,
+                                                      absl::string_view newest) = 0;
+  // Deletes one revision and answers it; FAILED_PRECONDITION for a
+  // schema's only one, NOT_FOUND.
+  virtual absl::StatusOr<SchemaRevision> DeleteSchemaRevision(absl::string_view name,
+                                                              absl::string_view revision_id) = 0;
+  // Deletes the schema and its revisions; its topics then name
+  // kDeletedSchema. NOT_FOUND when missing.
+  virtual absl::Status DeleteSchema(absl::string_view name) = 0;
+  // The topics whose schema is `name`.
+  virtual absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view name) = 0;
+
   // Stores every item's messages in one transaction. A non-OK return means
   // nothing was stored for any item.
   virtual absl::Status Publish(absl::Span<PublishItem* const> items) = 0;

@@ -71,6 +71,16 @@ absl::Status ValidateAttached(const SubscriptionRecord& sub) {
       absl::StrCat("subscription ", sub.config.name, " is detached from its topic"));
 }
 
+std::string PubSubResourceName(absl::string_view home_namespace, absl::string_view name,
+                               absl::string_view collection) {
+  const size_t tilde = name.find('~');
+  if (tilde == absl::string_view::npos) {
+    return absl::StrCat("projects/", home_namespace, "/", collection, "/", name);
+  }
+  return absl::StrCat("projects/", name.substr(0, tilde), "/", collection, "/",
+                      name.substr(tilde + 1));
+}
+
 int64_t MessageBytes(const Message& message) {
   int64_t bytes = static_cast<int64_t>(message.data.size() + message.ordering_key.size() +
                                        message.idempotency_key.size());

@@ -49,6 +49,9 @@ struct Limits {
   static constexpr int kMaxQuotedBytes = 200;
   // A producer id (docs/api.md, "Producers").
   static constexpr int kMaxProducerBytes = 128;
+  // Schemas, as Pub/Sub bounds them (docs/schemas.md).
+  static constexpr size_t kMaxSchemaDefinitionBytes = 300 * 1024;
+  static constexpr int kMaxSchemaRevisions = 20;
 
   // The configured maximum size of one message (data, attributes and keys):
   // by default what Google's Pub/Sub takes (10 MB, here 10 MiB), so that a
@@ -95,6 +98,10 @@ absl::Status ValidateResourceId(absl::string_view what, absl::string_view id);
 // asks it.
 absl::Status ValidateNewName(absl::string_view what, absl::string_view name,
                              absl::string_view home_namespace);
+// The Pub/Sub resource name of a hub name in `collection` ("topics",
+// "schemas", ...): the inverse of ValidateNewName's mapping.
+std::string PubSubResourceName(absl::string_view home_namespace, absl::string_view name,
+                               absl::string_view collection);
 absl::Status ValidateLabels(const Labels& labels);
 absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);

@@ -9,6 +9,10 @@ std::vector<auth::Need> AdministerTopic(const std::string& topic) {
   return {{auth::Action::kAdmin, auth::Topic(topic)}};
 }
 
+std::vector<auth::Need> AdministerSchema(const std::string& schema) {
+  return {{auth::Action::kAdmin, auth::Schema(schema)}};
+}
+
 std::vector<auth::Need> AdministerSubscription(const std::string& subscription) {
   return {{auth::Action::kAdmin, auth::Subscription(subscription)}};
 }

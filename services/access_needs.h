@@ -18,6 +18,8 @@ std::vector<auth::Need> AdministerTopic(const std::string& topic);
 std::vector<auth::Need> AdministerSubscription(const std::string& subscription);
 std::vector<auth::Need> PublishTo(const std::string& topic);
 std::vector<auth::Need> Consume(const std::string& subscription);
+// Schemas: creating, changing, reading or deleting one is administering it.
+std::vector<auth::Need> AdministerSchema(const std::string& schema);
 
 // Creating a subscription reads its topic through it (`topic`, empty on an
 // update); naming a dead-letter topic, at creation or later, is publishing

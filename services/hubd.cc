@@ -31,6 +31,7 @@
 #include "services/listener.h"
 #include "services/publisher_service.h"
 #include "services/pubsub/publisher_service.h"
+#include "services/pubsub/schema_service.h"
 #include "services/pubsub/subscriber_service.h"
 #include "services/server_config.h"
 #include "services/service_probe.h"
@@ -170,6 +171,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   const pubsub::Names pubsub_names(config.pubsub_project);
   pubsub::PublisherService pubsub_publisher(engine, *security.access, pubsub_names);
   pubsub::SubscriberService pubsub_subscriber(engine, *security.access, pubsub_names, streams);
+  pubsub::SchemaService pubsub_schemas(engine, *security.access, pubsub_names);
   ListenerLimits port_limits;
   port_limits.max_connections =
       config.max_connections != 0 ? config.max_connections : DefaultMaxConnections(open_files);
@@ -185,9 +187,10 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
         {{"address", config.listen}, {"error", std::string(listener.status().message())}});
     return kExitListenFailed;
   }
-  std::unique_ptr<grpc::Server> server = BuildServer(
-      config, security, {&publisher, &subscriber, &pubsub_publisher, &pubsub_subscriber},
-      service_probe, **listener);
+  std::unique_ptr<grpc::Server> server =
+      BuildServer(config, security,
+                  {&publisher, &subscriber, &pubsub_publisher, &pubsub_subscriber, &pubsub_schemas},
+                  service_probe, **listener);
   if (server == nullptr) {
     Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
     return kExitListenFailed;

@@ -1,4 +1,5 @@
-// PgStore's administration: topics, subscriptions and their statistics.
+// PgStore's administration: topics, subscriptions and their statistics,
+// schemas and their revisions.
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -44,8 +45,10 @@ absl::Status PgStore::CreateTopic(const TopicConfig& topic) {
   return Run([&](Connection& conn) {
     pqxx::work tx(conn);
     try {
+      const SchemaSettings& schema = topic.schema_settings;
       Exec(tx, sql::kCreateTopic, topic.name, Millis(topic.message_retention),
-           Millis(topic.dedup_window), LabelsToJson(topic.labels));
+           Millis(topic.dedup_window), LabelsToJson(topic.labels), schema.schema,
+           static_cast<int>(schema.encoding), schema.first_revision_id, schema.last_revision_id);
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("topic ", topic.name, " already exists"));
     }
@@ -134,9 +137,11 @@ absl::Status PgStore::DeleteSubscription(absl::string_view name) {
 }
 
 absl::Status PgStore::UpdateTopic(const TopicConfig& topic) {
+  const SchemaSettings& schema = topic.schema_settings;
   return ChangeNamed("topic", topic.name, sql::kUpdateTopic, topic.name,
                      Millis(topic.message_retention), Millis(topic.dedup_window),
-                     LabelsToJson(topic.labels));
+                     LabelsToJson(topic.labels), schema.schema, static_cast<int>(schema.encoding),
+                     schema.first_revision_id, schema.last_revision_id);
 }
 
 absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
@@ -227,6 +232,131 @@ absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
     return absl::OkStatus();
   }));
   return stats;
+}
+
+absl::StatusOr<SchemaRevision> PgStore::CreateSchema(const SchemaRevision& first) {
+  SchemaRevision created;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r;
+    try {
+      r = Exec(tx, sql::kCreateSchema, first.name, first.revision_id, static_cast<int>(first.type),
+               first.definition);
+    } catch (const pqxx::unique_violation&) {
+      return absl::AlreadyExistsError(absl::StrCat("schema ", first.name, " already exists"));
+    }
+    tx.commit();
+    created = SchemaFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return created;
+}
+
+absl::StatusOr<SchemaRevision> PgStore::GetSchema(absl::string_view name,
+                                                  absl::string_view revision_id) {
+  std::optional<SchemaRevision> found;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = Exec(tx, sql::kGetSchema, std::string(name), std::string(revision_id));
+    if (r.empty()) {
+      return absl::NotFoundError(
+          revision_id.empty() ? absl::StrCat("schema ", name, " not found")
+                              : absl::StrCat("schema ", name, " has no revision ", revision_id));
+    }
+    found = SchemaFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return *std::move(found);
+}
+
+absl::StatusOr<std::vector<SchemaRevision>> PgStore::ListSchemas(const NameScope& scope,
+                                                                 absl::string_view after,
+                                                                 int limit) {
+  return ListScoped(sql::kListSchemas, scope, after, limit, &SchemaFromRow);
+}
+
+absl::StatusOr<std::vector<SchemaRevision>> PgStore::ListSchemaRevisions(absl::string_view name,
+                                                                         absl::string_view after,
+                                                                         int limit) {
+  std::vector<SchemaRevision> revisions;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    revisions.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row :
+         Exec(tx, sql::kListSchemaRevisions, std::string(name), std::string(after), limit)) {
+      revisions.push_back(SchemaFromRow(row));
+    }
+    if (revisions.empty() && after.empty()) {
+      return absl::NotFoundError(absl::StrCat("schema ", name, " not found"));
+    }
+    return absl::OkStatus();
+  }));
+  return revisions;
+}
+
+absl::StatusOr<SchemaRevision> PgStore::CommitSchema(const SchemaRevision& revision,
+                                                     absl::string_view newest) {
+  SchemaRevision committed;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::work tx(conn);
+    const pqxx::result r =
+        Exec(tx, sql::kCommitSchema, revision.name, revision.revision_id,
+             static_cast<int>(revision.type), revision.definition, std::string(newest));
+    if (r.empty()) {
+      if (Exec(tx, sql::kGetSchema, revision.name, std::string()).empty()) {
+        return absl::NotFoundError(absl::StrCat("schema ", revision.name, " not found"));
+      }
+      return absl::AbortedError(absl::StrCat("another revision of schema ", revision.name,
+                                             " was committed meanwhile; try again"));
+    }
+    tx.commit();
+    committed = SchemaFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return committed;
+}
+
+absl::StatusOr<SchemaRevision> PgStore::DeleteSchemaRevision(absl::string_view name,
+                                                             absl::string_view revision_id) {
+  SchemaRevision deleted;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::work tx(conn);
+    const pqxx::result r =
+        Exec(tx, sql::kDeleteSchemaRevision, std::string(name), std::string(revision_id));
+    const int64_t revisions = r[0][5].as<int64_t>();
+    if (revisions == 0) return absl::NotFoundError(absl::StrCat("schema ", name, " not found"));
+    if (r[0][1].is_null()) {
+      if (revisions == 1 &&
+          !Exec(tx, sql::kGetSchema, std::string(name), std::string(revision_id)).empty()) {
+        return absl::FailedPreconditionError(absl::StrCat("revision ", revision_id,
+                                                          " is the only revision of schema ", name,
+                                                          "; delete the schema instead"));
+      }
+      return absl::NotFoundError(absl::StrCat("schema ", name, " has no revision ", revision_id));
+    }
+    tx.commit();
+    deleted = SchemaFromRow(r[0]);
+    return absl::OkStatus();
+  }));
+  return deleted;
+}
+
+absl::Status PgStore::DeleteSchema(absl::string_view name) {
+  return ChangeNamed("schema", name, sql::kDeleteSchema, std::string(name),
+                     std::string(kDeletedSchema));
+}
+
+absl::StatusOr<std::vector<TopicConfig>> PgStore::SchemaTopics(absl::string_view name) {
+  std::vector<TopicConfig> topics;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    topics.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : Exec(tx, sql::kSchemaTopics, std::string(name))) {
+      topics.push_back(TopicFromRow(row));
+    }
+    return absl::OkStatus();
+  }));
+  return topics;
 }
 
 }  // namespace hub::pg

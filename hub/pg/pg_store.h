@@ -81,6 +81,22 @@ class PgStore final : public Store {
   absl::Status DeleteSnapshot(absl::string_view name) override;
   absl::Status SeekToSnapshot(const SubscriptionRecord& sub, absl::string_view snapshot) override;
 
+  absl::StatusOr<SchemaRevision> CreateSchema(const SchemaRevision& first) override;
+  absl::StatusOr<SchemaRevision> GetSchema(absl::string_view name,
+                                           absl::string_view revision_id) override;
+  absl::StatusOr<std::vector<SchemaRevision>> ListSchemas(const NameScope& scope,
+                                                          absl::string_view after,
+                                                          int limit) override;
+  absl::StatusOr<std::vector<SchemaRevision>> ListSchemaRevisions(absl::string_view name,
+                                                                  absl::string_view after,
+                                                                  int limit) override;
+  absl::StatusOr<SchemaRevision> CommitSchema(const SchemaRevision& revision,
+                                              absl::string_view newest) override;
+  absl::StatusOr<SchemaRevision> DeleteSchemaRevision(absl::string_view name,
+                                                      absl::string_view revision_id) override;
+  absl::Status DeleteSchema(absl::string_view name) override;
+  absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view name) override;
+
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 
   absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub, int max_messages,

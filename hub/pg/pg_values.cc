@@ -112,7 +112,21 @@ TopicConfig TopicFromRow(const pqxx::row& row) {
   topic.message_retention = absl::Milliseconds(row[1].as<int64_t>());
   topic.dedup_window = absl::Milliseconds(row[2].as<int64_t>());
   topic.labels = LabelsFromJson(row[3].as<std::string>());
+  topic.schema_settings.schema = row[4].as<std::string>();
+  topic.schema_settings.encoding = static_cast<SchemaEncoding>(row[5].as<int>());
+  topic.schema_settings.first_revision_id = row[6].as<std::string>();
+  topic.schema_settings.last_revision_id = row[7].as<std::string>();
   return topic;
+}
+
+SchemaRevision SchemaFromRow(const pqxx::row& row) {
+  SchemaRevision revision;
+  revision.name = row[0].as<std::string>();
+  revision.revision_id = row[1].as<std::string>();
+  revision.type = static_cast<SchemaType>(row[2].as<int>());
+  revision.definition = row[3].as<std::string>();
+  revision.revision_time = absl::FromUnixMicros(row[4].as<int64_t>());
+  return revision;
 }
 
 SnapshotConfig SnapshotFromRow(const pqxx::row& row) {

@@ -57,6 +57,7 @@ DeliveryGuarantee GuaranteeFromStored(int stored);
 TopicConfig TopicFromRow(const pqxx::row& row);
 // Columns of kGetSnapshot / kListSnapshots.
 SnapshotConfig SnapshotFromRow(const pqxx::row& row);
+SchemaRevision SchemaFromRow(const pqxx::row& row);
 // Columns of kGetSubscription / kListSubscriptions; parses the filter.
 SubscriptionRecord SubscriptionFromRow(const pqxx::row& row);
 

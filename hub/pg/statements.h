@@ -26,19 +26,22 @@ namespace sql {
 
 inline constexpr Statement kCreateTopic{"create_topic", R"sql(
 WITH t AS (
-  INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
-  VALUES ($1, $2, $3, $4::jsonb) RETURNING id)
+  INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels, schema_name,
+                      schema_encoding, schema_first_revision, schema_last_revision)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) RETURNING id)
 INSERT INTO topic_heads (topic_id, next_position) SELECT id, 1 FROM t)sql"};
 
 // Columns read by TopicFromRow (pg_values.h).
 inline constexpr Statement kGetTopic{"get_topic", R"sql(
-SELECT name, message_retention_ms, dedup_window_ms, labels::text
+SELECT name, message_retention_ms, dedup_window_ms, labels::text, schema_name, schema_encoding,
+       schema_first_revision, schema_last_revision
 FROM topics WHERE name = $1)sql"};
 
 // $3/$4 the NameScope (all, or the namespace: the name's part before its
 // first '~'), here and in the other lists.
 inline constexpr Statement kListTopics{"list_topics", R"sql(
-SELECT name, message_retention_ms, dedup_window_ms, labels::text
+SELECT name, message_retention_ms, dedup_window_ms, labels::text, schema_name, schema_encoding,
+       schema_first_revision, schema_last_revision
 FROM topics WHERE name > $1 AND ($3::boolean OR CASE WHEN strpos(name, '~') = 0 THEN '' ELSE split_part(name, '~', 1) END = $4)
 ORDER BY name LIMIT $2)sql"};
 
@@ -48,8 +51,82 @@ inline constexpr Statement kTopicExists{"topic_exists", "SELECT 1 FROM topics WH
 
 inline constexpr Statement kUpdateTopic{"update_topic", R"sql(
 UPDATE topics SET message_retention_ms = $2, dedup_window_ms = $3,
-                  labels = $4::jsonb
+                  labels = $4::jsonb, schema_name = $5, schema_encoding = $6,
+                  schema_first_revision = $7, schema_last_revision = $8
 WHERE name = $1)sql"};
+
+// Schemas (docs/schemas.md). Revisions are read as SchemaFromRow reads
+// them: name, revision id, type, definition, creation time.
+inline constexpr Statement kCreateSchema{"create_schema", R"sql(
+WITH s AS (INSERT INTO schemas (name) VALUES ($1) RETURNING id)
+INSERT INTO schema_revisions (schema_id, revision_id, type, definition)
+SELECT id, $2, $3, $4 FROM s
+RETURNING $1::text, revision_id, type, definition,
+          (extract(epoch FROM created_at) * 1e6)::bigint)sql"};
+
+// $2: a revision id, or '' for the newest revision.
+inline constexpr Statement kGetSchema{"get_schema", R"sql(
+SELECT s.name, r.revision_id, r.type, r.definition,
+       (extract(epoch FROM r.created_at) * 1e6)::bigint
+FROM schemas s JOIN schema_revisions r ON r.schema_id = s.id
+WHERE s.name = $1 AND ($2 = '' OR r.revision_id = $2)
+ORDER BY r.seq DESC LIMIT 1)sql"};
+
+// The newest revision of each schema of the scope, in name order.
+inline constexpr Statement kListSchemas{"list_schemas", R"sql(
+SELECT s.name, r.revision_id, r.type, r.definition,
+       (extract(epoch FROM r.created_at) * 1e6)::bigint
+FROM schemas s
+CROSS JOIN LATERAL (SELECT * FROM schema_revisions r WHERE r.schema_id = s.id
+                    ORDER BY r.seq DESC LIMIT 1) r
+WHERE s.name > $1 AND ($3::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $4)
+ORDER BY s.name LIMIT $2)sql"};
+
+// Revisions of a schema, newest first, after revision $2 ('' from the
+// newest).
+inline constexpr Statement kListSchemaRevisions{"list_schema_revisions", R"sql(
+SELECT s.name, r.revision_id, r.type, r.definition,
+       (extract(epoch FROM r.created_at) * 1e6)::bigint
+FROM schemas s JOIN schema_revisions r ON r.schema_id = s.id
+WHERE s.name = $1
+  AND ($2 = '' OR r.seq < (SELECT seq FROM schema_revisions
+                            WHERE schema_id = s.id AND revision_id = $2))
+ORDER BY r.seq DESC LIMIT $3)sql"};
+
+// Adds a revision when the newest is still $5 (what the caller checked the
+// new one against); no row when it is not, or the schema is gone.
+inline constexpr Statement kCommitSchema{"commit_schema", R"sql(
+WITH s AS (SELECT id FROM schemas WHERE name = $1 FOR UPDATE),
+     newest AS (SELECT r.revision_id FROM schema_revisions r, s WHERE r.schema_id = s.id
+                ORDER BY r.seq DESC LIMIT 1)
+INSERT INTO schema_revisions (schema_id, revision_id, type, definition)
+SELECT s.id, $2, $3, $4 FROM s, newest WHERE newest.revision_id = $5
+RETURNING $1::text, revision_id, type, definition,
+          (extract(epoch FROM created_at) * 1e6)::bigint)sql"};
+
+// Deletes one revision unless it is the schema's last; answers the deleted
+// revision, and how many the schema had.
+inline constexpr Statement kDeleteSchemaRevision{"delete_schema_revision", R"sql(
+WITH s AS (SELECT id FROM schemas WHERE name = $1 FOR UPDATE),
+     n AS (SELECT count(*) AS revisions FROM schema_revisions r, s WHERE r.schema_id = s.id),
+     d AS (DELETE FROM schema_revisions r USING s, n
+           WHERE r.schema_id = s.id AND r.revision_id = $2 AND n.revisions > 1
+           RETURNING r.revision_id, r.type, r.definition, r.created_at)
+SELECT $1::text, d.revision_id, d.type, d.definition,
+       (extract(epoch FROM d.created_at) * 1e6)::bigint, n.revisions
+FROM n LEFT JOIN d ON true)sql"};
+
+// Deletes the schema and its revisions; its topics name '_deleted-schema_'.
+inline constexpr Statement kDeleteSchema{"delete_schema", R"sql(
+WITH d AS (DELETE FROM schemas WHERE name = $1 RETURNING name),
+     t AS (UPDATE topics SET schema_name = $2 WHERE schema_name IN (SELECT name FROM d))
+SELECT 1 FROM d)sql"};
+
+// The topics whose schema is $1, with the revision ranges they allow.
+inline constexpr Statement kSchemaTopics{"schema_topics", R"sql(
+SELECT name, message_retention_ms, dedup_window_ms, labels::text, schema_name, schema_encoding,
+       schema_first_revision, schema_last_revision
+FROM topics WHERE schema_name = $1 ORDER BY name)sql"};
 
 // Locks the topic head for share so that the cursor starts exactly after
 // the last committed publish (a publish in progress holds the lock).
@@ -510,6 +587,14 @@ inline constexpr const Statement* kPrepared[] = {
     &kDeleteTopic,
     &kTopicExists,
     &kUpdateTopic,
+    &kCreateSchema,
+    &kGetSchema,
+    &kListSchemas,
+    &kListSchemaRevisions,
+    &kCommitSchema,
+    &kDeleteSchemaRevision,
+    &kDeleteSchema,
+    &kSchemaTopics,
     &kCreateSubscription,
     &kGetSubscription,
     &kListSubscriptions,

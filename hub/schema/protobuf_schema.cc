@@ -38,14 +38,14 @@ absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError
 
 // The first error the tokenizer, the parser or the pool reports, with its
 // place in the definition.
-class FirstError final : public gp::io::ErrorCollector,
-                         public gp::DescriptorPool::ErrorCollector {
+class FirstError final : public gp::io::ErrorCollector, public gp::DescriptorPool::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
-    if (first_.empty()) first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
+    if (first_.empty())
+      first_ = absl::StrCat("line ", line + 1, ", column ", column + 1, ": ", message);
   }
-  void AddError(const std::string&, const std::string& element, const gp::Message*,
-                ErrorLocation, const std::string& message) override {
+  void AddError(const std::string&, const std::string& element, const gp::Message*, ErrorLocation,
+                const std::string& message) override {
     if (first_.empty()) first_ = absl::StrCat(element, ": ", message);
   }
   const std::string& first() const { return first_; }
@@ -59,8 +59,8 @@ std::string Path(const std::string& parent, const FieldDescriptor& field) {
 }
 
 absl::Status FieldError(const std::string& path, absl::string_view what) {
-  return Invalid(absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), ": ",
-                              what));
+  return Invalid(
+      absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), ": ", what));
 }
 
 // Reads one value of `wire_type`; false when the bytes end first or the
@@ -120,8 +120,8 @@ class BinaryWalker {
  private:
   absl::Status Field(const FieldDescriptor& field, WireFormatLite::WireType wire,
                      gp::io::CodedInputStream& in, const std::string& path, int depth) {
-    const auto expected = WireFormatLite::WireTypeForFieldType(
-        static_cast<WireFormatLite::FieldType>(field.type()));
+    const auto expected =
+        WireFormatLite::WireTypeForFieldType(static_cast<WireFormatLite::FieldType>(field.type()));
     if (wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED && field.is_packable()) {
       uint32_t length;
       if (!in.ReadVarint32(&length)) return FieldError(path, "truncated");
@@ -220,8 +220,8 @@ absl::Status Readable(const Descriptor& reader, const Descriptor& writer,
     if (w == nullptr) {
       if (r.is_required()) return Invalid(absl::StrCat(what, " is required and was removed"));
       if (!Reserved(writer, r.number())) {
-        return Invalid(absl::StrCat(what, " was removed without reserving its number (add `reserved ",
-                                    r.number(), ";`)"));
+        return Invalid(absl::StrCat(
+            what, " was removed without reserving its number (add `reserved ", r.number(), ";`)"));
       }
       continue;
     }
@@ -277,8 +277,8 @@ class ProtobufSchema final : public CompiledSchema {
     const auto status = gp::util::JsonStringToMessage(
         gp::StringPiece(message.data(), message.size()), parsed.get(), options);
     if (!status.ok()) {
-      return Invalid(absl::StrCat("not JSON of ", type_->full_name(), ": ",
-                                  std::string(status.message())));
+      return Invalid(
+          absl::StrCat("not JSON of ", type_->full_name(), ": ", std::string(status.message())));
     }
     std::vector<std::string> missing;
     parsed->FindInitializationErrors(&missing);
@@ -325,9 +325,10 @@ absl::StatusOr<std::unique_ptr<const CompiledSchema>> CompileProtobufSchema(
                                 "; a schema is one .proto file, without imports"));
   }
   if (file.message_type_size() != 1) {
-    return Invalid(absl::StrCat("the definition must declare exactly one top-level message type; "
-                                "it declares ",
-                                file.message_type_size()));
+    return Invalid(
+        absl::StrCat("the definition must declare exactly one top-level message type; "
+                     "it declares ",
+                     file.message_type_size()));
   }
   file.set_name("schema.proto");
   auto pool = std::make_unique<gp::DescriptorPool>();

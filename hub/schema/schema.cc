@@ -5,7 +5,7 @@
 namespace hub {
 
 absl::StatusOr<std::unique_ptr<const CompiledSchema>> CompileSchema(SchemaType type,
-                                                                     absl::string_view definition) {
+                                                                    absl::string_view definition) {
   switch (type) {
     case SchemaType::kProtocolBuffer:
       return CompileProtobufSchema(definition);

@@ -32,7 +32,7 @@ class CompiledSchema {
 // INVALID_ARGUMENT, with the line and column where it can, when the
 // definition is not one of `type`; UNIMPLEMENTED for AVRO.
 absl::StatusOr<std::unique_ptr<const CompiledSchema>> CompileSchema(SchemaType type,
-                                                                     absl::string_view definition);
+                                                                    absl::string_view definition);
 
 // The API's names of types and encodings ("PROTOCOL_BUFFER", "JSON").
 absl::string_view SchemaTypeName(SchemaType type);

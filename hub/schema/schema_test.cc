@@ -120,8 +120,7 @@ TEST(SchemaTest, RequiredFieldsOfProto2AreRequiredInBothEncodings) {
   EXPECT_TRUE(absl::StrContains(schema->Validate("", SchemaEncoding::kBinary).message(),
                                 "field id: required, and missing"));
   EXPECT_TRUE(schema->Validate(R"({"id": 1})", SchemaEncoding::kJson).ok());
-  EXPECT_TRUE(
-      absl::StrContains(schema->Validate("{}", SchemaEncoding::kJson).message(), "id"));
+  EXPECT_TRUE(absl::StrContains(schema->Validate("{}", SchemaEncoding::kJson).message(), "id"));
 }
 
 TEST(SchemaTest, JsonMessagesFollowProtobufsJsonMapping) {

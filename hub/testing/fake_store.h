@@ -105,6 +105,35 @@ class FakeStore final : public Store {
   static absl::Status NoSnapshots() {
     return absl::UnimplementedError("the fake store keeps no snapshots");
   }
+  // Schemas too: the engine's unit tests publish to topics without one.
+  absl::StatusOr<SchemaRevision> CreateSchema(const SchemaRevision&) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<SchemaRevision> GetSchema(absl::string_view, absl::string_view) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<std::vector<SchemaRevision>> ListSchemas(const NameScope&, absl::string_view,
+                                                          int) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<std::vector<SchemaRevision>> ListSchemaRevisions(absl::string_view,
+                                                                  absl::string_view, int) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<SchemaRevision> CommitSchema(const SchemaRevision&, absl::string_view) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<SchemaRevision> DeleteSchemaRevision(absl::string_view,
+                                                      absl::string_view) override {
+    return NoSchemas();
+  }
+  absl::Status DeleteSchema(absl::string_view) override { return NoSchemas(); }
+  absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view) override {
+    return NoSchemas();
+  }
+  static absl::Status NoSchemas() {
+    return absl::UnimplementedError("the fake store keeps no schemas");
+  }
   absl::Status DeleteSubscription(absl::string_view name) override {
     absl::MutexLock lock(&mu_);
     return subs_.erase(std::string(name)) ? absl::OkStatus() : absl::NotFoundError("subscription");

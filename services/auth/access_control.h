@@ -91,6 +91,7 @@ inline Resource Subscription(std::string name) {
   return {ResourceKind::kSubscription, std::move(name)};
 }
 inline Resource Snapshot(std::string name) { return {ResourceKind::kSnapshot, std::move(name)}; }
+inline Resource Schema(std::string name) { return {ResourceKind::kSchema, std::move(name)}; }
 
 }  // namespace hub::services::auth
 

@@ -60,7 +60,8 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
       const size_t colon = f[3].find(':');
       const absl::string_view kind = f[3].substr(0, colon);
       if (colon == absl::string_view::npos || colon + 1 == f[3].size()) {
-        return error("resource must be topic:NAME, subscription:NAME, snapshot:NAME or *");
+        return error(
+            "resource must be topic:NAME, subscription:NAME, snapshot:NAME, schema:NAME or *");
       }
       if (kind == "topic") {
         rule.kind = ResourceKind::kTopic;
@@ -68,9 +69,11 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
         rule.kind = ResourceKind::kSubscription;
       } else if (kind == "snapshot") {
         rule.kind = ResourceKind::kSnapshot;
+      } else if (kind == "schema") {
+        rule.kind = ResourceKind::kSchema;
       } else {
-        return error(
-            absl::StrCat("resource kind must be topic, subscription or snapshot, not ", kind));
+        return error(absl::StrCat(
+            "resource kind must be topic, subscription, snapshot or schema, not ", kind));
       }
       rule.name = pattern(f[3].substr(colon + 1));
       rule.name.within_project = true;

@@ -11,7 +11,7 @@
 namespace hub::services::auth {
 
 enum class Action { kPublish, kSubscribe, kAdmin };
-enum class ResourceKind { kTopic, kSubscription, kSnapshot };
+enum class ResourceKind { kTopic, kSubscription, kSnapshot, kSchema };
 
 struct Resource {
   ResourceKind kind;
@@ -27,7 +27,8 @@ struct Resource {
 //   deny   *         admin      topic:payments*
 //
 // Fields: effect (allow, deny), principal, action (publish, subscribe,
-// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME, *).
+// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME,
+// schema:NAME, *).
 // Principals and names match exactly, by prefix when they end in `*`, or
 // always when they are `*`. A name's prefix stays in its project: one
 // without '~' matches only names without '~' (the home project's), so

@@ -52,6 +52,12 @@ class Gate {
         context, [&] { return names_.Subscription(resource); }, call);
   }
   template <typename Call>
+  grpc::Status Schema(const grpc::ServerContextBase& context, const std::string& resource,
+                      Call call) const {
+    return Named(
+        context, [&] { return names_.Schema(resource); }, call);
+  }
+  template <typename Call>
   grpc::Status Snapshot(const grpc::ServerContextBase& context, const std::string& resource,
                         Call call) const {
     return Named(

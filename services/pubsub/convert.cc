@@ -48,7 +48,6 @@ absl::Status CheckServedSubscription(const gps::Subscription& proto) {
 }  // namespace
 
 absl::StatusOr<TopicConfig> TopicFromPubSub(const gps::Topic& proto, const Names& names) {
-  if (proto.has_schema_settings()) return Invalid("schema_settings are not supported by the hub");
   if (!proto.kms_key_name().empty()) return Invalid("kms_key_name is not supported by the hub");
   if (proto.has_ingestion_data_source_settings()) {
     return Invalid("ingestion_data_source_settings are not supported by the hub");
@@ -68,6 +67,17 @@ absl::StatusOr<TopicConfig> TopicFromPubSub(const gps::Topic& proto, const Names
                                                                 "message_retention_duration"));
   }
   topic.labels = LabelsFromProto(proto.labels());
+  if (proto.has_schema_settings()) {
+    const gps::SchemaSettings& settings = proto.schema_settings();
+    SchemaSettings& schema = topic.schema_settings;
+    if (settings.schema().empty()) return Invalid("schema_settings.schema is required");
+    ASSIGN_OR_RETURN(schema.schema, names.Schema(settings.schema()));
+    // Pub/Sub reads an unspecified encoding as JSON.
+    schema.encoding =
+        settings.encoding() == gps::BINARY ? SchemaEncoding::kBinary : SchemaEncoding::kJson;
+    schema.first_revision_id = settings.first_revision_id();
+    schema.last_revision_id = settings.last_revision_id();
+  }
   return topic;
 }
 
@@ -76,6 +86,15 @@ void TopicToPubSub(const TopicConfig& topic, const Names& names, gps::Topic* out
   LabelsToProto(topic.labels, out->mutable_labels());
   ToProtoDuration(topic.message_retention, out->mutable_message_retention_duration());
   out->set_state(gps::Topic::ACTIVE);
+  const SchemaSettings& schema = topic.schema_settings;
+  if (!schema.schema.empty()) {
+    gps::SchemaSettings* settings = out->mutable_schema_settings();
+    settings->set_schema(schema.schema == kDeletedSchema ? kDeletedSchema
+                                                         : names.SchemaResource(schema.schema));
+    settings->set_encoding(static_cast<gps::Encoding>(schema.encoding));
+    settings->set_first_revision_id(schema.first_revision_id);
+    settings->set_last_revision_id(schema.last_revision_id);
+  }
 }
 
 absl::StatusOr<std::vector<std::string>> TopicPaths(const google::protobuf::FieldMask& mask) {
@@ -85,6 +104,8 @@ absl::StatusOr<std::vector<std::string>> TopicPaths(const google::protobuf::Fiel
       paths.push_back("labels");
     } else if (path == "message_retention_duration") {
       paths.push_back("message_retention");
+    } else if (path == "schema_settings") {
+      paths.push_back("schema_settings");
     } else {
       return Invalid(
           absl::StrCat("update_mask path ", Quoted(path), " cannot be updated by the hub"));

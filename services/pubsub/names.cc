@@ -73,12 +73,7 @@ absl::StatusOr<std::string> Names::ToHub(absl::string_view resource,
 }
 
 std::string Names::FromHub(absl::string_view name, absl::string_view collection) const {
-  const size_t tilde = name.find('~');
-  if (tilde == absl::string_view::npos) {
-    return absl::StrCat("projects/", home_, "/", collection, "/", name);
-  }
-  return absl::StrCat("projects/", name.substr(0, tilde), "/", collection, "/",
-                      name.substr(tilde + 1));
+  return PubSubResourceName(home_, name, collection);
 }
 
 }  // namespace hub::services::pubsub

@@ -30,12 +30,16 @@ class Names {
   absl::StatusOr<std::string> Snapshot(absl::string_view resource) const {
     return ToHub(resource, "snapshots");
   }
+  absl::StatusOr<std::string> Schema(absl::string_view resource) const {
+    return ToHub(resource, "schemas");
+  }
 
   std::string TopicResource(absl::string_view name) const { return FromHub(name, "topics"); }
   std::string SubscriptionResource(absl::string_view name) const {
     return FromHub(name, "subscriptions");
   }
   std::string SnapshotResource(absl::string_view name) const { return FromHub(name, "snapshots"); }
+  std::string SchemaResource(absl::string_view name) const { return FromHub(name, "schemas"); }
 
   const std::string& home_project() const { return home_; }
 

@@ -179,7 +179,11 @@ TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
     pqxx::connection conn(url);
     pqxx::nontransaction tx(conn);
     tx.exec(TodaysMessagesPartition());
-    tx.exec_params(pg::sql::kCreateTopic.text, "orders", 86400000, 86400000, "{}");
+    // The topic as hubd made it then (kCreateTopic now names 0014's columns).
+    tx.exec(R"sql(
+      WITH t AS (INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
+                 VALUES ('orders', 86400000, 86400000, '{}') RETURNING id)
+      INSERT INTO topic_heads (topic_id, next_position) SELECT id, 1 FROM t)sql");
     for (const char* sub : {"acked-some", "fresh"}) {
       tx.exec_params(pg::sql::kCreateSubscription.text, sub, "orders", 60, 1, false, "", "", 0, 0,
                      0, "{}");

@@ -7,7 +7,7 @@
 // (tests/pubsub/pubsub_test.cc). A client error the scenario did not expect
 // fails it (exit 1).
 'use strict';
-const {PubSub, v1, Duration} = require('@google-cloud/pubsub');
+const {PubSub, v1, Duration, SchemaTypes, SchemaViews, Encodings} = require('@google-cloud/pubsub');
 const {grpc} = require('google-gax');
 
 const project = process.env.PUBSUB_PROJECT_ID || 'hub';
@@ -317,6 +317,103 @@ const scenarios = {
     const over = await code(topic.publishMessage({data: Buffer.alloc(10 * 1024 * 1024 + 1)}));
     await ps.close();
     return {whole, small, pulled, over};
+  },
+
+  // Schemas as a service's code uses them: the fixture's list, create, get
+  // and validate through the high-level client, revisions through the
+  // generated SchemaServiceClient, and a topic whose schema checks every
+  // message of a publish before anything is stored.
+  async schemas() {
+    const ps = client();
+    const [host, port] = process.env.PUBSUB_EMULATOR_HOST.split(':');
+    const s = new v1.SchemaServiceClient(
+        {servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure()});
+    const protobuf = require('protobufjs');
+    const r = {};
+    r.listed_first = [];
+    for await (const schema of ps.listSchemas()) r.listed_first.push(schema.name);
+    const v1def = 'syntax = "proto3"; message Order { int64 id = 1; string customer = 2; }';
+    const schema = await ps.createSchema(name('orders'), SchemaTypes.ProtocolBuffer, v1def);
+    const full = await schema.get();
+    r.name = full.name;
+    r.type = full.type;
+    r.definition_back = full.definition === v1def;
+    r.first_revision = full.revisionId;
+    r.basic_has_definition = Boolean((await schema.get(SchemaViews.Basic)).definition);
+    r.listed = [];
+    for await (const listed of ps.listSchemas()) r.listed.push(listed.name);
+    r.create_again = await code(ps.createSchema(name('orders'), SchemaTypes.ProtocolBuffer, v1def));
+    r.bad_definition = await code(ps.createSchema(name('bad'), SchemaTypes.ProtocolBuffer,
+                                                  'message {'));
+    r.valid_schema = await code(ps.validateSchema({type: SchemaTypes.ProtocolBuffer,
+                                                   definition: v1def}));
+    r.invalid_schema = await code(ps.validateSchema({type: SchemaTypes.ProtocolBuffer,
+                                                     definition: 'syntax = "proto3";'}));
+    // `message` is bytes: the client takes a string for base64.
+    r.valid_json = await code(schema.validateMessage(Buffer.from('{"id": "7", "customer": "ada"}'),
+                                                     Encodings.Json));
+    r.invalid_json = await code(schema.validateMessage(Buffer.from('{"id": "seven"}'),
+                                                       Encodings.Json));
+
+    const Order = protobuf.parse(v1def).root.lookupType('Order');
+    const good = i => Buffer.from(Order.encode({id: i, customer: `c${i}`}).finish());
+    const [topic] = await ps.createTopic({
+      name: name('typed'),
+      schemaSettings: {schema: full.name, encoding: Encodings.Binary},
+    });
+    const [topicMeta] = await topic.getMetadata();
+    r.topic_schema = topicMeta.schemaSettings.schema;
+    r.topic_encoding = topicMeta.schemaSettings.encoding;
+    const [sub] = await topic.createSubscription(name('typed-sub'));
+    const publisher = new v1.PublisherClient(
+        {servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure()});
+    try {
+      await publisher.publish({topic: topic.name, messages: [
+        {data: good(1)}, {data: Buffer.from([0x0a, 0x01, 0x78])}, {data: good(3)}]});
+      r.bad_batch = 0;
+    } catch (e) {
+      r.bad_batch = e.code;
+      r.bad_batch_message = e.details;
+    }
+    await publisher.publish({topic: topic.name, messages: [{data: good(4)}, {data: good(5)}]});
+    const got = await pullUntil(subscriberClient(), sub.name, 3);
+    r.received = got.map(m => Order.decode(m.message.data).customer);
+    r.attributes = got.length ? got[0].message.attributes : {};
+
+    // Revisions: a compatible one, a breaking one refused, a rollback.
+    const [added] = await s.commitSchema({name: full.name, schema: {type: 'PROTOCOL_BUFFER',
+        definition: 'syntax = "proto3"; message Order { int64 id = 1; string customer = 2; ' +
+            'string note = 3; }'}});
+    r.second_revision_differs = added.revisionId !== r.first_revision;
+    try {
+      await s.commitSchema({name: full.name, schema: {type: 'PROTOCOL_BUFFER',
+          definition: 'syntax = "proto3"; message Order { string id = 1; }'}});
+      r.breaking = 0;
+    } catch (e) {
+      r.breaking = e.code;
+      r.breaking_message = e.details;
+    }
+    const [revisions] = await s.listSchemaRevisions({name: full.name});
+    r.revisions = revisions.length;
+    // Back to the first revision drops `note` unreserved: breaking for
+    // readers of the second, so it takes the hub's header to do on purpose.
+    r.rollback = await code(s.rollbackSchema({name: full.name, revisionId: r.first_revision}));
+    const [rolled] = await s.rollbackSchema(
+        {name: full.name, revisionId: r.first_revision},
+        {otherArgs: {headers: {'hub-allow-breaking-change': 'true'}}});
+    r.rollback_definition = rolled.definition === v1def;
+    const [deleted] = await s.deleteSchemaRevision({name: `${full.name}@${added.revisionId}`});
+    r.deleted_revision = deleted.revisionId === added.revisionId;
+    r.revisions_after = (await s.listSchemaRevisions({name: full.name}))[0].length;
+
+    // A deleted schema leaves its topic refusing publishes.
+    await schema.delete();
+    r.get_deleted = await code(schema.get());
+    r.topic_schema_after_delete = (await topic.getMetadata())[0].schemaSettings.schema;
+    r.publish_after_delete = await code(publisher.publish({topic: topic.name,
+                                                           messages: [{data: good(6)}]}));
+    await ps.close();
+    return r;
   },
 
   // Takes what the throughput scenario's subscription redelivers, acking

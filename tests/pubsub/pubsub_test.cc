@@ -154,6 +154,56 @@ TEST_F(PubSubClientTest, NineMegabyteMessagesThroughTheStockClient) {
   std::printf("9 MB messages through Pub/Sub: hubd peak RSS %.0f MiB\n", peak);
 }
 
+// Schemas through the stock client (docs/schemas.md): the fixture's first
+// list, CRUD, validation, a topic whose schema refuses a batch with one bad
+// message and stores nothing of it, revisions with a breaking one refused,
+// and a deleted schema's topic.
+TEST_F(PubSubClientTest, SchemasRevisionsAndValidatedPublish) {
+  const json r = Run("schemas");
+  const std::string schema = "projects/hub/schemas/" + Named("orders");
+  EXPECT_EQ(r["listed_first"], json::array());
+  EXPECT_EQ(r["name"], schema);
+  EXPECT_EQ(r["type"], "PROTOCOL_BUFFER");
+  EXPECT_EQ(r["definition_back"], true);
+  EXPECT_EQ(r["first_revision"].get<std::string>().size(), 8u);
+  EXPECT_EQ(r["basic_has_definition"], false);
+  EXPECT_EQ(r["listed"], json::array({schema}));
+  EXPECT_EQ(r["create_again"], 6);  // ALREADY_EXISTS
+  EXPECT_EQ(r["bad_definition"], 3);
+  EXPECT_EQ(r["valid_schema"], 0);
+  EXPECT_EQ(r["invalid_schema"], 3);
+  EXPECT_EQ(r["valid_json"], 0);
+  EXPECT_EQ(r["invalid_json"], 3);
+  EXPECT_EQ(r["topic_schema"], schema);
+  EXPECT_EQ(r["topic_encoding"], "BINARY");
+  EXPECT_EQ(r["bad_batch"], 3);
+  EXPECT_TRUE(absl::StrContains(r["bad_batch_message"].get<std::string>(),
+                                "message 1 does not match schema"))
+      << r["bad_batch_message"];
+  EXPECT_TRUE(absl::StrContains(r["bad_batch_message"].get<std::string>(), "field id"))
+      << r["bad_batch_message"];
+  // Only the good batch was stored: nothing of the refused one.
+  EXPECT_EQ(r["received"], json::array({"c4", "c5"}));
+  EXPECT_EQ(StoredMessages(), 2);
+  EXPECT_EQ(r["attributes"]["googclient_schemaname"], schema);
+  EXPECT_EQ(r["attributes"]["googclient_schemarevisionid"], r["first_revision"]);
+  EXPECT_EQ(r["attributes"]["googclient_schemaencoding"], "BINARY");
+  EXPECT_EQ(r["second_revision_differs"], true);
+  EXPECT_EQ(r["breaking"], 9);  // FAILED_PRECONDITION
+  EXPECT_TRUE(absl::StrContains(r["breaking_message"].get<std::string>(),
+                                "field 1 (id) of Order changes type from int64 to string"))
+      << r["breaking_message"];
+  EXPECT_EQ(r["revisions"], 2);
+  EXPECT_EQ(r["rollback"], 9);
+  EXPECT_EQ(r["rollback_definition"], true);
+  EXPECT_EQ(r["deleted_revision"], true);
+  EXPECT_EQ(r["revisions_after"], 2);
+  EXPECT_EQ(r["get_deleted"], 5);
+  EXPECT_EQ(r["topic_schema_after_delete"], "_deleted-schema_");
+  EXPECT_EQ(r["publish_after_delete"], 9);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM schema_revisions"), 0);
+}
+
 TEST_F(PubSubClientTest, UnaryPullAcknowledgeAndModifyAckDeadline) {
   const json r = Run("pull");
   EXPECT_EQ(r["first"], 3);
