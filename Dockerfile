@@ -17,7 +17,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libgrpc++1.51 libgrpc29 libprotobuf32 libprotoc32 libabsl20220623 libpqxx-6.4 \
+      ca-certificates libgrpc++1.51 libgrpc29 libprotobuf32 libprotoc32 libavro23 libabsl20220623 libpqxx-6.4 \
       libprometheus-cpp-core1.0 libcivetweb1 libyaml-cpp0.7 libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 hub \

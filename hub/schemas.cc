@@ -60,8 +60,7 @@ absl::StatusOr<SchemaRevision> Schemas::Create(SchemaRevision schema) {
   return store_.CreateSchema(schema);
 }
 
-absl::StatusOr<SchemaRevision> Schemas::Get(absl::string_view name,
-                                            absl::string_view revision_id) {
+absl::StatusOr<SchemaRevision> Schemas::Get(absl::string_view name, absl::string_view revision_id) {
   RETURN_IF_ERROR(ValidateName("schema", name));
   return store_.GetSchema(name, revision_id);
 }
@@ -103,22 +102,22 @@ absl::StatusOr<SchemaRevision> Schemas::CommitChecked(SchemaRevision revision,
                                                       bool allow_breaking) {
   ASSIGN_OR_RETURN(std::vector<SchemaRevision> all, AllRevisions(revision.name));
   if (all.size() >= static_cast<size_t>(Limits::kMaxSchemaRevisions)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("schema ", revision.name, " has ", all.size(), " revisions, the most it may ",
-                     "have; delete one first"));
+    return absl::FailedPreconditionError(absl::StrCat("schema ", revision.name, " has ", all.size(),
+                                                      " revisions, the most it may ",
+                                                      "have; delete one first"));
   }
   if (!allow_breaking) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> writer, CompileSchema(revision.type,
-                                                                                 revision.definition));
+    ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> writer,
+                     CompileSchema(revision.type, revision.definition));
     ASSIGN_OR_RETURN(std::vector<TopicConfig> topics, store_.SchemaTopics(revision.name));
     for (const TopicConfig& topic : topics) {
       for (const SchemaRevision* reader : InRange(all, topic.schema_settings)) {
         ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> compiled, Compiled(*reader));
         if (absl::Status s = compiled->CanRead(*writer); !s.ok()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "the new revision breaks consumers of revision ", reader->revision_id,
-              " on topic ", topic.name, ": ", s.message(),
-              ". Commit it with allow_breaking to do so on purpose"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("the new revision breaks consumers of revision ", reader->revision_id,
+                           " on topic ", topic.name, ": ", s.message(),
+                           ". Commit it with allow_breaking to do so on purpose"));
         }
       }
     }
@@ -220,10 +219,10 @@ absl::Status Schemas::CheckPublish(absl::string_view topic, std::vector<Message>
       if (newest_error.ok()) newest_error = std::move(s);
     }
     if (matched[i] == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "message ", i, " does not match schema ", settings.schema, " (revision ",
-          schema->revisions.front().id, ", ", SchemaEncodingName(settings.encoding),
-          "): ", newest_error.message(), "; nothing of the request was stored"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("message ", i, " does not match schema ", settings.schema, " (revision ",
+                       schema->revisions.front().id, ", ", SchemaEncodingName(settings.encoding),
+                       "): ", newest_error.message(), "; nothing of the request was stored"));
     }
   }
   const std::string name = PubSubResourceName(home_namespace_, settings.schema, "schemas");
@@ -283,8 +282,8 @@ absl::StatusOr<std::shared_ptr<const Schemas::TopicSchema>> Schemas::Load(
     schema->revisions.push_back(Revision{revision->revision_id, std::move(compiled)});
   }
   if (schema->revisions.empty()) {
-    schema->usable = absl::FailedPreconditionError(absl::StrCat(
-        "no revision of schema ", settings.schema, " is left in the topic's range"));
+    schema->usable = absl::FailedPreconditionError(
+        absl::StrCat("no revision of schema ", settings.schema, " is left in the topic's range"));
   }
   return schema;
 }

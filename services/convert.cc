@@ -42,6 +42,18 @@ absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto) {
     ASSIGN_OR_RETURN(topic.dedup_window, DurationFromProto(proto.dedup_window(), "dedup_window"));
   }
   topic.labels = LabelsFromProto(proto.labels());
+  if (proto.has_schema_settings()) {
+    const v1::SchemaSettings& settings = proto.schema_settings();
+    SchemaSettings& schema = topic.schema_settings;
+    if (settings.schema().empty()) {
+      return absl::InvalidArgumentError("schema_settings.schema is required");
+    }
+    schema.schema = settings.schema();
+    schema.encoding =
+        settings.encoding() == v1::BINARY ? SchemaEncoding::kBinary : SchemaEncoding::kJson;
+    schema.first_revision_id = settings.first_revision_id();
+    schema.last_revision_id = settings.last_revision_id();
+  }
   return topic;
 }
 
@@ -50,6 +62,39 @@ void TopicToProto(const TopicConfig& topic, v1::Topic* out) {
   ToProtoDuration(topic.message_retention, out->mutable_message_retention());
   ToProtoDuration(topic.dedup_window, out->mutable_dedup_window());
   LabelsToProto(topic.labels, out->mutable_labels());
+  const SchemaSettings& schema = topic.schema_settings;
+  if (!schema.schema.empty()) {
+    v1::SchemaSettings* settings = out->mutable_schema_settings();
+    settings->set_schema(schema.schema);
+    settings->set_encoding(static_cast<v1::SchemaEncoding>(schema.encoding));
+    settings->set_first_revision_id(schema.first_revision_id);
+    settings->set_last_revision_id(schema.last_revision_id);
+  }
+}
+
+absl::StatusOr<SchemaRevision> SchemaFromProto(const v1::Schema& proto) {
+  SchemaRevision schema;
+  schema.name = proto.name();
+  switch (proto.type()) {
+    case v1::PROTOCOL_BUFFER:
+      schema.type = SchemaType::kProtocolBuffer;
+      break;
+    case v1::AVRO:
+      schema.type = SchemaType::kAvro;
+      break;
+    default:
+      return absl::InvalidArgumentError("schema type must be PROTOCOL_BUFFER or AVRO");
+  }
+  schema.definition = proto.definition();
+  return schema;
+}
+
+void SchemaToProto(const SchemaRevision& schema, bool with_definition, v1::Schema* out) {
+  out->set_name(schema.name);
+  out->set_type(static_cast<v1::SchemaType>(schema.type));
+  if (with_definition) out->set_definition(schema.definition);
+  out->set_revision_id(schema.revision_id);
+  ToProtoTime(schema.revision_time, out->mutable_revision_create_time());
 }
 
 absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto) {

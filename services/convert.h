@@ -59,6 +59,9 @@ void RetryPolicyToProto(const RetryPolicy& retry, Proto* out) {
 
 absl::StatusOr<TopicConfig> TopicFromProto(const v1::Topic& proto);
 void TopicToProto(const TopicConfig& topic, v1::Topic* out);
+// A request's schema: name, type (required) and definition.
+absl::StatusOr<SchemaRevision> SchemaFromProto(const v1::Schema& proto);
+void SchemaToProto(const SchemaRevision& schema, bool with_definition, v1::Schema* out);
 
 absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto);
 void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);

@@ -33,6 +33,7 @@
 #include "services/pubsub/publisher_service.h"
 #include "services/pubsub/schema_service.h"
 #include "services/pubsub/subscriber_service.h"
+#include "services/schema_service.h"
 #include "services/server_config.h"
 #include "services/service_probe.h"
 #include "services/subscriber_service.h"
@@ -172,6 +173,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   pubsub::PublisherService pubsub_publisher(engine, *security.access, pubsub_names);
   pubsub::SubscriberService pubsub_subscriber(engine, *security.access, pubsub_names, streams);
   pubsub::SchemaService pubsub_schemas(engine, *security.access, pubsub_names);
+  SchemaService schemas(engine, *security.access);
   ListenerLimits port_limits;
   port_limits.max_connections =
       config.max_connections != 0 ? config.max_connections : DefaultMaxConnections(open_files);
@@ -187,10 +189,10 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
         {{"address", config.listen}, {"error", std::string(listener.status().message())}});
     return kExitListenFailed;
   }
-  std::unique_ptr<grpc::Server> server =
-      BuildServer(config, security,
-                  {&publisher, &subscriber, &pubsub_publisher, &pubsub_subscriber, &pubsub_schemas},
-                  service_probe, **listener);
+  std::unique_ptr<grpc::Server> server = BuildServer(
+      config, security,
+      {&publisher, &subscriber, &schemas, &pubsub_publisher, &pubsub_subscriber, &pubsub_schemas},
+      service_probe, **listener);
   if (server == nullptr) {
     Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
     return kExitListenFailed;

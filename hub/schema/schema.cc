@@ -1,5 +1,6 @@
 #include "hub/schema/schema.h"
 
+#include "hub/schema/avro_schema.h"
 #include "hub/schema/protobuf_schema.h"
 
 namespace hub {
@@ -10,8 +11,7 @@ absl::StatusOr<std::unique_ptr<const CompiledSchema>> CompileSchema(SchemaType t
     case SchemaType::kProtocolBuffer:
       return CompileProtobufSchema(definition);
     case SchemaType::kAvro:
-      // Not yet: docs/schemas.md says so, and the call is UNIMPLEMENTED.
-      return absl::UnimplementedError("AVRO schemas are not served yet; use PROTOCOL_BUFFER");
+      return CompileAvroSchema(definition);
   }
   return absl::InvalidArgumentError("unknown schema type");
 }

@@ -12,7 +12,7 @@
 // to validate every message published to a topic, and to decide whether a
 // new revision may follow the ones topics use. Protocol Buffers definitions
 // are read with libprotobuf's own parser into a descriptor pool (no code is
-// generated). AVRO is not served yet (UNIMPLEMENTED).
+// generated); Avro ones with Avro's C library.
 namespace hub {
 
 class CompiledSchema {
@@ -30,7 +30,7 @@ class CompiledSchema {
 };
 
 // INVALID_ARGUMENT, with the line and column where it can, when the
-// definition is not one of `type`; UNIMPLEMENTED for AVRO.
+// definition is not one of `type`.
 absl::StatusOr<std::unique_ptr<const CompiledSchema>> CompileSchema(SchemaType type,
                                                                     absl::string_view definition);
 

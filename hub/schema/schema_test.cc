@@ -4,6 +4,7 @@
 #include "hub/schema/schema.h"
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -73,8 +74,6 @@ TEST(SchemaTest, DefinitionsThatAreNotOneMessageAreRefusedWithTheirPlace) {
     EXPECT_TRUE(absl::StrContains(compiled.status().message(), c.says))
         << c.definition << " -> " << compiled.status();
   }
-  EXPECT_EQ(CompileSchema(SchemaType::kAvro, "{}").status().code(),
-            absl::StatusCode::kUnimplemented);
 }
 
 TEST(SchemaTest, BinaryMessagesAreCheckedFieldByField) {
@@ -216,6 +215,172 @@ TEST(SchemaTest, CompatibilityRulesOfProtocolBuffers) {
       EXPECT_TRUE(absl::StrContains(s.message(), c.refused)) << c.what << " -> " << s;
     }
   }
+}
+
+constexpr char kAvroOrder[] = R"({
+  "type": "record", "name": "Order", "namespace": "shop",
+  "fields": [
+    {"name": "id", "type": "long"},
+    {"name": "customer", "type": "string"},
+    {"name": "note", "type": ["null", "string"], "default": null},
+    {"name": "lines", "type": {"type": "array", "items": {
+      "type": "record", "name": "Line",
+      "fields": [{"name": "sku", "type": "string"}, {"name": "quantity", "type": "int"}]}}},
+    {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW", "PAID"]}},
+    {"name": "digest", "type": {"type": "fixed", "name": "Digest", "size": 2}}
+  ]})";
+
+std::unique_ptr<const CompiledSchema> CompileAvro(const std::string& definition) {
+  auto compiled = CompileSchema(SchemaType::kAvro, definition);
+  EXPECT_TRUE(compiled.ok()) << compiled.status();
+  return compiled.ok() ? *std::move(compiled) : nullptr;
+}
+
+// Avro's binary pieces: zigzag varints, and strings as a length and bytes.
+std::string Long(int64_t v) { return Varint((static_cast<uint64_t>(v) << 1) ^ (v >> 63)); }
+std::string AvroString(const std::string& s) { return Long(s.size()) + s; }
+
+TEST(AvroSchemaTest, DefinitionsThatAreNotAvroAreRefused) {
+  for (const std::string definition :
+       {"{", R"({"type": "record", "name": "A", "fields": [{"name": "x", "type": "nope"}]})",
+        R"({"type": "enum", "name": "E"})"}) {
+    auto compiled = CompileSchema(SchemaType::kAvro, definition);
+    EXPECT_EQ(compiled.status().code(), absl::StatusCode::kInvalidArgument) << definition;
+  }
+}
+
+TEST(AvroSchemaTest, BinaryValuesAreReadAgainstTheSchema) {
+  auto schema = CompileAvro(kAvroOrder);
+  ASSERT_NE(schema, nullptr);
+  const std::string line = AvroString("A-1") + Long(3);
+  const std::string head = Long(42) + AvroString("ada");
+  const std::string tail = Long(1) + line + Long(0) + Long(1) + "xy";
+  EXPECT_TRUE(schema->Validate(head + Long(0) + tail, SchemaEncoding::kBinary).ok());
+  EXPECT_TRUE(
+      schema->Validate(head + Long(1) + AvroString("rush") + tail, SchemaEncoding::kBinary).ok());
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"truncated", head, "field note: truncated"},
+      {"a union branch that does not exist", head + Long(2) + tail,
+       "field note: union branch 2 does not exist"},
+      {"an enum index past its symbols", head + Long(0) + Long(1) + line + Long(0) + Long(5) + "xy",
+       "field status: enum index 5"},
+      {"an int out of range",
+       head + Long(0) + Long(1) + AvroString("A-1") + Long(1LL << 40) + Long(0) + Long(1) + "xy",
+       "field lines.quantity: an int out of 32-bit range"},
+      {"bad UTF-8", Long(42) + AvroString("\xff") + Long(0) + tail,
+       "field customer: a string that is not valid UTF-8"},
+      {"trailing bytes", head + Long(0) + tail + "z", "bytes follow the end of the value"},
+  };
+  for (const auto& [what, bytes, says] : cases) {
+    const absl::Status s = schema->Validate(bytes, SchemaEncoding::kBinary);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << what;
+    EXPECT_TRUE(absl::StrContains(s.message(), says)) << what << " -> " << s;
+  }
+}
+
+TEST(AvroSchemaTest, JsonValuesFollowTheAvroJsonEncoding) {
+  auto schema = CompileAvro(kAvroOrder);
+  ASSERT_NE(schema, nullptr);
+  const std::string lines = R"("lines": [{"sku": "A-1", "quantity": 3}])";
+  const std::string rest = R"(, "status": "PAID", "digest": "ÿa")";
+  EXPECT_TRUE(schema
+                  ->Validate(R"({"id": 1, "customer": "ada", "note": {"string": "rush"}, )" +
+                                 lines + rest + "}",
+                             SchemaEncoding::kJson)
+                  .ok());
+  // A field with a default may be left out; null is a union's null branch.
+  EXPECT_TRUE(
+      schema
+          ->Validate(R"({"id": 1, "customer": "ada", )" + lines + rest + "}", SchemaEncoding::kJson)
+          .ok());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"id": 1, )" + lines + rest + "}", "field customer: missing, and it has no default"},
+      {R"({"id": "1", "customer": "a", )" + lines + rest + "}", "field id: expected a long"},
+      {R"({"id": 1, "customer": "a", "note": "x", )" + lines + rest + "}",
+       "field note: a union value: null, or an object naming its branch"},
+      {R"({"id": 1, "customer": "a", "note": {"int": 1}, )" + lines + rest + "}",
+       "the union has no branch int (it has null, string)"},
+      {R"({"id": 1, "customer": "a", "lines": [{"sku": "A", "quantity": 1.5}])" + rest + "}",
+       "field lines.quantity: expected an int"},
+      {R"({"id": 1, "customer": "a", "extra": 1, )" + lines + rest + "}",
+       "field extra: not a field of shop.Order"},
+      {R"({"id": 1, "customer": "a", )" + lines + R"(, "status": "LOST", "digest": "ab"})",
+       "is not a symbol of shop.Status"},
+      {R"({"id": 1, "customer": "a", )" + lines + R"(, "status": "NEW", "digest": "abc"})",
+       "field digest: expected 2 bytes, got 3"},
+      {"not json", "not JSON"},
+  };
+  for (const auto& [json, says] : cases) {
+    const absl::Status s = schema->Validate(json, SchemaEncoding::kJson);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_TRUE(absl::StrContains(s.message(), says)) << json << " -> " << s;
+  }
+}
+
+// Avro's schema resolution, as a table: fields of the new revision's record
+// after `id` (a long), and what a commit says of them.
+TEST(AvroSchemaTest, CompatibilityRulesOfAvro) {
+  auto record = [](const std::string& fields) {
+    return R"({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "long"})" +
+           fields + "]}";
+  };
+  const std::string base =
+      R"(, {"name": "qty", "type": "int"}, {"name": "note", "type": "string", "default": ""},
+         {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})";
+  struct Case {
+    std::string what;
+    std::string fields;
+    std::string refused;  // empty: allowed
+  };
+  const std::vector<Case> cases = {
+      {"unchanged", base, ""},
+      {"a field added", base + R"(, {"name": "extra", "type": "string"})", ""},
+      {"a field with a default removed",
+       R"(, {"name": "qty", "type": "int"},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})",
+       ""},
+      {"an enum symbol removed",
+       R"(, {"name": "qty", "type": "int"}, {"name": "note", "type": "string", "default": ""},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A"]}})",
+       ""},
+      {"a field without a default removed",
+       R"(, {"name": "note", "type": "string", "default": ""},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})",
+       "field qty of Order was removed, and readers have no default for it"},
+      {"int widened to long: readers of int cannot take it",
+       R"(, {"name": "qty", "type": "long"}, {"name": "note", "type": "string", "default": ""},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})",
+       "field qty changes from int to long"},
+      {"an enum symbol added",
+       R"(, {"name": "qty", "type": "int"}, {"name": "note", "type": "string", "default": ""},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B", "C"]}})",
+       "enum S gains symbol C"},
+      {"a field made nullable",
+       R"(, {"name": "qty", "type": ["null", "int"]},
+          {"name": "note", "type": "string", "default": ""},
+          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})",
+       "field qty changes from int to null"},
+  };
+  auto reader = CompileAvro(record(base));
+  ASSERT_NE(reader, nullptr);
+  for (const Case& c : cases) {
+    auto writer = CompileAvro(record(c.fields));
+    ASSERT_NE(writer, nullptr) << c.what;
+    const absl::Status s = reader->CanRead(*writer);
+    if (c.refused.empty()) {
+      EXPECT_TRUE(s.ok()) << c.what << " -> " << s;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
+      EXPECT_TRUE(absl::StrContains(s.message(), c.refused)) << c.what << " -> " << s;
+    }
+  }
+  // Promotions go the other way: readers of long take an int.
+  auto long_reader = CompileAvro(record(""));
+  auto int_writer = CompileAvro(
+      R"({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "int"}]})");
+  EXPECT_TRUE(long_reader->CanRead(*int_writer).ok());
+  auto proto = Compile("syntax = \"proto3\"; message Order { int64 id = 1; }");
+  EXPECT_FALSE(long_reader->CanRead(*proto).ok());
 }
 
 }  // namespace

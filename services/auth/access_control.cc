@@ -26,7 +26,8 @@ absl::string_view ActionName(Action a) {
 std::string ResourceName(const Resource& r) {
   const char* kind = r.kind == ResourceKind::kTopic          ? "topic"
                      : r.kind == ResourceKind::kSubscription ? "subscription"
-                                                             : "snapshot";
+                     : r.kind == ResourceKind::kSnapshot     ? "snapshot"
+                                                             : "schema";
   return r.name.empty() ? absl::StrCat("every ", kind) : absl::StrCat(kind, " ", Quoted(r.name));
 }
 

@@ -144,9 +144,8 @@ grpc::Status SchemaService::RollbackSchema(Context* context,
                                            const gps::RollbackSchemaRequest* request,
                                            gps::Schema* response) {
   return Named(*context, request->name(), [&](const std::string& name, const std::string&) {
-    return Respond(
-        hub_.schemas().Rollback(name, request->revision_id(), AllowBreaking(*context)),
-        [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
+    return Respond(hub_.schemas().Rollback(name, request->revision_id(), AllowBreaking(*context)),
+                   [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
   });
 }
 

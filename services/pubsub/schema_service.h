@@ -10,7 +10,6 @@
 
 namespace hub::services::pubsub {
 
-
 // google.pubsub.v1.SchemaService over the engine's schemas
 // (docs/schemas.md): names mapped as topics' are, `admin` on
 // `schema:NAME` for every call that names a stored schema.

@@ -416,6 +416,45 @@ const scenarios = {
     return r;
   },
 
+  // An Avro schema on a JSON topic: conforming messages stored and tagged,
+  // a batch with a bad one refused whole, a breaking revision refused.
+  async avro() {
+    const ps = client();
+    const [host, port] = process.env.PUBSUB_EMULATOR_HOST.split(':');
+    const options = {servicePath: host, port: Number(port),
+                     sslCreds: grpc.credentials.createInsecure()};
+    const s = new v1.SchemaServiceClient(options);
+    const publisher = new v1.PublisherClient(options);
+    const definition = JSON.stringify({type: 'record', name: 'Order', fields: [
+      {name: 'id', type: 'long'},
+      {name: 'note', type: ['null', 'string'], default: null}]});
+    const schema = await ps.createSchema(name('avro-orders'), SchemaTypes.Avro, definition);
+    const full = await schema.get();
+    const r = {type: full.type};
+    const [topic] = await ps.createTopic({
+      name: name('avro-typed'),
+      schemaSettings: {schema: full.name, encoding: Encodings.Json},
+    });
+    const [sub] = await topic.createSubscription(name('avro-sub'));
+    const json = value => ({data: Buffer.from(JSON.stringify(value))});
+    r.bad_batch = await code(publisher.publish({topic: topic.name, messages: [
+      json({id: 1}), json({id: 2, note: 'not a union value'})]}));
+    await publisher.publish({topic: topic.name, messages: [
+      json({id: 3}), json({id: 4, note: {string: 'rush'}})]});
+    const got = await pullUntil(subscriberClient(), sub.name, 3);
+    r.received = got.map(m => JSON.parse(m.message.data.toString()).id);
+    r.encoding = got.length ? got[0].message.attributes.googclient_schemaencoding : '';
+    r.breaking = await code(s.commitSchema({name: full.name, schema: {type: 'AVRO',
+        definition: JSON.stringify({type: 'record', name: 'Order', fields: [
+          {name: 'note', type: ['null', 'string'], default: null}]})}}));
+    r.compatible = await code(s.commitSchema({name: full.name, schema: {type: 'AVRO',
+        definition: JSON.stringify({type: 'record', name: 'Order', fields: [
+          {name: 'id', type: 'long'}, {name: 'note', type: ['null', 'string'], default: null},
+          {name: 'tag', type: 'string', default: ''}]})}}));
+    await ps.close();
+    return r;
+  },
+
   // Takes what the throughput scenario's subscription redelivers, acking
   // it, until something came or 20 s passed: the at-least-once path for an
   // ack the client never sent.

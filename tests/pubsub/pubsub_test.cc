@@ -204,6 +204,17 @@ TEST_F(PubSubClientTest, SchemasRevisionsAndValidatedPublish) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM schema_revisions"), 0);
 }
 
+TEST_F(PubSubClientTest, AvroSchemaOnAJsonTopic) {
+  const json r = Run("avro");
+  EXPECT_EQ(r["type"], "AVRO");
+  EXPECT_EQ(r["bad_batch"], 3);
+  EXPECT_EQ(r["received"], json::array({3, 4}));
+  EXPECT_EQ(StoredMessages(), 2);
+  EXPECT_EQ(r["encoding"], "JSON");
+  EXPECT_EQ(r["breaking"], 9);  // `id` removed without a default
+  EXPECT_EQ(r["compatible"], 0);
+}
+
 TEST_F(PubSubClientTest, UnaryPullAcknowledgeAndModifyAckDeadline) {
   const json r = Run("pull");
   EXPECT_EQ(r["first"], 3);
