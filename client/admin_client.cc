@@ -87,6 +87,67 @@ absl::StatusOr<v1::SubscriptionStats> AdminClient::GetSubscriptionStats(const st
   return connection_.stub()->GetSubscriptionStats(request);
 }
 
+absl::StatusOr<v1::Schema> AdminClient::CreateSchema(const v1::Schema& schema) {
+  v1::CreateSchemaRequest request;
+  *request.mutable_schema() = schema;
+  return connection_.stub()->CreateSchema(request);
+}
+
+absl::StatusOr<v1::Schema> AdminClient::GetSchema(const std::string& name,
+                                                  const std::string& revision_id) {
+  v1::GetSchemaRequest request;
+  request.set_name(name);
+  request.set_revision_id(revision_id);
+  return connection_.stub()->GetSchema(request);
+}
+
+absl::StatusOr<std::vector<v1::Schema>> AdminClient::ListSchemas() {
+  return AllPages(
+      v1::ListSchemasRequest(),
+      [this](const v1::ListSchemasRequest& r) { return connection_.stub()->ListSchemas(r); },
+      [](const v1::ListSchemasResponse& page) -> const auto& { return page.schemas(); });
+}
+
+absl::StatusOr<v1::Schema> AdminClient::CommitSchema(const v1::Schema& schema,
+                                                     bool allow_breaking_change) {
+  v1::CommitSchemaRequest request;
+  *request.mutable_schema() = schema;
+  request.set_allow_breaking_change(allow_breaking_change);
+  return connection_.stub()->CommitSchema(request);
+}
+
+absl::StatusOr<v1::Schema> AdminClient::RollbackSchema(const std::string& name,
+                                                       const std::string& revision_id,
+                                                       bool allow_breaking_change) {
+  v1::RollbackSchemaRequest request;
+  request.set_name(name);
+  request.set_revision_id(revision_id);
+  request.set_allow_breaking_change(allow_breaking_change);
+  return connection_.stub()->RollbackSchema(request);
+}
+
+absl::Status AdminClient::DeleteSchema(const std::string& name) {
+  v1::DeleteSchemaRequest request;
+  request.set_name(name);
+  return connection_.stub()->DeleteSchema(request);
+}
+
+absl::Status AdminClient::ValidateSchema(const v1::Schema& schema) {
+  v1::ValidateSchemaRequest request;
+  *request.mutable_schema() = schema;
+  return connection_.stub()->ValidateSchema(request).status();
+}
+
+absl::Status AdminClient::ValidateMessage(const std::string& name, const std::string& revision_id,
+                                          const std::string& message, v1::SchemaEncoding encoding) {
+  v1::ValidateMessageRequest request;
+  request.set_name(name);
+  request.set_revision_id(revision_id);
+  request.set_message(message);
+  request.set_encoding(encoding);
+  return connection_.stub()->ValidateMessage(request).status();
+}
+
 absl::StatusOr<std::vector<v1::ReceivedMessage>> AdminClient::Pull(const std::string& subscription,
                                                                    int max_messages,
                                                                    absl::Duration max_wait) {

@@ -8,12 +8,13 @@
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "hub/v1/publisher.pb.h"
+#include "hub/v1/schemas.pb.h"
 #include "hub/v1/subscriber.pb.h"
 
 namespace hub::client {
 
-// Topics and subscriptions, one-off pulls and acks, and subscription
-// statistics: the calls of tools (hubctl) and of services that set up their
+// Topics, subscriptions and schemas, one-off pulls and acks, and
+// subscription statistics: the calls of tools (hubctl) and of services that set up their
 // own resources. Resources are the API's messages (docs/api.md).
 class AdminClient {
  public:
@@ -31,6 +32,19 @@ class AdminClient {
   absl::StatusOr<std::vector<v1::Subscription>> ListSubscriptions(const std::string& topic = "");
   absl::Status DeleteSubscription(const std::string& name);
   absl::StatusOr<v1::SubscriptionStats> GetSubscriptionStats(const std::string& name);
+
+  // Schemas (docs/schemas.md). `revision_id` empty: the newest.
+  absl::StatusOr<v1::Schema> CreateSchema(const v1::Schema& schema);
+  absl::StatusOr<v1::Schema> GetSchema(const std::string& name, const std::string& revision_id);
+  // The newest revision of every schema, without definitions.
+  absl::StatusOr<std::vector<v1::Schema>> ListSchemas();
+  absl::StatusOr<v1::Schema> CommitSchema(const v1::Schema& schema, bool allow_breaking_change);
+  absl::StatusOr<v1::Schema> RollbackSchema(const std::string& name, const std::string& revision_id,
+                                            bool allow_breaking_change);
+  absl::Status DeleteSchema(const std::string& name);
+  absl::Status ValidateSchema(const v1::Schema& schema);
+  absl::Status ValidateMessage(const std::string& name, const std::string& revision_id,
+                               const std::string& message, v1::SchemaEncoding encoding);
 
   // One Pull: up to `max_messages`, waiting up to `max_wait` for the first.
   absl::StatusOr<std::vector<v1::ReceivedMessage>> Pull(const std::string& subscription,

@@ -37,6 +37,20 @@ absl::StatusOr<std::map<std::string, std::string>> ParsePairs(const std::vector<
   return out;
 }
 
+absl::StatusOr<v1::SchemaType> ParseSchemaType(const std::string& text) {
+  if (text == "protobuf") return v1::PROTOCOL_BUFFER;
+  if (text == "avro") return v1::AVRO;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--type must be protobuf or avro, not \"", text, "\""));
+}
+
+absl::StatusOr<v1::SchemaEncoding> ParseSchemaEncoding(const std::string& text) {
+  if (text == "json") return v1::JSON;
+  if (text == "binary") return v1::BINARY;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--encoding must be json or binary, not \"", text, "\""));
+}
+
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text) {
   if (text == "at-least-once") return v1::AT_LEAST_ONCE;
   if (text == "at-most-once") return v1::AT_MOST_ONCE;

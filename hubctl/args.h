@@ -20,6 +20,10 @@ absl::StatusOr<absl::Duration> ParseDuration(const std::string& text);
 absl::StatusOr<std::map<std::string, std::string>> ParsePairs(const std::vector<std::string>& pairs,
                                                               const std::string& what);
 
+// "protobuf" or "avro"; "json" or "binary".
+absl::StatusOr<v1::SchemaType> ParseSchemaType(const std::string& text);
+absl::StatusOr<v1::SchemaEncoding> ParseSchemaEncoding(const std::string& text);
+
 // "at-least-once", "at-most-once", "exactly-once".
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text);
 std::string GuaranteeName(v1::DeliveryGuarantee guarantee);

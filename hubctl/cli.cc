@@ -47,6 +47,7 @@ struct Cli {
   TopicArgs topic;
   std::string name;
   SubscriptionArgs sub;
+  SchemaArgs schema;
   std::string list_topic;
   PublishArgs publish;
   PullArgs pull;
@@ -89,6 +90,13 @@ void AddTopicCommands(CLI::App& app, Cli& cli) {
   tc->add_option(Names("--dedup_window"), topic.dedup_window,
                  "how long an idempotency key is remembered (default 24h)");
   tc->add_option("--label", topic.labels, "key=value, repeatable");
+  tc->add_option("--schema", topic.schema, "a schema every message must match (docs/schemas.md)");
+  tc->add_option("--encoding", topic.encoding, "json or binary: how messages are written")
+      ->capture_default_str();
+  tc->add_option(Names("--first_revision"), topic.first_revision,
+                 "the oldest revision a message may match (default: the oldest)");
+  tc->add_option(Names("--last_revision"), topic.last_revision,
+                 "the newest revision a message may match (default: the newest)");
   tc->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return CreateTopic(admin, topic, out); });
   });
@@ -151,6 +159,77 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   sd->callback([&] {
     command =
         Admin([&](auto& admin, Printer& out) { return DeleteSubscription(admin, name, out); });
+  });
+}
+
+void AddSchemaCommands(CLI::App& app, Cli& cli) {
+  SchemaArgs& schema = cli.schema;
+  Command& command = cli.command;
+  CLI::App* schemas = app.add_subcommand(
+      "schemas", "create, get, list, commit, roll back, validate and delete schemas");
+  schemas->require_subcommand(1);
+  auto definition = [&](CLI::App* sub) {
+    sub->add_option("--type", schema.type, "protobuf or avro")->capture_default_str();
+    sub->add_option(Names("--definition_file"), schema.definition_file,
+                    "the .proto or Avro JSON file; - for stdin");
+  };
+  auto breaking = [&](CLI::App* sub) {
+    sub->add_flag(Names("--allow_breaking"), schema.allow_breaking,
+                  "commit even a revision that breaks consumers of revisions topics use");
+  };
+  CLI::App* create = schemas->add_subcommand("create", "create a schema with its first revision");
+  create->add_option("name", schema.name, "schema name")->required();
+  definition(create);
+  create->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return CreateSchema(admin, schema, std::cin, out); });
+  });
+  CLI::App* get = schemas->add_subcommand(
+      "get", "print a revision's definition (> orders.proto gives a service its file)");
+  get->add_option("name", schema.name, "schema name")->required();
+  get->add_option("--revision", schema.revision, "a revision id (default: the newest)");
+  get->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return GetSchema(admin, schema, out); });
+  });
+  schemas->add_subcommand("list", "list every schema's newest revision")->callback([&] {
+    command = Admin([](auto& admin, Printer& out) { return ListSchemas(admin, out); });
+  });
+  CLI::App* commit = schemas->add_subcommand("commit", "add a revision");
+  commit->add_option("name", schema.name, "schema name")->required();
+  definition(commit);
+  breaking(commit);
+  commit->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return CommitSchema(admin, schema, std::cin, out); });
+  });
+  CLI::App* rollback =
+      schemas->add_subcommand("rollback", "commit an older revision again as the newest");
+  rollback->add_option("name", schema.name, "schema name")->required();
+  rollback->add_option("--revision", schema.revision, "the revision to return to")->required();
+  breaking(rollback);
+  rollback->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return RollbackSchema(admin, schema, out); });
+  });
+  CLI::App* validate = schemas->add_subcommand(
+      "validate",
+      "check a message against a schema (NAME and --message or --message_file), or a "
+      "definition (--type and --definition_file, no NAME)");
+  validate->add_option("name", schema.name, "schema name");
+  validate->add_option("--revision", schema.revision, "a revision id (default: the newest)");
+  validate->add_option("--message", schema.message, "the message's data");
+  validate->add_option(Names("--message_file"), schema.message_file,
+                       "a file holding the message's data; - for stdin");
+  validate->add_option("--encoding", schema.encoding, "json or binary")->capture_default_str();
+  definition(validate);
+  validate->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return ValidateSchema(admin, schema, std::cin, out); });
+  });
+  CLI::App* del = schemas->add_subcommand("delete", "delete a schema and its revisions");
+  del->add_option("name", schema.name, "schema name")->required();
+  del->callback([&] {
+    command =
+        Admin([&](auto& admin, Printer& out) { return DeleteSchema(admin, schema.name, out); });
   });
 }
 
@@ -306,6 +385,7 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   AddGlobalOptions(app, cli);
   AddTopicCommands(app, cli);
   AddSubscriptionCommands(app, cli);
+  AddSchemaCommands(app, cli);
   AddMessageCommands(app, cli, interrupt);
   AddStatsCommand(app, cli);
   if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {

@@ -61,6 +61,34 @@ absl::StatusOr<std::vector<std::string>> PublishData(const PublishArgs& args, st
   return lines;
 }
 
+// The whole of a file, or of stdin for "-".
+absl::StatusOr<std::string> ReadAll(const std::string& path, std::istream& in,
+                                    const std::string& what) {
+  if (path.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is required"));
+  std::ifstream file;
+  std::istream* source = &in;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+    source = &file;
+  }
+  return std::string(std::istreambuf_iterator<char>(*source), std::istreambuf_iterator<char>());
+}
+
+// A schema revision from the arguments: the name, --type and the
+// definition read from --definition_file.
+absl::StatusOr<v1::Schema> SchemaOf(const SchemaArgs& args, std::istream& in) {
+  v1::Schema schema;
+  schema.set_name(args.name);
+  absl::StatusOr<v1::SchemaType> type = ParseSchemaType(args.type);
+  if (!type.ok()) return type.status();
+  schema.set_type(*type);
+  absl::StatusOr<std::string> definition = ReadAll(args.definition_file, in, "--definition_file");
+  if (!definition.ok()) return definition.status();
+  schema.set_definition(*std::move(definition));
+  return schema;
+}
+
 v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int attempt) {
   v1::ReceivedMessage out;
   out.set_ack_id(ack_id);
@@ -87,6 +115,15 @@ absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Prin
     return s;
   }
   if (absl::Status s = Labels(args.labels, "label", topic.mutable_labels()); !s.ok()) return s;
+  if (!args.schema.empty()) {
+    v1::SchemaSettings* settings = topic.mutable_schema_settings();
+    settings->set_schema(args.schema);
+    absl::StatusOr<v1::SchemaEncoding> encoding = ParseSchemaEncoding(args.encoding);
+    if (!encoding.ok()) return encoding.status();
+    settings->set_encoding(*encoding);
+    settings->set_first_revision_id(args.first_revision);
+    settings->set_last_revision_id(args.last_revision);
+  }
   absl::StatusOr<v1::Topic> created = admin.CreateTopic(topic);
   if (!created.ok()) return created.status();
   out.Topics({*created}, true);
@@ -110,6 +147,77 @@ absl::Status ListTopics(client::AdminClient& admin, Printer& out) {
 absl::Status DeleteTopic(client::AdminClient& admin, const std::string& name, Printer& out) {
   if (absl::Status s = admin.DeleteTopic(name); !s.ok()) return s;
   out.Done(absl::StrCat("deleted topic ", name));
+  return absl::OkStatus();
+}
+
+absl::Status CreateSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                          Printer& out) {
+  absl::StatusOr<v1::Schema> schema = SchemaOf(args, in);
+  if (!schema.ok()) return schema.status();
+  absl::StatusOr<v1::Schema> created = admin.CreateSchema(*schema);
+  if (!created.ok()) return created.status();
+  out.Schemas({*created}, true);
+  return absl::OkStatus();
+}
+
+absl::Status GetSchema(client::AdminClient& admin, const SchemaArgs& args, Printer& out) {
+  absl::StatusOr<v1::Schema> schema = admin.GetSchema(args.name, args.revision);
+  if (!schema.ok()) return schema.status();
+  out.Definition(*schema);
+  return absl::OkStatus();
+}
+
+absl::Status ListSchemas(client::AdminClient& admin, Printer& out) {
+  absl::StatusOr<std::vector<v1::Schema>> schemas = admin.ListSchemas();
+  if (!schemas.ok()) return schemas.status();
+  out.Schemas(*schemas, false);
+  return absl::OkStatus();
+}
+
+absl::Status CommitSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                          Printer& out) {
+  absl::StatusOr<v1::Schema> schema = SchemaOf(args, in);
+  if (!schema.ok()) return schema.status();
+  absl::StatusOr<v1::Schema> committed = admin.CommitSchema(*schema, args.allow_breaking);
+  if (!committed.ok()) return committed.status();
+  out.Schemas({*committed}, true);
+  return absl::OkStatus();
+}
+
+absl::Status RollbackSchema(client::AdminClient& admin, const SchemaArgs& args, Printer& out) {
+  absl::StatusOr<v1::Schema> committed =
+      admin.RollbackSchema(args.name, args.revision, args.allow_breaking);
+  if (!committed.ok()) return committed.status();
+  out.Schemas({*committed}, true);
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                            Printer& out) {
+  if (args.name.empty()) {
+    absl::StatusOr<v1::Schema> schema = SchemaOf(args, in);
+    if (!schema.ok()) return schema.status();
+    if (absl::Status s = admin.ValidateSchema(*schema); !s.ok()) return s;
+    out.Done("the definition is valid");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::SchemaEncoding> encoding = ParseSchemaEncoding(args.encoding);
+  if (!encoding.ok()) return encoding.status();
+  absl::StatusOr<std::string> message = args.message_file.empty()
+                                            ? absl::StatusOr<std::string>(args.message)
+                                            : ReadAll(args.message_file, in, "--message_file");
+  if (!message.ok()) return message.status();
+  if (absl::Status s = admin.ValidateMessage(args.name, args.revision, *message, *encoding);
+      !s.ok()) {
+    return s;
+  }
+  out.Done(absl::StrCat("the message matches schema ", args.name));
+  return absl::OkStatus();
+}
+
+absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, Printer& out) {
+  if (absl::Status s = admin.DeleteSchema(name); !s.ok()) return s;
+  out.Done(absl::StrCat("deleted schema ", name));
   return absl::OkStatus();
 }
 

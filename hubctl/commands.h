@@ -22,6 +22,23 @@ struct TopicArgs {
   std::string retention;     // empty: the hub's default
   std::string dedup_window;  // empty: the hub's default
   std::vector<std::string> labels;
+  // A schema every message must match (docs/schemas.md); empty: none.
+  std::string schema;
+  std::string encoding = "json";
+  std::string first_revision;
+  std::string last_revision;
+};
+
+struct SchemaArgs {
+  std::string name;
+  std::string type = "protobuf";
+  std::string definition_file;  // "-" is stdin
+  std::string revision;         // empty: the newest
+  bool allow_breaking = false;
+  // validate: a message of the schema, given as text or in a file.
+  std::string message;
+  std::string message_file;
+  std::string encoding = "json";
 };
 
 struct SubscriptionArgs {
@@ -71,6 +88,21 @@ absl::Status DeleteTopic(client::AdminClient& admin, const std::string& name, Pr
 
 absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
                                 Printer& out);
+
+// Schemas. `get` prints a revision's definition as it was written, so that
+// `hubctl schemas get orders > orders.proto` hands a service the file to
+// generate its code from. `validate` checks a message against a stored
+// schema, or, without a name, a definition.
+absl::Status CreateSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                          Printer& out);
+absl::Status GetSchema(client::AdminClient& admin, const SchemaArgs& args, Printer& out);
+absl::Status ListSchemas(client::AdminClient& admin, Printer& out);
+absl::Status CommitSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                          Printer& out);
+absl::Status RollbackSchema(client::AdminClient& admin, const SchemaArgs& args, Printer& out);
+absl::Status ValidateSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
+                            Printer& out);
+absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status GetSubscription(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic, Printer& out);
 absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name, Printer& out);

@@ -49,13 +49,45 @@ void Printer::JsonList(const std::vector<Proto>& items, bool one) {
   out_ << "[" << absl::StrJoin(parts, ",") << "]\n";
 }
 
+namespace {
+
+// A topic's schema settings in one word: "orders:BINARY", with the
+// revision range when it has one ("orders@a1..b2:JSON"); "-" for none.
+std::string SchemaColumn(const v1::Topic& t) {
+  if (!t.has_schema_settings()) return "-";
+  const v1::SchemaSettings& s = t.schema_settings();
+  std::string range;
+  if (!s.first_revision_id().empty() || !s.last_revision_id().empty()) {
+    range = absl::StrCat("@", s.first_revision_id(), "..", s.last_revision_id());
+  }
+  return absl::StrCat(s.schema(), range, ":", v1::SchemaEncoding_Name(s.encoding()));
+}
+
+}  // namespace
+
 void Printer::Topics(const std::vector<v1::Topic>& topics, bool one) {
   if (format_ == OutputFormat::kJson) return JsonList(topics, one);
-  out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", "TOPIC", "RETENTION", "DEDUP_WINDOW", "LABELS");
+  out_ << absl::StrFormat("%-32s %-12s %-12s %-24s %s\n", "TOPIC", "RETENTION", "DEDUP_WINDOW",
+                          "SCHEMA", "LABELS");
   for (const v1::Topic& t : topics) {
-    out_ << absl::StrFormat("%-32s %-12s %-12s %s\n", t.name(), Duration(t.message_retention()),
-                            Duration(t.dedup_window()), Pairs(t.labels()));
+    out_ << absl::StrFormat("%-32s %-12s %-12s %-24s %s\n", t.name(),
+                            Duration(t.message_retention()), Duration(t.dedup_window()),
+                            SchemaColumn(t), Pairs(t.labels()));
   }
+}
+
+void Printer::Schemas(const std::vector<v1::Schema>& schemas, bool one) {
+  if (format_ == OutputFormat::kJson) return JsonList(schemas, one);
+  out_ << absl::StrFormat("%-32s %-16s %-10s %s\n", "SCHEMA", "TYPE", "REVISION", "COMMITTED");
+  for (const v1::Schema& s : schemas) {
+    out_ << absl::StrFormat("%-32s %-16s %-10s %s\n", s.name(), v1::SchemaType_Name(s.type()),
+                            s.revision_id(), Time(s.revision_create_time()));
+  }
+}
+
+void Printer::Definition(const v1::Schema& schema) {
+  if (format_ == OutputFormat::kJson) return JsonList(std::vector<v1::Schema>{schema}, true);
+  out_ << schema.definition();
 }
 
 void Printer::Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one) {

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "client/message.h"
 #include "hub/v1/publisher.pb.h"
+#include "hub/v1/schemas.pb.h"
 #include "hub/v1/subscriber.pb.h"
 
 namespace hub::hubctl {
@@ -23,6 +24,9 @@ class Printer {
 
   void Topics(const std::vector<v1::Topic>& topics, bool one);
   void Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one);
+  void Schemas(const std::vector<v1::Schema>& schemas, bool one);
+  // A revision's definition, byte for byte, in text; the Schema in JSON.
+  void Definition(const v1::Schema& schema);
   // One line (or JSON entry) per message, in order; a failed one shows its
   // error.
   void Published(const std::vector<absl::StatusOr<client::PublishAck>>& acks);

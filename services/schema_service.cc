@@ -97,9 +97,8 @@ grpc::Status SchemaService::DeleteSchemaRevision(Context* context,
 
 grpc::Status SchemaService::DeleteSchema(Context* context, const v1::DeleteSchemaRequest* request,
                                          google::protobuf::Empty*) {
-  return access_.IfAllowed(*context, AdministerSchema(request->name()), [&] {
-    return ToGrpcStatus(hub_.schemas().Delete(request->name()));
-  });
+  return access_.IfAllowed(*context, AdministerSchema(request->name()),
+                           [&] { return ToGrpcStatus(hub_.schemas().Delete(request->name())); });
 }
 
 grpc::Status SchemaService::ValidateSchema(Context* context,

@@ -144,6 +144,7 @@ GrpcHubStub::GrpcHubStub(std::shared_ptr<grpc::Channel> channel, const Connectio
       endpoint_(options.endpoint),
       publisher_(v1::Publisher::NewStub(channel)),
       subscriber_(v1::Subscriber::NewStub(channel)),
+      schemas_(v1::SchemaService::NewStub(channel)),
       authorization_(options.bearer_token.empty() ? std::string()
                                                   : absl::StrCat("Bearer ", options.bearer_token)),
       call_timeout_(options.call_timeout) {}
@@ -173,6 +174,10 @@ absl::StatusOr<Response> GrpcHubStub::Call(Method method, const Request& request
 #define HUB_SUBSCRIBER_CALL(Response, Rpc)                                  \
   Call<Response>([this](grpc::ClientContext* c, const auto& q,              \
                         Response* r) { return subscriber_->Rpc(c, q, r); }, \
+                 request)
+#define HUB_SCHEMAS_CALL(Response, Rpc)                                  \
+  Call<Response>([this](grpc::ClientContext* c, const auto& q,           \
+                        Response* r) { return schemas_->Rpc(c, q, r); }, \
                  request)
 
 absl::StatusOr<v1::Topic> GrpcHubStub::CreateTopic(const v1::Topic& request) {
@@ -215,6 +220,33 @@ absl::Status GrpcHubStub::DeleteSubscription(const v1::DeleteSubscriptionRequest
 absl::StatusOr<v1::SubscriptionStats> GrpcHubStub::GetSubscriptionStats(
     const v1::GetSubscriptionStatsRequest& request) {
   return HUB_SUBSCRIBER_CALL(v1::SubscriptionStats, GetSubscriptionStats);
+}
+absl::StatusOr<v1::Schema> GrpcHubStub::CreateSchema(const v1::CreateSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::Schema, CreateSchema);
+}
+absl::StatusOr<v1::Schema> GrpcHubStub::GetSchema(const v1::GetSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::Schema, GetSchema);
+}
+absl::StatusOr<v1::ListSchemasResponse> GrpcHubStub::ListSchemas(
+    const v1::ListSchemasRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::ListSchemasResponse, ListSchemas);
+}
+absl::StatusOr<v1::Schema> GrpcHubStub::CommitSchema(const v1::CommitSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::Schema, CommitSchema);
+}
+absl::StatusOr<v1::Schema> GrpcHubStub::RollbackSchema(const v1::RollbackSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::Schema, RollbackSchema);
+}
+absl::Status GrpcHubStub::DeleteSchema(const v1::DeleteSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(google::protobuf::Empty, DeleteSchema).status();
+}
+absl::StatusOr<v1::ValidateSchemaResponse> GrpcHubStub::ValidateSchema(
+    const v1::ValidateSchemaRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::ValidateSchemaResponse, ValidateSchema);
+}
+absl::StatusOr<v1::ValidateMessageResponse> GrpcHubStub::ValidateMessage(
+    const v1::ValidateMessageRequest& request) {
+  return HUB_SCHEMAS_CALL(v1::ValidateMessageResponse, ValidateMessage);
 }
 absl::StatusOr<v1::PullResponse> GrpcHubStub::Pull(const v1::PullRequest& request) {
   // A long poll waits up to max_wait on the hub before it answers.

@@ -10,6 +10,7 @@
 #include "client/internal/hub_stub.h"
 #include "client/options.h"
 #include "hub/v1/publisher.grpc.pb.h"
+#include "hub/v1/schemas.grpc.pb.h"
 #include "hub/v1/subscriber.grpc.pb.h"
 
 namespace hub::client::internal {
@@ -56,6 +57,18 @@ class GrpcHubStub : public HubStub {
   absl::StatusOr<v1::SeekResponse> Seek(const v1::SeekRequest& request) override;
   absl::StatusOr<v1::TransactResponse> Transact(const v1::TransactRequest& request) override;
 
+  absl::StatusOr<v1::Schema> CreateSchema(const v1::CreateSchemaRequest& request) override;
+  absl::StatusOr<v1::Schema> GetSchema(const v1::GetSchemaRequest& request) override;
+  absl::StatusOr<v1::ListSchemasResponse> ListSchemas(
+      const v1::ListSchemasRequest& request) override;
+  absl::StatusOr<v1::Schema> CommitSchema(const v1::CommitSchemaRequest& request) override;
+  absl::StatusOr<v1::Schema> RollbackSchema(const v1::RollbackSchemaRequest& request) override;
+  absl::Status DeleteSchema(const v1::DeleteSchemaRequest& request) override;
+  absl::StatusOr<v1::ValidateSchemaResponse> ValidateSchema(
+      const v1::ValidateSchemaRequest& request) override;
+  absl::StatusOr<v1::ValidateMessageResponse> ValidateMessage(
+      const v1::ValidateMessageRequest& request) override;
+
   std::unique_ptr<PullStream> StreamingPull() override;
   absl::Status WaitUntilReachable(absl::Duration timeout) override;
 
@@ -70,6 +83,7 @@ class GrpcHubStub : public HubStub {
   const std::string endpoint_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;
   std::unique_ptr<v1::Subscriber::Stub> subscriber_;
+  std::unique_ptr<v1::SchemaService::Stub> schemas_;
   const std::string authorization_;
   const absl::Duration call_timeout_;
 };

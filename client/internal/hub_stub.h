@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hub/v1/publisher.pb.h"
+#include "hub/v1/schemas.pb.h"
 #include "hub/v1/subscriber.pb.h"
 
 // The one seam between the client library and gRPC: every call the library
@@ -60,6 +61,19 @@ class HubStub {
   virtual absl::StatusOr<v1::RejectResponse> Reject(const v1::RejectRequest& request) = 0;
   virtual absl::StatusOr<v1::SeekResponse> Seek(const v1::SeekRequest& request) = 0;
   virtual absl::StatusOr<v1::TransactResponse> Transact(const v1::TransactRequest& request) = 0;
+
+  // hub.v1.SchemaService (docs/schemas.md).
+  virtual absl::StatusOr<v1::Schema> CreateSchema(const v1::CreateSchemaRequest& request) = 0;
+  virtual absl::StatusOr<v1::Schema> GetSchema(const v1::GetSchemaRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListSchemasResponse> ListSchemas(
+      const v1::ListSchemasRequest& request) = 0;
+  virtual absl::StatusOr<v1::Schema> CommitSchema(const v1::CommitSchemaRequest& request) = 0;
+  virtual absl::StatusOr<v1::Schema> RollbackSchema(const v1::RollbackSchemaRequest& request) = 0;
+  virtual absl::Status DeleteSchema(const v1::DeleteSchemaRequest& request) = 0;
+  virtual absl::StatusOr<v1::ValidateSchemaResponse> ValidateSchema(
+      const v1::ValidateSchemaRequest& request) = 0;
+  virtual absl::StatusOr<v1::ValidateMessageResponse> ValidateMessage(
+      const v1::ValidateMessageRequest& request) = 0;
 
   virtual std::unique_ptr<PullStream> StreamingPull() = 0;
 

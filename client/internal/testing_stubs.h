@@ -45,6 +45,20 @@ class MockHubStub : public HubStub {
   MOCK_METHOD(absl::StatusOr<v1::SeekResponse>, Seek, (const v1::SeekRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::TransactResponse>, Transact, (const v1::TransactRequest&),
               (override));
+  MOCK_METHOD(absl::StatusOr<v1::Schema>, CreateSchema, (const v1::CreateSchemaRequest&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<v1::Schema>, GetSchema, (const v1::GetSchemaRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListSchemasResponse>, ListSchemas, (const v1::ListSchemasRequest&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<v1::Schema>, CommitSchema, (const v1::CommitSchemaRequest&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<v1::Schema>, RollbackSchema, (const v1::RollbackSchemaRequest&),
+              (override));
+  MOCK_METHOD(absl::Status, DeleteSchema, (const v1::DeleteSchemaRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ValidateSchemaResponse>, ValidateSchema,
+              (const v1::ValidateSchemaRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ValidateMessageResponse>, ValidateMessage,
+              (const v1::ValidateMessageRequest&), (override));
   MOCK_METHOD(std::unique_ptr<PullStream>, StreamingPull, (), (override));
 };
 

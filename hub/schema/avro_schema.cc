@@ -31,8 +31,8 @@ constexpr int kMaxDepth = 100;
 absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(what); }
 
 absl::Status FieldError(const std::string& path, absl::string_view what) {
-  return Invalid(absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), ": ",
-                              what));
+  return Invalid(
+      absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), ": ", what));
 }
 
 std::string Child(const std::string& path, absl::string_view name) {
@@ -140,8 +140,8 @@ class BinaryReader {
         const size_t start = at_;
         RETURN_IF_ERROR(Skip(path, static_cast<size_t>(length)));
         if (avro_typeof(schema) == AVRO_STRING &&
-            !google::protobuf::internal::IsStructurallyValidUTF8(
-                bytes_.data() + start, static_cast<int>(length))) {
+            !google::protobuf::internal::IsStructurallyValidUTF8(bytes_.data() + start,
+                                                                 static_cast<int>(length))) {
           return FieldError(path, "a string that is not valid UTF-8");
         }
         return absl::OkStatus();
@@ -150,8 +150,8 @@ class BinaryReader {
         int64_t index;
         RETURN_IF_ERROR(Long(path, index));
         if (index < 0 || index >= avro_schema_enum_number_of_symbols(schema)) {
-          return FieldError(path, absl::StrCat("enum index ", index, " is not a symbol of ",
-                                               FullName(schema)));
+          return FieldError(
+              path, absl::StrCat("enum index ", index, " is not a symbol of ", FullName(schema)));
         }
         return absl::OkStatus();
       }
@@ -168,9 +168,9 @@ class BinaryReader {
       }
       case AVRO_RECORD:
         for (size_t i = 0; i < avro_schema_record_size(schema); ++i) {
-          RETURN_IF_ERROR(Value(avro_schema_record_field_get_by_index(schema, static_cast<int>(i)),
-                                Child(path, avro_schema_record_field_name(schema, static_cast<int>(i))),
-                                depth + 1));
+          RETURN_IF_ERROR(Value(
+              avro_schema_record_field_get_by_index(schema, static_cast<int>(i)),
+              Child(path, avro_schema_record_field_name(schema, static_cast<int>(i))), depth + 1));
         }
         return absl::OkStatus();
       case AVRO_LINK:
@@ -294,8 +294,8 @@ class JsonChecker {
       case AVRO_ENUM:
         RETURN_IF_ERROR(expect(value.is_string(), "an enum symbol"));
         if (avro_schema_enum_get_by_name(schema, value.get_ref<const std::string&>().c_str()) < 0) {
-          return FieldError(path, absl::StrCat(value.dump(), " is not a symbol of ",
-                                               FullName(schema)));
+          return FieldError(path,
+                            absl::StrCat(value.dump(), " is not a symbol of ", FullName(schema)));
         }
         return absl::OkStatus();
       case AVRO_ARRAY:
@@ -362,8 +362,8 @@ class JsonChecker {
         continue;
       }
       ++known;
-      RETURN_IF_ERROR(Value(avro_schema_record_field_get_by_index(schema, static_cast<int>(i)),
-                            *it, Child(path, field), depth + 1));
+      RETURN_IF_ERROR(Value(avro_schema_record_field_get_by_index(schema, static_cast<int>(i)), *it,
+                            Child(path, field), depth + 1));
     }
     if (known != value.size()) {
       for (const auto& [key, item] : value.items()) {
@@ -429,8 +429,8 @@ class Resolution {
     }
     if (w != r) {
       if (Promotes(w, r)) return absl::OkStatus();
-      return Refused(path, absl::StrCat("changes from ", BranchName(reader), " to ",
-                                        BranchName(writer)));
+      return Refused(path,
+                     absl::StrCat("changes from ", BranchName(reader), " to ", BranchName(writer)));
     }
     switch (w) {
       case AVRO_RECORD:
@@ -464,8 +464,8 @@ class Resolution {
 
  private:
   static absl::Status Refused(const std::string& path, absl::string_view what) {
-    return Invalid(absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), " ",
-                                what));
+    return Invalid(
+        absl::StrCat(path.empty() ? "the message" : absl::StrCat("field ", path), " ", what));
   }
 
   // Named types match by their unqualified names.

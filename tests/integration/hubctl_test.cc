@@ -176,6 +176,84 @@ TEST_F(HubctlTest, PublishPullTailAndStats) {
   EXPECT_EQ(Hubctl("stats nobody").exit_code, 3);
 }
 
+// Schemas through hubctl and so through hub.v1.SchemaService: a joining
+// service gets the .proto file from `schemas get`, a typed topic refuses a
+// message that does not match (through hub.v1's Publish), and revisions
+// are checked for compatibility.
+TEST_F(HubctlTest, SchemaCommandsAndATypedTopic) {
+  const std::string dir = ::testing::TempDir();
+  const std::string v1 = dir + "/order-v1.proto";
+  const std::string v2 = dir + "/order-v2.proto";
+  const std::string breaking = dir + "/order-breaking.proto";
+  const std::string definition =
+      "syntax = \"proto3\";\nmessage Order {\n  int64 id = 1;\n  string customer = 2;\n}\n";
+  std::ofstream(v1) << definition;
+  std::ofstream(v2) << "syntax = \"proto3\"; message Order { int64 id = 1; string customer = 2; "
+                       "string note = 3; }";
+  std::ofstream(breaking) << "syntax = \"proto3\"; message Order { string id = 1; }";
+
+  nlohmann::json created = Json(absl::StrCat("schemas create orders --definition_file ", v1));
+  EXPECT_EQ(created["name"], "orders");
+  EXPECT_EQ(created["type"], "PROTOCOL_BUFFER");
+  const std::string first = created["revision_id"];
+  EXPECT_EQ(Hubctl(absl::StrCat("schemas create orders --definition_file ", v1)).exit_code, 4);
+  CommandResult bad =
+      Hubctl(absl::StrCat("schemas create other --type avro --definition_file ", v1));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "not JSON")) << bad.err;
+
+  // `get` hands out the file as it was written.
+  CommandResult file = Hubctl("schemas get orders");
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(file.out, definition);
+  CommandResult listed = Hubctl("schemas list");
+  EXPECT_TRUE(absl::StrContains(listed.out, first)) << listed.out;
+
+  // A topic with the schema, in JSON: hub.v1's Publish is checked.
+  ASSERT_EQ(Hubctl("topics create orders --schema orders --encoding json").exit_code, 0);
+  nlohmann::json topic = Json("topics get orders");
+  EXPECT_EQ(topic["schema_settings"]["schema"], "orders");
+  EXPECT_EQ(topic["schema_settings"]["encoding"], "JSON");
+  EXPECT_TRUE(absl::StrContains(Hubctl("topics get orders").out, "orders:JSON"));
+  CommandResult good = Hubctl("publish orders '{\"id\": \"1\", \"customer\": \"ada\"}'");
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  CommandResult refused = Hubctl("publish orders '{\"id\": \"one\"}'");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(refused.out + refused.err, "does not match schema orders"))
+      << refused.out << refused.err;
+  EXPECT_EQ(StoredMessages(), 1);
+
+  EXPECT_EQ(Hubctl("schemas validate orders --message '{\"id\": \"2\"}'").exit_code, 0);
+  CommandResult invalid = Hubctl("schemas validate orders --message '{\"id\": true}'");
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_EQ(Hubctl(absl::StrCat("schemas validate --definition_file ", v2)).exit_code, 0);
+
+  // Revisions: compatible, breaking (refused, then allowed on purpose),
+  // and back.
+  nlohmann::json second = Json(absl::StrCat("schemas commit orders --definition_file ", v2));
+  EXPECT_NE(second["revision_id"], first);
+  CommandResult refused_commit =
+      Hubctl(absl::StrCat("schemas commit orders --definition_file ", breaking));
+  EXPECT_EQ(refused_commit.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(refused_commit.err, "FAILED_PRECONDITION"));
+  EXPECT_TRUE(absl::StrContains(refused_commit.err, "changes type from int64 to string"))
+      << refused_commit.err;
+  EXPECT_EQ(Hubctl(absl::StrCat("schemas rollback orders --revision ", first)).exit_code, 1);
+  nlohmann::json rolled =
+      Json(absl::StrCat("schemas rollback orders --allow_breaking --revision ", first));
+  EXPECT_EQ(Hubctl(absl::StrCat("schemas get orders --revision ",
+                                rolled["revision_id"].get<std::string>()))
+                .out,
+            definition);
+
+  EXPECT_EQ(Json("schemas delete orders"), nlohmann::json::object());
+  EXPECT_EQ(Hubctl("schemas get orders").exit_code, 3);
+  EXPECT_EQ(Json("topics get orders")["schema_settings"]["schema"], "_deleted-schema_");
+  CommandResult after = Hubctl("publish orders '{\"id\": \"3\"}'");
+  EXPECT_TRUE(absl::StrContains(after.out + after.err, "FAILED_PRECONDITION"))
+      << after.out << after.err;
+}
+
 TEST_F(HubctlTest, EveryCommandHasHelp) {
   const char* commands[] = {"",
                             "topics",
@@ -191,7 +269,15 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
                             "publish",
                             "pull",
                             "tail",
-                            "stats"};
+                            "stats",
+                            "schemas",
+                            "schemas create",
+                            "schemas get",
+                            "schemas list",
+                            "schemas commit",
+                            "schemas rollback",
+                            "schemas validate",
+                            "schemas delete"};
   for (const char* command : commands) {
     CommandResult r = RunCommand(absl::StrCat(HubctlPath(), " ", command, " --help"));
     EXPECT_EQ(r.exit_code, 0) << command;
