@@ -43,6 +43,8 @@ absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionCon
     sub.retry_policy = update.retry_policy;
   } else if (path == "labels") {
     sub.labels = update.labels;
+  } else if (path == "message_retention") {
+    sub.message_retention = update.message_retention;
   } else if (path == "topic" || path == "delivery_guarantee" || path == "enable_message_ordering") {
     return absl::InvalidArgumentError(
         absl::StrCat(Quoted(path), " is fixed when the subscription is created"));
@@ -63,6 +65,7 @@ TopicConfig AsStored(TopicConfig topic) {
 }
 
 SubscriptionConfig AsStored(SubscriptionConfig sub) {
+  sub.message_retention = Stored(sub.message_retention);
   sub.retry_policy.minimum_backoff = Stored(sub.retry_policy.minimum_backoff);
   sub.retry_policy.maximum_backoff = Stored(sub.retry_policy.maximum_backoff);
   return sub;
@@ -142,7 +145,7 @@ absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(const SubscriptionC
   RETURN_IF_ERROR(ValidateNewName("subscription", sub.name, home_namespace_));
   RETURN_IF_ERROR(ValidateForStore(sub));
   RETURN_IF_ERROR(store_.CreateSubscription(sub));
-  return sub;
+  return AsAnswered(std::move(sub));
 }
 
 absl::StatusOr<SubscriptionConfig> Admin::UpdateSubscription(
@@ -157,6 +160,15 @@ absl::StatusOr<SubscriptionConfig> Admin::UpdateSubscription(
   ApplySubscriptionDefaults(sub);
   RETURN_IF_ERROR(ValidateForStore(sub));
   RETURN_IF_ERROR(store_.UpdateSubscription(sub));
+  return AsAnswered(std::move(sub));
+}
+
+SubscriptionConfig Admin::AsAnswered(SubscriptionConfig sub) {
+  // The retention in effect depends on the topic's, which the store knows;
+  // should the read fail, the answer leaves it out rather than fail a
+  // change that was made.
+  absl::StatusOr<SubscriptionRecord> stored = store_.GetSubscription(sub.name);
+  if (stored.ok()) sub.retention_in_effect = stored->config.retention_in_effect;
   return sub;
 }
 

@@ -69,6 +69,9 @@ class Admin {
   // What a stored subscription must satisfy beyond its own fields: a filter
   // that parses, a dead-letter topic that exists.
   absl::Status ValidateForStore(const SubscriptionConfig& sub);
+  // A created or changed subscription as a call answers it: with the
+  // retention in effect.
+  SubscriptionConfig AsAnswered(SubscriptionConfig sub);
 
   Store& store_;
   Schemas& schemas_;

@@ -119,9 +119,9 @@ absl::StatusOr<std::vector<AckResult>> Hub::ModifyAckDeadline(
 absl::Status Hub::Seek(absl::string_view subscription, absl::Time time) {
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
-  ASSIGN_OR_RETURN(TopicConfig topic, store_.GetTopic(sub.config.topic));
-  // Retention has removed, or is about to remove, what is older.
-  const absl::Time retained_from = absl::Now() - topic.message_retention;
+  // Retention has removed, or is about to remove, what is older: the
+  // subscription's own when it is shorter than its topic's.
+  const absl::Time retained_from = absl::Now() - sub.config.retention_in_effect;
   RETURN_IF_ERROR(store_.Seek(sub, std::max(time, retained_from)));
   wake_ups_.Notify(sub.topic_id);
   return absl::OkStatus();

@@ -78,6 +78,11 @@ struct SubscriptionConfig {
   DeadLetterPolicy dead_letter_policy;
   RetryPolicy retry_policy;
   Labels labels;
+  // How long its backlog keeps an unacknowledged message; zero: the
+  // topic's retention. Never longer than the topic's in effect.
+  absl::Duration message_retention = absl::ZeroDuration();
+  // Output only: the retention in effect, the shorter of the two.
+  absl::Duration retention_in_effect = absl::ZeroDuration();
   // Output only: DetachSubscription dropped its messages; it delivers
   // nothing more.
   bool detached = false;

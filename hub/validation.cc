@@ -182,6 +182,10 @@ absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub) {
   if (retry.maximum_backoff < retry.minimum_backoff) {
     return Invalid("maximum_backoff must not be less than minimum_backoff");
   }
+  if (sub.message_retention != absl::ZeroDuration()) {
+    RETURN_IF_ERROR(ValidateDuration("message_retention", sub.message_retention,
+                                     kMinSubscriptionRetention, kMaxSubscriptionRetention));
+  }
   return ValidateLabels(sub.labels);
 }
 

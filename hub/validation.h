@@ -62,6 +62,9 @@ struct Limits {
 // Durations a topic or subscription may carry.
 inline constexpr absl::Duration kMaxRetention = absl::Hours(24 * 366);
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
+// A subscription's own retention, as Pub/Sub bounds it (zero: the topic's).
+inline constexpr absl::Duration kMinSubscriptionRetention = absl::Minutes(10);
+inline constexpr absl::Duration kMaxSubscriptionRetention = absl::Hours(24 * 31);
 
 // The attribute that carries a message's idempotency key through the Pub/Sub
 // API: Pub/Sub's message has no such field, and the stock clients retry a

@@ -127,6 +127,10 @@ absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription&
     ASSIGN_OR_RETURN(sub.retry_policy, RetryPolicyFromProto(proto.retry_policy()));
   }
   sub.labels = LabelsFromProto(proto.labels());
+  if (proto.has_message_retention()) {
+    ASSIGN_OR_RETURN(sub.message_retention,
+                     DurationFromProto(proto.message_retention(), "message_retention"));
+  }
   return sub;
 }
 
@@ -156,6 +160,7 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
     RetryPolicyToProto(sub.retry_policy, out->mutable_retry_policy());
   }
   LabelsToProto(sub.labels, out->mutable_labels());
+  ToProtoDuration(sub.retention_in_effect, out->mutable_message_retention());
 }
 
 Message MessageFromProto(v1::Message&& proto) {

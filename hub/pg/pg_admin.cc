@@ -96,7 +96,7 @@ absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
                StoredGuarantee(sub.delivery_guarantee), sub.enable_message_ordering, sub.filter,
                sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
                Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
-               LabelsToJson(sub.labels));
+               LabelsToJson(sub.labels), Millis(sub.message_retention));
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("subscription ", sub.name, " already exists"));
     }
@@ -145,11 +145,11 @@ absl::Status PgStore::UpdateTopic(const TopicConfig& topic) {
 }
 
 absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
-  return ChangeNamed("subscription", sub.name, sql::kUpdateSubscription, sub.name,
-                     sub.ack_deadline_seconds, sub.filter, sub.dead_letter_policy.topic,
-                     sub.dead_letter_policy.max_delivery_attempts,
-                     Millis(sub.retry_policy.minimum_backoff),
-                     Millis(sub.retry_policy.maximum_backoff), LabelsToJson(sub.labels));
+  return ChangeNamed(
+      "subscription", sub.name, sql::kUpdateSubscription, sub.name, sub.ack_deadline_seconds,
+      sub.filter, sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
+      Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
+      LabelsToJson(sub.labels), Millis(sub.message_retention));
 }
 
 absl::Status PgStore::DetachSubscription(absl::string_view name) {

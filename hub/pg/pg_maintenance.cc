@@ -80,12 +80,19 @@ absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
 }
 
 void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
-  std::vector<std::pair<int64_t, absl::Duration>> topics;
+  struct TopicRetention {
+    int64_t id;
+    int64_t retention_ms;
+    // Shorter retentions of some of its subscriptions.
+    std::vector<int64_t> shorter_ms;
+  };
+  std::vector<TopicRetention> topics;
   absl::Duration longest_window = absl::ZeroDuration();
   {
     pqxx::nontransaction read(conn);
     for (const auto& row : Exec(read, sql::kTopicRetentions)) {
-      topics.emplace_back(row[0].as<int64_t>(), absl::Milliseconds(row[1].as<int64_t>()));
+      topics.push_back(TopicRetention{row[0].as<int64_t>(), row[1].as<int64_t>(),
+                                      ParseIntArray(row[3].c_str())});
       longest_window = std::max(longest_window, absl::Milliseconds(row[2].as<int64_t>()));
     }
   }
@@ -95,9 +102,13 @@ void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   // once the longest dedup window has.
   absl::Duration longest = absl::ZeroDuration();
   std::map<std::string, int64_t> expired;
-  for (const auto& [topic_id, retention] : topics) {
-    longest = std::max(longest, retention);
-    ApplyRetentionToTopic(conn, topic_id, retention, expired);
+  for (const TopicRetention& topic : topics) {
+    longest = std::max(longest, absl::Milliseconds(topic.retention_ms));
+    // Each group of its subscriptions with one retention in effect.
+    ApplyRetentionToTopic(conn, topic.id, topic.retention_ms, topic.retention_ms, expired);
+    for (const int64_t shorter_ms : topic.shorter_ms) {
+      ApplyRetentionToTopic(conn, topic.id, shorter_ms, topic.retention_ms, expired);
+    }
   }
   for (auto& [name, count] : expired) {
     if (count > 0) report.expired.emplace_back(name, count);
@@ -113,17 +124,20 @@ void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
                                   {"producer_batches", now - longest_window}});
 }
 
-void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Duration retention,
+void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, int64_t retention_ms,
+                                    int64_t topic_retention_ms,
                                     std::map<std::string, int64_t>& expired) {
   pqxx::work tx(conn);
   // hubd's clock against the database's publish_time: any skew is small
   // next to a retention of minutes or more.
-  const int64_t cutoff = absl::ToUnixMicros(absl::Now() - retention);
+  const int64_t cutoff = absl::ToUnixMicros(absl::Now() - absl::Milliseconds(retention_ms));
   const int64_t first = Exec1(tx, sql::kFirstPositionSince, topic_id, cutoff)[0].as<int64_t>();
-  for (const auto& row : Exec(tx, sql::kSkipExpired, topic_id, first)) {
+  for (const auto& row :
+       Exec(tx, sql::kSkipExpired, topic_id, first, retention_ms, topic_retention_ms)) {
     expired[row[0].as<std::string>()] += row[1].as<int64_t>();
   }
-  for (const auto& row : Exec(tx, sql::kLeasesWithExpired, topic_id, first)) {
+  for (const auto& row :
+       Exec(tx, sql::kLeasesWithExpired, topic_id, first, retention_ms, topic_retention_ms)) {
     const int64_t subscription_id = row[0].as<int64_t>();
     const int64_t lease_id = row[1].as<int64_t>();
     const RetainedPending retained = ApplyRetentionToPending(ParseIntArray(row[2].c_str()), first);

@@ -210,10 +210,11 @@ class PgStore final : public Store {
   // were none; FAILED_PRECONDITION when the topic is gone.
   absl::StatusOr<int64_t> SendToDeadLetterTopic(Connection& conn, const SubscriptionRecord& sub,
                                                 const std::vector<DeadLetter>& letters);
-  // Moves cursors and lease rows of the topic's subscriptions past messages
-  // older than `retention`, counting what left each subscription unacked.
-  void ApplyRetentionToTopic(Connection& conn, int64_t topic_id, absl::Duration retention,
-                             std::map<std::string, int64_t>& expired);
+  // Moves cursors and lease rows past messages older than `retention_ms`,
+  // for the topic's subscriptions whose retention in effect it is (the
+  // topic's is `topic_retention_ms`), counting what left each unacked.
+  void ApplyRetentionToTopic(Connection& conn, int64_t topic_id, int64_t retention_ms,
+                             int64_t topic_retention_ms, std::map<std::string, int64_t>& expired);
   // Drops the partitions whose whole day is older than their table's
   // horizon.
   int DropPartitionsBefore(Connection& conn, const std::map<std::string, absl::Time>& horizons);

@@ -156,6 +156,8 @@ SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
   c.retry_policy.maximum_backoff = absl::Milliseconds(row[11].as<int64_t>());
   c.labels = LabelsFromJson(row[12].as<std::string>());
   c.detached = row[13].as<bool>();
+  c.message_retention = absl::Milliseconds(row[14].as<int64_t>());
+  c.retention_in_effect = absl::Milliseconds(row[15].as<int64_t>());
   // Validated at creation; a filter that no longer parses matches nothing
   // rather than everything.
   absl::StatusOr<Filter> filter = Filter::Parse(c.filter);

@@ -138,8 +138,8 @@ WITH t AS (
 s AS (
   INSERT INTO subscriptions (name, topic_id, ack_deadline_seconds,
     delivery_guarantee, enable_message_ordering, filter, dead_letter_topic,
-    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels)
-  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb FROM t
+    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels, message_retention_ms)
+  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12 FROM t
   RETURNING id)
 INSERT INTO subscription_cursors (subscription_id, next_position)
 SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql"};
@@ -149,14 +149,16 @@ SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql"};
 inline constexpr Statement kGetSubscription{"get_subscription", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
+       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE s.name = $1)sql"};
 
 inline constexpr Statement kListSubscriptions{"list_subscriptions", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
+       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE ($1 = '' OR t.name = $1) AND s.name > $2 AND ($4::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $5)
 ORDER BY s.name LIMIT $3)sql"};
@@ -171,7 +173,7 @@ inline constexpr Statement kUpdateSubscription{"update_subscription", R"sql(
 UPDATE subscriptions
 SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
     max_delivery_attempts = $5, minimum_backoff_ms = $6,
-    maximum_backoff_ms = $7, labels = $8::jsonb
+    maximum_backoff_ms = $7, labels = $8::jsonb, message_retention_ms = $9
 WHERE name = $1)sql"};
 
 // Detaching drops what the subscription held: its leases go and its cursor
@@ -285,7 +287,8 @@ FOR UPDATE SKIP LOCKED)sql"};
 inline constexpr Statement kSubscriptionsWithDeadLetters{"subscriptions_with_dead_letters", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached
+       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
+       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE s.dead_letter_topic <> '' AND NOT s.detached
   AND EXISTS (SELECT 1 FROM leases l
@@ -499,27 +502,36 @@ SELECT COALESCE(
 inline constexpr Statement kDeleteAllLeases{"delete_all_leases",
                                             "DELETE FROM leases WHERE subscription_id = $1"};
 
-// Moves the cursors of a topic's subscriptions past expired messages and
-// says how far each moved.
+// Moves the cursors of a topic's subscriptions whose retention in effect
+// is $3 ms (the topic's is $4) past expired messages, and says how far
+// each moved.
 inline constexpr Statement kSkipExpired{"skip_expired", R"sql(
 WITH old AS (
   SELECT c.subscription_id, c.next_position, s.name
   FROM subscription_cursors c JOIN subscriptions s ON s.id = c.subscription_id
   WHERE s.topic_id = $1 AND c.next_position < $2
+    AND hub_retention_in_effect(s.message_retention_ms, $4) = $3
   FOR UPDATE OF c)
 UPDATE subscription_cursors c SET next_position = $2
 FROM old WHERE c.subscription_id = old.subscription_id
 RETURNING old.name, $2 - old.next_position)sql"};
 
-// Lease rows of a topic's subscriptions that hold expired positions.
+// Lease rows of the same subscriptions that hold expired positions.
 inline constexpr Statement kLeasesWithExpired{"leases_with_expired", R"sql(
 SELECT l.subscription_id, l.lease_id, l.pending::text, s.name
 FROM leases l JOIN subscriptions s ON s.id = l.subscription_id
 WHERE s.topic_id = $1 AND EXISTS (SELECT 1 FROM unnest(l.pending) e WHERE e < $2)
+  AND hub_retention_in_effect(s.message_retention_ms, $4) = $3
 FOR UPDATE OF l)sql"};
 
-inline constexpr Statement kTopicRetentions{
-    "topic_retentions", "SELECT id, message_retention_ms, dedup_window_ms FROM topics"};
+// Each topic's retention and dedup window, and the shorter retentions its
+// subscriptions have of their own.
+inline constexpr Statement kTopicRetentions{"topic_retentions", R"sql(
+SELECT t.id, t.message_retention_ms, t.dedup_window_ms,
+       ARRAY(SELECT DISTINCT s.message_retention_ms FROM subscriptions s
+             WHERE s.topic_id = t.id AND s.message_retention_ms > 0
+               AND s.message_retention_ms < t.message_retention_ms)::text
+FROM topics t)sql"};
 
 // The partitions of the tables named in $1: parent and partition.
 inline constexpr Statement kPartitions{"partitions", R"sql(

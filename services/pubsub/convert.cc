@@ -32,11 +32,6 @@ absl::Status CheckServedSubscription(const gps::Subscription& proto) {
   if (proto.message_transforms_size() > 0) {
     return Invalid("message_transforms are not supported by the hub");
   }
-  if (proto.has_message_retention_duration()) {
-    return Invalid(
-        "message_retention_duration is not supported on a subscription: the hub keeps "
-        "messages for their topic's message_retention_duration; set it on the topic");
-  }
   if (proto.expiration_policy().has_ttl()) {
     return Invalid(
         "expiration_policy.ttl is not supported: hub subscriptions never expire; leave "
@@ -142,6 +137,10 @@ absl::StatusOr<SubscriptionConfig> SubscriptionFromPubSub(const gps::Subscriptio
     ASSIGN_OR_RETURN(sub.retry_policy, RetryPolicyFromProto(proto.retry_policy()));
   }
   sub.labels = LabelsFromProto(proto.labels());
+  if (proto.has_message_retention_duration()) {
+    ASSIGN_OR_RETURN(sub.message_retention, DurationFromProto(proto.message_retention_duration(),
+                                                              "message_retention_duration"));
+  }
   return sub;
 }
 
@@ -150,9 +149,11 @@ void SubscriptionToPubSub(const SubscriptionConfig& sub, const Names& names,
   out->set_name(names.SubscriptionResource(sub.name));
   out->set_topic(names.TopicResource(sub.topic));
   out->set_ack_deadline_seconds(sub.ack_deadline_seconds);
-  // Acknowledged messages stay in the topic for its retention whatever the
-  // subscription says, so a seek back in time finds them.
+  // Acknowledged messages stay for the retention in effect whatever the
+  // subscription says, so a seek back in time finds them, as Google's
+  // service does on a topic with a retention of its own (every hub topic).
   out->set_retain_acked_messages(true);
+  ToProtoDuration(sub.retention_in_effect, out->mutable_message_retention_duration());
   LabelsToProto(sub.labels, out->mutable_labels());
   out->set_enable_message_ordering(sub.enable_message_ordering);
   out->mutable_expiration_policy();  // never expires
@@ -178,12 +179,13 @@ absl::StatusOr<std::vector<std::string>> SubscriptionPaths(
     if (path == "ack_deadline_seconds" || path == "labels" || path == "filter" ||
         path == "dead_letter_policy" || path == "retry_policy") {
       paths.push_back(path);
+    } else if (path == "message_retention_duration") {
+      paths.push_back("message_retention");
     } else if (path == "enable_exactly_once_delivery") {
       paths.push_back("delivery_guarantee");  // the engine says it is fixed
     } else if (path == "push_config" || path == "expiration_policy" ||
-               path == "message_retention_duration" || path == "retain_acked_messages" ||
-               path == "bigquery_config" || path == "cloud_storage_config" ||
-               path == "bigtable_config") {
+               path == "retain_acked_messages" || path == "bigquery_config" ||
+               path == "cloud_storage_config" || path == "bigtable_config") {
       // Refused when they ask for what the hub does not do; otherwise they
       // say what is true already.
       RETURN_IF_ERROR(CheckServedSubscription(update));

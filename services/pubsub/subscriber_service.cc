@@ -218,6 +218,12 @@ grpc::Status SubscriberService::UpdateSubscription(Context* context,
       if (!retry.ok()) return ToGrpcStatus(retry.status());
       changes.retry_policy = *retry;
     }
+    if (update.has_message_retention_duration()) {
+      absl::StatusOr<absl::Duration> retention =
+          DurationFromProto(update.message_retention_duration(), "message_retention_duration");
+      if (!retention.ok()) return ToGrpcStatus(retention.status());
+      changes.message_retention = *retention;
+    }
     return access_.IfAllowed(
         *context, ConfigureSubscription(name, "", changes.dead_letter_policy.topic), [&] {
           // A mask of paths that only restate what holds changes nothing.

@@ -184,9 +184,19 @@ TEST(MigrationsTest, AnUpgradeIntoSegmentsKeepsMessagesLeasesSnapshotsAndKeys) {
       WITH t AS (INSERT INTO topics (name, message_retention_ms, dedup_window_ms, labels)
                  VALUES ('orders', 86400000, 86400000, '{}') RETURNING id)
       INSERT INTO topic_heads (topic_id, next_position) SELECT id, 1 FROM t)sql");
+    // Subscriptions as hubd made them then (kCreateSubscription now names
+    // 0015's column).
     for (const char* sub : {"acked-some", "fresh"}) {
-      tx.exec_params(pg::sql::kCreateSubscription.text, sub, "orders", 60, 1, false, "", "", 0, 0,
-                     0, "{}");
+      tx.exec_params(R"sql(
+        WITH t AS (SELECT h.topic_id, h.next_position FROM topics t
+                   JOIN topic_heads h ON h.topic_id = t.id WHERE t.name = 'orders'),
+        s AS (INSERT INTO subscriptions (name, topic_id, ack_deadline_seconds,
+                delivery_guarantee, enable_message_ordering, filter, dead_letter_topic,
+                max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels)
+              SELECT $1, t.topic_id, 60, 1, false, '', '', 0, 0, 0, '{}' FROM t RETURNING id)
+        INSERT INTO subscription_cursors (subscription_id, next_position)
+        SELECT s.id, t.next_position FROM s, t)sql",
+                     sub);
     }
     // Ten messages through hub_publish as it was: "m1".."m10", keys
     // "k1".."k10", the odd ones with an attribute, every third with an

@@ -85,6 +85,65 @@ TEST_F(RetentionTest, ExpiredMessagesLeaveTheSubscriptionAndAreCounted) {
       << Metrics();
 }
 
+// A subscription with a retention of its own shorter than its topic's
+// loses unacknowledged messages sooner, and Seek on it reaches back only as
+// far; its sibling keeps them for the topic's retention.
+TEST_F(RetentionTest, ASubscriptionsOwnRetentionDropsItsBacklogSooner) {
+  ASSERT_TRUE(CreateTopic(*publisher_, "orders").ok());  // 7 days
+  auto create = [&](const std::string& name, int64_t retention_seconds) {
+    grpc::ClientContext ctx;
+    v1::Subscription sub;
+    sub.set_name(name);
+    sub.set_topic("orders");
+    if (retention_seconds > 0) sub.mutable_message_retention()->set_seconds(retention_seconds);
+    v1::Subscription out;
+    const grpc::Status status = subscriber_->CreateSubscription(&ctx, sub, &out);
+    return std::make_pair(status, out);
+  };
+  auto [short_status, short_sub] = create("short", 600);
+  ASSERT_TRUE(short_status.ok()) << short_status.error_message();
+  EXPECT_EQ(short_sub.message_retention().seconds(), 600);
+  auto [plain_status, plain_sub] = create("plain", 0);
+  ASSERT_TRUE(plain_status.ok());
+  EXPECT_EQ(plain_sub.message_retention().seconds(), 7 * 86400);  // the topic's, in effect
+  EXPECT_EQ(create("too-short", 300).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create("too-long", 32 * 86400).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(PublishOne(*publisher_, "orders", "old", "").ok());
+  MakePartitionOf(url_, "20 minutes");
+  QueryValue(url_, "UPDATE segments SET publish_time = now() - interval '20 minutes'");
+  ASSERT_TRUE(PublishOne(*publisher_, "orders", "fresh", "").ok());
+
+  EXPECT_EQ(WaitFor("SELECT c.next_position FROM subscription_cursors c JOIN subscriptions s "
+                    "ON s.id = c.subscription_id WHERE s.name = 'short'",
+                    "4"),
+            "4");
+  auto pull = [&](const std::string& sub) {
+    v1::PullResponse resp;
+    EXPECT_TRUE(Pull(*subscriber_, sub, 10, absl::Seconds(2), &resp).ok());
+    std::vector<std::string> data;
+    for (const auto& m : resp.received_messages()) data.push_back(m.message().data());
+    return data;
+  };
+  EXPECT_EQ(pull("short"), std::vector<std::string>({"fresh"}));
+  EXPECT_EQ(pull("plain").size(), 4u);
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(), "hub_messages_expired_unacknowledged_total{subscription=\"short\"} 3"));
+
+  // Seek to the beginning: each subscription gets back what its retention
+  // keeps.
+  for (const char* sub : {"short", "plain"}) {
+    grpc::ClientContext ctx;
+    v1::SeekRequest seek;
+    seek.set_subscription(sub);
+    seek.mutable_time()->set_seconds(0);
+    v1::SeekResponse out;
+    ASSERT_TRUE(subscriber_->Seek(&ctx, seek, &out).ok());
+  }
+  EXPECT_EQ(pull("short"), std::vector<std::string>({"fresh"}));
+  EXPECT_EQ(pull("plain").size(), 4u);
+}
+
 TEST_F(RetentionTest, PartitionsOlderThanEveryRetentionAreDroppedWhole) {
   for (const char* table : {"segments", "publish_keys"}) {
     QueryValue(url_, absl::StrCat("CREATE TABLE ", table, "_p20200101 PARTITION OF ", table,

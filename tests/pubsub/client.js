@@ -223,8 +223,9 @@ const scenarios = {
           name('pushed'), {pushConfig: {pushEndpoint: 'https://example.com/push'}})),
       expiring: await code(topic.createSubscription(
           name('expiring'), {expirationPolicy: {ttl: {seconds: 86400}}})),
+      // Pub/Sub's least is 10 minutes.
       subscription_retention: await code(topic.createSubscription(
-          name('retained'), {messageRetentionDuration: {seconds: 3600}})),
+          name('retained'), {messageRetentionDuration: {seconds: 300}})),
       never_expires: await code(
           topic.createSubscription(name('forever'), {expirationPolicy: {}})),
       missing_topic_sub: await code(ps.topic(name('nowhere')).createSubscription(name('s'))),
@@ -283,6 +284,32 @@ const scenarios = {
       redelivered,
       publish_ms: publishMs,
     };
+  },
+
+  // A subscription's own retention: reported as in effect (never longer
+  // than its topic's), and changed by an update.
+  async retention() {
+    const ps = client();
+    const [topic] = await ps.createTopic(
+        {name: name('kept'), messageRetentionDuration: {seconds: 2 * 86400}});
+    const seconds = async s => Number((await s.getMetadata())[0].messageRetentionDuration.seconds);
+    const [own] = await topic.createSubscription(name('own'),
+                                                 {messageRetentionDuration: {seconds: 3600}});
+    const [plain] = await topic.createSubscription(name('plain'));
+    const [longer] = await topic.createSubscription(name('longer'),
+                                                    {messageRetentionDuration: {seconds: 10 * 86400}});
+    const r = {
+      own: await seconds(own),
+      own_retains_acked: (await own.getMetadata())[0].retainAckedMessages,
+      plain: await seconds(plain),
+      longer: await seconds(longer),
+    };
+    await own.setMetadata({messageRetentionDuration: {seconds: 7200}});
+    r.own_after_update = await seconds(own);
+    r.too_long = await code(topic.createSubscription(
+        name('too-long'), {messageRetentionDuration: {seconds: 32 * 86400}}));
+    await ps.close();
+    return r;
   },
 
   // Pub/Sub's largest messages: 9 MB ones between small ones, published

@@ -215,6 +215,19 @@ TEST_F(PubSubClientTest, AvroSchemaOnAJsonTopic) {
   EXPECT_EQ(r["compatible"], 0);
 }
 
+TEST_F(PubSubClientTest, ASubscriptionsRetentionIsReportedAsInEffect) {
+  const json r = Run("retention");
+  EXPECT_EQ(r["own"], 3600);
+  EXPECT_EQ(r["own_retains_acked"], true);
+  EXPECT_EQ(r["plain"], 2 * 86400);   // the topic's
+  EXPECT_EQ(r["longer"], 2 * 86400);  // never longer than the topic's
+  EXPECT_EQ(r["own_after_update"], 7200);
+  EXPECT_EQ(r["too_long"], 3);
+  EXPECT_EQ(CountRows("SELECT message_retention_ms FROM subscriptions WHERE name = '" +
+                      Named("longer") + "'"),
+            10 * 86400 * 1000);
+}
+
 TEST_F(PubSubClientTest, UnaryPullAcknowledgeAndModifyAckDeadline) {
   const json r = Run("pull");
   EXPECT_EQ(r["first"], 3);
