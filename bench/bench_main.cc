@@ -15,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -110,9 +111,10 @@ std::optional<Plan> PlanFor(const std::string& mode) {
   return std::nullopt;
 }
 
-constexpr const char* kSystems[] = {"rawpg",       "rawpg_batch", "skiplocked", "rabbitmq",
-                                    "nats",        "hub",         "hub_keyed",  "hub_eo",
-                                    "hub_ordered", "hub_pubsub"};
+constexpr const char* kSystems[] = {
+    "rawpg",       "rawpg_batch", "skiplocked",        "rabbitmq",
+    "nats",        "hub",         "hub_keyed",         "hub_eo",
+    "hub_ordered", "hub_pubsub",  "hub_schema_binary", "hub_schema_json"};
 constexpr const char* kScenarios[] = {"P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"};
 
 // The first of `names` that is not in `known`, or empty.
@@ -284,6 +286,12 @@ int Main() {
   brokers.emplace_back(
       "hub_ordered",
       std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{.ordering_keys = kP9Keys}));
+  brokers.emplace_back(
+      "hub_schema_binary",
+      std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{.schema = v1::BINARY}));
+  brokers.emplace_back(
+      "hub_schema_json",
+      std::make_unique<HubBroker>(*hub_connection, HubBroker::Variant{.schema = v1::JSON}));
   brokers.emplace_back("hub_pubsub", std::make_unique<PubSubBroker>(
                                          grpc::CreateChannel(absl::GetFlag(FLAGS_hub),
                                                              grpc::InsecureChannelCredentials()),
@@ -375,7 +383,8 @@ int Main() {
   // peak RSS meanwhile.
   const Load p2{.duration = plan.duration, .publishers = 4, .consumers = 4};
   for (auto& [key, broker] : brokers) {
-    if (!broker->consumes() || key == "hub_keyed" || key == "hub_ordered" || !wanted("P2")) {
+    if (!broker->consumes() || key == "hub_keyed" || key == "hub_ordered" ||
+        absl::StartsWith(key, "hub_schema") || !wanted("P2")) {
       continue;
     }
     if (!prepare(*broker, "p2_" + key, 1)) continue;
@@ -593,6 +602,11 @@ int Main() {
             run.Value("P1 publish", "hub, a key per message"), raw, 0.6, true, "msg/s");
   run.Ratio("P1 hub via google.pubsub.v1 (key attribute per message) >= 0.6x raw PostgreSQL",
             run.Value("P1 publish", "hub via google.pubsub.v1"), raw, 0.6, true, "msg/s");
+  // Schemas (docs/schemas.md): every message checked against a Protocol
+  // Buffers schema before the write, against the same publishes without.
+  // JSON has no target; its figure is in P1's rows.
+  run.Ratio("P1 hub, protobuf schema, BINARY >= 0.8x hub without",
+            run.Value("P1 publish", "hub, protobuf schema, BINARY"), p1, 0.8, true, "msg/s");
   const double p2_hub = run.Value("P2 end to end", "hub");
   run.Ratio("P2 hub >= 1.5x SKIP LOCKED queue", p2_hub,
             run.Value("P2 end to end", "SKIP LOCKED queue"), 1.5, true, "msg/s");

@@ -3,6 +3,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/admin_client.h"
@@ -16,11 +17,53 @@ std::string SubscriptionName(const std::string& topic, int index) {
   return absl::StrCat(topic, "-sub", index);
 }
 
+// The schema of the schema variants: an event as a service would publish
+// one, its payload carried whole in `body`.
+constexpr char kEventSchema[] = R"(syntax = "proto3";
+message Event {
+  string id = 1;
+  int64 time_us = 2;
+  bytes body = 3;
+})";
+
+void AppendVarint(uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+// A payload as an Event in `encoding`, written by hand as a service's
+// generated code would write it.
+std::string AsEvent(const std::string& payload, int64_t seq, v1::SchemaEncoding encoding) {
+  const std::string id = absl::StrCat("e", seq);
+  const int64_t time_us = absl::ToUnixMicros(absl::Now());
+  std::string out;
+  if (encoding == v1::BINARY) {
+    out.reserve(payload.size() + id.size() + 20);
+    out.push_back(0x0a);
+    AppendVarint(id.size(), out);
+    out += id;
+    out.push_back(0x10);
+    AppendVarint(static_cast<uint64_t>(time_us), out);
+    out.push_back(0x1a);
+    AppendVarint(payload.size(), out);
+    out += payload;
+    return out;
+  }
+  return absl::StrCat(R"({"id":")", id, R"(","timeUs":")", time_us, R"(","body":")",
+                      absl::Base64Escape(payload), R"("})");
+}
+
 class HubProducer final : public Producer {
  public:
   HubProducer(const client::Connection& connection, const std::string& topic, bool keyed,
-              int ordering_keys)
-      : publisher_(connection, topic, Options()), keyed_(keyed), ordering_keys_(ordering_keys) {}
+              int ordering_keys, v1::SchemaEncoding schema)
+      : publisher_(connection, topic, Options()),
+        keyed_(keyed),
+        ordering_keys_(ordering_keys),
+        schema_(schema) {}
 
   absl::Status Publish(const std::vector<std::string>& payloads) override {
     std::vector<std::future<absl::StatusOr<client::PublishAck>>> results;
@@ -31,7 +74,7 @@ class HubProducer final : public Producer {
         ordering_keys_ > 0 ? absl::StrCat("k", batches_++ % ordering_keys_) : "";
     for (const std::string& p : payloads) {
       results.push_back(publisher_.Publish(
-          {.data = p,
+          {.data = schema_ == v1::SCHEMA_ENCODING_UNSPECIFIED ? p : AsEvent(p, seq_++, schema_),
            .ordering_key = key,
            .idempotency_key = keyed_ ? absl::StrCat(key_prefix_, next_key_++) : std::string()}));
     }
@@ -62,6 +105,8 @@ class HubProducer final : public Producer {
   int64_t next_key_ = 0;
   const int ordering_keys_;
   int64_t batches_ = 0;
+  const v1::SchemaEncoding schema_;
+  int64_t seq_ = 0;
 };
 
 class HubConsumer final : public Consumer {
@@ -95,6 +140,9 @@ std::string HubBroker::name() const {
   if (variant_.exactly_once) return "hub exactly-once";
   if (variant_.ordering_keys > 0)
     return absl::StrCat("hub ordered, ", variant_.ordering_keys, " keys");
+  if (variant_.schema != v1::SCHEMA_ENCODING_UNSPECIFIED) {
+    return absl::StrCat("hub, protobuf schema, ", v1::SchemaEncoding_Name(variant_.schema));
+  }
   return variant_.keyed ? "hub, a key per message" : "hub";
 }
 
@@ -111,6 +159,17 @@ absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
   v1::Topic topic;
   topic.set_name(name);
+  if (variant_.schema != v1::SCHEMA_ENCODING_UNSPECIFIED) {
+    absl::Status gone = admin.DeleteSchema(name);
+    if (!gone.ok() && gone.code() != absl::StatusCode::kNotFound) return gone;
+    v1::Schema schema;
+    schema.set_name(name);
+    schema.set_type(v1::PROTOCOL_BUFFER);
+    schema.set_definition(kEventSchema);
+    if (absl::Status s = admin.CreateSchema(schema).status(); !s.ok()) return s;
+    topic.mutable_schema_settings()->set_schema(name);
+    topic.mutable_schema_settings()->set_encoding(variant_.schema);
+  }
   if (absl::Status s = admin.CreateTopic(topic).status(); !s.ok()) return s;
   for (int i = 0; i < subscriptions; ++i) {
     v1::Subscription sub;
@@ -124,7 +183,8 @@ absl::Status HubBroker::Prepare(const std::string& name, int subscriptions) {
 }
 
 std::unique_ptr<Producer> HubBroker::NewProducer() {
-  return std::make_unique<HubProducer>(connection_, topic_, variant_.keyed, variant_.ordering_keys);
+  return std::make_unique<HubProducer>(connection_, topic_, variant_.keyed, variant_.ordering_keys,
+                                       variant_.schema);
 }
 
 std::unique_ptr<Consumer> HubBroker::NewConsumer(int index) {

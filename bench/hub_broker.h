@@ -6,6 +6,7 @@
 
 #include "bench/broker.h"
 #include "client/connection.h"
+#include "hub/v1/resources.pb.h"
 
 namespace hub::bench {
 
@@ -21,6 +22,10 @@ class HubBroker final : public Broker {
     // > 0: subscriptions deliver in order, and each producer gives its
     // batches these many ordering keys in turn, one key per batch.
     int ordering_keys = 0;
+    // BINARY or JSON: the topic has a Protocol Buffers schema (kEventSchema
+    // in hub_broker.cc) in that encoding, and each payload is sent as an
+    // event of it; unspecified: no schema.
+    v1::SchemaEncoding schema = v1::SCHEMA_ENCODING_UNSPECIFIED;
   };
   HubBroker(client::Connection connection, Variant variant)
       : connection_(std::move(connection)), variant_(variant) {}

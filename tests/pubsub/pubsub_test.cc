@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/pubsub/v1/pubsub.grpc.pb.h"
+#include "hub/v1/schemas.grpc.pb.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/hub_test.h"
 #include "tests/support/test_certificates.h"
@@ -322,9 +323,27 @@ TEST_F(PubSubClientTest, GoClientPublishesReceivesAndSeeks) {
   constexpr int kMessages = 300;
   ASSERT_EQ(access(PUBSUB_GO_PATH, X_OK), 0)
       << PUBSUB_GO_PATH << " was not built: Go is missing (scripts/install-deps installs it)";
-  const CommandResult r =
-      RunCommand(absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_->address(), " HUB_RUN=", run_,
-                              " HUB_MESSAGES=", kMessages, " ", PUBSUB_GO_PATH));
+  // A typed topic (docs/schemas.md), made through hub.v1.
+  {
+    auto schemas = v1::SchemaService::NewStub(hubd_->Channel());
+    grpc::ClientContext ctx;
+    v1::CreateSchemaRequest create;
+    create.mutable_schema()->set_name("go-typed");
+    create.mutable_schema()->set_type(v1::PROTOCOL_BUFFER);
+    create.mutable_schema()->set_definition("syntax = \"proto3\"; message E { int64 id = 1; }");
+    v1::Schema schema;
+    ASSERT_TRUE(schemas->CreateSchema(&ctx, create, &schema).ok());
+    grpc::ClientContext topic_ctx;
+    v1::Topic topic;
+    topic.set_name("go-typed");
+    topic.mutable_schema_settings()->set_schema("go-typed");
+    topic.mutable_schema_settings()->set_encoding(v1::JSON);
+    v1::Topic created;
+    ASSERT_TRUE(publisher_->CreateTopic(&topic_ctx, topic, &created).ok());
+  }
+  const CommandResult r = RunCommand(absl::StrCat("PUBSUB_EMULATOR_HOST=", hubd_->address(),
+                                                  " HUB_RUN=", run_, " HUB_MESSAGES=", kMessages,
+                                                  " HUB_TYPED_TOPIC=go-typed ", PUBSUB_GO_PATH));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json result = ResultOf(r.out);
   EXPECT_EQ(result["published"], kMessages);
@@ -333,6 +352,8 @@ TEST_F(PubSubClientTest, GoClientPublishesReceivesAndSeeks) {
   EXPECT_EQ(result["out_of_order"], 0);
   EXPECT_EQ(result["ack_deadline_s"], 20);
   EXPECT_EQ(result["topic"], "projects/hub/topics/go-orders-" + run_);
+  EXPECT_EQ(result["typed_good"], "OK");
+  EXPECT_EQ(result["typed_bad"], "InvalidArgument");
   grpc::ClientContext ctx;
   v1::GetSubscriptionRequest get;
   get.set_name("go-billing-" + run_);

@@ -4,7 +4,10 @@
 // subscription, publishes HUB_MESSAGES messages over 10 ordering keys with
 // the client's batching, receives and acks them, takes a snapshot first and
 // seeks back to it, and prints what it saw as `RESULT <json>`
-// (tests/pubsub/pubsub_test.cc checks it).
+// (tests/pubsub/pubsub_test.cc checks it). With HUB_TYPED_TOPIC it also
+// publishes a conforming and a non-conforming message to that topic, whose
+// schema (JSON) has an int64 `id`: this client's version has no schema
+// calls of its own, but publishes to typed topics as any other.
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub"
+	"google.golang.org/grpc/status"
 )
 
 func fail(err error) {
@@ -103,13 +107,22 @@ func main() {
 	}
 	// This version of the client does not read enable_message_ordering
 	// back; the C++ side checks it through hub.v1.
-	out, _ := json.Marshal(map[string]interface{}{
+	result := map[string]interface{}{
 		"published":      len(ids),
 		"received":       len(first),
 		"out_of_order":   outOfOrder + outOfOrderAgain,
 		"after_seek":     len(again),
 		"ack_deadline_s": cfg.AckDeadline.Seconds(),
 		"topic":          cfg.Topic.String(),
-	})
+	}
+	if typed := os.Getenv("HUB_TYPED_TOPIC"); typed != "" {
+		t := client.Topic(typed)
+		_, goodErr := t.Publish(ctx, &pubsub.Message{Data: []byte(`{"id": "7"}`)}).Get(ctx)
+		_, badErr := t.Publish(ctx, &pubsub.Message{Data: []byte(`{"id": "seven"}`)}).Get(ctx)
+		t.Stop()
+		result["typed_good"] = status.Code(goodErr).String()
+		result["typed_bad"] = status.Code(badErr).String()
+	}
+	out, _ := json.Marshal(result)
 	fmt.Printf("RESULT %s\n", out)
 }
