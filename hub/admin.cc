@@ -86,6 +86,8 @@ absl::StatusOr<TopicConfig> Admin::CreateTopic(const TopicConfig& requested) {
   RETURN_IF_ERROR(ValidateTopicConfig(topic));
   RETURN_IF_ERROR(schemas_.CheckSettings(topic.schema_settings));
   RETURN_IF_ERROR(store_.CreateTopic(topic));
+  // A publish to the name before it existed left "no schema" in the cache.
+  schemas_.Forget(topic.name);
   return topic;
 }
 
@@ -103,7 +105,9 @@ absl::StatusOr<Page<TopicConfig>> Admin::ListTopics(const NameScope& scope, int 
 
 absl::Status Admin::DeleteTopic(absl::string_view name) {
   RETURN_IF_ERROR(ValidateName("topic", name));
-  return store_.DeleteTopic(name);
+  RETURN_IF_ERROR(store_.DeleteTopic(name));
+  schemas_.Forget(name);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TopicConfig> Admin::UpdateTopic(const TopicConfig& update,

@@ -209,7 +209,9 @@ TEST_F(HubctlTest, SchemaCommandsAndATypedTopic) {
   CommandResult listed = Hubctl("schemas list");
   EXPECT_TRUE(absl::StrContains(listed.out, first)) << listed.out;
 
-  // A topic with the schema, in JSON: hub.v1's Publish is checked.
+  // A topic with the schema, in JSON: hub.v1's Publish is checked, also
+  // right after a publish found no topic of the name.
+  EXPECT_EQ(Hubctl("publish orders '{\"id\": \"one\"}'").exit_code, 3);
   ASSERT_EQ(Hubctl("topics create orders --schema orders --encoding json").exit_code, 0);
   nlohmann::json topic = Json("topics get orders");
   EXPECT_EQ(topic["schema_settings"]["schema"], "orders");
