@@ -85,11 +85,15 @@ bool ReadScalar(WireFormatLite::WireType wire_type, gp::io::CodedInputStream& in
 // Fields the schema does not know are skipped, as every reader keeps them.
 class BinaryWalker {
  public:
-  explicit BinaryWalker(bool check_utf8) : check_utf8_(check_utf8) {}
+  // `bytes` is what `in` reads: strings are checked in place, not copied.
+  BinaryWalker(absl::string_view bytes, bool check_utf8) : bytes_(bytes), check_utf8_(check_utf8) {}
 
   absl::Status Message(const Descriptor& type, gp::io::CodedInputStream& in,
                        const std::string& path, int depth) {
     if (depth > kMaxDepth) return FieldError(path, "nested deeper than 100 messages");
+    // Field numbers seen, kept only when some field is required (proto2).
+    bool track = false;
+    for (int i = 0; i < type.field_count() && !track; ++i) track = type.field(i)->is_required();
     std::set<int> seen;
     for (;;) {
       const uint32_t tag = in.ReadTag();
@@ -104,8 +108,8 @@ class BinaryWalker {
         }
         continue;
       }
-      seen.insert(number);
-      RETURN_IF_ERROR(Field(*field, wire, in, Path(path, *field), depth));
+      if (track) seen.insert(number);
+      RETURN_IF_ERROR(Field(*field, wire, in, path, depth));
     }
     if (in.BytesUntilLimit() != 0) return FieldError(path, "malformed field tag or truncated");
     for (int i = 0; i < type.field_count(); ++i) {
@@ -118,46 +122,50 @@ class BinaryWalker {
   }
 
  private:
+  // `parent` is the path of the message holding `field`; the field's own
+  // path is made only for an error or a nested message.
   absl::Status Field(const FieldDescriptor& field, WireFormatLite::WireType wire,
-                     gp::io::CodedInputStream& in, const std::string& path, int depth) {
+                     gp::io::CodedInputStream& in, const std::string& parent, int depth) {
+    auto error = [&](absl::string_view what) { return FieldError(Path(parent, field), what); };
     const auto expected =
         WireFormatLite::WireTypeForFieldType(static_cast<WireFormatLite::FieldType>(field.type()));
     if (wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED && field.is_packable()) {
       uint32_t length;
-      if (!in.ReadVarint32(&length)) return FieldError(path, "truncated");
+      if (!in.ReadVarint32(&length)) return error("truncated");
       const auto limit = in.PushLimit(static_cast<int>(length));
       while (in.BytesUntilLimit() > 0) {
-        if (!ReadScalar(expected, in)) return FieldError(path, "packed values are malformed");
+        if (!ReadScalar(expected, in)) return error("packed values are malformed");
       }
       in.PopLimit(limit);
       return absl::OkStatus();
     }
     if (wire != expected) {
-      return FieldError(path, absl::StrCat("has wire type ", wire, ", which does not carry a ",
-                                           field.type_name()));
+      return error(
+          absl::StrCat("has wire type ", wire, ", which does not carry a ", field.type_name()));
     }
     if (wire != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      if (!ReadScalar(wire, in)) return FieldError(path, "truncated or malformed");
+      if (!ReadScalar(wire, in)) return error("truncated or malformed");
       return absl::OkStatus();
     }
     uint32_t length;
-    if (!in.ReadVarint32(&length)) return FieldError(path, "truncated");
+    if (!in.ReadVarint32(&length)) return error("truncated");
     if (field.type() == FieldDescriptor::TYPE_MESSAGE) {
       const auto limit = in.PushLimit(static_cast<int>(length));
-      if (in.BytesUntilLimit() != static_cast<int>(length)) return FieldError(path, "truncated");
-      RETURN_IF_ERROR(Message(*field.message_type(), in, path, depth + 1));
+      if (in.BytesUntilLimit() != static_cast<int>(length)) return error("truncated");
+      RETURN_IF_ERROR(Message(*field.message_type(), in, Path(parent, field), depth + 1));
       in.PopLimit(limit);
       return absl::OkStatus();
     }
-    std::string value;
-    if (!in.ReadString(&value, static_cast<int>(length))) return FieldError(path, "truncated");
+    const int at = in.CurrentPosition();
+    if (!in.Skip(static_cast<int>(length))) return error("truncated");
     if (field.type() == FieldDescriptor::TYPE_STRING && check_utf8_ &&
-        !gp::internal::IsStructurallyValidUTF8(value)) {
-      return FieldError(path, "a string that is not valid UTF-8");
+        !gp::internal::IsStructurallyValidUTF8(bytes_.data() + at, static_cast<int>(length))) {
+      return error("a string that is not valid UTF-8");
     }
     return absl::OkStatus();
   }
 
+  const absl::string_view bytes_;
   const bool check_utf8_;
 };
 
@@ -269,7 +277,7 @@ class ProtobufSchema final : public CompiledSchema {
       gp::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(message.data()),
                                   static_cast<int>(message.size()));
       in.PushLimit(static_cast<int>(message.size()));
-      return BinaryWalker(proto3_).Message(*type_, in, "", 0);
+      return BinaryWalker(message, proto3_).Message(*type_, in, "", 0);
     }
     std::unique_ptr<gp::Message> parsed(prototype_->New());
     gp::util::JsonParseOptions options;
