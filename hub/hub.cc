@@ -14,6 +14,7 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
       options_(std::move(options)),
       probe_(probe),
       schemas_(store_, options_.home_namespace, options_.schema_refresh_interval),
+      access_policies_(store_, options_.access_policy_refresh),
       admin_(store_, schemas_, options_.home_namespace, options_.max_snapshots_per_principal),
       publishing_(store_, probe_, options_.publish_committers,
                   options_.publish_transactions_per_topic, options_.max_publish_batch_bytes),
@@ -35,6 +36,7 @@ Hub::~Hub() { Shutdown(); }
 
 void Hub::Shutdown() {
   if (shutting_down_.exchange(true)) return;
+  access_policies_.Stop();
   dispatcher_.Stop();
   publishing_.Stop();
   settlement_.Stop();

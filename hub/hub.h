@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "hub/access_policies.h"
 #include "hub/admin.h"
 #include "hub/dispatcher.h"
 #include "hub/housekeeping.h"
@@ -71,6 +72,9 @@ struct HubOptions {
   // How long a topic's schema settings are used before they are read
   // again: a change made through another replica applies within it.
   absl::Duration schema_refresh_interval = absl::Seconds(5);
+  // How often each replica asks whether a stored access policy changed
+  // (docs/security.md, "Stored bindings").
+  absl::Duration access_policy_refresh = absl::Seconds(1);
   // StreamingPull flow control when the client sets none.
   int64_t default_max_outstanding_messages = 1000;
   int64_t default_max_outstanding_bytes = 10 * kMiB;
@@ -149,6 +153,8 @@ class Hub final {
 
   // Schemas (docs/schemas.md).
   Schemas& schemas() { return schemas_; }
+  // Access policies set through the IAM calls (docs/security.md).
+  AccessPolicies& access_policies() { return access_policies_; }
 
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages,
@@ -205,6 +211,7 @@ class Hub final {
   WakeUpBoard wake_ups_;
   std::atomic<bool> shutting_down_{false};
   Schemas schemas_;
+  AccessPolicies access_policies_;
   Admin admin_;
   PublishCommitter publishing_;
   Settlement settlement_;

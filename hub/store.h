@@ -142,6 +142,18 @@ class Store {
   // The topics whose schema is `name`.
   virtual absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view name) = 0;
 
+  // Access policies (docs/security.md, "Stored bindings"). A resource
+  // without one answers version 0 and no bindings.
+  virtual absl::StatusOr<AccessPolicy> GetAccessPolicy(absl::string_view resource) = 0;
+  // Stores `bindings` while the version is still `expected` (-1: whatever
+  // it is), else ABORTED; answers the new policy.
+  virtual absl::StatusOr<AccessPolicy> SetAccessPolicy(absl::string_view resource,
+                                                       absl::string_view bindings,
+                                                       int64_t expected) = 0;
+  // A number every change of any policy moves, and all of them.
+  virtual absl::StatusOr<int64_t> AccessPolicyGeneration() = 0;
+  virtual absl::StatusOr<std::vector<AccessPolicy>> ListAccessPolicies() = 0;
+
   // Stores every item's messages in one transaction. A non-OK return means
   // nothing was stored for any item.
   virtual absl::Status Publish(absl::Span<PublishItem* const> items) = 0;

@@ -48,6 +48,15 @@ struct SchemaSettings {
   std::string last_revision_id;
 };
 
+// The access policy stored for one resource through the IAM calls
+// (docs/security.md, "Stored bindings"): the engine keeps and versions it;
+// the services read its bindings (JSON text).
+struct AccessPolicy {
+  std::string resource;  // "topic:orders", "subscription:billing", ...
+  int64_t version = 0;   // 0: none stored
+  std::string bindings = "[]";
+};
+
 struct TopicConfig {
   std::string name;
   absl::Duration message_retention = absl::Hours(24 * 7);

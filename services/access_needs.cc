@@ -9,6 +9,18 @@ std::vector<auth::Need> AdministerTopic(const std::string& topic) {
   return {{auth::Action::kAdmin, auth::Topic(topic)}};
 }
 
+std::vector<auth::Need> ViewTopic(const std::string& topic) {
+  return {{auth::Action::kView, auth::Topic(topic)}};
+}
+
+std::vector<auth::Need> ViewSubscription(const std::string& subscription) {
+  return {{auth::Action::kView, auth::Subscription(subscription)}};
+}
+
+std::vector<auth::Need> ViewSchema(const std::string& schema) {
+  return {{auth::Action::kView, auth::Schema(schema)}};
+}
+
 std::vector<auth::Need> AdministerSchema(const std::string& schema) {
   return {{auth::Action::kAdmin, auth::Schema(schema)}};
 }

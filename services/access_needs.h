@@ -15,6 +15,10 @@
 namespace hub::services {
 
 std::vector<auth::Need> AdministerTopic(const std::string& topic);
+// Get and list calls: `view`, which `admin` holds too.
+std::vector<auth::Need> ViewTopic(const std::string& topic);
+std::vector<auth::Need> ViewSubscription(const std::string& subscription);
+std::vector<auth::Need> ViewSchema(const std::string& schema);
 std::vector<auth::Need> AdministerSubscription(const std::string& subscription);
 std::vector<auth::Need> PublishTo(const std::string& topic);
 std::vector<auth::Need> Consume(const std::string& subscription);

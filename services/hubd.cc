@@ -30,6 +30,7 @@
 #include "services/health_monitor.h"
 #include "services/listener.h"
 #include "services/publisher_service.h"
+#include "services/pubsub/iam_service.h"
 #include "services/pubsub/publisher_service.h"
 #include "services/pubsub/schema_service.h"
 #include "services/pubsub/subscriber_service.h"
@@ -173,6 +174,13 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   pubsub::PublisherService pubsub_publisher(engine, *security.access, pubsub_names);
   pubsub::SubscriberService pubsub_subscriber(engine, *security.access, pubsub_names, streams);
   pubsub::SchemaService pubsub_schemas(engine, *security.access, pubsub_names);
+  pubsub::IamService pubsub_iam(engine, *security.access, pubsub_names);
+  // Bindings stored through the IAM calls count only beside a policy.
+  if (security.access->has_policy()) {
+    engine.access_policies().Follow(
+        [&bindings = security.access->stored_bindings()](
+            const std::vector<AccessPolicy>& policies) { bindings.Replace(policies); });
+  }
   SchemaService schemas(engine, *security.access);
   ListenerLimits port_limits;
   port_limits.max_connections =
@@ -189,10 +197,11 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
         {{"address", config.listen}, {"error", std::string(listener.status().message())}});
     return kExitListenFailed;
   }
-  std::unique_ptr<grpc::Server> server = BuildServer(
-      config, security,
-      {&publisher, &subscriber, &schemas, &pubsub_publisher, &pubsub_subscriber, &pubsub_schemas},
-      service_probe, **listener);
+  std::unique_ptr<grpc::Server> server =
+      BuildServer(config, security,
+                  {&publisher, &subscriber, &schemas, &pubsub_publisher, &pubsub_subscriber,
+                   &pubsub_schemas, &pubsub_iam},
+                  service_probe, **listener);
   if (server == nullptr) {
     Log(LogLevel::kError, "listen_failed", {{"address", config.listen}});
     return kExitListenFailed;

@@ -21,7 +21,7 @@ grpc::Status PublisherService::CreateTopic(grpc::ServerContext* context, const v
 
 grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
                                         const v1::GetTopicRequest* request, v1::Topic* response) {
-  return access_.IfAllowed(*context, AdministerTopic(request->name()), [&] {
+  return access_.IfAllowed(*context, ViewTopic(request->name()), [&] {
     return Respond(hub_.GetTopic(request->name()),
                    [&](const TopicConfig& t) { TopicToProto(t, response); });
   });
@@ -30,8 +30,8 @@ grpc::Status PublisherService::GetTopic(grpc::ServerContext* context,
 grpc::Status PublisherService::ListTopics(grpc::ServerContext* context,
                                           const v1::ListTopicsRequest* request,
                                           v1::ListTopicsResponse* response) {
-  return access_.IfAllowed(*context, AdministerTopic(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+  return access_.IfAllowed(*context, ViewTopic(""), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kView);
     return Respond(hub_.ListTopics(NameScope::All(), request->page_size(), request->page_token()),
                    [&](const Page<TopicConfig>& page) {
                      for (const TopicConfig& topic : page.items) {

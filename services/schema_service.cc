@@ -35,7 +35,7 @@ grpc::Status SchemaService::CreateSchema(Context* context, const v1::CreateSchem
 
 grpc::Status SchemaService::GetSchema(Context* context, const v1::GetSchemaRequest* request,
                                       v1::Schema* response) {
-  return access_.IfAllowed(*context, AdministerSchema(request->name()), [&] {
+  return access_.IfAllowed(*context, ViewSchema(request->name()), [&] {
     return Respond(hub_.schemas().Get(request->name(), request->revision_id()),
                    [&](const SchemaRevision& s) { SchemaToProto(s, true, response); });
   });
@@ -43,8 +43,8 @@ grpc::Status SchemaService::GetSchema(Context* context, const v1::GetSchemaReque
 
 grpc::Status SchemaService::ListSchemas(Context* context, const v1::ListSchemasRequest* request,
                                         v1::ListSchemasResponse* response) {
-  return access_.IfAllowed(*context, AdministerSchema(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+  return access_.IfAllowed(*context, ViewSchema(""), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kView);
     return Respond(
         hub_.schemas().List(NameScope::All(), request->page_size(), request->page_token()),
         [&](Page<SchemaRevision> page) {
@@ -58,7 +58,7 @@ grpc::Status SchemaService::ListSchemas(Context* context, const v1::ListSchemasR
 grpc::Status SchemaService::ListSchemaRevisions(Context* context,
                                                 const v1::ListSchemaRevisionsRequest* request,
                                                 v1::ListSchemaRevisionsResponse* response) {
-  return access_.IfAllowed(*context, AdministerSchema(request->name()), [&] {
+  return access_.IfAllowed(*context, ViewSchema(request->name()), [&] {
     return Respond(
         hub_.schemas().ListRevisions(request->name(), request->page_size(), request->page_token()),
         [&](const Page<SchemaRevision>& page) {
@@ -125,7 +125,7 @@ grpc::Status SchemaService::ValidateMessage(Context* context,
       return ToGrpcStatus(hub_.schemas().ValidateMessage(*schema, request->message(), encoding));
     });
   }
-  return access_.IfAllowed(*context, AdministerSchema(request->name()), [&] {
+  return access_.IfAllowed(*context, ViewSchema(request->name()), [&] {
     SchemaRevision stored;
     stored.name = request->name();
     stored.revision_id = request->revision_id();

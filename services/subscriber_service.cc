@@ -82,7 +82,7 @@ grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
 grpc::Status SubscriberService::GetSubscription(grpc::ServerContext* context,
                                                 const v1::GetSubscriptionRequest* request,
                                                 v1::Subscription* response) {
-  return access_.IfAllowed(*context, AdministerSubscription(request->name()), [&] {
+  return access_.IfAllowed(*context, ViewSubscription(request->name()), [&] {
     return Respond(hub_.GetSubscription(request->name()),
                    [&](const SubscriptionConfig& s) { SubscriptionToProto(s, response); });
   });
@@ -91,8 +91,8 @@ grpc::Status SubscriberService::GetSubscription(grpc::ServerContext* context,
 grpc::Status SubscriberService::ListSubscriptions(grpc::ServerContext* context,
                                                   const v1::ListSubscriptionsRequest* request,
                                                   v1::ListSubscriptionsResponse* response) {
-  return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+  return access_.IfAllowed(*context, ViewSubscription(""), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kView);
     return Respond(hub_.ListSubscriptions(NameScope::All(), request->topic(), request->page_size(),
                                           request->page_token()),
                    [&](const Page<SubscriptionConfig>& page) {

@@ -359,4 +359,65 @@ absl::StatusOr<std::vector<TopicConfig>> PgStore::SchemaTopics(absl::string_view
   return topics;
 }
 
+absl::StatusOr<AccessPolicy> PgStore::GetAccessPolicy(absl::string_view resource) {
+  AccessPolicy policy;
+  policy.resource = std::string(resource);
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = Exec(tx, sql::kGetAccessPolicy, policy.resource);
+    if (!r.empty()) {
+      policy.version = r[0][0].as<int64_t>();
+      policy.bindings = r[0][1].as<std::string>();
+    }
+    return absl::OkStatus();
+  }));
+  return policy;
+}
+
+absl::StatusOr<AccessPolicy> PgStore::SetAccessPolicy(absl::string_view resource,
+                                                      absl::string_view bindings,
+                                                      int64_t expected) {
+  AccessPolicy policy{std::string(resource), 0, std::string(bindings)};
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::work tx(conn);
+    Exec(tx, sql::kLockAccessPolicy, policy.resource);
+    const pqxx::result current = Exec(tx, sql::kGetAccessPolicy, policy.resource);
+    const int64_t version = current.empty() ? 0 : current[0][0].as<int64_t>();
+    if (expected >= 0 && expected != version) {
+      return absl::AbortedError(
+          absl::StrCat("the policy of ", policy.resource,
+                       " changed since it was read (its etag is stale); read it again and retry"));
+    }
+    policy.version =
+        Exec1(tx, sql::kPutAccessPolicy, policy.resource, policy.bindings)[0].as<int64_t>();
+    tx.commit();
+    return absl::OkStatus();
+  }));
+  return policy;
+}
+
+absl::StatusOr<int64_t> PgStore::AccessPolicyGeneration() {
+  int64_t generation = 0;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    pqxx::nontransaction tx(conn);
+    generation = Exec1(tx, sql::kAccessPolicyGeneration)[0].as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return generation;
+}
+
+absl::StatusOr<std::vector<AccessPolicy>> PgStore::ListAccessPolicies() {
+  std::vector<AccessPolicy> policies;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    policies.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : Exec(tx, sql::kListAccessPolicies)) {
+      policies.push_back(
+          AccessPolicy{row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<std::string>()});
+    }
+    return absl::OkStatus();
+  }));
+  return policies;
+}
+
 }  // namespace hub::pg

@@ -97,6 +97,13 @@ class PgStore final : public Store {
   absl::Status DeleteSchema(absl::string_view name) override;
   absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view name) override;
 
+  absl::StatusOr<AccessPolicy> GetAccessPolicy(absl::string_view resource) override;
+  absl::StatusOr<AccessPolicy> SetAccessPolicy(absl::string_view resource,
+                                               absl::string_view bindings,
+                                               int64_t expected) override;
+  absl::StatusOr<int64_t> AccessPolicyGeneration() override;
+  absl::StatusOr<std::vector<AccessPolicy>> ListAccessPolicies() override;
+
   absl::Status Publish(absl::Span<PublishItem* const> items) override;
 
   absl::StatusOr<std::vector<Delivery>> Claim(const SubscriptionRecord& sub, int max_messages,

@@ -122,6 +122,28 @@ WITH d AS (DELETE FROM schemas WHERE name = $1 RETURNING name),
      t AS (UPDATE topics SET schema_name = $2 WHERE schema_name IN (SELECT name FROM d))
 SELECT 1 FROM d)sql"};
 
+// Access policies (docs/security.md, "Stored bindings").
+inline constexpr Statement kGetAccessPolicy{"get_access_policy", R"sql(
+SELECT version, bindings::text FROM access_policies WHERE resource = $1)sql"};
+
+// Serializes the changes of one resource's policy, also while it has none.
+inline constexpr Statement kLockAccessPolicy{
+    "lock_access_policy", "SELECT pg_advisory_xact_lock(hashtextextended('access:' || $1, 0))"};
+
+inline constexpr Statement kPutAccessPolicy{"put_access_policy", R"sql(
+WITH p AS (
+  INSERT INTO access_policies AS p (resource, version, bindings) VALUES ($1, 1, $2::jsonb)
+  ON CONFLICT (resource) DO UPDATE SET version = p.version + 1, bindings = EXCLUDED.bindings
+  RETURNING version),
+g AS (UPDATE access_policy_generation SET generation = generation + 1)
+SELECT version FROM p)sql"};
+
+inline constexpr Statement kAccessPolicyGeneration{
+    "access_policy_generation", "SELECT generation FROM access_policy_generation"};
+
+inline constexpr Statement kListAccessPolicies{"list_access_policies", R"sql(
+SELECT resource, version, bindings::text FROM access_policies ORDER BY resource)sql"};
+
 // The topics whose schema is $1, with the revision ranges they allow.
 inline constexpr Statement kSchemaTopics{"schema_topics", R"sql(
 SELECT name, message_retention_ms, dedup_window_ms, labels::text, schema_name, schema_encoding,
@@ -607,6 +629,11 @@ inline constexpr const Statement* kPrepared[] = {
     &kDeleteSchemaRevision,
     &kDeleteSchema,
     &kSchemaTopics,
+    &kGetAccessPolicy,
+    &kLockAccessPolicy,
+    &kPutAccessPolicy,
+    &kAccessPolicyGeneration,
+    &kListAccessPolicies,
     &kCreateSubscription,
     &kGetSubscription,
     &kListSubscriptions,

@@ -131,6 +131,14 @@ class FakeStore final : public Store {
   absl::StatusOr<std::vector<TopicConfig>> SchemaTopics(absl::string_view) override {
     return NoSchemas();
   }
+  // Access policies too: the engine's unit tests run without them.
+  absl::StatusOr<AccessPolicy> GetAccessPolicy(absl::string_view) override { return NoSchemas(); }
+  absl::StatusOr<AccessPolicy> SetAccessPolicy(absl::string_view, absl::string_view,
+                                               int64_t) override {
+    return NoSchemas();
+  }
+  absl::StatusOr<int64_t> AccessPolicyGeneration() override { return NoSchemas(); }
+  absl::StatusOr<std::vector<AccessPolicy>> ListAccessPolicies() override { return NoSchemas(); }
   static absl::Status NoSchemas() {
     return absl::UnimplementedError("the fake store keeps no schemas");
   }

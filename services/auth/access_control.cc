@@ -17,6 +17,8 @@ absl::string_view ActionName(Action a) {
       return "publish";
     case Action::kSubscribe:
       return "subscribe";
+    case Action::kView:
+      return "view";
     case Action::kAdmin:
       return "admin";
   }
@@ -82,7 +84,7 @@ grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
   }
   if (!policy_) return grpc::Status::OK;
   for (const auto& [action, resource] : needs) {
-    if (!policy_->Allows(*principal, action, resource)) {
+    if (!Allowed(*principal, action, resource)) {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           absl::StrCat(*principal, " may not ", ActionName(action), " on ",
                                        ResourceName(resource)));
@@ -97,8 +99,16 @@ std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerCo
   absl::StatusOr<std::string> principal = Principal(context);
   if (!principal.ok()) return [](const Resource&) { return false; };
   return [this, action, principal = *std::move(principal)](const Resource& resource) {
-    return policy_->Allows(principal, action, resource);
+    return Allowed(principal, action, resource);
   };
+}
+
+bool AccessControl::Allowed(const std::string& principal, Action action,
+                            const Resource& resource) const {
+  const std::optional<bool> decided = policy_->Decide(principal, action, resource);
+  if (decided) return *decided;
+  // What the file does not decide, a stored binding may allow.
+  return stored_->Allows(principal, action, resource);
 }
 
 namespace {

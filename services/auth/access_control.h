@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/auth/policy.h"
+#include "services/auth/stored_bindings.h"
 #include "services/auth/tls.h"
 #include "services/auth/tokens.h"
 
@@ -24,7 +25,10 @@ using Need = std::pair<Action, Resource>;
 // Authentication (who calls) and authorization (may they) for every RPC
 // (docs/security.md). The principal is the bearer token's, else the client
 // certificate's; without a tokens file or client CA every caller is
-// "anonymous"; without a policy every caller may do everything.
+// "anonymous"; without a policy every caller may do everything. With a
+// policy, bindings stored through the IAM calls allow what no rule of the
+// policy file decides: a deny of the file wins over them, an allow of the
+// file needs none of them.
 class AccessControl {
  public:
   AccessControl(std::optional<TokenStore> tokens, std::optional<Policy> policy,
@@ -72,11 +76,21 @@ class AccessControl {
   bool enabled() const {
     return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;
   }
+  // Whether a policy decides who may do what (else every caller the hub
+  // knows may do everything, and stored bindings change nothing).
+  bool has_policy() const { return policy_.has_value(); }
+
+  // The bindings stored through the IAM calls, which the wiring keeps
+  // current (hub::AccessPolicies).
+  StoredBindings& stored_bindings() const { return *stored_; }
 
  private:
+  bool Allowed(const std::string& principal, Action action, const Resource& resource) const;
+
   const std::optional<TokenStore> tokens_;
   const std::optional<Policy> policy_;
   const std::shared_ptr<ClientCertificates> certificates_;
+  const std::shared_ptr<StoredBindings> stored_ = std::make_shared<StoredBindings>();
 };
 
 // Reads the tokens and policy files (either may be empty: not configured);

@@ -12,6 +12,7 @@ namespace {
 std::optional<std::optional<Action>> ParseAction(absl::string_view text) {
   if (text == "publish") return std::optional<Action>(Action::kPublish);
   if (text == "subscribe") return std::optional<Action>(Action::kSubscribe);
+  if (text == "view") return std::optional<Action>(Action::kView);
   if (text == "admin") return std::optional<Action>(Action::kAdmin);
   if (text == "*") return std::optional<Action>();
   return std::nullopt;
@@ -52,7 +53,7 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
     rule.principal = pattern(f[1]);
     const std::optional<std::optional<Action>> action = ParseAction(f[2]);
     if (!action)
-      return error(absl::StrCat("action must be publish, subscribe, admin or *, not ", f[2]));
+      return error(absl::StrCat("action must be publish, subscribe, view, admin or *, not ", f[2]));
     rule.action = *action;
     if (f[3] == "*") {
       rule.name = pattern("*");
@@ -83,17 +84,23 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
   return policy;
 }
 
-bool Policy::Allows(absl::string_view principal, Action action, const Resource& resource) const {
-  bool allowed = false;
+std::optional<bool> Policy::Decide(absl::string_view principal, Action action,
+                                   const Resource& resource) const {
+  std::optional<bool> decided;
   for (const Rule& r : rules_) {
     if (!r.principal.Matches(principal)) continue;
-    if (r.action && *r.action != action) continue;
+    // An admin rule covers viewing; a view rule (a deny of viewing too)
+    // covers only viewing.
+    if (r.action && *r.action != action &&
+        !(*r.action == Action::kAdmin && action == Action::kView)) {
+      continue;
+    }
     if (r.kind && *r.kind != resource.kind) continue;
     if (!r.name.Matches(resource.name)) continue;
     if (!r.allow) return false;  // deny wins
-    allowed = true;
+    decided = true;
   }
-  return allowed;
+  return decided;
 }
 
 }  // namespace hub::services::auth

@@ -10,7 +10,8 @@
 
 namespace hub::services::auth {
 
-enum class Action { kPublish, kSubscribe, kAdmin };
+// kView: get and list. kAdmin holds it too.
+enum class Action { kPublish, kSubscribe, kView, kAdmin };
 enum class ResourceKind { kTopic, kSubscription, kSnapshot, kSchema };
 
 struct Resource {
@@ -27,20 +28,24 @@ struct Resource {
 //   deny   *         admin      topic:payments*
 //
 // Fields: effect (allow, deny), principal, action (publish, subscribe,
-// admin, *), resource (topic:NAME, subscription:NAME, snapshot:NAME,
-// schema:NAME, *).
-// Principals and names match exactly, by prefix when they end in `*`, or
-// always when they are `*`. A name's prefix stays in its project: one
-// without '~' matches only names without '~' (the home project's), so
-// `billing*` is not project billing-x's `billing-x~orders`; `shop~*` is
-// project shop's. A deny that matches wins over any allow; nothing matching
-// is a deny.
+// view, admin, *; admin allows what view does), resource (topic:NAME, subscription:NAME,
+// snapshot:NAME, schema:NAME, *). Principals and names match exactly, by prefix when they end in
+// `*`, or always when they are `*`. A name's prefix stays in its project: one without '~' matches
+// only names without '~' (the home project's), so `billing*` is not project billing-x's
+// `billing-x~orders`; `shop~*` is project shop's. A deny that matches wins over any allow; nothing
+// matching is a deny.
 class Policy {
  public:
   // INVALID_ARGUMENT naming the line for anything malformed.
   static absl::StatusOr<Policy> Parse(absl::string_view text);
 
-  bool Allows(absl::string_view principal, Action action, const Resource& resource) const;
+  // Whether a rule allows `action` (and none denies it): true, false for a
+  // deny, nullopt when no rule matches.
+  std::optional<bool> Decide(absl::string_view principal, Action action,
+                             const Resource& resource) const;
+  bool Allows(absl::string_view principal, Action action, const Resource& resource) const {
+    return Decide(principal, action, resource).value_or(false);
+  }
   size_t size() const { return rules_.size(); }
 
  private:

@@ -1,5 +1,6 @@
 #include "services/auth/policy.h"
 #include "common/testing/status_matchers.h"
+#include "services/auth/stored_bindings.h"
 
 #include <gtest/gtest.h>
 
@@ -52,6 +53,65 @@ TEST(PolicyTest, APrefixStaysInItsProject) {
   EXPECT_FALSE(p->Allows("shop", Action::kSubscribe, S("orders")));
   EXPECT_TRUE(p->Allows("ops", Action::kSubscribe, S("billing-x~orders")));
   EXPECT_TRUE(p->Allows("all", Action::kSubscribe, S("billing-x~orders")));
+}
+
+// `view` (get and list) is held by admin rules too, and denied by denies
+// of admin; a view rule grants nothing more.
+TEST(PolicyTest, ViewIsHeldByAdmin) {
+  absl::StatusOr<Policy> p = Policy::Parse(
+      "allow readers view  topic:*\n"
+      "allow ops     admin topic:*\n"
+      "deny  ops     admin topic:payments\n"
+      "allow team    admin schema:team-*\n");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Allows("readers", Action::kView, T("orders")));
+  EXPECT_FALSE(p->Allows("readers", Action::kAdmin, T("orders")));
+  EXPECT_FALSE(p->Allows("readers", Action::kPublish, T("orders")));
+  EXPECT_TRUE(p->Allows("ops", Action::kView, T("orders")));
+  EXPECT_FALSE(p->Allows("ops", Action::kView, T("payments")));
+  EXPECT_TRUE(p->Allows("team", Action::kView, {ResourceKind::kSchema, "team-orders"}));
+  EXPECT_FALSE(p->Allows("team", Action::kView, T("team-orders")));
+  // Undecided is not denied: stored bindings may still allow it.
+  EXPECT_EQ(p->Decide("nobody", Action::kView, T("orders")), std::nullopt);
+  EXPECT_EQ(p->Decide("ops", Action::kAdmin, T("payments")), false);
+}
+
+TEST(StoredBindingsTest, RolesAndMembersAsTheHubsActionsAndPrincipals) {
+  EXPECT_EQ(RoleActions("roles/pubsub.publisher"), std::vector<Action>{Action::kPublish});
+  EXPECT_EQ(RoleActions("roles/pubsub.viewer"), std::vector<Action>{Action::kView});
+  EXPECT_EQ(RoleActions("roles/pubsub.admin"), RoleActions("roles/pubsub.editor"));
+  EXPECT_EQ(RoleActions("roles/owner"), std::nullopt);
+  EXPECT_TRUE(ValidateBindings({{"roles/pubsub.subscriber", {"user:a", "serviceAccount:b"}},
+                                {"roles/pubsub.viewer", {"allUsers", "allAuthenticatedUsers"}}})
+                  .ok());
+  EXPECT_THAT(ValidateBindings({{"roles/owner", {"user:a"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateBindings({{"roles/pubsub.viewer", {"group:g"}}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateBindings({{"roles/pubsub.viewer", std::vector<std::string>(1501, "user:a")}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  StoredBindings stored;
+  stored.Replace({{"topic:orders", 1,
+                   BindingsToJson({{"roles/pubsub.publisher", {"user:alice"}},
+                                   {"roles/pubsub.viewer", {"allAuthenticatedUsers"}}})},
+                  {"subscription:billing", 1,
+                   BindingsToJson({{"roles/pubsub.admin", {"serviceAccount:billing"}}})}});
+  EXPECT_TRUE(stored.Allows("alice", Action::kPublish, T("orders")));
+  EXPECT_FALSE(stored.Allows("bob", Action::kPublish, T("orders")));
+  EXPECT_TRUE(stored.Allows("bob", Action::kView, T("orders")));
+  EXPECT_FALSE(stored.Allows("anonymous", Action::kView, T("orders")));
+  EXPECT_FALSE(stored.Allows("alice", Action::kPublish, T("payments")));
+  EXPECT_TRUE(stored.Allows("billing", Action::kSubscribe, S("billing")));
+  EXPECT_TRUE(stored.Allows("billing", Action::kView, S("billing")));
+  stored.Replace({});
+  EXPECT_FALSE(stored.Allows("alice", Action::kPublish, T("orders")));
+
+  EXPECT_EQ(PermissionNeed("pubsub.topics.publish"),
+            std::make_pair(ResourceKind::kTopic, Action::kPublish));
+  EXPECT_EQ(PermissionNeed("pubsub.subscriptions.consume"),
+            std::make_pair(ResourceKind::kSubscription, Action::kSubscribe));
+  EXPECT_EQ(PermissionNeed("pubsub.topics.fly"), std::nullopt);
 }
 
 TEST(PolicyTest, SnapshotsAreAKindOfTheirOwn) {

@@ -58,7 +58,7 @@ grpc::Status PublisherService::Publish(Context* context, const gps::PublishReque
 grpc::Status PublisherService::GetTopic(Context* context, const gps::GetTopicRequest* request,
                                         gps::Topic* response) {
   return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
-    return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
+    return access_.IfAllowed(*context, ViewTopic(topic), [&] {
       return Respond(hub_.GetTopic(topic),
                      [&](const TopicConfig& t) { TopicToPubSub(t, names_, response); });
     });
@@ -68,8 +68,8 @@ grpc::Status PublisherService::GetTopic(Context* context, const gps::GetTopicReq
 grpc::Status PublisherService::ListTopics(Context* context, const gps::ListTopicsRequest* request,
                                           gps::ListTopicsResponse* response) {
   return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
-    return access_.IfAllowed(*context, AdministerTopic(""), [&] {
-      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+    return access_.IfAllowed(*context, ViewTopic(""), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kView);
       return Respond(hub_.ListTopics(scope, page_size, request->page_token()),
                      [&](const Page<TopicConfig>& page) {
                        for (const TopicConfig& topic : page.items) {
@@ -89,8 +89,8 @@ grpc::Status PublisherService::ListTopicSubscriptions(
   return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-    return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
-      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+    return access_.IfAllowed(*context, ViewTopic(topic), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kView);
       return Respond(
           hub_.ListSubscriptions(NameScope::All(), topic, *page_size, request->page_token()),
           [&](const Page<SubscriptionConfig>& page) {
@@ -111,13 +111,13 @@ grpc::Status PublisherService::ListTopicSnapshots(Context* context,
   return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-    return access_.IfAllowed(*context, AdministerTopic(topic), [&] {
+    return access_.IfAllowed(*context, ViewTopic(topic), [&] {
       if (absl::Status found = hub_.GetTopic(topic).status(); !found.ok()) {
         return ToGrpcStatus(found);
       }
       // The topic's snapshots among all of the hub's that the caller may
       // see; a page may hold fewer than page_size while more follow.
-      const auto visible = SnapshotAllowed(access_, *context, auth::Action::kAdmin);
+      const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
       return Respond(hub_.ListSnapshots(NameScope::All(), *page_size, request->page_token()),
                      [&](const Page<SnapshotConfig>& page) {
                        for (const SnapshotConfig& snapshot : page.items) {

@@ -60,11 +60,12 @@ absl::StatusOr<SchemaRevision> SchemaFromPubSub(const gps::Schema& proto, std::s
 
 template <typename Call>
 grpc::Status SchemaService::Named(const Context& context, const std::string& resource,
-                                  Call call) const {
+                                  auth::Action action, Call call) const {
   const size_t at = resource.find('@');
   const std::string revision = at == std::string::npos ? "" : resource.substr(at + 1);
   return gate_.Schema(context, resource.substr(0, at), [&](const std::string& name) {
-    return access_.IfAllowed(context, AdministerSchema(name), [&] { return call(name, revision); });
+    return access_.IfAllowed(context, {{action, auth::Schema(name)}},
+                             [&] { return call(name, revision); });
   });
 }
 
@@ -85,11 +86,12 @@ grpc::Status SchemaService::CreateSchema(Context* context, const gps::CreateSche
 
 grpc::Status SchemaService::GetSchema(Context* context, const gps::GetSchemaRequest* request,
                                       gps::Schema* response) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string& rev) {
-    return Respond(hub_.schemas().Get(name, rev), [&](const SchemaRevision& revision) {
-      SchemaToPubSub(revision, names_, request->view() != gps::BASIC, response);
-    });
-  });
+  return Named(*context, request->name(), auth::Action::kView,
+               [&](const std::string& name, const std::string& rev) {
+                 return Respond(hub_.schemas().Get(name, rev), [&](const SchemaRevision& revision) {
+                   SchemaToPubSub(revision, names_, request->view() != gps::BASIC, response);
+                 });
+               });
 }
 
 grpc::Status SchemaService::ListSchemas(Context* context, const gps::ListSchemasRequest* request,
@@ -99,7 +101,7 @@ grpc::Status SchemaService::ListSchemas(Context* context, const gps::ListSchemas
     if (!scope.ok()) return ToGrpcStatus(scope.status());
     absl::StatusOr<int> page_size = PageSize(request->page_size());
     if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-    const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+    const auto visible = access_.Visible(*context, auth::Action::kView);
     return Respond(hub_.schemas().List(*scope, *page_size, request->page_token()),
                    [&](const Page<SchemaRevision>& page) {
                      for (const SchemaRevision& schema : page.items) {
@@ -116,55 +118,64 @@ grpc::Status SchemaService::ListSchemas(Context* context, const gps::ListSchemas
 grpc::Status SchemaService::ListSchemaRevisions(Context* context,
                                                 const gps::ListSchemaRevisionsRequest* request,
                                                 gps::ListSchemaRevisionsResponse* response) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string&) {
-    absl::StatusOr<int> page_size = PageSize(request->page_size());
-    if (!page_size.ok()) return ToGrpcStatus(page_size.status());
-    return Respond(hub_.schemas().ListRevisions(name, *page_size, request->page_token()),
-                   [&](const Page<SchemaRevision>& page) {
-                     for (const SchemaRevision& revision : page.items) {
-                       SchemaToPubSub(revision, names_, request->view() == gps::FULL,
-                                      response->add_schemas());
-                     }
-                     response->set_next_page_token(page.next_page_token);
-                   });
-  });
+  return Named(*context, request->name(), auth::Action::kView,
+               [&](const std::string& name, const std::string&) {
+                 absl::StatusOr<int> page_size = PageSize(request->page_size());
+                 if (!page_size.ok()) return ToGrpcStatus(page_size.status());
+                 return Respond(
+                     hub_.schemas().ListRevisions(name, *page_size, request->page_token()),
+                     [&](const Page<SchemaRevision>& page) {
+                       for (const SchemaRevision& revision : page.items) {
+                         SchemaToPubSub(revision, names_, request->view() == gps::FULL,
+                                        response->add_schemas());
+                       }
+                       response->set_next_page_token(page.next_page_token);
+                     });
+               });
 }
 
 grpc::Status SchemaService::CommitSchema(Context* context, const gps::CommitSchemaRequest* request,
                                          gps::Schema* response) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string&) {
-    absl::StatusOr<SchemaRevision> revision = SchemaFromPubSub(request->schema(), name);
-    if (!revision.ok()) return ToGrpcStatus(revision.status());
-    return Respond(hub_.schemas().Commit(*revision, AllowBreaking(*context)),
-                   [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
-  });
+  return Named(
+      *context, request->name(), auth::Action::kAdmin,
+      [&](const std::string& name, const std::string&) {
+        absl::StatusOr<SchemaRevision> revision = SchemaFromPubSub(request->schema(), name);
+        if (!revision.ok()) return ToGrpcStatus(revision.status());
+        return Respond(hub_.schemas().Commit(*revision, AllowBreaking(*context)),
+                       [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
+      });
 }
 
 grpc::Status SchemaService::RollbackSchema(Context* context,
                                            const gps::RollbackSchemaRequest* request,
                                            gps::Schema* response) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string&) {
-    return Respond(hub_.schemas().Rollback(name, request->revision_id(), AllowBreaking(*context)),
-                   [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
-  });
+  return Named(*context, request->name(), auth::Action::kAdmin,
+               [&](const std::string& name, const std::string&) {
+                 return Respond(
+                     hub_.schemas().Rollback(name, request->revision_id(), AllowBreaking(*context)),
+                     [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
+               });
 }
 
 grpc::Status SchemaService::DeleteSchemaRevision(Context* context,
                                                  const gps::DeleteSchemaRevisionRequest* request,
                                                  gps::Schema* response) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string& rev) {
-    // The revision in the name, or in the field Pub/Sub deprecated for it.
-    const std::string revision = rev.empty() ? request->revision_id() : rev;
-    return Respond(hub_.schemas().DeleteRevision(name, revision),
-                   [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
-  });
+  return Named(*context, request->name(), auth::Action::kAdmin,
+               [&](const std::string& name, const std::string& rev) {
+                 // The revision in the name, or in the field Pub/Sub deprecated for it.
+                 const std::string revision = rev.empty() ? request->revision_id() : rev;
+                 return Respond(
+                     hub_.schemas().DeleteRevision(name, revision),
+                     [&](const SchemaRevision& r) { SchemaToPubSub(r, names_, true, response); });
+               });
 }
 
 grpc::Status SchemaService::DeleteSchema(Context* context, const gps::DeleteSchemaRequest* request,
                                          google::protobuf::Empty*) {
-  return Named(*context, request->name(), [&](const std::string& name, const std::string&) {
-    return ToGrpcStatus(hub_.schemas().Delete(name));
-  });
+  return Named(*context, request->name(), auth::Action::kAdmin,
+               [&](const std::string& name, const std::string&) {
+                 return ToGrpcStatus(hub_.schemas().Delete(name));
+               });
 }
 
 grpc::Status SchemaService::ValidateSchema(Context* context,
@@ -197,12 +208,14 @@ grpc::Status SchemaService::ValidateMessage(Context* context,
       return ToGrpcStatus(hub_.schemas().ValidateMessage(*schema, request->message(), encoding));
     });
   }
-  return Named(*context, request->name(), [&](const std::string& name, const std::string& rev) {
-    SchemaRevision stored;
-    stored.name = name;
-    stored.revision_id = rev;
-    return ToGrpcStatus(hub_.schemas().ValidateMessage(stored, request->message(), encoding));
-  });
+  return Named(
+      *context, request->name(), auth::Action::kView,
+      [&](const std::string& name, const std::string& rev) {
+        SchemaRevision stored;
+        stored.name = name;
+        stored.revision_id = rev;
+        return ToGrpcStatus(hub_.schemas().ValidateMessage(stored, request->message(), encoding));
+      });
 }
 
 }  // namespace hub::services::pubsub

@@ -44,9 +44,10 @@ class SchemaService final : public gps::SchemaService::Service {
 
  private:
   // Runs `call(name, revision_id)` for a schema resource name, which may
-  // end in "@REVISION".
+  // end in "@REVISION", when the caller has `action` on the schema.
   template <typename Call>
-  grpc::Status Named(const Context& context, const std::string& resource, Call call) const;
+  grpc::Status Named(const Context& context, const std::string& resource, auth::Action action,
+                     Call call) const;
 
   Hub& hub_;
   const auth::AccessControl& access_;

@@ -183,7 +183,7 @@ grpc::Status SubscriberService::GetSubscription(Context* context,
                                                 const gps::GetSubscriptionRequest* request,
                                                 gps::Subscription* response) {
   return gate_.Subscription(*context, request->subscription(), [&](const std::string& name) {
-    return access_.IfAllowed(*context, AdministerSubscription(name), [&] {
+    return access_.IfAllowed(*context, ViewSubscription(name), [&] {
       return Respond(hub_.GetSubscription(name), [&](const SubscriptionConfig& s) {
         SubscriptionToPubSub(s, names_, response);
       });
@@ -241,8 +241,8 @@ grpc::Status SubscriberService::ListSubscriptions(Context* context,
                                                   const gps::ListSubscriptionsRequest* request,
                                                   gps::ListSubscriptionsResponse* response) {
   return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
-    return access_.IfAllowed(*context, AdministerSubscription(""), [&] {
-      const auto visible = access_.Visible(*context, auth::Action::kAdmin);
+    return access_.IfAllowed(*context, ViewSubscription(""), [&] {
+      const auto visible = access_.Visible(*context, auth::Action::kView);
       return Respond(hub_.ListSubscriptions(scope, "", page_size, request->page_token()),
                      [&](const Page<SubscriptionConfig>& page) {
                        for (const SubscriptionConfig& sub : page.items) {
@@ -354,7 +354,7 @@ grpc::Status SubscriberService::OnSnapshot(Context* context, const std::string& 
 grpc::Status SubscriberService::GetSnapshot(Context* context,
                                             const gps::GetSnapshotRequest* request,
                                             gps::Snapshot* response) {
-  return OnSnapshot(context, request->snapshot(), auth::Action::kAdmin,
+  return OnSnapshot(context, request->snapshot(), auth::Action::kView,
                     [&](const SnapshotConfig& snapshot) {
                       SnapshotToPubSub(snapshot, names_, response);
                       return grpc::Status::OK;
@@ -367,7 +367,7 @@ grpc::Status SubscriberService::ListSnapshots(Context* context,
   // The list shows what the caller may administer or made; it needs no
   // permission of its own.
   return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
-    const auto visible = SnapshotAllowed(access_, *context, auth::Action::kAdmin);
+    const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
     return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
                    [&](const Page<SnapshotConfig>& page) {
                      for (const SnapshotConfig& snapshot : page.items) {

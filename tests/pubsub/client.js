@@ -334,6 +334,115 @@ const scenarios = {
     };
   },
 
+  // IAM on the hub's policy: HUB_ADMIN_TOKEN may do everything (the policy
+  // file), HUB_USER_TOKEN nothing until a binding says so. Bindings are
+  // set through PUBSUB_EMULATOR_HOST and tried through HUB_OTHER_HOST, a
+  // second hubd on the same database.
+  async iam() {
+    const endpoint = hostPort => {
+      const [host, port] = hostPort.split(':');
+      return {servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure()};
+    };
+    const here = endpoint(process.env.PUBSUB_EMULATOR_HOST);
+    const there = endpoint(process.env.HUB_OTHER_HOST);
+    const as = token => ({otherArgs: {headers: {authorization: `Bearer ${token}`}}});
+    const admin = as(process.env.HUB_ADMIN_TOKEN);
+    const user = as(process.env.HUB_USER_TOKEN);
+    const publisher = new v1.PublisherClient(here);
+    const otherPublisher = new v1.PublisherClient(there);
+    const otherSubscriber = new v1.SubscriberClient(there);
+    const schemas = new v1.SchemaServiceClient(here);
+    const otherSchemas = new v1.SchemaServiceClient(there);
+    const topic = `projects/${project}/topics/${name('guarded')}`;
+    const sub = `projects/${project}/subscriptions/${name('guarded-sub')}`;
+    await publisher.createTopic({name: topic}, admin);
+    await new v1.SubscriberClient(here).createSubscription({name: sub, topic}, admin);
+    const publishAs = (client, options) =>
+        code(client.publish({topic, messages: [{data: Buffer.from('x')}]}, options));
+    const permissions = ['pubsub.topics.publish', 'pubsub.topics.get',
+                         'pubsub.topics.setIamPolicy'];
+    const test = async options =>
+        (await publisher.testIamPermissions({resource: topic, permissions}, options))[0]
+            .permissions;
+    const r = {};
+    r.user_publish_before = await publishAs(otherPublisher, user);
+    r.user_permissions_before = await test(user);
+    r.admin_permissions = await test(admin);
+    const [empty] = await publisher.getIamPolicy({resource: topic}, admin);
+    r.bindings_before = empty.bindings;
+    const policy = {bindings: [{role: 'roles/pubsub.publisher',
+                                members: [`user:${process.env.HUB_USER}`]}],
+                    etag: empty.etag};
+    const [set] = await publisher.setIamPolicy({resource: topic, policy}, admin);
+    r.etag_changed = Buffer.from(set.etag).toString() !== Buffer.from(empty.etag).toString();
+    r.stale_etag = await code(publisher.setIamPolicy({resource: topic, policy}, admin));
+    r.user_set = await code(publisher.setIamPolicy(
+        {resource: topic, policy: {bindings: [], etag: set.etag}}, user));
+    // The other replica learns of a change within its refresh (a second).
+    const eventually = async call => {
+      const started = Date.now();
+      let result = await call();
+      while (result !== 0 && Date.now() - started < 10000) {
+        await sleep(100);
+        result = await call();
+      }
+      return result;
+    };
+    r.user_publish_after = await eventually(() => publishAs(otherPublisher, user));
+    r.user_permissions_after = await test(user);
+    r.user_get_policy = await code(publisher.getIamPolicy({resource: topic}, user));
+    const [read] = await publisher.getIamPolicy({resource: topic}, admin);
+    r.bindings_after = read.bindings.map(b => ({role: b.role, members: b.members}));
+    // A viewer of the subscription may read it and not consume it.
+    const [subPolicy] = await otherSubscriber.getIamPolicy({resource: sub}, admin);
+    await otherSubscriber.setIamPolicy({resource: sub, policy: {
+      bindings: [{role: 'roles/pubsub.viewer', members: ['allAuthenticatedUsers']}],
+      etag: subPolicy.etag}}, admin);
+    r.viewer_get = await code(otherSubscriber.getSubscription({subscription: sub}, user));
+    r.viewer_pull = await code(otherSubscriber.pull({subscription: sub, maxMessages: 1}, user));
+    // Schemas have policies too.
+    const schema = `projects/${project}/schemas/${name('guarded-schema')}`;
+    await schemas.createSchema({parent: `projects/${project}`, schemaId: name('guarded-schema'),
+                                schema: {type: 'AVRO', definition: '{"type": "string"}'}}, admin);
+    r.user_schema_before = await code(otherSchemas.getSchema({name: schema}, user));
+    await schemas.setIamPolicy({resource: schema, policy: {bindings: [
+      {role: 'roles/pubsub.viewer', members: [`serviceAccount:${process.env.HUB_USER}`]}]}}, admin);
+    r.user_schema_after = await eventually(() => code(otherSchemas.getSchema({name: schema}, user)));
+    // What the hub refuses.
+    const bad = bindings => code(publisher.setIamPolicy({resource: topic, policy: {bindings}},
+                                                        admin));
+    r.bad_role = await bad([{role: 'roles/owner', members: ['user:x']}]);
+    r.bad_member = await bad([{role: 'roles/pubsub.viewer', members: ['group:x@example.com']}]);
+    r.conditional = await bad([{role: 'roles/pubsub.viewer', members: ['user:x'],
+                                condition: {expression: 'true'}}]);
+    r.bad_permission = await code(publisher.testIamPermissions(
+        {resource: topic, permissions: ['pubsub.subscriptions.consume']}, admin));
+    r.missing_resource_policy = await code(publisher.getIamPolicy(
+        {resource: `projects/${project}/topics/${name('nowhere')}`}, admin));
+    r.missing_resource_permissions = (await publisher.testIamPermissions(
+        {resource: `projects/${project}/topics/${name('nowhere')}`, permissions}, admin))[0]
+        .permissions;
+    return r;
+  },
+
+  // Without a policy the IAM calls say that everyone may do everything,
+  // and refuse to store bindings that would change nothing.
+  async iamoff() {
+    const [host, port] = process.env.PUBSUB_EMULATOR_HOST.split(':');
+    const publisher = new v1.PublisherClient(
+        {servicePath: host, port: Number(port), sslCreds: grpc.credentials.createInsecure()});
+    const topic = `projects/${project}/topics/${name('open')}`;
+    await publisher.createTopic({name: topic});
+    const [policy] = await publisher.getIamPolicy({resource: topic});
+    return {
+      bindings: policy.bindings.map(b => ({role: b.role, members: b.members})),
+      set: await code(publisher.setIamPolicy({resource: topic, policy: {bindings: []}})),
+      permissions: (await publisher.testIamPermissions(
+          {resource: topic, permissions: ['pubsub.topics.publish', 'pubsub.topics.delete']}))[0]
+          .permissions,
+    };
+  },
+
   // A subscription's own retention: reported as in effect (never longer
   // than its topic's), and changed by an update.
   async retention() {

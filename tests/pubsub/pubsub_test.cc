@@ -133,8 +133,10 @@ TEST_F(PubSubClientTest, TenThousandMessagesThroughBatchingAndStreamingPull) {
   // then never sends the ack of one message it handled: the id reaches the
   // hub in no call (seen in about one run in four, with the old hubd too). The
   // guarantee is at-least-once, so the message comes back once its lease
-  // runs out, and a consumer that acks it then leaves nothing behind.
-  if (CountRows("SELECT count(*) FROM leases") > 0) {
+  // runs out, and a consumer that acks it then leaves nothing behind. (On
+  // a loaded machine it may drop several, held in more than one lease row:
+  // each round takes what comes back.)
+  for (int round = 0; round < 5 && CountRows("SELECT count(*) FROM leases") > 0; ++round) {
     EXPECT_GE(Run("redelivered")["acked"].get<int>(), 1);
   }
   EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
@@ -490,6 +492,67 @@ TEST_F(PubSubAuthTest, TokensOverTlsAndThePolicyApply) {
   EXPECT_EQ(result["refused"], 7);     // PERMISSION_DENIED
   EXPECT_EQ(result["anonymous"], 16);  // UNAUTHENTICATED
   EXPECT_EQ(StoredMessages(), 1);
+}
+
+// IAM on the hub's policy (docs/security.md, "Stored bindings"): two hubd
+// on one database, a tokens file and a policy that lets `ops` do
+// everything and `alice` nothing until a binding says so.
+class PubSubIamTest : public PubSubClientTest {
+ protected:
+  std::vector<std::string> ExtraFlags() override {
+    const std::string dir = ::testing::TempDir();
+    WriteTokensFile(dir + "iam-tokens", {"ops", "alice"});
+    std::ofstream(dir + "iam-policy") << "allow ops * *\n";
+    return {"--tokens_file=" + dir + "iam-tokens", "--policy_file=" + dir + "iam-policy"};
+  }
+};
+
+TEST_F(PubSubIamTest, BindingsSetThroughOneReplicaAreEnforcedByTheOther) {
+  HubProcess other(url_, ExtraFlags());
+  ASSERT_NO_FATAL_FAILURE(other.Start());
+  const json r = Run("iam", {"HUB_OTHER_HOST=" + other.address(), "HUB_ADMIN_TOKEN=t-ops",
+                             "HUB_USER_TOKEN=t-alice", "HUB_USER=alice"});
+  EXPECT_EQ(r["user_publish_before"], 7);  // PERMISSION_DENIED
+  EXPECT_EQ(r["user_permissions_before"], json::array());
+  EXPECT_EQ(r["admin_permissions"], json::array({"pubsub.topics.publish", "pubsub.topics.get",
+                                                 "pubsub.topics.setIamPolicy"}));
+  EXPECT_EQ(r["bindings_before"], json::array());
+  EXPECT_EQ(r["etag_changed"], true);
+  EXPECT_EQ(r["stale_etag"], 10);  // ABORTED
+  EXPECT_EQ(r["user_set"], 7);
+  EXPECT_EQ(r["user_publish_after"], 0);
+  // What TestIamPermissions says is what the hub then enforced.
+  EXPECT_EQ(r["user_permissions_after"], json::array({"pubsub.topics.publish"}));
+  EXPECT_EQ(r["user_get_policy"], 7);
+  EXPECT_EQ(r["bindings_after"],
+            json::array({{{"role", "roles/pubsub.publisher"}, {"members", {"user:alice"}}}}));
+  EXPECT_EQ(r["viewer_get"], 0);
+  EXPECT_EQ(r["viewer_pull"], 7);
+  EXPECT_EQ(r["user_schema_before"], 7);
+  EXPECT_EQ(r["user_schema_after"], 0);
+  EXPECT_EQ(r["bad_role"], 3);
+  EXPECT_EQ(r["bad_member"], 3);
+  EXPECT_EQ(r["conditional"], 3);
+  EXPECT_EQ(r["bad_permission"], 3);
+  EXPECT_EQ(r["missing_resource_policy"], 5);
+  EXPECT_EQ(r["missing_resource_permissions"], json::array());
+  // Deleting the topic takes its policy along.
+  EXPECT_EQ(CountRows("SELECT count(*) FROM access_policies"), 3);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer t-ops");
+  v1::DeleteTopicRequest del;
+  del.set_name(Named("guarded"));
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(publisher_->DeleteTopic(&ctx, del, &empty).ok());
+  EXPECT_EQ(CountRows("SELECT count(*) FROM access_policies"), 1);  // the schema's
+}
+
+TEST_F(PubSubClientTest, WithoutAPolicyTheIamCallsSaySoTruthfully) {
+  const json r = Run("iamoff");
+  EXPECT_EQ(r["bindings"],
+            json::array({{{"role", "roles/pubsub.admin"}, {"members", {"allUsers"}}}}));
+  EXPECT_EQ(r["set"], 9);  // FAILED_PRECONDITION
+  EXPECT_EQ(r["permissions"], json::array({"pubsub.topics.publish", "pubsub.topics.delete"}));
 }
 
 }  // namespace
