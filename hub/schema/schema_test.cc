@@ -3,6 +3,7 @@
 // of allowed and refused changes.
 #include "hub/schema/schema.h"
 
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -52,6 +53,33 @@ std::string Varint(uint64_t v) {
 std::string Tag(int number, int wire) { return Varint((number << 3) | wire); }
 std::string Delimited(int number, const std::string& bytes) {
   return Tag(number, 2) + Varint(bytes.size()) + bytes;
+}
+
+// One row of a compatibility table: the new revision (what the test's
+// `definition` makes of `change`), and what a commit says of it, empty when
+// allowed (readers of the base revision read its messages).
+struct CompatibilityCase {
+  std::string what;
+  std::string change;
+  std::string refused;
+};
+
+void ExpectVerdicts(SchemaType type, const std::string& base,
+                    const std::vector<CompatibilityCase>& cases,
+                    const std::function<std::string(const std::string&)>& definition) {
+  auto reader = CompileSchema(type, definition(base));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (const CompatibilityCase& c : cases) {
+    auto writer = CompileSchema(type, definition(c.change));
+    ASSERT_TRUE(writer.ok()) << c.what << ": " << writer.status();
+    const absl::Status s = (*reader)->CanRead(**writer);
+    if (c.refused.empty()) {
+      EXPECT_TRUE(s.ok()) << c.what << " -> " << s;
+    } else {
+      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
+      EXPECT_TRUE(absl::StrContains(s.message(), c.refused)) << c.what << " -> " << s;
+    }
+  }
 }
 
 TEST(SchemaTest, DefinitionsThatAreNotOneMessageAreRefusedWithTheirPlace) {
@@ -157,12 +185,7 @@ TEST(SchemaTest, CompatibilityRulesOfProtocolBuffers) {
   auto order = [](const std::string& body) {
     return "syntax = \"proto3\"; message Order { " + body + " }";
   };
-  struct Case {
-    std::string what;
-    std::string body;
-    std::string refused;  // empty: allowed
-  };
-  const std::vector<Case> cases = {
+  const std::vector<CompatibilityCase> cases = {
       {"unchanged", base, ""},
       {"a field added", base + " string note = 7;", ""},
       {"a field renamed", R"(int64 order_id = 1; string customer = 2; repeated int32 codes = 3;
@@ -202,19 +225,7 @@ TEST(SchemaTest, CompatibilityRulesOfProtocolBuffers) {
          Address address = 6; message Address { string city = 1; })",
        "field 3 (codes) of Order changes between repeated and singular"},
   };
-  auto reader = Compile(order(base));
-  ASSERT_NE(reader, nullptr);
-  for (const Case& c : cases) {
-    auto writer = Compile(order(c.body));
-    ASSERT_NE(writer, nullptr) << c.what;
-    const absl::Status s = reader->CanRead(*writer);
-    if (c.refused.empty()) {
-      EXPECT_TRUE(s.ok()) << c.what << " -> " << s;
-    } else {
-      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
-      EXPECT_TRUE(absl::StrContains(s.message(), c.refused)) << c.what << " -> " << s;
-    }
-  }
+  ExpectVerdicts(SchemaType::kProtocolBuffer, base, cases, order);
 }
 
 constexpr char kAvroOrder[] = R"({
@@ -327,12 +338,7 @@ TEST(AvroSchemaTest, CompatibilityRulesOfAvro) {
   const std::string base =
       R"(, {"name": "qty", "type": "int"}, {"name": "note", "type": "string", "default": ""},
          {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})";
-  struct Case {
-    std::string what;
-    std::string fields;
-    std::string refused;  // empty: allowed
-  };
-  const std::vector<Case> cases = {
+  const std::vector<CompatibilityCase> cases = {
       {"unchanged", base, ""},
       {"a field added", base + R"(, {"name": "extra", "type": "string"})", ""},
       {"a field with a default removed",
@@ -361,19 +367,7 @@ TEST(AvroSchemaTest, CompatibilityRulesOfAvro) {
           {"name": "status", "type": {"type": "enum", "name": "S", "symbols": ["A", "B"]}})",
        "field qty changes from int to null"},
   };
-  auto reader = CompileAvro(record(base));
-  ASSERT_NE(reader, nullptr);
-  for (const Case& c : cases) {
-    auto writer = CompileAvro(record(c.fields));
-    ASSERT_NE(writer, nullptr) << c.what;
-    const absl::Status s = reader->CanRead(*writer);
-    if (c.refused.empty()) {
-      EXPECT_TRUE(s.ok()) << c.what << " -> " << s;
-    } else {
-      EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
-      EXPECT_TRUE(absl::StrContains(s.message(), c.refused)) << c.what << " -> " << s;
-    }
-  }
+  ExpectVerdicts(SchemaType::kAvro, base, cases, record);
   // Promotions go the other way: readers of long take an int.
   auto long_reader = CompileAvro(record(""));
   auto int_writer = CompileAvro(

@@ -1,6 +1,7 @@
 #include "services/pubsub/iam_service.h"
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -19,23 +20,18 @@ namespace iam = ::google::iam::v1;
 // The resource a Pub/Sub name maps to: its kind by the collection, its hub
 // name by the Names rules.
 absl::StatusOr<auth::Resource> ResourceOf(const Names& names, const std::string& resource) {
+  using Map = absl::StatusOr<std::string> (Names::*)(absl::string_view) const;
+  static constexpr std::tuple<absl::string_view, Map, auth::ResourceKind> kCollections[] = {
+      {"topics", &Names::Topic, auth::ResourceKind::kTopic},
+      {"subscriptions", &Names::Subscription, auth::ResourceKind::kSubscription},
+      {"snapshots", &Names::Snapshot, auth::ResourceKind::kSnapshot},
+      {"schemas", &Names::Schema, auth::ResourceKind::kSchema},
+  };
   const std::vector<absl::string_view> parts = absl::StrSplit(resource, '/');
-  if (parts.size() == 4) {
-    if (parts[2] == "topics") {
-      ASSIGN_OR_RETURN(std::string name, names.Topic(resource));
-      return auth::Topic(std::move(name));
-    }
-    if (parts[2] == "subscriptions") {
-      ASSIGN_OR_RETURN(std::string name, names.Subscription(resource));
-      return auth::Subscription(std::move(name));
-    }
-    if (parts[2] == "snapshots") {
-      ASSIGN_OR_RETURN(std::string name, names.Snapshot(resource));
-      return auth::Snapshot(std::move(name));
-    }
-    if (parts[2] == "schemas") {
-      ASSIGN_OR_RETURN(std::string name, names.Schema(resource));
-      return auth::Schema(std::move(name));
+  for (const auto& [collection, map, kind] : kCollections) {
+    if (parts.size() == 4 && parts[2] == collection) {
+      ASSIGN_OR_RETURN(std::string name, (names.*map)(resource));
+      return auth::Resource{kind, std::move(name)};
     }
   }
   return absl::InvalidArgumentError(
