@@ -455,6 +455,21 @@ TEST_F(ChaosTest, KillNineOfHubdThroughPubSub) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   const bool drained = stopped && history_.Missing() == 0;
+  if (!drained) {
+    // Scenario 11 has failed this way now and then (docs/reliability.md,
+    // "Open"): where the undelivered messages are, for the next look.
+    std::printf(
+        "undelivered: %lld missing; the hub stores %lld messages, the cursor is at %lld of "
+        "%lld, %lld lease rows hold %lld positions (%lld of them expired)\n",
+        static_cast<long long>(history_.Missing()),
+        static_cast<long long>(Query(hub::testing::kCountStoredMessages)),
+        static_cast<long long>(Query("SELECT min(next_position) FROM subscription_cursors")),
+        static_cast<long long>(Query("SELECT max(next_position) FROM topic_heads")),
+        static_cast<long long>(Query("SELECT count(*) FROM leases")),
+        static_cast<long long>(Query("SELECT COALESCE(sum(cardinality(pending)), 0) FROM leases")),
+        static_cast<long long>(Query("SELECT COALESCE(sum(cardinality(pending)), 0) FROM leases "
+                                     "WHERE expires_at < now()")));
+  }
   load.WriteLine("exit");
   reader.join();
   EXPECT_EQ(load.Wait(), 0);

@@ -408,6 +408,17 @@ const scenarios = {
     await schemas.setIamPolicy({resource: schema, policy: {bindings: [
       {role: 'roles/pubsub.viewer', members: [`serviceAccount:${process.env.HUB_USER}`]}]}}, admin);
     r.user_schema_after = await eventually(() => code(otherSchemas.getSchema({name: schema}, user)));
+    // And snapshots.
+    const snapshot = `projects/${project}/snapshots/${name('guarded-snap')}`;
+    await new v1.SubscriberClient(here).createSnapshot({name: snapshot, subscription: sub}, admin);
+    const [snapshotPolicy] = await otherSubscriber.getIamPolicy({resource: snapshot}, admin);
+    r.snapshot_bindings_before = snapshotPolicy.bindings.length;
+    await otherSubscriber.setIamPolicy({resource: snapshot, policy: {
+      bindings: [{role: 'roles/pubsub.viewer', members: [`user:${process.env.HUB_USER}`]}],
+      etag: snapshotPolicy.etag}}, admin);
+    r.user_snapshot_permissions = (await otherSubscriber.testIamPermissions(
+        {resource: snapshot, permissions: ['pubsub.snapshots.get', 'pubsub.snapshots.delete']},
+        user))[0].permissions;
     // What the hub refuses.
     const bad = bindings => code(publisher.setIamPolicy({resource: topic, policy: {bindings}},
                                                         admin));

@@ -530,14 +530,17 @@ TEST_F(PubSubIamTest, BindingsSetThroughOneReplicaAreEnforcedByTheOther) {
   EXPECT_EQ(r["viewer_pull"], 7);
   EXPECT_EQ(r["user_schema_before"], 7);
   EXPECT_EQ(r["user_schema_after"], 0);
+  EXPECT_EQ(r["snapshot_bindings_before"], 0);
+  EXPECT_EQ(r["user_snapshot_permissions"], json::array({"pubsub.snapshots.get"}));
   EXPECT_EQ(r["bad_role"], 3);
   EXPECT_EQ(r["bad_member"], 3);
   EXPECT_EQ(r["conditional"], 3);
   EXPECT_EQ(r["bad_permission"], 3);
   EXPECT_EQ(r["missing_resource_policy"], 5);
   EXPECT_EQ(r["missing_resource_permissions"], json::array());
-  // Deleting the topic takes its policy along.
-  EXPECT_EQ(CountRows("SELECT count(*) FROM access_policies"), 3);
+  // Deleting the topic takes its policy along (the subscription's and the
+  // snapshot's with them); the schema's stays.
+  EXPECT_EQ(CountRows("SELECT count(*) FROM access_policies"), 4);
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer t-ops");
   v1::DeleteTopicRequest del;
