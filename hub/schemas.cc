@@ -85,8 +85,10 @@ absl::StatusOr<Page<SchemaRevision>> Schemas::ListRevisions(absl::string_view na
 
 absl::StatusOr<SchemaRevision> Schemas::Commit(SchemaRevision revision, bool allow_breaking) {
   RETURN_IF_ERROR(ValidateName("schema", revision.name));
-  RETURN_IF_ERROR(ValidateDefinition(revision.type, revision.definition));
-  return CommitChecked(std::move(revision), allow_breaking);
+  RETURN_IF_ERROR(ValidateDefinitionSize(revision.definition));
+  ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> writer,
+                   CompileSchema(revision.type, revision.definition));
+  return CommitChecked(std::move(revision), *writer, allow_breaking);
 }
 
 absl::StatusOr<SchemaRevision> Schemas::Rollback(absl::string_view name,
@@ -95,10 +97,12 @@ absl::StatusOr<SchemaRevision> Schemas::Rollback(absl::string_view name,
   RETURN_IF_ERROR(ValidateName("schema", name));
   if (revision_id.empty()) return absl::InvalidArgumentError("revision_id is required");
   ASSIGN_OR_RETURN(SchemaRevision revision, store_.GetSchema(name, revision_id));
-  return CommitChecked(std::move(revision), allow_breaking);
+  ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> writer, Compiled(revision));
+  return CommitChecked(std::move(revision), *writer, allow_breaking);
 }
 
 absl::StatusOr<SchemaRevision> Schemas::CommitChecked(SchemaRevision revision,
+                                                      const CompiledSchema& writer,
                                                       bool allow_breaking) {
   ASSIGN_OR_RETURN(std::vector<SchemaRevision> all, AllRevisions(revision.name));
   if (all.size() >= static_cast<size_t>(Limits::kMaxSchemaRevisions)) {
@@ -107,13 +111,11 @@ absl::StatusOr<SchemaRevision> Schemas::CommitChecked(SchemaRevision revision,
                                                       "have; delete one first"));
   }
   if (!allow_breaking) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> writer,
-                     CompileSchema(revision.type, revision.definition));
     ASSIGN_OR_RETURN(std::vector<TopicConfig> topics, store_.SchemaTopics(revision.name));
     for (const TopicConfig& topic : topics) {
       for (const SchemaRevision* reader : InRange(all, topic.schema_settings)) {
         ASSIGN_OR_RETURN(std::shared_ptr<const CompiledSchema> compiled, Compiled(*reader));
-        if (absl::Status s = compiled->CanRead(*writer); !s.ok()) {
+        if (absl::Status s = compiled->CanRead(writer); !s.ok()) {
           return absl::FailedPreconditionError(
               absl::StrCat("the new revision breaks consumers of revision ", reader->revision_id,
                            " on topic ", topic.name, ": ", s.message(),

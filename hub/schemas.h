@@ -93,7 +93,10 @@ class Schemas {
   absl::StatusOr<std::shared_ptr<const CompiledSchema>> Compiled(const SchemaRevision& revision);
   // Every revision of a schema, newest first.
   absl::StatusOr<std::vector<SchemaRevision>> AllRevisions(absl::string_view name);
-  absl::StatusOr<SchemaRevision> CommitChecked(SchemaRevision revision, bool allow_breaking);
+  // Commits `revision`, compiled as `writer` (once, by the caller), after
+  // the revision bound and, unless `allow_breaking`, the compatibility check.
+  absl::StatusOr<SchemaRevision> CommitChecked(SchemaRevision revision,
+                                               const CompiledSchema& writer, bool allow_breaking);
 
   Store& store_;
   const std::string home_namespace_;
