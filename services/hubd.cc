@@ -84,7 +84,7 @@ bool WaitForDatabase(pg::PgStore& store, const ServerConfig& config, const StopS
 struct Security {
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   std::shared_ptr<auth::ClientCertificates> client_certificates;
-  std::optional<auth::AccessControl> access;
+  std::unique_ptr<auth::AccessControl> access;
 };
 
 absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
@@ -101,11 +101,55 @@ absl::StatusOr<Security> LoadSecurity(const ServerConfig& config) {
     if (!loaded.ok()) return loaded.status();
     security.client_certificates = *loaded;
   }
-  absl::StatusOr<auth::AccessControl> access =
-      auth::LoadAccessControl(config.tokens_file, config.policy_file, security.client_certificates);
+  absl::StatusOr<std::unique_ptr<auth::AccessControl>> access = auth::AccessControl::Load(
+      {config.tokens_file, config.policy_file}, security.client_certificates);
   if (!access.ok()) return access.status();
-  security.access.emplace(*std::move(access));
+  security.access = *std::move(access);
   return security;
+}
+
+// Reads the tokens and policy files again, when they changed or, on
+// SIGHUP, in any case; says what came of it.
+void ReloadAccess(auth::AccessControl& access, ServiceProbe& probe, bool hangup) {
+  const absl::StatusOr<bool> reloaded = access.Reload(/*force=*/hangup);
+  if (!reloaded.ok()) {
+    probe.AccessReloadRefused();
+    Log(LogLevel::kWarning, "access_reload_refused",
+        {{"error", std::string(reloaded.status().message())},
+         {"generation", absl::StrCat(access.generation())}});
+  } else if (*reloaded) {
+    probe.AccessGeneration(access.generation());
+    Log(LogLevel::kInfo, "access_reloaded",
+        {{"generation", absl::StrCat(access.generation())},
+         {"cause", hangup ? "SIGHUP" : "file changed"}});
+  }
+}
+
+// Until a stop signal (its name): gives freed memory back now and then,
+// and reads the tokens and policy files again every
+// access_reload_interval and on SIGHUP.
+std::string ServeUntilStopped(const ServerConfig& config, const StopSignals& signals,
+                              auth::AccessControl& access, ServiceProbe& probe) {
+  const bool access_files = !config.tokens_file.empty() || !config.policy_file.empty();
+  absl::Time next_trim = absl::Now() + kMemoryReturnInterval;
+  absl::Time next_look = absl::Now() + config.access_reload_interval;
+  int64_t hangups = signals.hangups();
+  for (;;) {
+    const absl::Duration wait =
+        std::max(absl::ZeroDuration(), std::min(next_trim, next_look) - absl::Now());
+    if (std::optional<std::string> signal = signals.WaitFor(wait)) return *signal;
+    const absl::Time now = absl::Now();
+    const bool hangup = signals.hangups() != hangups;
+    hangups = signals.hangups();
+    if (access_files && (hangup || now >= next_look)) {
+      ReloadAccess(access, probe, hangup);
+      next_look = now + config.access_reload_interval;
+    }
+    if (now >= next_trim) {
+      ReturnFreeMemory();
+      next_trim = now + kMemoryReturnInterval;
+    }
+  }
 }
 
 int Millis(absl::Duration d) {
@@ -234,9 +278,9 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
        {"tls", !config.tls_enabled()          ? "off"
                : security.client_certificates ? "mutual"
                                               : "on"}});
-  std::optional<std::string> signal;
-  while (!(signal = signals.WaitFor(kMemoryReturnInterval))) ReturnFreeMemory();
-  Log(LogLevel::kInfo, "stopping", {{"signal", *signal}});
+  service_probe.AccessGeneration(security.access->generation());
+  const std::string signal = ServeUntilStopped(config, signals, *security.access, service_probe);
+  Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
   monitor.Stop();
   port.Stop();
   engine.Shutdown();

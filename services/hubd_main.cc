@@ -4,7 +4,8 @@
 #include "services/hubd.h"
 
 int main(int argc, char** argv) {
-  // Before any thread starts, so that only hubd's own wait sees the signals.
-  const hub::StopSignals signals;
+  // Before any thread starts, so that only hubd's own wait sees the
+  // signals; SIGHUP reads the tokens and policy files again.
+  const hub::StopSignals signals(/*hangups=*/true);
   return hub::services::RunHubd(argc, argv, signals);
 }

@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, tokens_file, "",
           "bearer tokens, as SHA-256 hashes with their principals (docs/security.md)");
 ABSL_FLAG(std::string, policy_file, "",
           "access policy: allow/deny rules per principal (docs/security.md)");
+ABSL_FLAG(absl::Duration, access_reload_interval, hub::services::Defaults().access_reload_interval,
+          "how often the tokens and policy files are read again (and on SIGHUP); "
+          "a change applies to the next call");
 ABSL_FLAG(bool, allow_insecure, hub::services::Defaults().allow_insecure,
           "listen on an address other than loopback without TLS (TLS "
           "terminated in front of hubd, or a trusted network)");
@@ -197,6 +200,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.max_connections_per_peer = absl::GetFlag(FLAGS_max_connections_per_peer);
   c.max_metadata_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   c.policy_file = absl::GetFlag(FLAGS_policy_file);
+  c.access_reload_interval = absl::GetFlag(FLAGS_access_reload_interval);
   c.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   c.connections = ConnectionLimits{absl::GetFlag(FLAGS_handshake_timeout),
                                    absl::GetFlag(FLAGS_max_connection_idle),
@@ -257,6 +261,9 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   }
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (c.access_reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--access_reload_interval must be at least 1s");
   }
   if (!IsProjectId(c.pubsub_project)) {
     return absl::InvalidArgumentError(

@@ -40,9 +40,11 @@ struct ServerConfig {
   // Apply the migrations and exit (a deployment's migration job).
   bool migrate_only = false;
   absl::Duration shutdown_grace = absl::Seconds(5);
-  // Access control (docs/security.md): files read at start; empty: none.
+  // Access control (docs/security.md): files read at start, again every
+  // access_reload_interval when they changed, and on SIGHUP; empty: none.
   std::string tokens_file;
   std::string policy_file;
+  absl::Duration access_reload_interval = absl::Seconds(10);
   // TLS on the gRPC port; off when no certificate is given.
   auth::TlsFiles tls;
   bool tls_enabled() const { return !tls.cert_file.empty(); }

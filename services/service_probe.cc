@@ -49,7 +49,19 @@ ServiceProbe::ServiceProbe(prometheus::Registry& registry, absl::string_view ver
               .Help("Connections closed for carrying no authenticated call within "
                     "--unauthenticated_connection_timeout")
               .Register(registry)
-              .Add({})) {
+              .Add({})),
+      access_generation_(prometheus::BuildGauge()
+                             .Name("hub_access_files_generation")
+                             .Help("The tokens and policy files in force: 1 as read at start, "
+                                   "one more per reload applied")
+                             .Register(registry)
+                             .Add({})),
+      access_reloads_refused_(prometheus::BuildCounter()
+                                  .Name("hub_access_files_reloads_refused_total")
+                                  .Help("Reloads of the tokens or policy file refused (unreadable "
+                                        "or malformed); the files in force stay")
+                                  .Register(registry)
+                                  .Add({})) {
   prometheus::BuildGauge()
       .Name("hub_build_info")
       .Help("Always 1; labels name the build")
@@ -74,5 +86,11 @@ void ServiceProbe::ConnectionRefused() { connections_refused_.Increment(); }
 void ServiceProbe::ConnectionUnauthenticatedClosed() {
   connections_unauthenticated_closed_.Increment();
 }
+
+void ServiceProbe::AccessGeneration(int64_t generation) {
+  access_generation_.Set(static_cast<double>(generation));
+}
+
+void ServiceProbe::AccessReloadRefused() { access_reloads_refused_.Increment(); }
 
 }  // namespace hub::services

@@ -31,6 +31,10 @@ class ServiceProbe final : public ListenerProbe {
   void Connections(int64_t open) override;
   void ConnectionRefused() override;
   void ConnectionUnauthenticatedClosed() override;
+  // The tokens and policy files: the generation in force (1 at start, one
+  // more per applied reload), and reloads refused for a malformed file.
+  void AccessGeneration(int64_t generation);
+  void AccessReloadRefused();
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -39,6 +43,8 @@ class ServiceProbe final : public ListenerProbe {
   prometheus::Gauge& connections_;
   prometheus::Counter& connections_refused_;
   prometheus::Counter& connections_unauthenticated_closed_;
+  prometheus::Gauge& access_generation_;
+  prometheus::Counter& access_reloads_refused_;
 };
 
 }  // namespace hub::services

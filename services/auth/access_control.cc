@@ -35,7 +35,78 @@ std::string ResourceName(const Resource& r) {
 
 }  // namespace
 
+namespace {
+
+// The file at `path` into `text` and parsed by T::Parse into `parsed`;
+// nothing when no path is given.
+template <typename T>
+absl::Status ReadOne(const std::string& path, std::string& text, std::optional<T>& parsed) {
+  if (path.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> read = ReadConfigFile(path);
+  if (!read.ok()) return read.status();
+  absl::StatusOr<T> value = T::Parse(*read);
+  if (!value.ok()) return value.status();
+  text = *std::move(read);
+  parsed.emplace(*std::move(value));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AccessControl::Rules> AccessControl::Read(const AccessFiles& files) {
+  Rules rules;
+  if (absl::Status s = ReadOne(files.tokens_file, rules.tokens_text, rules.tokens); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ReadOne(files.policy_file, rules.policy_text, rules.policy); !s.ok()) {
+    return s;
+  }
+  return rules;
+}
+
+absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::Load(
+    AccessFiles files, std::shared_ptr<ClientCertificates> certificates) {
+  absl::StatusOr<Rules> rules = Read(files);
+  if (!rules.ok()) return rules.status();
+  return std::unique_ptr<AccessControl>(new AccessControl(
+      std::move(files), std::move(certificates), std::make_shared<const Rules>(*std::move(rules))));
+}
+
+absl::StatusOr<bool> AccessControl::Reload(bool force) {
+  absl::StatusOr<Rules> read = Read(files_);
+  absl::MutexLock lock(&mu_);
+  if (!read.ok()) {
+    const std::string refused(read.status().message());
+    if (!force && refused == refused_) return false;
+    refused_ = refused;
+    return read.status();
+  }
+  if (!force && read->tokens_text == rules_->tokens_text &&
+      read->policy_text == rules_->policy_text) {
+    return false;
+  }
+  rules_ = std::make_shared<const Rules>(*std::move(read));
+  refused_.clear();
+  ++generation_;
+  return true;
+}
+
+int64_t AccessControl::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
+std::shared_ptr<const AccessControl::Rules> AccessControl::rules() const {
+  absl::MutexLock lock(&mu_);
+  return rules_;
+}
+
 absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBase& context) const {
+  return Principal(*rules(), context);
+}
+
+absl::StatusOr<std::string> AccessControl::Principal(const Rules& rules,
+                                                     const grpc::ServerContextBase& context) const {
   // A certificate, when presented, must verify even if a token comes too:
   // a forged or expired one is an attack, not a detail.
   std::optional<std::string> certified;
@@ -54,10 +125,11 @@ absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBa
     return absl::UnauthenticatedError("a call carries at most one authorization header");
   }
   auto it = metadata.find("authorization");
-  if (tokens_ && it != metadata.end()) {
+  const std::optional<TokenStore>& tokens = rules.tokens;
+  if (tokens && it != metadata.end()) {
     const absl::string_view value(it->second.data(), it->second.size());
     if (absl::StartsWith(value, kBearer)) {
-      if (std::optional<std::string> p = tokens_->PrincipalOf(value.substr(kBearer.size()))) {
+      if (std::optional<std::string> p = tokens->PrincipalOf(value.substr(kBearer.size()))) {
         return *p;
       }
     }
@@ -65,10 +137,10 @@ absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBa
     return absl::UnauthenticatedError("the bearer token is not valid");
   }
   if (certified) return *certified;
-  if (tokens_ || certificates_) {
+  if (tokens || certificates_) {
     return absl::UnauthenticatedError(
-        certificates_ ? (tokens_ ? "a valid bearer token or client certificate is required"
-                                 : "a client certificate is required")
+        certificates_ ? (tokens ? "a valid bearer token or client certificate is required"
+                                : "a client certificate is required")
                       : "a valid bearer token is required");
   }
   return std::string("anonymous");
@@ -77,14 +149,15 @@ absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBa
 grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
                                   const std::vector<Need>& needs) const {
   if (!enabled()) return grpc::Status::OK;
-  absl::StatusOr<std::string> principal = Principal(context);
+  const std::shared_ptr<const Rules> rules = this->rules();
+  absl::StatusOr<std::string> principal = Principal(*rules, context);
   if (!principal.ok()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         std::string(principal.status().message()));
   }
-  if (!policy_) return grpc::Status::OK;
+  if (!rules->policy) return grpc::Status::OK;
   for (const auto& [action, resource] : needs) {
-    if (!Allowed(*principal, action, resource)) {
+    if (!Allowed(*rules, *principal, action, resource)) {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           absl::StrCat(*principal, " may not ", ActionName(action), " on ",
                                        ResourceName(resource)));
@@ -95,45 +168,20 @@ grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
 
 std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerContextBase& context,
                                                             Action action) const {
-  if (!enabled() || !policy_) return [](const Resource&) { return true; };
-  absl::StatusOr<std::string> principal = Principal(context);
+  if (!has_policy()) return [](const Resource&) { return true; };
+  std::shared_ptr<const Rules> rules = this->rules();
+  absl::StatusOr<std::string> principal = Principal(*rules, context);
   if (!principal.ok()) return [](const Resource&) { return false; };
-  return [this, action, principal = *std::move(principal)](const Resource& resource) {
-    return Allowed(principal, action, resource);
-  };
+  return [this, action, rules = std::move(rules), principal = *std::move(principal)](
+             const Resource& resource) { return Allowed(*rules, principal, action, resource); };
 }
 
-bool AccessControl::Allowed(const std::string& principal, Action action,
+bool AccessControl::Allowed(const Rules& rules, const std::string& principal, Action action,
                             const Resource& resource) const {
-  const std::optional<bool> decided = policy_->Decide(principal, action, resource);
+  const std::optional<bool> decided = rules.policy->Decide(principal, action, resource);
   if (decided) return *decided;
   // What the file does not decide, a stored binding may allow.
   return stored_->Allows(principal, action, resource);
-}
-
-namespace {
-
-// The file at `path` parsed by T::Parse; nullopt when no path is given.
-template <typename T>
-absl::StatusOr<std::optional<T>> LoadOptional(const std::string& path) {
-  if (path.empty()) return std::optional<T>();
-  absl::StatusOr<std::string> text = ReadConfigFile(path);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<T> parsed = T::Parse(*text);
-  if (!parsed.ok()) return parsed.status();
-  return std::optional<T>(*std::move(parsed));
-}
-
-}  // namespace
-
-absl::StatusOr<AccessControl> LoadAccessControl(const std::string& tokens_file,
-                                                const std::string& policy_file,
-                                                std::shared_ptr<ClientCertificates> certificates) {
-  absl::StatusOr<std::optional<TokenStore>> tokens = LoadOptional<TokenStore>(tokens_file);
-  if (!tokens.ok()) return tokens.status();
-  absl::StatusOr<std::optional<Policy>> policy = LoadOptional<Policy>(policy_file);
-  if (!policy.ok()) return policy.status();
-  return AccessControl(*std::move(tokens), *std::move(policy), std::move(certificates));
 }
 
 }  // namespace hub::services::auth

@@ -1,8 +1,10 @@
 #ifndef SERVICES_AUTH_ACCESS_CONTROL_H_
 #define SERVICES_AUTH_ACCESS_CONTROL_H_
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +14,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "services/auth/policy.h"
 #include "services/auth/stored_bindings.h"
 #include "services/auth/tls.h"
@@ -22,20 +25,37 @@ namespace hub::services::auth {
 // What a call needs: an action on a resource.
 using Need = std::pair<Action, Resource>;
 
+// The tokens and policy files; an empty path is not configured.
+struct AccessFiles {
+  std::string tokens_file;
+  std::string policy_file;
+};
+
 // Authentication (who calls) and authorization (may they) for every RPC
 // (docs/security.md). The principal is the bearer token's, else the client
 // certificate's; without a tokens file or client CA every caller is
 // "anonymous"; without a policy every caller may do everything. With a
 // policy, bindings stored through the IAM calls allow what no rule of the
 // policy file decides: a deny of the file wins over them, an allow of the
-// file needs none of them.
+// file needs none of them. The files are read again by Reload, and a call
+// is decided by the files as one reload left them, never by half of one.
 class AccessControl {
  public:
-  AccessControl(std::optional<TokenStore> tokens, std::optional<Policy> policy,
-                std::shared_ptr<ClientCertificates> certificates = nullptr)
-      : tokens_(std::move(tokens)),
-        policy_(std::move(policy)),
-        certificates_(std::move(certificates)) {}
+  // Reads `files`; `certificates` verifies client certificates (null:
+  // mutual TLS is off). INVALID_ARGUMENT for a file that cannot be read or
+  // is malformed.
+  static absl::StatusOr<std::unique_ptr<AccessControl>> Load(
+      AccessFiles files, std::shared_ptr<ClientCertificates> certificates = nullptr);
+
+  // Reads both files again and applies them, when `force` or when either
+  // changed: true when it applied them, false when nothing changed (or
+  // they are the same malformed text a previous reload refused, which is
+  // reported once). INVALID_ARGUMENT for a file that cannot be read or is
+  // malformed: the files loaded before stay in force. Which files are
+  // configured does not change.
+  absl::StatusOr<bool> Reload(bool force);
+  // 1 for the files read at start, one more for every applied reload.
+  int64_t generation() const;
 
   // OK or UNAUTHENTICATED: who calls, asked before anything of a request is
   // read, so that nothing of it is repeated to a caller the hub does not
@@ -74,30 +94,47 @@ class AccessControl {
   absl::StatusOr<std::string> Principal(const grpc::ServerContextBase& context) const;
 
   bool enabled() const {
-    return tokens_.has_value() || policy_.has_value() || certificates_ != nullptr;
+    return !files_.tokens_file.empty() || has_policy() || certificates_ != nullptr;
   }
   // Whether a policy decides who may do what (else every caller the hub
   // knows may do everything, and stored bindings change nothing).
-  bool has_policy() const { return policy_.has_value(); }
+  bool has_policy() const { return !files_.policy_file.empty(); }
 
   // The bindings stored through the IAM calls, which the wiring keeps
   // current (hub::AccessPolicies).
   StoredBindings& stored_bindings() const { return *stored_; }
 
  private:
-  bool Allowed(const std::string& principal, Action action, const Resource& resource) const;
+  // The files as one load read them.
+  struct Rules {
+    std::string tokens_text;
+    std::string policy_text;
+    std::optional<TokenStore> tokens;
+    std::optional<Policy> policy;
+  };
+  AccessControl(AccessFiles files, std::shared_ptr<ClientCertificates> certificates,
+                std::shared_ptr<const Rules> rules)
+      : files_(std::move(files)),
+        certificates_(std::move(certificates)),
+        rules_(std::move(rules)) {}
 
-  const std::optional<TokenStore> tokens_;
-  const std::optional<Policy> policy_;
+  static absl::StatusOr<Rules> Read(const AccessFiles& files);
+  std::shared_ptr<const Rules> rules() const;
+  absl::StatusOr<std::string> Principal(const Rules& rules,
+                                        const grpc::ServerContextBase& context) const;
+  bool Allowed(const Rules& rules, const std::string& principal, Action action,
+               const Resource& resource) const;
+
+  const AccessFiles files_;
   const std::shared_ptr<ClientCertificates> certificates_;
   const std::shared_ptr<StoredBindings> stored_ = std::make_shared<StoredBindings>();
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Rules> rules_ ABSL_GUARDED_BY(mu_);
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
+  // The texts (or the read error) a reload last refused, so that a file
+  // left malformed is reported once, not at every look.
+  std::string refused_ ABSL_GUARDED_BY(mu_);
 };
-
-// Reads the tokens and policy files (either may be empty: not configured);
-// `certificates` verifies client certificates (null: mutual TLS is off).
-absl::StatusOr<AccessControl> LoadAccessControl(
-    const std::string& tokens_file, const std::string& policy_file,
-    std::shared_ptr<ClientCertificates> certificates = nullptr);
 
 // Needs by resource, for brevity at the call sites.
 inline Resource Topic(std::string name) { return {ResourceKind::kTopic, std::move(name)}; }

@@ -63,10 +63,10 @@ class PubSubSubscriberServiceTest : public ::testing::Test {
   prometheus::Registry registry_;
   HubProbe probe_{registry_};
   Hub hub_{store_, HubOptions{}, probe_};
-  auth::AccessControl access_{std::nullopt, std::nullopt};
+  std::unique_ptr<auth::AccessControl> access_ = *auth::AccessControl::Load({});
   Names names_{"hub"};
   StreamQuota streams_{100};
-  SubscriberService service_{hub_, access_, names_, streams_};
+  SubscriberService service_{hub_, *access_, names_, streams_};
 };
 
 TEST_F(PubSubSubscriberServiceTest, NamesAreTranslatedBothWays) {

@@ -2,12 +2,17 @@
 // principals x RPCs x {allowed, denied, prefix, deny-wins, other's resource,
 // no token, wrong token}, each answered with exactly the expected code, and
 // the database's row counts unchanged after every refused call.
+#include <signal.h>
+
+#include <cstdio>
 #include <fstream>
 #include <functional>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/test_env.h"
 
@@ -345,6 +350,131 @@ TEST(MetricsTokenTest, MetricsNeedTheTokenAndProbesDoNot) {
   EXPECT_EQ(code("/healthz", ""), "200");
   EXPECT_EQ(code("/readyz", ""), "200");
   RunCommand("rm -rf " + dir);
+}
+
+// The tokens and policy files are read again without a restart: every
+// --access_reload_interval when they changed, and on SIGHUP. Files are
+// replaced by rename, as a mounted Secret is, so that no read sees half of
+// one.
+class AccessReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hub-reload-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    WriteTokensFile(dir_ + "/tokens", {"ops", "orders"});
+    Replace("policy", "allow ops * *\nallow orders publish topic:orders\n");
+  }
+  void TearDown() override { RunCommand("rm -rf " + dir_); }
+
+  void Start(const std::string& interval) {
+    hubd_ = std::make_unique<HubProcess>(
+        SharedPostgres().CreateDatabase(),
+        std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
+                                 "--policy_file=" + dir_ + "/policy",
+                                 "--access_reload_interval=" + interval});
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+    publisher_ = hubd_->Publisher();
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer t-ops");
+    v1::Topic t, out;
+    t.set_name("orders");
+    ASSERT_TRUE(publisher_->CreateTopic(&ctx, t, &out).ok());
+  }
+
+  void Replace(const std::string& file, const std::string& text) {
+    std::ofstream(dir_ + "/" + file + ".new") << text;
+    ASSERT_EQ(std::rename((dir_ + "/" + file + ".new").c_str(), (dir_ + "/" + file).c_str()), 0);
+  }
+  void ReplaceTokens(const std::vector<std::string>& principals) {
+    WriteTokensFile(dir_ + "/tokens.new", principals);
+    ASSERT_EQ(std::rename((dir_ + "/tokens.new").c_str(), (dir_ + "/tokens").c_str()), 0);
+  }
+
+  StatusCode Publish(const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    v1::PublishRequest r;
+    r.set_topic("orders");
+    r.add_messages()->set_data("x");
+    v1::PublishResponse out;
+    return publisher_->Publish(&ctx, r, &out).error_code();
+  }
+
+  // How long until a publish with `token` is answered `code`; nullopt
+  // when it is not within `limit`.
+  std::optional<absl::Duration> Until(const std::string& token, StatusCode code,
+                                      absl::Duration limit) {
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < limit) {
+      if (Publish(token) == code) return absl::Now() - start;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return std::nullopt;
+  }
+
+  int LogLines(const std::string& event) {
+    return std::stoi(
+        RunCommand(absl::StrCat("grep -c '\"event\":\"", event, "\"' ", hubd_->log_path())).out);
+  }
+
+  std::string dir_;
+  std::unique_ptr<HubProcess> hubd_;
+  std::unique_ptr<v1::Publisher::Stub> publisher_;
+};
+
+TEST_F(AccessReloadTest, AnEditedFileAppliesWithinTheReloadInterval) {
+  ASSERT_NO_FATAL_FAILURE(Start("1s"));
+  ASSERT_EQ(Publish("t-orders"), StatusCode::OK);
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 1);
+
+  // A revoked token: refused within the interval (and the time it takes to
+  // read the file), with no restart.
+  ASSERT_NO_FATAL_FAILURE(ReplaceTokens({"ops"}));
+  const std::optional<absl::Duration> revoked =
+      Until("t-orders", StatusCode::UNAUTHENTICATED, absl::Seconds(3));
+  ASSERT_TRUE(revoked.has_value()) << "the revoked token still works after 3 s";
+  std::printf("a revoked token was refused %s after the file changed\n",
+              absl::FormatDuration(*revoked).c_str());
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 2);
+  EXPECT_EQ(LogLines("access_reloaded"), 1);
+
+  // A policy change: ops loses publish on orders.
+  ASSERT_NO_FATAL_FAILURE(Replace("policy", "allow ops admin *\n"));
+  EXPECT_TRUE(Until("t-ops", StatusCode::PERMISSION_DENIED, absl::Seconds(3)).has_value());
+
+  // A malformed file keeps the old one, says why once, and counts.
+  ASSERT_NO_FATAL_FAILURE(Replace("policy", "allow ops admin *\npermit everyone *\n"));
+  absl::SleepFor(absl::Seconds(2.5));
+  EXPECT_EQ(Publish("t-ops"), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_reloads_refused_total"), 1);
+  EXPECT_EQ(LogLines("access_reload_refused"), 1);
+  EXPECT_TRUE(absl::StrContains(RunCommand("cat " + hubd_->log_path()).out, "line 2"));
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 3);
+
+  // Fixed, it applies.
+  ASSERT_NO_FATAL_FAILURE(Replace("policy", "allow ops * *\n"));
+  EXPECT_TRUE(Until("t-ops", StatusCode::OK, absl::Seconds(3)).has_value());
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 4);
+}
+
+TEST_F(AccessReloadTest, SighupReadsTheFilesAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(Start("1h"));
+  ASSERT_NO_FATAL_FAILURE(ReplaceTokens({"ops", "orders", "newcomer"}));
+  ASSERT_NO_FATAL_FAILURE(
+      Replace("policy", "allow ops * *\nallow newcomer publish topic:orders\n"));
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(Publish("t-newcomer"), StatusCode::UNAUTHENTICATED) << "read before the interval";
+
+  ASSERT_EQ(kill(hubd_->pid(), SIGHUP), 0);
+  EXPECT_TRUE(Until("t-newcomer", StatusCode::OK, absl::Seconds(2)).has_value());
+  EXPECT_EQ(Publish("t-orders"), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(LogLines("access_reloaded"), 1);
+  EXPECT_TRUE(absl::StrContains(RunCommand("cat " + hubd_->log_path()).out, "SIGHUP"));
+  // A SIGHUP with nothing changed reads them again too, and hubd serves on.
+  ASSERT_EQ(kill(hubd_->pid(), SIGHUP), 0);
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 3);
+  EXPECT_EQ(Publish("t-newcomer"), StatusCode::OK);
 }
 
 }  // namespace

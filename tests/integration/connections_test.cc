@@ -59,14 +59,6 @@ bool ClosedWithin(int fd, absl::Duration limit) {
   return false;
 }
 
-// A metric's value on /metrics (0 when absent).
-double Metric(const HubProcess& hubd, const std::string& name) {
-  const std::string text = HttpGet(hubd.metrics_port(), "/metrics");
-  const size_t at = text.find(absl::StrCat("\n", name, " "));
-  if (at == std::string::npos) return 0;
-  return std::stod(text.substr(at + name.size() + 2));
-}
-
 int PortOf(const HubProcess& hubd) {
   const std::string address = hubd.address();
   return std::stoi(address.substr(address.rfind(':') + 1));
@@ -179,7 +171,7 @@ TEST(ConnectionLimitsTest, SilentSocketsPastTheDefaultCapMakeRoomForCallers) {
     call = CallWithin(hubd, absl::Seconds(1));
   }
   const absl::Duration served = absl::Now() - opened;
-  const double evicted = Metric(hubd, "hub_grpc_connections_unauthenticated_closed_total");
+  const double evicted = MetricValue(hubd, "hub_grpc_connections_unauthenticated_closed_total");
   std::printf(
       "%zu silent sockets, open-file limit %d: %.0f closed to make room; a call succeeded %s "
       "after they opened, while they were held\n",
@@ -206,7 +198,7 @@ TEST(ConnectionLimitsTest, AcceptOutOfFileDescriptorsRecovers) {
   EXPECT_TRUE(call.ok()) << call.error_message() << " after "
                          << absl::FormatDuration(absl::Now() - closed);
   EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
-  EXPECT_GT(Metric(hubd, "hub_grpc_connections_refused_total"), 0);
+  EXPECT_GT(MetricValue(hubd, "hub_grpc_connections_refused_total"), 0);
 }
 
 // Past --max_connections of connections whose calls authenticated, new
@@ -256,7 +248,7 @@ TEST(ConnectionLimitsTest, ConnectionsPastTheCapAreClosedAtOnce) {
   }
   EXPECT_TRUE(call.ok()) << call.error_message();
   EXPECT_TRUE(ReadyzSays(hubd, "ready\n", absl::Seconds(2)));
-  EXPECT_GE(Metric(hubd, "hub_grpc_connections_refused_total"), 30);
+  EXPECT_GE(MetricValue(hubd, "hub_grpc_connections_refused_total"), 30);
 }
 
 // An HTTP/2 connection that says nothing after its handshake (the client
@@ -348,8 +340,8 @@ TEST(ConnectionLimitsTest, IdleUnauthenticatedConnectionsLockNoOneOut) {
   int closed = 0;
   for (int fd : idle) closed += ClosedWithin(fd, absl::Milliseconds(1));
   const double unauthenticated_closed =
-      Metric(hubd, "hub_grpc_connections_unauthenticated_closed_total");
-  const double refused = Metric(hubd, "hub_grpc_connections_refused_total");
+      MetricValue(hubd, "hub_grpc_connections_unauthenticated_closed_total");
+  const double refused = MetricValue(hubd, "hub_grpc_connections_refused_total");
   std::printf(
       "%zu idle HTTP/2 connections from 5 addresses: %.0f refused, %.0f closed unauthenticated "
       "(%d seen closed by their clients); new clients %d served, %d failed\n",
@@ -363,7 +355,7 @@ TEST(ConnectionLimitsTest, IdleUnauthenticatedConnectionsLockNoOneOut) {
   // unary caller's and the stream's.
   EXPECT_EQ(kept->GetState(false), GRPC_CHANNEL_READY);
   EXPECT_TRUE(list_topics(*kept_publisher, absl::Seconds(5)).ok());
-  EXPECT_EQ(Metric(hubd, "hub_streaming_pull_streams{subscription=\"orders-sub\"}"), 1);
+  EXPECT_EQ(MetricValue(hubd, "hub_streaming_pull_streams{subscription=\"orders-sub\"}"), 1);
   stream_context.TryCancel();
   stream->Finish().ok();
   for (int fd : idle) close(fd);

@@ -51,18 +51,6 @@ absl::StatusOr<absl::Duration> TimedPublish(const HubProcess& hubd, const std::s
   return absl::Now() - start;
 }
 
-// The value of an unlabelled-by-us gauge line of /metrics ("name{...} v").
-double Metric(const HubProcess& hubd, const std::string& line_prefix) {
-  const std::string text = HttpGet(hubd.metrics_port(), "/metrics");
-  const size_t at = text.find(line_prefix);
-  if (at == std::string::npos) return 0;  // a gauge at zero may be gone
-  const size_t end = text.find('\n', at);
-  const std::string line = text.substr(at, end - at);
-  double value = -1;
-  if (!absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) return -1;
-  return value;
-}
-
 // StreamingPulls that send their first request and never read.
 class IdleStreams {
  public:
@@ -99,7 +87,7 @@ bool WaitForStreams(const HubProcess& hubd, const std::string& subscription, int
   const std::string line = absl::StrCat("hub_streaming_pull_streams{subscription=\"", subscription);
   const absl::Time deadline = absl::Now() + limit;
   while (absl::Now() < deadline) {
-    if (Metric(hubd, line) == count) return true;
+    if (MetricValue(hubd, line) == count) return true;
     absl::SleepFor(absl::Milliseconds(200));
   }
   return false;
@@ -244,7 +232,7 @@ TEST_F(ServingTest, StreamsThatDoNotReadAreNotGivenMoreAndAReaderIsServed) {
     rss_peak = std::max(rss_peak, RssMiB(hubd_->pid()));
   }
   const absl::Duration took = absl::Now() - start;
-  const double deliveries = Metric(*hubd_, "hub_deliveries_total{subscription=\"billing\"}");
+  const double deliveries = MetricValue(*hubd_, "hub_deliveries_total{subscription=\"billing\"}");
   std::printf(
       "%d messages of 1 MB, %d streams that never read: the reader got %zu in %s; "
       "%.0f deliveries to the streams; hubd resident %.0f MiB before, peak %.0f MiB\n",

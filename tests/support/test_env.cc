@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -409,6 +410,23 @@ CommandResult RunCommand(const std::string& command) {
   if (err != nullptr) std::fclose(err);
   unlink(err_path);
   return result;
+}
+
+double MetricValue(const HubProcess& hubd, const std::string& series) {
+  const std::string text = "\n" + HttpGet(hubd.metrics_port(), "/metrics") + "\n";
+  const std::string start = "\n" + series;
+  // A bare name ends at a space or a brace: "hub_x" is not "hub_x_total".
+  const bool bare_name = series.find('{') == std::string::npos;
+  for (size_t at = text.find(start); at != std::string::npos; at = text.find(start, at + 1)) {
+    const char next = text[at + start.size()];
+    if (bare_name && next != ' ' && next != '{') continue;
+    const size_t end = text.find('\n', at + 1);
+    const std::string line = text.substr(at + 1, end - at - 1);
+    double value = 0;
+    if (!absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) return std::nan("");
+    return value;
+  }
+  return 0;
 }
 
 std::string HttpGet(int port, const std::string& path) {

@@ -148,6 +148,12 @@ void WriteTokensFile(const std::string& path, const std::vector<std::string>& pr
 // no answer came within 5 s).
 std::string HttpGet(int port, const std::string& path);
 
+// The value on hubd's /metrics of the first line that starts with `series`
+// (a name, or a name with the start of its labels: `hub_x{subscription="a"`);
+// 0 when there is none (a series at zero may be absent), NaN when the value
+// does not parse.
+double MetricValue(const HubProcess& hubd, const std::string& series);
+
 // A channel to `address` with no receive size limit; plaintext unless
 // `credentials` are given.
 std::shared_ptr<grpc::Channel> MakeChannel(
