@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "hub/filter.h"
 #include "hub/paging.h"
@@ -45,6 +46,10 @@ absl::Status ApplySubscriptionPath(absl::string_view path, const SubscriptionCon
     sub.labels = update.labels;
   } else if (path == "message_retention") {
     sub.message_retention = update.message_retention;
+  } else if (path == "expiration_ttl") {
+    sub.expiration_ttl = update.expiration_ttl;
+  } else if (path == "start") {
+    return absl::InvalidArgumentError("\"start\" applies at creation; Seek moves a subscription");
   } else if (path == "topic" || path == "delivery_guarantee" || path == "enable_message_ordering") {
     return absl::InvalidArgumentError(
         absl::StrCat(Quoted(path), " is fixed when the subscription is created"));
@@ -66,6 +71,7 @@ TopicConfig AsStored(TopicConfig topic) {
 
 SubscriptionConfig AsStored(SubscriptionConfig sub) {
   sub.message_retention = Stored(sub.message_retention);
+  sub.expiration_ttl = Stored(sub.expiration_ttl);
   sub.retry_policy.minimum_backoff = Stored(sub.retry_policy.minimum_backoff);
   sub.retry_policy.maximum_backoff = Stored(sub.retry_policy.maximum_backoff);
   return sub;
@@ -148,7 +154,9 @@ absl::StatusOr<SubscriptionConfig> Admin::CreateSubscription(const SubscriptionC
   ApplySubscriptionDefaults(sub);
   RETURN_IF_ERROR(ValidateNewName("subscription", sub.name, home_namespace_));
   RETURN_IF_ERROR(ValidateForStore(sub));
+  RETURN_IF_ERROR(ValidateSubscriptionStart(sub.start, absl::Now()));
   RETURN_IF_ERROR(store_.CreateSubscription(sub));
+  sub.start = {};  // not a property the subscription keeps
   return AsAnswered(std::move(sub));
 }
 

@@ -103,6 +103,15 @@ void Dispatcher::Ready(Waiter* waiter) {
   if (it != ids_.end()) MarkDue(entries_.at(it->second).subscription);
 }
 
+std::vector<std::string> Dispatcher::Waited() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, sub] : subs_) {
+    if (!sub.pulls.empty() || !sub.streams.empty()) names.push_back(name);
+  }
+  return names;
+}
+
 absl::StatusOr<SubscriptionRecord> Dispatcher::Current(absl::string_view subscription) {
   const std::string name(subscription);
   {

@@ -108,6 +108,8 @@ class Dispatcher {
   // Reads every subscription again at its next use (an administrative call
   // changed some).
   void ForgetRecords();
+  // The subscriptions that have waiters now.
+  std::vector<std::string> Waited();
 
  private:
   struct Entry {

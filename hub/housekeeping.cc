@@ -7,12 +7,14 @@
 namespace hub {
 
 Housekeeping::Housekeeping(Store& store, HubProbe& probe, absl::Duration maintenance_interval,
-                           absl::Duration stats_interval, absl::Duration dead_letter_interval)
+                           absl::Duration stats_interval, absl::Duration dead_letter_interval,
+                           Used used)
     : store_(store),
       probe_(probe),
       maintenance_interval_(maintenance_interval),
       stats_interval_(stats_interval),
       dead_letter_interval_(dead_letter_interval),
+      used_(std::move(used)),
       maintenance_([this] { MaintenanceLoop(); }),
       stats_([this] { StatsLoop(); }),
       dead_letters_([this] { DeadLetterLoop(); }) {}
@@ -27,7 +29,9 @@ void Housekeeping::Stop() {
 void Housekeeping::MaintenanceLoop() {
   while (!stop_.WaitForNotificationWithTimeout(maintenance_interval_)) {
     // A failure here is retried at the next interval; partitions are made
-    // days ahead, so one missed round costs nothing.
+    // days ahead, so one missed round costs nothing. A mark that failed is
+    // lost, which a ttl of a day or more does not feel.
+    store_.MarkActive(used_()).IgnoreError();
     absl::StatusOr<MaintenanceReport> report = store_.Maintain();
     if (!report.ok()) {
       Log(LogLevel::kWarning, "maintenance_failed",
@@ -38,6 +42,10 @@ void Housekeeping::MaintenanceLoop() {
       probe_.ExpiredUnacknowledged(subscription, count);
       Log(LogLevel::kWarning, "messages_expired_unacknowledged",
           {{"subscription", subscription}, {"count", absl::StrCat(count)}});
+    }
+    for (const std::string& subscription : report->expired_subscriptions) {
+      probe_.SubscriptionExpired();
+      Log(LogLevel::kInfo, "subscription_expired", {{"subscription", subscription}});
     }
     probe_.PartitionsDropped(report->partitions_dropped);
     if (report->partitions_dropped > 0) {

@@ -1,7 +1,10 @@
 #ifndef HUB_HOUSEKEEPING_H_
 #define HUB_HOUSEKEEPING_H_
 
+#include <functional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -11,15 +14,18 @@
 namespace hub {
 
 // The engine's background work, one thread each: the store's maintenance
-// (partitions, retention) every `maintenance_interval`, the backlog gauges
+// (partitions, retention, expired subscriptions) every
+// `maintenance_interval`, after marking the subscriptions `used` names as
+// used, the backlog gauges
 // of every subscription every `stats_interval`, and every
 // `dead_letter_interval` the move of messages out of attempts to their
 // dead-letter topics, which must not wait for a consumer to claim again (a
 // poison message that kills its consumer is the case where none does).
 class Housekeeping {
  public:
+  using Used = std::function<std::vector<std::string>()>;
   Housekeeping(Store& store, HubProbe& probe, absl::Duration maintenance_interval,
-               absl::Duration stats_interval, absl::Duration dead_letter_interval);
+               absl::Duration stats_interval, absl::Duration dead_letter_interval, Used used);
   ~Housekeeping() { Stop(); }
 
   Housekeeping(const Housekeeping&) = delete;
@@ -37,6 +43,7 @@ class Housekeeping {
   const absl::Duration maintenance_interval_;
   const absl::Duration stats_interval_;
   const absl::Duration dead_letter_interval_;
+  const Used used_;
   absl::Notification stop_;
   std::thread maintenance_;
   std::thread stats_;

@@ -28,7 +28,14 @@ Hub::Hub(Store& store, HubOptions options, HubProbe& probe)
           DispatcherOptions{options_.claim_threads, options_.poll_interval}),
       stream_work_(options_.stream_workers),
       housekeeping_(store_, probe_, options_.maintenance_interval, options_.stats_interval,
-                    options_.poll_interval) {
+                    options_.poll_interval, [this] {
+                      // Called between calls and after waiters: a consumer
+                      // that waits all interval long is using it too.
+                      std::vector<std::string> used = used_.Take();
+                      for (std::string& name : dispatcher_.Waited())
+                        used.push_back(std::move(name));
+                      return used;
+                    }) {
   store_.WatchPublishes([this](int64_t topic_id) { wake_ups_.Notify(topic_id); });
 }
 
@@ -50,6 +57,7 @@ absl::Status Hub::CheckRunning() {
 
 absl::StatusOr<SubscriptionRecord> Hub::RunningSubscription(absl::string_view name) {
   RETURN_IF_ERROR(CheckRunning());
+  used_.Saw(name);
   ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(name));
   RETURN_IF_ERROR(ValidateAttached(sub));
   return sub;
@@ -57,6 +65,7 @@ absl::StatusOr<SubscriptionRecord> Hub::RunningSubscription(absl::string_view na
 
 absl::StatusOr<SubscriptionRecord> Hub::SettlingSubscription(absl::string_view name) {
   RETURN_IF_ERROR(CheckRunning());
+  used_.Saw(name);
   return dispatcher_.Current(name);
 }
 
@@ -76,6 +85,7 @@ absl::StatusOr<std::unique_ptr<PendingPull>> Hub::Pull(absl::string_view subscri
   RETURN_IF_ERROR(ValidateName("subscription", subscription));
   RETURN_IF_ERROR(ValidatePull(max_messages, max_wait));
   RETURN_IF_ERROR(CheckRunning());
+  used_.Saw(subscription);
   return std::make_unique<PendingPull>(dispatcher_, std::string(subscription), max_messages,
                                        options_.max_claim_bytes, absl::Now() + max_wait,
                                        std::move(answer));
@@ -173,6 +183,7 @@ absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
 absl::StatusOr<std::unique_ptr<StreamSession>> Hub::OpenStream(const StreamSettings& settings) {
   RETURN_IF_ERROR(ValidateStreamSettings(settings));
   RETURN_IF_ERROR(CheckRunning());
+  used_.Saw(settings.subscription);
   const int64_t max_messages = settings.max_outstanding_messages != 0
                                    ? settings.max_outstanding_messages
                                    : options_.default_max_outstanding_messages;

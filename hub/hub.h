@@ -23,6 +23,7 @@
 #include "hub/stream_directory.h"
 #include "hub/stream_session.h"
 #include "hub/types.h"
+#include "hub/used_subscriptions.h"
 #include "hub/validation.h"
 #include "hub/wake_up_board.h"
 #include "hub/work_queue.h"
@@ -220,6 +221,7 @@ class Hub final {
   Dispatcher dispatcher_;
   // After the dispatcher: its tasks use it, and it goes first.
   WorkQueue stream_work_;
+  UsedSubscriptions used_;
   Housekeeping housekeeping_;
 };
 

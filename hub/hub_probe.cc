@@ -81,7 +81,11 @@ HubProbe::HubProbe(prometheus::Registry& registry)
                        "outlived the topic's retention")),
       partitions_dropped_(Counter(registry, "hub_retention_partitions_dropped_total",
                                   "Message partitions dropped by retention")
-                              .Add({})) {}
+                              .Add({})),
+      subscriptions_expired_(Counter(registry, "hub_subscriptions_expired_total",
+                                     "Subscriptions deleted for going unused past their "
+                                     "expiration ttl")
+                                 .Add({})) {}
 
 void HubProbe::Published(absl::string_view topic, const std::vector<PublishResult>& results,
                          int64_t bytes) {
@@ -173,5 +177,7 @@ void HubProbe::ExpiredUnacknowledged(absl::string_view subscription, int64_t cou
 }
 
 void HubProbe::PartitionsDropped(int count) { partitions_dropped_.Increment(count); }
+
+void HubProbe::SubscriptionExpired() { subscriptions_expired_.Increment(); }
 
 }  // namespace hub

@@ -53,6 +53,8 @@ class HubProbe {
   // their topic's retention.
   void ExpiredUnacknowledged(absl::string_view subscription, int64_t count);
   void PartitionsDropped(int count);
+  // A subscription deleted for going unused past its expiration ttl.
+  void SubscriptionExpired();
 
  private:
   prometheus::Family<prometheus::Counter>& published_messages_;
@@ -76,6 +78,7 @@ class HubProbe {
   prometheus::Family<prometheus::Gauge>& oldest_unacked_age_;
   prometheus::Family<prometheus::Counter>& expired_;
   prometheus::Counter& partitions_dropped_;
+  prometheus::Counter& subscriptions_expired_;
 
   absl::Mutex mu_;
   std::set<std::string> stats_subscriptions_ ABSL_GUARDED_BY(mu_);

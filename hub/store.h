@@ -40,6 +40,8 @@ struct MaintenanceReport {
   // their topic's retention, by subscription name.
   std::vector<std::pair<std::string, int64_t>> expired;
   int partitions_dropped = 0;
+  // Subscriptions deleted for going unused past their expiration ttl.
+  std::vector<std::string> expired_subscriptions;
 };
 
 // How Settle ends deliveries.
@@ -205,7 +207,14 @@ class Store {
   // Housekeeping: partitions ahead of time (any replica), and retention
   // (one replica at a time): cursors and leases moved past expired messages,
   // whole partitions dropped (with the idempotency keys their messages hold).
+  // ... and subscriptions unused past their expiration ttl deleted (one
+  // replica at a time).
   virtual absl::StatusOr<MaintenanceReport> Maintain() = 0;
+
+  // Records that the named subscriptions were used now (served a consumer
+  // or a call): what their expiration counts from. Names that do not exist
+  // are skipped.
+  virtual absl::Status MarkActive(const std::vector<std::string>& subscriptions) = 0;
 
   // Sends every message whose last allowed delivery attempt ended (a due
   // lease out of attempts) to its subscription's dead-letter topic, as a

@@ -77,6 +77,19 @@ struct RetryPolicy {
   absl::Duration maximum_backoff = absl::ZeroDuration();
 };
 
+// Where a new subscription's delivery starts.
+struct SubscriptionStart {
+  enum class Kind {
+    kNext,            // the next message published (the default)
+    kOldestRetained,  // the oldest message its retention in effect keeps
+    kTime,            // the first message published at or after `time`
+    kSnapshot,        // the acknowledgement state of `snapshot`
+  };
+  Kind kind = Kind::kNext;
+  absl::Time time;
+  std::string snapshot;
+};
+
 struct SubscriptionConfig {
   std::string name;
   std::string topic;
@@ -92,6 +105,10 @@ struct SubscriptionConfig {
   absl::Duration message_retention = absl::ZeroDuration();
   // Output only: the retention in effect, the shorter of the two.
   absl::Duration retention_in_effect = absl::ZeroDuration();
+  // How long it may go unused before it is deleted; zero: never.
+  absl::Duration expiration_ttl = absl::ZeroDuration();
+  // Input of creation only: where its delivery starts.
+  SubscriptionStart start;
   // Output only: DetachSubscription dropped its messages; it delivers
   // nothing more.
   bool detached = false;

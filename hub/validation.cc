@@ -186,7 +186,26 @@ absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub) {
     RETURN_IF_ERROR(ValidateDuration("message_retention", sub.message_retention,
                                      kMinSubscriptionRetention, kMaxSubscriptionRetention));
   }
+  if (sub.expiration_ttl != absl::ZeroDuration()) {
+    RETURN_IF_ERROR(ValidateDuration("expiration_ttl", sub.expiration_ttl, kMinExpirationTtl,
+                                     kMaxExpirationTtl));
+  }
   return ValidateLabels(sub.labels);
+}
+
+absl::Status ValidateSubscriptionStart(const SubscriptionStart& start, absl::Time now) {
+  switch (start.kind) {
+    case SubscriptionStart::Kind::kSnapshot:
+      return ValidateName("start.snapshot", start.snapshot);
+    case SubscriptionStart::Kind::kTime:
+      // A later time would deliver what is published before it.
+      if (start.time > now) return Invalid("start.time is after the hub's clock");
+      return absl::OkStatus();
+    case SubscriptionStart::Kind::kNext:
+    case SubscriptionStart::Kind::kOldestRetained:
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,

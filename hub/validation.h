@@ -65,6 +65,10 @@ inline constexpr absl::Duration kMaxBackoff = absl::Seconds(600);
 // A subscription's own retention, as Pub/Sub bounds it (zero: the topic's).
 inline constexpr absl::Duration kMinSubscriptionRetention = absl::Minutes(10);
 inline constexpr absl::Duration kMaxSubscriptionRetention = absl::Hours(24 * 31);
+// How long a subscription may go unused before it is deleted, as Pub/Sub's
+// expiration_policy bounds it (zero: never).
+inline constexpr absl::Duration kMinExpirationTtl = absl::Hours(24);
+inline constexpr absl::Duration kMaxExpirationTtl = absl::Hours(24 * 365);
 
 // The attribute that carries a message's idempotency key through the Pub/Sub
 // API: Pub/Sub's message has no such field, and the stock clients retry a
@@ -108,6 +112,9 @@ std::string PubSubResourceName(absl::string_view home_namespace, absl::string_vi
 absl::Status ValidateLabels(const Labels& labels);
 absl::Status ValidateTopicConfig(const TopicConfig& topic);
 absl::Status ValidateSubscriptionConfig(const SubscriptionConfig& sub);
+// Where a new subscription starts: a snapshot's valid name, a time not
+// after `now`.
+absl::Status ValidateSubscriptionStart(const SubscriptionStart& start, absl::Time now);
 absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>& messages,
                              const Limits& limits);
 // A producer id of at most Limits::kMaxProducerBytes of printable ASCII, a

@@ -1,8 +1,12 @@
 #include "hubctl/args.h"
 
+#include <cstring>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/proto_time.h"
 
 namespace hub::hubctl {
 
@@ -49,6 +53,25 @@ absl::StatusOr<v1::SchemaEncoding> ParseSchemaEncoding(const std::string& text) 
   if (text == "binary") return v1::BINARY;
   return absl::InvalidArgumentError(
       absl::StrCat("--encoding must be json or binary, not \"", text, "\""));
+}
+
+absl::StatusOr<v1::SubscriptionStart> ParseStart(const std::string& text) {
+  v1::SubscriptionStart start;
+  absl::Time time;
+  std::string error;
+  if (text == "next") {
+    // Unset: the hub's default.
+  } else if (text == "oldest") {
+    start.set_oldest_retained(true);
+  } else if (absl::StartsWith(text, "snapshot:")) {
+    start.set_snapshot(text.substr(std::strlen("snapshot:")));
+  } else if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    ToProtoTime(time, start.mutable_time());
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--start must be next, oldest, an RFC 3339 time or snapshot:NAME, got \"", text, "\""));
+  }
+  return start;
 }
 
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text) {

@@ -24,6 +24,10 @@ absl::StatusOr<std::map<std::string, std::string>> ParsePairs(const std::vector<
 absl::StatusOr<v1::SchemaType> ParseSchemaType(const std::string& text);
 absl::StatusOr<v1::SchemaEncoding> ParseSchemaEncoding(const std::string& text);
 
+// Where a new subscription starts: "next" (unset), "oldest", an RFC 3339
+// time ("2026-12-07T10:00:00Z"), or "snapshot:NAME".
+absl::StatusOr<v1::SubscriptionStart> ParseStart(const std::string& text);
+
 // "at-least-once", "at-most-once", "exactly-once".
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text);
 std::string GuaranteeName(v1::DeliveryGuarantee guarantee);

@@ -39,6 +39,16 @@ TEST(ParseGuaranteeTest, NamesRoundTrip) {
   EXPECT_EQ(GuaranteeName(v1::DELIVERY_GUARANTEE_UNSPECIFIED), "at-least-once");
 }
 
+TEST(ParseStartTest, TakesEveryKindOfStart) {
+  EXPECT_EQ(ParseStart("next")->at_case(), v1::SubscriptionStart::AT_NOT_SET);
+  EXPECT_TRUE(ParseStart("oldest")->oldest_retained());
+  EXPECT_EQ(ParseStart("snapshot:before-deploy")->snapshot(), "before-deploy");
+  EXPECT_EQ(ParseStart("2026-12-07T10:00:00Z")->time().seconds(), 1796637600);
+  EXPECT_EQ(ParseStart("2026-12-07T11:00:00+01:00")->time().seconds(), 1796637600);
+  EXPECT_FALSE(ParseStart("yesterday").ok());
+  EXPECT_FALSE(ParseStart("2026-12-07").ok());
+}
+
 TEST(ExitCodeTest, ScriptsCanTellOutcomesApart) {
   const std::pair<absl::StatusCode, int> table[] = {
       {absl::StatusCode::kOk, kExitOk},

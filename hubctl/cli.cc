@@ -140,6 +140,13 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   sc->add_option(Names("--min_backoff"), sub.min_backoff, "retry backoff after the first failure");
   sc->add_option(Names("--max_backoff"), sub.max_backoff, "largest retry backoff");
   sc->add_option("--label", sub.labels, "key=value, repeatable");
+  sc->add_option("--retention", sub.retention,
+                 "how long an unacknowledged message stays, 10m..31d (default: the topic's)");
+  sc->add_option(Names("--expiration_ttl"), sub.expiration_ttl,
+                 "delete it after this long unused, 1d..365d (default: never)");
+  sc->add_option("--start", sub.start,
+                 "where delivery starts: next, oldest, an RFC 3339 time, or snapshot:NAME")
+      ->capture_default_str();
   sc->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
   });

@@ -250,6 +250,18 @@ absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionAr
     }
   }
   if (absl::Status s = Labels(args.labels, "label", sub.mutable_labels()); !s.ok()) return s;
+  if (absl::Status s = SetDuration(args.retention, [&] { return sub.mutable_message_retention(); });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          SetDuration(args.expiration_ttl, [&] { return sub.mutable_expiration_ttl(); });
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<v1::SubscriptionStart> start = ParseStart(args.start);
+  if (!start.ok()) return start.status();
+  *sub.mutable_start() = *std::move(start);
   absl::StatusOr<v1::Subscription> created = admin.CreateSubscription(sub);
   if (!created.ok()) return created.status();
   out.Subscriptions({*created}, true);

@@ -53,6 +53,9 @@ struct SubscriptionArgs {
   std::string min_backoff;
   std::string max_backoff;
   std::vector<std::string> labels;
+  std::string retention;       // empty: the topic's
+  std::string expiration_ttl;  // empty: never
+  std::string start = "next";
 };
 
 struct PublishArgs {

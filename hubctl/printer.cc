@@ -106,6 +106,12 @@ void Printer::Subscriptions(const std::vector<v1::Subscription>& subscriptions, 
                                    Duration(s.retry_policy().maximum_backoff())));
     }
     if (!s.labels().empty()) extra.push_back(absl::StrCat("labels=", Pairs(s.labels())));
+    if (s.has_message_retention()) {
+      extra.push_back(absl::StrCat("retention=", Duration(s.message_retention())));
+    }
+    if (s.has_expiration_ttl()) {
+      extra.push_back(absl::StrCat("expires_unused=", Duration(s.expiration_ttl())));
+    }
     out_ << absl::StrFormat("%-32s %-24s %-14s %-8s %-8s %s\n", s.name(), s.topic(),
                             GuaranteeName(s.delivery_guarantee()),
                             absl::StrCat(s.ack_deadline_seconds(), "s"),

@@ -64,6 +64,19 @@ std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessCon
   };
 }
 
+grpc::Status WithSnapshot(Hub& hub, const auth::AccessControl& access,
+                          const grpc::ServerContextBase& context, auth::Action action,
+                          const std::string& name,
+                          const std::function<grpc::Status(const SnapshotConfig&)>& call) {
+  const grpc::Status allowed = access.Check(context, {{action, auth::Snapshot(name)}});
+  absl::StatusOr<SnapshotConfig> snapshot = hub.GetSnapshot(name);
+  if (!allowed.ok() && !(snapshot.ok() && SnapshotAllowed(access, context, action)(*snapshot))) {
+    return allowed;
+  }
+  if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
+  return call(*snapshot);
+}
+
 grpc::Status MayDeleteSubscriptionsOf(Hub& hub, const auth::AccessControl& access,
                                       const grpc::ServerContextBase& context,
                                       const std::string& topic) {

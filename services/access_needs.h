@@ -43,6 +43,14 @@ std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessCon
                                                            const grpc::ServerContextBase& context,
                                                            auth::Action action);
 
+// Runs `call` on the snapshot `name` when the caller may `action` it (as
+// SnapshotAllowed decides); PERMISSION_DENIED otherwise, NOT_FOUND when the
+// caller may and it does not exist.
+grpc::Status WithSnapshot(Hub& hub, const auth::AccessControl& access,
+                          const grpc::ServerContextBase& context, auth::Action action,
+                          const std::string& name,
+                          const std::function<grpc::Status(const SnapshotConfig&)>& call);
+
 // Deleting a topic deletes its subscriptions: the caller must be allowed to
 // administer each of them. (One created between this look and the delete
 // goes with the topic unchecked; creating it needed subscribe on the topic.)

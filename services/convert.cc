@@ -97,6 +97,34 @@ void SchemaToProto(const SchemaRevision& schema, bool with_definition, v1::Schem
   ToProtoTime(schema.revision_time, out->mutable_revision_create_time());
 }
 
+namespace {
+
+absl::StatusOr<SubscriptionStart> SubscriptionStartFromProto(const v1::SubscriptionStart& proto) {
+  SubscriptionStart start;
+  switch (proto.at_case()) {
+    case v1::SubscriptionStart::AT_NOT_SET:
+      break;
+    case v1::SubscriptionStart::kOldestRetained:
+      if (!proto.oldest_retained()) {
+        return absl::InvalidArgumentError("start.oldest_retained, when set, must be true");
+      }
+      start.kind = SubscriptionStart::Kind::kOldestRetained;
+      break;
+    case v1::SubscriptionStart::kTime: {
+      start.kind = SubscriptionStart::Kind::kTime;
+      ASSIGN_OR_RETURN(start.time, TimeFromProto(proto.time(), "start.time"));
+      break;
+    }
+    case v1::SubscriptionStart::kSnapshot:
+      start.kind = SubscriptionStart::Kind::kSnapshot;
+      start.snapshot = proto.snapshot();
+      break;
+  }
+  return start;
+}
+
+}  // namespace
+
 absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto) {
   SubscriptionConfig sub;
   sub.name = proto.name();
@@ -131,6 +159,11 @@ absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription&
     ASSIGN_OR_RETURN(sub.message_retention,
                      DurationFromProto(proto.message_retention(), "message_retention"));
   }
+  if (proto.has_expiration_ttl()) {
+    ASSIGN_OR_RETURN(sub.expiration_ttl,
+                     DurationFromProto(proto.expiration_ttl(), "expiration_ttl"));
+  }
+  ASSIGN_OR_RETURN(sub.start, SubscriptionStartFromProto(proto.start()));
   return sub;
 }
 
@@ -161,6 +194,9 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
   }
   LabelsToProto(sub.labels, out->mutable_labels());
   ToProtoDuration(sub.retention_in_effect, out->mutable_message_retention());
+  if (sub.expiration_ttl > absl::ZeroDuration()) {
+    ToProtoDuration(sub.expiration_ttl, out->mutable_expiration_ttl());
+  }
 }
 
 Message MessageFromProto(v1::Message&& proto) {

@@ -73,9 +73,16 @@ grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
                                                    const v1::Subscription* request,
                                                    v1::Subscription* response) {
   return access_.IfAllowed(*context, Configure(*request, true), [&] {
-    absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromProto(*request);
-    if (sub.ok()) sub = hub_.CreateSubscription(*sub);
-    return Respond(sub, [&](const SubscriptionConfig& s) { SubscriptionToProto(s, response); });
+    auto create = [&] {
+      absl::StatusOr<SubscriptionConfig> sub = SubscriptionFromProto(*request);
+      if (sub.ok()) sub = hub_.CreateSubscription(*sub);
+      return Respond(sub, [&](const SubscriptionConfig& s) { SubscriptionToProto(s, response); });
+    };
+    if (!request->start().has_snapshot()) return create();
+    // Starting at a snapshot reads it as seeking to it does.
+    return WithSnapshot(hub_, access_, *context, auth::Action::kSubscribe,
+                        request->start().snapshot(),
+                        [&](const SnapshotConfig&) { return create(); });
   });
 }
 

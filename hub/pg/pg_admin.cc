@@ -88,22 +88,48 @@ absl::Status PgStore::DeleteTopic(absl::string_view name) {
 }
 
 absl::Status PgStore::CreateSubscription(const SubscriptionConfig& sub) {
+  const SubscriptionStart& start = sub.start;
+  std::optional<int64_t> start_micros;
+  if (start.kind == SubscriptionStart::Kind::kTime) start_micros = absl::ToUnixMicros(start.time);
+  // The oldest retained message is the first one since the beginning of
+  // time that retention keeps.
+  if (start.kind == SubscriptionStart::Kind::kOldestRetained) start_micros = 0;
   return Run([&](Connection& conn) {
     pqxx::work tx(conn);
+    pqxx::result snapshot;
+    if (start.kind == SubscriptionStart::Kind::kSnapshot) {
+      snapshot = Exec(tx, sql::kGetSnapshot, start.snapshot);
+      if (snapshot.empty()) {
+        return absl::NotFoundError(absl::StrCat("snapshot ", start.snapshot, " not found"));
+      }
+      if (snapshot[0][1].as<std::string>() != sub.topic) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("snapshot ", start.snapshot, " is of topic ",
+                         snapshot[0][1].as<std::string>(), ", not of ", sub.topic));
+      }
+    }
     pqxx::result r;
     try {
       r = Exec(tx, sql::kCreateSubscription, sub.name, sub.topic, sub.ack_deadline_seconds,
                StoredGuarantee(sub.delivery_guarantee), sub.enable_message_ordering, sub.filter,
                sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
                Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
-               LabelsToJson(sub.labels), Millis(sub.message_retention));
+               LabelsToJson(sub.labels), Millis(sub.message_retention), start_micros,
+               Millis(sub.expiration_ttl));
     } catch (const pqxx::unique_violation&) {
       return absl::AlreadyExistsError(absl::StrCat("subscription ", sub.name, " already exists"));
     }
     if (r.empty()) {
       return absl::NotFoundError(absl::StrCat("topic ", sub.topic, " not found"));
     }
+    const int64_t id = r[0][0].as<int64_t>();
+    if (!snapshot.empty()) {
+      // As SeekToSnapshot, in the transaction that creates the subscription.
+      Exec(tx, sql::kSetCursor, id, snapshot[0][6].as<int64_t>());
+      Exec(tx, sql::kRestoreSnapshotLeases, id, snapshot[0][4].as<int64_t>());
+    }
     tx.commit();
+    if (!snapshot.empty()) FoundDue(id, true);  // the restored rows are due now
     return absl::OkStatus();
   });
 }
@@ -149,7 +175,7 @@ absl::Status PgStore::UpdateSubscription(const SubscriptionConfig& sub) {
       "subscription", sub.name, sql::kUpdateSubscription, sub.name, sub.ack_deadline_seconds,
       sub.filter, sub.dead_letter_policy.topic, sub.dead_letter_policy.max_delivery_attempts,
       Millis(sub.retry_policy.minimum_backoff), Millis(sub.retry_policy.maximum_backoff),
-      LabelsToJson(sub.labels), Millis(sub.message_retention));
+      LabelsToJson(sub.labels), Millis(sub.message_retention), Millis(sub.expiration_ttl));
 }
 
 absl::Status PgStore::DetachSubscription(absl::string_view name) {

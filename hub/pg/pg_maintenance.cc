@@ -79,6 +79,17 @@ absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
   return report;
 }
 
+absl::Status PgStore::MarkActive(const std::vector<std::string>& subscriptions) {
+  if (subscriptions.empty()) return absl::OkStatus();
+  return Run(
+      [&](Connection& conn) {
+        pqxx::nontransaction tx(conn);
+        Exec(tx, sql::kMarkActive, TextArray(subscriptions));
+        return absl::OkStatus();
+      },
+      Commit::kRelaxed);  // lost in a crash, the next minute's mark makes up for it
+}
+
 void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   struct TopicRetention {
     int64_t id;
@@ -116,6 +127,9 @@ void PgStore::ApplyRetention(Connection& conn, MaintenanceReport& report) {
   {
     pqxx::nontransaction tx(conn);
     Exec(tx, sql::kDeleteExpiredSnapshots);
+    for (const auto& row : Exec(tx, sql::kDeleteUnusedSubscriptions)) {
+      report.expired_subscriptions.push_back(row[0].as<std::string>());
+    }
   }
   const absl::Time now = absl::Now();
   report.partitions_dropped =

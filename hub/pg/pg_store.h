@@ -126,6 +126,7 @@ class PgStore final : public Store {
 
   void WatchPublishes(std::function<void(int64_t)> on_publish) override;
   absl::StatusOr<MaintenanceReport> Maintain() override;
+  absl::Status MarkActive(const std::vector<std::string>& subscriptions) override;
   absl::Status MoveDeadLetters() override;
   absl::Status Ping() override;
 

@@ -158,6 +158,7 @@ SubscriptionRecord SubscriptionFromRow(const pqxx::row& row) {
   c.detached = row[13].as<bool>();
   c.message_retention = absl::Milliseconds(row[14].as<int64_t>());
   c.retention_in_effect = absl::Milliseconds(row[15].as<int64_t>());
+  c.expiration_ttl = absl::Milliseconds(row[16].as<int64_t>());
   // Validated at creation; a filter that no longer parses matches nothing
   // rather than everything.
   absl::StatusOr<Filter> filter = Filter::Parse(c.filter);

@@ -151,20 +151,26 @@ SELECT name, message_retention_ms, dedup_window_ms, labels::text, schema_name, s
 FROM topics WHERE schema_name = $1 ORDER BY name)sql"};
 
 // Locks the topic head for share so that the cursor starts exactly after
-// the last committed publish (a publish in progress holds the lock).
+// the last committed publish (a publish in progress holds the lock), or,
+// with a start time $13 (unix microseconds), at the first message published
+// since then that the subscription's retention in effect still keeps.
 inline constexpr Statement kCreateSubscription{"create_subscription", R"sql(
 WITH t AS (
-  SELECT h.topic_id, h.next_position
+  SELECT h.topic_id, CASE WHEN $13::bigint IS NULL THEN h.next_position
+    ELSE hub_first_position_since(h.topic_id, GREATEST(to_timestamp($13::bigint / 1e6),
+      now() - hub_retention_in_effect($12, t.message_retention_ms) * interval '1 millisecond'))
+    END AS start
   FROM topics t JOIN topic_heads h ON h.topic_id = t.id
   WHERE t.name = $2 FOR SHARE OF h),
 s AS (
   INSERT INTO subscriptions (name, topic_id, ack_deadline_seconds,
     delivery_guarantee, enable_message_ordering, filter, dead_letter_topic,
-    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels, message_retention_ms)
-  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12 FROM t
+    max_delivery_attempts, minimum_backoff_ms, maximum_backoff_ms, labels, message_retention_ms,
+    expiration_ttl_ms)
+  SELECT $1, t.topic_id, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $14 FROM t
   RETURNING id)
 INSERT INTO subscription_cursors (subscription_id, next_position)
-SELECT s.id, t.next_position FROM s, t RETURNING subscription_id)sql"};
+SELECT s.id, t.start FROM s, t RETURNING subscription_id)sql"};
 
 // Columns read by SubscriptionFromRow (pg_values.h), here and in
 // kListSubscriptions.
@@ -172,7 +178,8 @@ inline constexpr Statement kGetSubscription{"get_subscription", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
        s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
-       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
+       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms),
+       s.expiration_ttl_ms
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE s.name = $1)sql"};
 
@@ -180,7 +187,8 @@ inline constexpr Statement kListSubscriptions{"list_subscriptions", R"sql(
 SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
        s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
        s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
-       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
+       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms),
+       s.expiration_ttl_ms
 FROM subscriptions s JOIN topics t ON t.id = s.topic_id
 WHERE ($1 = '' OR t.name = $1) AND s.name > $2 AND ($4::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $5)
 ORDER BY s.name LIMIT $3)sql"};
@@ -195,7 +203,8 @@ inline constexpr Statement kUpdateSubscription{"update_subscription", R"sql(
 UPDATE subscriptions
 SET ack_deadline_seconds = $2, filter = $3, dead_letter_topic = $4,
     max_delivery_attempts = $5, minimum_backoff_ms = $6,
-    maximum_backoff_ms = $7, labels = $8::jsonb, message_retention_ms = $9
+    maximum_backoff_ms = $7, labels = $8::jsonb, message_retention_ms = $9,
+    expiration_ttl_ms = $10
 WHERE name = $1)sql"};
 
 // Detaching drops what the subscription held: its leases go and its cursor
@@ -262,6 +271,18 @@ INSERT INTO leases (subscription_id, pending, attempt, generation, ordering_key,
                     available_at)
 SELECT $1, pending, 0, 1, ordering_key, now(), now()
 FROM snapshot_leases WHERE snapshot_id = $2)sql"};
+
+// Subscriptions unused for longer than their expiration ttl (0: never).
+inline constexpr Statement kDeleteUnusedSubscriptions{"delete_unused_subscriptions", R"sql(
+DELETE FROM subscriptions
+WHERE expiration_ttl_ms > 0 AND active_at < now() - expiration_ttl_ms * interval '1 millisecond'
+RETURNING name)sql"};
+
+// Marks the named subscriptions used now; a row marked within the last
+// 10 seconds (by another replica) is not written again.
+inline constexpr Statement kMarkActive{"mark_active", R"sql(
+UPDATE subscriptions SET active_at = now()
+WHERE name = ANY ($1::text[]) AND active_at < now() - interval '10 seconds')sql"};
 
 // Snapshots whose oldest message has left the topic: retention ends them.
 inline constexpr Statement kDeleteExpiredSnapshots{
@@ -511,15 +532,10 @@ WHERE l.subscription_id = $1 AND l.lease_id = q.lease_id
   AND l.expires_at > clock_timestamp())sql"};
 
 // The first position published at or after $2 (unix microseconds), or the
-// topic's next position when there is none: where Seek puts the cursor, and
-// the first position retention keeps. A segment's messages share its
-// publish time.
-inline constexpr Statement kFirstPositionSince{"first_position_since", R"sql(
-SELECT COALESCE(
-  (SELECT min(first_position) FROM segments
-   WHERE topic_id = $1 AND publish_time >= to_timestamp($2::bigint / 1e6)
-     AND publish_time < now() + interval '1 hour'),
-  (SELECT next_position FROM topic_heads WHERE topic_id = $1)))sql"};
+// topic's next position when there is none (migrations/0017): where Seek
+// puts the cursor, and the first position retention keeps.
+inline constexpr Statement kFirstPositionSince{
+    "first_position_since", "SELECT hub_first_position_since($1, to_timestamp($2::bigint / 1e6))"};
 
 inline constexpr Statement kDeleteAllLeases{"delete_all_leases",
                                             "DELETE FROM leases WHERE subscription_id = $1"};
@@ -652,6 +668,8 @@ inline constexpr const Statement* kPrepared[] = {
     &kLockKeyedLeases,
     &kLockCursor,
     &kSetCursor,
+    &kDeleteUnusedSubscriptions,
+    &kMarkActive,
     &kAcknowledge,
     &kExtendLeases,
     &kFirstPositionSince,

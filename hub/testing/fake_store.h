@@ -282,6 +282,7 @@ class FakeStore final : public Store {
     on_publish_ = std::move(on_publish);
   }
   absl::StatusOr<MaintenanceReport> Maintain() override { return MaintenanceReport{}; }
+  absl::Status MarkActive(const std::vector<std::string>&) override { return absl::OkStatus(); }
   // Due rows out of attempts leave by the redelivery rule with room for no
   // delivery, as PgStore's sweep does; the letters are counted.
   absl::Status MoveDeadLetters() override {

@@ -32,11 +32,6 @@ absl::Status CheckServedSubscription(const gps::Subscription& proto) {
   if (proto.message_transforms_size() > 0) {
     return Invalid("message_transforms are not supported by the hub");
   }
-  if (proto.expiration_policy().has_ttl()) {
-    return Invalid(
-        "expiration_policy.ttl is not supported: hub subscriptions never expire; leave "
-        "expiration_policy unset or its ttl empty");
-  }
   return absl::OkStatus();
 }
 
@@ -141,6 +136,12 @@ absl::StatusOr<SubscriptionConfig> SubscriptionFromPubSub(const gps::Subscriptio
     ASSIGN_OR_RETURN(sub.message_retention, DurationFromProto(proto.message_retention_duration(),
                                                               "message_retention_duration"));
   }
+  // Unset, or without a ttl: never expires (off by default, unlike
+  // Google's 31 days; docs/pubsub.md).
+  if (proto.expiration_policy().has_ttl()) {
+    ASSIGN_OR_RETURN(sub.expiration_ttl,
+                     DurationFromProto(proto.expiration_policy().ttl(), "expiration_policy.ttl"));
+  }
   return sub;
 }
 
@@ -156,7 +157,11 @@ void SubscriptionToPubSub(const SubscriptionConfig& sub, const Names& names,
   ToProtoDuration(sub.retention_in_effect, out->mutable_message_retention_duration());
   LabelsToProto(sub.labels, out->mutable_labels());
   out->set_enable_message_ordering(sub.enable_message_ordering);
-  out->mutable_expiration_policy();  // never expires
+  // Empty: never expires.
+  gps::ExpirationPolicy* expiration = out->mutable_expiration_policy();
+  if (sub.expiration_ttl > absl::ZeroDuration()) {
+    ToProtoDuration(sub.expiration_ttl, expiration->mutable_ttl());
+  }
   out->set_filter(sub.filter);
   if (!sub.dead_letter_policy.topic.empty()) {
     out->mutable_dead_letter_policy()->set_dead_letter_topic(
@@ -183,9 +188,11 @@ absl::StatusOr<std::vector<std::string>> SubscriptionPaths(
       paths.push_back("message_retention");
     } else if (path == "enable_exactly_once_delivery") {
       paths.push_back("delivery_guarantee");  // the engine says it is fixed
-    } else if (path == "push_config" || path == "expiration_policy" ||
-               path == "retain_acked_messages" || path == "bigquery_config" ||
-               path == "cloud_storage_config" || path == "bigtable_config") {
+    } else if (path == "expiration_policy") {
+      paths.push_back("expiration_ttl");
+    } else if (path == "push_config" || path == "retain_acked_messages" ||
+               path == "bigquery_config" || path == "cloud_storage_config" ||
+               path == "bigtable_config") {
       // Refused when they ask for what the hub does not do; otherwise they
       // say what is true already.
       RETURN_IF_ERROR(CheckServedSubscription(update));

@@ -224,6 +224,12 @@ grpc::Status SubscriberService::UpdateSubscription(Context* context,
       if (!retention.ok()) return ToGrpcStatus(retention.status());
       changes.message_retention = *retention;
     }
+    if (update.expiration_policy().has_ttl()) {
+      absl::StatusOr<absl::Duration> ttl =
+          DurationFromProto(update.expiration_policy().ttl(), "expiration_policy.ttl");
+      if (!ttl.ok()) return ToGrpcStatus(ttl.status());
+      changes.expiration_ttl = *ttl;
+    }
     return access_.IfAllowed(
         *context, ConfigureSubscription(name, "", changes.dead_letter_policy.topic), [&] {
           // A mask of paths that only restate what holds changes nothing.
@@ -340,14 +346,7 @@ template <typename Call>
 grpc::Status SubscriberService::OnSnapshot(Context* context, const std::string& resource,
                                            auth::Action action, Call call) {
   return gate_.Snapshot(*context, resource, [&](const std::string& name) {
-    const grpc::Status allowed = access_.Check(*context, {{action, auth::Snapshot(name)}});
-    absl::StatusOr<SnapshotConfig> snapshot = hub_.GetSnapshot(name);
-    if (!allowed.ok() &&
-        !(snapshot.ok() && SnapshotAllowed(access_, *context, action)(*snapshot))) {
-      return allowed;
-    }
-    if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());
-    return call(*snapshot);
+    return WithSnapshot(hub_, access_, *context, action, name, call);
   });
 }
 

@@ -77,8 +77,10 @@ TEST_F(HubctlTest, SubscriptionCommandsTakeEveryOption) {
   CommandResult created = Hubctl(
       "subscriptions create billing --topic orders --ack_deadline 20 --guarantee exactly-once "
       "--ordering --filter 'attributes.kind = \"order\"' --dead_letter_topic dead "
-      "--max_delivery_attempts 5 --min_backoff 1s --max_backoff 1m --label team=billing");
+      "--max_delivery_attempts 5 --min_backoff 1s --max_backoff 1m --label team=billing "
+      "--retention 1d --expiration_ttl 30d --start oldest");
   ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_TRUE(absl::StrContains(created.out, "expires_unused=720h")) << created.out;
   nlohmann::json sub = Json("subscriptions get billing");
   EXPECT_EQ(sub["topic"], "orders");
   EXPECT_EQ(sub["ack_deadline_seconds"], 20);
@@ -90,6 +92,11 @@ TEST_F(HubctlTest, SubscriptionCommandsTakeEveryOption) {
   EXPECT_EQ(sub["retry_policy"]["minimum_backoff"], "1s");
   EXPECT_EQ(sub["retry_policy"]["maximum_backoff"], "60s");
   EXPECT_EQ(sub["labels"]["team"], "billing");
+  EXPECT_EQ(sub["message_retention"], "86400s");
+  EXPECT_EQ(sub["expiration_ttl"], "2592000s");
+  EXPECT_EQ(Hubctl("subscriptions create sub_x5 --topic orders --start yesterday").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions create sub_x6 --topic orders --start snapshot:none").exit_code,
+            3);
 
   ASSERT_EQ(Hubctl("subscriptions create audit --topic dead --guarantee at-most-once").exit_code,
             0);

@@ -271,6 +271,9 @@ const scenarios = {
           name('pushed'), {pushConfig: {pushEndpoint: 'https://example.com/push'}})),
       expiring: await code(topic.createSubscription(
           name('expiring'), {expirationPolicy: {ttl: {seconds: 86400}}})),
+      // Pub/Sub's least is a day.
+      expiring_soon: await code(topic.createSubscription(
+          name('soon'), {expirationPolicy: {ttl: {seconds: 3600}}})),
       // Pub/Sub's least is 10 minutes.
       subscription_retention: await code(topic.createSubscription(
           name('retained'), {messageRetentionDuration: {seconds: 300}})),
@@ -281,6 +284,9 @@ const scenarios = {
     await sub.delete();
     results.deleted_get = await code(sub.getMetadata());
     await ps.subscription(name('forever')).delete();
+    const [expiring] = await ps.subscription(name('expiring')).getMetadata();
+    results.expiring_ttl = Number(expiring.expirationPolicy.ttl.seconds);
+    await ps.subscription(name('expiring')).delete();
     await shopTopic.delete();
     results.shop_topics_after_delete =
         (await other.getTopics())[0].map(t => t.name).filter(n => n.endsWith(run));

@@ -92,7 +92,9 @@ TEST_F(PubSubClientTest, TopicsAndSubscriptionsAcrossProjects) {
   EXPECT_EQ(r["bad_project"], 3);
   EXPECT_EQ(r["tilde_at_home"], 3);
   EXPECT_EQ(r["push"], 12);  // UNIMPLEMENTED
-  EXPECT_EQ(r["expiring"], 3);
+  EXPECT_EQ(r["expiring"], 0);
+  EXPECT_EQ(r["expiring_ttl"], 86400);
+  EXPECT_EQ(r["expiring_soon"], 3);
   EXPECT_EQ(r["subscription_retention"], 3);
   EXPECT_EQ(r["never_expires"], 0);
   EXPECT_EQ(r["missing_topic_sub"], 5);
