@@ -190,7 +190,8 @@ absl::StatusOr<std::unique_ptr<StreamSession>> Hub::OpenStream(const StreamSetti
   const int64_t max_bytes = settings.max_outstanding_bytes != 0
                                 ? settings.max_outstanding_bytes
                                 : options_.default_max_outstanding_bytes;
-  const StreamLimits limits{options_.max_claim_batch, options_.max_claim_bytes};
+  StreamLimits limits{options_.max_claim_batch, options_.max_claim_bytes};
+  limits.budget = settings.budget;
   // Zero: the subscription's own deadline, read when the dispatcher claims.
   return std::make_unique<StreamSession>(
       StreamParts{dispatcher_, settlement_, stream_work_, probe_, unsent_, streams_}, limits,

@@ -104,8 +104,9 @@ void StreamSession::CountExpired(absl::Time now) {
 Room StreamSession::Wants() {
   absl::MutexLock lock(&mu_);
   CountExpired(absl::Now());
-  const int64_t messages = std::min<int64_t>(max_messages_ - static_cast<int64_t>(held_.size()),
-                                             limits_.max_claim_batch);
+  int64_t messages = std::min<int64_t>(max_messages_ - static_cast<int64_t>(held_.size()),
+                                       limits_.max_claim_batch);
+  if (limits_.budget != nullptr) messages = std::min(messages, limits_.budget->Available());
   const int64_t bytes =
       std::min({max_bytes_ - held_bytes_, limits_.max_claim_bytes, parts_.unsent.Room()});
   // Until its client first speaks a stream gets one response: a client that
@@ -139,6 +140,7 @@ void StreamSession::Take(const SubscriptionRecord& sub, std::vector<Delivery> de
     ++responses_;
     starved_ = false;
   }
+  if (limits_.budget != nullptr) limits_.budget->Spent(static_cast<int64_t>(deliveries.size()));
   parts_.unsent.Add(total);
   sink_->Send(Claimed{sub.config, std::move(deliveries)}, total);
 }

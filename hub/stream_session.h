@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "hub/delivery_budget.h"
 #include "hub/dispatcher.h"
 #include "hub/hub_probe.h"
 #include "hub/settlement.h"
@@ -55,6 +56,9 @@ struct StreamLimits {
   // Responses a stream's writer may hold unsent: one being written and one
   // queued, so a claim overlaps a write but a stuck write stops claims.
   int max_unsent_responses = 2;
+  // Its consumer's pull quota; null: none. A stream with no budget left is
+  // claimed for again at the dispatcher's next poll.
+  std::shared_ptr<DeliveryBudget> budget;
 };
 
 // What a stream is given to work with.

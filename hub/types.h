@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "hub/delivery_budget.h"
 
 // Domain types of the engine. They mirror the API's resources but carry no
 // gRPC or protobuf dependency, so the engine and the store stay testable
@@ -211,6 +212,8 @@ struct StreamSettings {
   int ack_deadline_seconds = 0;  // 0: the subscription's
   int64_t max_outstanding_messages = 0;
   int64_t max_outstanding_bytes = 0;
+  // The consumer's pull quota; null: none.
+  std::shared_ptr<DeliveryBudget> budget;
 };
 
 // Acks, nacks and deadline changes a StreamingPull request carries.

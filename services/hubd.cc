@@ -210,6 +210,10 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
           prometheus::Registry& registry, const StopSignals& signals, int64_t open_files) {
   HubProbe probe(registry);
   ServiceProbe service_probe(registry, kVersion);
+  security.access->OnQuotaRefused(
+      [&service_probe](const std::string& principal, auth::QuotaKind kind) {
+        service_probe.QuotaRefused(principal, auth::QuotaName(kind));
+      });
   Hub engine(store, config.hub, probe);
   PublisherService publisher(engine, *security.access);
   StreamQuota streams(config.max_streams_per_principal);

@@ -70,6 +70,12 @@ grpc::Status PublisherService::Publish(grpc::ServerContext* context,
                                        const v1::PublishRequest* request,
                                        v1::PublishResponse* response) {
   return access_.IfAllowed(*context, PublishTo(request->topic()), [&] {
+    if (grpc::Status s =
+            access_.ChargePublish(*context, request->messages_size(),
+                                  [&] { return static_cast<int64_t>(request->ByteSizeLong()); });
+        !s.ok()) {
+      return s;
+    }
     std::vector<Message> messages;
     messages.reserve(request->messages_size());
     for (v1::Message& m : *SpendRequest(request).mutable_messages()) {

@@ -1,6 +1,7 @@
 #ifndef SERVICES_PULL_CALL_H_
 #define SERVICES_PULL_CALL_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,6 +52,16 @@ class PullCall final : public grpc::ServerUnaryReactor {
       Finish(s);
       return;
     }
+    // The caller's pull quota bounds what this Pull may take.
+    budget_ = access.PullBudget(*context);
+    if (budget_ != nullptr) {
+      const int64_t available = budget_->Available();
+      if (available == 0) {
+        Finish(access.PullRefused(*context));
+        return;
+      }
+      args->max_messages = static_cast<int>(std::min<int64_t>(args->max_messages, available));
+    }
     absl::StatusOr<std::unique_ptr<PendingPull>> pull =
         hub.Pull(args->subscription, args->max_messages, args->max_wait,
                  [this](absl::StatusOr<Claimed> got) { Answer(std::move(got)); });
@@ -74,12 +85,14 @@ class PullCall final : public grpc::ServerUnaryReactor {
       Finish(ToGrpcStatus(got.status()));
       return;
     }
+    if (budget_ != nullptr) budget_->Spent(static_cast<int64_t>(got->deliveries.size()));
     protocol_.Deliveries(*std::move(got), response_);
     Finish(grpc::Status::OK);
   }
 
   typename Protocol::Response* const response_;
   Protocol protocol_;
+  std::shared_ptr<DeliveryBudget> budget_;
   std::unique_ptr<PendingPull> pending_;
 };
 

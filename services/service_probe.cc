@@ -61,7 +61,12 @@ ServiceProbe::ServiceProbe(prometheus::Registry& registry, absl::string_view ver
                                   .Help("Reloads of the tokens or policy file refused (unreadable "
                                         "or malformed); the files in force stay")
                                   .Register(registry)
-                                  .Add({})) {
+                                  .Add({})),
+      quota_refusals_(prometheus::BuildCounter()
+                          .Name("hub_quota_refusals_total")
+                          .Help("Calls refused RESOURCE_EXHAUSTED for going over a quota of the "
+                                "policy, by principal and quota")
+                          .Register(registry)) {
   prometheus::BuildGauge()
       .Name("hub_build_info")
       .Help("Always 1; labels name the build")
@@ -92,5 +97,9 @@ void ServiceProbe::AccessGeneration(int64_t generation) {
 }
 
 void ServiceProbe::AccessReloadRefused() { access_reloads_refused_.Increment(); }
+
+void ServiceProbe::QuotaRefused(const std::string& principal, absl::string_view quota) {
+  quota_refusals_.Add({{"principal", principal}, {"quota", std::string(quota)}}).Increment();
+}
 
 }  // namespace hub::services

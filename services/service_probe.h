@@ -35,6 +35,8 @@ class ServiceProbe final : public ListenerProbe {
   // more per applied reload), and reloads refused for a malformed file.
   void AccessGeneration(int64_t generation);
   void AccessReloadRefused();
+  // A call refused for going over a quota of the policy.
+  void QuotaRefused(const std::string& principal, absl::string_view quota);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -45,6 +47,7 @@ class ServiceProbe final : public ListenerProbe {
   prometheus::Counter& connections_unauthenticated_closed_;
   prometheus::Gauge& access_generation_;
   prometheus::Counter& access_reloads_refused_;
+  prometheus::Family<prometheus::Counter>& quota_refusals_;
 };
 
 }  // namespace hub::services

@@ -10,7 +10,8 @@
 
 namespace hub::services {
 
-// Open StreamingPulls per principal, at most `limit` each: one credential
+// Open StreamingPulls per principal, at most a limit each (the server's
+// --max_streams_per_principal, or the policy's quota): one credential
 // cannot hold every stream the server can keep.
 class StreamQuota {
  public:
@@ -47,11 +48,15 @@ class StreamQuota {
 
   int limit() const { return limit_; }
 
-  // A slot for `principal`, or nothing when it holds `limit` streams.
-  std::optional<Slot> Acquire(const std::string& principal) {
+  // A slot for `principal`, or nothing when it holds `limit` streams (the
+  // server's, or the policy's quota for it).
+  std::optional<Slot> Acquire(const std::string& principal, int limit) {
     absl::MutexLock lock(&mu_);
     int& open = open_[principal];
-    if (open >= limit_) return std::nullopt;
+    if (open >= limit) {
+      if (open == 0) open_.erase(principal);
+      return std::nullopt;
+    }
     ++open;
     return std::optional<Slot>(std::in_place, *this, principal);
   }

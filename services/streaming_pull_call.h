@@ -126,13 +126,19 @@ class StreamingPullCall final
     }
     // Check let the caller in, so its principal resolves.
     const std::string principal = access_.Principal(*context_).value_or("anonymous");
-    slot_ = quota_.Acquire(principal);
+    const std::optional<int> own_limit = access_.StreamLimit(principal);
+    slot_ = quota_.Acquire(principal, own_limit.value_or(quota_.limit()));
     if (!slot_) {
+      if (own_limit) {
+        // Streams come back as others close: a client retries after a while.
+        return access_.QuotaExceeded(principal, auth::QuotaKind::kStreams, absl::Seconds(1));
+      }
       return grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
           absl::StrCat("'", principal, "' has ", quota_.limit(),
                        " streams open, the most it may (--max_streams_per_principal)"));
     }
+    settings->budget = access_.PullBudget(*context_);
     absl::StatusOr<std::unique_ptr<StreamSession>> session = hub_.OpenStream(*settings);
     if (!session.ok()) return ToGrpcStatus(session.status());
     StreamSession* started = session->get();

@@ -166,6 +166,15 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
                                          const v1::TransactRequest* request,
                                          v1::TransactResponse* response) {
   return access_.IfAllowed(*context, TransactNeeds(*request), [&] {
+    int64_t messages = 0;
+    for (const v1::PublishRequest& p : request->publishes()) messages += p.messages_size();
+    if (messages > 0) {
+      if (grpc::Status s = access_.ChargePublish(
+              *context, messages, [&] { return static_cast<int64_t>(request->ByteSizeLong()); });
+          !s.ok()) {
+        return s;
+      }
+    }
     std::vector<TransactPublish> publishes;
     for (v1::PublishRequest& p : *SpendRequest(request).mutable_publishes()) {
       TransactPublish publish{p.topic(), {}, ProducerBatch{p.producer(), p.first_sequence()}};

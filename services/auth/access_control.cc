@@ -4,6 +4,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "hub/validation.h"
 
 namespace hub::services::auth {
@@ -182,6 +186,92 @@ bool AccessControl::Allowed(const Rules& rules, const std::string& principal, Ac
   if (decided) return *decided;
   // What the file does not decide, a stored binding may allow.
   return stored_->Allows(principal, action, resource);
+}
+
+grpc::Status AccessControl::QuotaExceeded(const std::string& principal, QuotaKind kind,
+                                          absl::Duration retry_after) const {
+  if (quota_refused_) quota_refused_(principal, kind);
+  // Whole milliseconds, at least one: what clients sleep on.
+  retry_after = std::max(absl::Milliseconds(1), absl::Ceil(retry_after, absl::Milliseconds(1)));
+  const std::string message = absl::StrCat(principal, " is over its ", QuotaName(kind),
+                                           " quota; retry in ", absl::FormatDuration(retry_after));
+  google::rpc::RetryInfo retry;
+  ToProtoDuration(retry_after, retry.mutable_retry_delay());
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  details.set_message(message);
+  details.add_details()->PackFrom(retry);
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, details.SerializeAsString());
+}
+
+grpc::Status AccessControl::ChargePublish(const grpc::ServerContextBase& context, int64_t messages,
+                                          const std::function<int64_t()>& bytes) const {
+  const std::shared_ptr<const Rules> rules = this->rules();
+  if (!rules->policy || !rules->policy->has_quotas()) return grpc::Status::OK;
+  const std::string principal = Principal(*rules, context).value_or("anonymous");
+  const std::optional<double> per_message =
+      rules->policy->Quota(principal, QuotaKind::kPublishMessages);
+  const std::optional<double> per_byte = rules->policy->Quota(principal, QuotaKind::kPublishBytes);
+  std::vector<QuotaMeter::Draw> draws;
+  if (per_message) {
+    draws.push_back({QuotaKind::kPublishMessages, *per_message, static_cast<double>(messages)});
+  }
+  if (per_byte)
+    draws.push_back({QuotaKind::kPublishBytes, *per_byte, static_cast<double>(bytes())});
+  if (std::optional<QuotaMeter::Refusal> refused = meter_->Take(principal, draws, absl::Now())) {
+    return QuotaExceeded(principal, refused->kind, refused->retry_after);
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// A principal's pull quota as the engine's budget: the rate it had when
+// the consumer came.
+class PullQuotaBudget final : public DeliveryBudget {
+ public:
+  PullQuotaBudget(std::shared_ptr<QuotaMeter> meter, std::string principal, double rate)
+      : meter_(std::move(meter)), principal_(std::move(principal)), rate_(rate) {}
+  int64_t Available() override {
+    return meter_->Available(principal_, QuotaKind::kPullMessages, rate_, absl::Now());
+  }
+  void Spent(int64_t messages) override {
+    meter_->Charge(principal_, QuotaKind::kPullMessages, rate_, static_cast<double>(messages),
+                   absl::Now());
+  }
+
+ private:
+  const std::shared_ptr<QuotaMeter> meter_;
+  const std::string principal_;
+  const double rate_;
+};
+
+}  // namespace
+
+std::shared_ptr<DeliveryBudget> AccessControl::PullBudget(
+    const grpc::ServerContextBase& context) const {
+  const std::shared_ptr<const Rules> rules = this->rules();
+  if (!rules->policy || !rules->policy->has_quotas()) return nullptr;
+  std::string principal = Principal(*rules, context).value_or("anonymous");
+  const std::optional<double> rate = rules->policy->Quota(principal, QuotaKind::kPullMessages);
+  if (!rate) return nullptr;
+  return std::make_shared<PullQuotaBudget>(meter_, std::move(principal), *rate);
+}
+
+grpc::Status AccessControl::PullRefused(const grpc::ServerContextBase& context) const {
+  const std::shared_ptr<const Rules> rules = this->rules();
+  const std::string principal = Principal(*rules, context).value_or("anonymous");
+  const double rate = rules->policy->Quota(principal, QuotaKind::kPullMessages).value_or(1);
+  // One message's worth of refill.
+  return QuotaExceeded(principal, QuotaKind::kPullMessages, absl::Seconds(1 / rate));
+}
+
+std::optional<int> AccessControl::StreamLimit(const std::string& principal) const {
+  const std::shared_ptr<const Rules> rules = this->rules();
+  if (!rules->policy) return std::nullopt;
+  const std::optional<double> limit = rules->policy->Quota(principal, QuotaKind::kStreams);
+  if (!limit) return std::nullopt;
+  return static_cast<int>(*limit);
 }
 
 }  // namespace hub::services::auth

@@ -15,7 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "hub/delivery_budget.h"
 #include "services/auth/policy.h"
+#include "services/auth/quota_meter.h"
 #include "services/auth/stored_bindings.h"
 #include "services/auth/tls.h"
 #include "services/auth/tokens.h"
@@ -93,6 +95,27 @@ class AccessControl {
   // Who the caller is: "anonymous" when no credential is configured.
   absl::StatusOr<std::string> Principal(const grpc::ServerContextBase& context) const;
 
+  // Quotas of the policy (docs/security.md, "Quotas"), after Check let the
+  // call in. A publish of `messages` of `bytes()` (asked only when a bytes
+  // quota applies): OK, or RESOURCE_EXHAUSTED with the delay after which it
+  // would pass as a RetryInfo detail, and nothing is charged.
+  grpc::Status ChargePublish(const grpc::ServerContextBase& context, int64_t messages,
+                             const std::function<int64_t()>& bytes) const;
+  // The caller's pull quota as a budget for its consumers; null without one.
+  std::shared_ptr<DeliveryBudget> PullBudget(const grpc::ServerContextBase& context) const;
+  // RESOURCE_EXHAUSTED for a unary Pull whose budget is empty now.
+  grpc::Status PullRefused(const grpc::ServerContextBase& context) const;
+  // The most StreamingPulls `principal` may keep open, when the policy says.
+  std::optional<int> StreamLimit(const std::string& principal) const;
+  // Counts each refusal by a quota (the wiring's metric); set before
+  // serving.
+  void OnQuotaRefused(std::function<void(const std::string& principal, QuotaKind kind)> counted) {
+    quota_refused_ = std::move(counted);
+  }
+  // The refusal of `principal` for going over `kind`, counted.
+  grpc::Status QuotaExceeded(const std::string& principal, QuotaKind kind,
+                             absl::Duration retry_after) const;
+
   bool enabled() const {
     return !files_.tokens_file.empty() || has_policy() || certificates_ != nullptr;
   }
@@ -128,6 +151,8 @@ class AccessControl {
   const AccessFiles files_;
   const std::shared_ptr<ClientCertificates> certificates_;
   const std::shared_ptr<StoredBindings> stored_ = std::make_shared<StoredBindings>();
+  const std::shared_ptr<QuotaMeter> meter_ = std::make_shared<QuotaMeter>();
+  std::function<void(const std::string&, QuotaKind)> quota_refused_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Rules> rules_ ABSL_GUARDED_BY(mu_);
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 1;

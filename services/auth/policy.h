@@ -19,6 +19,12 @@ struct Resource {
   std::string name;
 };
 
+// What a principal's quota bounds: publishes (messages and bytes a
+// second), messages handed to its consumers a second, and its open
+// StreamingPulls.
+enum class QuotaKind { kPublishMessages, kPublishBytes, kPullMessages, kStreams };
+absl::string_view QuotaName(QuotaKind kind);
+
 // Who may do what where (docs/security.md). A policy file holds one rule a
 // line, `#` starts a comment:
 //
@@ -34,6 +40,16 @@ struct Resource {
 // only names without '~' (the home project's), so `billing*` is not project billing-x's
 // `billing-x~orders`; `shop~*` is project shop's. A deny that matches wins over any allow; nothing
 // matching is a deny.
+//
+// Quota lines bound what a principal may do a second:
+//
+//   quota  orders  publish_messages  1000/s
+//   quota  orders  publish_bytes     10MiB/s
+//   quota  *       pull_messages     5000/s
+//   quota  batch*  streams           20
+//
+// For each kind the first line whose principal matches applies; none: no
+// bound but the server's own.
 class Policy {
  public:
   // INVALID_ARGUMENT naming the line for anything malformed.
@@ -46,6 +62,10 @@ class Policy {
   bool Allows(absl::string_view principal, Action action, const Resource& resource) const {
     return Decide(principal, action, resource).value_or(false);
   }
+  // The principal's quota of `kind` (a rate a second, or a count of
+  // streams), if a line gives one.
+  std::optional<double> Quota(absl::string_view principal, QuotaKind kind) const;
+  bool has_quotas() const { return !quotas_.empty(); }
   size_t size() const { return rules_.size(); }
 
  private:
@@ -56,6 +76,8 @@ class Policy {
     bool within_project = false;
     bool Matches(absl::string_view value) const;
   };
+  // "orders", "batch*", "*".
+  static Pattern PatternOf(absl::string_view text);
   struct Rule {
     bool allow;
     Pattern principal;
@@ -63,7 +85,13 @@ class Policy {
     std::optional<ResourceKind> kind;  // nullopt: every resource
     Pattern name;
   };
+  struct QuotaRule {
+    Pattern principal;
+    QuotaKind kind;
+    double value;
+  };
   std::vector<Rule> rules_;
+  std::vector<QuotaRule> quotas_;
 };
 
 }  // namespace hub::services::auth

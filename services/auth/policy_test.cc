@@ -137,14 +137,38 @@ TEST(PolicyTest, DenyWinsAndNothingMatchingIsDenied) {
 }
 
 TEST(PolicyTest, MalformedLinesNameTheirNumber) {
-  for (const char* bad : {"permit a publish topic:x", "allow a publish", "allow a read topic:x",
-                          "allow a publish queue:x", "allow a publish topic:",
-                          "allow a publish topic", "allow a publish topic:x extra"}) {
+  for (const char* bad :
+       {"permit a publish topic:x", "allow a publish", "allow a read topic:x",
+        "allow a publish queue:x", "allow a publish topic:", "allow a publish topic",
+        "allow a publish topic:x extra", "quota a publish_messages 100",
+        "quota a publish_messages -5/s", "quota a publish_bytes 10MB/s", "quota a streams 5/s",
+        "quota a pull 10/s", "quota a publish_messages 0/s"}) {
     absl::StatusOr<Policy> p = Policy::Parse(std::string("# ok\n") + bad);
     ASSERT_FALSE(p.ok()) << bad;
     EXPECT_THAT(p, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_NE(p.status().message().find("line 2"), std::string::npos) << p.status();
   }
+}
+
+TEST(PolicyTest, QuotasApplyByTheFirstLineThatMatches) {
+  absl::StatusOr<Policy> p = Policy::Parse(
+      "allow * * *\n"
+      "quota orders publish_messages 100/s\n"
+      "quota orders publish_bytes    10MiB/s\n"
+      "quota batch* pull_messages    50/s\n"
+      "quota *      publish_messages 1000/s\n"
+      "quota orders publish_messages 5/s\n"
+      "quota *      streams          20\n");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->has_quotas());
+  EXPECT_EQ(p->Quota("orders", QuotaKind::kPublishMessages), 100);
+  EXPECT_EQ(p->Quota("orders", QuotaKind::kPublishBytes), 10 * 1024 * 1024);
+  EXPECT_EQ(p->Quota("billing", QuotaKind::kPublishMessages), 1000);
+  EXPECT_EQ(p->Quota("billing", QuotaKind::kPublishBytes), std::nullopt);
+  EXPECT_EQ(p->Quota("batch-eu", QuotaKind::kPullMessages), 50);
+  EXPECT_EQ(p->Quota("orders", QuotaKind::kPullMessages), std::nullopt);
+  EXPECT_EQ(p->Quota("anyone", QuotaKind::kStreams), 20);
+  EXPECT_FALSE(Policy::Parse("allow * * *\n")->has_quotas());
 }
 
 }  // namespace

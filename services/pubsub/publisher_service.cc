@@ -41,6 +41,12 @@ grpc::Status PublisherService::Publish(Context* context, const gps::PublishReque
                                        gps::PublishResponse* response) {
   return gate_.Topic(*context, request->topic(), [&](const std::string& topic) {
     return access_.IfAllowed(*context, PublishTo(topic), [&] {
+      if (grpc::Status s =
+              access_.ChargePublish(*context, request->messages_size(),
+                                    [&] { return static_cast<int64_t>(request->ByteSizeLong()); });
+          !s.ok()) {
+        return s;
+      }
       std::vector<Message> messages;
       messages.reserve(request->messages_size());
       for (gps::PubsubMessage& m : *SpendRequest(request).mutable_messages()) {
