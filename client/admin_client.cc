@@ -87,6 +87,28 @@ absl::StatusOr<v1::SubscriptionStats> AdminClient::GetSubscriptionStats(const st
   return connection_.stub()->GetSubscriptionStats(request);
 }
 
+absl::StatusOr<v1::MessageFate> AdminClient::GetMessageFate(const std::string& topic,
+                                                            const std::string& message_id) {
+  v1::GetMessageFateRequest request;
+  request.set_topic(topic);
+  request.set_message_id(message_id);
+  return connection_.stub()->GetMessageFate(request);
+}
+
+absl::StatusOr<v1::ListMessagesResponse> AdminClient::ListMessages(
+    const v1::ListMessagesRequest& request) {
+  return connection_.stub()->ListMessages(request);
+}
+
+absl::StatusOr<v1::ListSubscriptionMessagesResponse> AdminClient::ListSubscriptionMessages(
+    const v1::ListSubscriptionMessagesRequest& request) {
+  return connection_.stub()->ListSubscriptionMessages(request);
+}
+
+absl::StatusOr<v1::RedriveResponse> AdminClient::Redrive(const v1::RedriveRequest& request) {
+  return connection_.stub()->Redrive(request);
+}
+
 absl::StatusOr<v1::Schema> AdminClient::CreateSchema(const v1::Schema& schema) {
   v1::CreateSchemaRequest request;
   *request.mutable_schema() = schema;

@@ -33,6 +33,16 @@ class AdminClient {
   absl::Status DeleteSubscription(const std::string& name);
   absl::StatusOr<v1::SubscriptionStats> GetSubscriptionStats(const std::string& name);
 
+  // Looking at messages without consuming them, and dead letters
+  // (docs/operations.md, "Looking at messages"). One page each: the
+  // request carries the page token.
+  absl::StatusOr<v1::MessageFate> GetMessageFate(const std::string& topic,
+                                                 const std::string& message_id);
+  absl::StatusOr<v1::ListMessagesResponse> ListMessages(const v1::ListMessagesRequest& request);
+  absl::StatusOr<v1::ListSubscriptionMessagesResponse> ListSubscriptionMessages(
+      const v1::ListSubscriptionMessagesRequest& request);
+  absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request);
+
   // Schemas (docs/schemas.md). `revision_id` empty: the newest.
   absl::StatusOr<v1::Schema> CreateSchema(const v1::Schema& schema);
   absl::StatusOr<v1::Schema> GetSchema(const std::string& name, const std::string& revision_id);

@@ -148,6 +148,24 @@ absl::Status Hub::SeekToSnapshot(absl::string_view subscription, absl::string_vi
   return absl::OkStatus();
 }
 
+absl::StatusOr<Page<SubscriptionMessage>> Hub::ListSubscriptionMessages(
+    absl::string_view subscription, MessageState state, int page_size,
+    absl::string_view page_token) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  // A detached subscription's dead letters and leases are gone with it;
+  // what is left may still be looked at.
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, store_.GetSubscription(subscription));
+  return inspector_.ListSubscriptionMessages(sub, state, page_size, page_token);
+}
+
+absl::StatusOr<RedriveResult> Hub::Redrive(absl::string_view subscription,
+                                           const std::vector<std::string>& message_ids,
+                                           absl::string_view filter, bool all) {
+  RETURN_IF_ERROR(ValidateName("subscription", subscription));
+  ASSIGN_OR_RETURN(SubscriptionRecord sub, RunningSubscription(subscription));
+  return inspector_.Redrive(sub, message_ids, filter, all);
+}
+
 absl::StatusOr<TransactOutcome> Hub::Transact(absl::string_view subscription,
                                               const std::vector<std::string>& ack_ids,
                                               std::vector<TransactPublish> publishes) {

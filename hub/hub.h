@@ -16,6 +16,7 @@
 #include "hub/dispatcher.h"
 #include "hub/housekeeping.h"
 #include "hub/hub_probe.h"
+#include "hub/inspector.h"
 #include "hub/pending_pull.h"
 #include "hub/publish_committer.h"
 #include "hub/settlement.h"
@@ -157,6 +158,22 @@ class Hub final {
   // Access policies set through the IAM calls (docs/security.md).
   AccessPolicies& access_policies() { return access_policies_; }
 
+  // Looking at messages without consuming them (docs/operations.md).
+  absl::StatusOr<MessageFate> GetMessageFate(absl::string_view topic,
+                                             absl::string_view message_id) {
+    return inspector_.GetMessageFate(topic, message_id);
+  }
+  absl::StatusOr<Page<Message>> ListMessages(const TopicBrowse& browse) {
+    return inspector_.ListMessages(browse);
+  }
+  absl::StatusOr<Page<SubscriptionMessage>> ListSubscriptionMessages(absl::string_view subscription,
+                                                                     MessageState state,
+                                                                     int page_size,
+                                                                     absl::string_view page_token);
+  absl::StatusOr<RedriveResult> Redrive(absl::string_view subscription,
+                                        const std::vector<std::string>& message_ids,
+                                        absl::string_view filter, bool all);
+
   absl::StatusOr<std::vector<PublishResult>> Publish(std::string topic,
                                                      std::vector<Message> messages,
                                                      ProducerBatch batch = {});
@@ -211,6 +228,7 @@ class Hub final {
   HubProbe& probe_;
   WakeUpBoard wake_ups_;
   std::atomic<bool> shutting_down_{false};
+  Inspector inspector_{store_, wake_ups_};
   Schemas schemas_;
   AccessPolicies access_policies_;
   Admin admin_;

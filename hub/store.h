@@ -44,6 +44,26 @@ struct MaintenanceReport {
   std::vector<std::string> expired_subscriptions;
 };
 
+// What the store knows of one message on one subscription of its topic.
+struct MessageOnSubscription {
+  SubscriptionRecord sub;
+  int64_t cursor = 0;
+  std::optional<HeldLease> lease;
+  std::optional<DeadLetterRecord> dead_letter;
+};
+
+struct StoredMessage {
+  Message message;
+  std::vector<MessageOnSubscription> subscriptions;  // in name order
+};
+
+// Messages of a subscription as browsing sees them, by position.
+struct InspectedMessage {
+  Message message;
+  std::optional<HeldLease> lease;
+  std::optional<DeadLetterRecord> dead_letter;
+};
+
 // How Settle ends deliveries.
 enum class SettleKind {
   kAck,
@@ -222,6 +242,42 @@ class Store {
   // kills its consumer still leaves. Any replica may run it at any time;
   // each message moves once.
   virtual absl::Status MoveDeadLetters() = 0;
+
+  // Inspection, taking no lease and counting no attempt. The message at
+  // `position` of `topic`, with its state on every subscription; NOT_FOUND
+  // for a missing topic or a position not stored.
+  virtual absl::StatusOr<StoredMessage> GetMessage(absl::string_view topic, int64_t position) = 0;
+  // The topic's stored messages at positions [from, from + span), in
+  // order, and the topic's next position. `from` below the oldest stored
+  // message starts there.
+  struct TopicWindow {
+    std::vector<Message> messages;
+    int64_t end = 0;   // the position after the window
+    int64_t head = 0;  // the topic's next position
+  };
+  virtual absl::StatusOr<TopicWindow> ReadTopic(absl::string_view topic, int64_t from,
+                                                int64_t span) = 0;
+  // The first position of `topic` published at or after `time` (its next
+  // position when none was).
+  virtual absl::StatusOr<int64_t> PositionAt(absl::string_view topic, absl::Time time) = 0;
+  // At most `limit` messages of the subscription in `state` (kWaiting,
+  // kInFlight or kDeadLettered) at positions after `after`, in order;
+  // waiting messages are those its filter matches. `next_after` is where
+  // the next page starts, when one may follow.
+  struct InspectPage {
+    std::vector<InspectedMessage> messages;
+    std::optional<int64_t> next_after;
+  };
+  virtual absl::StatusOr<InspectPage> InspectSubscription(const SubscriptionRecord& sub,
+                                                          MessageState state, int64_t after,
+                                                          int limit) = 0;
+  // Takes at most `limit` dead letters back to `sub` alone, oldest first,
+  // in one transaction: their rows go, and the messages are leased to the
+  // subscription again, due now, with their attempts counted from 0.
+  // Messages retention removed stay dead letters until retention forgets
+  // them.
+  virtual absl::StatusOr<RedriveResult> Redrive(const SubscriptionRecord& sub,
+                                                const RedriveSelection& selection, int limit) = 0;
 
   // OK while the database answers.
   virtual absl::Status Ping() = 0;

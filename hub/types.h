@@ -184,6 +184,64 @@ struct Delivery {
 
 // What one claim leased for one consumer, with the subscription as the
 // claim read it (how a translation reports deliveries may depend on it).
+// A message's state on one subscription (docs/operations.md, "A
+// message's fate").
+enum class MessageState {
+  kWaiting,       // not delivered yet, or due again after a failed attempt
+  kInFlight,      // leased to a consumer
+  kAcknowledged,  // behind the cursor and held by no lease
+  kFilteredOut,   // the subscription's filter does not match it
+  kDeadLettered,  // sent to the dead-letter topic
+  kExpired,       // behind the cursor and older than the retention in effect
+};
+
+// Where a message went when it left a subscription for its dead-letter
+// topic.
+struct DeadLetterRecord {
+  std::string topic;       // the dead-letter topic
+  std::string message_id;  // the letter's id there
+  std::string reason;
+  int attempts = 0;
+  absl::Time time;
+};
+
+// A lease row that holds a message.
+struct HeldLease {
+  int attempt = 0;  // deliveries so far
+  absl::Time expires_at;
+  absl::Time available_at;
+};
+
+struct SubscriptionFate {
+  std::string subscription;
+  MessageState state = MessageState::kWaiting;
+  int delivery_attempt = 0;  // deliveries so far
+  // kInFlight: when the lease runs out; kWaiting after a failed attempt:
+  // when it is due again. InfinitePast otherwise.
+  absl::Time lease_expire_time = absl::InfinitePast();
+  absl::Time next_delivery_time = absl::InfinitePast();
+  std::optional<DeadLetterRecord> dead_letter;
+};
+
+struct MessageFate {
+  Message message;
+  std::vector<SubscriptionFate> subscriptions;
+};
+
+// Which dead letters a redrive takes back (exactly one of them).
+struct RedriveSelection {
+  std::vector<int64_t> positions;
+  std::shared_ptr<const Filter> filter;  // on the original attributes; null: none
+  bool all = false;
+};
+
+struct RedriveResult {
+  std::vector<std::string> message_ids;  // redriven, of the subscription's topic
+  // Dead letters of the selection left for another call (a call takes at
+  // most Limits::kMaxRedrive).
+  bool more = false;
+};
+
 struct Claimed {
   SubscriptionConfig subscription;
   std::vector<Delivery> deliveries;

@@ -52,6 +52,11 @@ struct Limits {
   // Schemas, as Pub/Sub bounds them (docs/schemas.md).
   static constexpr size_t kMaxSchemaDefinitionBytes = 300 * 1024;
   static constexpr int kMaxSchemaRevisions = 20;
+  // Dead letters one Redrive takes back, and message ids it may name.
+  static constexpr int kMaxRedrive = 1000;
+  // Positions one page of a topic's browse scans at most, matching its
+  // filter or not: a page may hold fewer messages than asked.
+  static constexpr int kMaxBrowseScan = 10000;
 
   // The configured maximum size of one message (data, attributes and keys):
   // by default what Google's Pub/Sub takes (10 MB, here 10 MiB), so that a

@@ -52,6 +52,9 @@ struct Cli {
   PublishArgs publish;
   PullArgs pull;
   TailArgs tail;
+  BrowseArgs browse;
+  RedriveArgs redrive;
+  std::string message_id;
   std::vector<std::string> stat_names;
 };
 
@@ -167,6 +170,64 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
     command =
         Admin([&](auto& admin, Printer& out) { return DeleteSubscription(admin, name, out); });
   });
+  BrowseArgs& browse = cli.browse;
+  CLI::App* sm = subs->add_subcommand(
+      "messages", "a subscription's waiting, in-flight or dead-lettered messages, taking nothing");
+  sm->add_option("name", browse.name, "subscription name")->required();
+  sm->add_option("--state", browse.state, "waiting, in-flight or dead-lettered")
+      ->capture_default_str();
+  sm->add_option("--max", browse.max, "at most this many")->capture_default_str();
+  sm->callback([&] {
+    command = Admin(
+        [&](auto& admin, Printer& out) { return ListSubscriptionMessages(admin, browse, out); });
+  });
+}
+
+// Looking at messages without consuming them, and dead letters.
+void AddInspectionCommands(CLI::App& app, Cli& cli) {
+  BrowseArgs& browse = cli.browse;
+  RedriveArgs& redrive = cli.redrive;
+  Command& command = cli.command;
+  CLI::App* messages =
+      app.add_subcommand("messages", "look at a topic's messages without consuming them");
+  messages->require_subcommand(1);
+  CLI::App* show = messages->add_subcommand(
+      "show", "a message and its state on every subscription of its topic");
+  show->add_option("topic", browse.name, "topic name")->required();
+  show->add_option("message_id", cli.message_id, "the message's id")->required();
+  show->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) {
+      return ShowMessage(admin, browse.name, cli.message_id, out);
+    });
+  });
+  CLI::App* list = messages->add_subcommand("list", "a topic's stored messages, oldest first");
+  list->add_option("topic", browse.name, "topic name")->required();
+  list->add_option("--start", browse.start, "from this message id or RFC 3339 time");
+  list->add_option("--end", browse.end, "before this message id, or up to this time");
+  list->add_option("--filter", browse.filter, "attribute filter, as a subscription's");
+  list->add_option("--max", browse.max, "at most this many")->capture_default_str();
+  list->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return ListMessages(admin, browse, out); });
+  });
+  CLI::App* dead = app.add_subcommand("dead-letters", "a subscription's dead letters");
+  dead->require_subcommand(1);
+  CLI::App* dl = dead->add_subcommand("list", "what the subscription dead-lettered, and why");
+  dl->add_option("subscription", browse.name, "subscription name")->required();
+  dl->add_option("--max", browse.max, "at most this many")->capture_default_str();
+  dl->callback([&] {
+    browse.state = "dead-lettered";
+    command = Admin(
+        [&](auto& admin, Printer& out) { return ListSubscriptionMessages(admin, browse, out); });
+  });
+  CLI::App* rd =
+      dead->add_subcommand("redrive", "deliver dead letters again to their subscription alone");
+  rd->add_option("subscription", redrive.subscription, "subscription name")->required();
+  rd->add_option("--id", redrive.message_ids, "a message id, repeatable");
+  rd->add_option("--filter", redrive.filter, "those whose attributes match");
+  rd->add_flag("--all", redrive.all, "every one");
+  rd->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return Redrive(admin, redrive, out); });
+  });
 }
 
 void AddSchemaCommands(CLI::App& app, Cli& cli) {
@@ -266,12 +327,14 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   pl->add_flag("--ack", pull.ack, "acknowledge what was printed (else it is redelivered later)");
   pl->callback(
       [&] { command = Admin([&](auto& admin, Printer& out) { return Pull(admin, pull, out); }); });
-  CLI::App* tl = app.add_subcommand("tail", "print messages as they arrive, until Ctrl-C");
+  CLI::App* tl =
+      app.add_subcommand("tail", "print a subscription's messages as they arrive, until Ctrl-C");
   tl->add_option("subscription", tail.subscription, "subscription name")->required();
-  tl->add_flag("--ack", tail.ack,
-               "acknowledge what was printed; without it tail still takes each message's "
-               "lease while it runs (other consumers do not get it) and nacks it at exit, "
-               "which counts a delivery attempt toward the dead-letter policy");
+  tl->add_flag("--consume", tail.consume,
+               "take each message's lease while tail runs (other consumers do not get it) and "
+               "nack it at exit, which counts a delivery attempt toward the dead-letter "
+               "policy; without it (and --ack) tail looks and takes nothing");
+  tl->add_flag("--ack", tail.ack, "consume, and acknowledge what was printed");
   tl->add_option("--count", tail.count, "stop after this many messages");
   tl->add_option(Names("--max_outstanding"), tail.max_outstanding, "messages held at once")
       ->capture_default_str();
@@ -394,6 +457,7 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   AddSubscriptionCommands(app, cli);
   AddSchemaCommands(app, cli);
   AddMessageCommands(app, cli, interrupt);
+  AddInspectionCommands(app, cli);
   AddStatsCommand(app, cli);
   if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
     std::cerr << "hubctl: " << unknown << "\n";

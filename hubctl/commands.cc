@@ -1,5 +1,7 @@
 #include "hubctl/commands.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <functional>
 #include <future>
@@ -333,8 +335,173 @@ absl::Status Pull(client::AdminClient& admin, const PullArgs& args, Printer& out
   return admin.Acknowledge(args.subscription, ids).status();
 }
 
+namespace {
+
+// A message id (digits) or an RFC 3339 time, into the id or the time
+// field (made only when set: a message field exists once asked for).
+absl::Status SetBound(const std::string& text, const std::string& flag, std::string* id,
+                      const std::function<google::protobuf::Timestamp*()>& time) {
+  if (text.empty()) return absl::OkStatus();
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    *id = text;
+    return absl::OkStatus();
+  }
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " must be a message id or an RFC 3339 time, got \"", text, "\""));
+  }
+  ToProtoTime(t, time());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::MessageState> ParseState(const std::string& text) {
+  if (text == "waiting") return v1::MESSAGE_STATE_WAITING;
+  if (text == "in-flight") return v1::MESSAGE_STATE_IN_FLIGHT;
+  if (text == "dead-lettered") return v1::MESSAGE_STATE_DEAD_LETTERED;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--state must be waiting, in-flight or dead-lettered, got \"", text, "\""));
+}
+
+// Pages of `request` until `max` items or the last page; `items(page)`
+// appends a page's items and says how many.
+template <typename Request, typename Fetch, typename Take>
+absl::Status Pages(Request request, int64_t max, Fetch fetch, Take take) {
+  int64_t taken = 0;
+  do {
+    request.set_page_size(static_cast<int>(std::min<int64_t>(max - taken, 1000)));
+    auto page = fetch(request);
+    if (!page.ok()) return page.status();
+    taken += take(*page);
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty() && taken < max);
+  return absl::OkStatus();
+}
+
+// The look of Tail: the subscription's waiting messages from the first,
+// then each as it arrives, until `count` or an interrupt.
+absl::Status Look(client::AdminClient& admin, const TailArgs& args,
+                  const std::atomic<bool>& interrupted, Printer& out) {
+  v1::ListSubscriptionMessagesRequest request;
+  request.set_subscription(args.subscription);
+  request.set_state(v1::MESSAGE_STATE_WAITING);
+  int64_t printed = 0;
+  bool away = false;
+  while (!interrupted.load() && (args.count == 0 || printed < args.count)) {
+    absl::StatusOr<v1::ListSubscriptionMessagesResponse> page =
+        admin.ListSubscriptionMessages(request);
+    if (!page.ok()) {
+      if (!absl::IsUnavailable(page.status())) return page.status();
+      if (!away) std::cerr << "hubctl: the hub is away (" << page.status() << "); reconnecting\n";
+      away = true;
+      absl::SleepFor(absl::Seconds(1));
+      continue;
+    }
+    if (away) std::cerr << "hubctl: the hub is back\n";
+    away = false;
+    for (const v1::SubscriptionMessage& m : page->messages()) {
+      if (args.count > 0 && printed >= args.count) break;
+      v1::ReceivedMessage shown;
+      *shown.mutable_message() = m.message();
+      shown.set_delivery_attempt(m.fate().delivery_attempt());
+      out.ReceivedLine(shown);
+      ++printed;
+      // Later pages start after what was shown: what arrives next.
+      request.set_page_token(m.message().message_id());
+    }
+    if (!page->next_page_token().empty()) {
+      request.set_page_token(page->next_page_token());
+    } else if (page->messages().empty()) {
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ShowMessage(client::AdminClient& admin, const std::string& topic,
+                         const std::string& message_id, Printer& out) {
+  absl::StatusOr<v1::MessageFate> fate = admin.GetMessageFate(topic, message_id);
+  if (!fate.ok()) return fate.status();
+  out.Fate(*fate);
+  return absl::OkStatus();
+}
+
+absl::Status ListMessages(client::AdminClient& admin, const BrowseArgs& args, Printer& out) {
+  v1::ListMessagesRequest request;
+  request.set_topic(args.name);
+  request.set_filter(args.filter);
+  if (absl::Status s = SetBound(args.start, "--start", request.mutable_start_message_id(),
+                                [&] { return request.mutable_start_time(); });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetBound(args.end, "--end", request.mutable_end_message_id(),
+                                [&] { return request.mutable_end_time(); });
+      !s.ok()) {
+    return s;
+  }
+  std::vector<v1::Message> messages;
+  if (absl::Status s = Pages(
+          request, args.max, [&](const auto& r) { return admin.ListMessages(r); },
+          [&](const v1::ListMessagesResponse& page) {
+            messages.insert(messages.end(), page.messages().begin(), page.messages().end());
+            return page.messages_size();
+          });
+      !s.ok()) {
+    return s;
+  }
+  out.Messages(messages);
+  return absl::OkStatus();
+}
+
+absl::Status ListSubscriptionMessages(client::AdminClient& admin, const BrowseArgs& args,
+                                      Printer& out) {
+  absl::StatusOr<v1::MessageState> state = ParseState(args.state);
+  if (!state.ok()) return state.status();
+  v1::ListSubscriptionMessagesRequest request;
+  request.set_subscription(args.name);
+  request.set_state(*state);
+  std::vector<v1::SubscriptionMessage> messages;
+  if (absl::Status s = Pages(
+          request, args.max, [&](const auto& r) { return admin.ListSubscriptionMessages(r); },
+          [&](const v1::ListSubscriptionMessagesResponse& page) {
+            messages.insert(messages.end(), page.messages().begin(), page.messages().end());
+            return page.messages_size();
+          });
+      !s.ok()) {
+    return s;
+  }
+  out.SubscriptionMessages(messages);
+  return absl::OkStatus();
+}
+
+absl::Status Redrive(client::AdminClient& admin, const RedriveArgs& args, Printer& out) {
+  v1::RedriveRequest request;
+  request.set_subscription(args.subscription);
+  for (const std::string& id : args.message_ids) request.add_message_ids(id);
+  request.set_filter(args.filter);
+  request.set_all(args.all);
+  v1::RedriveResponse total;
+  absl::StatusOr<v1::RedriveResponse> done;
+  do {
+    done = admin.Redrive(request);
+    if (!done.ok()) return done.status();
+    for (const std::string& id : done->message_ids()) total.add_message_ids(id);
+  } while (done->more() && !done->message_ids().empty());
+  total.set_more(done->more());
+  out.Redriven(total);
+  return absl::OkStatus();
+}
+
 absl::Status Tail(const client::Connection& connection, const TailArgs& args,
                   const std::atomic<bool>& interrupted, Printer& out) {
+  if (!args.consume && !args.ack) {
+    client::AdminClient admin(connection);
+    return Look(admin, args, interrupted, out);
+  }
   client::SubscriberOptions options;
   options.max_outstanding_messages = args.max_outstanding;
   // The session reconnects by itself; tail says so rather than fall silent.

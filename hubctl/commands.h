@@ -79,7 +79,9 @@ struct PullArgs {
 
 struct TailArgs {
   std::string subscription;
-  bool ack = false;
+  // Take leases, as a consumer does (else: look, and take nothing).
+  bool consume = false;
+  bool ack = false;   // implies consume
   int64_t count = 0;  // 0: until interrupted
   int64_t max_outstanding = 1000;
 };
@@ -113,10 +115,37 @@ absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& n
 absl::Status Publish(const client::Connection& connection, const PublishArgs& args,
                      std::istream& in, Printer& out);
 absl::Status Pull(client::AdminClient& admin, const PullArgs& args, Printer& out);
-// Streams until `count` messages were printed, the session fails, or
-// `interrupted` becomes true (SIGINT, SIGTERM).
+// Until `count` messages were printed, the session fails, or
+// `interrupted` becomes true (SIGINT, SIGTERM): with `consume` (or `ack`)
+// a stream that takes leases; else a look at the subscription's waiting
+// messages, its backlog and then what arrives, taking nothing.
 absl::Status Tail(const client::Connection& connection, const TailArgs& args,
                   const std::atomic<bool>& interrupted, Printer& out);
+// A topic's messages, or a subscription's in one state, taking no lease.
+struct BrowseArgs {
+  std::string name;   // the topic, or the subscription
+  std::string start;  // a message id or an RFC 3339 time
+  std::string end;
+  std::string filter;
+  std::string state = "waiting";  // waiting, in-flight, dead-lettered
+  int64_t max = 100;
+};
+
+struct RedriveArgs {
+  std::string subscription;
+  std::vector<std::string> message_ids;
+  std::string filter;
+  bool all = false;
+};
+
+absl::Status ShowMessage(client::AdminClient& admin, const std::string& topic,
+                         const std::string& message_id, Printer& out);
+absl::Status ListMessages(client::AdminClient& admin, const BrowseArgs& args, Printer& out);
+absl::Status ListSubscriptionMessages(client::AdminClient& admin, const BrowseArgs& args,
+                                      Printer& out);
+// Calls again while more of the selection is left.
+absl::Status Redrive(client::AdminClient& admin, const RedriveArgs& args, Printer& out);
+
 // Every subscription when `names` is empty.
 absl::Status Stats(client::AdminClient& admin, const std::vector<std::string>& names, Printer& out);
 

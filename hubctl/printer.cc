@@ -2,10 +2,12 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "common/proto_time.h"
 #include "hubctl/args.h"
@@ -171,6 +173,79 @@ void Printer::Stats(const std::vector<v1::SubscriptionStats>& stats) {
         s.unacked_messages(),
         s.has_oldest_unacked_publish_time() ? Duration(s.oldest_unacked_age()) : std::string("-"));
   }
+}
+
+namespace {
+
+std::string StateName(v1::MessageState state) {
+  std::string name = v1::MessageState_Name(state);
+  name = name.substr(std::string("MESSAGE_STATE_").size());
+  absl::AsciiStrToLower(&name);
+  absl::StrReplaceAll({{"_", "-"}}, &name);
+  return name;
+}
+
+// What a state adds: attempts, lease or due time, dead letter.
+std::string FateDetail(const v1::SubscriptionFate& f) {
+  std::vector<std::string> parts;
+  if (f.delivery_attempt() > 0) parts.push_back(absl::StrCat("attempts=", f.delivery_attempt()));
+  if (f.has_lease_expire_time()) {
+    parts.push_back(absl::StrCat("lease_until=", Time(f.lease_expire_time())));
+  }
+  if (f.has_next_delivery_time()) {
+    parts.push_back(absl::StrCat("due=", Time(f.next_delivery_time())));
+  }
+  if (f.has_dead_letter()) {
+    const v1::DeadLetter& d = f.dead_letter();
+    parts.push_back(absl::StrCat("to=", d.topic(), "/", d.message_id(), " reason=",
+                                 absl::CHexEscape(d.reason()), " at=", Time(d.dead_letter_time())));
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+}  // namespace
+
+void Printer::Fate(const v1::MessageFate& fate) {
+  if (format_ == OutputFormat::kJson) {
+    out_ << Json(fate) << "\n";
+    return;
+  }
+  const v1::Message& m = fate.message();
+  out_ << m.message_id() << "\t" << Time(m.publish_time()) << "\t" << Pairs(m.attributes()) << "\t"
+       << absl::CHexEscape(m.data()) << "\n";
+  out_ << absl::StrFormat("%-32s %-14s %s\n", "SUBSCRIPTION", "STATE", "DETAIL");
+  for (const v1::SubscriptionFate& f : fate.subscriptions()) {
+    out_ << absl::StrFormat("%-32s %-14s %s\n", f.subscription(), StateName(f.state()),
+                            FateDetail(f));
+  }
+}
+
+void Printer::Messages(const std::vector<v1::Message>& messages) {
+  if (format_ == OutputFormat::kJson) return JsonList(messages, false);
+  for (const v1::Message& m : messages) {
+    out_ << m.message_id() << "\t" << Time(m.publish_time()) << "\t" << Pairs(m.attributes())
+         << "\t" << absl::CHexEscape(m.data()) << "\n";
+  }
+}
+
+void Printer::SubscriptionMessages(const std::vector<v1::SubscriptionMessage>& messages) {
+  if (format_ == OutputFormat::kJson) return JsonList(messages, false);
+  for (const v1::SubscriptionMessage& sm : messages) {
+    const v1::Message& m = sm.message();
+    out_ << m.message_id() << "\t" << StateName(sm.fate().state()) << "\t" << FateDetail(sm.fate())
+         << "\t" << Pairs(m.attributes()) << "\t" << absl::CHexEscape(m.data()) << "\n";
+  }
+}
+
+void Printer::Redriven(const v1::RedriveResponse& redriven) {
+  if (format_ == OutputFormat::kJson) {
+    out_ << Json(redriven) << "\n";
+    return;
+  }
+  out_ << "redrove " << redriven.message_ids_size() << " message"
+       << (redriven.message_ids_size() == 1 ? "" : "s")
+       << (redriven.message_ids().empty() ? "" : ": ") << absl::StrJoin(redriven.message_ids(), " ")
+       << "\n";
 }
 
 void Printer::Done(const std::string& text) {

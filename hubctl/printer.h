@@ -34,6 +34,13 @@ class Printer {
   // One delivery of a stream, printed at once.
   void ReceivedLine(const v1::ReceivedMessage& message);
   void Stats(const std::vector<v1::SubscriptionStats>& stats);
+  // A message, then one line per subscription: its state there.
+  void Fate(const v1::MessageFate& fate);
+  // A topic's messages, one line each as Received prints them.
+  void Messages(const std::vector<v1::Message>& messages);
+  // A subscription's messages with their state, one line each.
+  void SubscriptionMessages(const std::vector<v1::SubscriptionMessage>& messages);
+  void Redriven(const v1::RedriveResponse& redriven);
   // A command with nothing to show but success, e.g. "deleted topic orders".
   void Done(const std::string& text);
 

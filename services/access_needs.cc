@@ -33,6 +33,10 @@ std::vector<auth::Need> PublishTo(const std::string& topic) {
   return {{auth::Action::kPublish, auth::Topic(topic)}};
 }
 
+std::vector<auth::Need> ReadTopic(const std::string& topic) {
+  return {{auth::Action::kSubscribe, auth::Topic(topic)}};
+}
+
 std::vector<auth::Need> Consume(const std::string& subscription) {
   return {{auth::Action::kSubscribe, auth::Subscription(subscription)}};
 }

@@ -22,6 +22,9 @@ std::vector<auth::Need> ViewSchema(const std::string& schema);
 std::vector<auth::Need> AdministerSubscription(const std::string& subscription);
 std::vector<auth::Need> PublishTo(const std::string& topic);
 std::vector<auth::Need> Consume(const std::string& subscription);
+// Reading a topic's messages without a subscription (browsing it, a
+// message's fate) is reading the topic: `subscribe` on it.
+std::vector<auth::Need> ReadTopic(const std::string& topic);
 // Schemas: creating, changing, reading or deleting one is administering it.
 std::vector<auth::Need> AdministerSchema(const std::string& schema);
 

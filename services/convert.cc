@@ -208,17 +208,73 @@ Message MessageFromProto(v1::Message&& proto) {
   return m;
 }
 
-void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out) {
-  out->set_ack_id(std::move(delivery.ack_id));
-  out->set_delivery_attempt(delivery.delivery_attempt);
-  v1::Message* m = out->mutable_message();
-  Message& in = delivery.message;
+void MessageToProto(Message&& in, v1::Message* m) {
   m->set_data(std::move(in.data));
   LabelsToProto(std::move(in.attributes), m->mutable_attributes());
   m->set_ordering_key(std::move(in.ordering_key));
   m->set_idempotency_key(std::move(in.idempotency_key));
   m->set_message_id(std::move(in.message_id));
-  ToProtoTime(in.publish_time, m->mutable_publish_time());
+  // A message retention removed is known by its id alone.
+  if (in.publish_time != absl::Time()) ToProtoTime(in.publish_time, m->mutable_publish_time());
+}
+
+void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out) {
+  out->set_ack_id(std::move(delivery.ack_id));
+  out->set_delivery_attempt(delivery.delivery_attempt);
+  MessageToProto(std::move(delivery.message), out->mutable_message());
+}
+
+v1::MessageState MessageStateToProto(MessageState state) {
+  switch (state) {
+    case MessageState::kWaiting:
+      return v1::MESSAGE_STATE_WAITING;
+    case MessageState::kInFlight:
+      return v1::MESSAGE_STATE_IN_FLIGHT;
+    case MessageState::kAcknowledged:
+      return v1::MESSAGE_STATE_ACKNOWLEDGED;
+    case MessageState::kFilteredOut:
+      return v1::MESSAGE_STATE_FILTERED_OUT;
+    case MessageState::kDeadLettered:
+      return v1::MESSAGE_STATE_DEAD_LETTERED;
+    case MessageState::kExpired:
+      return v1::MESSAGE_STATE_EXPIRED;
+  }
+  return v1::MESSAGE_STATE_UNSPECIFIED;
+}
+
+absl::StatusOr<MessageState> MessageStateFromProto(v1::MessageState state) {
+  switch (state) {
+    case v1::MESSAGE_STATE_WAITING:
+      return MessageState::kWaiting;
+    case v1::MESSAGE_STATE_IN_FLIGHT:
+      return MessageState::kInFlight;
+    case v1::MESSAGE_STATE_DEAD_LETTERED:
+      return MessageState::kDeadLettered;
+    default:
+      return absl::InvalidArgumentError(
+          "state must be MESSAGE_STATE_WAITING, MESSAGE_STATE_IN_FLIGHT or "
+          "MESSAGE_STATE_DEAD_LETTERED");
+  }
+}
+
+void SubscriptionFateToProto(const SubscriptionFate& fate, v1::SubscriptionFate* out) {
+  out->set_subscription(fate.subscription);
+  out->set_state(MessageStateToProto(fate.state));
+  out->set_delivery_attempt(fate.delivery_attempt);
+  if (fate.lease_expire_time != absl::InfinitePast()) {
+    ToProtoTime(fate.lease_expire_time, out->mutable_lease_expire_time());
+  }
+  if (fate.next_delivery_time != absl::InfinitePast()) {
+    ToProtoTime(fate.next_delivery_time, out->mutable_next_delivery_time());
+  }
+  if (fate.dead_letter) {
+    v1::DeadLetter* d = out->mutable_dead_letter();
+    d->set_topic(fate.dead_letter->topic);
+    d->set_message_id(fate.dead_letter->message_id);
+    d->set_reason(fate.dead_letter->reason);
+    d->set_delivery_attempts(fate.dead_letter->attempts);
+    ToProtoTime(fate.dead_letter->time, d->mutable_dead_letter_time());
+  }
 }
 
 void DeliveriesToProto(Claimed claimed,

@@ -70,6 +70,12 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 Message MessageFromProto(v1::Message&& proto);
 // Moves the payload and the rest into the response: the delivery is spent.
 void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out);
+// Moves the payload.
+void MessageToProto(Message&& message, v1::Message* out);
+v1::MessageState MessageStateToProto(MessageState state);
+// WAITING, IN_FLIGHT or DEAD_LETTERED, what a subscription's browse lists.
+absl::StatusOr<MessageState> MessageStateFromProto(v1::MessageState state);
+void SubscriptionFateToProto(const SubscriptionFate& fate, v1::SubscriptionFate* out);
 // A claim's deliveries, each as DeliveryToProto makes it (Pull and
 // StreamingPull alike).
 void DeliveriesToProto(Claimed claimed,

@@ -33,6 +33,13 @@ grpc::Status Respond(const absl::StatusOr<T>& result, Write write) {
   write(*result);
   return grpc::Status::OK;
 }
+// The same for a result the call owns, which `write` may move from.
+template <typename T, typename Write>
+grpc::Status Respond(absl::StatusOr<T>&& result, Write write) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  write(*result);
+  return grpc::Status::OK;
+}
 
 }  // namespace hub::services
 

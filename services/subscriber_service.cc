@@ -124,6 +124,82 @@ grpc::Status SubscriberService::GetSubscriptionStats(grpc::ServerContext* contex
   });
 }
 
+grpc::Status SubscriberService::GetMessageFate(grpc::ServerContext* context,
+                                               const v1::GetMessageFateRequest* request,
+                                               v1::MessageFate* response) {
+  return access_.IfAllowed(*context, ReadTopic(request->topic()), [&] {
+    const auto visible = access_.Visible(*context, auth::Action::kView);
+    return Respond(hub_.GetMessageFate(request->topic(), request->message_id()),
+                   [&](MessageFate& fate) {
+                     MessageToProto(std::move(fate.message), response->mutable_message());
+                     for (const SubscriptionFate& on : fate.subscriptions) {
+                       if (visible(auth::Subscription(on.subscription))) {
+                         SubscriptionFateToProto(on, response->add_subscriptions());
+                       }
+                     }
+                   });
+  });
+}
+
+grpc::Status SubscriberService::ListMessages(grpc::ServerContext* context,
+                                             const v1::ListMessagesRequest* request,
+                                             v1::ListMessagesResponse* response) {
+  return access_.IfAllowed(*context, ReadTopic(request->topic()), [&] {
+    TopicBrowse browse{request->topic(),     request->start_message_id(),
+                       std::nullopt,         request->end_message_id(),
+                       std::nullopt,         request->filter(),
+                       request->page_size(), request->page_token()};
+    for (auto [has, field, time, name] :
+         {std::tuple{request->has_start_time(), &request->start_time(), &browse.start_time,
+                     "start_time"},
+          std::tuple{request->has_end_time(), &request->end_time(), &browse.end_time,
+                     "end_time"}}) {
+      if (!has) continue;
+      absl::StatusOr<absl::Time> t = TimeFromProto(*field, name);
+      if (!t.ok()) return ToGrpcStatus(t.status());
+      *time = *t;
+    }
+    return Respond(hub_.ListMessages(browse), [&](Page<Message>& page) {
+      for (Message& m : page.items) MessageToProto(std::move(m), response->add_messages());
+      response->set_next_page_token(page.next_page_token);
+    });
+  });
+}
+
+grpc::Status SubscriberService::ListSubscriptionMessages(
+    grpc::ServerContext* context, const v1::ListSubscriptionMessagesRequest* request,
+    v1::ListSubscriptionMessagesResponse* response) {
+  return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
+    absl::StatusOr<MessageState> state = MessageStateFromProto(request->state());
+    if (!state.ok()) return ToGrpcStatus(state.status());
+    return Respond(hub_.ListSubscriptionMessages(request->subscription(), *state,
+                                                 request->page_size(), request->page_token()),
+                   [&](Page<SubscriptionMessage>& page) {
+                     for (SubscriptionMessage& m : page.items) {
+                       v1::SubscriptionMessage* out = response->add_messages();
+                       MessageToProto(std::move(m.message), out->mutable_message());
+                       SubscriptionFateToProto(m.fate, out->mutable_fate());
+                     }
+                     response->set_next_page_token(page.next_page_token);
+                   });
+  });
+}
+
+grpc::Status SubscriberService::Redrive(grpc::ServerContext* context,
+                                        const v1::RedriveRequest* request,
+                                        v1::RedriveResponse* response) {
+  return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
+    return Respond(hub_.Redrive(request->subscription(), Strings(request->message_ids()),
+                                request->filter(), request->all()),
+                   [&](const RedriveResult& result) {
+                     for (const std::string& id : result.message_ids) {
+                       response->add_message_ids(id);
+                     }
+                     response->set_more(result.more);
+                   });
+  });
+}
+
 grpc::Status SubscriberService::DeleteSubscription(grpc::ServerContext* context,
                                                    const v1::DeleteSubscriptionRequest* request,
                                                    google::protobuf::Empty*) {

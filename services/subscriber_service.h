@@ -42,6 +42,16 @@ class SubscriberService final
   grpc::Status DeleteSubscription(grpc::ServerContext* context,
                                   const v1::DeleteSubscriptionRequest* request,
                                   google::protobuf::Empty* response) override;
+  grpc::Status GetMessageFate(grpc::ServerContext* context,
+                              const v1::GetMessageFateRequest* request,
+                              v1::MessageFate* response) override;
+  grpc::Status ListMessages(grpc::ServerContext* context, const v1::ListMessagesRequest* request,
+                            v1::ListMessagesResponse* response) override;
+  grpc::Status ListSubscriptionMessages(grpc::ServerContext* context,
+                                        const v1::ListSubscriptionMessagesRequest* request,
+                                        v1::ListSubscriptionMessagesResponse* response) override;
+  grpc::Status Redrive(grpc::ServerContext* context, const v1::RedriveRequest* request,
+                       v1::RedriveResponse* response) override;
   grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
                                  const v1::PullRequest* request,
                                  v1::PullResponse* response) override;

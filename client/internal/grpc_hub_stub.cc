@@ -221,6 +221,21 @@ absl::StatusOr<v1::SubscriptionStats> GrpcHubStub::GetSubscriptionStats(
     const v1::GetSubscriptionStatsRequest& request) {
   return HUB_SUBSCRIBER_CALL(v1::SubscriptionStats, GetSubscriptionStats);
 }
+absl::StatusOr<v1::MessageFate> GrpcHubStub::GetMessageFate(
+    const v1::GetMessageFateRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::MessageFate, GetMessageFate);
+}
+absl::StatusOr<v1::ListMessagesResponse> GrpcHubStub::ListMessages(
+    const v1::ListMessagesRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::ListMessagesResponse, ListMessages);
+}
+absl::StatusOr<v1::ListSubscriptionMessagesResponse> GrpcHubStub::ListSubscriptionMessages(
+    const v1::ListSubscriptionMessagesRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::ListSubscriptionMessagesResponse, ListSubscriptionMessages);
+}
+absl::StatusOr<v1::RedriveResponse> GrpcHubStub::Redrive(const v1::RedriveRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::RedriveResponse, Redrive);
+}
 absl::StatusOr<v1::Schema> GrpcHubStub::CreateSchema(const v1::CreateSchemaRequest& request) {
   return HUB_SCHEMAS_CALL(v1::Schema, CreateSchema);
 }

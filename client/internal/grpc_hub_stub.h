@@ -47,6 +47,12 @@ class GrpcHubStub : public HubStub {
   absl::Status DeleteSubscription(const v1::DeleteSubscriptionRequest& request) override;
   absl::StatusOr<v1::SubscriptionStats> GetSubscriptionStats(
       const v1::GetSubscriptionStatsRequest& request) override;
+  absl::StatusOr<v1::MessageFate> GetMessageFate(const v1::GetMessageFateRequest& request) override;
+  absl::StatusOr<v1::ListMessagesResponse> ListMessages(
+      const v1::ListMessagesRequest& request) override;
+  absl::StatusOr<v1::ListSubscriptionMessagesResponse> ListSubscriptionMessages(
+      const v1::ListSubscriptionMessagesRequest& request) override;
+  absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request) override;
 
   absl::StatusOr<v1::PullResponse> Pull(const v1::PullRequest& request) override;
   absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(

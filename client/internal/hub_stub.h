@@ -52,6 +52,13 @@ class HubStub {
   virtual absl::Status DeleteSubscription(const v1::DeleteSubscriptionRequest& request) = 0;
   virtual absl::StatusOr<v1::SubscriptionStats> GetSubscriptionStats(
       const v1::GetSubscriptionStatsRequest& request) = 0;
+  virtual absl::StatusOr<v1::MessageFate> GetMessageFate(
+      const v1::GetMessageFateRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListMessagesResponse> ListMessages(
+      const v1::ListMessagesRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListSubscriptionMessagesResponse> ListSubscriptionMessages(
+      const v1::ListSubscriptionMessagesRequest& request) = 0;
+  virtual absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request) = 0;
 
   virtual absl::StatusOr<v1::PullResponse> Pull(const v1::PullRequest& request) = 0;
   virtual absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(

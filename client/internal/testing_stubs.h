@@ -36,6 +36,14 @@ class MockHubStub : public HubStub {
   MOCK_METHOD(absl::Status, DeleteSubscription, (const v1::DeleteSubscriptionRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::SubscriptionStats>, GetSubscriptionStats,
               (const v1::GetSubscriptionStatsRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::MessageFate>, GetMessageFate, (const v1::GetMessageFateRequest&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListMessagesResponse>, ListMessages,
+              (const v1::ListMessagesRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListSubscriptionMessagesResponse>, ListSubscriptionMessages,
+              (const v1::ListSubscriptionMessagesRequest&), (override));
+  MOCK_METHOD(absl::StatusOr<v1::RedriveResponse>, Redrive, (const v1::RedriveRequest&),
+              (override));
   MOCK_METHOD(absl::StatusOr<v1::PullResponse>, Pull, (const v1::PullRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::AcknowledgeResponse>, Acknowledge, (const v1::AcknowledgeRequest&),
               (override));

@@ -162,6 +162,8 @@ void PgStore::ApplyRetentionToTopic(Connection& conn, int64_t topic_id, int64_t 
       Exec(tx, sql::kSetPending, subscription_id, lease_id, IntArray(retained.kept));
     }
   }
+  // What retention removed cannot be redriven.
+  Exec(tx, sql::kForgetExpiredDeadLetters, topic_id, first, retention_ms, topic_retention_ms);
   tx.commit();
 }
 

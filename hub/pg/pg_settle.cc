@@ -64,10 +64,16 @@ absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(Connection& conn,
   MessagesAt messages;
   ReadMessages(conn, sub.topic_id, positions, messages);
   PublishItem item{topic, {}, {}, 0, {}};
+  std::vector<int64_t> sent;  // positions, in the order of item.messages
+  std::vector<int32_t> attempts;
+  std::vector<std::string> reasons;
   for (const DeadLetter& l : letters) {
     auto it = messages.find(l.position);
     if (it == messages.end()) continue;
     item.messages.push_back(DeadLetterMessage(it->second, sub.config.name, l.attempts, l.reason));
+    sent.push_back(l.position);
+    attempts.push_back(l.attempts);
+    reasons.push_back(l.reason);
   }
   if (item.messages.empty()) return 0;
   PublishItem* items[] = {&item};
@@ -77,6 +83,15 @@ absl::StatusOr<int64_t> PgStore::SendToDeadLetterTopic(Connection& conn,
         "dead_letter_topic ", topic, " of subscription ", sub.config.name,
         " does not exist; nothing was sent to it (create the topic, or change the policy)"));
   }
+  std::vector<int64_t> letter_positions;
+  for (const PublishResult& r : item.results) letter_positions.push_back(std::stoll(r.message_id));
+  // In the transaction open on `conn`, with the letters.
+  const std::string params[] = {absl::StrCat(sub.id), absl::StrCat(item.topic_id),
+                                IntArray(sent),       IntArray(letter_positions),
+                                IntArray(attempts),   TextArray(reasons)};
+  ExecBinary(conn, sql::kRecordDeadLetters,
+             {Param::Text(params[0]), Param::Text(params[1]), Param::Text(params[2]),
+              Param::Text(params[3]), Param::Text(params[4]), Param::Text(params[5])});
   return item.topic_id;
 }
 

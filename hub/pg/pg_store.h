@@ -127,6 +127,15 @@ class PgStore final : public Store {
   void WatchPublishes(std::function<void(int64_t)> on_publish) override;
   absl::StatusOr<MaintenanceReport> Maintain() override;
   absl::Status MarkActive(const std::vector<std::string>& subscriptions) override;
+  // Inspection (pg_inspect.cc).
+  absl::StatusOr<StoredMessage> GetMessage(absl::string_view topic, int64_t position) override;
+  absl::StatusOr<TopicWindow> ReadTopic(absl::string_view topic, int64_t from,
+                                        int64_t span) override;
+  absl::StatusOr<int64_t> PositionAt(absl::string_view topic, absl::Time time) override;
+  absl::StatusOr<InspectPage> InspectSubscription(const SubscriptionRecord& sub, MessageState state,
+                                                  int64_t after, int limit) override;
+  absl::StatusOr<RedriveResult> Redrive(const SubscriptionRecord& sub,
+                                        const RedriveSelection& selection, int limit) override;
   absl::Status MoveDeadLetters() override;
   absl::Status Ping() override;
 

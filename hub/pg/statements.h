@@ -172,24 +172,22 @@ s AS (
 INSERT INTO subscription_cursors (subscription_id, next_position)
 SELECT s.id, t.start FROM s, t RETURNING subscription_id)sql"};
 
-// Columns read by SubscriptionFromRow (pg_values.h), here and in
-// kListSubscriptions.
-inline constexpr Statement kGetSubscription{"get_subscription", R"sql(
-SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
-       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
-       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms),
-       s.expiration_ttl_ms
-FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+// The columns SubscriptionFromRow (pg_values.h) reads, of `subscriptions s
+// JOIN topics t`: one list for every statement that reads a subscription,
+// so that a column added is read everywhere.
+#define HUB_SUBSCRIPTION_COLUMNS                                                                \
+  "\nSELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,"    \
+  "\n       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts," \
+  "\n       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,"            \
+  "\n       s.message_retention_ms,"                                                            \
+  "\n       hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms),"           \
+  "\n       s.expiration_ttl_ms"                                                                \
+  "\nFROM subscriptions s JOIN topics t ON t.id = s.topic_id"
+
+inline constexpr Statement kGetSubscription{"get_subscription", HUB_SUBSCRIPTION_COLUMNS R"sql(
 WHERE s.name = $1)sql"};
 
-inline constexpr Statement kListSubscriptions{"list_subscriptions", R"sql(
-SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
-       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
-       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms),
-       s.expiration_ttl_ms
-FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+inline constexpr Statement kListSubscriptions{"list_subscriptions", HUB_SUBSCRIPTION_COLUMNS R"sql(
 WHERE ($1 = '' OR t.name = $1) AND s.name > $2 AND ($4::boolean OR CASE WHEN strpos(s.name, '~') = 0 THEN '' ELSE split_part(s.name, '~', 1) END = $5)
 ORDER BY s.name LIMIT $3)sql"};
 
@@ -284,6 +282,84 @@ inline constexpr Statement kMarkActive{"mark_active", R"sql(
 UPDATE subscriptions SET active_at = now()
 WHERE name = ANY ($1::text[]) AND active_at < now() - interval '10 seconds')sql"};
 
+// What a subscription ($1) dead-lettered to the topic $2: per message its
+// position, the letter's position, attempts and reason. A message
+// dead-lettered again (after a seek or a redrive) keeps its latest.
+inline constexpr Statement kRecordDeadLetters{"record_dead_letters", R"sql(
+INSERT INTO dead_letters (subscription_id, position, letter_topic_id, letter_position, attempts,
+                          reason)
+SELECT $1, q.position, $2, q.letter_position, q.attempts, q.reason
+FROM unnest($3::bigint[], $4::bigint[], $5::int[], $6::text[])
+  AS q (position, letter_position, attempts, reason)
+ON CONFLICT (subscription_id, position) DO UPDATE
+SET letter_topic_id = excluded.letter_topic_id, letter_position = excluded.letter_position,
+    attempts = excluded.attempts, reason = excluded.reason, dead_lettered_at = now())sql"};
+
+// Dead letters of a topic's ($1) subscriptions whose retention in effect is
+// $3 ms (the topic's is $4) and whose message retention removed (below $2):
+// there is nothing left to redrive.
+inline constexpr Statement kForgetExpiredDeadLetters{"forget_expired_dead_letters", R"sql(
+DELETE FROM dead_letters d USING subscriptions s
+WHERE d.subscription_id = s.id AND s.topic_id = $1 AND d.position < $2
+  AND hub_retention_in_effect(s.message_retention_ms, $4) = $3)sql"};
+
+// Inspection (pg_inspect.cc): reads that take no lease.
+// A topic's id and next position.
+inline constexpr Statement kTopicHead{"topic_head", R"sql(
+SELECT t.id, h.next_position FROM topics t JOIN topic_heads h ON h.topic_id = t.id
+WHERE t.name = $1)sql"};
+
+// The cursors of the subscriptions $1.
+inline constexpr Statement kCursorsOf{"cursors_of", R"sql(
+SELECT subscription_id, next_position FROM subscription_cursors
+WHERE subscription_id = ANY ($1::bigint[]))sql"};
+
+// The lease rows of the subscriptions $1 that hold position $2.
+inline constexpr Statement kLeasesHolding{"leases_holding", R"sql(
+SELECT subscription_id, attempt, (extract(epoch FROM expires_at) * 1e6)::bigint,
+       (extract(epoch FROM available_at) * 1e6)::bigint
+FROM leases WHERE subscription_id = ANY ($1::bigint[]) AND $2::bigint = ANY (pending))sql"};
+
+// The lease rows of subscription $1, in flight ($2) or not.
+inline constexpr Statement kLeasesOf{"leases_of", R"sql(
+SELECT pending::text, attempt, (extract(epoch FROM expires_at) * 1e6)::bigint,
+       (extract(epoch FROM available_at) * 1e6)::bigint
+FROM leases WHERE subscription_id = $1 AND (expires_at > now()) = $2)sql"};
+
+// Dead letters of the subscriptions $1 at position $2, or (kDeadLettersOf)
+// of subscription $1 after position $2, at most $3: the columns
+// DeadLetterFromRow reads after the subscription and position.
+inline constexpr Statement kDeadLettersAt{"dead_letters_at", R"sql(
+SELECT d.subscription_id, d.position, COALESCE(t.name, ''), d.letter_position, d.reason,
+       d.attempts, (extract(epoch FROM d.dead_lettered_at) * 1e6)::bigint
+FROM dead_letters d LEFT JOIN topics t ON t.id = d.letter_topic_id
+WHERE d.subscription_id = ANY ($1::bigint[]) AND d.position = $2)sql"};
+
+inline constexpr Statement kDeadLettersOf{"dead_letters_of", R"sql(
+SELECT d.subscription_id, d.position, COALESCE(t.name, ''), d.letter_position, d.reason,
+       d.attempts, (extract(epoch FROM d.dead_lettered_at) * 1e6)::bigint
+FROM dead_letters d LEFT JOIN topics t ON t.id = d.letter_topic_id
+WHERE d.subscription_id = $1 AND d.position > $2
+ORDER BY d.position LIMIT $3)sql"};
+
+// A redrive: the dead letters of subscription $1 it may take (all, or the
+// positions $2) after position $4, locked, at most $3.
+inline constexpr Statement kLockDeadLetters{"lock_dead_letters", R"sql(
+SELECT position FROM dead_letters
+WHERE subscription_id = $1 AND ($2::bigint[] IS NULL OR position = ANY ($2::bigint[]))
+  AND position > $4
+ORDER BY position LIMIT $3 FOR UPDATE)sql"};
+
+inline constexpr Statement kDeleteDeadLetters{"delete_dead_letters", R"sql(
+DELETE FROM dead_letters WHERE subscription_id = $1 AND position = ANY ($2::bigint[]))sql"};
+
+// One lease row of subscription $1 holding the positions $2, due now and
+// never delivered (a redrive); keyed by $3 when not empty.
+inline constexpr Statement kInsertDueLease{"insert_due_lease", R"sql(
+INSERT INTO leases (subscription_id, pending, attempt, generation, ordering_key, expires_at,
+                    available_at)
+VALUES ($1, $2::bigint[], 0, 1, NULLIF($3, ''), now(), now()))sql"};
+
 // Snapshots whose oldest message has left the topic: retention ends them.
 inline constexpr Statement kDeleteExpiredSnapshots{
     "delete_expired_snapshots", "DELETE FROM snapshots WHERE expire_time <= now()"};
@@ -325,14 +401,9 @@ ORDER BY available_at LIMIT $2
 FOR UPDATE SKIP LOCKED)sql"};
 
 // Subscriptions with a dead-letter topic and a due lease row out of
-// attempts: what the dead-letter sweep visits. Columns read by
-// SubscriptionFromRow.
-inline constexpr Statement kSubscriptionsWithDeadLetters{"subscriptions_with_dead_letters", R"sql(
-SELECT s.id, s.topic_id, s.name, t.name, s.ack_deadline_seconds, s.delivery_guarantee,
-       s.enable_message_ordering, s.filter, s.dead_letter_topic, s.max_delivery_attempts,
-       s.minimum_backoff_ms, s.maximum_backoff_ms, s.labels::text, s.detached,
-       s.message_retention_ms, hub_retention_in_effect(s.message_retention_ms, t.message_retention_ms)
-FROM subscriptions s JOIN topics t ON t.id = s.topic_id
+// attempts: what the dead-letter sweep visits.
+inline constexpr Statement kSubscriptionsWithDeadLetters{"subscriptions_with_dead_letters",
+                                                         HUB_SUBSCRIPTION_COLUMNS R"sql(
 WHERE s.dead_letter_topic <> '' AND NOT s.detached
   AND EXISTS (SELECT 1 FROM leases l
               WHERE l.subscription_id = s.id AND l.available_at <= now()
@@ -669,6 +740,17 @@ inline constexpr const Statement* kPrepared[] = {
     &kLockCursor,
     &kSetCursor,
     &kDeleteUnusedSubscriptions,
+    &kRecordDeadLetters,
+    &kTopicHead,
+    &kCursorsOf,
+    &kLeasesHolding,
+    &kLeasesOf,
+    &kDeadLettersAt,
+    &kDeadLettersOf,
+    &kLockDeadLetters,
+    &kDeleteDeadLetters,
+    &kInsertDueLease,
+    &kForgetExpiredDeadLetters,
     &kMarkActive,
     &kAcknowledge,
     &kExtendLeases,

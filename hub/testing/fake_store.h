@@ -283,6 +283,25 @@ class FakeStore final : public Store {
   }
   absl::StatusOr<MaintenanceReport> Maintain() override { return MaintenanceReport{}; }
   absl::Status MarkActive(const std::vector<std::string>&) override { return absl::OkStatus(); }
+  // Inspection is PgStore's alone; the engine's tests of it run against
+  // PostgreSQL (tests/integration/inspection_test.cc).
+  absl::StatusOr<StoredMessage> GetMessage(absl::string_view, int64_t) override {
+    return absl::UnimplementedError("FakeStore does not inspect");
+  }
+  absl::StatusOr<TopicWindow> ReadTopic(absl::string_view, int64_t, int64_t) override {
+    return absl::UnimplementedError("FakeStore does not inspect");
+  }
+  absl::StatusOr<int64_t> PositionAt(absl::string_view, absl::Time) override {
+    return absl::UnimplementedError("FakeStore does not inspect");
+  }
+  absl::StatusOr<InspectPage> InspectSubscription(const SubscriptionRecord&, MessageState, int64_t,
+                                                  int) override {
+    return absl::UnimplementedError("FakeStore does not inspect");
+  }
+  absl::StatusOr<RedriveResult> Redrive(const SubscriptionRecord&, const RedriveSelection&,
+                                        int) override {
+    return absl::UnimplementedError("FakeStore does not redrive");
+  }
   // Due rows out of attempts leave by the redelivery rule with room for no
   // delivery, as PgStore's sweep does; the letters are counted.
   absl::Status MoveDeadLetters() override {

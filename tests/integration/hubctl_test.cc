@@ -279,6 +279,13 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
                             "pull",
                             "tail",
                             "stats",
+                            "messages",
+                            "messages show",
+                            "messages list",
+                            "subscriptions messages",
+                            "dead-letters",
+                            "dead-letters list",
+                            "dead-letters redrive",
                             "schemas",
                             "schemas create",
                             "schemas get",
@@ -398,14 +405,16 @@ TEST_F(HubctlTest, TailSaysWhenTheHubIsAway) {
   EXPECT_EQ(tail.Wait(), 0);
 }
 
-// Each tail ended with Ctrl-C costs the message it showed one delivery
-// attempt, not two (docs/client.md): three tails, then the fourth delivery.
-TEST_F(HubctlTest, EachTailEndedWithCtrlCCostsOneAttempt) {
+// Each consuming tail ended with Ctrl-C costs the message it showed one
+// delivery attempt, not two (docs/client.md): three tails, then the fourth
+// delivery.
+TEST_F(HubctlTest, EachConsumingTailEndedWithCtrlCCostsOneAttempt) {
   ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
   ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
   ASSERT_EQ(Hubctl("publish orders looked-at").exit_code, 0);
   for (int look = 1; look <= 3; ++look) {
-    ChildProcess tail({HubctlPath(), "--endpoint", hubd_->address(), "tail", "billing"});
+    ChildProcess tail(
+        {HubctlPath(), "--endpoint", hubd_->address(), "tail", "billing", "--consume"});
     const std::string line = tail.ReadLine(absl::Seconds(10));
     ASSERT_TRUE(absl::StrContains(line, "looked-at")) << look << ": " << line;
     tail.Signal(SIGINT);
@@ -415,6 +424,68 @@ TEST_F(HubctlTest, EachTailEndedWithCtrlCCostsOneAttempt) {
   ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(5), &resp).ok());
   ASSERT_EQ(resp.received_messages_size(), 1);
   EXPECT_EQ(resp.received_messages(0).delivery_attempt(), 4);
+}
+
+// A tail without --consume looks: it shows the backlog and what arrives,
+// and the next consumer gets each message as a first delivery.
+TEST_F(HubctlTest, ATailLooksByDefaultAndCostsNothing) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("publish orders first").exit_code, 0);
+  ChildProcess tail({HubctlPath(), "--endpoint", hubd_->address(), "tail", "billing"});
+  EXPECT_TRUE(absl::StrContains(tail.ReadLine(absl::Seconds(10)), "first"));
+  ASSERT_EQ(Hubctl("publish orders second").exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(tail.ReadLine(absl::Seconds(10)), "second"));
+  tail.Signal(SIGINT);
+  EXPECT_EQ(tail.Wait(), 0);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM leases"), 0);
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(5), &resp).ok());
+  ASSERT_EQ(resp.received_messages_size(), 2);
+  EXPECT_EQ(resp.received_messages(0).delivery_attempt(), 1);
+}
+
+// Messages, their fate, a subscription's messages and its dead letters,
+// and a redrive, from the command line.
+TEST_F(HubctlTest, MessagesAndDeadLettersFromTheCommandLine) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("topics create dead").exit_code, 0);
+  ASSERT_EQ(
+      Hubctl("subscriptions create billing --topic orders --dead_letter_topic dead").exit_code, 0);
+  ASSERT_EQ(Hubctl("publish orders one two three -a kind=order").exit_code, 0);
+  nlohmann::json listed = Json("messages list orders --filter 'attributes.kind = \"order\"'");
+  ASSERT_EQ(listed.size(), 3u);
+  const std::string id = listed[1]["message_id"];
+  EXPECT_EQ(Json("messages list orders --start " + id).size(), 2u);
+
+  // billing rejects "two": its fate says dead-lettered, and where.
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Seconds(5), &resp).ok());
+  ASSERT_EQ(resp.received_messages_size(), 3);
+  {
+    grpc::ClientContext ctx;
+    v1::RejectRequest r;
+    r.set_subscription("billing");
+    r.add_ack_ids(resp.received_messages(1).ack_id());
+    v1::RejectResponse out;
+    ASSERT_TRUE(subscriber_->Reject(&ctx, r, &out).ok());
+  }
+  const CommandResult shown = Hubctl("messages show orders " + id);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_TRUE(absl::StrContains(shown.out, "dead-lettered")) << shown.out;
+  EXPECT_TRUE(absl::StrContains(shown.out, "to=dead/")) << shown.out;
+  EXPECT_EQ(Json("subscriptions messages billing --state in-flight").size(), 2u);
+  nlohmann::json dead = Json("dead-letters list billing");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]["fate"]["state"], "MESSAGE_STATE_DEAD_LETTERED");
+
+  const CommandResult redriven = Hubctl("dead-letters redrive billing --id " + id);
+  ASSERT_EQ(redriven.exit_code, 0) << redriven.err;
+  EXPECT_EQ(redriven.out, "redrove 1 message: " + id + "\n");
+  EXPECT_EQ(Json("dead-letters list billing").size(), 0u);
+  EXPECT_EQ(Hubctl("dead-letters redrive billing").exit_code, 2);  // nothing chosen
+  EXPECT_EQ(Hubctl("messages show orders 99").exit_code, 3);
+  EXPECT_EQ(Hubctl("subscriptions messages billing --state lost").exit_code, 2);
 }
 
 // Ctrl-C ends a command at once (exit 130), also one waiting for messages.
