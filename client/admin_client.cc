@@ -193,4 +193,36 @@ absl::StatusOr<std::vector<v1::AckResult>> AdminClient::Acknowledge(
   return std::vector<v1::AckResult>(response->results().begin(), response->results().end());
 }
 
+absl::StatusOr<std::vector<v1::AckResult>> AdminClient::Reject(
+    const std::string& subscription, const std::vector<std::string>& ack_ids,
+    const std::string& reason) {
+  v1::RejectRequest request;
+  request.set_subscription(subscription);
+  for (const std::string& id : ack_ids) request.add_ack_ids(id);
+  request.set_reason(reason);
+  absl::StatusOr<v1::RejectResponse> response = connection_.stub()->Reject(request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::AckResult>(response->results().begin(), response->results().end());
+}
+
+absl::StatusOr<v1::Topic> AdminClient::UpdateTopic(const v1::Topic& topic,
+                                                   const std::vector<std::string>& paths) {
+  v1::UpdateTopicRequest request;
+  *request.mutable_topic() = topic;
+  for (const std::string& p : paths) request.mutable_update_mask()->add_paths(p);
+  return connection_.stub()->UpdateTopic(request);
+}
+
+absl::StatusOr<v1::Subscription> AdminClient::UpdateSubscription(
+    const v1::Subscription& subscription, const std::vector<std::string>& paths) {
+  v1::UpdateSubscriptionRequest request;
+  *request.mutable_subscription() = subscription;
+  for (const std::string& p : paths) request.mutable_update_mask()->add_paths(p);
+  return connection_.stub()->UpdateSubscription(request);
+}
+
+absl::Status AdminClient::Seek(const v1::SeekRequest& request) {
+  return connection_.stub()->Seek(request).status();
+}
+
 }  // namespace hub::client

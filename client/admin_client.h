@@ -24,13 +24,20 @@ class AdminClient {
   absl::StatusOr<v1::Topic> GetTopic(const std::string& name);
   // Every topic, page after page.
   absl::StatusOr<std::vector<v1::Topic>> ListTopics();
+  // The fields `paths` names (docs/api.md, UpdateTopic).
+  absl::StatusOr<v1::Topic> UpdateTopic(const v1::Topic& topic,
+                                        const std::vector<std::string>& paths);
   absl::Status DeleteTopic(const std::string& name);
 
   absl::StatusOr<v1::Subscription> CreateSubscription(const v1::Subscription& subscription);
   absl::StatusOr<v1::Subscription> GetSubscription(const std::string& name);
   // The subscriptions of `topic`, or of every topic when it is empty.
   absl::StatusOr<std::vector<v1::Subscription>> ListSubscriptions(const std::string& topic = "");
+  absl::StatusOr<v1::Subscription> UpdateSubscription(const v1::Subscription& subscription,
+                                                      const std::vector<std::string>& paths);
   absl::Status DeleteSubscription(const std::string& name);
+  // Seek to a time, or (`request.snapshot`) to a snapshot.
+  absl::Status Seek(const v1::SeekRequest& request);
   absl::StatusOr<v1::SubscriptionStats> GetSubscriptionStats(const std::string& name);
 
   // Looking at messages without consuming them, and dead letters
@@ -61,6 +68,9 @@ class AdminClient {
                                                         int max_messages, absl::Duration max_wait);
   absl::StatusOr<std::vector<v1::AckResult>> Acknowledge(const std::string& subscription,
                                                          const std::vector<std::string>& ack_ids);
+  absl::StatusOr<std::vector<v1::AckResult>> Reject(const std::string& subscription,
+                                                    const std::vector<std::string>& ack_ids,
+                                                    const std::string& reason);
 
  private:
   Connection connection_;

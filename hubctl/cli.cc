@@ -37,6 +37,19 @@ Command Admin(std::function<absl::Status(client::AdminClient&, Printer&)> run) {
   };
 }
 
+// The update_mask paths of the options given to `command`, each once, in
+// the order of `paths` (an option's first name, and its path).
+std::vector<std::string> GivenPaths(
+    const CLI::App& command, std::initializer_list<std::pair<const char*, const char*>> paths) {
+  std::vector<std::string> given;
+  for (const auto& [option, path] : paths) {
+    if (command.count(option) > 0 && std::find(given.begin(), given.end(), path) == given.end()) {
+      given.push_back(path);
+    }
+  }
+  return given;
+}
+
 // Every argument, bound to the parser; the chosen subcommand sets `command`.
 struct Cli {
   client::ConnectionOptions connection;
@@ -53,6 +66,8 @@ struct Cli {
   PullArgs pull;
   TailArgs tail;
   BrowseArgs browse;
+  SeekArgs seek;
+  RejectArgs reject;
   RedriveArgs redrive;
   std::string message_id;
   std::vector<std::string> stat_names;
@@ -85,23 +100,44 @@ void AddTopicCommands(CLI::App& app, Cli& cli) {
   TopicArgs& topic = cli.topic;
   std::string& name = cli.name;
   Command& command = cli.command;
-  CLI::App* topics = app.add_subcommand("topics", "create, get, list and delete topics");
+  CLI::App* topics = app.add_subcommand("topics", "create, get, list, update and delete topics");
   topics->require_subcommand(1);
+  // The fields of a topic, for create and update; each with its update
+  // path.
+  auto fields = [&](CLI::App* c) {
+    c->add_option("name", topic.name, "topic name")->required();
+    c->add_option("--retention", topic.retention, "how long messages are kept (default 7d)");
+    c->add_option(Names("--dedup_window"), topic.dedup_window,
+                  "how long an idempotency key is remembered (default 24h)");
+    c->add_option("--label", topic.labels, "key=value, repeatable");
+    c->add_option("--schema", topic.schema, "a schema every message must match (docs/schemas.md)");
+    c->add_option("--encoding", topic.encoding, "json or binary: how messages are written")
+        ->capture_default_str();
+    c->add_option(Names("--first_revision"), topic.first_revision,
+                  "the oldest revision a message may match (default: the oldest)");
+    c->add_option(Names("--last_revision"), topic.last_revision,
+                  "the newest revision a message may match (default: the newest)");
+  };
   CLI::App* tc = topics->add_subcommand("create", "create a topic");
-  tc->add_option("name", topic.name, "topic name")->required();
-  tc->add_option("--retention", topic.retention, "how long messages are kept (default 7d)");
-  tc->add_option(Names("--dedup_window"), topic.dedup_window,
-                 "how long an idempotency key is remembered (default 24h)");
-  tc->add_option("--label", topic.labels, "key=value, repeatable");
-  tc->add_option("--schema", topic.schema, "a schema every message must match (docs/schemas.md)");
-  tc->add_option("--encoding", topic.encoding, "json or binary: how messages are written")
-      ->capture_default_str();
-  tc->add_option(Names("--first_revision"), topic.first_revision,
-                 "the oldest revision a message may match (default: the oldest)");
-  tc->add_option(Names("--last_revision"), topic.last_revision,
-                 "the newest revision a message may match (default: the newest)");
+  fields(tc);
   tc->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return CreateTopic(admin, topic, out); });
+  });
+  CLI::App* tu = topics->add_subcommand(
+      "update", "change the fields given (labels: the whole set; schema: all its options)");
+  fields(tu);
+  tu->add_flag(Names("--no_schema"), topic.no_schema, "remove the topic's schema");
+  tu->callback([&, tu] {
+    std::vector<std::string> paths = GivenPaths(*tu, {{"--retention", "message_retention"},
+                                                      {"--dedup_window", "dedup_window"},
+                                                      {"--label", "labels"},
+                                                      {"--schema", "schema_settings"},
+                                                      {"--encoding", "schema_settings"},
+                                                      {"--first_revision", "schema_settings"},
+                                                      {"--last_revision", "schema_settings"},
+                                                      {"--no_schema", "schema_settings"}});
+    command = Admin(
+        [&, paths](auto& admin, Printer& out) { return UpdateTopic(admin, topic, paths, out); });
   });
   CLI::App* tg = topics->add_subcommand("get", "show one topic");
   tg->add_option("name", name, "topic name")->required();
@@ -123,36 +159,66 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
   std::string& name = cli.name;
   std::string& list_topic = cli.list_topic;
   Command& command = cli.command;
-  CLI::App* subs =
-      app.add_subcommand("subscriptions", "create, get, list and delete subscriptions");
+  CLI::App* subs = app.add_subcommand("subscriptions",
+                                      "create, get, list, update, seek and delete subscriptions");
   subs->require_subcommand(1);
+  // The fields of a subscription both create and update take.
+  auto fields = [&](CLI::App* c) {
+    c->add_option("name", sub.name, "subscription name")->required();
+    c->add_option(Names("--ack_deadline"), sub.ack_deadline_seconds,
+                  "lease seconds, 1..600 (default 30)");
+    c->add_option("--filter", sub.filter,
+                  "attribute filter, e.g. 'attributes.kind = \"order\" AND attributes:region'");
+    c->add_option(Names("--dead_letter_topic"), sub.dead_letter_topic,
+                  "where messages go after max_delivery_attempts");
+    c->add_option(Names("--max_delivery_attempts"), sub.max_delivery_attempts,
+                  "1..100 (default 20 with a dead-letter topic)");
+    c->add_option(Names("--min_backoff"), sub.min_backoff, "retry backoff after the first failure");
+    c->add_option(Names("--max_backoff"), sub.max_backoff, "largest retry backoff");
+    c->add_option("--label", sub.labels, "key=value, repeatable");
+    c->add_option("--retention", sub.retention,
+                  "how long an unacknowledged message stays, 10m..31d (default: the topic's)");
+    c->add_option(Names("--expiration_ttl"), sub.expiration_ttl,
+                  "delete it after this long unused, 1d..365d (default: never)");
+  };
   CLI::App* sc = subs->add_subcommand("create", "create a subscription");
-  sc->add_option("name", sub.name, "subscription name")->required();
+  fields(sc);
   sc->add_option("--topic", sub.topic, "the topic it receives from")->required();
-  sc->add_option(Names("--ack_deadline"), sub.ack_deadline_seconds,
-                 "lease seconds, 1..600 (default 30)");
   sc->add_option("--guarantee", sub.guarantee, "at-least-once, at-most-once or exactly-once")
       ->capture_default_str();
   sc->add_flag("--ordering", sub.ordering, "deliver messages of one ordering key in order");
-  sc->add_option("--filter", sub.filter,
-                 "attribute filter, e.g. 'attributes.kind = \"order\" AND attributes:region'");
-  sc->add_option(Names("--dead_letter_topic"), sub.dead_letter_topic,
-                 "where messages go after max_delivery_attempts");
-  sc->add_option(Names("--max_delivery_attempts"), sub.max_delivery_attempts,
-                 "1..100 (default 20 with a dead-letter topic)");
-  sc->add_option(Names("--min_backoff"), sub.min_backoff, "retry backoff after the first failure");
-  sc->add_option(Names("--max_backoff"), sub.max_backoff, "largest retry backoff");
-  sc->add_option("--label", sub.labels, "key=value, repeatable");
-  sc->add_option("--retention", sub.retention,
-                 "how long an unacknowledged message stays, 10m..31d (default: the topic's)");
-  sc->add_option(Names("--expiration_ttl"), sub.expiration_ttl,
-                 "delete it after this long unused, 1d..365d (default: never)");
   sc->add_option("--start", sub.start,
                  "where delivery starts: next, oldest, an RFC 3339 time, or snapshot:NAME")
       ->capture_default_str();
   sc->callback([&] {
     command = Admin([&](auto& admin, Printer& out) { return CreateSubscription(admin, sub, out); });
   });
+  CLI::App* su = subs->add_subcommand(
+      "update", "change the fields given (labels: the whole set; a policy: all its options)");
+  fields(su);
+  su->callback([&, su] {
+    std::vector<std::string> paths =
+        GivenPaths(*su, {{"--ack_deadline", "ack_deadline_seconds"},
+                         {"--filter", "filter"},
+                         {"--dead_letter_topic", "dead_letter_policy"},
+                         {"--max_delivery_attempts", "dead_letter_policy"},
+                         {"--min_backoff", "retry_policy"},
+                         {"--max_backoff", "retry_policy"},
+                         {"--label", "labels"},
+                         {"--retention", "message_retention"},
+                         {"--expiration_ttl", "expiration_ttl"}});
+    command = Admin([&, paths](auto& admin, Printer& out) {
+      return UpdateSubscription(admin, sub, paths, out);
+    });
+  });
+  SeekArgs& seek = cli.seek;
+  CLI::App* sk = subs->add_subcommand(
+      "seek", "deliver again from a time, or from a snapshot's state (exactly one)");
+  sk->add_option("name", seek.subscription, "subscription name")->required();
+  sk->add_option("--time", seek.time, "an RFC 3339 time: later messages are delivered again");
+  sk->add_option("--snapshot", seek.snapshot, "a snapshot of a subscription of the same topic");
+  sk->callback(
+      [&] { command = Admin([&](auto& admin, Printer& out) { return Seek(admin, seek, out); }); });
   CLI::App* sg = subs->add_subcommand("get", "show one subscription");
   sg->add_option("name", name, "subscription name")->required();
   sg->callback([&] {
@@ -327,6 +393,15 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   pl->add_flag("--ack", pull.ack, "acknowledge what was printed (else it is redelivered later)");
   pl->callback(
       [&] { command = Admin([&](auto& admin, Printer& out) { return Pull(admin, pull, out); }); });
+  RejectArgs& reject = cli.reject;
+  CLI::App* rj = app.add_subcommand(
+      "reject", "end deliveries at once: to the dead-letter topic, or dropped without one");
+  rj->add_option("subscription", reject.subscription, "subscription name")->required();
+  rj->add_option("ack_ids", reject.ack_ids, "ack ids, as pull printed them")->required();
+  rj->add_option("--reason", reject.reason, "why, carried by the dead letter");
+  rj->callback([&] {
+    command = Admin([&](auto& admin, Printer& out) { return Reject(admin, reject, out); });
+  });
   CLI::App* tl =
       app.add_subcommand("tail", "print a subscription's messages as they arrive, until Ctrl-C");
   tl->add_option("subscription", tail.subscription, "subscription name")->required();

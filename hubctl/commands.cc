@@ -104,7 +104,9 @@ v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int
 
 }  // namespace
 
-absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out) {
+namespace {
+
+absl::StatusOr<v1::Topic> TopicOf(const TopicArgs& args) {
   v1::Topic topic;
   topic.set_name(args.name);
   if (absl::Status s =
@@ -117,7 +119,7 @@ absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Prin
     return s;
   }
   if (absl::Status s = Labels(args.labels, "label", topic.mutable_labels()); !s.ok()) return s;
-  if (!args.schema.empty()) {
+  if (!args.schema.empty() && !args.no_schema) {
     v1::SchemaSettings* settings = topic.mutable_schema_settings();
     settings->set_schema(args.schema);
     absl::StatusOr<v1::SchemaEncoding> encoding = ParseSchemaEncoding(args.encoding);
@@ -126,9 +128,28 @@ absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Prin
     settings->set_first_revision_id(args.first_revision);
     settings->set_last_revision_id(args.last_revision);
   }
-  absl::StatusOr<v1::Topic> created = admin.CreateTopic(topic);
+  return topic;
+}
+
+}  // namespace
+
+absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out) {
+  absl::StatusOr<v1::Topic> topic = TopicOf(args);
+  if (!topic.ok()) return topic.status();
+  absl::StatusOr<v1::Topic> created = admin.CreateTopic(*topic);
   if (!created.ok()) return created.status();
   out.Topics({*created}, true);
+  return absl::OkStatus();
+}
+
+absl::Status UpdateTopic(client::AdminClient& admin, const TopicArgs& args,
+                         const std::vector<std::string>& paths, Printer& out) {
+  if (paths.empty()) return absl::InvalidArgumentError("name at least one field to change");
+  absl::StatusOr<v1::Topic> topic = TopicOf(args);
+  if (!topic.ok()) return topic.status();
+  absl::StatusOr<v1::Topic> updated = admin.UpdateTopic(*topic, paths);
+  if (!updated.ok()) return updated.status();
+  out.Topics({*updated}, true);
   return absl::OkStatus();
 }
 
@@ -223,8 +244,9 @@ absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, P
   return absl::OkStatus();
 }
 
-absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
-                                Printer& out) {
+namespace {
+
+absl::StatusOr<v1::Subscription> SubscriptionOf(const SubscriptionArgs& args) {
   v1::Subscription sub;
   sub.set_name(args.name);
   sub.set_topic(args.topic);
@@ -264,9 +286,56 @@ absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionAr
   absl::StatusOr<v1::SubscriptionStart> start = ParseStart(args.start);
   if (!start.ok()) return start.status();
   *sub.mutable_start() = *std::move(start);
-  absl::StatusOr<v1::Subscription> created = admin.CreateSubscription(sub);
+  return sub;
+}
+
+}  // namespace
+
+absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
+                                Printer& out) {
+  absl::StatusOr<v1::Subscription> sub = SubscriptionOf(args);
+  if (!sub.ok()) return sub.status();
+  absl::StatusOr<v1::Subscription> created = admin.CreateSubscription(*sub);
   if (!created.ok()) return created.status();
   out.Subscriptions({*created}, true);
+  return absl::OkStatus();
+}
+
+absl::Status UpdateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
+                                const std::vector<std::string>& paths, Printer& out) {
+  if (paths.empty()) return absl::InvalidArgumentError("name at least one field to change");
+  absl::StatusOr<v1::Subscription> sub = SubscriptionOf(args);
+  if (!sub.ok()) return sub.status();
+  absl::StatusOr<v1::Subscription> updated = admin.UpdateSubscription(*sub, paths);
+  if (!updated.ok()) return updated.status();
+  out.Subscriptions({*updated}, true);
+  return absl::OkStatus();
+}
+
+absl::Status Seek(client::AdminClient& admin, const SeekArgs& args, Printer& out) {
+  v1::SeekRequest request;
+  request.set_subscription(args.subscription);
+  request.set_snapshot(args.snapshot);
+  if (!args.time.empty()) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, args.time, &t, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--time must be an RFC 3339 time, got \"", args.time, "\""));
+    }
+    ToProtoTime(t, request.mutable_time());
+  }
+  if (absl::Status s = admin.Seek(request); !s.ok()) return s;
+  out.Done(absl::StrCat("sought subscription ", args.subscription, " to ",
+                        args.time.empty() ? "snapshot " + args.snapshot : args.time));
+  return absl::OkStatus();
+}
+
+absl::Status Reject(client::AdminClient& admin, const RejectArgs& args, Printer& out) {
+  absl::StatusOr<std::vector<v1::AckResult>> results =
+      admin.Reject(args.subscription, args.ack_ids, args.reason);
+  if (!results.ok()) return results.status();
+  out.AckResults(*results);
   return absl::OkStatus();
 }
 

@@ -27,6 +27,7 @@ struct TopicArgs {
   std::string encoding = "json";
   std::string first_revision;
   std::string last_revision;
+  bool no_schema = false;  // update: remove it
 };
 
 struct SchemaArgs {
@@ -58,6 +59,18 @@ struct SubscriptionArgs {
   std::string start = "next";
 };
 
+struct SeekArgs {
+  std::string subscription;
+  std::string time;  // RFC 3339
+  std::string snapshot;
+};
+
+struct RejectArgs {
+  std::string subscription;
+  std::vector<std::string> ack_ids;
+  std::string reason;
+};
+
 struct PublishArgs {
   std::string topic;
   // Each one a message. Empty with no file: stdin, one message per line.
@@ -87,6 +100,9 @@ struct TailArgs {
 };
 
 absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out);
+// The fields `paths` names (update_mask paths), from `args`.
+absl::Status UpdateTopic(client::AdminClient& admin, const TopicArgs& args,
+                         const std::vector<std::string>& paths, Printer& out);
 absl::Status GetTopic(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status ListTopics(client::AdminClient& admin, Printer& out);
 absl::Status DeleteTopic(client::AdminClient& admin, const std::string& name, Printer& out);
@@ -108,6 +124,10 @@ absl::Status RollbackSchema(client::AdminClient& admin, const SchemaArgs& args, 
 absl::Status ValidateSchema(client::AdminClient& admin, const SchemaArgs& args, std::istream& in,
                             Printer& out);
 absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, Printer& out);
+absl::Status UpdateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
+                                const std::vector<std::string>& paths, Printer& out);
+absl::Status Seek(client::AdminClient& admin, const SeekArgs& args, Printer& out);
+absl::Status Reject(client::AdminClient& admin, const RejectArgs& args, Printer& out);
 absl::Status GetSubscription(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic, Printer& out);
 absl::Status DeleteSubscription(client::AdminClient& admin, const std::string& name, Printer& out);

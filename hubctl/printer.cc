@@ -205,6 +205,13 @@ std::string FateDetail(const v1::SubscriptionFate& f) {
 
 }  // namespace
 
+void Printer::AckResults(const std::vector<v1::AckResult>& results) {
+  if (format_ == OutputFormat::kJson) return JsonList(results, false);
+  for (const v1::AckResult& r : results) {
+    out_ << r.ack_id() << "\t" << v1::AckStatus_Name(r.status()) << "\n";
+  }
+}
+
 void Printer::Fate(const v1::MessageFate& fate) {
   if (format_ == OutputFormat::kJson) {
     out_ << Json(fate) << "\n";

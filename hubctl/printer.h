@@ -34,6 +34,8 @@ class Printer {
   // One delivery of a stream, printed at once.
   void ReceivedLine(const v1::ReceivedMessage& message);
   void Stats(const std::vector<v1::SubscriptionStats>& stats);
+  // One line per ack id: its verdict.
+  void AckResults(const std::vector<v1::AckResult>& results);
   // A message, then one line per subscription: its state there.
   void Fate(const v1::MessageFate& fate);
   // A topic's messages, one line each as Received prints them.

@@ -232,6 +232,18 @@ grpc::Status SubscriberService::Reject(grpc::ServerContext* context,
 grpc::Status SubscriberService::Seek(grpc::ServerContext* context, const v1::SeekRequest* request,
                                      v1::SeekResponse*) {
   return access_.IfAllowed(*context, Consume(request->subscription()), [&] {
+    if (request->has_time() == !request->snapshot().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "seek needs a time or a snapshot, one of them");
+    }
+    if (!request->snapshot().empty()) {
+      // Reading a snapshot's state into a subscription is consuming it.
+      return WithSnapshot(
+          hub_, access_, *context, auth::Action::kSubscribe, request->snapshot(),
+          [&](const SnapshotConfig& snapshot) {
+            return ToGrpcStatus(hub_.SeekToSnapshot(request->subscription(), snapshot.name));
+          });
+    }
     absl::StatusOr<absl::Time> time = TimeFromProto(request->time(), "time");
     if (!time.ok()) return ToGrpcStatus(time.status());
     return ToGrpcStatus(hub_.Seek(request->subscription(), *time));

@@ -283,6 +283,10 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
                             "messages show",
                             "messages list",
                             "subscriptions messages",
+                            "subscriptions update",
+                            "subscriptions seek",
+                            "topics update",
+                            "reject",
                             "dead-letters",
                             "dead-letters list",
                             "dead-letters redrive",
@@ -486,6 +490,47 @@ TEST_F(HubctlTest, MessagesAndDeadLettersFromTheCommandLine) {
   EXPECT_EQ(Hubctl("dead-letters redrive billing").exit_code, 2);  // nothing chosen
   EXPECT_EQ(Hubctl("messages show orders 99").exit_code, 3);
   EXPECT_EQ(Hubctl("subscriptions messages billing --state lost").exit_code, 2);
+}
+
+// Updates field by field, a seek and a reject, from the command line.
+TEST_F(HubctlTest, UpdatesSeeksAndRejects) {
+  ASSERT_EQ(Hubctl("topics create orders --label team=a").exit_code, 0);
+  ASSERT_EQ(Hubctl("topics create dead").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders --dead_letter_topic dead "
+                   "--ack_deadline 20 --filter 'attributes:kind'")
+                .exit_code,
+            0);
+  nlohmann::json topic = Json("topics update orders --retention 2d");
+  EXPECT_EQ(topic["message_retention"], "172800s");
+  EXPECT_EQ(topic["labels"]["team"], "a") << "a field not named is left alone";
+  nlohmann::json sub = Json("subscriptions update billing --ack_deadline 45 --expiration_ttl 2d");
+  EXPECT_EQ(sub["ack_deadline_seconds"], 45);
+  EXPECT_EQ(sub["expiration_ttl"], "172800s");
+  EXPECT_EQ(sub["filter"], "attributes:kind");
+  EXPECT_EQ(sub["dead_letter_policy"]["dead_letter_topic"], "dead");
+  EXPECT_EQ(Hubctl("subscriptions update billing").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions update billing --ack_deadline 601").exit_code, 2);
+
+  ASSERT_EQ(Hubctl("publish orders one two -a kind=x").exit_code, 0);
+  nlohmann::json pulled = Json("pull billing --max 10 --wait 5s");
+  ASSERT_EQ(pulled.size(), 2u);
+  const std::string ack_id = pulled[0]["ack_id"];
+  const CommandResult rejected = Hubctl("reject billing " + ack_id + " --reason unparseable");
+  ASSERT_EQ(rejected.exit_code, 0) << rejected.err;
+  EXPECT_EQ(rejected.out, ack_id + "\tOK\n");
+  nlohmann::json dead = Json("dead-letters list billing");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]["fate"]["dead_letter"]["reason"], "unparseable");
+
+  // Seeking an hour back delivers both again (the dead-lettered one too:
+  // a seek is to a time, not to a state).
+  const std::string hour_ago =
+      absl::FormatTime(absl::RFC3339_full, absl::Now() - absl::Hours(1), absl::UTCTimeZone());
+  const CommandResult sought = Hubctl("subscriptions seek billing --time " + hour_ago);
+  ASSERT_EQ(sought.exit_code, 0) << sought.err;
+  EXPECT_EQ(Json("pull billing --max 10 --wait 5s --ack").size(), 2u);
+  EXPECT_EQ(Hubctl("subscriptions seek billing").exit_code, 2);
+  EXPECT_EQ(Hubctl("subscriptions seek billing --snapshot none").exit_code, 3);
 }
 
 // Ctrl-C ends a command at once (exit 130), also one waiting for messages.
