@@ -41,6 +41,8 @@ inline constexpr int kExitNotFound = 3;
 inline constexpr int kExitAlreadyExists = 4;
 inline constexpr int kExitUnavailable = 5;
 inline constexpr int kExitDenied = 6;
+// apply --dry-run: the hub differs from the file (0: it matches).
+inline constexpr int kExitChangesPending = 8;
 // Ended by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 inline constexpr int kExitInterrupted = 130;
 int ExitCode(absl::StatusCode code);

@@ -1,5 +1,7 @@
 #include "hubctl/cli.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -38,12 +40,14 @@ Command Admin(std::function<absl::Status(client::AdminClient&, Printer&)> run) {
 }
 
 // The update_mask paths of the options given to `command`, each once, in
-// the order of `paths` (an option's first name, and its path).
-std::vector<std::string> GivenPaths(
-    const CLI::App& command, std::initializer_list<std::pair<const char*, const char*>> paths) {
+// the order of `fields` (kTopicFields, kSubscriptionFields).
+template <size_t N>
+std::vector<std::string> GivenPaths(const CLI::App& command,
+                                    const std::pair<const char*, const char*> (&fields)[N]) {
   std::vector<std::string> given;
-  for (const auto& [option, path] : paths) {
-    if (command.count(option) > 0 && std::find(given.begin(), given.end(), path) == given.end()) {
+  for (const auto& [option, path] : fields) {
+    if (command.count(absl::StrCat("--", option)) > 0 &&
+        std::find(given.begin(), given.end(), path) == given.end()) {
       given.push_back(path);
     }
   }
@@ -68,6 +72,10 @@ struct Cli {
   BrowseArgs browse;
   SeekArgs seek;
   RejectArgs reject;
+  ApplyArgs apply;
+  // Set by a command whose success has its own exit code (apply --dry-run
+  // with changes to make).
+  bool pending = false;
   RedriveArgs redrive;
   std::string message_id;
   std::vector<std::string> stat_names;
@@ -128,14 +136,7 @@ void AddTopicCommands(CLI::App& app, Cli& cli) {
   fields(tu);
   tu->add_flag(Names("--no_schema"), topic.no_schema, "remove the topic's schema");
   tu->callback([&, tu] {
-    std::vector<std::string> paths = GivenPaths(*tu, {{"--retention", "message_retention"},
-                                                      {"--dedup_window", "dedup_window"},
-                                                      {"--label", "labels"},
-                                                      {"--schema", "schema_settings"},
-                                                      {"--encoding", "schema_settings"},
-                                                      {"--first_revision", "schema_settings"},
-                                                      {"--last_revision", "schema_settings"},
-                                                      {"--no_schema", "schema_settings"}});
+    std::vector<std::string> paths = GivenPaths(*tu, kTopicFields);
     command = Admin(
         [&, paths](auto& admin, Printer& out) { return UpdateTopic(admin, topic, paths, out); });
   });
@@ -197,16 +198,7 @@ void AddSubscriptionCommands(CLI::App& app, Cli& cli) {
       "update", "change the fields given (labels: the whole set; a policy: all its options)");
   fields(su);
   su->callback([&, su] {
-    std::vector<std::string> paths =
-        GivenPaths(*su, {{"--ack_deadline", "ack_deadline_seconds"},
-                         {"--filter", "filter"},
-                         {"--dead_letter_topic", "dead_letter_policy"},
-                         {"--max_delivery_attempts", "dead_letter_policy"},
-                         {"--min_backoff", "retry_policy"},
-                         {"--max_backoff", "retry_policy"},
-                         {"--label", "labels"},
-                         {"--retention", "message_retention"},
-                         {"--expiration_ttl", "expiration_ttl"}});
+    std::vector<std::string> paths = GivenPaths(*su, kSubscriptionFields);
     command = Admin([&, paths](auto& admin, Printer& out) {
       return UpdateSubscription(admin, sub, paths, out);
     });
@@ -421,6 +413,20 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   });
 }
 
+void AddApplyCommand(CLI::App& app, Cli& cli) {
+  ApplyArgs& apply = cli.apply;
+  CLI::App* ap = app.add_subcommand(
+      "apply", "make the hub match an estate file: its schemas, topics and subscriptions");
+  ap->add_option("-f,--file", apply.file, "the estate file (YAML); - for stdin")->required();
+  ap->add_flag(Names("--dry_run"), apply.dry_run,
+               "print the changes and make none; exit 8 when there are some");
+  ap->add_flag("--prune", apply.prune, "delete what this estate made and the file no longer names");
+  ap->callback([&] {
+    cli.command = Admin(
+        [&](auto& admin, Printer& out) { return Apply(admin, apply, std::cin, out, cli.pending); });
+  });
+}
+
 void AddStatsCommand(CLI::App& app, Cli& cli) {
   std::vector<std::string>& stat_names = cli.stat_names;
   Command& command = cli.command;
@@ -533,6 +539,7 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   AddSchemaCommands(app, cli);
   AddMessageCommands(app, cli, interrupt);
   AddInspectionCommands(app, cli);
+  AddApplyCommand(app, cli);
   AddStatsCommand(app, cli);
   if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
     std::cerr << "hubctl: " << unknown << "\n";
@@ -558,6 +565,7 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
     status = cli.command(*conn, out);
   }
   if (!status.ok()) std::cerr << "hubctl: " << status << "\n";
+  if (status.ok() && cli.pending) return kExitChangesPending;
   return ExitCode(status.code());
 }
 

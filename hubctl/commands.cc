@@ -16,6 +16,7 @@
 #include "client/subscriber.h"
 #include "common/proto_time.h"
 #include "hubctl/args.h"
+#include "hubctl/estate.h"
 
 namespace hub::hubctl {
 namespace {
@@ -104,8 +105,6 @@ v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int
 
 }  // namespace
 
-namespace {
-
 absl::StatusOr<v1::Topic> TopicOf(const TopicArgs& args) {
   v1::Topic topic;
   topic.set_name(args.name);
@@ -130,8 +129,6 @@ absl::StatusOr<v1::Topic> TopicOf(const TopicArgs& args) {
   }
   return topic;
 }
-
-}  // namespace
 
 absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out) {
   absl::StatusOr<v1::Topic> topic = TopicOf(args);
@@ -244,8 +241,6 @@ absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, P
   return absl::OkStatus();
 }
 
-namespace {
-
 absl::StatusOr<v1::Subscription> SubscriptionOf(const SubscriptionArgs& args) {
   v1::Subscription sub;
   sub.set_name(args.name);
@@ -288,8 +283,6 @@ absl::StatusOr<v1::Subscription> SubscriptionOf(const SubscriptionArgs& args) {
   *sub.mutable_start() = *std::move(start);
   return sub;
 }
-
-}  // namespace
 
 absl::Status CreateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
                                 Printer& out) {
@@ -563,6 +556,27 @@ absl::Status Redrive(client::AdminClient& admin, const RedriveArgs& args, Printe
   total.set_more(done->more());
   out.Redriven(total);
   return absl::OkStatus();
+}
+
+absl::Status Apply(client::AdminClient& admin, const ApplyArgs& args, std::istream& in,
+                   Printer& out, bool& pending) {
+  std::string text;
+  if (args.file == "-") {
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream file(args.file);
+    if (!file) return absl::InvalidArgumentError(absl::StrCat("cannot read ", args.file));
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  }
+  absl::StatusOr<Estate> estate = ParseEstate(text);
+  if (!estate.ok()) return estate.status();
+  absl::StatusOr<EstatePlan> plan = PlanEstate(admin, *estate, args.prune);
+  if (!plan.ok()) return plan.status();
+  absl::Status applied;
+  if (!args.dry_run) applied = ApplyEstate(admin, *plan);
+  pending = args.dry_run && !plan->changes.empty();
+  out.Plan(*plan, !args.dry_run && applied.ok());
+  return applied;
 }
 
 absl::Status Tail(const client::Connection& connection, const TailArgs& args,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <istream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <atomic>
@@ -99,6 +100,32 @@ struct TailArgs {
   int64_t max_outstanding = 1000;
 };
 
+// The fields a topic's and a subscription's options set, each with the
+// update_mask path it is: what `update` sends, and what an estate file
+// manages (hubctl/estate.h). Options are these names with "--".
+inline constexpr std::pair<const char*, const char*> kTopicFields[] = {
+    {"retention", "message_retention"},
+    {"dedup_window", "dedup_window"},
+    {"label", "labels"},
+    {"schema", "schema_settings"},
+    {"encoding", "schema_settings"},
+    {"first_revision", "schema_settings"},
+    {"last_revision", "schema_settings"},
+    {"no_schema", "schema_settings"}};
+inline constexpr std::pair<const char*, const char*> kSubscriptionFields[] = {
+    {"ack_deadline", "ack_deadline_seconds"},
+    {"filter", "filter"},
+    {"dead_letter_topic", "dead_letter_policy"},
+    {"max_delivery_attempts", "dead_letter_policy"},
+    {"min_backoff", "retry_policy"},
+    {"max_backoff", "retry_policy"},
+    {"label", "labels"},
+    {"retention", "message_retention"},
+    {"expiration_ttl", "expiration_ttl"}};
+
+absl::StatusOr<v1::Topic> TopicOf(const TopicArgs& args);
+absl::StatusOr<v1::Subscription> SubscriptionOf(const SubscriptionArgs& args);
+
 absl::Status CreateTopic(client::AdminClient& admin, const TopicArgs& args, Printer& out);
 // The fields `paths` names (update_mask paths), from `args`.
 absl::Status UpdateTopic(client::AdminClient& admin, const TopicArgs& args,
@@ -165,6 +192,17 @@ absl::Status ListSubscriptionMessages(client::AdminClient& admin, const BrowseAr
                                       Printer& out);
 // Calls again while more of the selection is left.
 absl::Status Redrive(client::AdminClient& admin, const RedriveArgs& args, Printer& out);
+
+struct ApplyArgs {
+  std::string file;  // "-" is stdin
+  bool dry_run = false;
+  bool prune = false;
+};
+
+// hubctl apply (hubctl/estate.h): prints the changes, and makes them unless
+// `dry_run`. `pending` is set when a dry run found changes to make.
+absl::Status Apply(client::AdminClient& admin, const ApplyArgs& args, std::istream& in,
+                   Printer& out, bool& pending);
 
 // Every subscription when `names` is empty.
 absl::Status Stats(client::AdminClient& admin, const std::vector<std::string>& names, Printer& out);

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/proto_time.h"
 #include "hubctl/args.h"
+#include "hubctl/estate.h"
 
 namespace hub::hubctl {
 namespace {
@@ -253,6 +254,45 @@ void Printer::Redriven(const v1::RedriveResponse& redriven) {
        << (redriven.message_ids_size() == 1 ? "" : "s")
        << (redriven.message_ids().empty() ? "" : ": ") << absl::StrJoin(redriven.message_ids(), " ")
        << "\n";
+}
+
+void Printer::Plan(const EstatePlan& plan, bool applied) {
+  auto action = [](EstateChange::Action a) {
+    switch (a) {
+      case EstateChange::Action::kCreate:
+        return "create";
+      case EstateChange::Action::kUpdate:
+        return "update";
+      case EstateChange::Action::kCommit:
+        return "commit";
+      case EstateChange::Action::kDelete:
+        return "delete";
+    }
+    return "?";
+  };
+  if (format_ == OutputFormat::kJson) {
+    std::vector<std::string> changes;
+    for (const EstateChange& c : plan.changes) {
+      std::vector<std::string> fields;
+      for (const std::string& f : c.fields) fields.push_back(absl::StrCat("\"", f, "\""));
+      changes.push_back(absl::StrCat("{\"action\":\"", action(c.action), "\",\"kind\":\"", c.kind,
+                                     "\",\"name\":\"", absl::CEscape(c.name), "\",\"fields\":[",
+                                     absl::StrJoin(fields, ","), "]}"));
+    }
+    out_ << "{\"changes\":[" << absl::StrJoin(changes, ",") << "],\"unchanged\":" << plan.unchanged
+         << ",\"applied\":" << (applied ? "true" : "false") << "}\n";
+    return;
+  }
+  for (const EstateChange& c : plan.changes) {
+    out_ << action(c.action) << " " << c.kind << " " << c.name
+         << (c.fields.empty() ? "" : ": " + absl::StrJoin(c.fields, ", ")) << "\n";
+  }
+  if (plan.changes.empty()) {
+    out_ << "no changes: " << plan.unchanged << " resources match the file\n";
+  } else {
+    out_ << plan.changes.size() << (plan.changes.size() == 1 ? " change" : " changes")
+         << (applied ? " applied, " : " to make, ") << plan.unchanged << " unchanged\n";
+  }
 }
 
 void Printer::Done(const std::string& text) {

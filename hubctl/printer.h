@@ -15,6 +15,8 @@ namespace hub::hubctl {
 
 enum class OutputFormat { kText, kJson };
 
+struct EstatePlan;
+
 // Everything hubctl prints on stdout. Text is for people (tables, one line
 // per message); JSON is for scripts: one document per command, in the API's
 // field names, except `tail`, which prints one document per line.
@@ -43,6 +45,9 @@ class Printer {
   // A subscription's messages with their state, one line each.
   void SubscriptionMessages(const std::vector<v1::SubscriptionMessage>& messages);
   void Redriven(const v1::RedriveResponse& redriven);
+  // apply's changes, one a line ("create topic orders", "update
+  // subscription billing: ack_deadline_seconds"), and whether they were made.
+  void Plan(const EstatePlan& plan, bool applied);
   // A command with nothing to show but success, e.g. "deleted topic orders".
   void Done(const std::string& text);
 

@@ -100,6 +100,9 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   for (const char* key : {"existingSecret", "clientCASecret"}) {
     if (values["tls"] && values["tls"][key]) external.insert(values["tls"][key].as<std::string>());
   }
+  if (values["estate"] && values["estate"]["tokenSecret"]["name"]) {
+    external.insert(values["estate"]["tokenSecret"]["name"].as<std::string>());
+  }
   for (const YAML::Node& adapter : values["adapters"]) {
     if (adapter["tokenSecret"]) external.insert(adapter["tokenSecret"]["name"].as<std::string>());
     for (const YAML::Node& v : adapter["volumes"]) {
@@ -219,6 +222,10 @@ TEST_P(ChartTest, RenderedManifestsFollowTheRules) {
   // The migration Job is a pre-install/pre-upgrade hook; a Secret it needs
   // is a hook of lower weight; the replicas then do not migrate.
   for (const YAML::Node& job : r.Kind("Job")) {
+    if (job["metadata"]["labels"]["app.kubernetes.io/component"].as<std::string>() !=
+        "migrations") {
+      continue;
+    }
     const YAML::Node a = job["metadata"]["annotations"];
     EXPECT_EQ(a["helm.sh/hook"].as<std::string>(), "pre-install,pre-upgrade");
     const int job_weight = a["helm.sh/hook-weight"].as<int>();
@@ -284,6 +291,43 @@ TEST(ChartAdapters, EachAdapterRunsItsBinaryOnItsRenderedConfiguration) {
                        s["spec"]["ports"][0]["targetPort"].as<std::string>() == "http";
   }
   EXPECT_TRUE(ingress_service);
+}
+
+// The estate in the values is applied after install and upgrade by a Job
+// that runs `hubctl apply` on exactly that document.
+TEST(ChartEstate, AHookJobAppliesTheDocumentWithHubctl) {
+  const Rendered r = Render("estate.yaml");
+  const YAML::Node values = YAML::LoadFile(kValues + "estate.yaml");
+  std::vector<YAML::Node> jobs;
+  for (const YAML::Node& j : r.Kind("Job")) {
+    if (j["metadata"]["name"].as<std::string>() == "rel-message-hub-apply-estate")
+      jobs.push_back(j);
+  }
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["metadata"]["annotations"]["helm.sh/hook"].as<std::string>(),
+            "post-install,post-upgrade");
+  const YAML::Node container = jobs[0]["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(container["command"][0].as<std::string>(), "/usr/local/bin/hubctl");
+  std::vector<std::string> args;
+  for (const YAML::Node& a : container["args"]) args.push_back(a.as<std::string>());
+  EXPECT_EQ(args,
+            (std::vector<std::string>{"--endpoint", "rel-message-hub:50051", "--timeout", "120s",
+                                      "apply", "-f", "/etc/hub/estate/estate.yaml", "--prune"}));
+  EXPECT_EQ(container["env"][0]["name"].as<std::string>(), "HUB_TOKEN");
+  EXPECT_EQ(container["env"][0]["valueFrom"]["secretKeyRef"]["name"].as<std::string>(),
+            "hub-deployer");
+  bool found = false;
+  for (const YAML::Node& c : r.Kind("ConfigMap")) {
+    if (c["metadata"]["name"].as<std::string>() != "rel-message-hub-estate") continue;
+    found = true;
+    EXPECT_TRUE(SameYaml(YAML::Load(c["data"]["estate.yaml"].as<std::string>()),
+                         values["estate"]["document"]));
+  }
+  EXPECT_TRUE(found);
+  // Without a document, no Job.
+  for (const YAML::Node& j : Render("").Kind("Job")) {
+    EXPECT_NE(j["metadata"]["name"].as<std::string>(), "rel-message-hub-apply-estate");
+  }
 }
 
 // The Secret mounted at the folder of `path` in `pod` (its first container).
@@ -375,7 +419,7 @@ TEST(ChartValues, SchemaRefusesNonsense) {
 
 INSTANTIATE_TEST_SUITE_P(ValuesFiles, ChartTest,
                          ::testing::Values("", "minimal.yaml", "ha.yaml", "monitoring.yaml",
-                                           "secure.yaml", "adapters.yaml"),
+                                           "secure.yaml", "adapters.yaml", "estate.yaml"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param.empty() ? std::string("defaults")
                                                      : info.param.substr(0, info.param.find('.'));

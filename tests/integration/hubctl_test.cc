@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "tests/support/hub_test.h"
 
@@ -287,6 +288,7 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
                             "subscriptions seek",
                             "topics update",
                             "reject",
+                            "apply",
                             "dead-letters",
                             "dead-letters list",
                             "dead-letters redrive",
@@ -370,9 +372,9 @@ TEST_F(HubctlTest, TyposAndSpellingsAreNamedOrTaken) {
   typo = Hubctl("topics crate x");
   EXPECT_EQ(typo.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(typo.err, "did you mean 'create'?")) << typo.err;
-  CommandResult help = Hubctl("apply --help");
+  CommandResult help = Hubctl("deploy --help");
   EXPECT_EQ(help.exit_code, 2);
-  EXPECT_TRUE(absl::StrContains(help.err, "unknown command 'apply'")) << help.err;
+  EXPECT_TRUE(absl::StrContains(help.err, "unknown command 'deploy'")) << help.err;
   EXPECT_TRUE(help.out.empty()) << help.out;
 
   CommandResult url = RunCommand(
@@ -531,6 +533,106 @@ TEST_F(HubctlTest, UpdatesSeeksAndRejects) {
   EXPECT_EQ(Json("pull billing --max 10 --wait 5s --ack").size(), 2u);
   EXPECT_EQ(Hubctl("subscriptions seek billing").exit_code, 2);
   EXPECT_EQ(Hubctl("subscriptions seek billing --snapshot none").exit_code, 3);
+}
+
+// The estate of a shop: a schema, two topics, and subscriptions with
+// every kind of option. `{ACK}` and `{AUDIT}` vary between versions.
+constexpr char kEstate[] = R"(estate: shop
+schemas:
+  - name: order
+    type: protobuf
+    definition: |
+      syntax = "proto3";
+      message Order { string sku = 1; }
+topics:
+  - name: orders
+    retention: 3d
+    schema: order
+    encoding: json
+    labels: {team: shop}
+  - name: orders-dead
+subscriptions:
+  - name: billing
+    topic: orders
+    ack_deadline: {ACK}
+    guarantee: {GUARANTEE}
+    dead_letter_topic: orders-dead
+    filter: 'attributes:kind'
+    min_backoff: 1s
+    max_backoff: 1m
+    labels: {team: billing}
+{AUDIT})";
+
+constexpr char kAudit[] = R"(  - name: audit
+    topic: orders
+    expiration_ttl: 30d
+)";
+
+std::string EstateFile(const std::string& dir, const std::string& ack, const std::string& audit,
+                       const std::string& guarantee = "at-least-once") {
+  std::string text = kEstate;
+  text =
+      absl::StrReplaceAll(text, {{"{ACK}", ack}, {"{AUDIT}", audit}, {"{GUARANTEE}", guarantee}});
+  const std::string path = dir + "/estate.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST_F(HubctlTest, ApplyMakesTheHubMatchTheFile) {
+  char tmpl[] = "/tmp/hub-estate-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  ASSERT_EQ(Hubctl("topics create by-hand").exit_code, 0);
+  const std::string v1 = EstateFile(dir, "20", kAudit);
+  CommandResult first = Hubctl("apply -f " + v1);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out,
+            "create schema order\ncreate topic orders\ncreate topic orders-dead\n"
+            "create subscription billing\ncreate subscription audit\n"
+            "5 changes applied, 0 unchanged\n");
+  nlohmann::json billing = Json("subscriptions get billing");
+  EXPECT_EQ(billing["ack_deadline_seconds"], 20);
+  EXPECT_EQ(billing["labels"]["hub-estate"], "shop");
+  EXPECT_EQ(billing["labels"]["team"], "billing");
+  EXPECT_EQ(billing["dead_letter_policy"]["max_delivery_attempts"], 20);
+  EXPECT_EQ(Json("topics get orders")["schema_settings"]["schema"], "order");
+
+  // Idempotent: a second apply changes nothing and says so; so does a dry
+  // run, with exit 0.
+  EXPECT_EQ(Hubctl("apply -f " + v1).out, "no changes: 5 resources match the file\n");
+  EXPECT_EQ(Hubctl("apply -f " + v1 + " --dry-run").exit_code, 0);
+
+  // A new deadline, and audit gone from the file: the dry run says so
+  // (exit 8) and changes nothing.
+  const std::string v2 = EstateFile(dir, "45", "");
+  CommandResult dry = Hubctl("apply -f " + v2 + " --dry-run --prune");
+  EXPECT_EQ(dry.exit_code, 8) << dry.err;
+  EXPECT_EQ(dry.out,
+            "update subscription billing: ack_deadline_seconds\ndelete subscription audit\n"
+            "2 changes to make, 3 unchanged\n");
+  EXPECT_EQ(Json("subscriptions get billing")["ack_deadline_seconds"], 20);
+  // Without --prune nothing is deleted; with it, what the estate made and
+  // the file no longer names, and nothing made by hand.
+  EXPECT_EQ(Hubctl("apply -f " + v2).out,
+            "update subscription billing: ack_deadline_seconds\n1 change applied, 3 unchanged\n");
+  EXPECT_EQ(Hubctl("subscriptions get audit").exit_code, 0);
+  EXPECT_EQ(Hubctl("apply -f " + v2 + " --prune").out,
+            "delete subscription audit\n1 change applied, 4 unchanged\n");
+  EXPECT_EQ(Hubctl("subscriptions get audit").exit_code, 3);
+  EXPECT_EQ(Hubctl("topics get by-hand").exit_code, 0);
+
+  // A fixed field is an error that names it, and nothing is applied.
+  const std::string fixed = EstateFile(dir, "60", "", "exactly-once");
+  CommandResult refused = Hubctl("apply -f " + fixed);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(refused.err, "subscription billing: guarantee is fixed"))
+      << refused.err;
+  EXPECT_EQ(Json("subscriptions get billing")["ack_deadline_seconds"], 45);
+  // A key the file should not have, named with its place.
+  std::ofstream(dir + "/typo.yaml") << "estate: shop\ntopics:\n  - name: x1x\n    retension: 1d\n";
+  CommandResult typo = Hubctl("apply -f " + dir + "/typo.yaml");
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(typo.err, "topics[0].retension: not a key")) << typo.err;
+  RunCommand("rm -rf " + dir);
 }
 
 // Ctrl-C ends a command at once (exit 130), also one waiting for messages.
