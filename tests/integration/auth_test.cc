@@ -40,14 +40,8 @@ allow cleaner  admin      subscription:scratch*
 class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hub-auth-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    WriteTokensFile(dir_ + "/tokens", {"ops", "orders", "billing", "team", "lister", "cleaner"});
-    std::ofstream(dir_ + "/policy") << kPolicy;
     url_ = SharedPostgres().CreateDatabase();
-    hubd_ = std::make_unique<HubProcess>(
-        url_, std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
-                                       "--policy_file=" + dir_ + "/policy"});
+    hubd_ = std::make_unique<HubProcess>(url_, files_.Flags());
     ASSERT_NO_FATAL_FAILURE(hubd_->Start());
     publisher_ = hubd_->Publisher();
     subscriber_ = hubd_->Subscriber();
@@ -63,8 +57,6 @@ class AuthTest : public ::testing::Test {
       ASSERT_EQ(CreateSubscription("t-ops", sub, "orders", "").error_code(), StatusCode::OK) << sub;
     }
   }
-
-  void TearDown() override { RunCommand("rm -rf " + dir_); }
 
   static void As(grpc::ClientContext& ctx, const std::string& token) {
     if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
@@ -180,7 +172,8 @@ class AuthTest : public ::testing::Test {
     return counts;
   }
 
-  std::string dir_, url_;
+  const AccessFiles files_{{"ops", "orders", "billing", "team", "lister", "cleaner"}, kPolicy};
+  std::string url_;
   std::unique_ptr<HubProcess> hubd_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;
   std::unique_ptr<v1::Subscriber::Stub> subscriber_;
@@ -358,20 +351,10 @@ TEST(MetricsTokenTest, MetricsNeedTheTokenAndProbesDoNot) {
 // one.
 class AccessReloadTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/hub-reload-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    WriteTokensFile(dir_ + "/tokens", {"ops", "orders"});
-    Replace("policy", "allow ops * *\nallow orders publish topic:orders\n");
-  }
-  void TearDown() override { RunCommand("rm -rf " + dir_); }
-
   void Start(const std::string& interval) {
-    hubd_ = std::make_unique<HubProcess>(
-        SharedPostgres().CreateDatabase(),
-        std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
-                                 "--policy_file=" + dir_ + "/policy",
-                                 "--access_reload_interval=" + interval});
+    std::vector<std::string> flags = files_.Flags();
+    flags.push_back("--access_reload_interval=" + interval);
+    hubd_ = std::make_unique<HubProcess>(SharedPostgres().CreateDatabase(), flags);
     ASSERT_NO_FATAL_FAILURE(hubd_->Start());
     publisher_ = hubd_->Publisher();
     grpc::ClientContext ctx;
@@ -417,7 +400,8 @@ class AccessReloadTest : public ::testing::Test {
         RunCommand(absl::StrCat("grep -c '\"event\":\"", event, "\"' ", hubd_->log_path())).out);
   }
 
-  std::string dir_;
+  const AccessFiles files_{{"ops", "orders"}, "allow ops * *\nallow orders publish topic:orders\n"};
+  const std::string& dir_ = files_.dir();
   std::unique_ptr<HubProcess> hubd_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;
 };

@@ -32,14 +32,8 @@ quota reader  streams           2
 class QuotaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hub-quota-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    WriteTokensFile(dir_ + "/tokens", {"noisy", "calm", "bulky", "reader"});
-    std::ofstream(dir_ + "/policy") << kPolicy;
     url_ = SharedPostgres().CreateDatabase();
-    hubd_ = std::make_unique<HubProcess>(
-        url_, std::vector<std::string>{"--tokens_file=" + dir_ + "/tokens",
-                                       "--policy_file=" + dir_ + "/policy"});
+    hubd_ = std::make_unique<HubProcess>(url_, files_.Flags());
     ASSERT_NO_FATAL_FAILURE(hubd_->Start());
     publisher_ = hubd_->Publisher();
     subscriber_ = hubd_->Subscriber();
@@ -49,7 +43,6 @@ class QuotaTest : public ::testing::Test {
     topic.set_name("orders");
     ASSERT_TRUE(publisher_->CreateTopic(&ctx, topic, &out).ok());
   }
-  void TearDown() override { RunCommand("rm -rf " + dir_); }
 
   grpc::Status Publish(v1::Publisher::Stub& stub, const std::string& principal, int messages,
                        size_t bytes_each = 1) {
@@ -65,7 +58,7 @@ class QuotaTest : public ::testing::Test {
 
   int64_t Stored() { return std::stoll(QueryValue(url_, kCountStoredMessages)); }
 
-  std::string dir_;
+  const AccessFiles files_{{"noisy", "calm", "bulky", "reader"}, kPolicy};
   std::string url_;
   std::unique_ptr<HubProcess> hubd_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;

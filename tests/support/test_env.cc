@@ -391,6 +391,19 @@ void WriteTokensFile(const std::string& path, const std::vector<std::string>& pr
   }
 }
 
+AccessFiles::AccessFiles(const std::vector<std::string>& principals, const std::string& policy) {
+  char tmpl[] = "/tmp/hub-access-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  WriteTokensFile(dir_ + "/tokens", principals);
+  std::ofstream(dir_ + "/policy") << policy;
+}
+
+AccessFiles::~AccessFiles() { RunCommand("rm -rf " + dir_); }
+
+std::vector<std::string> AccessFiles::Flags() const {
+  return {"--tokens_file=" + dir_ + "/tokens", "--policy_file=" + dir_ + "/policy"};
+}
+
 CommandResult RunCommand(const std::string& command) {
   char err_path[] = "/tmp/hub-test-stderr-XXXXXX";
   const int err_fd = mkstemp(err_path);

@@ -144,6 +144,23 @@ CommandResult RunCommand(const std::string& command);
 // "t-" and its name ("t-ops" for ops).
 void WriteTokensFile(const std::string& path, const std::vector<std::string>& principals);
 
+// A temporary folder holding a tokens file of `principals` (as
+// WriteTokensFile makes it) and a policy file, removed when destroyed.
+class AccessFiles {
+ public:
+  AccessFiles(const std::vector<std::string>& principals, const std::string& policy);
+  ~AccessFiles();
+  AccessFiles(const AccessFiles&) = delete;
+  AccessFiles& operator=(const AccessFiles&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  // hubd's --tokens_file and --policy_file for them.
+  std::vector<std::string> Flags() const;
+
+ private:
+  std::string dir_;
+};
+
 // GET http://127.0.0.1:port/path; the body, or an empty string (also when
 // no answer came within 5 s).
 std::string HttpGet(int port, const std::string& path);
