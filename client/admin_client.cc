@@ -109,6 +109,23 @@ absl::StatusOr<v1::RedriveResponse> AdminClient::Redrive(const v1::RedriveReques
   return connection_.stub()->Redrive(request);
 }
 
+absl::StatusOr<v1::Snapshot> AdminClient::CreateSnapshot(const v1::CreateSnapshotRequest& request) {
+  return connection_.stub()->CreateSnapshot(request);
+}
+
+absl::StatusOr<std::vector<v1::Snapshot>> AdminClient::ListSnapshots() {
+  return AllPages(
+      v1::ListSnapshotsRequest(),
+      [this](const v1::ListSnapshotsRequest& r) { return connection_.stub()->ListSnapshots(r); },
+      [](const v1::ListSnapshotsResponse& page) -> const auto& { return page.snapshots(); });
+}
+
+absl::Status AdminClient::DeleteSnapshot(const std::string& name) {
+  v1::DeleteSnapshotRequest request;
+  request.set_snapshot(name);
+  return connection_.stub()->DeleteSnapshot(request);
+}
+
 absl::StatusOr<v1::Schema> AdminClient::CreateSchema(const v1::Schema& schema) {
   v1::CreateSchemaRequest request;
   *request.mutable_schema() = schema;

@@ -50,6 +50,12 @@ class AdminClient {
       const v1::ListSubscriptionMessagesRequest& request);
   absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request);
 
+  // Snapshots of a subscription's acknowledgement state, to Seek back to.
+  absl::StatusOr<v1::Snapshot> CreateSnapshot(const v1::CreateSnapshotRequest& request);
+  // Every snapshot the caller may see, page after page.
+  absl::StatusOr<std::vector<v1::Snapshot>> ListSnapshots();
+  absl::Status DeleteSnapshot(const std::string& name);
+
   // Schemas (docs/schemas.md). `revision_id` empty: the newest.
   absl::StatusOr<v1::Schema> CreateSchema(const v1::Schema& schema);
   absl::StatusOr<v1::Schema> GetSchema(const std::string& name, const std::string& revision_id);

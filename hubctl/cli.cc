@@ -73,6 +73,7 @@ struct Cli {
   SeekArgs seek;
   RejectArgs reject;
   ApplyArgs apply;
+  SnapshotArgs snapshot;
   // Set by a command whose success has its own exit code (apply --dry-run
   // with changes to make).
   bool pending = false;
@@ -413,6 +414,31 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   });
 }
 
+void AddSnapshotCommands(CLI::App& app, Cli& cli) {
+  SnapshotArgs& snapshot = cli.snapshot;
+  Command& command = cli.command;
+  CLI::App* snapshots =
+      app.add_subcommand("snapshots", "a subscription's acknowledgement state, to seek back to");
+  snapshots->require_subcommand(1);
+  CLI::App* create = snapshots->add_subcommand("create", "keep a subscription's state");
+  create->add_option("name", snapshot.name, "snapshot name")->required();
+  create->add_option("--subscription", snapshot.subscription, "whose state it keeps")->required();
+  create->add_option("--label", snapshot.labels, "key=value, repeatable");
+  create->callback([&] {
+    command =
+        Admin([&](auto& admin, Printer& out) { return CreateSnapshot(admin, snapshot, out); });
+  });
+  snapshots->add_subcommand("list", "the snapshots you may see")->callback([&] {
+    command = Admin([](auto& admin, Printer& out) { return ListSnapshots(admin, out); });
+  });
+  CLI::App* del = snapshots->add_subcommand("delete", "delete a snapshot");
+  del->add_option("name", snapshot.name, "snapshot name")->required();
+  del->callback([&] {
+    command =
+        Admin([&](auto& admin, Printer& out) { return DeleteSnapshot(admin, snapshot.name, out); });
+  });
+}
+
 void AddApplyCommand(CLI::App& app, Cli& cli) {
   ApplyArgs& apply = cli.apply;
   CLI::App* ap = app.add_subcommand(
@@ -539,6 +565,7 @@ int RunHubctl(int argc, char** argv, Interrupt& interrupt) {
   AddSchemaCommands(app, cli);
   AddMessageCommands(app, cli, interrupt);
   AddInspectionCommands(app, cli);
+  AddSnapshotCommands(app, cli);
   AddApplyCommand(app, cli);
   AddStatsCommand(app, cli);
   if (const std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {

@@ -324,6 +324,30 @@ absl::Status Seek(client::AdminClient& admin, const SeekArgs& args, Printer& out
   return absl::OkStatus();
 }
 
+absl::Status CreateSnapshot(client::AdminClient& admin, const SnapshotArgs& args, Printer& out) {
+  v1::CreateSnapshotRequest request;
+  request.set_name(args.name);
+  request.set_subscription(args.subscription);
+  if (absl::Status s = Labels(args.labels, "label", request.mutable_labels()); !s.ok()) return s;
+  absl::StatusOr<v1::Snapshot> made = admin.CreateSnapshot(request);
+  if (!made.ok()) return made.status();
+  out.Snapshots({*made}, true);
+  return absl::OkStatus();
+}
+
+absl::Status ListSnapshots(client::AdminClient& admin, Printer& out) {
+  absl::StatusOr<std::vector<v1::Snapshot>> snapshots = admin.ListSnapshots();
+  if (!snapshots.ok()) return snapshots.status();
+  out.Snapshots(*snapshots, false);
+  return absl::OkStatus();
+}
+
+absl::Status DeleteSnapshot(client::AdminClient& admin, const std::string& name, Printer& out) {
+  if (absl::Status s = admin.DeleteSnapshot(name); !s.ok()) return s;
+  out.Done(absl::StrCat("deleted snapshot ", name));
+  return absl::OkStatus();
+}
+
 absl::Status Reject(client::AdminClient& admin, const RejectArgs& args, Printer& out) {
   absl::StatusOr<std::vector<v1::AckResult>> results =
       admin.Reject(args.subscription, args.ack_ids, args.reason);

@@ -66,6 +66,12 @@ struct SeekArgs {
   std::string snapshot;
 };
 
+struct SnapshotArgs {
+  std::string name;
+  std::string subscription;
+  std::vector<std::string> labels;
+};
+
 struct RejectArgs {
   std::string subscription;
   std::vector<std::string> ack_ids;
@@ -154,6 +160,9 @@ absl::Status DeleteSchema(client::AdminClient& admin, const std::string& name, P
 absl::Status UpdateSubscription(client::AdminClient& admin, const SubscriptionArgs& args,
                                 const std::vector<std::string>& paths, Printer& out);
 absl::Status Seek(client::AdminClient& admin, const SeekArgs& args, Printer& out);
+absl::Status CreateSnapshot(client::AdminClient& admin, const SnapshotArgs& args, Printer& out);
+absl::Status ListSnapshots(client::AdminClient& admin, Printer& out);
+absl::Status DeleteSnapshot(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status Reject(client::AdminClient& admin, const RejectArgs& args, Printer& out);
 absl::Status GetSubscription(client::AdminClient& admin, const std::string& name, Printer& out);
 absl::Status ListSubscriptions(client::AdminClient& admin, const std::string& topic, Printer& out);

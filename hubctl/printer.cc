@@ -79,6 +79,15 @@ void Printer::Topics(const std::vector<v1::Topic>& topics, bool one) {
   }
 }
 
+void Printer::Snapshots(const std::vector<v1::Snapshot>& snapshots, bool one) {
+  if (format_ == OutputFormat::kJson) return JsonList(snapshots, one);
+  out_ << absl::StrFormat("%-32s %-24s %-26s %s\n", "SNAPSHOT", "TOPIC", "EXPIRES", "LABELS");
+  for (const v1::Snapshot& s : snapshots) {
+    out_ << absl::StrFormat("%-32s %-24s %-26s %s\n", s.name(), s.topic(), Time(s.expire_time()),
+                            Pairs(s.labels()));
+  }
+}
+
 void Printer::Schemas(const std::vector<v1::Schema>& schemas, bool one) {
   if (format_ == OutputFormat::kJson) return JsonList(schemas, one);
   out_ << absl::StrFormat("%-32s %-16s %-10s %s\n", "SCHEMA", "TYPE", "REVISION", "COMMITTED");

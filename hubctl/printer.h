@@ -27,6 +27,7 @@ class Printer {
   void Topics(const std::vector<v1::Topic>& topics, bool one);
   void Subscriptions(const std::vector<v1::Subscription>& subscriptions, bool one);
   void Schemas(const std::vector<v1::Schema>& schemas, bool one);
+  void Snapshots(const std::vector<v1::Snapshot>& snapshots, bool one);
   // A revision's definition, byte for byte, in text; the Schema in JSON.
   void Definition(const v1::Schema& schema);
   // One line (or JSON entry) per message, in order; a failed one shows its

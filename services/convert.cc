@@ -257,6 +257,13 @@ absl::StatusOr<MessageState> MessageStateFromProto(v1::MessageState state) {
   }
 }
 
+void SnapshotToProto(const SnapshotConfig& snapshot, v1::Snapshot* out) {
+  out->set_name(snapshot.name);
+  out->set_topic(snapshot.topic);
+  ToProtoTime(snapshot.expire_time, out->mutable_expire_time());
+  LabelsToProto(snapshot.labels, out->mutable_labels());
+}
+
 void SubscriptionFateToProto(const SubscriptionFate& fate, v1::SubscriptionFate* out) {
   out->set_subscription(fate.subscription);
   out->set_state(MessageStateToProto(fate.state));

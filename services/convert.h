@@ -76,6 +76,7 @@ v1::MessageState MessageStateToProto(MessageState state);
 // WAITING, IN_FLIGHT or DEAD_LETTERED, what a subscription's browse lists.
 absl::StatusOr<MessageState> MessageStateFromProto(v1::MessageState state);
 void SubscriptionFateToProto(const SubscriptionFate& fate, v1::SubscriptionFate* out);
+void SnapshotToProto(const SnapshotConfig& snapshot, v1::Snapshot* out);
 // A claim's deliveries, each as DeliveryToProto makes it (Pull and
 // StreamingPull alike).
 void DeliveriesToProto(Claimed claimed,

@@ -200,6 +200,44 @@ grpc::Status SubscriberService::Redrive(grpc::ServerContext* context,
   });
 }
 
+grpc::Status SubscriberService::CreateSnapshot(grpc::ServerContext* context,
+                                               const v1::CreateSnapshotRequest* request,
+                                               v1::Snapshot* response) {
+  return access_.IfAllowed(*context, SnapshotOf(request->name(), request->subscription()), [&] {
+    SnapshotConfig snapshot;
+    snapshot.name = request->name();
+    snapshot.labels = LabelsFromProto(request->labels());
+    snapshot.creator = access_.Principal(*context).value_or("anonymous");
+    return Respond(hub_.CreateSnapshot(snapshot, request->subscription()),
+                   [&](const SnapshotConfig& made) { SnapshotToProto(made, response); });
+  });
+}
+
+grpc::Status SubscriberService::ListSnapshots(grpc::ServerContext* context,
+                                              const v1::ListSnapshotsRequest* request,
+                                              v1::ListSnapshotsResponse* response) {
+  // Shows what the caller may view or made, as Pub/Sub's does; it needs no
+  // permission of its own.
+  if (grpc::Status s = access_.Authenticate(*context); !s.ok()) return s;
+  const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
+  return Respond(hub_.ListSnapshots(NameScope::All(), request->page_size(), request->page_token()),
+                 [&](const Page<SnapshotConfig>& page) {
+                   for (const SnapshotConfig& snapshot : page.items) {
+                     if (visible(snapshot)) SnapshotToProto(snapshot, response->add_snapshots());
+                   }
+                   response->set_next_page_token(page.next_page_token);
+                 });
+}
+
+grpc::Status SubscriberService::DeleteSnapshot(grpc::ServerContext* context,
+                                               const v1::DeleteSnapshotRequest* request,
+                                               google::protobuf::Empty*) {
+  return WithSnapshot(hub_, access_, *context, auth::Action::kAdmin, request->snapshot(),
+                      [&](const SnapshotConfig& snapshot) {
+                        return ToGrpcStatus(hub_.DeleteSnapshot(snapshot.name));
+                      });
+}
+
 grpc::Status SubscriberService::DeleteSubscription(grpc::ServerContext* context,
                                                    const v1::DeleteSubscriptionRequest* request,
                                                    google::protobuf::Empty*) {

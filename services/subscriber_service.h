@@ -52,6 +52,14 @@ class SubscriberService final
                                         v1::ListSubscriptionMessagesResponse* response) override;
   grpc::Status Redrive(grpc::ServerContext* context, const v1::RedriveRequest* request,
                        v1::RedriveResponse* response) override;
+  grpc::Status CreateSnapshot(grpc::ServerContext* context,
+                              const v1::CreateSnapshotRequest* request,
+                              v1::Snapshot* response) override;
+  grpc::Status ListSnapshots(grpc::ServerContext* context, const v1::ListSnapshotsRequest* request,
+                             v1::ListSnapshotsResponse* response) override;
+  grpc::Status DeleteSnapshot(grpc::ServerContext* context,
+                              const v1::DeleteSnapshotRequest* request,
+                              google::protobuf::Empty* response) override;
   grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
                                  const v1::PullRequest* request,
                                  v1::PullResponse* response) override;

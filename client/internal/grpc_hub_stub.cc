@@ -236,6 +236,16 @@ absl::StatusOr<v1::ListSubscriptionMessagesResponse> GrpcHubStub::ListSubscripti
 absl::StatusOr<v1::RedriveResponse> GrpcHubStub::Redrive(const v1::RedriveRequest& request) {
   return HUB_SUBSCRIBER_CALL(v1::RedriveResponse, Redrive);
 }
+absl::StatusOr<v1::Snapshot> GrpcHubStub::CreateSnapshot(const v1::CreateSnapshotRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::Snapshot, CreateSnapshot);
+}
+absl::StatusOr<v1::ListSnapshotsResponse> GrpcHubStub::ListSnapshots(
+    const v1::ListSnapshotsRequest& request) {
+  return HUB_SUBSCRIBER_CALL(v1::ListSnapshotsResponse, ListSnapshots);
+}
+absl::Status GrpcHubStub::DeleteSnapshot(const v1::DeleteSnapshotRequest& request) {
+  return HUB_SUBSCRIBER_CALL(google::protobuf::Empty, DeleteSnapshot).status();
+}
 absl::StatusOr<v1::Schema> GrpcHubStub::CreateSchema(const v1::CreateSchemaRequest& request) {
   return HUB_SCHEMAS_CALL(v1::Schema, CreateSchema);
 }

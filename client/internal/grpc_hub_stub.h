@@ -53,6 +53,10 @@ class GrpcHubStub : public HubStub {
   absl::StatusOr<v1::ListSubscriptionMessagesResponse> ListSubscriptionMessages(
       const v1::ListSubscriptionMessagesRequest& request) override;
   absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request) override;
+  absl::StatusOr<v1::Snapshot> CreateSnapshot(const v1::CreateSnapshotRequest& request) override;
+  absl::StatusOr<v1::ListSnapshotsResponse> ListSnapshots(
+      const v1::ListSnapshotsRequest& request) override;
+  absl::Status DeleteSnapshot(const v1::DeleteSnapshotRequest& request) override;
 
   absl::StatusOr<v1::PullResponse> Pull(const v1::PullRequest& request) override;
   absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(

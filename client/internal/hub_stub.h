@@ -59,6 +59,10 @@ class HubStub {
   virtual absl::StatusOr<v1::ListSubscriptionMessagesResponse> ListSubscriptionMessages(
       const v1::ListSubscriptionMessagesRequest& request) = 0;
   virtual absl::StatusOr<v1::RedriveResponse> Redrive(const v1::RedriveRequest& request) = 0;
+  virtual absl::StatusOr<v1::Snapshot> CreateSnapshot(const v1::CreateSnapshotRequest& request) = 0;
+  virtual absl::StatusOr<v1::ListSnapshotsResponse> ListSnapshots(
+      const v1::ListSnapshotsRequest& request) = 0;
+  virtual absl::Status DeleteSnapshot(const v1::DeleteSnapshotRequest& request) = 0;
 
   virtual absl::StatusOr<v1::PullResponse> Pull(const v1::PullRequest& request) = 0;
   virtual absl::StatusOr<v1::AcknowledgeResponse> Acknowledge(

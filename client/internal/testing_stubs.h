@@ -44,6 +44,11 @@ class MockHubStub : public HubStub {
               (const v1::ListSubscriptionMessagesRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::RedriveResponse>, Redrive, (const v1::RedriveRequest&),
               (override));
+  MOCK_METHOD(absl::StatusOr<v1::Snapshot>, CreateSnapshot, (const v1::CreateSnapshotRequest&),
+              (override));
+  MOCK_METHOD(absl::StatusOr<v1::ListSnapshotsResponse>, ListSnapshots,
+              (const v1::ListSnapshotsRequest&), (override));
+  MOCK_METHOD(absl::Status, DeleteSnapshot, (const v1::DeleteSnapshotRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::PullResponse>, Pull, (const v1::PullRequest&), (override));
   MOCK_METHOD(absl::StatusOr<v1::AcknowledgeResponse>, Acknowledge, (const v1::AcknowledgeRequest&),
               (override));

@@ -289,6 +289,10 @@ TEST_F(HubctlTest, EveryCommandHasHelp) {
                             "topics update",
                             "reject",
                             "apply",
+                            "snapshots",
+                            "snapshots create",
+                            "snapshots list",
+                            "snapshots delete",
                             "dead-letters",
                             "dead-letters list",
                             "dead-letters redrive",
@@ -533,6 +537,27 @@ TEST_F(HubctlTest, UpdatesSeeksAndRejects) {
   EXPECT_EQ(Json("pull billing --max 10 --wait 5s --ack").size(), 2u);
   EXPECT_EQ(Hubctl("subscriptions seek billing").exit_code, 2);
   EXPECT_EQ(Hubctl("subscriptions seek billing --snapshot none").exit_code, 3);
+}
+
+// Snapshots made, listed, sought to and deleted from the command line.
+TEST_F(HubctlTest, SnapshotsFromTheCommandLine) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("publish orders one two").exit_code, 0);
+  nlohmann::json made = Json("snapshots create before --subscription billing --label why=test");
+  EXPECT_EQ(made["name"], "before");
+  EXPECT_EQ(made["topic"], "orders");
+  EXPECT_EQ(Json("pull billing --max 10 --wait 5s --ack").size(), 2u);
+  EXPECT_EQ(Json("pull billing --max 10 --wait 1s").size(), 0u);
+  ASSERT_EQ(Hubctl("subscriptions seek billing --snapshot before").exit_code, 0);
+  EXPECT_EQ(Json("pull billing --max 10 --wait 5s --ack").size(), 2u);
+  nlohmann::json listed = Json("snapshots list");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["labels"]["why"], "test");
+  EXPECT_EQ(Hubctl("snapshots create before --subscription billing").exit_code, 4);
+  ASSERT_EQ(Hubctl("snapshots delete before").exit_code, 0);
+  EXPECT_EQ(Json("snapshots list").size(), 0u);
+  EXPECT_EQ(Hubctl("snapshots delete before").exit_code, 3);
 }
 
 // The estate of a shop: a schema, two topics, and subscriptions with

@@ -161,7 +161,18 @@ TEST_F(QuotaTest, ConsumersAreHandedNoMoreThanThePullRate) {
   EXPECT_GE(received.load(), 100);
   EXPECT_LE(received.load(), 250);
 
-  // Two streams at most.
+  // Two streams at most: each opened once the one before is in place
+  // (and the stream above is gone), the third refused.
+  const std::string open_streams = "hub_streaming_pull_streams{subscription=\"reading\"";
+  auto await_streams = [&](double count) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (MetricValue(*hubd_, open_streams) != count && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return MetricValue(*hubd_, open_streams) == count;
+  };
+  ASSERT_TRUE(await_streams(0));
+  absl::SleepFor(absl::Milliseconds(200));  // its call, and its slot, end after its session
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<
       grpc::ClientReaderWriter<v1::StreamingPullRequest, v1::StreamingPullResponse>>>
@@ -174,6 +185,7 @@ TEST_F(QuotaTest, ConsumersAreHandedNoMoreThanThePullRate) {
     open.set_subscription("reading");
     open.set_max_outstanding_messages(1);
     streams.back()->Write(open);
+    if (i < 2) ASSERT_TRUE(await_streams(i + 1)) << "stream " << i << " did not open";
   }
   // The third ends at once, refused.
   streams[2]->WritesDone();
