@@ -132,7 +132,10 @@ std::string ServeUntilStopped(const ServerConfig& config, const StopSignals& sig
                               auth::AccessControl& access, ServiceProbe& probe) {
   const bool access_files = !config.tokens_file.empty() || !config.policy_file.empty();
   absl::Time next_trim = absl::Now() + kMemoryReturnInterval;
-  absl::Time next_look = absl::Now() + config.access_reload_interval;
+  // Without access files there is nothing to look at, and no look is due
+  // (one left in the past would make every wait zero: a spinning thread).
+  absl::Time next_look =
+      access_files ? absl::Now() + config.access_reload_interval : absl::InfiniteFuture();
   int64_t hangups = signals.hangups();
   for (;;) {
     const absl::Duration wait =

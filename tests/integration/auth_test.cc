@@ -3,6 +3,7 @@
 // no token, wrong token}, each answered with exactly the expected code, and
 // the database's row counts unchanged after every refused call.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -459,6 +460,25 @@ TEST_F(AccessReloadTest, SighupReadsTheFilesAtOnce) {
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(MetricValue(*hubd_, "hub_access_files_generation"), 3);
   EXPECT_EQ(Publish("t-newcomer"), StatusCode::OK);
+}
+
+// Without access files there is nothing to read again, and hubd's main
+// thread waits for signals rather than spin (it once did, once the first
+// reload interval had passed: a core of CPU for nothing).
+TEST(AccessReloadIdleTest, WithoutAccessFilesHubdIdles) {
+  HubProcess hubd(SharedPostgres().CreateDatabase(), {"--access_reload_interval=1s"});
+  ASSERT_NO_FATAL_FAILURE(hubd.Start());
+  // CPU seconds of the process, from /proc (user + system clock ticks).
+  auto cpu_ticks = [&] {
+    return std::stol(
+        RunCommand(absl::StrCat("awk '{print $14 + $15}' /proc/", hubd.pid(), "/stat")).out);
+  };
+  absl::SleepFor(absl::Seconds(1.5));  // past the first interval
+  const long before = cpu_ticks();
+  absl::SleepFor(absl::Seconds(2));
+  const double seconds = static_cast<double>(cpu_ticks() - before) / sysconf(_SC_CLK_TCK);
+  std::printf("idle hubd used %.2f CPU s in 2 s\n", seconds);
+  EXPECT_LT(seconds, 0.3);
 }
 
 }  // namespace
