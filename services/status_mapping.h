@@ -25,17 +25,11 @@ grpc::Status Sendable(const grpc::Status& status);
 // The canonical name of a code ("INVALID_ARGUMENT"), as metrics label it.
 std::string GrpcCodeName(grpc::StatusCode code);
 
-// An engine call's result as a response: `write(value)` fills it, or the
-// result's status is the call's.
-template <typename T, typename Write>
-grpc::Status Respond(const absl::StatusOr<T>& result, Write write) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  write(*result);
-  return grpc::Status::OK;
-}
-// The same for a result the call owns, which `write` may move from.
-template <typename T, typename Write>
-grpc::Status Respond(absl::StatusOr<T>&& result, Write write) {
+// An engine call's result (an absl::StatusOr) as a response: `write(value)`
+// fills it, or the result's status is the call's. A result the call owns
+// is handed over mutable, so that `write` may move from it.
+template <typename Result, typename Write>
+grpc::Status Respond(Result&& result, Write write) {
   if (!result.ok()) return ToGrpcStatus(result.status());
   write(*result);
   return grpc::Status::OK;

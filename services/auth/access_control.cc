@@ -206,8 +206,10 @@ grpc::Status AccessControl::QuotaExceeded(const std::string& principal, QuotaKin
 
 grpc::Status AccessControl::ChargePublish(const grpc::ServerContextBase& context, int64_t messages,
                                           const std::function<int64_t()>& bytes) const {
+  // Every publish asks: without a policy, at no cost.
+  if (!has_policy()) return grpc::Status::OK;
   const std::shared_ptr<const Rules> rules = this->rules();
-  if (!rules->policy || !rules->policy->has_quotas()) return grpc::Status::OK;
+  if (!rules->policy->has_quotas()) return grpc::Status::OK;
   const std::string principal = Principal(*rules, context).value_or("anonymous");
   const std::optional<double> per_message =
       rules->policy->Quota(principal, QuotaKind::kPublishMessages);
@@ -250,8 +252,9 @@ class PullQuotaBudget final : public DeliveryBudget {
 
 std::shared_ptr<DeliveryBudget> AccessControl::PullBudget(
     const grpc::ServerContextBase& context) const {
+  if (!has_policy()) return nullptr;
   const std::shared_ptr<const Rules> rules = this->rules();
-  if (!rules->policy || !rules->policy->has_quotas()) return nullptr;
+  if (!rules->policy->has_quotas()) return nullptr;
   std::string principal = Principal(*rules, context).value_or("anonymous");
   const std::optional<double> rate = rules->policy->Quota(principal, QuotaKind::kPullMessages);
   if (!rate) return nullptr;
