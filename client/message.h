@@ -19,9 +19,14 @@ struct Message {
   // Left empty, the Publisher generates one (PublisherOptions), so its
   // retries are never stored twice.
   std::string idempotency_key;
+  // Delayed delivery: no subscription gets the message before its publish
+  // time plus this (at most the topic's message_retention). Zero: at once.
+  absl::Duration delivery_delay;
   // Set on received messages only.
   std::string message_id;
   absl::Time publish_time = absl::InfinitePast();
+  // When a delayed message was due; InfinitePast when it was not delayed.
+  absl::Time deliver_time = absl::InfinitePast();
 };
 
 // What a successful publish returns.

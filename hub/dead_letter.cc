@@ -14,6 +14,7 @@ Message DeadLetterMessage(Message original, absl::string_view subscription, int 
   m.attributes[kDeadLetterReason] = std::string(reason);
   m.attributes[kDeadLetterMessageId] = m.message_id;
   m.idempotency_key.clear();
+  m.delivery_delay = absl::ZeroDuration();
   m.message_id.clear();
   return m;
 }

@@ -19,7 +19,8 @@ inline constexpr char kDeadLetterMessageId[] = "hub.dead_letter.message_id";
 // `subscription` after `attempts` deliveries for `reason`: its data, keys'
 // ordering and attributes, plus where it came from. Its idempotency key
 // belonged to the source topic and must not deduplicate there, so it has
-// none, and it gets a message id of its own.
+// none, and it gets a message id of its own. Its delay was served: it is
+// due at once.
 Message DeadLetterMessage(Message original, absl::string_view subscription, int attempts,
                           absl::string_view reason);
 

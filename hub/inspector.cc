@@ -51,8 +51,16 @@ SubscriptionFate FateOf(const MessageOnSubscription& facts, const Message& messa
       fate.lease_expire_time = facts.lease->expires_at;
     } else {
       fate.state = MessageState::kWaiting;
-      // Never delivered (a restored or redriven row) is due at once.
-      if (facts.lease->attempt > 0) fate.next_delivery_time = facts.lease->available_at;
+      // Never delivered (a restored or redriven row) is due at once, unless
+      // it waits for a delivery time: the row's (the earliest of its
+      // messages', or its key's head's, rounded up to a millisecond), and
+      // the message's own.
+      if (facts.lease->attempt > 0 || facts.lease->available_at > now) {
+        fate.next_delivery_time = facts.lease->available_at;
+      }
+      if (DeliverTime(message) > now) {
+        fate.next_delivery_time = std::max(fate.next_delivery_time, DeliverTime(message));
+      }
     }
     return fate;
   }
@@ -60,6 +68,7 @@ SubscriptionFate FateOf(const MessageOnSubscription& facts, const Message& messa
     fate.state = MessageState::kFilteredOut;
   } else if (position >= facts.cursor) {
     fate.state = MessageState::kWaiting;
+    if (DeliverTime(message) > now) fate.next_delivery_time = DeliverTime(message);
   } else if (message.publish_time < now - facts.sub.config.retention_in_effect) {
     fate.state = MessageState::kExpired;
   } else {

@@ -22,6 +22,27 @@ bool AtMostOnce(const SubscriptionRecord& sub) {
   return sub.config.delivery_guarantee == DeliveryGuarantee::kAtMostOnce;
 }
 
+// Positions split by whether their delivery time has come.
+struct HeldBack {
+  std::vector<int64_t> held;  // not due
+  std::vector<int64_t> rest;
+  absl::Duration wait = absl::InfiniteDuration();  // until the first held is due
+};
+
+HeldBack SplitNotDue(absl::Span<const int64_t> positions, const NotDue& not_due) {
+  HeldBack split;
+  for (int64_t p : positions) {
+    auto it = not_due.find(p);
+    if (it == not_due.end()) {
+      split.rest.push_back(p);
+      continue;
+    }
+    split.held.push_back(p);
+    split.wait = std::min(split.wait, it->second);
+  }
+  return split;
+}
+
 // The row's next delivery, `attempt` its number: held for the ack deadline,
 // due again after it and the backoff of that attempt.
 LeaseRewrite NextDelivery(const SubscriptionRecord& sub, int64_t lease_id,
@@ -64,7 +85,7 @@ size_t RunLength(const LeaseRow& row) {
 // dead-letter topic and the key's next messages start afresh (attempt 0:
 // not yet delivered).
 void PlanKeyedRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
-                         absl::Duration hold, ClaimPlan& plan) {
+                         absl::Duration hold, const NotDue& not_due, ClaimPlan& plan) {
   size_t run = RunLength(row);
   bool changed = false;
   if (run == 0 && row.attempt > 0) {
@@ -86,8 +107,22 @@ void PlanKeyedRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
     plan.changes.deletes.push_back(row.lease_id);
     return;
   }
-  if (run == 0) run = row.pending.size();
+  const bool new_run = run == 0;
+  if (new_run) run = row.pending.size();
   run = std::min(run, static_cast<size_t>(std::max(room, 0)));
+  if (new_run && run > 0) {
+    // A delayed message holds back the key's messages after it.
+    size_t ready = 0;
+    while (ready < run && not_due.count(row.pending[ready]) == 0) ++ready;
+    if (ready == 0) {
+      const absl::Duration wait = not_due.at(row.pending.front());
+      plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(row.pending),
+                                                   row.attempt, row.generation,
+                                                   absl::ZeroDuration(), wait, row.last_end});
+      return;
+    }
+    run = ready;
+  }
   if (run == 0) {
     if (changed) {
       plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(row.pending), 0,
@@ -106,8 +141,8 @@ void PlanKeyedRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
   room -= static_cast<int>(run);
 }
 
-void PlanBatchRedelivery(const SubscriptionRecord& sub, const LeaseRow& row, int& room,
-                         absl::Duration hold, ClaimPlan& plan) {
+void PlanBatchRedelivery(const SubscriptionRecord& sub, LeaseRow row, int& room,
+                         absl::Duration hold, const NotDue& not_due, ClaimPlan& plan) {
   if (row.pending.empty()) {
     // Left empty by concurrent acks of two replicas; nothing to deliver.
     plan.changes.deletes.push_back(row.lease_id);
@@ -121,7 +156,35 @@ void PlanBatchRedelivery(const SubscriptionRecord& sub, const LeaseRow& row, int
     return;
   }
   if (room == 0) return;
+  // Messages whose time has not come move to a row of their own (of the
+  // positions read, the first `room`, only those can be known).
+  HeldBack split = SplitNotDue(row.pending, not_due);
+  if (!split.held.empty()) {
+    if (split.rest.empty()) {
+      plan.changes.rewrites.push_back(LeaseRewrite{row.lease_id, std::move(split.held), row.attempt,
+                                                   row.generation, absl::ZeroDuration(), split.wait,
+                                                   row.last_end});
+      return;
+    }
+    plan.changes.inserts.push_back(LeaseInsert{std::move(split.held), row.attempt, "",
+                                               absl::ZeroDuration(), split.wait, row.last_end});
+    row.pending = std::move(split.rest);
+  }
   const int attempt = row.attempt + 1;
+  if (AtMostOnce(sub)) {
+    // Delivered is done: what goes out leaves the row.
+    const size_t out = std::min(row.pending.size(), static_cast<size_t>(room));
+    for (size_t i = 0; i < out; ++i) plan.leased.push_back({row.pending[i], 0, -1, 0, 1});
+    if (out == row.pending.size()) {
+      plan.changes.deletes.push_back(row.lease_id);
+    } else {
+      plan.changes.set_pending.push_back(
+          {row.lease_id, std::vector<int64_t>(row.pending.begin() + static_cast<ptrdiff_t>(out),
+                                              row.pending.end())});
+    }
+    room -= static_cast<int>(out);
+    return;
+  }
   if (static_cast<int>(row.pending.size()) <= room) {
     for (int64_t p : row.pending) {
       plan.leased.push_back({p, row.lease_id, -1, row.generation + 1, attempt});
@@ -191,7 +254,7 @@ SettlePlan PlanSettle(DeliveryGuarantee guarantee, const std::map<int64_t, Lease
 }
 
 ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
-                         int64_t max_bytes, absl::Duration ack_deadline) {
+                         int64_t max_bytes, absl::Duration ack_deadline, const NotDue& not_due) {
   ClaimPlan plan;
   int64_t bytes = 0;
   for (const LeaseRow& row : due) {
@@ -201,13 +264,29 @@ ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRo
     if (bytes > 0 && bytes + row.bytes > max_bytes) break;
     const size_t leased = plan.leased.size();
     if (!row.ordering_key.empty()) {
-      PlanKeyedRedelivery(sub, row, room, ack_deadline, plan);
+      PlanKeyedRedelivery(sub, row, room, ack_deadline, not_due, plan);
     } else {
-      PlanBatchRedelivery(sub, row, room, ack_deadline, plan);
+      PlanBatchRedelivery(sub, row, room, ack_deadline, not_due, plan);
     }
     if (plan.leased.size() > leased) bytes += row.bytes;
   }
   return plan;
+}
+
+LeaseChanges PlanHoldBack(int64_t lease_id, absl::Span<const int64_t> claimed,
+                          const NotDue& not_due) {
+  HeldBack split = SplitNotDue(claimed, not_due);
+  LeaseChanges changes;
+  if (split.held.empty()) return changes;
+  if (split.rest.empty()) {
+    changes.rewrites.push_back(LeaseRewrite{lease_id, std::move(split.held), 0, 1,
+                                            absl::ZeroDuration(), split.wait, kEndLeaseExpired});
+    return changes;
+  }
+  changes.set_pending.push_back({lease_id, std::move(split.rest)});
+  changes.inserts.push_back(LeaseInsert{std::move(split.held), 0, "", absl::ZeroDuration(),
+                                        split.wait, kEndLeaseExpired});
+  return changes;
 }
 
 LeaseChanges PlanNack(const SubscriptionRecord& sub, absl::Span<const LeaseRow> rows,
@@ -257,7 +336,8 @@ namespace {
 // The messages of a key new to a claim: those up to `run_end` go out.
 struct NewKey {
   std::vector<int64_t> positions;
-  int64_t run_end = 0;
+  int64_t run_end = 0;  // 0: none, the first is not due
+  absl::Duration wait;  // until the first is due
 };
 
 // What a scan of new messages decided, before any row is planned.
@@ -265,8 +345,10 @@ struct ScanDecisions {
   std::vector<int64_t> unkeyed;                     // delivered, no ordering key to keep
   std::map<std::string, NewKey> new_keyed;          // a run of each goes out
   std::map<int64_t, std::vector<int64_t>> appends;  // queued behind a key's row
-  int64_t last = 0;                                 // the last position decided on
-  bool stopped = false;                             // a limit ended the scan
+  std::vector<int64_t> held;                        // not due, no ordering key to keep
+  absl::Duration held_wait = absl::InfiniteDuration();
+  int64_t last = 0;      // the last position decided on
+  bool stopped = false;  // a limit ended the scan
 };
 
 ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
@@ -295,8 +377,8 @@ ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
         // The run goes on while nothing of the key was left out and the
         // limits allow; past that the key's messages queue in its row.
         NewKey& key = it->second;
-        if (key.run_end == key.positions.back() && delivered < max_messages &&
-            bytes + m.bytes <= max_bytes) {
+        if (key.run_end == key.positions.back() && m.wait == absl::ZeroDuration() &&
+            delivered < max_messages && bytes + m.bytes <= max_bytes) {
           ++delivered;
           bytes += m.bytes;
           key.run_end = m.position;
@@ -306,6 +388,16 @@ ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
         continue;
       }
     }
+    if (m.wait > absl::ZeroDuration()) {
+      d.last = m.position;
+      if (keyed) {
+        d.new_keyed[m.ordering_key] = NewKey{{m.position}, 0, m.wait};
+      } else {
+        d.held.push_back(m.position);
+        d.held_wait = std::min(d.held_wait, m.wait);
+      }
+      continue;
+    }
     if (delivered >= max_messages || (delivered > 0 && bytes + m.bytes > max_bytes)) {
       d.stopped = true;
       break;
@@ -314,7 +406,7 @@ ScanDecisions DecideScan(const SubscriptionRecord& sub, int64_t cursor,
     bytes += m.bytes;
     d.last = m.position;
     if (keyed) {
-      d.new_keyed[m.ordering_key] = NewKey{{m.position}, m.position};
+      d.new_keyed[m.ordering_key] = NewKey{{m.position}, m.position, absl::ZeroDuration()};
     } else {
       d.unkeyed.push_back(m.position);
     }
@@ -346,7 +438,16 @@ NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
     const int row = insert(d.unkeyed, "", 0);
     for (int64_t p : d.unkeyed) claim.leased.push_back({p, 0, row, 1, 1});
   }
+  if (!d.held.empty()) {
+    claim.changes.inserts.push_back(
+        LeaseInsert{std::move(d.held), 0, "", absl::ZeroDuration(), d.held_wait, kEndLeaseExpired});
+  }
   for (auto& [key, run] : d.new_keyed) {
+    if (run.run_end == 0) {
+      claim.changes.inserts.push_back(LeaseInsert{
+          std::move(run.positions), 0, key, absl::ZeroDuration(), run.wait, kEndLeaseExpired});
+      continue;
+    }
     std::vector<int64_t> out;
     for (int64_t p : run.positions) {
       if (p <= run.run_end) out.push_back(p);

@@ -126,6 +126,11 @@ struct ClaimPlan {
   std::vector<Leased> leased;
 };
 
+// Messages whose delivery time has not come (delayed delivery), by
+// position, with how long until it does (rounded up to a millisecond, from
+// the statement's now()).
+using NotDue = std::map<int64_t, absl::Duration>;
+
 // Redelivery of rows that are due (their lease ran out or was nacked), at
 // most `room` messages and, but for the first row, `max_bytes` of data: a
 // row out of attempts goes to the dead-letter topic (a keyed row loses its
@@ -135,9 +140,20 @@ struct ClaimPlan {
 // most `room` messages from its head: the unsettled rest of its last run
 // when that ended unacked, else its next messages; a run out of attempts
 // goes to the dead-letter topic, and the messages after it start afresh.
-// Rows past the byte budget stay due for the next claim.
+// Rows past the byte budget stay due for the next claim. Of the positions
+// the claim would hand out, those in `not_due` are not delivered: they move
+// to a row of their own, due at the earliest of their times, with the
+// attempt count they had; a keyed row's new run ends before its first such
+// message, and a row whose head is one waits for it. On an at-most-once
+// subscription (whose only rows are such) what goes out leaves its row.
 ClaimPlan PlanRedelivery(const SubscriptionRecord& sub, absl::Span<const LeaseRow> due, int room,
-                         int64_t max_bytes, absl::Duration ack_deadline);
+                         int64_t max_bytes, absl::Duration ack_deadline, const NotDue& not_due);
+
+// A one-statement claim (kClaimNew) took `claimed` into the new row
+// `lease_id` before its messages were read: those in `not_due` leave it for
+// a row not delivered (attempt 0), due at the earliest of their times.
+LeaseChanges PlanHoldBack(int64_t lease_id, absl::Span<const int64_t> claimed,
+                          const NotDue& not_due);
 
 // Nacks: only the current delivery of a row may end it early (an older one
 // would take the message from its new holder). A whole row, or a keyed row
@@ -155,6 +171,8 @@ struct ScannedMessage {
   Labels attributes;
   std::string ordering_key;
   int64_t bytes = 0;
+  // Until its delivery time (delayed delivery); zero: due.
+  absl::Duration wait;
 };
 
 struct NewClaimPlan {
@@ -177,7 +195,10 @@ std::vector<std::string> KeysToLock(const SubscriptionRecord& sub,
 // key new to this claim go out as one run in a new keyed row (those past
 // the limits queue in it); the rest are delivered up to `max_messages` and
 // `max_bytes` (the first one always). At-most-once keeps no lease:
-// delivered is done.
+// delivered is done. A message whose `wait` is not zero is not delivered:
+// it goes to a row not delivered (attempt 0) due when the earliest such
+// message is, or, the first of a key new to the claim, to the key's new row,
+// due at its time, where the key's next messages queue behind it.
 NewClaimPlan PlanNewClaim(const SubscriptionRecord& sub, int64_t cursor,
                           absl::Span<const ScannedMessage> scan, int scan_limit,
                           const std::map<std::string, int64_t>& keyed_rows, int max_messages,

@@ -162,7 +162,8 @@ TEST(PlanSettleTest, RefusedIdsWriteNothing) {
 TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
   SubscriptionRecord sub = Sub();
   sub.config.retry_policy = {absl::Seconds(1), absl::Seconds(60)};
-  const ClaimPlan plan = PlanRedelivery(sub, {Row(1, {10, 11}, 1, 1)}, 5, kMiB, absl::Seconds(30));
+  const ClaimPlan plan =
+      PlanRedelivery(sub, {Row(1, {10, 11}, 1, 1)}, 5, kMiB, absl::Seconds(30), NotDue{});
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   const LeaseRewrite& r = plan.changes.rewrites[0];
   EXPECT_EQ(r.attempt, 2);
@@ -177,7 +178,7 @@ TEST(PlanRedeliveryTest, AWholeRowGoesOutUnderItsNextGeneration) {
 
 TEST(PlanRedeliveryTest, ARowLargerThanTheRoomIsSplit) {
   const ClaimPlan plan = PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 1, 1), Row(2, {20}, 1, 1)}, 2,
-                                        kMiB, absl::Seconds(30));
+                                        kMiB, absl::Seconds(30), NotDue{});
   ASSERT_EQ(plan.changes.set_pending.size(), 1u);
   EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{12}));
   ASSERT_EQ(plan.changes.inserts.size(), 1u);
@@ -194,20 +195,20 @@ TEST(PlanRedeliveryTest, RowsOutOfAttemptsGoToTheDeadLetterTopic) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(), 3);
   LeaseRow row = Row(1, {10, 11}, 3, 3);
   row.last_end = kEndNacked;
-  const ClaimPlan plan = PlanRedelivery(sub, {row}, 5, kMiB, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(sub, {row}, 5, kMiB, absl::Seconds(30), NotDue{});
   ASSERT_EQ(plan.changes.dead_letters.size(), 2u);
   EXPECT_EQ(plan.changes.dead_letters[0].attempts, 3);
   EXPECT_EQ(plan.changes.dead_letters[0].reason, "nack");
   EXPECT_EQ(plan.changes.deletes, (vector<int64_t>{1}));
   EXPECT_TRUE(plan.leased.empty());
   // Without a dead-letter topic attempts never run out.
-  EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, kMiB, absl::Seconds(30)).leased.size(), 2u);
+  EXPECT_EQ(PlanRedelivery(Sub(), {row}, 5, kMiB, absl::Seconds(30), NotDue{}).leased.size(), 2u);
 }
 
 TEST(PlanRedeliveryTest, AnExpiredRunGoesOutAgainAloneAndInOrder) {
-  const ClaimPlan plan =
-      PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
-                     {KeyedRow(1, {10, 12, 13, 14}, 12, 1, 1)}, 10, kMiB, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
+                                        {KeyedRow(1, {10, 12, 13, 14}, 12, 1, 1)}, 10, kMiB,
+                                        absl::Seconds(30), NotDue{});
   // 11 was acked; 13 and 14 queued after the run: they wait for it.
   vector<int64_t> positions;
   for (const Leased& l : plan.leased) {
@@ -221,9 +222,9 @@ TEST(PlanRedeliveryTest, AnExpiredRunGoesOutAgainAloneAndInOrder) {
 }
 
 TEST(PlanRedeliveryTest, AKeyAfterASettledRunSendsItsNextMessagesUpToTheRoom) {
-  const ClaimPlan plan =
-      PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
-                     {KeyedRow(1, {20, 21, 22, 23}, 19, 0, 3)}, 3, kMiB, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(Sub(DeliveryGuarantee::kAtLeastOnce, true),
+                                        {KeyedRow(1, {20, 21, 22, 23}, 19, 0, 3)}, 3, kMiB,
+                                        absl::Seconds(30), NotDue{});
   vector<int64_t> positions;
   for (const Leased& l : plan.leased) {
     positions.push_back(l.position);
@@ -237,8 +238,8 @@ TEST(PlanRedeliveryTest, AKeyAfterASettledRunSendsItsNextMessagesUpToTheRoom) {
 
 TEST(PlanRedeliveryTest, AKeyLosesOnlyItsRunAndTheNextMessagesGoOut) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
-  const ClaimPlan plan =
-      PlanRedelivery(sub, {KeyedRow(1, {10, 11, 12}, 11, 2, 2)}, 5, kMiB, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(sub, {KeyedRow(1, {10, 11, 12}, 11, 2, 2)}, 5, kMiB,
+                                        absl::Seconds(30), NotDue{});
   ASSERT_EQ(plan.changes.dead_letters.size(), 2u);
   EXPECT_EQ(plan.changes.dead_letters[0].position, 10);
   EXPECT_EQ(plan.changes.dead_letters[1].position, 11);
@@ -253,7 +254,7 @@ TEST(PlanRedeliveryTest, AKeyLosesOnlyItsRunAndTheNextMessagesGoOut) {
 TEST(PlanRedeliveryTest, AKeyWithoutRoomKeepsItsNewHeadUndelivered) {
   const SubscriptionRecord sub = WithDeadLetters(Sub(DeliveryGuarantee::kAtLeastOnce, true), 2);
   const ClaimPlan plan =
-      PlanRedelivery(sub, {KeyedRow(1, {10, 11}, 10, 2, 2)}, 0, kMiB, absl::Seconds(30));
+      PlanRedelivery(sub, {KeyedRow(1, {10, 11}, 10, 2, 2)}, 0, kMiB, absl::Seconds(30), NotDue{});
   EXPECT_TRUE(plan.leased.empty());
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   EXPECT_EQ(plan.changes.rewrites[0].attempt, 0);
@@ -265,13 +266,110 @@ TEST(PlanRedeliveryTest, RowsPastTheByteBudgetStayDueButTheFirstAlwaysGoes) {
   vector<LeaseRow> due = {Row(1, {10, 11, 12, 13}, 1, 1), Row(2, {20, 21, 22, 23}, 1, 1),
                           Row(3, {30}, 1, 1)};
   for (LeaseRow& row : due) row.bytes = 3 * kMiB;
-  const ClaimPlan plan = PlanRedelivery(Sub(), due, 100, 4 * kMiB, absl::Seconds(30));
+  const ClaimPlan plan = PlanRedelivery(Sub(), due, 100, 4 * kMiB, absl::Seconds(30), NotDue{});
   ASSERT_EQ(plan.leased.size(), 4u);  // row 1 alone: row 2 would pass 4 MiB
   EXPECT_EQ(plan.leased.front().position, 10);
   ASSERT_EQ(plan.changes.rewrites.size(), 1u);
   EXPECT_EQ(plan.changes.rewrites[0].lease_id, 1);
   // One row larger than the budget still goes: it is what is due.
-  EXPECT_EQ(PlanRedelivery(Sub(), due, 100, kMiB, absl::Seconds(30)).leased.size(), 4u);
+  EXPECT_EQ(PlanRedelivery(Sub(), due, 100, kMiB, absl::Seconds(30), NotDue{}).leased.size(), 4u);
+}
+
+// Delayed delivery: messages whose time has not come are never handed out.
+TEST(PlanRedeliveryTest, MessagesNotDueMoveToARowOfTheirOwnWithTheirAttempts) {
+  const ClaimPlan plan = PlanRedelivery(Sub(), {Row(1, {10, 11, 12}, 0, 1, "", false)}, 5, kMiB,
+                                        absl::Seconds(30), NotDue{{11, absl::Seconds(2)}});
+  vector<int64_t> delivered;
+  for (const Leased& l : plan.leased) {
+    delivered.push_back(l.position);
+    EXPECT_EQ(l.attempt, 1);
+  }
+  EXPECT_EQ(delivered, (vector<int64_t>{10, 12}));
+  ASSERT_EQ(plan.changes.inserts.size(), 1u);
+  EXPECT_EQ(plan.changes.inserts[0].pending, (vector<int64_t>{11}));
+  EXPECT_EQ(plan.changes.inserts[0].attempt, 0);
+  EXPECT_EQ(plan.changes.inserts[0].hold, absl::ZeroDuration());
+  EXPECT_EQ(plan.changes.inserts[0].due, absl::Seconds(2));
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].pending, (vector<int64_t>{10, 12}));
+
+  // A row of which nothing is due waits for its earliest message.
+  const ClaimPlan waits =
+      PlanRedelivery(Sub(), {Row(2, {20, 21}, 0, 1, "", false)}, 5, kMiB, absl::Seconds(30),
+                     NotDue{{20, absl::Seconds(9)}, {21, absl::Seconds(4)}});
+  EXPECT_TRUE(waits.leased.empty());
+  EXPECT_TRUE(waits.changes.inserts.empty());
+  ASSERT_EQ(waits.changes.rewrites.size(), 1u);
+  EXPECT_EQ(waits.changes.rewrites[0].pending, (vector<int64_t>{20, 21}));
+  EXPECT_EQ(waits.changes.rewrites[0].attempt, 0);
+  EXPECT_EQ(waits.changes.rewrites[0].generation, 1);
+  EXPECT_EQ(waits.changes.rewrites[0].due, absl::Seconds(4));
+}
+
+TEST(PlanRedeliveryTest, AKeysNewRunEndsBeforeADelayedMessage) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
+  const ClaimPlan plan = PlanRedelivery(sub, {KeyedRow(1, {20, 21, 22}, 19, 0, 3)}, 5, kMiB,
+                                        absl::Seconds(30), NotDue{{21, absl::Seconds(4)}});
+  ASSERT_EQ(plan.leased.size(), 1u);
+  EXPECT_EQ(plan.leased[0].position, 20);
+  ASSERT_EQ(plan.changes.rewrites.size(), 1u);
+  EXPECT_EQ(plan.changes.rewrites[0].run_end, 20);
+
+  // Its head not due, the key waits for it.
+  const ClaimPlan waits = PlanRedelivery(sub, {KeyedRow(2, {30, 31}, 29, 0, 3)}, 5, kMiB,
+                                         absl::Seconds(30), NotDue{{30, absl::Seconds(4)}});
+  EXPECT_TRUE(waits.leased.empty());
+  ASSERT_EQ(waits.changes.rewrites.size(), 1u);
+  EXPECT_EQ(waits.changes.rewrites[0].pending, (vector<int64_t>{30, 31}));
+  EXPECT_EQ(waits.changes.rewrites[0].attempt, 0);
+  EXPECT_EQ(waits.changes.rewrites[0].due, absl::Seconds(4));
+
+  // The unsettled rest of a run out before was delivered: it goes again.
+  const ClaimPlan again = PlanRedelivery(sub, {KeyedRow(3, {40, 41}, 40, 1, 1)}, 5, kMiB,
+                                         absl::Seconds(30), NotDue{{41, absl::Seconds(4)}});
+  ASSERT_EQ(again.leased.size(), 1u);
+  EXPECT_EQ(again.leased[0].position, 40);
+  EXPECT_EQ(again.leased[0].attempt, 2);
+}
+
+TEST(PlanRedeliveryTest, AtMostOnceHandsOutDueRowsWithoutALease) {
+  const ClaimPlan plan =
+      PlanRedelivery(Sub(DeliveryGuarantee::kAtMostOnce), {Row(1, {5, 6}, 0, 1, "", false)}, 1,
+                     kMiB, absl::Seconds(30), NotDue{});
+  ASSERT_EQ(plan.leased.size(), 1u);
+  EXPECT_EQ(plan.leased[0].position, 5);
+  EXPECT_EQ(plan.leased[0].lease_id, 0);
+  EXPECT_EQ(plan.leased[0].insert, -1);
+  EXPECT_TRUE(plan.changes.rewrites.empty());
+  ASSERT_EQ(plan.changes.set_pending.size(), 1u);
+  EXPECT_EQ(plan.changes.set_pending[0].positions, (vector<int64_t>{6}));
+  const ClaimPlan whole =
+      PlanRedelivery(Sub(DeliveryGuarantee::kAtMostOnce), {Row(1, {5, 6}, 0, 1, "", false)}, 5,
+                     kMiB, absl::Seconds(30), NotDue{});
+  EXPECT_EQ(whole.leased.size(), 2u);
+  EXPECT_EQ(whole.changes.deletes, (vector<int64_t>{1}));
+}
+
+TEST(PlanHoldBackTest, MessagesNotDueLeaveTheClaimsRowUndelivered) {
+  LeaseChanges part = PlanHoldBack(9, {1, 2, 3}, NotDue{{2, absl::Seconds(1)}});
+  ASSERT_EQ(part.set_pending.size(), 1u);
+  EXPECT_EQ(part.set_pending[0].lease_id, 9);
+  EXPECT_EQ(part.set_pending[0].positions, (vector<int64_t>{1, 3}));
+  ASSERT_EQ(part.inserts.size(), 1u);
+  EXPECT_EQ(part.inserts[0].pending, (vector<int64_t>{2}));
+  EXPECT_EQ(part.inserts[0].attempt, 0);
+  EXPECT_EQ(part.inserts[0].due, absl::Seconds(1));
+
+  LeaseChanges all = PlanHoldBack(9, {1, 2}, NotDue{{1, absl::Seconds(3)}, {2, absl::Seconds(1)}});
+  EXPECT_TRUE(all.inserts.empty());
+  ASSERT_EQ(all.rewrites.size(), 1u);
+  EXPECT_EQ(all.rewrites[0].lease_id, 9);
+  EXPECT_EQ(all.rewrites[0].attempt, 0);
+  EXPECT_EQ(all.rewrites[0].hold, absl::ZeroDuration());
+  EXPECT_EQ(all.rewrites[0].due, absl::Seconds(1));
+
+  LeaseChanges none = PlanHoldBack(9, {1, 2}, NotDue{});
+  EXPECT_TRUE(none.rewrites.empty() && none.inserts.empty() && none.set_pending.empty());
 }
 
 TEST(PlanNackTest, OnlyTheCurrentDeliveryNacksAndTheNackedPartMoves) {
@@ -404,6 +502,51 @@ TEST(PlanNewClaimTest, NewLeasesAreDueAfterTheDeadlineAndTheFirstBackoff) {
   ASSERT_EQ(plan.claim.changes.inserts.size(), 1u);
   EXPECT_EQ(plan.claim.changes.inserts[0].hold, absl::Seconds(30));
   EXPECT_EQ(plan.claim.changes.inserts[0].due, absl::Seconds(35));
+}
+
+ScannedMessage Delayed(int64_t position, absl::Duration wait, std::string key = "") {
+  ScannedMessage m = Scanned(position, std::move(key));
+  m.wait = wait;
+  return m;
+}
+
+TEST(PlanNewClaimTest, DelayedMessagesWaitInARowDueAtTheEarliestOfThem) {
+  const vector<ScannedMessage> scan = {Scanned(1), Delayed(2, absl::Seconds(5)),
+                                       Delayed(3, absl::Seconds(2)), Scanned(4)};
+  const NewClaimPlan plan = PlanNewClaim(Sub(), 1, scan, 1000, {}, 10, 1000, absl::Seconds(30));
+  vector<int64_t> delivered;
+  for (const Leased& l : plan.claim.leased) delivered.push_back(l.position);
+  EXPECT_EQ(delivered, (vector<int64_t>{1, 4}));
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 2u);
+  EXPECT_EQ(plan.claim.changes.inserts[0].pending, (vector<int64_t>{1, 4}));
+  EXPECT_EQ(plan.claim.changes.inserts[1].pending, (vector<int64_t>{2, 3}));
+  EXPECT_EQ(plan.claim.changes.inserts[1].attempt, 0);
+  EXPECT_EQ(plan.claim.changes.inserts[1].hold, absl::ZeroDuration());
+  EXPECT_EQ(plan.claim.changes.inserts[1].due, absl::Seconds(2));
+  EXPECT_EQ(plan.next_cursor, 5);
+}
+
+TEST(PlanNewClaimTest, ADelayedMessageHoldsBackItsKeysLaterMessages) {
+  const SubscriptionRecord sub = Sub(DeliveryGuarantee::kAtLeastOnce, true);
+  const vector<ScannedMessage> scan = {
+      Delayed(1, absl::Seconds(3), "a"), Scanned(2, "a"), Scanned(3, "b"), Scanned(4, "c"),
+      Delayed(5, absl::Seconds(1), "c"), Scanned(6, "c")};
+  const NewClaimPlan plan = PlanNewClaim(sub, 1, scan, 1000, {}, 10, 1000, absl::Seconds(30));
+  vector<int64_t> delivered;
+  for (const Leased& l : plan.claim.leased) delivered.push_back(l.position);
+  EXPECT_EQ(delivered, (vector<int64_t>{3, 4}));
+  ASSERT_EQ(plan.claim.changes.inserts.size(), 3u);
+  const LeaseInsert& a = plan.claim.changes.inserts[0];
+  EXPECT_EQ(a.ordering_key, "a");
+  EXPECT_EQ(a.pending, (vector<int64_t>{1, 2}));
+  EXPECT_EQ(a.attempt, 0);
+  EXPECT_EQ(a.run_end, 0);
+  EXPECT_EQ(a.due, absl::Seconds(3));
+  const LeaseInsert& c = plan.claim.changes.inserts[2];
+  EXPECT_EQ(c.ordering_key, "c");
+  EXPECT_EQ(c.pending, (vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(c.run_end, 4);
+  EXPECT_EQ(plan.next_cursor, 7);
 }
 
 TEST(RetentionTest, PositionsBeforeTheFirstKeptAreDropped) {

@@ -205,7 +205,17 @@ absl::Status Schemas::CheckSettings(const SchemaSettings& settings) {
 }
 
 absl::Status Schemas::CheckPublish(absl::string_view topic, std::vector<Message>& messages) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const TopicSchema> schema, ForTopic(topic));
+  ASSIGN_OR_RETURN(const Cached topic_settings, ForTopic(topic));
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].delivery_delay > topic_settings.retention) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "message ", i, " is delayed by ", absl::FormatDuration(messages[i].delivery_delay),
+          ", past the topic's message_retention of ",
+          absl::FormatDuration(topic_settings.retention),
+          ": it would be gone before its time; nothing of the request was stored"));
+    }
+  }
+  const std::shared_ptr<const TopicSchema>& schema = topic_settings.schema;
   if (schema == nullptr) return absl::OkStatus();
   RETURN_IF_ERROR(schema->usable);
   const SchemaSettings& settings = schema->settings;
@@ -243,24 +253,26 @@ void Schemas::Forget(absl::string_view topic) {
   topics_.erase(topic);
 }
 
-absl::StatusOr<std::shared_ptr<const Schemas::TopicSchema>> Schemas::ForTopic(
-    absl::string_view topic) {
+absl::StatusOr<Schemas::Cached> Schemas::ForTopic(absl::string_view topic) {
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&mu_);
     auto it = topics_.find(topic);
-    if (it != topics_.end() && now - it->second.read < refresh_) return it->second.schema;
+    if (it != topics_.end() && now - it->second.read < refresh_) return it->second;
   }
   absl::StatusOr<TopicConfig> config = store_.GetTopic(topic);
-  std::shared_ptr<const TopicSchema> schema;
-  if (config.ok() && !config->schema_settings.schema.empty()) {
-    ASSIGN_OR_RETURN(schema, Load(config->schema_settings));
-  } else if (!config.ok() && !absl::IsNotFound(config.status())) {
+  Cached cached{now, nullptr};
+  if (config.ok()) {
+    cached.retention = config->message_retention;
+    if (!config->schema_settings.schema.empty()) {
+      ASSIGN_OR_RETURN(cached.schema, Load(config->schema_settings));
+    }
+  } else if (!absl::IsNotFound(config.status())) {
     return config.status();
   }
   absl::MutexLock lock(&mu_);
-  topics_[topic] = Cached{now, schema};
-  return schema;
+  topics_[topic] = cached;
+  return cached;
 }
 
 absl::StatusOr<std::shared_ptr<const Schemas::TopicSchema>> Schemas::Load(

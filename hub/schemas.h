@@ -62,11 +62,12 @@ class Schemas {
   // Settings a topic may be given: the schema and the revisions exist,
   // the first no newer than the last.
   absl::Status CheckSettings(const SchemaSettings& settings);
-  // Validates every message against the topic's schema before anything is
-  // written, and marks each with the revision that matched. INVALID_ARGUMENT
-  // names the first message that matches none, FAILED_PRECONDITION when
-  // the topic's schema was deleted. A missing topic passes (the store says
-  // NOT_FOUND).
+  // Validates every message against the topic's settings before anything
+  // is written: its schema, marking each message with the revision that
+  // matched, and its retention, which a delivery delay must stay within
+  // (the message would be gone before its time). INVALID_ARGUMENT names the
+  // first message that fails, FAILED_PRECONDITION when the topic's schema
+  // was deleted. A missing topic passes (the store says NOT_FOUND).
   absl::Status CheckPublish(absl::string_view topic, std::vector<Message>& messages);
   // The topic's settings changed through this replica: read them again.
   void Forget(absl::string_view topic);
@@ -83,12 +84,14 @@ class Schemas {
     absl::Status usable;
     std::vector<Revision> revisions;
   };
+  // What publishes are checked against, read at `read`.
   struct Cached {
     absl::Time read;
     std::shared_ptr<const TopicSchema> schema;  // null: no schema
+    absl::Duration retention = absl::InfiniteDuration();
   };
 
-  absl::StatusOr<std::shared_ptr<const TopicSchema>> ForTopic(absl::string_view topic);
+  absl::StatusOr<Cached> ForTopic(absl::string_view topic);
   absl::StatusOr<std::shared_ptr<const TopicSchema>> Load(const SchemaSettings& settings);
   absl::StatusOr<std::shared_ptr<const CompiledSchema>> Compiled(const SchemaRevision& revision);
   // Every revision of a schema, newest first.

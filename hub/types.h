@@ -159,9 +159,17 @@ struct Message {
   Labels attributes;
   std::string ordering_key;
   std::string idempotency_key;
+  // Delayed delivery (docs/api.md, "Delayed delivery"): no subscription
+  // gets the message before publish_time + delivery_delay. Zero: at once.
+  absl::Duration delivery_delay;
   std::string message_id;   // output only
   absl::Time publish_time;  // output only
 };
+
+// The earliest time `message` (as stored) may be delivered.
+inline absl::Time DeliverTime(const Message& message) {
+  return message.publish_time + message.delivery_delay;
+}
 
 // A publish's messages as one batch of a producer (docs/api.md,
 // "Producers"): the producer's id, and the sequence number of the first
@@ -187,7 +195,7 @@ struct Delivery {
 // A message's state on one subscription (docs/operations.md, "A
 // message's fate").
 enum class MessageState {
-  kWaiting,       // not delivered yet, or due again after a failed attempt
+  kWaiting,       // not delivered yet (a delayed message until its time too), or due again
   kInFlight,      // leased to a consumer
   kAcknowledged,  // behind the cursor and held by no lease
   kFilteredOut,   // the subscription's filter does not match it

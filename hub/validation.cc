@@ -228,14 +228,28 @@ absl::Status ValidatePublish(absl::string_view topic, const std::vector<Message>
                                   ", which is the hub's: Pub/Sub consumers get the idempotency "
                                   "key under that name (set idempotency_key instead)"));
     }
+    for (const char* name : {kDeliverTimeAttribute, kDeliveryDelayAttribute}) {
+      if (m.attributes.count(name) != 0) {
+        return Invalid(absl::StrCat(where, " has attribute ", name,
+                                    ", which is the hub's: Pub/Sub consumers get a delayed "
+                                    "message's time under ",
+                                    kDeliverTimeAttribute,
+                                    " (set deliver_time or delivery_delay instead)"));
+      }
+    }
+    if (m.delivery_delay < absl::ZeroDuration()) {
+      return Invalid(absl::StrCat(where, " has a negative delivery_delay"));
+    }
     const size_t attributes =
         m.attributes.size() +
-        (!m.idempotency_key.empty() && key_attribute == m.attributes.end() ? 1 : 0);
+        (!m.idempotency_key.empty() && key_attribute == m.attributes.end() ? 1 : 0) +
+        (m.delivery_delay > absl::ZeroDuration() ? 1 : 0);
     if (attributes > static_cast<size_t>(Limits::kMaxAttributes)) {
       return Invalid(absl::StrCat(
           where, " has ", attributes, " attributes; the limit is ", Limits::kMaxAttributes,
-          " (an idempotency key counts as one: ", "Pub/Sub consumers get it as attribute ",
-          kIdempotencyKeyAttribute, ")"));
+          " (an idempotency key and a delivery delay count as one each: Pub/Sub consumers get "
+          "them as attributes ",
+          kIdempotencyKeyAttribute, " and ", kDeliverTimeAttribute, ")"));
     }
     for (const auto& [key, value] : m.attributes) {
       if (key.empty()) {

@@ -81,6 +81,12 @@ inline constexpr absl::Duration kMaxExpirationTtl = absl::Hours(24 * 365);
 // attribute, so it counts as one against kMaxAttributes, and no message
 // may carry another value under the name.
 inline constexpr char kIdempotencyKeyAttribute[] = "hub-idempotency-key";
+// Delayed delivery through the Pub/Sub API (docs/pubsub.md): a publisher
+// gives one of these; consumers of a delayed message get the time it was
+// due under kDeliverTimeAttribute, so a delay counts as one attribute
+// against kMaxAttributes. Stored messages carry neither.
+inline constexpr char kDeliverTimeAttribute[] = "hub-deliver-time";
+inline constexpr char kDeliveryDelayAttribute[] = "hub-delivery-delay";
 
 // The size a message counts against the limits: its data, attribute keys and
 // values, and both keys.

@@ -2,12 +2,15 @@
 
 #include <string>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 
 namespace hub {
 namespace {
+
+using ::testing::HasSubstr;
 
 Message Msg(std::string data) {
   Message m;
@@ -91,6 +94,27 @@ TEST(ValidationTest, TheIdempotencyKeyIsOneOfTheAttributesPubSubSees) {
   EXPECT_EQ(ValidatePublish("orders", {own}, limits).code(), absl::StatusCode::kInvalidArgument);
   own.idempotency_key = "order-42";
   EXPECT_EQ(ValidatePublish("orders", {own}, limits).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A delay is a further attribute for Pub/Sub consumers (hub-deliver-time),
+// whose names no message may carry; a negative one is refused.
+TEST(ValidationTest, ADelayIsOneOfTheAttributesPubSubSeesAndNeverNegative) {
+  Limits limits;
+  Message m = Msg("x");
+  for (int i = 0; i < Limits::kMaxAttributes; ++i) m.attributes[absl::StrCat("a", i)] = "v";
+  m.delivery_delay = absl::Seconds(30);
+  EXPECT_EQ(ValidatePublish("orders", {m}, limits).code(), absl::StatusCode::kInvalidArgument);
+  m.attributes.erase("a0");
+  EXPECT_TRUE(ValidatePublish("orders", {m}, limits).ok());
+  m.delivery_delay = absl::Seconds(-1);
+  EXPECT_EQ(ValidatePublish("orders", {m}, limits).code(), absl::StatusCode::kInvalidArgument);
+  for (const char* name : {kDeliverTimeAttribute, kDeliveryDelayAttribute}) {
+    Message own = Msg("x");
+    own.attributes[name] = "30s";
+    const absl::Status s = ValidatePublish("orders", {own}, limits);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()), HasSubstr(name));
+  }
 }
 
 TEST(ValidationTest, RequestTotalIsBounded) {

@@ -1,5 +1,7 @@
 #include "hubctl/args.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -72,6 +74,21 @@ absl::StatusOr<v1::SubscriptionStart> ParseStart(const std::string& text) {
         "--start must be next, oldest, an RFC 3339 time or snapshot:NAME, got \"", text, "\""));
   }
   return start;
+}
+
+absl::StatusOr<absl::Duration> ParseDelay(const std::string& text, absl::Time now) {
+  absl::Time at;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &at, &error)) {
+    return std::max(at - now, absl::ZeroDuration());
+  }
+  absl::StatusOr<absl::Duration> delay = ParseDuration(text);
+  if (!delay.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--delay must be a duration (90s, 15m, 1h30m, 7d) or an RFC 3339 time, got \"",
+                     text, "\""));
+  }
+  return delay;
 }
 
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text) {

@@ -28,6 +28,10 @@ absl::StatusOr<v1::SchemaEncoding> ParseSchemaEncoding(const std::string& text);
 // time ("2026-12-07T10:00:00Z"), or "snapshot:NAME".
 absl::StatusOr<v1::SubscriptionStart> ParseStart(const std::string& text);
 
+// A delivery delay: a duration (ParseDuration), or an RFC 3339 time to
+// deliver at, as the delay from `now` (none once it has passed).
+absl::StatusOr<absl::Duration> ParseDelay(const std::string& text, absl::Time now);
+
 // "at-least-once", "at-most-once", "exactly-once".
 absl::StatusOr<v1::DeliveryGuarantee> ParseGuarantee(const std::string& text);
 std::string GuaranteeName(v1::DeliveryGuarantee guarantee);

@@ -49,6 +49,16 @@ TEST(ParseStartTest, TakesEveryKindOfStart) {
   EXPECT_FALSE(ParseStart("2026-12-07").ok());
 }
 
+TEST(ParseDelayTest, ADurationOrATimeFromNow) {
+  const absl::Time now = absl::FromUnixSeconds(1796637600);  // 2026-12-07T10:00:00Z
+  EXPECT_EQ(*ParseDelay("90s", now), absl::Seconds(90));
+  EXPECT_EQ(*ParseDelay("2d", now), absl::Hours(48));
+  EXPECT_EQ(*ParseDelay("2026-12-07T10:30:00Z", now), absl::Minutes(30));
+  EXPECT_EQ(*ParseDelay("2026-12-07T09:00:00Z", now), absl::ZeroDuration()) << "past: at once";
+  EXPECT_EQ(ParseDelay("soon", now).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseDelay("-5s", now).ok());
+}
+
 TEST(ExitCodeTest, ScriptsCanTellOutcomesApart) {
   const std::pair<absl::StatusCode, int> table[] = {
       {absl::StatusCode::kOk, kExitOk},

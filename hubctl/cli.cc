@@ -374,6 +374,8 @@ void AddMessageCommands(CLI::App& app, Cli& cli, Interrupt& interrupt) {
   pub->add_option(Names("--ordering_key"), publish.ordering_key, "ordering key of every message");
   pub->add_option(Names("--idempotency_key"), publish.idempotency_key,
                   "the key of a single message; with several, message n gets <key>-<n>");
+  pub->add_option("--delay", publish.delay,
+                  "deliver no message before this: a delay (90s, 15m, 1h30m) or an RFC 3339 time");
   pub->callback([&] {
     command = [&](const client::Connection& c, Printer& out) {
       return Publish(c, publish, std::cin, out);

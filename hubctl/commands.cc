@@ -99,6 +99,9 @@ v1::ReceivedMessage ToReceived(client::Message m, const std::string& ack_id, int
   v1::Message* proto = out.mutable_message();
   proto->set_message_id(m.message_id);
   ToProtoTime(m.publish_time, proto->mutable_publish_time());
+  if (m.deliver_time != absl::InfinitePast()) {
+    ToProtoTime(m.deliver_time, proto->mutable_deliver_time());
+  }
   client::internal::MessageToProto(std::move(m), proto);
   return out;
 }
@@ -383,6 +386,12 @@ absl::Status Publish(const client::Connection& connection, const PublishArgs& ar
   absl::StatusOr<std::map<std::string, std::string>> attributes =
       ParsePairs(args.attributes, "attribute");
   if (!attributes.ok()) return attributes.status();
+  absl::Duration delay;
+  if (!args.delay.empty()) {
+    absl::StatusOr<absl::Duration> parsed = ParseDelay(args.delay, absl::Now());
+    if (!parsed.ok()) return parsed.status();
+    delay = *parsed;
+  }
   std::vector<std::future<absl::StatusOr<client::PublishAck>>> pending;
   {
     client::Publisher publisher(connection, args.topic);
@@ -391,6 +400,7 @@ absl::Status Publish(const client::Connection& connection, const PublishArgs& ar
       m.data = (*data)[i];
       m.attributes = *attributes;
       m.ordering_key = args.ordering_key;
+      m.delivery_delay = delay;
       if (!args.idempotency_key.empty()) {
         m.idempotency_key = data->size() == 1 ? args.idempotency_key
                                               : absl::StrCat(args.idempotency_key, "-", i + 1);

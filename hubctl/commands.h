@@ -88,6 +88,8 @@ struct PublishArgs {
   // One message: its key. Several: "<key>-<n>" for the n-th (from 1), so
   // running the same command again stores nothing twice.
   std::string idempotency_key;
+  // Every message's delivery delay or time (ParseDelay); empty: at once.
+  std::string delay;
 };
 
 struct PullArgs {

@@ -199,13 +199,36 @@ void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out) {
   }
 }
 
-Message MessageFromProto(v1::Message&& proto) {
-  Message m;
-  m.data = std::move(*proto.mutable_data());
-  m.attributes = LabelsFromProto(proto.attributes());
-  m.ordering_key = std::move(*proto.mutable_ordering_key());
-  m.idempotency_key = std::move(*proto.mutable_idempotency_key());
-  return m;
+absl::StatusOr<std::vector<Message>> MessagesFromProto(
+    google::protobuf::RepeatedPtrField<v1::Message>& protos, absl::Time now) {
+  std::vector<Message> messages;
+  messages.reserve(protos.size());
+  for (int i = 0; i < protos.size(); ++i) {
+    v1::Message& proto = protos[i];
+    Message& m = messages.emplace_back();
+    m.data = std::move(*proto.mutable_data());
+    m.attributes = LabelsFromProto(proto.attributes());
+    m.ordering_key = std::move(*proto.mutable_ordering_key());
+    m.idempotency_key = std::move(*proto.mutable_idempotency_key());
+    switch (proto.delivery_case()) {
+      case v1::Message::kDeliverTime: {
+        ASSIGN_OR_RETURN(
+            const absl::Time at,
+            TimeFromProto(proto.deliver_time(), absl::StrCat("messages[", i, "].deliver_time")));
+        m.delivery_delay = std::max(at - now, absl::ZeroDuration());
+        break;
+      }
+      case v1::Message::kDeliveryDelay: {
+        ASSIGN_OR_RETURN(m.delivery_delay,
+                         DurationFromProto(proto.delivery_delay(),
+                                           absl::StrCat("messages[", i, "].delivery_delay")));
+        break;
+      }
+      case v1::Message::DELIVERY_NOT_SET:
+        break;
+    }
+  }
+  return messages;
 }
 
 void MessageToProto(Message&& in, v1::Message* m) {
@@ -216,6 +239,9 @@ void MessageToProto(Message&& in, v1::Message* m) {
   m->set_message_id(std::move(in.message_id));
   // A message retention removed is known by its id alone.
   if (in.publish_time != absl::Time()) ToProtoTime(in.publish_time, m->mutable_publish_time());
+  if (in.delivery_delay > absl::ZeroDuration()) {
+    ToProtoTime(DeliverTime(in), m->mutable_deliver_time());
+  }
 }
 
 void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out) {

@@ -66,8 +66,11 @@ void SchemaToProto(const SchemaRevision& schema, bool with_definition, v1::Schem
 absl::StatusOr<SubscriptionConfig> SubscriptionFromProto(const v1::Subscription& proto);
 void SubscriptionToProto(const SubscriptionConfig& sub, v1::Subscription* out);
 
-// Moves the payload out of `proto`.
-Message MessageFromProto(v1::Message&& proto);
+// Moves the payloads out of `protos`. A delivery time becomes a delay from
+// `now` (none once it has passed); INVALID_ARGUMENT for a time or duration
+// that is not one.
+absl::StatusOr<std::vector<Message>> MessagesFromProto(
+    google::protobuf::RepeatedPtrField<v1::Message>& protos, absl::Time now);
 // Moves the payload and the rest into the response: the delivery is spent.
 void DeliveryToProto(Delivery&& delivery, v1::ReceivedMessage* out);
 // Moves the payload.

@@ -86,11 +86,12 @@ TEST(ConvertTest, DeliveryCarriesEveryField) {
 // Payloads travel without a copy both ways: from a request into the
 // engine's message, and from a delivery into the response.
 TEST(ConvertTest, PayloadsMoveWithoutACopy) {
-  v1::Message proto;
-  proto.set_data(std::string(4096, 'x'));
-  const char* request_bytes = proto.data().data();
-  Message m = MessageFromProto(std::move(proto));
-  EXPECT_EQ(m.data.data(), request_bytes);
+  google::protobuf::RepeatedPtrField<v1::Message> protos;
+  protos.Add()->set_data(std::string(4096, 'x'));
+  const char* request_bytes = protos[0].data().data();
+  absl::StatusOr<std::vector<Message>> m = MessagesFromProto(protos, absl::Now());
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->at(0).data.data(), request_bytes);
 
   Delivery d;
   d.message.data = std::string(4096, 'y');

@@ -76,12 +76,10 @@ grpc::Status PublisherService::Publish(grpc::ServerContext* context,
         !s.ok()) {
       return s;
     }
-    std::vector<Message> messages;
-    messages.reserve(request->messages_size());
-    for (v1::Message& m : *SpendRequest(request).mutable_messages()) {
-      messages.push_back(MessageFromProto(std::move(m)));
-    }
-    return Respond(hub_.Publish(request->topic(), std::move(messages),
+    absl::StatusOr<std::vector<Message>> messages =
+        MessagesFromProto(*SpendRequest(request).mutable_messages(), absl::Now());
+    if (!messages.ok()) return ToGrpcStatus(messages.status());
+    return Respond(hub_.Publish(request->topic(), *std::move(messages),
                                 ProducerBatch{request->producer(), request->first_sequence()}),
                    [&](const std::vector<PublishResult>& results) {
                      PublishResultsToProto(results, response);

@@ -303,11 +303,11 @@ grpc::Status SubscriberService::Transact(grpc::ServerContext* context,
     }
     std::vector<TransactPublish> publishes;
     for (v1::PublishRequest& p : *SpendRequest(request).mutable_publishes()) {
-      TransactPublish publish{p.topic(), {}, ProducerBatch{p.producer(), p.first_sequence()}};
-      for (v1::Message& m : *p.mutable_messages()) {
-        publish.messages.push_back(MessageFromProto(std::move(m)));
-      }
-      publishes.push_back(std::move(publish));
+      absl::StatusOr<std::vector<Message>> messages =
+          MessagesFromProto(*p.mutable_messages(), absl::Now());
+      if (!messages.ok()) return ToGrpcStatus(messages.status());
+      publishes.push_back(TransactPublish{p.topic(), *std::move(messages),
+                                          ProducerBatch{p.producer(), p.first_sequence()}});
     }
     return Respond(
         hub_.Transact(request->subscription(), Strings(request->ack_ids()), std::move(publishes)),

@@ -9,6 +9,9 @@ void MessageToProto(Message message, v1::Message* out) {
   for (auto& [key, value] : message.attributes) (*out->mutable_attributes())[key] = value;
   out->set_ordering_key(std::move(message.ordering_key));
   out->set_idempotency_key(std::move(message.idempotency_key));
+  if (message.delivery_delay != absl::ZeroDuration()) {
+    ToProtoDuration(message.delivery_delay, out->mutable_delivery_delay());
+  }
 }
 
 Message MessageFromProto(v1::Message proto) {
@@ -19,6 +22,7 @@ Message MessageFromProto(v1::Message proto) {
   m.idempotency_key = std::move(*proto.mutable_idempotency_key());
   m.message_id = std::move(*proto.mutable_message_id());
   m.publish_time = FromProtoTime(proto.publish_time());
+  if (proto.has_deliver_time()) m.deliver_time = FromProtoTime(proto.deliver_time());
   return m;
 }
 

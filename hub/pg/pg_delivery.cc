@@ -1,6 +1,7 @@
 // PgStore's claims: new messages and due redeliveries leased to a consumer.
 // docs/design.md explains the lease rows and their invariants; the decisions
 // are the rules of hub/lease_rules.h.
+#include <algorithm>
 #include <map>
 
 #include <pqxx/nontransaction>
@@ -30,7 +31,8 @@ constexpr int kDeadLetterSweepRows = 1000;
 constexpr absl::Duration kDueLookInterval = absl::Milliseconds(100);
 // New messages one checked claim looks at (filters, ordering).
 constexpr int kScanLimit = 1000;
-// Checked claims in a row when whole scans were filtered out or parked.
+// Claims of new messages in a row when whole scans were filtered out,
+// parked or held back (delayed delivery).
 constexpr int kMaxScans = 10;
 
 bool AtMostOnce(const SubscriptionRecord& sub) {
@@ -42,13 +44,35 @@ bool IsPlain(const SubscriptionRecord& sub) {
   return !sub.config.enable_message_ordering && sub.filter->MatchesEverything() && !AtMostOnce(sub);
 }
 
+bool AnyDelayed(const MessagesAt& messages) {
+  return std::any_of(messages.begin(), messages.end(),
+                     [](const auto& m) { return m.second.delivery_delay > absl::ZeroDuration(); });
+}
+
+// The messages read whose delivery time has not come by the transaction's
+// now(), with the wait rounded up so that no row is due before its time.
+// The database's clock, which stamped publish_time, is read only when a
+// message read is delayed.
+NotDue NotDueAt(pqxx::transaction_base& tx, const MessagesAt& messages) {
+  NotDue not_due;
+  if (!AnyDelayed(messages)) return not_due;
+  const absl::Time now = absl::FromUnixMicros(Exec1(tx, sql::kNow)[0].as<int64_t>());
+  for (const auto& [position, m] : messages) {
+    const absl::Duration wait = DeliverTime(m) - now;
+    if (wait > absl::ZeroDuration()) not_due[position] = absl::Ceil(wait, absl::Milliseconds(1));
+  }
+  return not_due;
+}
+
 // What PlanNewClaim needs of each message read, in position order.
-std::vector<ScannedMessage> ScanOf(const MessagesAt& messages) {
+std::vector<ScannedMessage> ScanOf(const MessagesAt& messages, const NotDue& not_due) {
   std::vector<ScannedMessage> scan;
   scan.reserve(messages.size());
   for (const auto& [position, m] : messages) {
+    auto wait = not_due.find(position);
     scan.push_back(ScannedMessage{position, m.attributes, m.ordering_key,
-                                  static_cast<int64_t>(m.data.size())});
+                                  static_cast<int64_t>(m.data.size()),
+                                  wait == not_due.end() ? absl::ZeroDuration() : wait->second});
   }
   return scan;
 }
@@ -109,8 +133,8 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
     // past the rows of acked leases that are dead but not yet vacuumed,
     // thousands while a long transaction holds vacuum back, so after a look
     // found none, claims that find new messages skip it for a moment.
-    const bool redelivers = !AtMostOnce(sub);
-    const bool looked = redelivers && ShouldLookForDue(sub.id);
+    // (At-most-once subscriptions have rows only of delayed messages.)
+    const bool looked = ShouldLookForDue(sub.id);
     if (looked) ClaimDue(conn, sub, max_messages, max_bytes, ack_deadline, deliveries);
     const int room = max_messages - static_cast<int>(deliveries.size());
     int64_t bytes_left = max_bytes;
@@ -119,9 +143,16 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
 
     bool exists = true;
     if (IsPlain(sub)) {
-      if (!ClaimNewPlain(conn, sub, room, bytes_left, ack_deadline, deliveries)) {
-        pqxx::nontransaction tx(conn);
-        exists = !Exec(tx, sql::kSubscriptionExists, sub.id).empty();
+      // A claim whose every message was held back claims again: the
+      // messages behind the delayed ones may be due.
+      for (int scan = 0; scan < kMaxScans; ++scan) {
+        const PlainClaim plain =
+            ClaimNewPlain(conn, sub, room, bytes_left, ack_deadline, deliveries);
+        if (plain == PlainClaim::kNone) {
+          pqxx::nontransaction tx(conn);
+          exists = !Exec(tx, sql::kSubscriptionExists, sub.id).empty();
+        }
+        if (plain != PlainClaim::kAllHeld) break;
       }
     } else if (deliveries.empty()) {
       // A claim that redelivered returns what it has: a checked claim may
@@ -130,7 +161,7 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
       exists = checked.subscription_exists;
       for (Delivery& d : checked.deliveries) deliveries.push_back(std::move(d));
     }
-    if (redelivers && !looked && deliveries.empty()) {
+    if (!looked && deliveries.empty()) {
       ClaimDue(conn, sub, max_messages, max_bytes, ack_deadline, deliveries);
     }
     if (!exists && deliveries.empty()) {
@@ -144,9 +175,10 @@ absl::StatusOr<std::vector<Delivery>> PgStore::Claim(const SubscriptionRecord& s
   return deliveries;
 }
 
-bool PgStore::ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int max_messages,
-                            int64_t max_bytes, absl::Duration ack_deadline,
-                            std::vector<Delivery>& out) {
+PgStore::PlainClaim PgStore::ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub,
+                                           int max_messages, int64_t max_bytes,
+                                           absl::Duration ack_deadline,
+                                           std::vector<Delivery>& out) {
   const std::string id = absl::StrCat(sub.id), topic = absl::StrCat(sub.topic_id),
                     room = absl::StrCat(max_messages),
                     deadline = absl::StrCat(Millis(ack_deadline)),
@@ -158,17 +190,31 @@ bool PgStore::ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int
       ExecBinary(conn, sql::kClaimNew,
                  {Param::Text(id), Param::Text(topic), Param::Text(room), Param::Text(deadline),
                   Param::Text(backoff), Param::Text(bytes)});
-  if (rows.empty()) return false;
+  if (rows.empty()) return PlainClaim::kNone;
   const int64_t lease_id = rows.Int64(0, 0);
   const int64_t low = rows.Int64(0, 1), high = rows.Int64(0, 2);
   MessagesAt messages;
   for (int row = 0; row < rows.size(); ++row) {
     DecodeSegmentRow(rows, row, 3, low, high + 1, messages);
   }
+  // The statement cannot see delivery times inside the records: delayed
+  // messages whose time has not come leave its row now. Were hubd to die
+  // before this commits, the row's expiry would hold them back instead
+  // (PlanRedelivery), one attempt counted.
+  if (AnyDelayed(messages)) {
+    pqxx::work tx(conn);
+    const NotDue not_due = NotDueAt(tx, messages);
+    std::vector<int64_t> claimed;
+    for (const auto& [position, message] : messages) claimed.push_back(position);
+    WriteLeaseChanges(tx, sub.id, PlanHoldBack(lease_id, claimed, not_due));
+    tx.commit();
+    for (const auto& [position, wait] : not_due) messages.erase(position);
+    if (messages.empty()) return PlainClaim::kAllHeld;
+  }
   for (auto& [position, message] : messages) {
     out.push_back(Delivery{EncodeAckId(AckId{lease_id, 1, position}), std::move(message), 1});
   }
-  return true;
+  return PlainClaim::kTaken;
 }
 
 absl::Status PgStore::MoveDeadLetters() {
@@ -204,8 +250,10 @@ std::vector<Delivery> PgStore::ClaimAvailable(Connection& conn, const Subscripti
   // The messages a claim of max_messages can take, read once: their sizes
   // keep the claim to its byte budget, and they are what it delivers.
   MessagesAt read;
+  NotDue not_due;
   if (max_messages > 0) {
     ReadMessages(conn, sub.topic_id, FirstPending(due, max_messages), read);
+    not_due = NotDueAt(tx, read);
     int taken = 0;
     for (LeaseRow& row : due) {
       for (int64_t p : row.pending) {
@@ -215,7 +263,7 @@ std::vector<Delivery> PgStore::ClaimAvailable(Connection& conn, const Subscripti
       }
     }
   }
-  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline);
+  ClaimPlan plan = PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline, not_due);
   // Messages out of attempts wait for a dead-letter topic that was deleted
   // (they are redelivered meanwhile) rather than being dropped. Looked up
   // only when the plan has letters to send.
@@ -223,7 +271,7 @@ std::vector<Delivery> PgStore::ClaimAvailable(Connection& conn, const Subscripti
       Exec(tx, sql::kTopicExists, sub.config.dead_letter_policy.topic).empty()) {
     SubscriptionRecord without = sub;
     without.config.dead_letter_policy = DeadLetterPolicy{};
-    plan = PlanRedelivery(without, due, max_messages, max_bytes, ack_deadline);
+    plan = PlanRedelivery(without, due, max_messages, max_bytes, ack_deadline, not_due);
   }
   const std::vector<int64_t> inserted = WriteLeaseChanges(tx, sub.id, plan.changes);
   // A topic deleted since the look above: roll back; the next claim plans
@@ -269,7 +317,7 @@ std::optional<PgStore::ScanOutcome> PgStore::ClaimNewScan(Connection& conn,
   const int64_t cursor = cursor_row[0][0].as<int64_t>();
   MessagesAt read;
   ReadRange(conn, sub.topic_id, cursor, cursor + kScanLimit, read);
-  const std::vector<ScannedMessage> scan = ScanOf(read);
+  const std::vector<ScannedMessage> scan = ScanOf(read, NotDueAt(tx, read));
   // Keys with a row already: their new messages queue behind it.
   std::map<std::string, int64_t> keyed_rows;
   if (const std::vector<std::string> keys = KeysToLock(sub, scan); !keys.empty()) {

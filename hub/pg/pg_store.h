@@ -200,9 +200,16 @@ class PgStore final : public Store {
                                        int max_messages, int64_t max_bytes,
                                        absl::Duration ack_deadline, int row_limit, int min_attempt);
   // New messages of a plain subscription, leased in one statement
-  // (kClaimNew) into `out`; false when there were none.
-  bool ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int max_messages,
-                     int64_t max_bytes, absl::Duration ack_deadline, std::vector<Delivery>& out);
+  // (kClaimNew) into `out`; delayed ones whose time has not come are held
+  // back (PlanHoldBack).
+  enum class PlainClaim {
+    kNone,     // there were no new messages
+    kTaken,    // some were delivered
+    kAllHeld,  // every message taken was held back: the next ones may be due
+  };
+  PlainClaim ClaimNewPlain(Connection& conn, const SubscriptionRecord& sub, int max_messages,
+                           int64_t max_bytes, absl::Duration ack_deadline,
+                           std::vector<Delivery>& out);
   // New messages of a subscription with a filter, ordering or at-most-once:
   // up to kMaxScans scans, each decided by PlanNewClaim.
   struct CheckedClaim {

@@ -13,6 +13,7 @@ constexpr char kDataTag = (1 << 3) | 2;
 constexpr char kAttributeTag = (2 << 3) | 2;
 constexpr char kOrderingKeyTag = (3 << 3) | 2;
 constexpr char kIdempotencyKeyTag = (4 << 3) | 2;
+constexpr char kDelayTag = (5 << 3) | 0;  // varint
 constexpr char kEntryKeyTag = (1 << 3) | 2;
 constexpr char kEntryValueTag = (2 << 3) | 2;
 
@@ -74,17 +75,18 @@ class Reader {
   }
 
   // The next field: its number, wire type and, for a length-delimited one,
-  // its bytes. Other wire types are skipped over.
-  bool Field(uint64_t& number, int& wire_type, absl::string_view& value) {
+  // its bytes, for a varint its value. Other wire types are skipped over.
+  bool Field(uint64_t& number, int& wire_type, absl::string_view& value, uint64_t& varint) {
     uint64_t tag;
     if (!Varint(tag)) return false;
     number = tag >> 3;
     wire_type = static_cast<int>(tag & 7);
     value = {};
+    varint = 0;
     uint64_t n;
     switch (wire_type) {
       case 0:
-        return Varint(n);
+        return Varint(varint);
       case 1:
         return Skip(8);
       case 5:
@@ -113,10 +115,10 @@ bool DecodeEntry(absl::string_view bytes, Labels& attributes) {
   Reader reader(bytes);
   std::string key, value;
   while (!reader.done()) {
-    uint64_t number;
+    uint64_t number, varint;
     int wire_type;
     absl::string_view field;
-    if (!reader.Field(number, wire_type, field)) return false;
+    if (!reader.Field(number, wire_type, field, varint)) return false;
     if (wire_type != 2) continue;
     if (number == 1) key.assign(field.data(), field.size());
     if (number == 2) value.assign(field.data(), field.size());
@@ -128,10 +130,14 @@ bool DecodeEntry(absl::string_view bytes, Labels& attributes) {
 bool DecodeRecord(absl::string_view bytes, Message& m) {
   Reader reader(bytes);
   while (!reader.done()) {
-    uint64_t number;
+    uint64_t number, varint;
     int wire_type;
     absl::string_view field;
-    if (!reader.Field(number, wire_type, field)) return false;
+    if (!reader.Field(number, wire_type, field, varint)) return false;
+    if (number == 5 && wire_type == 0) {
+      m.delivery_delay = absl::Microseconds(static_cast<int64_t>(varint));
+      continue;
+    }
     if (wire_type != 2) continue;  // a field of a later version
     switch (number) {
       case 1:
@@ -156,8 +162,11 @@ bool DecodeRecord(absl::string_view bytes, Message& m) {
 }  // namespace
 
 void AppendRecord(const Message& message, std::string& out) {
+  const uint64_t delay_micros =
+      static_cast<uint64_t>(absl::ToInt64Microseconds(message.delivery_delay));
   size_t size = OptionalFieldSize(message.data) + OptionalFieldSize(message.ordering_key) +
-                OptionalFieldSize(message.idempotency_key);
+                OptionalFieldSize(message.idempotency_key) +
+                (delay_micros == 0 ? 0 : 1 + VarintSize(delay_micros));
   for (const auto& [key, value] : message.attributes) size += FieldSize(EntrySize(key, value));
   out.reserve(out.size() + FieldSize(size));
   out += kRecordTag;
@@ -171,16 +180,20 @@ void AppendRecord(const Message& message, std::string& out) {
   }
   PutOptionalField(kOrderingKeyTag, message.ordering_key, out);
   PutOptionalField(kIdempotencyKeyTag, message.idempotency_key, out);
+  if (delay_micros != 0) {
+    out += kDelayTag;
+    PutVarint(delay_micros, out);
+  }
 }
 
 absl::Status DecodeRecords(absl::string_view records, int64_t first, int64_t from, int64_t to,
                            absl::FunctionRef<void(int64_t, Message&&)> visit) {
   Reader reader(records);
   for (int64_t position = first; position < to && !reader.done(); ++position) {
-    uint64_t number;
+    uint64_t number, varint;
     int wire_type;
     absl::string_view record;
-    if (!reader.Field(number, wire_type, record) || number != 1 || wire_type != 2) {
+    if (!reader.Field(number, wire_type, record, varint) || number != 1 || wire_type != 2) {
       return absl::InternalError(
           absl::StrCat("the segment at position ", first, " is not a hub.pg.Segment"));
     }

@@ -30,6 +30,7 @@ Message Sample(std::string data) {
   m.attributes = {{"kind", "order"}, {"empty", ""}, {"utf8", "\xc3\xa9t\xc3\xa9"}};
   m.ordering_key = "customer-7";
   m.idempotency_key = "order-42";
+  m.delivery_delay = absl::Microseconds(90'000'123);
   return m;
 }
 
@@ -46,8 +47,10 @@ TEST(SegmentCodecTest, RoundTripsEveryField) {
   EXPECT_EQ(out[0].second.attributes, Sample("").attributes);
   EXPECT_EQ(out[0].second.ordering_key, "customer-7");
   EXPECT_EQ(out[0].second.idempotency_key, "order-42");
+  EXPECT_EQ(out[0].second.delivery_delay, absl::Microseconds(90'000'123));
   EXPECT_EQ(out[1].first, 42);
   EXPECT_TRUE(out[1].second.data.empty());
+  EXPECT_EQ(out[1].second.delivery_delay, absl::ZeroDuration());
   EXPECT_TRUE(out[1].second.attributes.empty());
   EXPECT_EQ(out[2].second.data, std::string(300, 'x'));
 }
@@ -74,12 +77,14 @@ TEST(SegmentCodecTest, AgreesWithTheGeneratedCodeOfSegmentProto) {
   (*r->mutable_attributes())["b"] = "2";
   r->set_ordering_key("k");
   segment.add_records()->set_idempotency_key("only-a-key");
-  const auto out = Decode(segment.SerializeAsString(), 1, 1, 3);
-  ASSERT_EQ(out.size(), 2u);
+  segment.add_records()->set_delivery_delay_micros(5'000'000);
+  const auto out = Decode(segment.SerializeAsString(), 1, 1, 4);
+  ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].second.data, "payload");
   EXPECT_THAT(out[0].second.attributes, ElementsAre(Pair("a", "1"), Pair("b", "2")));
   EXPECT_EQ(out[0].second.ordering_key, "k");
   EXPECT_EQ(out[1].second.idempotency_key, "only-a-key");
+  EXPECT_EQ(out[2].second.delivery_delay, absl::Seconds(5));
 
   std::string records;
   AppendRecord(Sample("x"), records);
@@ -92,11 +97,12 @@ TEST(SegmentCodecTest, AgreesWithTheGeneratedCodeOfSegmentProto) {
   EXPECT_EQ(parsed.records(1).attributes().at("empty"), "");
   EXPECT_EQ(parsed.records(1).ordering_key(), "customer-7");
   EXPECT_EQ(parsed.records(1).idempotency_key(), "order-42");
+  EXPECT_EQ(parsed.records(1).delivery_delay_micros(), 90'000'123);
 }
 
 // A field a later hubd adds is skipped, whatever its wire type.
 TEST(SegmentCodecTest, SkipsFieldsItDoesNotKnow) {
-  std::string record = std::string("\x0a\x02hi", 4) + std::string("\x28\x96\x01", 3) +
+  std::string record = std::string("\x0a\x02hi", 4) + std::string("\x40\x96\x01", 3) +
                        std::string("\x35\x01\x02\x03\x04", 5) + std::string("\x3a\x01z", 3);
   std::string records = std::string(1, '\x0a') + static_cast<char>(record.size()) + record;
   const auto out = Decode(records, 1, 1, 2);

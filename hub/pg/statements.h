@@ -483,6 +483,10 @@ CROSS JOIN LATERAL (
     AND s.publish_time < now() + interval '1 hour'
   OFFSET 0) g)sql"};
 
+// The clock delivery times are compared with (segments' publish_time is
+// this server's too): read only when a message read is delayed.
+inline constexpr Statement kNow{"now", "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
+
 inline constexpr Statement kLockCursor{
     "lock_cursor",
     "SELECT next_position FROM subscription_cursors WHERE subscription_id = $1 FOR UPDATE"};
@@ -737,6 +741,7 @@ inline constexpr const Statement* kPrepared[] = {
     &kAppendPending,
     &kDeleteLeases,
     &kLockKeyedLeases,
+    &kNow,
     &kLockCursor,
     &kSetCursor,
     &kDeleteUnusedSubscriptions,

@@ -179,8 +179,10 @@ class FakeStore final : public Store {
     for (auto& [id, row] : s->rows) {
       if (!row.valid) due.push_back(row);
     }
+    // No clock here: every message is due (delayed delivery is tested
+    // against PgStore).
     std::vector<Delivery> out =
-        Apply(*s, PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline));
+        Apply(*s, PlanRedelivery(sub, due, max_messages, max_bytes, ack_deadline, NotDue{}));
     const std::vector<Message>& messages = TopicById(sub.topic_id).messages;
     std::vector<ScannedMessage> scan;
     for (int64_t p = s->cursor; p <= static_cast<int64_t>(messages.size()); ++p) {
@@ -314,7 +316,7 @@ class FakeStore final : public Store {
           due.push_back(row);
         }
       }
-      const ClaimPlan plan = PlanRedelivery(s.record, due, 0, 0, absl::ZeroDuration());
+      const ClaimPlan plan = PlanRedelivery(s.record, due, 0, 0, absl::ZeroDuration(), NotDue{});
       dead_lettered += static_cast<int>(plan.changes.dead_letters.size());
       Write(s, plan.changes);
     }

@@ -220,20 +220,64 @@ void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::S
   LabelsToProto(snapshot.labels, out->mutable_labels());
 }
 
+namespace {
+
+// A delivery time or delay given as an attribute leaves the attributes for
+// the message's delay.
+absl::Status TakeDelay(Message& m, size_t index, absl::Time now) {
+  auto at = m.attributes.find(kDeliverTimeAttribute);
+  auto delay = m.attributes.find(kDeliveryDelayAttribute);
+  if (at == m.attributes.end() && delay == m.attributes.end()) return absl::OkStatus();
+  const std::string where = absl::StrCat("messages[", index, "] attribute ");
+  if (at != m.attributes.end() && delay != m.attributes.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, kDeliverTimeAttribute, " and ", kDeliveryDelayAttribute, ": give one of the two"));
+  }
+  if (at != m.attributes.end()) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, at->second, &t, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, kDeliverTimeAttribute, " ",
+                                                     Quoted(at->second),
+                                                     " is not an RFC 3339 time: ", error));
+    }
+    m.delivery_delay = std::max(t - now, absl::ZeroDuration());
+    m.attributes.erase(at);
+    return absl::OkStatus();
+  }
+  if (!absl::ParseDuration(delay->second, &m.delivery_delay) ||
+      m.delivery_delay == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, kDeliveryDelayAttribute, " ",
+                                                   Quoted(delay->second),
+                                                   " is not a duration such as 30s or 1h30m"));
+  }
+  m.attributes.erase(delay);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 // The idempotency attribute is stored as the message's key, not twice: it
 // comes back as the attribute on delivery (DeliveriesToPubSub), and hub.v1
 // consumers see it as idempotency_key.
-Message MessageFromPubSub(gps::PubsubMessage&& proto) {
-  Message m;
-  m.data = std::move(*proto.mutable_data());
-  m.attributes = LabelsFromProto(proto.attributes());
-  m.ordering_key = std::move(*proto.mutable_ordering_key());
-  if (auto key = m.attributes.find(kIdempotencyKeyAttribute); key != m.attributes.end()) {
-    m.idempotency_key = key->second;
-    // Kept when it is all the message holds, which must hold something.
-    if (!m.data.empty() || m.attributes.size() > 1) m.attributes.erase(key);
+absl::StatusOr<std::vector<Message>> MessagesFromPubSub(
+    google::protobuf::RepeatedPtrField<gps::PubsubMessage>& protos, absl::Time now) {
+  std::vector<Message> messages;
+  messages.reserve(protos.size());
+  for (int i = 0; i < protos.size(); ++i) {
+    gps::PubsubMessage& proto = protos[i];
+    Message& m = messages.emplace_back();
+    m.data = std::move(*proto.mutable_data());
+    m.attributes = LabelsFromProto(proto.attributes());
+    m.ordering_key = std::move(*proto.mutable_ordering_key());
+    RETURN_IF_ERROR(TakeDelay(m, static_cast<size_t>(i), now));
+    if (auto key = m.attributes.find(kIdempotencyKeyAttribute); key != m.attributes.end()) {
+      m.idempotency_key = key->second;
+      // Kept when it is all the message holds, which must hold something.
+      if (!m.data.empty() || m.attributes.size() > 1) m.attributes.erase(key);
+    }
   }
-  return m;
+  return messages;
 }
 
 void DeliveriesToPubSub(Claimed claimed,
@@ -247,6 +291,10 @@ void DeliveriesToPubSub(Claimed claimed,
     LabelsToProto(std::move(d.message.attributes), m->mutable_attributes());
     if (!d.message.idempotency_key.empty()) {
       (*m->mutable_attributes())[kIdempotencyKeyAttribute] = std::move(d.message.idempotency_key);
+    }
+    if (d.message.delivery_delay > absl::ZeroDuration()) {
+      (*m->mutable_attributes())[kDeliverTimeAttribute] =
+          absl::FormatTime(absl::RFC3339_full, DeliverTime(d.message), absl::UTCTimeZone());
     }
     m->set_message_id(std::move(d.message.message_id));
     ToProtoTime(d.message.publish_time, m->mutable_publish_time());

@@ -42,8 +42,12 @@ absl::StatusOr<SnapshotConfig> SnapshotFromPubSub(
     const Names& names);
 void SnapshotToPubSub(const SnapshotConfig& snapshot, const Names& names, gps::Snapshot* out);
 
-// Moves the payload out of `proto`.
-Message MessageFromPubSub(gps::PubsubMessage&& proto);
+// Moves the payloads out of `protos`. The attributes kDeliverTimeAttribute
+// (RFC 3339) and kDeliveryDelayAttribute (a duration such as 30s or 1h30m)
+// become the message's delay, from `now` for a time (none once it has
+// passed); INVALID_ARGUMENT when a value is not one, or both are given.
+absl::StatusOr<std::vector<Message>> MessagesFromPubSub(
+    google::protobuf::RepeatedPtrField<gps::PubsubMessage>& protos, absl::Time now);
 // Pub/Sub fills delivery_attempt only on subscriptions with a dead-letter
 // policy. Moves the payloads into the response: the claim is spent.
 void DeliveriesToPubSub(Claimed claimed,

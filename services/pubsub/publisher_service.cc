@@ -47,12 +47,10 @@ grpc::Status PublisherService::Publish(Context* context, const gps::PublishReque
           !s.ok()) {
         return s;
       }
-      std::vector<Message> messages;
-      messages.reserve(request->messages_size());
-      for (gps::PubsubMessage& m : *SpendRequest(request).mutable_messages()) {
-        messages.push_back(MessageFromPubSub(std::move(m)));
-      }
-      return Respond(hub_.Publish(topic, std::move(messages)),
+      absl::StatusOr<std::vector<Message>> messages =
+          MessagesFromPubSub(*SpendRequest(request).mutable_messages(), absl::Now());
+      if (!messages.ok()) return ToGrpcStatus(messages.status());
+      return Respond(hub_.Publish(topic, *std::move(messages)),
                      [&](const std::vector<PublishResult>& results) {
                        for (const PublishResult& r : results)
                          response->add_message_ids(r.message_id);

@@ -18,11 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (kind == 0) {
     hub::v1::PublishRequest request;
     if (!request.ParseFromArray(body, length)) return 0;
-    std::vector<hub::Message> messages;
-    for (auto& m : *request.mutable_messages()) {
-      messages.push_back(hub::services::MessageFromProto(std::move(m)));
-    }
-    (void)hub::ValidatePublish(request.topic(), messages, limits);
+    auto messages = hub::services::MessagesFromProto(*request.mutable_messages(), absl::Now());
+    if (messages.ok()) (void)hub::ValidatePublish(request.topic(), *messages, limits);
   } else if (kind == 1) {
     hub::v1::Subscription request;
     if (!request.ParseFromArray(body, length)) return 0;

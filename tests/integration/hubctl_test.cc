@@ -498,6 +498,31 @@ TEST_F(HubctlTest, MessagesAndDeadLettersFromTheCommandLine) {
   EXPECT_EQ(Hubctl("subscriptions messages billing --state lost").exit_code, 2);
 }
 
+// A delayed publish from the command line: the message shows as waiting,
+// due at its time, and a delay that is neither duration nor time is bad
+// input.
+TEST_F(HubctlTest, PublishesWithADelay) {
+  ASSERT_EQ(Hubctl("topics create orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("subscriptions create billing --topic orders").exit_code, 0);
+  ASSERT_EQ(Hubctl("publish orders later --delay 1h").exit_code, 0);
+  const nlohmann::json listed = Json("messages list orders");
+  ASSERT_EQ(listed.size(), 1u);
+  const std::string id = listed[0]["message_id"];
+  ASSERT_TRUE(listed[0].contains("deliver_time")) << listed.dump();
+  const nlohmann::json fate = Json("messages show orders " + id);
+  EXPECT_EQ(fate["subscriptions"][0]["state"], "MESSAGE_STATE_WAITING");
+  EXPECT_EQ(fate["message"]["deliver_time"], listed[0]["deliver_time"]);
+  const CommandResult shown = Hubctl("messages show orders " + id);
+  EXPECT_TRUE(absl::StrContains(shown.out, "due=")) << shown.out;
+  v1::PullResponse resp;
+  ASSERT_TRUE(Pull(*subscriber_, "billing", 10, absl::Milliseconds(500), &resp).ok());
+  EXPECT_EQ(resp.received_messages_size(), 0) << "delivered before its time";
+  const CommandResult bad = Hubctl("publish orders x --delay soon");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "--delay must be")) << bad.err;
+  EXPECT_EQ(Hubctl("publish orders x --delay 400d").exit_code, 2) << "past the retention";
+}
+
 // Updates field by field, a seek and a reject, from the command line.
 TEST_F(HubctlTest, UpdatesSeeksAndRejects) {
   ASSERT_EQ(Hubctl("topics create orders --label team=a").exit_code, 0);

@@ -905,6 +905,26 @@ const scenarios = {
                                       attributes: m.message.attributes}))};
   },
 
+  // Delayed delivery through the stock client: a delay and a time as
+  // attributes; each message's arrival, by the client's clock, against the
+  // time the hub says it was due.
+  async delayed() {
+    const ps = client();
+    const [topic] = await ps.createTopic(name('delayed'));
+    const [sub] = await topic.createSubscription(name('delayed-sub'));
+    const at = new Date(Date.now() + 2000).toISOString();
+    await topic.publishMessage({data: Buffer.from('by-delay'),
+                                attributes: {'hub-delivery-delay': '2s', kind: 'order'}});
+    await topic.publishMessage({data: Buffer.from('by-time'), attributes: {'hub-deliver-time': at}});
+    const bad = await code(topic.publishMessage(
+        {data: Buffer.from('bad'), attributes: {'hub-delivery-delay': 'soon'}}));
+    const got = await receive(sub, m => m.ack(), r => r.length >= 2, 15000);
+    const arrived = got.map(m => ({data: m.data.toString(), attributes: m.attributes,
+                                   arrived_ms: m.received,
+                                   due_ms: Date.parse(m.attributes['hub-deliver-time'])}));
+    return {asked_ms: Date.parse(at), bad, arrived};
+  },
+
   // Detaching a subscription: it stays, marked detached, and delivers
   // nothing.
   async detach() {

@@ -314,6 +314,27 @@ TEST_F(PubSubClientTest, TheIdempotencyAttributeStoresARetriedPublishOnce) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM publish_keys WHERE idempotency_key = 'order-42'"), 1);
 }
 
+// Delayed delivery through attributes: hub-delivery-delay or
+// hub-deliver-time at publish; consumers get the time it was due as
+// hub-deliver-time, and nothing arrives before it.
+TEST_F(PubSubClientTest, DelayedDeliveryThroughAttributes) {
+  const json r = Run("delayed");
+  EXPECT_EQ(r["bad"], 3) << "a malformed delay is INVALID_ARGUMENT";
+  ASSERT_EQ(r["arrived"].size(), 2u) << r.dump();
+  for (const json& m : r["arrived"]) {
+    EXPECT_FALSE(m["attributes"].contains("hub-delivery-delay")) << m.dump();
+    ASSERT_TRUE(m["attributes"].contains("hub-deliver-time")) << m.dump();
+    EXPECT_GE(m["arrived_ms"].get<int64_t>(), m["due_ms"].get<int64_t>()) << m.dump();
+    EXPECT_LT(m["arrived_ms"].get<int64_t>(), m["due_ms"].get<int64_t>() + 3000) << m.dump();
+    if (m["data"] == "by-delay") EXPECT_EQ(m["attributes"]["kind"], "order");
+    // The time asked for, or later by the publish's own latency.
+    if (m["data"] == "by-time") {
+      EXPECT_GE(m["due_ms"].get<int64_t>(), r["asked_ms"].get<int64_t>());
+      EXPECT_LT(m["due_ms"].get<int64_t>(), r["asked_ms"].get<int64_t>() + 1000);
+    }
+  }
+}
+
 TEST_F(PubSubClientTest, ADetachedSubscriptionDeliversNothing) {
   const json r = Run("detach");
   EXPECT_EQ(r["detached"], true);
