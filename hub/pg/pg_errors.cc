@@ -18,6 +18,9 @@ DbErrorKind ClassifySqlState(absl::string_view sqlstate) {
     return DbErrorKind::kConflict;
   }
   if (sqlstate == "57014") return DbErrorKind::kCanceled;
+  // 25006 read_only_sql_transaction: a write reached a server in recovery,
+  // a standby, or a primary its failover manager demoted.
+  if (sqlstate == "25006") return DbErrorKind::kReadOnly;
   // Class 08: connection exception.
   if (absl::StartsWith(sqlstate, "08")) return DbErrorKind::kConnection;
   // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
@@ -64,6 +67,8 @@ absl::Status StatusFromDbError(DbErrorKind kind) {
       return absl::NotFoundError("a resource the call names is gone");
     case DbErrorKind::kServerShutdown:
       return absl::UnavailableError("database is restarting");
+    case DbErrorKind::kReadOnly:
+      return absl::UnavailableError("database is a read-only standby; looking for the primary");
     case DbErrorKind::kCanceled:
       return absl::UnavailableError("database statement canceled");
     case DbErrorKind::kResources:
@@ -105,6 +110,8 @@ absl::string_view DbErrorKindName(DbErrorKind kind) {
       return "foreign_key_violation";
     case DbErrorKind::kServerShutdown:
       return "server_shutdown";
+    case DbErrorKind::kReadOnly:
+      return "read_only";
     case DbErrorKind::kCanceled:
       return "canceled";
     case DbErrorKind::kResources:

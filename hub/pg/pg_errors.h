@@ -18,9 +18,10 @@ enum class DbErrorKind {
   kUniqueViolation,      // a row with that key exists
   kForeignKeyViolation,  // a referenced row is gone
   kServerShutdown,       // admin shutdown, crash recovery, starting up
+  kReadOnly,             // a standby (or a demoted primary): the primary moved
   kCanceled,             // statement timeout or cancel request
   kResources,            // out of disk, memory or connections on the server
-  kOther,                // a bug: bad SQL, broken invariant
+  kOther,                // a bug: bad SQL, broken invariant (keep it last)
 };
 
 // Classifies by exception type first and then by SQLSTATE.

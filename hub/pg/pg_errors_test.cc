@@ -18,8 +18,9 @@ TEST(PgErrorsTest, SqlStatesClassify) {
       {"55P03", DbErrorKind::kConflict},        {"57014", DbErrorKind::kCanceled},
       {"08006", DbErrorKind::kConnection},      {"08001", DbErrorKind::kConnection},
       {"57P01", DbErrorKind::kServerShutdown},  {"57P03", DbErrorKind::kServerShutdown},
-      {"53100", DbErrorKind::kResources},       {"53300", DbErrorKind::kResources},
-      {"42601", DbErrorKind::kOther},           {"22P02", DbErrorKind::kOther},
+      {"25006", DbErrorKind::kReadOnly},        {"53100", DbErrorKind::kResources},
+      {"53300", DbErrorKind::kResources},       {"42601", DbErrorKind::kOther},
+      {"22P02", DbErrorKind::kOther},
   };
   for (const auto& row : table) {
     EXPECT_EQ(ClassifySqlState(row.sqlstate), row.kind) << row.sqlstate;
@@ -51,6 +52,7 @@ TEST(PgErrorsTest, KindsMapToTheCodeThatSaysWhatToDo) {
       {DbErrorKind::kUniqueViolation, absl::StatusCode::kAlreadyExists},
       {DbErrorKind::kForeignKeyViolation, absl::StatusCode::kNotFound},
       {DbErrorKind::kServerShutdown, absl::StatusCode::kUnavailable},
+      {DbErrorKind::kReadOnly, absl::StatusCode::kUnavailable},
       {DbErrorKind::kCanceled, absl::StatusCode::kUnavailable},
       {DbErrorKind::kResources, absl::StatusCode::kUnavailable},
       {DbErrorKind::kOther, absl::StatusCode::kInternal},

@@ -36,12 +36,9 @@ PgProbe::PgProbe(prometheus::Registry& registry)
                                "(dropped without one), by reason")
                          .Register(registry)) {
   // Every kind from the start, so that a rate over it exists before the
-  // first error.
-  for (DbErrorKind kind : {DbErrorKind::kConnection, DbErrorKind::kCommitUnknown,
-                           DbErrorKind::kConflict, DbErrorKind::kUniqueViolation,
-                           DbErrorKind::kForeignKeyViolation, DbErrorKind::kServerShutdown,
-                           DbErrorKind::kCanceled, DbErrorKind::kResources, DbErrorKind::kOther}) {
-    errors_.Add({{"kind", std::string(DbErrorKindName(kind))}});
+  // first error (kOther is the last kind).
+  for (int k = 0; k <= static_cast<int>(DbErrorKind::kOther); ++k) {
+    errors_.Add({{"kind", std::string(DbErrorKindName(static_cast<DbErrorKind>(k)))}});
   }
   for (bool relaxed : {false, true}) Pool(relaxed, 0, 0, 0);
 }

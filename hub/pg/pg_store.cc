@@ -51,8 +51,10 @@ void PrepareSession(Connection& conn) {
 namespace {
 
 bool DropsConnection(DbErrorKind kind) {
+  // A read-only server is no longer the primary: a new connection finds
+  // the one that is (a multi-host URL with target_session_attrs=read-write).
   return kind == DbErrorKind::kConnection || kind == DbErrorKind::kCommitUnknown ||
-         kind == DbErrorKind::kServerShutdown;
+         kind == DbErrorKind::kServerShutdown || kind == DbErrorKind::kReadOnly;
 }
 
 }  // namespace

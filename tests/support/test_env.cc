@@ -74,13 +74,30 @@ int FreePort() {
 }
 
 PostgresServer::PostgresServer(std::string settings)
+    : PostgresServer(Unstarted{}, std::move(settings)) {
+  Start();
+}
+
+PostgresServer::PostgresServer(Unstarted, std::string settings)
     : settings_(std::move(settings)), port_(FreePort()) {
   char tmpl[] = "/tmp/hub-test-XXXXXX";
   root_ = mkdtemp(tmpl);
   // The postgres user must reach the data folder inside.
   chmod(root_.c_str(), 0755);
   data_dir_ = root_ + "/pg";
-  Start();
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::StandbyOf(const PostgresServer& primary) {
+  std::unique_ptr<PostgresServer> standby(new PostgresServer(Unstarted{}, primary.settings_));
+  // -R writes standby.signal and the primary's address; pg-start then
+  // starts it as it would any cluster.
+  RunOrDie(absl::StrCat(Script("pg-standby"), " ", standby->data_dir_, " ", primary.port_));
+  standby->Start();
+  return standby;
+}
+
+void PostgresServer::Promote() {
+  RunOrDie(absl::StrCat(Script("pg-standby"), " --promote ", data_dir_));
 }
 
 void PostgresServer::Start() {
@@ -124,7 +141,9 @@ void PostgresServer::SignalAuxiliary(const std::string& role, int sig) {
 }
 
 PostgresServer::~PostgresServer() {
-  std::system(absl::StrCat(Script("pg-stop"), " ", data_dir_, " immediate").c_str());
+  // Best effort: a test may have stopped it already.
+  std::system(
+      absl::StrCat(Script("pg-stop"), " ", data_dir_, " immediate >/dev/null 2>&1").c_str());
   std::system(absl::StrCat("rm -rf ", root_).c_str());
 }
 

@@ -37,6 +37,12 @@ class PostgresServer {
   explicit PostgresServer(std::string settings = "");
   ~PostgresServer();
 
+  // A streaming standby of `primary` (pg_basebackup -R) on a port of its
+  // own, started; aborts the test binary on failure.
+  static std::unique_ptr<PostgresServer> StandbyOf(const PostgresServer& primary);
+  // pg_ctl promote: the standby becomes a primary (waits until it is).
+  void Promote();
+
   // A new, empty database; returns its URL.
   std::string CreateDatabase();
   std::string Url(const std::string& database) const;
@@ -51,6 +57,10 @@ class PostgresServer {
   void SignalAuxiliary(const std::string& role, int sig);
 
  private:
+  // A folder and a port, nothing started.
+  struct Unstarted {};
+  PostgresServer(Unstarted, std::string settings);
+
   std::string root_;
   std::string data_dir_;
   std::string settings_;

@@ -1,0 +1,218 @@
+// The database fails over under hubd (docs/deploy.md, "2. The database"):
+// a primary with a synchronous streaming standby, hubd given both in a
+// multi-host URL with target_session_attrs=read-write, the primary killed
+// (-m immediate) and the standby promoted by the test, as a failover
+// manager would. hubd must follow the new primary without a restart, answer
+// only UNAVAILABLE or DEADLINE_EXCEEDED meanwhile, and lose no publish it
+// acknowledged; retries with the same idempotency keys store nothing twice.
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "tests/support/hub_client.h"
+#include "tests/support/test_env.h"
+
+namespace hub::testing {
+namespace {
+
+// Publishes message i with idempotency key i until it is acknowledged, then
+// i + 1, on its own thread; records what it was answered.
+class KeyedPublisher {
+ public:
+  explicit KeyedPublisher(HubProcess& hubd) : stub_(hubd.Publisher()) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~KeyedPublisher() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t acked() const { return acked_.load(); }
+  // When the first acknowledgement after an error came; InfinitePast if
+  // none did.
+  absl::Time recovered() {
+    absl::MutexLock lock(&mu_);
+    return recovered_;
+  }
+  std::map<std::string, int> errors() {
+    absl::MutexLock lock(&mu_);
+    return errors_;
+  }
+
+ private:
+  void Loop() {
+    int64_t i = 0;
+    while (!stop_) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      v1::PublishRequest request;
+      request.set_topic("orders");
+      v1::Message* m = request.add_messages();
+      m->set_data(absl::StrCat("m", i));
+      m->set_idempotency_key(absl::StrCat("k", i));
+      v1::PublishResponse response;
+      const grpc::Status s = stub_->Publish(&ctx, request, &response);
+      if (s.ok()) {
+        acked_ = ++i;
+        absl::MutexLock lock(&mu_);
+        if (failing_ && recovered_ == absl::InfinitePast()) recovered_ = absl::Now();
+        failing_ = false;
+        continue;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        ++errors_[absl::StrCat(s.error_code(), " ", s.error_message())];
+        failing_ = true;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
+
+  std::unique_ptr<v1::Publisher::Stub> stub_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> acked_{0};
+  absl::Mutex mu_;
+  bool failing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time recovered_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::map<std::string, int> errors_ ABSL_GUARDED_BY(mu_);
+};
+
+void AwaitValue(const std::string& url, const std::string& sql, const std::string& want) {
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  std::string got;
+  while (absl::Now() < end) {
+    got = QueryValue(url, sql);
+    if (got == want) return;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  FAIL() << sql << " gave " << got << ", not " << want;
+}
+
+// A primary and a streaming standby, hubd on both through one multi-host
+// URL, and a publisher under way.
+class FailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string primary_url = primary_.CreateDatabase();
+    database_ = primary_url.substr(primary_url.rfind('/') + 1);
+    standby_ = PostgresServer::StandbyOf(primary_);
+    AwaitValue(primary_.Url("postgres"),
+               "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", "1");
+  }
+
+  // Every commit waits for the standby, so a promoted standby holds every
+  // acknowledged publish.
+  void MakeReplicationSynchronous() {
+    QueryValue(primary_.Url("postgres"), "ALTER SYSTEM SET synchronous_standby_names = '*'");
+    QueryValue(primary_.Url("postgres"), "SELECT pg_reload_conf()::text");
+    AwaitValue(primary_.Url("postgres"),
+               "SELECT string_agg(sync_state, ',') FROM pg_stat_replication", "sync");
+  }
+
+  // Starts hubd and the publisher, and returns once 300 publishes were
+  // acknowledged.
+  void StartLoad() {
+    hubd_ = std::make_unique<HubProcess>(absl::StrCat(
+        "postgresql://postgres@127.0.0.1:", primary_.port(), ",127.0.0.1:", standby_->port(), "/",
+        database_, "?target_session_attrs=read-write"));
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+    ASSERT_TRUE(CreateTopic(*hubd_->Publisher(), "orders").ok());
+    load_ = std::make_unique<KeyedPublisher>(*hubd_);
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (load_->acked() < 300 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+    ASSERT_GE(load_->acked(), 300) << "no load before the failover";
+  }
+
+  // Waits for 300 more acknowledgements after `since` (the acknowledged
+  // count when the fault began), stops the publisher and checks the new
+  // primary: every acknowledged publish there, none twice, and only
+  // retryable codes meanwhile. Prints the figures.
+  void ExpectPublishingResumedAndNothingLost(const std::string& what, absl::Time fault,
+                                             int64_t since, absl::Time promoted) {
+    const absl::Time end = absl::Now() + absl::Seconds(30);
+    while (load_->acked() < since + 300 && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    const int64_t acked = load_->acked();
+    load_->Stop();
+    ASSERT_GE(acked, since + 300) << "publishing did not resume on the new primary";
+
+    const std::string url = standby_->Url(database_);
+    const int64_t stored = std::stoll(QueryValue(url, "SELECT count(*) FROM publish_keys"));
+    EXPECT_EQ(stored, std::stoll(QueryValue(
+                          url, "SELECT count(DISTINCT idempotency_key) FROM publish_keys")))
+        << "a retried publish was stored twice";
+    // Keys k0..k(acked-1) were acknowledged; at most the one in flight
+    // when the publisher stopped is stored besides.
+    EXPECT_EQ(
+        std::stoll(QueryValue(
+            url, absl::StrCat("SELECT count(*) FROM publish_keys WHERE idempotency_key IN ",
+                              "(SELECT 'k' || g FROM generate_series(0, ", acked - 1, ") g)"))),
+        acked)
+        << "acknowledged publishes were lost";
+    EXPECT_LE(stored, acked + 1);
+
+    std::vector<std::string> codes;
+    for (const auto& [error, count] : load_->errors()) {
+      codes.push_back(absl::StrCat(count, "x ", error));
+      const int code = std::stoi(error.substr(0, error.find(' ')));
+      EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
+                  code == grpc::StatusCode::DEADLINE_EXCEEDED)
+          << error;
+    }
+    std::printf(
+        "%s: %lld acknowledged before, %lld after; pg_ctl promote returned %.2f s after the "
+        "fault; publishing resumed %.2f s after it; answers meanwhile: %s\n",
+        what.c_str(), static_cast<long long>(since), static_cast<long long>(acked - since),
+        absl::ToDoubleSeconds(promoted - fault), absl::ToDoubleSeconds(load_->recovered() - fault),
+        absl::StrJoin(codes, "; ").c_str());
+  }
+
+  PostgresServer primary_;
+  std::unique_ptr<PostgresServer> standby_;
+  std::string database_;
+  std::unique_ptr<HubProcess> hubd_;
+  std::unique_ptr<KeyedPublisher> load_;
+};
+
+TEST_F(FailoverTest, HubdFollowsAPromotedStandbyAndLosesNoAcknowledgedPublish) {
+  MakeReplicationSynchronous();
+  ASSERT_NO_FATAL_FAILURE(StartLoad());
+  primary_.Stop("immediate");
+  const absl::Time killed = absl::Now();
+  const int64_t acked = load_->acked();
+  standby_->Promote();
+  ExpectPublishingResumedAndNothingLost("primary killed", killed, acked, absl::Now());
+}
+
+// A planned switchover, as a failover manager does one: the old primary is
+// fenced (read-only) and stays up, the standby catches up and is promoted.
+// Writes that reach the fenced node fail with SQLSTATE 25006: hubd answers
+// UNAVAILABLE, not INTERNAL, and drops the connection, so the next one
+// finds the new primary.
+TEST_F(FailoverTest, ASwitchoverFencesTheOldPrimaryAndHubdMovesToTheNewOne) {
+  ASSERT_NO_FATAL_FAILURE(StartLoad());
+  QueryValue(primary_.Url("postgres"), "ALTER SYSTEM SET default_transaction_read_only = on");
+  QueryValue(primary_.Url("postgres"), "SELECT pg_reload_conf()::text");
+  const absl::Time fenced = absl::Now();
+  const int64_t acked = load_->acked();
+  const std::string lsn = QueryValue(primary_.Url("postgres"), "SELECT pg_current_wal_lsn()::text");
+  AwaitValue(standby_->Url("postgres"),
+             absl::StrCat("SELECT (pg_last_wal_replay_lsn() >= '", lsn, "')::text"), "true");
+  standby_->Promote();
+  ExpectPublishingResumedAndNothingLost("switchover", fenced, acked, absl::Now());
+  EXPECT_GT(MetricValue(*hubd_, "hub_database_errors_total{kind=\"read_only\"}"), 0)
+      << "no write reached the fenced primary: the test did not test it";
+}
+
+}  // namespace
+}  // namespace hub::testing
