@@ -159,6 +159,41 @@ std::string PostgresServer::CreateDatabase() {
   return Url(name);
 }
 
+AutoFailoverFormation::AutoFailoverFormation() : ports_{FreePort(), FreePort(), FreePort()} {
+  char tmpl[] = "/tmp/hub-test-XXXXXX";
+  root_ = mkdtemp(tmpl);
+  // The postgres user must reach the formation's folder inside.
+  chmod(root_.c_str(), 0755);
+  RunOrDie(absl::StrCat(Script("pg-auto-failover"), " start ", root_, "/formation ", ports_[0], " ",
+                        ports_[1], " ", ports_[2], " ", getpid()));
+}
+
+AutoFailoverFormation::~AutoFailoverFormation() {
+  std::system(absl::StrCat(Script("pg-auto-failover"), " stop ", root_, "/formation").c_str());
+  std::system(absl::StrCat("rm -rf ", root_).c_str());
+}
+
+std::string AutoFailoverFormation::Url() const {
+  return absl::StrCat("postgresql://postgres@127.0.0.1:", ports_[1], ",127.0.0.1:", ports_[2],
+                      "/hub?target_session_attrs=read-write");
+}
+
+std::string AutoFailoverFormation::NodeUrl(int node) const {
+  return absl::StrCat("postgresql://postgres@127.0.0.1:", ports_[node], "/hub");
+}
+
+int AutoFailoverFormation::KillPrimary() {
+  const std::string port =
+      RunCommand(absl::StrCat(Script("pg-auto-failover"), " kill-primary ", root_, "/formation"))
+          .out;
+  return std::stoi(port) == ports_[1] ? 1 : 2;
+}
+
+void AutoFailoverFormation::AwaitPrimary(int node) {
+  RunOrDie(absl::StrCat(Script("pg-auto-failover"), " await-primary ", root_, "/formation ",
+                        ports_[node]));
+}
+
 PostgresServer& SharedPostgres() {
   // Deliberately leaked until exit: destroyed by the atexit below, after
   // every test, even when a test fails.

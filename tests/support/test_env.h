@@ -68,6 +68,29 @@ class PostgresServer {
   int databases_ = 0;
 };
 
+// A pg_auto_failover formation (scripts/pg-auto-failover): a monitor and
+// two nodes, node1 the primary and node2 its synchronous secondary, with the
+// database `hub`, on free loopback ports; the monitor fails a node over
+// within seconds. Stops with the object, or with the test process.
+class AutoFailoverFormation {
+ public:
+  AutoFailoverFormation();  // aborts the test binary on failure
+  ~AutoFailoverFormation();
+
+  // Every node, for target_session_attrs=read-write.
+  std::string Url() const;
+  // The database on one node (node 1 or 2) alone.
+  std::string NodeUrl(int node) const;
+  // kill -9 of the primary's keeper and postmaster; returns its node.
+  int KillPrimary();
+  // Waits until `node` is the primary and takes writes.
+  void AwaitPrimary(int node);
+
+ private:
+  std::string root_;
+  int ports_[3];  // monitor, node1, node2
+};
+
 // The cluster shared by every test of this binary, started on first use.
 PostgresServer& SharedPostgres();
 
