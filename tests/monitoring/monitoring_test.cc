@@ -51,7 +51,7 @@ nlohmann::json ReadJson(const std::string& path) {
 TEST(AlertRules, PassPromtoolCheckAndUnitTests) {
   CommandResult check = RunCommand("promtool check rules " + kRules);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
-  EXPECT_NE(check.out.find("SUCCESS: 7 rules found"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("SUCCESS: 8 rules found"), std::string::npos) << check.out;
   CommandResult test = RunCommand(absl::StrCat("cd ", HUB_SOURCE_DIR,
                                                "/tests/monitoring && promtool test rules "
                                                "hub-alerts-test.yaml"));
@@ -294,7 +294,7 @@ TEST_F(PrometheusTest, EvaluatesEveryDashboardAndRuleExpression) {
       }
     }
   }
-  EXPECT_EQ(alerts, 7);
+  EXPECT_EQ(alerts, 8);
 
   // hubctl stats and the backlog gauge agree once the figures stand still:
   // "exact", which nobody reads, after the last 300 messages. ("readers"
