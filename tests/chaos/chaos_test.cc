@@ -3,7 +3,7 @@
 // duplicated messages. CI mode runs every scenario briefly; tests/chaos/run
 // sets CHAOS_DURATION for a soak and CHAOS_REPORT for the results table.
 //
-//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11) run; default 20s
+//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11, 12) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
@@ -37,6 +39,7 @@
 namespace hub::chaos {
 namespace {
 
+using ::hub::testing::AutoFailoverFormation;
 using ::hub::testing::ChildProcess;
 using ::hub::testing::HubProcess;
 using ::hub::testing::PostgresServer;
@@ -65,6 +68,11 @@ class ChaosTest : public ::testing::Test {
   void Boot(int replicas = 1, const std::string& pg_settings = "") {
     pg_ = std::make_unique<PostgresServer>(pg_settings);
     url_ = pg_->CreateDatabase();
+    StartReplicas(replicas);
+  }
+
+  // hubd processes on url_.
+  void StartReplicas(int replicas) {
     for (int i = 0; i < replicas; ++i) {
       hubd_.push_back(std::make_unique<HubProcess>(
           url_, std::vector<std::string>{"--poll_interval=200ms", "--shutdown_grace=2s"}));
@@ -173,6 +181,7 @@ class ChaosTest : public ::testing::Test {
   std::mt19937 random_{Seed()};
   History history_;
   std::unique_ptr<PostgresServer> pg_;
+  std::unique_ptr<AutoFailoverFormation> formation_;
   std::string url_;
   std::vector<std::unique_ptr<HubProcess>> hubd_;
 };
@@ -485,6 +494,63 @@ TEST_F(ChaosTest, KillNineOfHubdThroughPubSub) {
          absl::StrCat(c.failed_calls, " failed calls retried; ",
                       static_cast<int64_t>(c.acknowledged / absl::ToDoubleSeconds(d)),
                       " msg/s acknowledged through the kills"));
+}
+
+// 12. The database fails over under load: pg_auto_failover's primary node
+// (its keeper and postmaster) killed -9 every 5-10 s of the run, the monitor
+// promoting the synchronous secondary, the killed node rejoining as the new
+// secondary when there is time for another round. hubd is given both
+// nodes and never restarted: as 1, and each failover's window without an
+// acknowledged publish is reported.
+TEST_F(ChaosTest, PrimaryFailsOverUnderLoad) {
+  formation_ = std::make_unique<AutoFailoverFormation>();
+  url_ = formation_->Url();
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  const pid_t pid = hubd_[0]->pid();
+  Workload workload(Options(), history_);
+  workload.Start();
+  const absl::Duration d = FaultDuration();
+  const absl::Time until = absl::Now() + d;
+  std::vector<absl::Time> kills;
+  for (;;) {
+    absl::SleepFor(Between(absl::Seconds(5), absl::Seconds(10)));
+    kills.push_back(absl::Now());
+    const int killed = formation_->KillPrimary();
+    formation_->AwaitPrimary(killed == 1 ? 2 : 1);
+    // Another round needs the killed node back, rewound, as the secondary.
+    if (absl::Now() + absl::Seconds(20) >= until) break;
+    formation_->Rejoin(killed);
+  }
+  absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
+  workload.StopPublishing();
+  const bool drained = workload.Drain(absl::Seconds(120));
+  workload.Stop();
+  const Counts c = history_.Check();
+  // Each window: the longest time without an acknowledged publish from
+  // the last one before the kill to a minute after it (answers of
+  // publishes committed before the kill still arrive just after it).
+  std::vector<absl::Time> answers = history_.AnswerTimes();
+  std::sort(answers.begin(), answers.end());
+  std::vector<std::string> windows;
+  for (absl::Time kill : kills) {
+    auto from = std::lower_bound(answers.begin(), answers.end(), kill);
+    if (from != answers.begin()) --from;
+    const auto to = std::upper_bound(from, answers.end(), kill + absl::Minutes(1));
+    absl::Duration gap;
+    for (auto a = from; a != to && std::next(a) != to; ++a) gap = std::max(gap, *std::next(a) - *a);
+    windows.push_back(absl::StrFormat("%.1f s", absl::ToDoubleSeconds(gap)));
+  }
+  EXPECT_EQ(hubd_[0]->pid(), pid) << "hubd was restarted";
+  EXPECT_TRUE(drained);
+  EXPECT_GT(c.acknowledged, 0);
+  EXPECT_EQ(c.inconsistent_ids, 0);
+  EXPECT_EQ(c.lost, 0);
+  EXPECT_EQ(c.unexpected, 0);
+  Report("12 primary killed -9, pg_auto_failover promotes its synchronous secondary",
+         absl::StrCat(kills.size(), " failovers in ", absl::FormatDuration(d)), c,
+         absl::StrCat(c.failed_calls, " failed calls retried; no publish acknowledged for ",
+                      absl::StrJoin(windows, ", "), "; hubd never restarted"));
 }
 
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of

@@ -27,6 +27,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -183,15 +184,24 @@ std::string AutoFailoverFormation::NodeUrl(int node) const {
 }
 
 int AutoFailoverFormation::KillPrimary() {
-  const std::string port =
-      RunCommand(absl::StrCat(Script("pg-auto-failover"), " kill-primary ", root_, "/formation"))
-          .out;
-  return std::stoi(port) == ports_[1] ? 1 : 2;
+  const CommandResult r =
+      RunCommand(absl::StrCat(Script("pg-auto-failover"), " kill-primary ", root_, "/formation"));
+  int port = 0;
+  if (r.exit_code != 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &port)) {
+    std::fprintf(stderr, "pg-auto-failover kill-primary failed (%d): %s%s\n", r.exit_code,
+                 r.out.c_str(), r.err.c_str());
+    std::abort();
+  }
+  return port == ports_[1] ? 1 : 2;
 }
 
 void AutoFailoverFormation::AwaitPrimary(int node) {
   RunOrDie(absl::StrCat(Script("pg-auto-failover"), " await-primary ", root_, "/formation ",
                         ports_[node]));
+}
+
+void AutoFailoverFormation::Rejoin(int node) {
+  RunOrDie(absl::StrCat(Script("pg-auto-failover"), " rejoin ", root_, "/formation node", node));
 }
 
 PostgresServer& SharedPostgres() {

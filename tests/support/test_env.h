@@ -85,6 +85,8 @@ class AutoFailoverFormation {
   int KillPrimary();
   // Waits until `node` is the primary and takes writes.
   void AwaitPrimary(int node);
+  // Starts the killed `node` again and waits until it is a secondary.
+  void Rejoin(int node);
 
  private:
   std::string root_;
