@@ -323,7 +323,10 @@ int RunHubd(int argc, char** argv, const StopSignals& signals) {
   const int64_t open_files = RaiseOpenFileLimit();
   prometheus::Registry registry;
   pg::PgProbe pg_probe(registry);
-  pg::PgStore store(pg::PgStoreOptions{config->database_url, config->db_pool_size}, pg_probe);
+  pg::PgStore store(pg::PgStoreOptions{.database_url = config->database_url,
+                                       .pooler_url = config->database_pooler_url,
+                                       .pool_size = config->db_pool_size},
+                    pg_probe);
   if (!WaitForDatabase(store, *config, signals)) return kExitStopped;
   if (config->migrate_only) {
     Log(LogLevel::kInfo, "migrated");

@@ -96,6 +96,11 @@ ABSL_FLAG(absl::Duration, min_client_ping_interval,
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL; prefer the HUB_DATABASE_URL environment "
           "variable, which does not show in ps");
+ABSL_FLAG(std::string, database_pooler_url, "",
+          "a connection pooler in transaction mode (PgBouncer) in front of the database of "
+          "HUB_DATABASE_URL: the request pools connect through it, while migrations, "
+          "maintenance and the publish notifications keep connecting directly "
+          "(docs/deploy.md, \"Through PgBouncer\"); prefer HUB_DATABASE_POOLER_URL");
 ABSL_FLAG(std::string, metrics_listen, hub::services::Defaults().metrics_listen,
           "address of /metrics, /healthz and /readyz, host:port");
 ABSL_FLAG(std::string, metrics_token_file, "",
@@ -183,6 +188,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   ServerConfig c;
   c.listen = absl::GetFlag(FLAGS_listen);
   c.database_url = absl::GetFlag(FLAGS_database_url);
+  c.database_pooler_url = absl::GetFlag(FLAGS_database_pooler_url);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.migrate = absl::GetFlag(FLAGS_migrate);

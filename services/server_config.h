@@ -31,6 +31,8 @@ struct ConnectionLimits {
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   std::string database_url;
+  // A pooler in transaction mode in front of that database; empty: none.
+  std::string database_pooler_url;
   std::string metrics_listen = "127.0.0.1:9464";
   // Required on /metrics when not empty.
   std::string metrics_token;

@@ -144,6 +144,12 @@ std::vector<int64_t> BinaryResult::Int64Array(int row, int column) const {
   return ParseArray<int64_t>(Bytes(row, column), 8);
 }
 
+bool UsesUnnamedStatements(pqxx::transaction_base& tx) {
+  // libpqxx's connection_base has no virtual functions to check the type
+  // by; every connection the statements run on is a Connection.
+  return static_cast<const Connection&>(tx.conn()).unnamed_statements();
+}
+
 void PrepareBinary(Connection& conn, const Statement& statement) {
   PGconn* raw = conn.raw();
   if (raw == nullptr) throw pqxx::broken_connection("the connection is closed");
@@ -154,8 +160,9 @@ void PrepareBinary(Connection& conn, const Statement& statement) {
 
 BinaryResult ExecBinary(Connection& conn, const Statement& statement,
                         absl::Span<const Param> params) {
-  PrepareBinary(conn, statement);
+  if (!conn.unnamed_statements()) PrepareBinary(conn, statement);
   PGconn* raw = conn.raw();
+  if (raw == nullptr) throw pqxx::broken_connection("the connection is closed");
   std::vector<const char*> values(params.size());
   std::vector<int> lengths(params.size()), formats(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
@@ -163,8 +170,11 @@ BinaryResult ExecBinary(Connection& conn, const Statement& statement,
     lengths[i] = static_cast<int>(params[i].value.size());
     formats[i] = params[i].format;
   }
-  PGresult* result = PQexecPrepared(raw, statement.name, static_cast<int>(params.size()),
-                                    values.data(), lengths.data(), formats.data(), 1);
+  PGresult* result = conn.unnamed_statements()
+                         ? PQexecParams(raw, statement.text, static_cast<int>(params.size()),
+                                        nullptr, values.data(), lengths.data(), formats.data(), 1)
+                         : PQexecPrepared(raw, statement.name, static_cast<int>(params.size()),
+                                          values.data(), lengths.data(), formats.data(), 1);
   if (result != nullptr && PQresultStatus(result) == PGRES_COMMAND_OK) return BinaryResult(result);
   return BinaryResult(Check(raw, result, PGRES_TUPLES_OK, statement.text));
 }

@@ -38,6 +38,13 @@ class Connection final : public pqxx::connection_base {
   // records that it now is (the caller prepares it).
   bool NeedsPrepare(const char* name);
 
+  // A connection through a pooler in transaction mode (PgBouncer) reaches
+  // a different server session in each transaction, where nothing it
+  // prepared exists: its statements then go unnamed, parsed with each
+  // execution (docs/deploy.md, "Through PgBouncer").
+  void UseUnnamedStatements() { unnamed_statements_ = true; }
+  bool unnamed_statements() const { return unnamed_statements_; }
+
  private:
   // libpqxx's direct connection policy, which also notes the handle it
   // opens, so that a reconnect starts with nothing prepared.
@@ -54,6 +61,7 @@ class Connection final : public pqxx::connection_base {
   Policy policy_;
   int prepared_generation_ = -1;
   std::set<std::string> prepared_;
+  bool unnamed_statements_ = false;
 };
 
 // One parameter of ExecBinary: text, binary (bytea) or NULL. The value is

@@ -56,7 +56,7 @@ absl::Status PgStore::EnsurePartitions(Connection& conn) {
 
 absl::StatusOr<MaintenanceReport> PgStore::Maintain() {
   MaintenanceReport report;
-  RETURN_IF_ERROR(Run([this, &report](Connection& conn) {
+  RETURN_IF_ERROR(RunDirect([this, &report](Connection& conn) {
     report = MaintenanceReport{};
     RETURN_IF_ERROR(EnsurePartitions(conn));
     // One replica at a time; the others skip this round.

@@ -23,6 +23,8 @@ namespace hub::pg {
 namespace {
 
 constexpr int kConflictRetries = 3;
+// Migrations and maintenance, one at a time each.
+constexpr int kDirectPoolSize = 2;
 
 }  // namespace
 
@@ -50,11 +52,42 @@ void PrepareSession(Connection& conn) {
 
 namespace {
 
+const std::string& PooledUrl(const PgStoreOptions& options) {
+  return options.pooler_url.empty() ? options.database_url : options.pooler_url;
+}
+
+ConnectionPool::Setup PooledSetup(const PgStoreOptions& options, bool relaxed) {
+  if (!options.pooler_url.empty()) {
+    // Nothing to prepare or set: the pooler keeps no session for it, and
+    // relaxed commits are durable ones there.
+    return [](Connection& conn) { conn.UseUnnamedStatements(); };
+  }
+  if (!relaxed) return &PrepareSession;
+  return [](Connection& conn) {
+    PrepareSession(conn);
+    pqxx::nontransaction session(conn);
+    session.exec(sql::kRelaxedCommit);
+  };
+}
+
 bool DropsConnection(DbErrorKind kind) {
   // A read-only server is no longer the primary: a new connection finds
   // the one that is (a multi-host URL with target_session_attrs=read-write).
   return kind == DbErrorKind::kConnection || kind == DbErrorKind::kCommitUnknown ||
          kind == DbErrorKind::kServerShutdown || kind == DbErrorKind::kReadOnly;
+}
+
+// A pooled session through a pooler in transaction mode keeps no setting
+// of its own: the role's defaults in this database carry them to every
+// server session the pooler opens (docs/deploy.md, "Through PgBouncer").
+// Any role may set its own defaults.
+void SetRoleDefaults(Connection& conn) {
+  pqxx::nontransaction session(conn);
+  const std::string database =
+      conn.quote_name(session.exec1("SELECT current_database()")[0].as<std::string>());
+  for (const char* setting : sql::kSessionSettings) {
+    session.exec(absl::StrCat("ALTER ROLE CURRENT_USER IN DATABASE ", database, " ", setting));
+  }
 }
 
 }  // namespace
@@ -63,24 +96,37 @@ PgStore::PgStore(PgStoreOptions options, PgProbe& probe)
     : options_(std::move(options)),
       probe_(probe),
       pool_(
-          options_.database_url, options_.pool_size, &PrepareSession,
+          PooledUrl(options_), options_.pool_size, PooledSetup(options_, false),
           {[this](int in_use, int open, int waiting) { probe_.Pool(false, in_use, open, waiting); },
            [this](DbErrorKind kind) { probe_.Error(kind); }}),
       relaxed_pool_(
-          options_.database_url, options_.pool_size,
-          [](Connection& conn) {
-            PrepareSession(conn);
-            pqxx::nontransaction session(conn);
-            session.exec(sql::kRelaxedCommit);
-          },
+          PooledUrl(options_), options_.pool_size, PooledSetup(options_, true),
           {[this](int in_use, int open, int waiting) { probe_.Pool(true, in_use, open, waiting); },
            [this](DbErrorKind kind) { probe_.Error(kind); }}),
-      announcer_(options_.database_url) {}
+      announcer_(options_.database_url) {
+  if (!options_.pooler_url.empty()) {
+    direct_pool_ = std::make_unique<ConnectionPool>(
+        options_.database_url, kDirectPoolSize,
+        [](Connection& conn) {
+          SetRoleDefaults(conn);
+          PrepareSession(conn);
+        },
+        ConnectionPool::Observer{{}, [this](DbErrorKind kind) { probe_.Error(kind); }});
+  }
+}
 
 PgStore::~PgStore() = default;
 
 absl::Status PgStore::Run(const std::function<absl::Status(Connection&)>& fn, Commit commit) {
-  ConnectionPool& pool = commit == Commit::kDurable ? pool_ : relaxed_pool_;
+  return RunOn(commit == Commit::kDurable ? pool_ : relaxed_pool_, fn);
+}
+
+absl::Status PgStore::RunDirect(const std::function<absl::Status(Connection&)>& fn) {
+  return RunOn(direct_pool_ != nullptr ? *direct_pool_ : pool_, fn);
+}
+
+absl::Status PgStore::RunOn(ConnectionPool& pool,
+                            const std::function<absl::Status(Connection&)>& fn) {
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(ConnectionPool::Handle conn, pool.Acquire());
     DbErrorKind kind;
@@ -102,7 +148,7 @@ absl::Status PgStore::Run(const std::function<absl::Status(Connection&)>& fn, Co
 }
 
 absl::Status PgStore::Migrate() {
-  return Run([this](Connection& conn) {
+  return RunDirect([this](Connection& conn) {
     RETURN_IF_ERROR(ApplyMigrations(conn, EmbeddedMigrations()));
     return EnsurePartitions(conn);
   });

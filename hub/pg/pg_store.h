@@ -26,13 +26,16 @@ namespace hub::pg {
 
 struct PgStoreOptions {
   std::string database_url;
+  // A pooler in transaction mode in front of that database (PgBouncer), for
+  // the two request pools; empty: they connect directly.
+  std::string pooler_url;
   int pool_size = 16;
   // Days of message partitions made ahead of today.
   int partitions_ahead_days = 7;
 };
 
 // Prepares the store's statements on `conn` and sets what its plans rely
-// on; every connection of the store gets this once.
+// on; every direct connection of the store gets this once.
 void PrepareSession(Connection& conn);
 
 // The PostgreSQL implementation of Store. SQL lives in statements.h; the
@@ -156,6 +159,11 @@ class PgStore final : public Store {
   // connections and retries transaction conflicts a few times.
   absl::Status Run(const std::function<absl::Status(Connection&)>& fn,
                    Commit commit = Commit::kDurable);
+  // The same on a connection straight to the database, for work that holds
+  // session state across transactions (session advisory locks): migrations
+  // and maintenance.
+  absl::Status RunDirect(const std::function<absl::Status(Connection&)>& fn);
+  absl::Status RunOn(ConnectionPool& pool, const std::function<absl::Status(Connection&)>& fn);
 
   // The row `statement` finds by name, converted; NOT_FOUND ("<kind> <name>
   // not found") when there is none.
@@ -246,8 +254,12 @@ class PgStore final : public Store {
   const PgStoreOptions options_;
   PgProbe& probe_;
   ConnectionPool pool_;
-  // Its connections run with synchronous_commit off.
+  // Its connections run with synchronous_commit off (unless they go
+  // through a pooler, which cannot keep a session setting).
   ConnectionPool relaxed_pool_;
+  // With a pooler, a small pool of direct connections for RunDirect;
+  // without one, RunDirect uses pool_.
+  std::unique_ptr<ConnectionPool> direct_pool_;
   PublishAnnouncer announcer_;
   absl::Mutex due_mu_;
   // Subscriptions whose last look found no due lease row, with when to look

@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "hub/pg/connection.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
 
@@ -84,7 +85,7 @@ void PublishAnnouncer::AnnounceLoop() {
   const auto announcing = [this] { return stopping_.load() || !pending_.empty(); };
   do {
     try {
-      pqxx::connection conn(database_url_);
+      Connection conn(database_url_);
       conn.prepare(sql::kAnnounce.name, sql::kAnnounce.text);
       {
         pqxx::nontransaction session(conn);

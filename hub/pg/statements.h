@@ -811,15 +811,24 @@ std::string CreatePartitionSql(absl::string_view table, absl::Time day);
 // `quoted_name` as quoted by the transaction.
 std::string DropPartitionSql(absl::string_view quoted_name);
 
-// Runs a prepared statement by its entry in the table.
+// Whether `tx`, on a Connection (connection.h), goes through a pooler
+// (Connection::UseUnnamedStatements).
+bool UsesUnnamedStatements(pqxx::transaction_base& tx);
+
+// Runs a statement by its entry in the table, in a transaction on a
+// Connection: prepared, or unnamed through a pooler.
 template <typename... Args>
 pqxx::result Exec(pqxx::transaction_base& tx, const Statement& statement, Args&&... args) {
+  if (UsesUnnamedStatements(tx)) return tx.exec_params(statement.text, std::forward<Args>(args)...);
   return tx.exec_prepared(statement.name, std::forward<Args>(args)...);
 }
 
 // The same for a statement that returns exactly one row.
 template <typename... Args>
 pqxx::row Exec1(pqxx::transaction_base& tx, const Statement& statement, Args&&... args) {
+  if (UsesUnnamedStatements(tx)) {
+    return tx.exec_params1(statement.text, std::forward<Args>(args)...);
+  }
   return tx.exec_prepared1(statement.name, std::forward<Args>(args)...);
 }
 

@@ -3,7 +3,7 @@
 // duplicated messages. CI mode runs every scenario briefly; tests/chaos/run
 // sets CHAOS_DURATION for a soak and CHAOS_REPORT for the results table.
 //
-//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11, 12) run; default 20s
+//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11 to 14) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
 #include <arpa/inet.h>
@@ -28,11 +28,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/publisher.h"
 #include "tests/chaos/workload.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/hub_client.h"
 #include "tests/support/test_env.h"
 
@@ -41,7 +43,9 @@ namespace {
 
 using ::hub::testing::AutoFailoverFormation;
 using ::hub::testing::ChildProcess;
+using ::hub::testing::FaultProxy;
 using ::hub::testing::HubProcess;
+using ::hub::testing::PgBouncer;
 using ::hub::testing::PostgresServer;
 using ::hub::testing::RssMiB;
 
@@ -71,11 +75,12 @@ class ChaosTest : public ::testing::Test {
     StartReplicas(replicas);
   }
 
-  // hubd processes on url_.
-  void StartReplicas(int replicas) {
+  // hubd processes on url_, with `flags` besides the scenarios' own.
+  void StartReplicas(int replicas, const std::vector<std::string>& flags = {}) {
     for (int i = 0; i < replicas; ++i) {
-      hubd_.push_back(std::make_unique<HubProcess>(
-          url_, std::vector<std::string>{"--poll_interval=200ms", "--shutdown_grace=2s"}));
+      std::vector<std::string> all = {"--poll_interval=200ms", "--shutdown_grace=2s"};
+      all.insert(all.end(), flags.begin(), flags.end());
+      hubd_.push_back(std::make_unique<HubProcess>(hubd_url_.empty() ? url_ : hubd_url_, all));
       ASSERT_NO_FATAL_FAILURE(hubd_.back()->Start());
     }
   }
@@ -190,6 +195,8 @@ class ChaosTest : public ::testing::Test {
   std::unique_ptr<PostgresServer> pg_;
   std::unique_ptr<AutoFailoverFormation> formation_;
   std::string url_;
+  // Where hubd reaches the database when not at url_ (through a proxy).
+  std::string hubd_url_;
   std::vector<std::unique_ptr<HubProcess>> hubd_;
 };
 
@@ -542,6 +549,103 @@ TEST_F(ChaosTest, PrimaryFailsOverUnderLoad) {
          absl::StrCat(kills.size(), " failovers in ", absl::FormatDuration(d)), c,
          absl::StrCat(c.failed_calls, " failed calls retried; no publish acknowledged for ",
                       absl::StrJoin(windows, ", "), "; hubd never restarted"));
+}
+
+// 13. hubd's link to PostgreSQL partitioned (a fault-injecting proxy stops
+// passing bytes both ways; connections stay open and new ones hang) for
+// 10 s, then healed; once in a CI run, every 20-40 s in a soak. hubd is
+// never restarted: as 1, and no publish acknowledged inside a partition.
+TEST_F(ChaosTest, PartitionFromPostgresHealedAfterTenSeconds) {
+  pg_ = std::make_unique<PostgresServer>();
+  url_ = pg_->CreateDatabase();
+  FaultProxy link(pg_->port());
+  hubd_url_ = absl::StrReplaceAll(
+      url_, {{absl::StrCat(":", pg_->port(), "/"), absl::StrCat(":", link.port(), "/")}});
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  const pid_t pid = hubd_[0]->pid();
+  Workload workload(Options(), history_);
+  workload.Start();
+  const absl::Duration d = std::max(FaultDuration(), absl::Seconds(20));
+  const absl::Time until = absl::Now() + d;
+  const bool soak = d > absl::Minutes(1);
+  std::vector<std::pair<absl::Time, absl::Time>> partitions;
+  for (;;) {
+    const absl::Duration wait =
+        soak ? Between(absl::Seconds(20), absl::Seconds(40)) : absl::Seconds(3);
+    if (absl::Now() + wait + absl::Seconds(13) >= until && !partitions.empty()) break;
+    absl::SleepFor(wait);
+    link.Set(FaultProxy::Mode::kPartition);
+    const absl::Time from = absl::Now();
+    absl::SleepFor(absl::Seconds(10));
+    link.Set(FaultProxy::Mode::kPass);
+    partitions.emplace_back(from, absl::Now());
+  }
+  absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
+  workload.StopPublishing();
+  const bool drained = workload.Drain(absl::Seconds(120));
+  workload.Stop();
+  const Counts c = history_.Check();
+  int answered_inside = 0;
+  for (absl::Time t : history_.AnswerTimes()) {
+    for (const auto& [from, to] : partitions) {
+      answered_inside += t > from + absl::Milliseconds(500) && t < to;
+    }
+  }
+  EXPECT_EQ(answered_inside, 0);
+  EXPECT_EQ(hubd_[0]->pid(), pid) << "hubd was restarted";
+  ExpectEveryValueDelivered(c, drained);
+  Report("13 hubd partitioned from PostgreSQL for 10 s, healed",
+         absl::StrCat(partitions.size(), " partitions in ", absl::FormatDuration(d)), c,
+         absl::StrCat(c.failed_calls,
+                      " failed calls retried; 0 acknowledged inside a partition; "
+                      "hubd never restarted"));
+}
+
+// 14. hubd through PgBouncer in transaction pooling mode (docs/deploy.md,
+// "Through PgBouncer"): every 5-15 s (3-5 s in a CI run, so that both
+// come) hubd is killed -9 and started again, or, in turn, PgBouncer is
+// stopped and started again (every client connection it held breaks).
+// As 1.
+TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
+  pg_ = std::make_unique<PostgresServer>();
+  url_ = pg_->CreateDatabase();
+  PgBouncer pooler(*pg_, 4);
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1, {"--database_pooler_url=" + pooler.Through(url_)}));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  Workload workload(Options(), history_);
+  workload.Start();
+  const absl::Duration d = FaultDuration();
+  const absl::Time until = absl::Now() + d;
+  const bool soak = d > absl::Minutes(1);
+  int kills = 0, restarts = 0;
+  for (;;) {
+    const absl::Duration wait = soak ? Between(absl::Seconds(5), absl::Seconds(15))
+                                     : Between(absl::Seconds(3), absl::Seconds(5));
+    if (absl::Now() + wait >= until) break;
+    absl::SleepFor(wait);
+    if ((kills + restarts) % 2 == 0) {
+      hubd_[0]->Kill();
+      absl::SleepFor(Between(absl::Milliseconds(200), absl::Seconds(1)));
+      hubd_[0]->Start();
+      ++kills;
+    } else {
+      pooler.Restart();
+      ++restarts;
+    }
+  }
+  absl::SleepFor(until - absl::Now());
+  workload.StopPublishing();
+  const bool drained = workload.Drain(absl::Seconds(120));
+  workload.Stop();
+  const Counts c = history_.Check();
+  EXPECT_GE(kills, 1);
+  EXPECT_GE(restarts, 1);
+  ExpectEveryValueDelivered(c, drained);
+  Report(
+      "14 through PgBouncer: hubd killed -9, PgBouncer restarted",
+      absl::StrCat(kills, " kills and ", restarts, " pooler restarts in ", absl::FormatDuration(d)),
+      c, absl::StrCat(c.failed_calls, " failed calls retried"));
 }
 
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of

@@ -17,6 +17,7 @@
 #include "hub/backoff.h"
 #include "hub/filter.h"
 #include "hub/lease_rules.h"
+#include "hub/pg/connection.h"
 #include "hub/pg/pg_values.h"
 #include "hub/pg/statements.h"
 #include "tests/support/hub_test.h"
@@ -32,7 +33,7 @@ class SqlRulesTest : public HubTest {
  protected:
   void SetUp() override {
     HubTest::SetUp();
-    conn_ = std::make_unique<pqxx::connection>(url_);
+    conn_ = std::make_unique<pg::Connection>(url_);
     for (const pg::Statement* s : {&pg::sql::kClaimNew, &pg::sql::kAcknowledge}) {
       conn_->prepare(s->name, s->text);
     }
@@ -55,7 +56,7 @@ class SqlRulesTest : public HubTest {
     return rows;
   }
 
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pg::Connection> conn_;
 };
 
 // The table of the issue: attempts 0, 1, 2, 31, 1,025 and 1,000,000 under

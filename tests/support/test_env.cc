@@ -31,6 +31,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
@@ -215,6 +216,67 @@ PostgresServer& SharedPostgres() {
   return *server;
 }
 
+PgBouncer::PgBouncer(const PostgresServer& backend, int pool_size)
+    : backend_port_(backend.port()), pool_size_(pool_size), port_(FreePort()) {
+  char tmpl[] = "/tmp/hub-test-XXXXXX";
+  root_ = mkdtemp(tmpl);
+  // The postgres user, which PgBouncer runs as, must reach the folder.
+  chmod(root_.c_str(), 0755);
+  Start();
+}
+
+PgBouncer::~PgBouncer() {
+  std::system(absl::StrCat(Script("pgbouncer-start"), " --stop ", root_, "/pgbouncer").c_str());
+  std::system(absl::StrCat("rm -rf ", root_).c_str());
+}
+
+void PgBouncer::Start() {
+  RunOrDie(absl::StrCat(Script("pgbouncer-start"), " ", root_, "/pgbouncer ", port_, " ",
+                        backend_port_, " ", pool_size_, " ", getpid()));
+}
+
+void PgBouncer::Restart() {
+  RunOrDie(absl::StrCat(Script("pgbouncer-start"), " --stop ", root_, "/pgbouncer"));
+  // The watchdog of the last start ends when the pid file goes.
+  for (int i = 0; i < 100 && std::filesystem::exists(root_ + "/pgbouncer/pgbouncer.pid"); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Start();
+}
+
+std::string PgBouncer::Through(const std::string& url) const {
+  return absl::StrReplaceAll(url, {{absl::StrCat("127.0.0.1:", backend_port_, "/"),
+                                    absl::StrCat("127.0.0.1:", port_, "/")}});
+}
+
+std::string PgBouncer::AdminUrl() const {
+  return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/pgbouncer");
+}
+
+bool TestsThroughPooler() {
+  const char* pooler = std::getenv("HUB_TEST_POOLER");
+  return pooler != nullptr && std::string(pooler) == "pgbouncer";
+}
+
+namespace {
+
+// The pooled URL of `database_url` when the tests run through a pooler and
+// the database is on the shared cluster; empty otherwise.
+std::string TestPoolerUrl(const std::string& database_url) {
+  if (!TestsThroughPooler()) return "";
+  static PgBouncer* pooler = [] {
+    // Fewer server connections than one hubd's pools hold, so that they
+    // share sessions; deliberately leaked, like the cluster behind it.
+    auto* p = new PgBouncer(SharedPostgres(), 6);
+    std::atexit([] { delete pooler; });
+    return p;
+  }();
+  const std::string pooled = pooler->Through(database_url);
+  return pooled == database_url ? "" : pooled;
+}
+
+}  // namespace
+
 HubProcess::HubProcess(std::string database_url, std::vector<std::string> extra_flags)
     : database_url_(std::move(database_url)),
       extra_flags_(std::move(extra_flags)),
@@ -234,6 +296,7 @@ void HubProcess::Start() {
                                    absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
                                    "--poll_interval=100ms", "--shutdown_grace=3s"};
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+  const std::string pooler_url = TestPoolerUrl(database_url_);
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
@@ -244,6 +307,7 @@ void HubProcess::Start() {
     dup2(log, 1);
     dup2(log, 2);
     setenv("HUB_DATABASE_URL", database_url_.c_str(), 1);
+    if (!pooler_url.empty()) setenv("HUB_DATABASE_POOLER_URL", pooler_url.c_str(), 1);
     if (open_file_limit_ > 0) {
       const rlimit limit{static_cast<rlim_t>(open_file_limit_),
                          static_cast<rlim_t>(open_file_limit_)};

@@ -96,6 +96,40 @@ class AutoFailoverFormation {
 // The cluster shared by every test of this binary, started on first use.
 PostgresServer& SharedPostgres();
 
+// PgBouncer (scripts/pgbouncer-start) in transaction pooling mode in front
+// of every database of `backend`, with `pool_size` server connections per
+// database, on a free loopback port. Stops with the object, or with the
+// test process.
+class PgBouncer {
+ public:
+  PgBouncer(const PostgresServer& backend, int pool_size);  // aborts on failure
+  ~PgBouncer();
+
+  // `url`, a database of the backend, reached through the pooler.
+  std::string Through(const std::string& url) const;
+  // The pooler's admin console (SHOW POOLS, SHOW STATS).
+  std::string AdminUrl() const;
+  // Stops it (its clients' connections break) and starts it again on the
+  // same port.
+  void Restart();
+
+ private:
+  void Start();
+
+  std::string root_;
+  int backend_port_;
+  int pool_size_;
+  int port_;
+};
+
+// With HUB_TEST_POOLER=pgbouncer in the environment, every hubd of the
+// tests whose database is on SharedPostgres() reaches it through one
+// PgBouncer (--database_pooler_url), started on first use with a few server
+// connections per database, so that hubd's connections share server
+// sessions: how ctest runs the publish, delivery and Pub/Sub suites again
+// (tests/CMakeLists.txt).
+bool TestsThroughPooler();
+
 class HubProcess {
  public:
   HubProcess(std::string database_url, std::vector<std::string> extra_flags = {});

@@ -1,0 +1,205 @@
+// Partitions and slow links (docs/reliability.md, "Partitions"), made by a
+// fault-injecting TCP proxy (tests/support/fault_proxy.h) between a client
+// and hubd, or between hubd and PostgreSQL. What must hold: publishes in a
+// partition fail with UNAVAILABLE or DEADLINE_EXCEEDED and a retry with the
+// same idempotency keys stores nothing twice; leases of a consumer cut off
+// from the hub expire and go to another; an exactly-once ack that crossed
+// the partition is OK at most once.
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "tests/support/fault_proxy.h"
+#include "tests/support/hub_client.h"
+#include "tests/support/test_env.h"
+
+namespace hub::testing {
+namespace {
+
+std::vector<std::string> AckIds(const v1::PullResponse& response) {
+  std::vector<std::string> ids;
+  for (const v1::ReceivedMessage& m : response.received_messages()) ids.push_back(m.ack_id());
+  return ids;
+}
+
+// Acknowledge on `stub`, giving up after `deadline`.
+grpc::Status AckWithin(v1::Subscriber::Stub& stub, const std::vector<std::string>& ack_ids,
+                       absl::Duration deadline, v1::AcknowledgeResponse* response) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  v1::AcknowledgeRequest request;
+  request.set_subscription("billing");
+  for (const std::string& id : ack_ids) request.add_ack_ids(id);
+  return stub.Acknowledge(&ctx, request, response);
+}
+
+int CountOk(const v1::AcknowledgeResponse& response) {
+  int ok = 0;
+  for (const v1::AckResult& r : response.results()) ok += r.status() == v1::OK;
+  return ok;
+}
+
+class PartitionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { url_ = SharedPostgres().CreateDatabase(); }
+
+  void StartHub(const std::string& database_url) {
+    hubd_ = std::make_unique<HubProcess>(database_url);
+    ASSERT_NO_FATAL_FAILURE(hubd_->Start());
+  }
+
+  std::string url_;
+  std::unique_ptr<HubProcess> hubd_;
+};
+
+// A consumer pulls ten messages of an exactly-once subscription through a
+// link that then partitions; it acks them into the partition. Its leases
+// run out, a second consumer gets the ten and acks them OK. When the link
+// heals, the first consumer's acks arrive late: none may be OK.
+TEST_F(PartitionTest, ConsumerCutOffFromTheHubLosesItsLeasesAndItsLateAcks) {
+  ASSERT_NO_FATAL_FAILURE(StartHub(url_));
+  auto publisher = hubd_->Publisher();
+  ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
+  {
+    grpc::ClientContext ctx;
+    v1::Subscription sub, out;
+    sub.set_name("billing");
+    sub.set_topic("orders");
+    sub.set_ack_deadline_seconds(2);
+    sub.set_delivery_guarantee(v1::EXACTLY_ONCE);
+    ASSERT_TRUE(hubd_->Subscriber()->CreateSubscription(&ctx, sub, &out).ok());
+  }
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(PublishOne(*publisher, "orders", "m", "").ok());
+
+  FaultProxy link(std::stoi(hubd_->address().substr(hubd_->address().rfind(':') + 1)));
+  auto cut_off = v1::Subscriber::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", link.port())));
+  v1::PullResponse first;
+  ASSERT_TRUE(Pull(*cut_off, "billing", 10, absl::Seconds(5), &first).ok());
+  ASSERT_EQ(first.received_messages_size(), 10);
+
+  link.Set(FaultProxy::Mode::kPartition);
+  v1::AcknowledgeResponse late;
+  grpc::Status late_status;
+  std::thread acker(
+      [&] { late_status = AckWithin(*cut_off, AckIds(first), absl::Seconds(30), &late); });
+
+  // The other consumer gets all ten once their 2 s leases ran out.
+  auto other = hubd_->Subscriber();
+  std::map<std::string, std::string> redelivered;  // message id -> ack id
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (redelivered.size() < 10 && absl::Now() < end) {
+    v1::PullResponse response;
+    ASSERT_TRUE(Pull(*other, "billing", 10, absl::Seconds(1), &response).ok());
+    for (const v1::ReceivedMessage& m : response.received_messages()) {
+      redelivered[m.message().message_id()] = m.ack_id();
+    }
+  }
+  ASSERT_EQ(redelivered.size(), 10u) << "the cut-off consumer's leases did not expire";
+  std::vector<std::string> ids;
+  for (const auto& [id, ack_id] : redelivered) ids.push_back(ack_id);
+  v1::AcknowledgeResponse second;
+  ASSERT_TRUE(AckWithin(*other, ids, absl::Seconds(10), &second).ok());
+  EXPECT_EQ(CountOk(second), 10);
+
+  link.Set(FaultProxy::Mode::kPass);
+  acker.join();
+  // The late acks reached hubd after the heal, or gave up at their
+  // deadline; either way none of them settled anything.
+  if (late_status.ok()) {
+    EXPECT_EQ(late.results_size(), 10);
+    EXPECT_EQ(CountOk(late), 0);
+  } else {
+    EXPECT_EQ(late_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+        << late_status.error_message();
+  }
+  EXPECT_EQ(QueryValue(url_, "SELECT count(*) FROM leases"), "0");
+}
+
+// hubd's link to PostgreSQL partitions for 10 s under a publisher that
+// retries each message with its idempotency key until it is acknowledged.
+// In the partition every answer is UNAVAILABLE or DEADLINE_EXCEEDED; after
+// it publishing resumes by itself, and each message is stored once.
+TEST_F(PartitionTest, HubdCutOffFromPostgresForTenSeconds) {
+  FaultProxy link(SharedPostgres().port());
+  const std::string through_link = absl::StrReplaceAll(
+      url_,
+      {{absl::StrCat(":", SharedPostgres().port(), "/"), absl::StrCat(":", link.port(), "/")}});
+  ASSERT_NO_FATAL_FAILURE(StartHub(through_link));
+  auto publisher = hubd_->Publisher();
+  ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0};
+  absl::Mutex mu;
+  std::map<grpc::StatusCode, int> errors;
+  std::vector<std::pair<absl::Time, grpc::StatusCode>> answers;
+  std::thread load([&] {
+    auto stub = hubd_->Publisher();
+    int i = 0;
+    // A message whose answer was an error is sent again until it is
+    // acknowledged, also after the stop: then every stored message was
+    // acknowledged.
+    bool retrying = false;
+    while (!stop || retrying) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+      v1::PublishRequest request;
+      request.set_topic("orders");
+      v1::Message* m = request.add_messages();
+      m->set_data(absl::StrCat("m", i));
+      m->set_idempotency_key(absl::StrCat("k", i));
+      v1::PublishResponse response;
+      const grpc::Status s = stub->Publish(&ctx, request, &response);
+      absl::MutexLock lock(&mu);
+      answers.emplace_back(absl::Now(), s.error_code());
+      retrying = !s.ok();
+      if (s.ok()) {
+        acked = ++i;
+      } else {
+        ++errors[s.error_code()];
+      }
+    }
+  });
+  const absl::Time warm_up = absl::Now() + absl::Seconds(10);
+  while (acked < 100 && absl::Now() < warm_up) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_GE(acked, 100);
+  link.Set(FaultProxy::Mode::kPartition);
+  const absl::Time partitioned = absl::Now();
+  absl::SleepFor(absl::Seconds(10));
+  link.Set(FaultProxy::Mode::kPass);
+  const absl::Time healed = absl::Now();
+  const int at_heal = acked;
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while (acked < at_heal + 100 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+  stop = true;
+  load.join();
+
+  EXPECT_GE(acked, at_heal + 100) << "publishing did not resume after the partition healed";
+  absl::MutexLock lock(&mu);
+  for (const auto& [code, n] : errors) {
+    EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
+                code == grpc::StatusCode::DEADLINE_EXCEEDED)
+        << n << " answers of code " << code;
+  }
+  int failed_inside = 0, ok_inside = 0;
+  for (const auto& [t, code] : answers) {
+    if (t < partitioned + absl::Seconds(1) || t > healed) continue;
+    (code == grpc::StatusCode::OK ? ok_inside : failed_inside) += 1;
+  }
+  EXPECT_GT(failed_inside, 0) << "the partition did not reach hubd";
+  EXPECT_EQ(ok_inside, 0) << "acknowledged while hubd could not reach its database";
+  // Every acknowledged key stored once, and nothing else.
+  EXPECT_EQ(QueryValue(url_, kCountStoredMessages), std::to_string(acked.load()));
+  EXPECT_EQ(QueryValue(url_, "SELECT count(DISTINCT idempotency_key) FROM publish_keys"),
+            std::to_string(acked.load()));
+}
+
+}  // namespace
+}  // namespace hub::testing
