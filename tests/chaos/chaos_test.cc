@@ -3,7 +3,7 @@
 // duplicated messages. CI mode runs every scenario briefly; tests/chaos/run
 // sets CHAOS_DURATION for a soak and CHAOS_REPORT for the results table.
 //
-//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11 to 14) run; default 20s
+//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11 to 15) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
 #include <arpa/inet.h>
@@ -454,7 +454,7 @@ TEST_F(ChaosTest, KillNineOfHubdThroughPubSub) {
       } else if (f[0] == "GOT" && f.size() == 2) {
         history_.Delivered(f[1]);
       } else if (f[0] == "FAIL") {
-        history_.CallFailed();
+        history_.CallFailed("the Node client's error");
       } else if (f[0] == "STOPPED") {
         stopped = true;
       } else {
@@ -646,6 +646,98 @@ TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
       "14 through PgBouncer: hubd killed -9, PgBouncer restarted",
       absl::StrCat(kills, " kills and ", restarts, " pooler restarts in ", absl::FormatDuration(d)),
       c, absl::StrCat(c.failed_calls, " failed calls retried"));
+}
+
+// 15. A planned switchover under load, every 5-10 s: pg_auto_failover's
+// `perform switchover` makes the synchronous secondary the primary and the
+// old primary its secondary. As 1, and the only failed calls are
+// UNAVAILABLE ones, retried.
+TEST_F(ChaosTest, PlannedSwitchoverUnderLoad) {
+  formation_ = std::make_unique<AutoFailoverFormation>();
+  url_ = formation_->Url();
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  const pid_t pid = hubd_[0]->pid();
+  Workload workload(Options(), history_);
+  workload.Start();
+  const absl::Duration d = FaultDuration();
+  const absl::Time until = absl::Now() + d;
+  int switchovers = 0;
+  for (;;) {
+    const absl::Duration wait = Between(absl::Seconds(5), absl::Seconds(10));
+    if (absl::Now() + wait + absl::Seconds(5) >= until && switchovers > 0) break;
+    absl::SleepFor(wait);
+    formation_->Switchover();
+    ++switchovers;
+  }
+  absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
+  workload.StopPublishing();
+  const bool drained = workload.Drain(absl::Seconds(120));
+  workload.Stop();
+  const Counts c = history_.Check();
+  for (const auto& [code, n] : c.failures) {
+    EXPECT_EQ(code, "UNAVAILABLE") << n << " calls failed so";
+  }
+  EXPECT_EQ(hubd_[0]->pid(), pid) << "hubd was restarted";
+  ExpectEveryValueDelivered(c, drained);
+  Report("15 planned switchover (pg_auto_failover)",
+         absl::StrCat(switchovers, " switchovers in ", absl::FormatDuration(d)), c,
+         absl::StrCat(c.failed_calls,
+                      " calls failed, all UNAVAILABLE, retried; hubd never "
+                      "restarted"));
+}
+
+// 16. The checker sees a failover loss: 1's workload on a primary with an
+// asynchronous standby whose WAL receiver is stopped (SIGSTOP), so that it
+// lags; 3 s later the primary is stopped (-m immediate), the receiver
+// killed with what it had not read, and the standby promoted. hubd has both in its URL and follows.
+// What the primary acknowledged past the standby's last received WAL is gone, and the checker must
+// say so (docs/reliability.md: replication must be synchronous for an acknowledgement to survive a
+// failover).
+TEST_F(ChaosTest, AsynchronousStandbyLosesAcknowledgedMessages) {
+  pg_ = std::make_unique<PostgresServer>();
+  const std::string primary_url = pg_->CreateDatabase();
+  std::unique_ptr<PostgresServer> standby = PostgresServer::StandbyOf(*pg_);
+  url_ = absl::StrCat(
+      absl::StrReplaceAll(primary_url,
+                          {{absl::StrCat(":", pg_->port(), "/"),
+                            absl::StrCat(":", pg_->port(), ",127.0.0.1:", standby->port(), "/")}}),
+      "?target_session_attrs=read-write");
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  // Consumers start after the failover: a value delivered from the old
+  // primary before it went would count as received, stored or not.
+  WorkloadOptions o = Options();
+  o.consumers_later = true;
+  Workload workload(o, history_);
+  workload.Start();
+  absl::SleepFor(absl::Seconds(3));
+  standby->SignalAuxiliary("walreceiver", SIGSTOP);
+  absl::SleepFor(absl::Seconds(3));
+  const int64_t acked_at_crash = history_.Check().acknowledged;
+  pg_->Stop("immediate");
+  // The WAL the stopped receiver has not read waits in its socket; on
+  // loopback it would all arrive still. Killed, the receiver takes it
+  // along (the standby restarts its processes and keeps what it wrote).
+  standby->SignalAuxiliary("walreceiver", SIGKILL);
+  standby->Promote();
+  workload.StartConsumers();
+  absl::SleepFor(absl::Seconds(5));
+  workload.StopPublishing();
+  // Waits for what can still come; the lost values never do.
+  const bool drained = workload.Drain(absl::Seconds(20));
+  workload.Stop();
+  const Counts c = history_.Check();
+  EXPECT_FALSE(drained);
+  EXPECT_GT(c.lost, 0) << "an asynchronous failover lost nothing the checker could see";
+  EXPECT_GT(c.acknowledged, acked_at_crash) << "hubd did not follow the promoted standby";
+  EXPECT_EQ(c.unexpected, 0);
+  Report(
+      "16 asynchronous standby lagging (WAL receiver stopped), primary stopped, standby "
+      "promoted",
+      "1 failover", c,
+      absl::StrCat("loss reported, as it must be: ", c.lost,
+                   " acknowledged values were only on the old primary"));
 }
 
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of

@@ -13,9 +13,9 @@ void History::Answered(const std::string& value, const std::string& message_id, 
   answer_times_.push_back(at);
 }
 
-void History::CallFailed() {
+void History::CallFailed(const std::string& code) {
   absl::MutexLock lock(&mu_);
-  ++failed_calls_;
+  ++failures_[code];
 }
 
 void History::Delivered(const std::string& value) {
@@ -30,7 +30,8 @@ Counts History::Check() const {
   c.attempted = static_cast<int64_t>(sent_.size());
   c.acknowledged = static_cast<int64_t>(ids_.size());
   c.unknown = c.attempted - c.acknowledged;
-  c.failed_calls = failed_calls_;
+  c.failures = failures_;
+  for (const auto& [code, n] : failures_) c.failed_calls += n;
   c.received = static_cast<int64_t>(delivered_.size());
   for (const auto& [value, ids] : ids_) {
     if (delivered_.count(value) == 0) ++c.lost;

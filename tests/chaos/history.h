@@ -17,11 +17,12 @@
 namespace hub::chaos {
 
 struct Counts {
-  int64_t attempted = 0;     // distinct values sent at least once
-  int64_t acknowledged = 0;  // distinct values some call answered OK
-  int64_t unknown = 0;       // sent, never answered OK (maybe stored, maybe not)
-  int64_t failed_calls = 0;  // calls answered with an error or no answer
-  int64_t received = 0;      // distinct values delivered
+  int64_t attempted = 0;                    // distinct values sent at least once
+  int64_t acknowledged = 0;                 // distinct values some call answered OK
+  int64_t unknown = 0;                      // sent, never answered OK (maybe stored, maybe not)
+  int64_t failed_calls = 0;                 // calls answered with an error or no answer
+  std::map<std::string, int64_t> failures;  // failed calls by their code
+  int64_t received = 0;                     // distinct values delivered
   int64_t deliveries = 0;
   int64_t lost = 0;              // acknowledged, never received
   int64_t unexpected = 0;        // received, never sent
@@ -33,7 +34,9 @@ class History {
  public:
   void Sent(const std::string& value);
   void Answered(const std::string& value, const std::string& message_id, absl::Time at);
-  void CallFailed();
+  // A call failed with `code` (a gRPC status code's name, or what the
+  // client said).
+  void CallFailed(const std::string& code);
   void Delivered(const std::string& value);
 
   Counts Check() const;
@@ -51,7 +54,7 @@ class History {
   std::set<std::string> sent_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> ids_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Time> answer_times_ ABSL_GUARDED_BY(mu_);
-  int64_t failed_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> failures_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> delivered_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);
 };

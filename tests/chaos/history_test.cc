@@ -14,7 +14,7 @@ TEST(HistoryTest, CountsLostUnexpectedDuplicatesAndUnknowns) {
   h.Answered("a", "1", absl::Now());
   h.Answered("b", "2", absl::Now());
   h.Answered("c", "3", absl::Now());  // "d" never answered: unknown
-  h.CallFailed();
+  h.CallFailed("UNAVAILABLE");
   h.Delivered("a");
   h.Delivered("a");   // a duplicate
   h.Delivered("d");   // unknown but stored: fine
@@ -24,6 +24,7 @@ TEST(HistoryTest, CountsLostUnexpectedDuplicatesAndUnknowns) {
   EXPECT_EQ(c.acknowledged, 3);
   EXPECT_EQ(c.unknown, 1);
   EXPECT_EQ(c.failed_calls, 1);
+  EXPECT_EQ(c.failures, (std::map<std::string, int64_t>{{"UNAVAILABLE", 1}}));
   EXPECT_EQ(c.lost, 2);  // b and c
   EXPECT_EQ(c.unexpected, 1);
   EXPECT_EQ(c.duplicates, 1);

@@ -1,5 +1,6 @@
 #include "tests/chaos/workload.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -74,7 +75,7 @@ void Workload::Publish(int index) {
         ++batches_answered_;
         break;
       }
-      history_.CallFailed();
+      history_.CallFailed(absl::StatusCodeToString(response.status().code()));
       absl::SleepFor(absl::Milliseconds(100));
     }
     absl::SleepFor(options_.batch_interval);

@@ -184,12 +184,16 @@ std::string AutoFailoverFormation::NodeUrl(int node) const {
   return absl::StrCat("postgresql://postgres@127.0.0.1:", ports_[node], "/hub");
 }
 
-int AutoFailoverFormation::KillPrimary() {
+int AutoFailoverFormation::KillPrimary() { return NodeAfter("kill-primary"); }
+
+int AutoFailoverFormation::Switchover() { return NodeAfter("switchover"); }
+
+int AutoFailoverFormation::NodeAfter(const std::string& command) {
   const CommandResult r =
-      RunCommand(absl::StrCat(Script("pg-auto-failover"), " kill-primary ", root_, "/formation"));
+      RunCommand(absl::StrCat(Script("pg-auto-failover"), " ", command, " ", root_, "/formation"));
   int port = 0;
   if (r.exit_code != 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(r.out), &port)) {
-    std::fprintf(stderr, "pg-auto-failover kill-primary failed (%d): %s%s\n", r.exit_code,
+    std::fprintf(stderr, "pg-auto-failover %s failed (%d): %s%s\n", command.c_str(), r.exit_code,
                  r.out.c_str(), r.err.c_str());
     std::abort();
   }

@@ -87,8 +87,14 @@ class AutoFailoverFormation {
   void AwaitPrimary(int node);
   // Starts the killed `node` again and waits until it is a secondary.
   void Rejoin(int node);
+  // A planned switchover (pg_autoctl perform switchover); returns the new
+  // primary's node once both nodes have settled.
+  int Switchover();
 
  private:
+  // Runs `pg-auto-failover COMMAND`, which prints a node's port; its node.
+  int NodeAfter(const std::string& command);
+
   std::string root_;
   int ports_[3];  // monitor, node1, node2
 };
