@@ -208,6 +208,39 @@ TEST_F(FailoverTest, HubdFollowsAPromotedStandbyAndLosesNoAcknowledgedPublish) {
                                         absl::Now());
 }
 
+// publish_time never goes backwards within a topic, not even when the
+// promoted standby's clock is a minute behind the old primary's (faketime,
+// docs/design.md, "Publish time"): the new primary stamps its first
+// publishes with the time the old one committed last, and its own time
+// once that has caught up.
+TEST_F(FailoverTest, PublishTimeNeverGoesBackAfterAFailoverToAServerWhoseClockIsBehind) {
+  MakeReplicationSynchronous();
+  standby_->Stop("fast");
+  standby_->SetClockOffset("-60s");
+  standby_->Start();
+  AwaitValue(primary_.Url("postgres"),
+             "SELECT string_agg(sync_state, ',') FROM pg_stat_replication", "sync");
+  ASSERT_NO_FATAL_FAILURE(StartLoad());
+  const std::string before_url = primary_.Url(database_);
+  const std::string last_before =
+      QueryValue(before_url, "SELECT max(publish_time)::text FROM segments");
+  primary_.Stop("immediate");
+  const int64_t acked = load_->acked();
+  const absl::Time killed = absl::Now();
+  standby_->Promote();
+  const std::string url = standby_->Url(database_);
+  EXPECT_EQ(QueryValue(url, absl::StrCat("SELECT (now() < '", last_before, "')::text")), "true")
+      << "the new primary's clock is not behind: the test would show nothing";
+  ExpectPublishingResumedAndNothingLost(url, "clock behind", killed, acked, absl::Now());
+  // In position order, no publish_time is earlier than the one before.
+  EXPECT_EQ(
+      QueryValue(
+          url,
+          "SELECT count(*) FROM (SELECT publish_time < lag(publish_time) OVER "
+          "(PARTITION BY topic_id ORDER BY first_position) AS back FROM segments) x WHERE back"),
+      "0");
+}
+
 // A planned switchover, as a failover manager does one: the old primary is
 // fenced (read-only) and stays up, the standby catches up and is promoted.
 // Writes that reach the fenced node fail with SQLSTATE 25006: hubd answers

@@ -103,8 +103,8 @@ void PostgresServer::Promote() {
 }
 
 void PostgresServer::Start() {
-  RunOrDie(absl::StrCat("PG_EXTRA_OPTIONS='", settings_, "' ", Script("pg-start"), " ", data_dir_,
-                        " ", port_, " ", getpid()));
+  RunOrDie(absl::StrCat("PG_EXTRA_OPTIONS='", settings_, "' PG_CLOCK_OFFSET='", clock_offset_, "' ",
+                        Script("pg-start"), " ", data_dir_, " ", port_, " ", getpid()));
 }
 
 void PostgresServer::Stop(const std::string& mode) {

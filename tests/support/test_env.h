@@ -52,6 +52,9 @@ class PostgresServer {
   // same port and folder.
   void Stop(const std::string& mode);
   void Start();
+  // From the next Start on, the server's clock runs `offset` ("-60s") off
+  // the machine's (libfaketime).
+  void SetClockOffset(const std::string& offset) { clock_offset_ = offset; }
   // Sends `sig` to the server's own process titled "postgres: <role>"
   // (walwriter, checkpointer, ...); fails the test if there is none.
   void SignalAuxiliary(const std::string& role, int sig);
@@ -64,6 +67,7 @@ class PostgresServer {
   std::string root_;
   std::string data_dir_;
   std::string settings_;
+  std::string clock_offset_;
   int port_;
   int databases_ = 0;
 };
