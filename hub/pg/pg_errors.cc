@@ -25,8 +25,10 @@ DbErrorKind ClassifySqlState(absl::string_view sqlstate) {
   if (absl::StartsWith(sqlstate, "08")) return DbErrorKind::kConnection;
   // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
   if (absl::StartsWith(sqlstate, "57P")) return DbErrorKind::kServerShutdown;
-  // Class 53: insufficient resources (disk full, out of memory, too many
-  // connections).
+  // 53100 disk_full: a write could not extend a file. The server stays up
+  // and reads go on; writes resume once space is freed.
+  if (sqlstate == "53100") return DbErrorKind::kDiskFull;
+  // The rest of class 53: out of memory, too many connections.
   if (absl::StartsWith(sqlstate, "53")) return DbErrorKind::kResources;
   return DbErrorKind::kOther;
 }
@@ -71,6 +73,8 @@ absl::Status StatusFromDbError(DbErrorKind kind) {
       return absl::UnavailableError("database is a read-only standby; looking for the primary");
     case DbErrorKind::kCanceled:
       return absl::UnavailableError("database statement canceled");
+    case DbErrorKind::kDiskFull:
+      return absl::UnavailableError("database disk full; writes resume once space is freed");
     case DbErrorKind::kResources:
       return absl::UnavailableError("database out of resources");
     case DbErrorKind::kOther:
@@ -114,6 +118,8 @@ absl::string_view DbErrorKindName(DbErrorKind kind) {
       return "read_only";
     case DbErrorKind::kCanceled:
       return "canceled";
+    case DbErrorKind::kDiskFull:
+      return "disk_full";
     case DbErrorKind::kResources:
       return "resources";
     case DbErrorKind::kOther:

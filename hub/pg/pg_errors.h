@@ -20,7 +20,8 @@ enum class DbErrorKind {
   kServerShutdown,       // admin shutdown, crash recovery, starting up
   kReadOnly,             // a standby (or a demoted primary): the primary moved
   kCanceled,             // statement timeout or cancel request
-  kResources,            // out of disk, memory or connections on the server
+  kDiskFull,             // the server's disk is full: writes fail until space is freed
+  kResources,            // out of memory or connections on the server
   kOther,                // a bug: bad SQL, broken invariant (keep it last)
 };
 

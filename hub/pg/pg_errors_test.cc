@@ -18,7 +18,7 @@ TEST(PgErrorsTest, SqlStatesClassify) {
       {"55P03", DbErrorKind::kConflict},        {"57014", DbErrorKind::kCanceled},
       {"08006", DbErrorKind::kConnection},      {"08001", DbErrorKind::kConnection},
       {"57P01", DbErrorKind::kServerShutdown},  {"57P03", DbErrorKind::kServerShutdown},
-      {"25006", DbErrorKind::kReadOnly},        {"53100", DbErrorKind::kResources},
+      {"25006", DbErrorKind::kReadOnly},        {"53100", DbErrorKind::kDiskFull},
       {"53300", DbErrorKind::kResources},       {"42601", DbErrorKind::kOther},
       {"22P02", DbErrorKind::kOther},
   };
@@ -54,6 +54,7 @@ TEST(PgErrorsTest, KindsMapToTheCodeThatSaysWhatToDo) {
       {DbErrorKind::kServerShutdown, absl::StatusCode::kUnavailable},
       {DbErrorKind::kReadOnly, absl::StatusCode::kUnavailable},
       {DbErrorKind::kCanceled, absl::StatusCode::kUnavailable},
+      {DbErrorKind::kDiskFull, absl::StatusCode::kUnavailable},
       {DbErrorKind::kResources, absl::StatusCode::kUnavailable},
       {DbErrorKind::kOther, absl::StatusCode::kInternal},
   };
