@@ -740,6 +740,61 @@ TEST_F(ChaosTest, AsynchronousStandbyLosesAcknowledgedMessages) {
                    " acknowledged values were only on the old primary"));
 }
 
+// 17. The database's disk fills under load and is freed: the hub's
+// database in a tablespace on a 64 MiB tmpfs; 3 s in, a ballast file
+// leaves it 1 MiB, which the load fills; 5 s after the first refusal the
+// ballast goes. As 1, hubd never restarted, and every failed call
+// UNAVAILABLE.
+TEST_F(ChaosTest, DiskFullAndFreed) {
+  hub::testing::SmallFilesystem disk(64);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  pg_ = std::make_unique<PostgresServer>();
+  hub::testing::QueryValue(pg_->Url("postgres"),
+                           absl::StrCat("CREATE TABLESPACE small LOCATION '", disk.path(), "'"));
+  hub::testing::QueryValue(pg_->Url("postgres"), "CREATE DATABASE events TABLESPACE small");
+  url_ = pg_->Url("events");
+  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  const pid_t pid = hubd_[0]->pid();
+  Workload workload(Options(), history_);
+  workload.Start();
+  absl::SleepFor(absl::Seconds(3));
+  const std::string ballast = disk.path() + "/ballast";
+  ASSERT_EQ(hub::testing::RunCommand(
+                absl::StrCat("fallocate -l ", disk.free_bytes() - (1 << 20), " ", ballast))
+                .exit_code,
+            0);
+  const absl::Time filled = absl::Now();
+  const auto full_errors = [&] {
+    return hub::testing::MetricValue(*hubd_[0], "hub_database_errors_total{kind=\"disk_full\"}");
+  };
+  while (full_errors() == 0 && absl::Now() < filled + absl::Seconds(30)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  const absl::Time refused = absl::Now();
+  EXPECT_GT(full_errors(), 0) << "the load did not fill the last MiB in 30 s";
+  absl::SleepFor(absl::Seconds(5));
+  std::remove(ballast.c_str());
+  const absl::Time freed = absl::Now();
+  absl::SleepFor(std::max(absl::Seconds(5), FaultDuration() - (freed - filled)));
+  workload.StopPublishing();
+  const bool drained = workload.Drain(absl::Seconds(120));
+  workload.Stop();
+  const Counts c = history_.Check();
+  for (const auto& [code, n] : c.failures) {
+    EXPECT_EQ(code, "UNAVAILABLE") << n << " calls failed so";
+  }
+  EXPECT_EQ(hubd_[0]->pid(), pid) << "hubd was restarted";
+  ExpectEveryValueDelivered(c, drained);
+  Report("17 the database's disk full, then freed",
+         absl::StrFormat("1 MiB left, full %.1f s after, freed 5 s later",
+                         absl::ToDoubleSeconds(refused - filled)),
+         c,
+         absl::StrCat(c.failed_calls, " calls failed, all UNAVAILABLE, retried; ",
+                      static_cast<int64_t>(full_errors()),
+                      " writes refused for space; hubd never restarted"));
+}
+
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of
 // a key whose acks were lost (hubd killed) is delivered again from its first
 // unsettled message, so a key's deliveries may go back; what must hold:

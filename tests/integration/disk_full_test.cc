@@ -5,9 +5,6 @@
 // {kind="disk_full"}; when the filesystem grows (space freed), the same
 // hubd publishes again by itself and every acknowledged message is there
 // once.
-#include <sys/mount.h>
-#include <unistd.h>
-
 #include <random>
 
 #include <gtest/gtest.h>
@@ -24,17 +21,11 @@ namespace {
 class DiskFullTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hub-disk-XXXXXX";
-    mount_ = mkdtemp(tmpl);
-    const CommandResult mounted = RunCommand(absl::StrCat(
-        "mount -t tmpfs -o size=32m,mode=0700,uid=$(id -u postgres),gid=$(id -g postgres) tmpfs ",
-        mount_));
-    if (mounted.exit_code != 0) {
-      GTEST_SKIP() << "this machine does not let the test mount a tmpfs: " << mounted.err;
+    if (!disk_.mounted()) {
+      GTEST_SKIP() << "this machine does not let the test mount a tmpfs: " << disk_.error();
     }
-    mounted_ = true;
     QueryValue(pg_.Url("postgres"),
-               absl::StrCat("CREATE TABLESPACE small LOCATION '", mount_, "'"));
+               absl::StrCat("CREATE TABLESPACE small LOCATION '", disk_.path(), "'"));
     QueryValue(pg_.Url("postgres"), "CREATE DATABASE full_disk TABLESPACE small");
     url_ = pg_.Url("full_disk");
   }
@@ -42,8 +33,6 @@ class DiskFullTest : public ::testing::Test {
   void TearDown() override {
     hubd_.reset();
     pg_.Stop("immediate");
-    if (mounted_) umount2(mount_.c_str(), MNT_DETACH);
-    rmdir(mount_.c_str());
   }
 
   // Publishes message `i` (32 KiB that do not compress) with key `k<i>`.
@@ -62,9 +51,8 @@ class DiskFullTest : public ::testing::Test {
     return publisher_->Publish(&ctx, request, &response);
   }
 
+  SmallFilesystem disk_{32};
   PostgresServer pg_;
-  std::string mount_;
-  bool mounted_ = false;
   std::string url_;
   std::unique_ptr<HubProcess> hubd_;
   std::unique_ptr<v1::Publisher::Stub> publisher_;
@@ -104,7 +92,7 @@ TEST_F(DiskFullTest, PublishesFailClearlyAndResumeWhenSpaceIsFreed) {
   }
 
   // The operator grows the volume; the same hubd goes on.
-  ASSERT_EQ(RunCommand(absl::StrCat("mount -o remount,size=96m ", mount_)).exit_code, 0);
+  disk_.Resize(96);
   const absl::Time freed = absl::Now();
   grpc::Status resumed;
   while (absl::Now() < freed + absl::Seconds(20)) {

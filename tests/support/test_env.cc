@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,6 +282,31 @@ std::string TestPoolerUrl(const std::string& database_url) {
 }
 
 }  // namespace
+
+SmallFilesystem::SmallFilesystem(int size_mb) {
+  char tmpl[] = "/tmp/hub-disk-XXXXXX";
+  path_ = mkdtemp(tmpl);
+  const CommandResult r = RunCommand(
+      absl::StrCat("mount -t tmpfs -o size=", size_mb,
+                   "m,mode=0700,uid=$(id -u postgres),gid=$(id -g postgres) tmpfs ", path_));
+  mounted_ = r.exit_code == 0;
+  error_ = r.err;
+}
+
+SmallFilesystem::~SmallFilesystem() {
+  if (mounted_) umount2(path_.c_str(), MNT_DETACH);
+  rmdir(path_.c_str());
+}
+
+int64_t SmallFilesystem::free_bytes() const {
+  struct statvfs fs;
+  if (statvfs(path_.c_str(), &fs) != 0) return -1;
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+}
+
+void SmallFilesystem::Resize(int size_mb) {
+  RunOrDie(absl::StrCat("mount -o remount,size=", size_mb, "m ", path_));
+}
 
 HubProcess::HubProcess(std::string database_url, std::vector<std::string> extra_flags)
     : database_url_(std::move(database_url)),

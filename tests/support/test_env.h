@@ -106,6 +106,31 @@ class AutoFailoverFormation {
 // The cluster shared by every test of this binary, started on first use.
 PostgresServer& SharedPostgres();
 
+// A tmpfs of `size_mb` MiB on a fresh folder, owned by the postgres user (a
+// tablespace's place), unmounted with the object. Mounting needs root; a
+// test checks mounted() and says why it cannot go on without.
+class SmallFilesystem {
+ public:
+  explicit SmallFilesystem(int size_mb);
+  ~SmallFilesystem();
+  SmallFilesystem(const SmallFilesystem&) = delete;
+  SmallFilesystem& operator=(const SmallFilesystem&) = delete;
+
+  bool mounted() const { return mounted_; }
+  // Why it is not mounted.
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+  // Free bytes now.
+  int64_t free_bytes() const;
+  // Grows (or shrinks) it in place: the operator's larger volume.
+  void Resize(int size_mb);
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
 // PgBouncer (scripts/pgbouncer-start) in transaction pooling mode in front
 // of every database of `backend`, with `pool_size` server connections per
 // database, on a free loopback port. Stops with the object, or with the
