@@ -407,6 +407,33 @@ TEST(ChartTls, SecretsMadeFromInlineValuesAreTheOnesMounted) {
   EXPECT_EQ(SecretBehind(hubd, env["HUB_POLICY_FILE"]), "rel-message-hub-auth");
 }
 
+// A multi-host URL (commas, a query) reaches hubd as written, and the
+// pooler's URL beside it (docs/deploy.md, "2. The database").
+TEST(ChartDatabase, AMultiHostUrlAndAPoolerUrlReachHubdAsWritten) {
+  const Rendered r = Render("failover.yaml");
+  const YAML::Node values = YAML::LoadFile(kValues + "failover.yaml")["database"];
+  std::map<std::string, std::string> secret;
+  for (const YAML::Node& s : r.Kind("Secret")) {
+    if (s["metadata"]["name"].as<std::string>() != "rel-message-hub-database") continue;
+    for (const auto& kv : s["stringData"]) {
+      secret[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+  }
+  EXPECT_EQ(secret["uri"], values["url"].as<std::string>());
+  EXPECT_EQ(secret["pooler-uri"], values["poolerUrl"].as<std::string>());
+  std::map<std::string, std::string> keys;
+  for (const YAML::Node& d : r.Kind("Deployment")) {
+    for (const YAML::Node& env : d["spec"]["template"]["spec"]["containers"][0]["env"]) {
+      if (env["valueFrom"] && env["valueFrom"]["secretKeyRef"]) {
+        keys[env["name"].as<std::string>()] =
+            env["valueFrom"]["secretKeyRef"]["key"].as<std::string>();
+      }
+    }
+  }
+  EXPECT_EQ(keys["HUB_DATABASE_URL"], "uri");
+  EXPECT_EQ(keys["HUB_DATABASE_POOLER_URL"], "pooler-uri");
+}
+
 TEST(ChartValues, SchemaRefusesNonsense) {
   for (const std::string& bad :
        {"replicaCount=0", "config.logLevel=loud", "database.url=mysql://x",
@@ -419,7 +446,8 @@ TEST(ChartValues, SchemaRefusesNonsense) {
 
 INSTANTIATE_TEST_SUITE_P(ValuesFiles, ChartTest,
                          ::testing::Values("", "minimal.yaml", "ha.yaml", "monitoring.yaml",
-                                           "secure.yaml", "adapters.yaml", "estate.yaml"),
+                                           "secure.yaml", "adapters.yaml", "estate.yaml",
+                                           "failover.yaml"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param.empty() ? std::string("defaults")
                                                      : info.param.substr(0, info.param.find('.'));

@@ -58,6 +58,14 @@ uri
     secretKeyRef:
       name: {{ include "message-hub.databaseSecret" . }}
       key: {{ include "message-hub.databaseSecretKey" . }}
+{{- $poolerKey := ternary "pooler-uri" .Values.database.poolerSecretKey (and (not (empty .Values.database.url)) (not (empty .Values.database.poolerUrl))) }}
+{{- if $poolerKey }}
+- name: HUB_DATABASE_POOLER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "message-hub.databaseSecret" . }}
+      key: {{ $poolerKey }}
+{{- end }}
 {{- end -}}
 
 {{/*
