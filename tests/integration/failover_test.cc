@@ -19,74 +19,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "tests/support/hub_client.h"
+#include "tests/support/keyed_publisher.h"
 #include "tests/support/test_env.h"
 
 namespace hub::testing {
 namespace {
-
-// Publishes message i with idempotency key i until it is acknowledged, then
-// i + 1, on its own thread; records what it was answered.
-class KeyedPublisher {
- public:
-  explicit KeyedPublisher(HubProcess& hubd) : stub_(hubd.Publisher()) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~KeyedPublisher() { Stop(); }
-
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t acked() const { return acked_.load(); }
-  // When the first acknowledgement after an error came; InfinitePast if
-  // none did.
-  absl::Time recovered() {
-    absl::MutexLock lock(&mu_);
-    return recovered_;
-  }
-  std::map<std::string, int> errors() {
-    absl::MutexLock lock(&mu_);
-    return errors_;
-  }
-
- private:
-  void Loop() {
-    int64_t i = 0;
-    while (!stop_) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      v1::PublishRequest request;
-      request.set_topic("orders");
-      v1::Message* m = request.add_messages();
-      m->set_data(absl::StrCat("m", i));
-      m->set_idempotency_key(absl::StrCat("k", i));
-      v1::PublishResponse response;
-      const grpc::Status s = stub_->Publish(&ctx, request, &response);
-      if (s.ok()) {
-        acked_ = ++i;
-        absl::MutexLock lock(&mu_);
-        if (failing_ && recovered_ == absl::InfinitePast()) recovered_ = absl::Now();
-        failing_ = false;
-        continue;
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        ++errors_[absl::StrCat(s.error_code(), " ", s.error_message())];
-        failing_ = true;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  }
-
-  std::unique_ptr<v1::Publisher::Stub> stub_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> acked_{0};
-  absl::Mutex mu_;
-  bool failing_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time recovered_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::map<std::string, int> errors_ ABSL_GUARDED_BY(mu_);
-};
 
 void AwaitValue(const std::string& url, const std::string& sql, const std::string& want) {
   const absl::Time end = absl::Now() + absl::Seconds(30);

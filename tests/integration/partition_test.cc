@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "tests/support/fault_proxy.h"
 #include "tests/support/hub_client.h"
+#include "tests/support/keyed_publisher.h"
 #include "tests/support/test_env.h"
 
 namespace hub::testing {
@@ -135,70 +136,39 @@ TEST_F(PartitionTest, HubdCutOffFromPostgresForTenSeconds) {
   auto publisher = hubd_->Publisher();
   ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> acked{0};
-  absl::Mutex mu;
-  std::map<grpc::StatusCode, int> errors;
-  std::vector<std::pair<absl::Time, grpc::StatusCode>> answers;
-  std::thread load([&] {
-    auto stub = hubd_->Publisher();
-    int i = 0;
-    // A message whose answer was an error is sent again until it is
-    // acknowledged, also after the stop: then every stored message was
-    // acknowledged.
-    bool retrying = false;
-    while (!stop || retrying) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-      v1::PublishRequest request;
-      request.set_topic("orders");
-      v1::Message* m = request.add_messages();
-      m->set_data(absl::StrCat("m", i));
-      m->set_idempotency_key(absl::StrCat("k", i));
-      v1::PublishResponse response;
-      const grpc::Status s = stub->Publish(&ctx, request, &response);
-      absl::MutexLock lock(&mu);
-      answers.emplace_back(absl::Now(), s.error_code());
-      retrying = !s.ok();
-      if (s.ok()) {
-        acked = ++i;
-      } else {
-        ++errors[s.error_code()];
-      }
-    }
-  });
+  KeyedPublisher load(*hubd_);
   const absl::Time warm_up = absl::Now() + absl::Seconds(10);
-  while (acked < 100 && absl::Now() < warm_up) absl::SleepFor(absl::Milliseconds(20));
-  ASSERT_GE(acked, 100);
+  while (load.acked() < 100 && absl::Now() < warm_up) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_GE(load.acked(), 100);
   link.Set(FaultProxy::Mode::kPartition);
   const absl::Time partitioned = absl::Now();
   absl::SleepFor(absl::Seconds(10));
   link.Set(FaultProxy::Mode::kPass);
   const absl::Time healed = absl::Now();
-  const int at_heal = acked;
+  const int64_t at_heal = load.acked();
   const absl::Time end = absl::Now() + absl::Seconds(30);
-  while (acked < at_heal + 100 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
-  stop = true;
-  load.join();
+  while (load.acked() < at_heal + 100 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+  load.Stop();
+  const int64_t acked = load.acked();
 
   EXPECT_GE(acked, at_heal + 100) << "publishing did not resume after the partition healed";
-  absl::MutexLock lock(&mu);
-  for (const auto& [code, n] : errors) {
+  for (const auto& [error, n] : load.errors()) {
+    const int code = std::stoi(error.substr(0, error.find(' ')));
     EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
                 code == grpc::StatusCode::DEADLINE_EXCEEDED)
-        << n << " answers of code " << code;
+        << n << " answers " << error;
   }
   int failed_inside = 0, ok_inside = 0;
-  for (const auto& [t, code] : answers) {
-    if (t < partitioned + absl::Seconds(1) || t > healed) continue;
-    (code == grpc::StatusCode::OK ? ok_inside : failed_inside) += 1;
+  for (const KeyedPublisher::Answer& a : load.answers()) {
+    if (a.at < partitioned + absl::Seconds(1) || a.at > healed) continue;
+    (a.ok ? ok_inside : failed_inside) += 1;
   }
   EXPECT_GT(failed_inside, 0) << "the partition did not reach hubd";
   EXPECT_EQ(ok_inside, 0) << "acknowledged while hubd could not reach its database";
   // Every acknowledged key stored once, and nothing else.
-  EXPECT_EQ(QueryValue(url_, kCountStoredMessages), std::to_string(acked.load()));
+  EXPECT_EQ(QueryValue(url_, kCountStoredMessages), std::to_string(acked));
   EXPECT_EQ(QueryValue(url_, "SELECT count(DISTINCT idempotency_key) FROM publish_keys"),
-            std::to_string(acked.load()));
+            std::to_string(acked));
 }
 
 }  // namespace
