@@ -5,6 +5,7 @@
 // same idempotency keys stores nothing twice; leases of a consumer cut off
 // from the hub expire and go to another; an exactly-once ack that crossed
 // the partition is OK at most once.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -50,6 +51,12 @@ int CountOk(const v1::AcknowledgeResponse& response) {
 class PartitionTest : public ::testing::Test {
  protected:
   void SetUp() override { url_ = SharedPostgres().CreateDatabase(); }
+
+  // url_, reached through `link`.
+  std::string Through(const FaultProxy& link) const {
+    return absl::StrReplaceAll(url_, {{absl::StrCat(":", SharedPostgres().port(), "/"),
+                                       absl::StrCat(":", link.port(), "/")}});
+  }
 
   void StartHub(const std::string& database_url) {
     hubd_ = std::make_unique<HubProcess>(database_url);
@@ -129,10 +136,7 @@ TEST_F(PartitionTest, ConsumerCutOffFromTheHubLosesItsLeasesAndItsLateAcks) {
 // it publishing resumes by itself, and each message is stored once.
 TEST_F(PartitionTest, HubdCutOffFromPostgresForTenSeconds) {
   FaultProxy link(SharedPostgres().port());
-  const std::string through_link = absl::StrReplaceAll(
-      url_,
-      {{absl::StrCat(":", SharedPostgres().port(), "/"), absl::StrCat(":", link.port(), "/")}});
-  ASSERT_NO_FATAL_FAILURE(StartHub(through_link));
+  ASSERT_NO_FATAL_FAILURE(StartHub(Through(link)));
   auto publisher = hubd_->Publisher();
   ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
 
@@ -169,6 +173,55 @@ TEST_F(PartitionTest, HubdCutOffFromPostgresForTenSeconds) {
   EXPECT_EQ(QueryValue(url_, kCountStoredMessages), std::to_string(acked));
   EXPECT_EQ(QueryValue(url_, "SELECT count(DISTINCT idempotency_key) FROM publish_keys"),
             std::to_string(acked));
+}
+
+// Every connection between hubd and PostgreSQL reset (a cut cable, a
+// firewall that forgot them), five times a second apart, under a keyed
+// publisher: calls on them fail UNAVAILABLE, the next ones open new
+// connections, and every acknowledged key is stored once.
+TEST_F(PartitionTest, ConnectionsToPostgresResetUnderLoad) {
+  FaultProxy link(SharedPostgres().port());
+  ASSERT_NO_FATAL_FAILURE(StartHub(Through(link)));
+  ASSERT_TRUE(CreateTopic(*hubd_->Publisher(), "orders").ok());
+  KeyedPublisher load(*hubd_);
+  for (int cut = 0; cut < 5; ++cut) {
+    absl::SleepFor(absl::Seconds(1));
+    link.Cut();
+  }
+  const int64_t at_last_cut = load.acked();
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (load.acked() < at_last_cut + 100 && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  load.Stop();
+  const int64_t acked = load.acked();
+  EXPECT_GE(acked, at_last_cut + 100) << "publishing did not go on after the cuts";
+  EXPECT_GT(link.accepted(), 5) << "hubd did not open new connections";
+  for (const auto& [error, n] : load.errors()) {
+    EXPECT_EQ(error.substr(0, error.find(' ')), std::to_string(grpc::StatusCode::UNAVAILABLE))
+        << n << " answers " << error;
+  }
+  EXPECT_EQ(QueryValue(url_, kCountStoredMessages), std::to_string(acked));
+  EXPECT_EQ(QueryValue(url_, "SELECT count(DISTINCT idempotency_key) FROM publish_keys"),
+            std::to_string(acked));
+}
+
+// A slow link to PostgreSQL (each chunk held 20 ms each way): publishes
+// take at least the round trip, and none fails.
+TEST_F(PartitionTest, SlowLinkToPostgresSlowsPublishesAndFailsNone) {
+  FaultProxy link(SharedPostgres().port());
+  ASSERT_NO_FATAL_FAILURE(StartHub(Through(link)));
+  auto publisher = hubd_->Publisher();
+  ASSERT_TRUE(CreateTopic(*publisher, "orders").ok());
+  link.SetDelay(absl::Milliseconds(20));
+  absl::Duration fastest = absl::InfiniteDuration();
+  for (int i = 0; i < 20; ++i) {
+    const absl::Time start = absl::Now();
+    ASSERT_TRUE(PublishOne(*publisher, "orders", absl::StrCat("m", i), "").ok());
+    fastest = std::min(fastest, absl::Now() - start);
+  }
+  EXPECT_GE(fastest, absl::Milliseconds(40)) << "the delay did not reach the publishes";
+  EXPECT_EQ(QueryValue(url_, kCountStoredMessages), "20");
 }
 
 }  // namespace

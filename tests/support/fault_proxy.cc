@@ -149,8 +149,6 @@ void FaultProxy::Pump(std::shared_ptr<Link> link, bool to_target) {
     if (poll(&fd, 1, 50) <= 0 || mode_ == Mode::kPartition) continue;
     const ssize_t n = recv(from, buffer, sizeof(buffer), 0);
     if (n <= 0) break;
-    const Mode mode = mode_;
-    if (mode == Mode::kDrop || (mode == Mode::kHalfOpen && !to_target)) continue;
     if (const int64_t delay = delay_us_; delay > 0) absl::SleepFor(absl::Microseconds(delay));
     if (!WriteAll(to, buffer, static_cast<size_t>(n))) break;
   }

@@ -18,18 +18,16 @@ namespace hub::testing {
 // direction.
 class FaultProxy {
  public:
+  // What a userspace proxy can make of a network fault. It acknowledges
+  // what it reads at the TCP level, so it cannot lose bytes the way a
+  // network does (TCP would resend them, or give up and reset): a link that
+  // ate bytes yet kept the connection would be no network's fault.
   enum class Mode {
     kPass,
     // A partition: nothing moves either way, bytes sent wait in the
     // kernels' buffers, connections stay open and new ones hang before
     // reaching the target. Healed by kPass, when what waited goes through.
     kPartition,
-    // Bytes are read and thrown away both ways: a link that eats packets.
-    // Connections stay open; new ones reach the target.
-    kDrop,
-    // Client to target passes, target to client is thrown away: the
-    // client's answers vanish (a half-open link).
-    kHalfOpen,
   };
 
   explicit FaultProxy(int target_port);
