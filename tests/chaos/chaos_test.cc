@@ -150,16 +150,36 @@ class ChaosTest : public ::testing::Test {
     workload.Start();
     const absl::Duration d = FaultDuration();
     const int kills = KillReplicas(absl::Now() + d, absl::Seconds(5), absl::Seconds(15));
-    workload.StopPublishing();
-    const bool drained = workload.Drain(absl::Seconds(120));
-    workload.Stop();
-    const Counts c = history_.Check();
+    const auto [c, drained] = Finish(workload);
     EXPECT_GE(kills, 1);
     ExpectEveryValueDelivered(c, drained);
     Report(scenario, absl::StrCat(kills, " kills in ", absl::FormatDuration(d)), c,
            absl::StrCat(c.failed_calls, " failed calls retried; ",
                         static_cast<int64_t>(c.acknowledged / absl::ToDoubleSeconds(d)),
                         " msg/s acknowledged through the kills"));
+  }
+
+  // Publishers stop, the consumers drain what was acknowledged (for up to
+  // two minutes), and the workload stops: the checker's counts, and
+  // whether the drain completed.
+  struct Outcome {
+    Counts counts;
+    bool drained;
+  };
+  Outcome Finish(Workload& workload) {
+    workload.StopPublishing();
+    const bool drained = workload.Drain(absl::Seconds(120));
+    workload.Stop();
+    return {history_.Check(), drained};
+  }
+
+  // One hubd on a pg_auto_failover formation, both nodes in its URL, and
+  // the topic and subscription.
+  void BootOnFormation() {
+    formation_ = std::make_unique<AutoFailoverFormation>();
+    url_ = formation_->Url();
+    ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
+    CreateTopicAndSubscription();
   }
 
   int64_t Query(const std::string& sql) { return std::stoll(hub::testing::QueryValue(url_, sql)); }
@@ -239,10 +259,7 @@ TEST_F(ChaosTest, PostgresStoppedImmediately) {
     pg_->Start();
   }
   absl::SleepFor(until - absl::Now());
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   // An answer can be on its way when the stop begins; none may be sent
   // later than that while the database is down.
   int answered_while_down = 0;
@@ -505,10 +522,7 @@ TEST_F(ChaosTest, KillNineOfHubdThroughPubSub) {
 // nodes and never restarted: as 1, and each failover's window without an
 // acknowledged publish is reported.
 TEST_F(ChaosTest, PrimaryFailsOverUnderLoad) {
-  formation_ = std::make_unique<AutoFailoverFormation>();
-  url_ = formation_->Url();
-  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
-  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  ASSERT_NO_FATAL_FAILURE(BootOnFormation());
   const pid_t pid = hubd_[0]->pid();
   Workload workload(Options(), history_);
   workload.Start();
@@ -525,10 +539,7 @@ TEST_F(ChaosTest, PrimaryFailsOverUnderLoad) {
     formation_->Rejoin(killed);
   }
   absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   // Each window: the longest time without an acknowledged publish from
   // the last one before the kill to a minute after it (answers of
   // publishes committed before the kill still arrive just after it).
@@ -582,10 +593,7 @@ TEST_F(ChaosTest, PartitionFromPostgresHealedAfterTenSeconds) {
     partitions.emplace_back(from, absl::Now());
   }
   absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   int answered_inside = 0;
   for (absl::Time t : history_.AnswerTimes()) {
     for (const auto& [from, to] : partitions) {
@@ -635,10 +643,7 @@ TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
     }
   }
   absl::SleepFor(until - absl::Now());
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   EXPECT_GE(kills, 1);
   EXPECT_GE(restarts, 1);
   ExpectEveryValueDelivered(c, drained);
@@ -653,10 +658,7 @@ TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
 // old primary its secondary. As 1, and the only failed calls are
 // UNAVAILABLE ones, retried.
 TEST_F(ChaosTest, PlannedSwitchoverUnderLoad) {
-  formation_ = std::make_unique<AutoFailoverFormation>();
-  url_ = formation_->Url();
-  ASSERT_NO_FATAL_FAILURE(StartReplicas(1));
-  ASSERT_NO_FATAL_FAILURE(CreateTopicAndSubscription());
+  ASSERT_NO_FATAL_FAILURE(BootOnFormation());
   const pid_t pid = hubd_[0]->pid();
   Workload workload(Options(), history_);
   workload.Start();
@@ -671,10 +673,7 @@ TEST_F(ChaosTest, PlannedSwitchoverUnderLoad) {
     ++switchovers;
   }
   absl::SleepFor(std::max(absl::Seconds(3), until - absl::Now()));
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   for (const auto& [code, n] : c.failures) {
     EXPECT_EQ(code, "UNAVAILABLE") << n << " calls failed so";
   }
@@ -777,10 +776,7 @@ TEST_F(ChaosTest, DiskFullAndFreed) {
   std::remove(ballast.c_str());
   const absl::Time freed = absl::Now();
   absl::SleepFor(std::max(absl::Seconds(5), FaultDuration() - (freed - filled)));
-  workload.StopPublishing();
-  const bool drained = workload.Drain(absl::Seconds(120));
-  workload.Stop();
-  const Counts c = history_.Check();
+  const auto [c, drained] = Finish(workload);
   for (const auto& [code, n] : c.failures) {
     EXPECT_EQ(code, "UNAVAILABLE") << n << " calls failed so";
   }

@@ -243,10 +243,6 @@ void PgBouncer::Start() {
 
 void PgBouncer::Restart() {
   RunOrDie(absl::StrCat(Script("pgbouncer-start"), " --stop ", root_, "/pgbouncer"));
-  // The watchdog of the last start ends when the pid file goes.
-  for (int i = 0; i < 100 && std::filesystem::exists(root_ + "/pgbouncer/pgbouncer.pid"); ++i) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
   Start();
 }
 
