@@ -4,6 +4,10 @@
 #
 #   docker build -t message-hub/hubd .
 FROM debian:bookworm AS build
+# A CA bundle for npm, when the registry is reached through a proxy that
+# inspects TLS (scripts/build-image passes the build machine's); a build
+# argument, so it stays out of the image.
+ARG NPM_CONFIG_CAFILE
 WORKDIR /src
 COPY . .
 # The project's own installer: the Debian packages, and the npm packages

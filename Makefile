@@ -3,7 +3,7 @@
 BUILD ?= build
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps build run test unit clean
+.PHONY: deps build run test unit image clean
 
 deps:
 	scripts/install-deps
@@ -23,6 +23,13 @@ test: build
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
+
+# The image of the Dockerfile, built with podman from a Debian base made by
+# mmdebstrap (no Docker engine), then hubd run from it and checked
+# (docs/deploy.md, "1. The image"). About half an hour: not in `test`.
+image:
+	scripts/build-image
+	tests/image/run
 
 clean:
 	rm -rf $(BUILD)
