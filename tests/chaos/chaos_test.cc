@@ -3,7 +3,7 @@
 // duplicated messages. CI mode runs every scenario briefly; tests/chaos/run
 // sets CHAOS_DURATION for a soak and CHAOS_REPORT for the results table.
 //
-//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11 to 15) run; default 20s
+//   CHAOS_DURATION  how long the fault scenarios (1, 2, 6, 11 to 15, 17) run; default 20s
 //   CHAOS_SEED      seed of every random choice; default 1
 //   CHAOS_REPORT    a file to append one Markdown row per scenario to
 #include <arpa/inet.h>
@@ -739,13 +739,16 @@ TEST_F(ChaosTest, AsynchronousStandbyLosesAcknowledgedMessages) {
                    " acknowledged values were only on the old primary"));
 }
 
-// 17. The database's disk fills under load and is freed: the hub's
-// database in a tablespace on a 64 MiB tmpfs; 3 s in, a ballast file
-// leaves it 1 MiB, which the load fills; 5 s after the first refusal the
-// ballast goes. As 1, hubd never restarted, and every failed call
-// UNAVAILABLE.
+// 17. The database's disk fills under load and is freed, again and again:
+// the hub's database in a tablespace on a tmpfs (64 MiB; 1 GiB in a soak,
+// where the messages themselves would fill the small one); every 3 s (10-20
+// s in a soak) a ballast file leaves it 1 MiB, which the load fills; 5 s
+// after the first refusal the ballast goes. As 1, hubd never restarted, and
+// every failed call UNAVAILABLE.
 TEST_F(ChaosTest, DiskFullAndFreed) {
-  hub::testing::SmallFilesystem disk(64);
+  const absl::Duration d = FaultDuration();
+  const bool soak = d > absl::Minutes(1);
+  hub::testing::SmallFilesystem disk(soak ? 1024 : 64);
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
   pg_ = std::make_unique<PostgresServer>();
   hub::testing::QueryValue(pg_->Url("postgres"),
@@ -757,25 +760,32 @@ TEST_F(ChaosTest, DiskFullAndFreed) {
   const pid_t pid = hubd_[0]->pid();
   Workload workload(Options(), history_);
   workload.Start();
-  absl::SleepFor(absl::Seconds(3));
+  const absl::Time until = absl::Now() + d;
   const std::string ballast = disk.path() + "/ballast";
-  ASSERT_EQ(hub::testing::RunCommand(
-                absl::StrCat("fallocate -l ", disk.free_bytes() - (1 << 20), " ", ballast))
-                .exit_code,
-            0);
-  const absl::Time filled = absl::Now();
   const auto full_errors = [&] {
     return hub::testing::MetricValue(*hubd_[0], "hub_database_errors_total{kind=\"disk_full\"}");
   };
-  while (full_errors() == 0 && absl::Now() < filled + absl::Seconds(30)) {
-    absl::SleepFor(absl::Milliseconds(100));
+  std::vector<std::string> until_full;  // per fill: how long the last MiB lasted
+  for (;;) {
+    const absl::Duration wait =
+        soak ? Between(absl::Seconds(10), absl::Seconds(20)) : absl::Seconds(3);
+    if (!until_full.empty() && absl::Now() + wait + absl::Seconds(10) >= until) break;
+    absl::SleepFor(wait);
+    const double refused_before = full_errors();
+    ASSERT_EQ(hub::testing::RunCommand(
+                  absl::StrCat("fallocate -l ", disk.free_bytes() - (1 << 20), " ", ballast))
+                  .exit_code,
+              0);
+    const absl::Time filled = absl::Now();
+    while (full_errors() == refused_before && absl::Now() < filled + absl::Seconds(30)) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    EXPECT_GT(full_errors(), refused_before) << "the load did not fill the last MiB in 30 s";
+    until_full.push_back(absl::StrFormat("%.1f s", absl::ToDoubleSeconds(absl::Now() - filled)));
+    absl::SleepFor(absl::Seconds(5));
+    std::remove(ballast.c_str());
   }
-  const absl::Time refused = absl::Now();
-  EXPECT_GT(full_errors(), 0) << "the load did not fill the last MiB in 30 s";
-  absl::SleepFor(absl::Seconds(5));
-  std::remove(ballast.c_str());
-  const absl::Time freed = absl::Now();
-  absl::SleepFor(std::max(absl::Seconds(5), FaultDuration() - (freed - filled)));
+  absl::SleepFor(std::max(absl::Seconds(5), until - absl::Now()));
   const auto [c, drained] = Finish(workload);
   for (const auto& [code, n] : c.failures) {
     EXPECT_EQ(code, "UNAVAILABLE") << n << " calls failed so";
@@ -783,12 +793,13 @@ TEST_F(ChaosTest, DiskFullAndFreed) {
   EXPECT_EQ(hubd_[0]->pid(), pid) << "hubd was restarted";
   ExpectEveryValueDelivered(c, drained);
   Report("17 the database's disk full, then freed",
-         absl::StrFormat("1 MiB left, full %.1f s after, freed 5 s later",
-                         absl::ToDoubleSeconds(refused - filled)),
+         absl::StrCat(until_full.size(), " fills to 1 MiB in ", absl::FormatDuration(d),
+                      ", each freed 5 s after the first refusal"),
          c,
          absl::StrCat(c.failed_calls, " calls failed, all UNAVAILABLE, retried; ",
                       static_cast<int64_t>(full_errors()),
-                      " writes refused for space; hubd never restarted"));
+                      " writes refused for space; the last MiB lasted ",
+                      absl::StrJoin(until_full, ", "), "; hubd never restarted"));
 }
 
 // 7. Ordering under kill -9: per key, deliveries in publish order. A run of
