@@ -11,7 +11,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "hub/pg/migrations.h"
@@ -80,11 +82,22 @@ bool DropsConnection(DbErrorKind kind) {
 // A pooled session through a pooler in transaction mode keeps no setting
 // of its own: the role's defaults in this database carry them to every
 // server session the pooler opens (docs/deploy.md, "Through PgBouncer").
-// Any role may set its own defaults.
+// Any role may set its own defaults. Only when some are missing: replicas
+// starting together would otherwise all update one catalog row at once.
 void SetRoleDefaults(Connection& conn) {
+  std::vector<std::string> wanted;  // as pg_db_role_setting keeps them: name=value
+  for (absl::string_view setting : sql::kSessionSettings) {
+    wanted.push_back(absl::StrReplaceAll(absl::StripPrefix(setting, "SET "), {{" = ", "="}}));
+  }
   pqxx::nontransaction session(conn);
-  const std::string database =
-      conn.quote_name(session.exec1("SELECT current_database()")[0].as<std::string>());
+  const pqxx::row state = session.exec_params1(
+      "SELECT current_database(), COALESCE((SELECT s.setconfig @> $1::text[] "
+      "FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+      "WHERE d.datname = current_database() AND s.setrole = "
+      "(SELECT oid FROM pg_roles WHERE rolname = current_user)), false)",
+      TextArray(wanted));
+  if (state[1].as<bool>()) return;
+  const std::string database = conn.quote_name(state[0].as<std::string>());
   for (const char* setting : sql::kSessionSettings) {
     session.exec(absl::StrCat("ALTER ROLE CURRENT_USER IN DATABASE ", database, " ", setting));
   }
