@@ -59,22 +59,24 @@ std::vector<auth::Need> SnapshotOf(const std::string& snapshot, const std::strin
 }
 
 std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessControl& access,
-                                                           const grpc::ServerContextBase& context,
+                                                           const auth::Credentials& credentials,
                                                            auth::Action action) {
-  const std::string principal = access.Principal(context).value_or("");
-  return [visible = access.Visible(context, action), principal](const SnapshotConfig& snapshot) {
-    return visible(auth::Snapshot(snapshot.name)) ||
-           (!snapshot.creator.empty() && snapshot.creator == principal);
-  };
+  const std::string principal = access.Principal(credentials).value_or("");
+  return
+      [visible = access.Visible(credentials, action), principal](const SnapshotConfig& snapshot) {
+        return visible(auth::Snapshot(snapshot.name)) ||
+               (!snapshot.creator.empty() && snapshot.creator == principal);
+      };
 }
 
 grpc::Status WithSnapshot(Hub& hub, const auth::AccessControl& access,
-                          const grpc::ServerContextBase& context, auth::Action action,
+                          const auth::Credentials& credentials, auth::Action action,
                           const std::string& name,
                           const std::function<grpc::Status(const SnapshotConfig&)>& call) {
-  const grpc::Status allowed = access.Check(context, {{action, auth::Snapshot(name)}});
+  const grpc::Status allowed = access.Check(credentials, {{action, auth::Snapshot(name)}});
   absl::StatusOr<SnapshotConfig> snapshot = hub.GetSnapshot(name);
-  if (!allowed.ok() && !(snapshot.ok() && SnapshotAllowed(access, context, action)(*snapshot))) {
+  if (!allowed.ok() &&
+      !(snapshot.ok() && SnapshotAllowed(access, credentials, action)(*snapshot))) {
     return allowed;
   }
   if (!snapshot.ok()) return ToGrpcStatus(snapshot.status());

@@ -43,14 +43,14 @@ std::vector<auth::Need> SnapshotOf(const std::string& snapshot, const std::strin
 // snapshot's name, or the caller created it (docs/security.md,
 // "Snapshots").
 std::function<bool(const SnapshotConfig&)> SnapshotAllowed(const auth::AccessControl& access,
-                                                           const grpc::ServerContextBase& context,
+                                                           const auth::Credentials& credentials,
                                                            auth::Action action);
 
 // Runs `call` on the snapshot `name` when the caller may `action` it (as
 // SnapshotAllowed decides); PERMISSION_DENIED otherwise, NOT_FOUND when the
 // caller may and it does not exist.
 grpc::Status WithSnapshot(Hub& hub, const auth::AccessControl& access,
-                          const grpc::ServerContextBase& context, auth::Action action,
+                          const auth::Credentials& credentials, auth::Action action,
                           const std::string& name,
                           const std::function<grpc::Status(const SnapshotConfig&)>& call);
 

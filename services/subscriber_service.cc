@@ -80,7 +80,7 @@ grpc::Status SubscriberService::CreateSubscription(grpc::ServerContext* context,
     };
     if (!request->start().has_snapshot()) return create();
     // Starting at a snapshot reads it as seeking to it does.
-    return WithSnapshot(hub_, access_, *context, auth::Action::kSubscribe,
+    return WithSnapshot(hub_, access_, access_.CredentialsOf(*context), auth::Action::kSubscribe,
                         request->start().snapshot(),
                         [&](const SnapshotConfig&) { return create(); });
   });
@@ -219,7 +219,8 @@ grpc::Status SubscriberService::ListSnapshots(grpc::ServerContext* context,
   // Shows what the caller may view or made, as Pub/Sub's does; it needs no
   // permission of its own.
   if (grpc::Status s = access_.Authenticate(*context); !s.ok()) return s;
-  const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
+  const auto visible =
+      SnapshotAllowed(access_, access_.CredentialsOf(*context), auth::Action::kView);
   return Respond(hub_.ListSnapshots(NameScope::All(), request->page_size(), request->page_token()),
                  [&](const Page<SnapshotConfig>& page) {
                    for (const SnapshotConfig& snapshot : page.items) {
@@ -232,8 +233,8 @@ grpc::Status SubscriberService::ListSnapshots(grpc::ServerContext* context,
 grpc::Status SubscriberService::DeleteSnapshot(grpc::ServerContext* context,
                                                const v1::DeleteSnapshotRequest* request,
                                                google::protobuf::Empty*) {
-  return WithSnapshot(hub_, access_, *context, auth::Action::kAdmin, request->snapshot(),
-                      [&](const SnapshotConfig& snapshot) {
+  return WithSnapshot(hub_, access_, access_.CredentialsOf(*context), auth::Action::kAdmin,
+                      request->snapshot(), [&](const SnapshotConfig& snapshot) {
                         return ToGrpcStatus(hub_.DeleteSnapshot(snapshot.name));
                       });
 }
@@ -277,8 +278,8 @@ grpc::Status SubscriberService::Seek(grpc::ServerContext* context, const v1::See
     if (!request->snapshot().empty()) {
       // Reading a snapshot's state into a subscription is consuming it.
       return WithSnapshot(
-          hub_, access_, *context, auth::Action::kSubscribe, request->snapshot(),
-          [&](const SnapshotConfig& snapshot) {
+          hub_, access_, access_.CredentialsOf(*context), auth::Action::kSubscribe,
+          request->snapshot(), [&](const SnapshotConfig& snapshot) {
             return ToGrpcStatus(hub_.SeekToSnapshot(request->subscription(), snapshot.name));
           });
     }

@@ -105,33 +105,37 @@ std::shared_ptr<const AccessControl::Rules> AccessControl::rules() const {
   return rules_;
 }
 
-absl::StatusOr<std::string> AccessControl::Principal(const grpc::ServerContextBase& context) const {
-  return Principal(*rules(), context);
+Credentials AccessControl::CredentialsOf(const grpc::ServerContextBase& context) const {
+  Credentials credentials;
+  if (certificates_ != nullptr && context.auth_context() != nullptr) {
+    credentials.certified = certificates_->Principal(*context.auth_context());
+  }
+  const auto [first, last] = context.client_metadata().equal_range("authorization");
+  for (auto it = first; it != last; ++it) {
+    credentials.authorization.emplace_back(it->second.data(), it->second.size());
+  }
+  return credentials;
+}
+
+absl::StatusOr<std::string> AccessControl::Principal(const Credentials& credentials) const {
+  return Principal(*rules(), credentials);
 }
 
 absl::StatusOr<std::string> AccessControl::Principal(const Rules& rules,
-                                                     const grpc::ServerContextBase& context) const {
+                                                     const Credentials& credentials) const {
   // A certificate, when presented, must verify even if a token comes too:
   // a forged or expired one is an attack, not a detail.
-  std::optional<std::string> certified;
-  if (certificates_ != nullptr && context.auth_context() != nullptr) {
-    absl::StatusOr<std::string> p = certificates_->Principal(*context.auth_context());
-    if (p.ok()) {
-      certified = *std::move(p);
-    } else if (!absl::IsNotFound(p.status())) {
-      return p.status();
-    }
+  if (!credentials.certified.ok() && !absl::IsNotFound(credentials.certified.status())) {
+    return credentials.certified.status();
   }
-  const auto& metadata = context.client_metadata();
   // Two credentials are one too many: which one counts would be a guess
   // (and proxies and clients disagree on it).
-  if (metadata.count("authorization") > 1) {
+  if (credentials.authorization.size() > 1) {
     return absl::UnauthenticatedError("a call carries at most one authorization header");
   }
-  auto it = metadata.find("authorization");
   const std::optional<TokenStore>& tokens = rules.tokens;
-  if (tokens && it != metadata.end()) {
-    const absl::string_view value(it->second.data(), it->second.size());
+  if (tokens && !credentials.authorization.empty()) {
+    const absl::string_view value = credentials.authorization.front();
     if (absl::StartsWith(value, kBearer)) {
       if (std::optional<std::string> p = tokens->PrincipalOf(value.substr(kBearer.size()))) {
         return *p;
@@ -140,7 +144,7 @@ absl::StatusOr<std::string> AccessControl::Principal(const Rules& rules,
     // The token itself is never logged or echoed.
     return absl::UnauthenticatedError("the bearer token is not valid");
   }
-  if (certified) return *certified;
+  if (credentials.certified.ok()) return *credentials.certified;
   if (tokens || certificates_) {
     return absl::UnauthenticatedError(
         certificates_ ? (tokens ? "a valid bearer token or client certificate is required"
@@ -150,11 +154,11 @@ absl::StatusOr<std::string> AccessControl::Principal(const Rules& rules,
   return std::string("anonymous");
 }
 
-grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
+grpc::Status AccessControl::Check(const Credentials& credentials,
                                   const std::vector<Need>& needs) const {
   if (!enabled()) return grpc::Status::OK;
   const std::shared_ptr<const Rules> rules = this->rules();
-  absl::StatusOr<std::string> principal = Principal(*rules, context);
+  absl::StatusOr<std::string> principal = Principal(*rules, credentials);
   if (!principal.ok()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         std::string(principal.status().message()));
@@ -170,11 +174,11 @@ grpc::Status AccessControl::Check(const grpc::ServerContextBase& context,
   return grpc::Status::OK;
 }
 
-std::function<bool(const Resource&)> AccessControl::Visible(const grpc::ServerContextBase& context,
+std::function<bool(const Resource&)> AccessControl::Visible(const Credentials& credentials,
                                                             Action action) const {
   if (!has_policy()) return [](const Resource&) { return true; };
   std::shared_ptr<const Rules> rules = this->rules();
-  absl::StatusOr<std::string> principal = Principal(*rules, context);
+  absl::StatusOr<std::string> principal = Principal(*rules, credentials);
   if (!principal.ok()) return [](const Resource&) { return false; };
   return [this, action, rules = std::move(rules), principal = *std::move(principal)](
              const Resource& resource) { return Allowed(*rules, principal, action, resource); };
@@ -210,7 +214,7 @@ grpc::Status AccessControl::ChargePublish(const grpc::ServerContextBase& context
   if (!has_policy()) return grpc::Status::OK;
   const std::shared_ptr<const Rules> rules = this->rules();
   if (!rules->policy->has_quotas()) return grpc::Status::OK;
-  const std::string principal = Principal(*rules, context).value_or("anonymous");
+  const std::string principal = Principal(*rules, CredentialsOf(context)).value_or("anonymous");
   const std::optional<double> per_message =
       rules->policy->Quota(principal, QuotaKind::kPublishMessages);
   const std::optional<double> per_byte = rules->policy->Quota(principal, QuotaKind::kPublishBytes);
@@ -255,7 +259,7 @@ std::shared_ptr<DeliveryBudget> AccessControl::PullBudget(
   if (!has_policy()) return nullptr;
   const std::shared_ptr<const Rules> rules = this->rules();
   if (!rules->policy->has_quotas()) return nullptr;
-  std::string principal = Principal(*rules, context).value_or("anonymous");
+  std::string principal = Principal(*rules, CredentialsOf(context)).value_or("anonymous");
   const std::optional<double> rate = rules->policy->Quota(principal, QuotaKind::kPullMessages);
   if (!rate) return nullptr;
   return std::make_shared<PullQuotaBudget>(meter_, std::move(principal), *rate);
@@ -263,7 +267,7 @@ std::shared_ptr<DeliveryBudget> AccessControl::PullBudget(
 
 grpc::Status AccessControl::PullRefused(const grpc::ServerContextBase& context) const {
   const std::shared_ptr<const Rules> rules = this->rules();
-  const std::string principal = Principal(*rules, context).value_or("anonymous");
+  const std::string principal = Principal(*rules, CredentialsOf(context)).value_or("anonymous");
   const double rate = rules->policy->Quota(principal, QuotaKind::kPullMessages).value_or(1);
   // One message's worth of refill.
   return QuotaExceeded(principal, QuotaKind::kPullMessages, absl::Seconds(1 / rate));

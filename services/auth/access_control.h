@@ -13,7 +13,9 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "hub/delivery_budget.h"
 #include "services/auth/policy.h"
@@ -26,6 +28,18 @@ namespace hub::services::auth {
 
 // What a call needs: an action on a resource.
 using Need = std::pair<Action, Resource>;
+
+// What a caller presents, from any transport: the values of its
+// authorization headers (views into the request, which outlives them) and,
+// where mutual TLS verified a client certificate, the certificate's
+// principal. The gRPC port and the console (docs/console.md) ask the same
+// questions of these.
+struct Credentials {
+  absl::InlinedVector<absl::string_view, 1> authorization;
+  // NOT_FOUND when no certificate came; another error when one did not
+  // verify.
+  absl::StatusOr<std::string> certified = absl::NotFoundError("no client certificate");
+};
 
 // The tokens and policy files; an empty path is not configured.
 struct AccessFiles {
@@ -66,11 +80,17 @@ class AccessControl {
     return Check(context, {});
   }
 
+  // The credentials a gRPC call carries.
+  Credentials CredentialsOf(const grpc::ServerContextBase& context) const;
+
   // OK, UNAUTHENTICATED (an unknown bearer token; a client certificate that
   // does not verify; neither credential while one is required) or
   // PERMISSION_DENIED (the policy does not allow one of `needs`). Checked
   // before any work, so a refused call changes nothing.
-  grpc::Status Check(const grpc::ServerContextBase& context, const std::vector<Need>& needs) const;
+  grpc::Status Check(const Credentials& credentials, const std::vector<Need>& needs) const;
+  grpc::Status Check(const grpc::ServerContextBase& context, const std::vector<Need>& needs) const {
+    return Check(CredentialsOf(context), needs);
+  }
   grpc::Status Check(const grpc::ServerContextBase& context, Action action,
                      Resource resource) const {
     return Check(context, std::vector<Need>{{action, std::move(resource)}});
@@ -84,16 +104,28 @@ class AccessControl {
     if (grpc::Status s = Check(context, needs); !s.ok()) return s;
     return call();
   }
+  template <typename Call>
+  grpc::Status IfAllowed(const Credentials& credentials, const std::vector<Need>& needs,
+                         Call call) const {
+    if (grpc::Status s = Check(credentials, needs); !s.ok()) return s;
+    return call();
+  }
 
   // After Check allowed a list or a cascade: whether the caller may `action`
   // each resource it would show or touch (deny rules name single
   // resources; a list is allowed as a whole). The principal is resolved
   // once. Everything is visible without a policy.
+  std::function<bool(const Resource&)> Visible(const Credentials& credentials, Action action) const;
   std::function<bool(const Resource&)> Visible(const grpc::ServerContextBase& context,
-                                               Action action) const;
+                                               Action action) const {
+    return Visible(CredentialsOf(context), action);
+  }
 
   // Who the caller is: "anonymous" when no credential is configured.
-  absl::StatusOr<std::string> Principal(const grpc::ServerContextBase& context) const;
+  absl::StatusOr<std::string> Principal(const Credentials& credentials) const;
+  absl::StatusOr<std::string> Principal(const grpc::ServerContextBase& context) const {
+    return Principal(CredentialsOf(context));
+  }
 
   // Quotas of the policy (docs/security.md, "Quotas"), after Check let the
   // call in. A publish of `messages` of `bytes()` (asked only when a bytes
@@ -143,8 +175,7 @@ class AccessControl {
 
   static absl::StatusOr<Rules> Read(const AccessFiles& files);
   std::shared_ptr<const Rules> rules() const;
-  absl::StatusOr<std::string> Principal(const Rules& rules,
-                                        const grpc::ServerContextBase& context) const;
+  absl::StatusOr<std::string> Principal(const Rules& rules, const Credentials& credentials) const;
   bool Allowed(const Rules& rules, const std::string& principal, Action action,
                const Resource& resource) const;
 

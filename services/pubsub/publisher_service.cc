@@ -121,7 +121,8 @@ grpc::Status PublisherService::ListTopicSnapshots(Context* context,
       }
       // The topic's snapshots among all of the hub's that the caller may
       // see; a page may hold fewer than page_size while more follow.
-      const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
+      const auto visible =
+          SnapshotAllowed(access_, access_.CredentialsOf(*context), auth::Action::kView);
       return Respond(hub_.ListSnapshots(NameScope::All(), *page_size, request->page_token()),
                      [&](const Page<SnapshotConfig>& page) {
                        for (const SnapshotConfig& snapshot : page.items) {

@@ -346,7 +346,7 @@ template <typename Call>
 grpc::Status SubscriberService::OnSnapshot(Context* context, const std::string& resource,
                                            auth::Action action, Call call) {
   return gate_.Snapshot(*context, resource, [&](const std::string& name) {
-    return WithSnapshot(hub_, access_, *context, action, name, call);
+    return WithSnapshot(hub_, access_, access_.CredentialsOf(*context), action, name, call);
   });
 }
 
@@ -366,7 +366,8 @@ grpc::Status SubscriberService::ListSnapshots(Context* context,
   // The list shows what the caller may administer or made; it needs no
   // permission of its own.
   return gate_.InProject(*context, *request, [&](const NameScope& scope, int page_size) {
-    const auto visible = SnapshotAllowed(access_, *context, auth::Action::kView);
+    const auto visible =
+        SnapshotAllowed(access_, access_.CredentialsOf(*context), auth::Action::kView);
     return Respond(hub_.ListSnapshots(scope, page_size, request->page_token()),
                    [&](const Page<SnapshotConfig>& page) {
                      for (const SnapshotConfig& snapshot : page.items) {
