@@ -153,6 +153,8 @@ class Hub final {
   }
   absl::Status DeleteSnapshot(absl::string_view name) { return admin_.DeleteSnapshot(name); }
 
+  absl::StatusOr<std::vector<Replica>> ListReplicas() { return store_.ListReplicas(); }
+
   // Schemas (docs/schemas.md).
   Schemas& schemas() { return schemas_; }
   // Access policies set through the IAM calls (docs/security.md).

@@ -214,10 +214,16 @@ class Store {
                                     absl::Duration deadline) = 0;
 
   // Backlog and lag of the named subscription, or of every subscription
-  // when `name` is empty, in name order. Reads cursors, topic heads and lease
-  // rows only. NOT_FOUND when a named subscription does not exist.
+  // when `name` is empty, in name order. Reads cursors, topic heads, lease
+  // and dead-letter rows; for a named subscription also the sizes of its
+  // unacknowledged messages. NOT_FOUND when a named subscription does not
+  // exist.
   virtual absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
       absl::string_view name) = 0;
+
+  // The hubd replicas connected to the database now, by the application
+  // name each gives its connections.
+  virtual absl::StatusOr<std::vector<Replica>> ListReplicas() = 0;
 
   // Calls `on_publish(topic_id)` once messages were committed to the topic:
   // by this store (publishes, Transact, dead letters), on the committing

@@ -270,6 +270,20 @@ struct SubscriptionStats {
   int64_t backlog_messages = 0;
   int64_t unacked_messages = 0;
   std::optional<absl::Time> oldest_unacked_publish_time;
+  int64_t dead_lettered_messages = 0;
+  // Data bytes of the backlog and unacked messages together; read only
+  // when one subscription is asked for (nullopt in the all-subscriptions
+  // refresh, where it would cost a read of every size).
+  std::optional<int64_t> unacked_bytes;
+};
+
+// A hubd seen through its database: the connections that carry its
+// application name ("hubd HOST PID", docs/console.md).
+struct Replica {
+  std::string name;
+  int connections = 0;
+  int active = 0;              // running a statement now
+  absl::Time connected_since;  // its oldest connection's start
 };
 
 // What a StreamingPull client asks for in its first request.

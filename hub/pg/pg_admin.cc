@@ -245,8 +245,13 @@ absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
     stats.clear();
     pqxx::nontransaction tx(conn);
     for (const auto& row : Exec(tx, sql::kSubscriptionStats, std::string(name))) {
-      SubscriptionStats s{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>(),
-                          row[3].as<int64_t>(), std::nullopt};
+      SubscriptionStats s{row[0].as<std::string>(),
+                          row[1].as<std::string>(),
+                          row[2].as<int64_t>(),
+                          row[3].as<int64_t>(),
+                          std::nullopt,
+                          row[5].as<int64_t>()};
+      if (!row[6].is_null()) s.unacked_bytes = row[6].as<int64_t>();
       if (!row[4].is_null()) {
         s.oldest_unacked_publish_time = absl::FromUnixMicros(row[4].as<int64_t>());
       }
@@ -258,6 +263,20 @@ absl::StatusOr<std::vector<SubscriptionStats>> PgStore::GetSubscriptionStats(
     return absl::OkStatus();
   }));
   return stats;
+}
+
+absl::StatusOr<std::vector<Replica>> PgStore::ListReplicas() {
+  std::vector<Replica> replicas;
+  RETURN_IF_ERROR(Run([&](Connection& conn) {
+    replicas.clear();
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : Exec(tx, sql::kListReplicas)) {
+      replicas.push_back({row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>(),
+                          absl::FromUnixMicros(row[3].as<int64_t>())});
+    }
+    return absl::OkStatus();
+  }));
+  return replicas;
 }
 
 absl::StatusOr<SchemaRevision> PgStore::CreateSchema(const SchemaRevision& first) {

@@ -124,6 +124,7 @@ class PgStore final : public Store {
   absl::Status ExtendLeases(const SubscriptionRecord& sub, absl::Span<const AckId> ids,
                             absl::Duration deadline) override;
 
+  absl::StatusOr<std::vector<Replica>> ListReplicas() override;
   absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
       absl::string_view name) override;
 

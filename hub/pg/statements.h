@@ -663,7 +663,20 @@ SELECT s.name, t.name,
        h.next_position - c.next_position
          + COALESCE(l.total, 0) - COALESCE(l.held, 0),
        COALESCE(l.held, 0),
-       (extract(epoch FROM m.publish_time) * 1000000)::bigint
+       (extract(epoch FROM m.publish_time) * 1000000)::bigint,
+       (SELECT count(*) FROM dead_letters d WHERE d.subscription_id = s.id),
+       -- Bytes read every message's size past the oldest unacknowledged
+       -- one: only for one subscription asked for by name, never in the
+       -- loop that refreshes every subscription's gauges.
+       CASE WHEN $1 <> '' THEN (
+         SELECT COALESCE(sum(z.size), 0)::bigint
+         FROM segments g CROSS JOIN LATERAL unnest(g.sizes) WITH ORDINALITY AS z(size, i)
+         WHERE g.topic_id = s.topic_id
+           AND g.first_position > LEAST(c.next_position, l.oldest) - 1000
+           AND (g.first_position + z.i - 1 >= c.next_position
+                OR g.first_position + z.i - 1 IN (
+                  SELECT unnest(x.pending) FROM leases x WHERE x.subscription_id = s.id)))
+       END
 FROM subscriptions s
 JOIN topics t ON t.id = s.topic_id
 JOIN topic_heads h ON h.topic_id = s.topic_id
@@ -683,6 +696,17 @@ CROSS JOIN LATERAL (
                                                THEN c.next_position END)) AS publish_time) m
 WHERE $1 = '' OR s.name = $1
 ORDER BY s.name)sql"};
+
+// The hubd replicas on this database: connections by the application name
+// each replica sets (PGAPPNAME, hubd.cc). pg_stat_activity shows every
+// role's application_name, so replicas under other roles are seen too.
+inline constexpr Statement kListReplicas{"list_replicas", R"sql(
+SELECT application_name, count(*), count(*) FILTER (WHERE state = 'active'),
+       (extract(epoch FROM min(backend_start)) * 1000000)::bigint
+FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE 'hubd %'
+GROUP BY application_name
+ORDER BY application_name)sql"};
 
 // Advisory locks name the replica-wide jobs: partitions, retention.
 inline constexpr Statement kAdvisoryXactLock{"advisory_xact_lock",
@@ -776,6 +800,7 @@ inline constexpr const Statement* kPrepared[] = {
     &kTopicRetentions,
     &kPartitions,
     &kSubscriptionStats,
+    &kListReplicas,
     &kAdvisoryXactLock,
     &kTryAdvisoryLock,
     &kAdvisoryUnlock,

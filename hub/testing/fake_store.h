@@ -265,6 +265,10 @@ class FakeStore final : public Store {
                             absl::Duration) override {
     return absl::OkStatus();
   }
+  absl::StatusOr<std::vector<Replica>> ListReplicas() override {
+    return std::vector<Replica>{{"hubd fake 1", 1, 0, absl::UnixEpoch()}};
+  }
+
   absl::StatusOr<std::vector<SubscriptionStats>> GetSubscriptionStats(
       absl::string_view name) override {
     absl::MutexLock lock(&mu_);
