@@ -6,6 +6,7 @@
 #include <CivetServer.h>
 #include <prometheus/text_serializer.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -60,6 +61,67 @@ class OpsHttpServer::Handler final : public CivetHandler {
   const std::string token_;
 };
 
+std::vector<std::string> HttpRequest::Header(const std::string& name) const {
+  std::vector<std::string> values;
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) values.push_back(value);
+  }
+  return values;
+}
+
+class OpsHttpServer::RouteHandler final : public CivetHandler {
+ public:
+  explicit RouteHandler(std::function<HttpResponse(const HttpRequest&)> handle)
+      : handle_(std::move(handle)) {}
+
+  bool handleGet(CivetServer*, mg_connection* conn) override { return Serve(conn, "GET"); }
+  bool handlePost(CivetServer*, mg_connection* conn) override { return Serve(conn, "POST"); }
+
+ private:
+  static constexpr int64_t kMaxBody = 1 << 20;
+
+  bool Serve(mg_connection* conn, const char* method) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    HttpRequest request;
+    request.method = method;
+    request.path = info->local_uri != nullptr ? info->local_uri : "";
+    request.query = info->query_string != nullptr ? info->query_string : "";
+    for (int i = 0; i < info->num_headers; ++i) {
+      request.headers.emplace_back(info->http_headers[i].name, info->http_headers[i].value);
+    }
+    HttpResponse response;
+    if (info->content_length > kMaxBody) {
+      response = {413, "text/plain", "request body over 1 MiB\n", {}};
+    } else {
+      char buffer[8192];
+      for (int n; (n = mg_read(conn, buffer, sizeof(buffer))) > 0;) {
+        request.body.append(buffer, static_cast<size_t>(n));
+        if (static_cast<int64_t>(request.body.size()) > kMaxBody) break;
+      }
+      response = static_cast<int64_t>(request.body.size()) > kMaxBody
+                     ? HttpResponse{413, "text/plain", "request body over 1 MiB\n", {}}
+                     : handle_(request);
+    }
+    std::string head = absl::StrCat("HTTP/1.1 ", response.code, " ",
+                                    mg_get_response_code_text(conn, response.code),
+                                    "\r\nContent-Type: ", response.content_type,
+                                    "\r\nContent-Length: ", response.body.size(), "\r\n");
+    for (const auto& [name, value] : response.headers)
+      absl::StrAppend(&head, name, ": ", value, "\r\n");
+    absl::StrAppend(&head, "Connection: close\r\n\r\n");
+    mg_write(conn, head.data(), head.size());
+    mg_write(conn, response.body.data(), response.body.size());
+    return true;
+  }
+
+  const std::function<HttpResponse(const HttpRequest&)> handle_;
+};
+
+void OpsHttpServer::Route(std::string prefix,
+                          std::function<HttpResponse(const HttpRequest&)> handle) {
+  routes_.emplace_back(std::move(prefix), std::make_unique<RouteHandler>(std::move(handle)));
+}
+
 OpsHttpServer::OpsHttpServer(prometheus::Registry& registry, std::function<bool()> ready,
                              std::string metrics_token)
     : registry_(registry), ready_(std::move(ready)), metrics_token_(std::move(metrics_token)) {
@@ -80,7 +142,10 @@ OpsHttpServer::OpsHttpServer(prometheus::Registry& registry, std::function<bool(
 OpsHttpServer::~OpsHttpServer() = default;
 
 absl::Status OpsHttpServer::Start(const std::string& listen) {
-  std::vector<std::string> options = {"listening_ports", listen, "num_threads", "2"};
+  // Routes (the console) may wait on the database: more threads then, so
+  // that a scrape of /metrics or a probe does not queue behind them.
+  std::vector<std::string> options = {"listening_ports", listen, "num_threads",
+                                      routes_.empty() ? "2" : "6"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const std::exception&) {
@@ -94,6 +159,10 @@ absl::Status OpsHttpServer::Start(const std::string& listen) {
   server_->addHandler("/metrics", metrics_.get());
   server_->addHandler("/healthz", healthz_.get());
   server_->addHandler("/readyz", readyz_.get());
+  // civetweb gives a handler of "/a" the paths "/a" and "/a/...".
+  for (const auto& [prefix, handler] : routes_) {
+    server_->addHandler(prefix.substr(0, prefix.size() - 1), handler.get());
+  }
   return absl::OkStatus();
 }
 

@@ -4,6 +4,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -12,6 +14,26 @@
 class CivetServer;
 
 namespace hub {
+
+// A request to a route of the ops port.
+struct HttpRequest {
+  std::string method;  // GET or POST
+  std::string path;    // without the query
+  std::string query;   // after the '?', undecoded
+  // Every header as it came, names as the client spelled them.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The values of every header named `name` (any case).
+  std::vector<std::string> Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int code = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
 
 // The metrics port: /metrics (Prometheus text format), /healthz (the
 // process runs) and /readyz (200 only while `ready` says so). With a
@@ -24,15 +46,23 @@ class OpsHttpServer {
                 std::string metrics_token = "");
   ~OpsHttpServer();
 
+  // Serves GET and POST of every path under `prefix` (which ends in '/')
+  // with `handle`, which must be safe to call from several threads. Request
+  // bodies of more than 1 MiB are refused with 413 before `handle` sees
+  // them. Before Start.
+  void Route(std::string prefix, std::function<HttpResponse(const HttpRequest&)> handle);
+
   // `listen` is host:port.
   absl::Status Start(const std::string& listen);
 
  private:
   class Handler;
+  class RouteHandler;
   prometheus::Registry& registry_;
   std::function<bool()> ready_;
   const std::string metrics_token_;
   std::unique_ptr<Handler> metrics_, healthz_, readyz_;
+  std::vector<std::pair<std::string, std::unique_ptr<RouteHandler>>> routes_;
   std::unique_ptr<CivetServer> server_;
 };
 

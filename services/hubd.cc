@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -27,6 +28,7 @@
 #include "hub/pg/pg_store.h"
 #include "services/auth/access_control.h"
 #include "services/call_interceptor.h"
+#include "services/console/console.h"
 #include "services/health_monitor.h"
 #include "services/listener.h"
 #include "services/publisher_service.h"
@@ -265,11 +267,21 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
                           service_probe.DatabaseUp(serving);
                         },
                         absl::Seconds(1));
+  // Before the ops port, which serves it until it stops.
+  std::optional<Console> console;
   // Ready: the database answers and the port takes connections.
   Listener& port = **listener;
   OpsHttpServer ops(
       registry, [&monitor, &port] { return monitor.serving() && port.accepting(); },
       config.metrics_token);
+  if (config.console) {
+    const char* replica = getenv("PGAPPNAME");
+    console.emplace(engine, *security.access, registry, replica != nullptr ? replica : "",
+                    config.console_rate_step);
+    ops.Route("/console/",
+              [&console](const HttpRequest& request) { return console->Handle(request); });
+    console->Start();
+  }
   if (absl::Status s = ops.Start(config.metrics_listen); !s.ok()) {
     Log(LogLevel::kError, "listen_failed",
         {{"address", config.metrics_listen}, {"error", std::string(s.message())}});
@@ -278,6 +290,7 @@ int Serve(const ServerConfig& config, const Security& security, pg::PgStore& sto
   Log(LogLevel::kInfo, "started",
       {{"listen", config.listen},
        {"metrics_listen", config.metrics_listen},
+       {"console", config.console ? "on" : "off"},
        {"version", kVersion},
        {"open_file_limit", absl::StrCat(open_files)},
        {"max_connections", absl::StrCat(max_connections)},
@@ -312,6 +325,16 @@ int64_t RaiseOpenFileLimit() {
   return static_cast<int64_t>(limit.rlim_cur);
 }
 
+// Every database connection of this process says whose it is, so that
+// the replicas of one database see each other in pg_stat_activity (the
+// console's hub page). Set before any thread starts; a PGAPPNAME or an
+// application_name in the URL that the operator chose wins.
+void NameDatabaseConnections() {
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  setenv("PGAPPNAME", absl::StrCat("hubd ", host, " ", getpid()).c_str(), /*overwrite=*/0);
+}
+
 int RunHubd(int argc, char** argv, const StopSignals& signals) {
   absl::StatusOr<ServerConfig> config = LoadServerConfig(argc, argv);
   if (!config.ok()) {
@@ -319,6 +342,7 @@ int RunHubd(int argc, char** argv, const StopSignals& signals) {
     return kExitBadConfiguration;
   }
   SetLogLevel(config->log_level);
+  NameDatabaseConnections();
   ConfigureAllocator();
   const int64_t open_files = RaiseOpenFileLimit();
   prometheus::Registry registry;

@@ -106,6 +106,11 @@ ABSL_FLAG(std::string, metrics_listen, hub::services::Defaults().metrics_listen,
 ABSL_FLAG(std::string, metrics_token_file, "",
           "a file holding a bearer token that /metrics then requires (its labels name every "
           "topic and subscription); /healthz and /readyz stay open");
+ABSL_FLAG(bool, console, false,
+          "serve the web console at /console/ on the --metrics_listen port, behind the same "
+          "tokens and policy as the gRPC API (docs/console.md)");
+ABSL_FLAG(absl::Duration, console_rate_step, hub::services::Defaults().console_rate_step,
+          "the console's rate charts: one point per step, 90 steps drawn");
 ABSL_FLAG(int64_t, max_message_bytes, hub::services::Defaults().hub.limits.max_message_bytes,
           "largest message accepted (data, attributes and keys), at most 10 MiB");
 ABSL_FLAG(int, db_pool_size, hub::services::Defaults().db_pool_size,
@@ -190,6 +195,8 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.database_url = absl::GetFlag(FLAGS_database_url);
   c.database_pooler_url = absl::GetFlag(FLAGS_database_pooler_url);
   c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  c.console = absl::GetFlag(FLAGS_console);
+  c.console_rate_step = absl::GetFlag(FLAGS_console_rate_step);
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.migrate = absl::GetFlag(FLAGS_migrate);
   c.migrate_only = absl::GetFlag(FLAGS_migrate_only);
@@ -267,6 +274,9 @@ absl::Status CheckServerConfig(const ServerConfig& c) {
   }
   if (c.tls.reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (c.console_rate_step < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--console_rate_step must be at least 1s");
   }
   if (c.access_reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--access_reload_interval must be at least 1s");

@@ -36,6 +36,10 @@ struct ServerConfig {
   std::string metrics_listen = "127.0.0.1:9464";
   // Required on /metrics when not empty.
   std::string metrics_token;
+  // The web console on the metrics port (docs/console.md), and the step of
+  // its rate charts (90 steps: 15 minutes at the default).
+  bool console = false;
+  absl::Duration console_rate_step = absl::Seconds(10);
   // Connections of each of the store's two pools.
   int db_pool_size = 16;
   bool migrate = true;
