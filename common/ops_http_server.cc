@@ -13,18 +13,12 @@
 
 namespace hub {
 
-namespace {
-
-// Compares in time that depends on the lengths only, so that a caller
-// cannot find the token a byte at a time.
 bool SameSecret(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
-
-}  // namespace
 
 class OpsHttpServer::Handler final : public CivetHandler {
  public:

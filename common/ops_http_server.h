@@ -10,10 +10,15 @@
 #include <prometheus/registry.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 class CivetServer;
 
 namespace hub {
+
+// Whether two secrets are equal, in time that depends on their lengths
+// only, so that a caller cannot find one a byte at a time.
+bool SameSecret(absl::string_view a, absl::string_view b);
 
 // A request to a route of the ops port.
 struct HttpRequest {

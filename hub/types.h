@@ -272,8 +272,9 @@ struct SubscriptionStats {
   std::optional<absl::Time> oldest_unacked_publish_time;
   int64_t dead_lettered_messages = 0;
   // Data bytes of the backlog and unacked messages together; read only
-  // when one subscription is asked for (nullopt in the all-subscriptions
-  // refresh, where it would cost a read of every size).
+  // when one subscription is asked for and its unacknowledged messages
+  // span at most a million positions (nullopt otherwise: the sum reads
+  // every size of the span).
   std::optional<int64_t> unacked_bytes;
 };
 

@@ -321,7 +321,7 @@ void SubscriptionStatsToProto(const SubscriptionStats& stats, absl::Time now,
   out->set_topic(stats.topic);
   out->set_backlog_messages(stats.backlog_messages);
   out->set_unacked_messages(stats.unacked_messages);
-  out->set_unacked_bytes(stats.unacked_bytes.value_or(0));
+  if (stats.unacked_bytes) out->set_unacked_bytes(*stats.unacked_bytes);
   out->set_dead_lettered_messages(stats.dead_lettered_messages);
   if (stats.oldest_unacked_publish_time) {
     ToProtoTime(*stats.oldest_unacked_publish_time, out->mutable_oldest_unacked_publish_time());

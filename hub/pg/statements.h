@@ -667,8 +667,10 @@ SELECT s.name, t.name,
        (SELECT count(*) FROM dead_letters d WHERE d.subscription_id = s.id),
        -- Bytes read every message's size past the oldest unacknowledged
        -- one: only for one subscription asked for by name, never in the
-       -- loop that refreshes every subscription's gauges.
-       CASE WHEN $1 <> '' THEN (
+       -- loop that refreshes every subscription's gauges, and only over a
+       -- span of at most a million positions (a fraction of a second).
+       CASE WHEN $1 <> ''
+                 AND h.next_position - LEAST(c.next_position, l.oldest) <= 1000000 THEN (
          SELECT COALESCE(sum(z.size), 0)::bigint
          FROM segments g CROSS JOIN LATERAL unnest(g.sizes) WITH ORDINALITY AS z(size, i)
          WHERE g.topic_id = s.topic_id

@@ -47,14 +47,6 @@ std::string RandomKey() {
   return std::string(reinterpret_cast<const char*>(key), sizeof(key));
 }
 
-// Compares in time that depends on the lengths only.
-bool SameSecret(absl::string_view a, absl::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 json ProtoJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
@@ -189,9 +181,10 @@ class Console::Call {
     }
     grpc::Status status;
     if (route == nullptr) {
-      status = grpc::Status(grpc::StatusCode::NOT_FOUND,
-                            other_method ? absl::StrCat(path, " takes another method")
-                                         : absl::StrCat("no console call ", path));
+      status = other_method ? grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                           absl::StrCat(path, " takes another method"))
+                            : grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                           absl::StrCat("no console call ", path));
       return Reply(status, other_method ? 405 : 404);
     }
     // Who calls, before anything of the request is read.
