@@ -568,7 +568,24 @@ TEST_F(DeliveryTest, SubscriptionStatsLookUpOneMessagePerSubscription) {
   conn.prepare_now("subscription_stats");
   const std::string plan = Explain(tx, "EXECUTE subscription_stats('')");
   EXPECT_EQ(plan.find("Merge Append"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("segments"), std::string::npos) << plan;
+  // The refresh of every subscription reads no segment: the plan holds the
+  // sum of sizes a named subscription's stats add up, which never runs.
+  // Asked for by name, it does.
+  const auto segments_read = [&](const std::string& name) {
+    std::string ran;
+    for (const auto& row : tx.exec(absl::StrCat("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+                                                "EXECUTE subscription_stats('",
+                                                name, "')"))) {
+      const std::string line = row[0].as<std::string>();
+      if (line.find("segments") != std::string::npos &&
+          line.find("never executed") == std::string::npos) {
+        ran += line + "\n";
+      }
+    }
+    return ran;
+  };
+  EXPECT_EQ(segments_read(""), "") << plan;
+  EXPECT_NE(segments_read("billing"), "");
   // The one segment read, by hub_publish_time: an index range of its topic.
   const std::string lookup = Explain(tx, absl::StrCat("SELECT hub_publish_time(",
                                                       QueryValue(url_,
