@@ -411,12 +411,14 @@ TEST_F(ConsoleTest, EveryCallAnswersAsItsRpcDoes) {
   EXPECT_EQ(Post("seek", {{"subscription", "billing"}, {"time", "soon"}}).code, 400);
 
   // Redrive: chosen dead letters back to billing alone.
+  const int64_t shipping_backlog = Stats("shipping").backlog_messages();
   const HttpAnswer redrive =
       Post("redrive",
            {{"subscription", "billing"}, {"message_ids", {dead_letters_[1], dead_letters_[2]}}});
   ASSERT_EQ(redrive.code, 200) << redrive.body;
   EXPECT_EQ(redrive.Json()["message_ids"].size(), 2u);
   EXPECT_EQ(Stats("billing").dead_lettered_messages(), 1);
+  EXPECT_EQ(Stats("shipping").backlog_messages(), shipping_backlog) << "shipping got none of them";
   EXPECT_EQ(Post("redrive", {{"subscription", "billing"}, {"message_ids", json::array()}}).code,
             400);
   EXPECT_EQ(Post("redrive", {{"subscription", "billing"}, {"message_ids", {1}}}).code, 400);
