@@ -434,9 +434,22 @@ TEST(ChartDatabase, AMultiHostUrlAndAPoolerUrlReachHubdAsWritten) {
   EXPECT_EQ(keys["HUB_DATABASE_POOLER_URL"], "pooler-uri");
 }
 
+TEST(ChartConsole, OffUnlessConfigConsoleTurnsItOn) {
+  const auto console = [](const Rendered& r) {
+    for (const YAML::Node& c : r.Kind("ConfigMap")) {
+      if (c["metadata"]["name"].as<std::string>() == "rel-message-hub") {
+        return c["data"]["HUB_CONSOLE"].as<std::string>();
+      }
+    }
+    return std::string("no configmap");
+  };
+  EXPECT_EQ(console(Render("")), "false");
+  EXPECT_EQ(console(Render("monitoring.yaml")), "true");
+}
+
 TEST(ChartValues, SchemaRefusesNonsense) {
   for (const std::string& bad :
-       {"replicaCount=0", "config.logLevel=loud", "database.url=mysql://x",
+       {"replicaCount=0", "config.logLevel=loud", "config.console=maybe", "database.url=mysql://x",
         "service.grpcPort=70000", "adapters[0].name=x,adapters[0].type=ftp,adapters[0].config.a=b",
         "adapters[0].name=hubd,adapters[0].type=pg_outbox,adapters[0].config.a=b"}) {
     CommandResult r = RunCommand(absl::StrCat(HELM_PATH, " template rel ", kChart, " --set ", bad));
