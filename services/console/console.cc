@@ -52,8 +52,14 @@ json ProtoJson(const google::protobuf::Message& message) {
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = true;
   std::string text;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  return json::parse(text);
+  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) return nullptr;
+  return json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+// JSON text of `value`; bytes that are not UTF-8 (a caller's text repeated
+// in an error) become U+FFFD rather than an exception.
+std::string Text(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string PercentDecode(absl::string_view in) {
@@ -200,11 +206,10 @@ class Console::Call {
     response.code = code;
     response.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}};
     if (status.ok()) {
-      response.body = answer_.dump();
+      response.body = Text(answer_);
     } else {
-      response.body =
-          json{{"code", GrpcCodeName(status.error_code())}, {"error", status.error_message()}}
-              .dump();
+      response.body = Text(
+          json{{"code", GrpcCodeName(status.error_code())}, {"error", status.error_message()}});
       if (code == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
     return response;

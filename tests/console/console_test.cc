@@ -423,6 +423,11 @@ TEST_F(ConsoleTest, EveryCallAnswersAsItsRpcDoes) {
             400);
   EXPECT_EQ(Post("redrive", {{"subscription", "billing"}, {"message_ids", {1}}}).code, 400);
 
+  // A name that is not UTF-8: refused, answered in JSON all the same.
+  const HttpAnswer bytes = Get("topic?name=%FF%FE");
+  EXPECT_EQ(bytes.code, 400) << bytes.body;
+  EXPECT_FALSE(bytes.Json().is_discarded()) << bytes.body;
+
   // Not calls: an unknown path, a GET of a change, a body that is not JSON.
   EXPECT_EQ(Get("drop-everything").code, 404);
   EXPECT_EQ(Get("seek").code, 405);
