@@ -673,6 +673,14 @@ TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
 // old primary its secondary. As 1, and the only failed calls are
 // UNAVAILABLE ones, retried.
 TEST_F(ChaosTest, PlannedSwitchoverUnderLoad) {
+  // Left out of CI runs for now: on this project's machines the old
+  // primary's fast shutdown, which pg_auto_failover's keeper asks for,
+  // began to hang in most runs (the formation never settles; no shutdown
+  // checkpoint is ever logged). Its cause is not found yet
+  // (docs/reliability.md, scenario 15). A soak still runs it.
+  if (FaultDuration() <= absl::Minutes(1)) {
+    GTEST_SKIP() << "scenario 15 runs in soaks only until the hanging shutdown is understood";
+  }
   ASSERT_NO_FATAL_FAILURE(BootOnFormation());
   const pid_t pid = hubd_[0]->pid();
   Workload workload(Options(), history_);
