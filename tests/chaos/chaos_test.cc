@@ -675,7 +675,7 @@ TEST_F(ChaosTest, ThroughPgBouncerWithKillsAndPoolerRestarts) {
 TEST_F(ChaosTest, PlannedSwitchoverUnderLoad) {
   // Left out of CI runs for now: on this project's machines the old
   // primary's fast shutdown, which pg_auto_failover's keeper asks for,
-  // began to hang in most runs (the formation never settles; no shutdown
+  // began to hang now and then (the formation never settles; no shutdown
   // checkpoint is ever logged). Its cause is not found yet
   // (docs/reliability.md, scenario 15). A soak still runs it.
   if (FaultDuration() <= absl::Minutes(1)) {
